@@ -146,21 +146,24 @@ func GenerateKey() (string, error) {
 }
 
 // String returns "store.Key(redacted)".
-func (k *Key) String() string { return redactedKey }
+func (k Key) String() string { return redactedKey }
 
 // GoString returns "store.Key(redacted)", so %#v does not reveal the key.
-func (k *Key) GoString() string { return redactedKey }
+func (k Key) GoString() string { return redactedKey }
 
 // Format prints "store.Key(redacted)" for every verb.
-func (k *Key) Format(f fmt.State, _ rune) { io.WriteString(f, redactedKey) }
+func (k Key) Format(f fmt.State, _ rune) { io.WriteString(f, redactedKey) }
 
 // LogValue implements slog.LogValuer: a Key logs as "store.Key(redacted)".
-func (k *Key) LogValue() slog.Value { return slog.StringValue(redactedKey) }
+func (k Key) LogValue() slog.Value { return slog.StringValue(redactedKey) }
 
+// The methods have value receivers so that a dereferenced Key is redacted
+// too (its cipher state holds the expanded key).
 var (
-	_ fmt.Stringer   = (*Key)(nil)
+	_ fmt.Stringer   = Key{}
+	_ fmt.Formatter  = Key{}
+	_ slog.LogValuer = Key{}
 	_ fmt.Formatter  = (*Key)(nil)
-	_ slog.LogValuer = (*Key)(nil)
 )
 
 // errOpen is the internal result of a failed decryption; callers turn it
