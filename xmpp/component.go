@@ -1,0 +1,366 @@
+package xmpp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/xgate-im/xgate/xmpp/jid"
+)
+
+// Handler receives the stanzas addressed to a component.
+//
+// HandleStanza is called from one dispatch goroutine per component, in
+// arrival order. While it runs, further stanzas wait in a bounded queue and
+// then in the TCP connection: a slow handler slows the host server's
+// delivery to this component instead of growing memory. It must not wait for
+// a Request response (responses are read by the reader, not the dispatcher,
+// but a full queue stops the reader).
+type Handler interface {
+	HandleStanza(ctx context.Context, s Stanza)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, s Stanza)
+
+// HandleStanza implements Handler.
+func (f HandlerFunc) HandleStanza(ctx context.Context, s Stanza) { f(ctx, s) }
+
+// State is the state of a component's connection.
+type State int32
+
+// Connection states.
+const (
+	StateDisconnected State = iota
+	StateConnecting
+	StateConnected
+	StateStopped
+)
+
+func (s State) String() string {
+	switch s {
+	case StateDisconnected:
+		return "disconnected"
+	case StateConnecting:
+		return "connecting"
+	case StateConnected:
+		return "connected"
+	case StateStopped:
+		return "stopped"
+	}
+	return fmt.Sprintf("State(%d)", int32(s))
+}
+
+// ComponentConfig configures a Component. Zero durations take defaults.
+type ComponentConfig struct {
+	// Addr is the host:port of the host server's component listener.
+	Addr string
+	// Domain is the component's JID domain (e.g. "slack.example.org").
+	Domain string
+	// Secret is the shared component secret.
+	Secret string
+	// Limits bound what the server may send.
+	Limits Limits
+	// SendQueue is the capacity of the outgoing queue (default 1024).
+	SendQueue int
+	// InboxQueue is the capacity of the queue between reader and handler
+	// (default 256).
+	InboxQueue int
+	// KeepAlive is the idle time after which a whitespace keepalive is
+	// written and a self-ping is sent through the server (default 30s).
+	KeepAlive time.Duration
+	// PingTimeout is how long a self-ping may take before the connection is
+	// considered dead (default 15s).
+	PingTimeout time.Duration
+	// DialTimeout bounds dialing plus the handshake (default 10s).
+	DialTimeout time.Duration
+	// WriteTimeout bounds a single write to the socket (default 30s).
+	WriteTimeout time.Duration
+	// RequestTimeout is the default timeout of Request (default 30s).
+	RequestTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the reconnect delay, which doubles
+	// after each failed attempt and carries ±20% jitter (defaults 50ms, 10s).
+	MinBackoff, MaxBackoff time.Duration
+	// Dial replaces net.Dialer.DialContext, for tests.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// OnState, if set, is called on every state change, from the Run
+	// goroutine. err is the reason for a disconnection, or nil.
+	OnState func(s State, err error)
+}
+
+func (c ComponentConfig) withDefaults() ComponentConfig {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.SendQueue <= 0 {
+		c.SendQueue = 1024
+	}
+	if c.InboxQueue <= 0 {
+		c.InboxQueue = 256
+	}
+	def(&c.KeepAlive, 30*time.Second)
+	def(&c.PingTimeout, 15*time.Second)
+	def(&c.DialTimeout, 10*time.Second)
+	def(&c.WriteTimeout, 30*time.Second)
+	def(&c.RequestTimeout, 30*time.Second)
+	def(&c.MinBackoff, 50*time.Millisecond)
+	def(&c.MaxBackoff, 10*time.Second)
+	if c.Dial == nil {
+		var d net.Dialer
+		c.Dial = d.DialContext
+	}
+	c.Limits = c.Limits.withDefaults()
+	return c
+}
+
+// Component is an XEP-0114 external component connection that reconnects
+// on its own. Create it with NewComponent and start it with Run.
+//
+// Concurrency: Send, Request, State and Stats are safe for concurrent use.
+// One goroutine reads the socket and one owns its writes; both belong to Run
+// and are stopped and waited for before Run returns.
+type Component struct {
+	cfg     ComponentConfig
+	domain  jid.JID
+	handler Handler
+
+	out     chan []byte   // encoded stanzas waiting for the writer
+	inbox   chan Stanza   // received stanzas waiting for the handler
+	stopped chan struct{} // closed when Run stops writing
+	state   atomic.Int32
+
+	mu      sync.Mutex
+	pending map[string]pendingIQ // outstanding Requests by id
+	retry   [][]byte             // written to a socket that then failed
+
+	idSeq atomic.Uint64
+	stats counters
+}
+
+// NewComponent returns a Component. It does no I/O.
+func NewComponent(cfg ComponentConfig, h Handler) (*Component, error) {
+	cfg = cfg.withDefaults()
+	d, err := jid.Parse(cfg.Domain)
+	if err != nil || d.Local() != "" || d.Resource() != "" {
+		return nil, fmt.Errorf("xmpp: component domain %q is not a bare domain: %w", cfg.Domain, errors.Join(err, jid.ErrMalformed))
+	}
+	if cfg.Addr == "" {
+		return nil, errors.New("xmpp: component server address is empty")
+	}
+	return &Component{
+		cfg:     cfg,
+		domain:  d,
+		handler: h,
+		out:     make(chan []byte, cfg.SendQueue),
+		inbox:   make(chan Stanza, cfg.InboxQueue),
+		stopped: make(chan struct{}),
+		pending: make(map[string]pendingIQ),
+	}, nil
+}
+
+// Domain returns the component's domain JID.
+func (c *Component) Domain() jid.JID { return c.domain }
+
+// State returns the current connection state.
+func (c *Component) State() State { return State(c.state.Load()) }
+
+func (c *Component) setState(s State, err error) {
+	if State(c.state.Swap(int32(s))) == s && err == nil {
+		return
+	}
+	if c.cfg.OnState != nil {
+		c.cfg.OnState(s, err)
+	}
+}
+
+// Run connects and keeps the component connected until ctx is cancelled,
+// then closes the stream gracefully and returns nil. It returns an error
+// wrapping ErrNotAuthorized at once if the server refuses the secret, and
+// otherwise reconnects with capped exponential backoff and jitter.
+func (c *Component) Run(ctx context.Context) error {
+	var dispatcher sync.WaitGroup
+	dispatcher.Go(func() {
+		// Stanzas already received are handled even during shutdown.
+		hctx := context.WithoutCancel(ctx)
+		for s := range c.inbox {
+			c.handler.HandleStanza(hctx, s)
+		}
+	})
+	defer func() {
+		c.setState(StateStopped, nil)
+		close(c.stopped)
+		close(c.inbox)
+		dispatcher.Wait()
+	}()
+	backoff := c.cfg.MinBackoff
+	for {
+		c.setState(StateConnecting, nil)
+		connected, err := c.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, ErrNotAuthorized) {
+			return err
+		}
+		c.stats.reconnects.Add(1)
+		c.setState(StateDisconnected, err)
+		if connected {
+			backoff = c.cfg.MinBackoff
+		}
+		jitter := 0.8 + 0.4*rand.Float64()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Duration(float64(backoff) * jitter)):
+		}
+		backoff = min(backoff*2, c.cfg.MaxBackoff)
+	}
+}
+
+// Send queues a stanza for writing. It never writes from the caller's
+// goroutine. It fails with ErrNotConnected while the stream is down (so the
+// caller can keep the stanza durably instead), blocks while the queue is full
+// (backpressure) until ctx is done, and fails with ErrConnClosed after Run
+// returned. Stanzas queued while connected survive a reconnect.
+func (c *Component) Send(ctx context.Context, s Stanza) error {
+	return c.SendElement(ctx, s.Element())
+}
+
+// SendElement is Send for an already built element.
+func (c *Component) SendElement(ctx context.Context, el *Element) error {
+	b := encodeStanza(el)
+	return c.SendRaw(ctx, b)
+}
+
+// SendRaw queues already encoded stanza bytes (as produced by Encode).
+func (c *Component) SendRaw(ctx context.Context, b []byte) error {
+	switch c.State() {
+	case StateStopped:
+		return ErrConnClosed
+	case StateConnected:
+	default:
+		return ErrNotConnected
+	}
+	select {
+	case c.out <- b:
+		c.stats.queueHigh(len(c.out))
+		return nil
+	case <-c.stopped:
+		return ErrConnClosed
+	case <-ctx.Done():
+		return fmt.Errorf("xmpp: send queue full: %w", ctx.Err())
+	}
+}
+
+// Encode returns the wire form of a stanza for a component stream; SendRaw
+// accepts it. Useful for storing stanzas durably.
+func Encode(s Stanza) []byte { return encodeStanza(s.Element()) }
+
+func encodeStanza(el *Element) []byte {
+	var b = bufPool.Get()
+	el.WriteXML(b, NSComponent)
+	out := append([]byte(nil), b.Bytes()...)
+	bufPool.Put(b)
+	return out
+}
+
+// Unsent returns and removes the stanzas that were queued but not written
+// when Run returned, so the caller can store them. Call it after Run.
+func (c *Component) Unsent() [][]byte {
+	c.mu.Lock()
+	out := c.retry
+	c.retry = nil
+	c.mu.Unlock()
+	for {
+		select {
+		case b := <-c.out:
+			out = append(out, b)
+		default:
+			return out
+		}
+	}
+}
+
+// NewID returns a unique stanza id.
+func (c *Component) NewID() string {
+	return fmt.Sprintf("xg%x-%d", time.Now().UnixNano()&0xffffff, c.idSeq.Add(1))
+}
+
+// Request sends an iq get or set and waits for its response. The response
+// is returned even when it is of type error; a timeout yields ErrTimeout. If
+// iq.ID is empty a fresh id is set.
+func (c *Component) Request(ctx context.Context, iq *IQ) (*IQ, error) {
+	if iq.ID == "" {
+		iq.ID = c.NewID()
+	}
+	if iq.From.IsZero() {
+		iq.From = c.domain
+	}
+	ch := make(chan *IQ, 1)
+	c.mu.Lock()
+	c.pending[iq.ID] = pendingIQ{to: iq.To, ch: ch}
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.pending, iq.ID)
+		c.mu.Unlock()
+	}()
+	if err := c.Send(ctx, iq); err != nil {
+		return nil, err
+	}
+	timer := time.NewTimer(c.cfg.RequestTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-timer.C:
+		return nil, fmt.Errorf("xmpp: iq %s to %s: %w", iq.ID, iq.To, ErrTimeout)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-c.stopped:
+		return nil, ErrConnClosed
+	}
+}
+
+// pendingIQ is an outstanding Request.
+type pendingIQ struct {
+	to jid.JID
+	ch chan *IQ
+}
+
+// answers reports whether from may answer a request sent to to: the same
+// address, any resource of a bare address, or the server for a request with
+// no address.
+func answers(to, from jid.JID) bool {
+	switch {
+	case to.IsZero():
+		return from.Local() == "" && from.Resource() == ""
+	case to.IsBare():
+		return from.Bare() == to
+	}
+	return from == to
+}
+
+// resolve hands a response to a waiting Request. It reports whether the iq
+// was one. A response from an address the request was not sent to is not
+// accepted, so a guessed id cannot forge an answer.
+func (c *Component) resolve(iq *IQ) bool {
+	c.mu.Lock()
+	p, ok := c.pending[iq.ID]
+	c.mu.Unlock()
+	if !ok || !answers(p.to, iq.From) {
+		return false
+	}
+	select {
+	case p.ch <- iq:
+	default:
+	}
+	return true
+}

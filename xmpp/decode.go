@@ -1,0 +1,264 @@
+package xmpp
+
+import (
+	"bufio"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Limits bound what a peer may send on a stream. Zero fields take defaults.
+type Limits struct {
+	// MaxStanzaBytes is the largest top-level element accepted, counted in
+	// bytes on the wire. Default DefaultMaxStanzaBytes.
+	MaxStanzaBytes int
+	// MaxDepth is the deepest element nesting accepted inside a stanza
+	// (the stanza itself is depth 1). Default DefaultMaxDepth.
+	MaxDepth int
+}
+
+// Defaults for Limits.
+const (
+	DefaultMaxStanzaBytes = 512 << 10
+	DefaultMaxDepth       = 48
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxStanzaBytes <= 0 {
+		l.MaxStanzaBytes = DefaultMaxStanzaBytes
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultMaxDepth
+	}
+	return l
+}
+
+// StreamHeader is the opening <stream:stream> element of a stream.
+type StreamHeader struct {
+	ID, From, To, Version, Lang string
+	// Namespace is the stream's default namespace (jabber:component:accept
+	// or jabber:client).
+	Namespace string
+}
+
+// Decoder reads a stream: its header, then one top-level element at a time.
+// It is hardened against hostile input: DOCTYPE, entity declarations,
+// processing instructions and comments are refused, and every top-level
+// element is bounded in size and depth. A Decoder is not safe for
+// concurrent use; one goroutine owns it.
+type Decoder struct {
+	in     *limitedReader
+	x      *xml.Decoder
+	limits Limits
+	space  string
+}
+
+// NewDecoder returns a Decoder reading from r.
+func NewDecoder(r io.Reader, limits Limits) *Decoder {
+	limits = limits.withDefaults()
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 16<<10)
+	}
+	in := &limitedReader{r: br}
+	x := xml.NewDecoder(in)
+	x.Strict = true
+	return &Decoder{in: in, x: x, limits: limits}
+}
+
+var errTooLarge = errors.New("xmpp: stanza too large")
+
+// limitedReader counts the bytes read since the last reset and refuses to
+// read past the budget, so that no single element can make the XML decoder
+// buffer without bound.
+type limitedReader struct {
+	r      *bufio.Reader
+	n, max int
+}
+
+func (l *limitedReader) ReadByte() (byte, error) {
+	if l.max > 0 && l.n >= l.max {
+		return 0, errTooLarge
+	}
+	c, err := l.r.ReadByte()
+	if err == nil {
+		l.n++
+	}
+	return c, err
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.max > 0 {
+		if l.n >= l.max {
+			return 0, errTooLarge
+		}
+		if len(p) > l.max-l.n {
+			p = p[:l.max-l.n]
+		}
+	}
+	n, err := l.r.Read(p)
+	l.n += n
+	return n, err
+}
+
+func (l *limitedReader) reset(max int) { l.n, l.max = 0, max }
+
+// ReadHeader reads up to and including the peer's <stream:stream> opening
+// tag. A stream error sent instead of a header is returned as *StreamError.
+func (d *Decoder) ReadHeader() (StreamHeader, error) {
+	d.in.reset(d.limits.MaxStanzaBytes)
+	seenDecl := false
+	for {
+		tok, err := d.x.Token()
+		if err != nil {
+			return StreamHeader{}, d.convert(err)
+		}
+		switch t := tok.(type) {
+		case xml.ProcInst:
+			if t.Target != "xml" || seenDecl {
+				return StreamHeader{}, &StreamError{Condition: CondRestrictedXML, Text: "processing instruction"}
+			}
+			seenDecl = true
+		case xml.CharData:
+			if strings.TrimSpace(string(t)) != "" {
+				return StreamHeader{}, &StreamError{Condition: CondNotWellFormed, Text: "text before stream header"}
+			}
+		case xml.StartElement:
+			if t.Name.Space != NSStream || t.Name.Local != "stream" {
+				if t.Name.Local == "stream" {
+					return StreamHeader{}, &StreamError{Condition: CondInvalidNamespace, Text: "stream namespace " + t.Name.Space}
+				}
+				return StreamHeader{}, &StreamError{Condition: CondNotWellFormed, Text: "expected <stream:stream>, got <" + t.Name.Local + ">"}
+			}
+			h := StreamHeader{}
+			for _, a := range t.Attr {
+				switch {
+				case a.Name.Space == "" && a.Name.Local == "xmlns":
+					h.Namespace = a.Value
+				case a.Name.Space == "" && a.Name.Local == "id":
+					h.ID = a.Value
+				case a.Name.Space == "" && a.Name.Local == "from":
+					h.From = a.Value
+				case a.Name.Space == "" && a.Name.Local == "to":
+					h.To = a.Value
+				case a.Name.Space == "" && a.Name.Local == "version":
+					h.Version = a.Value
+				case a.Name.Space == NSXML && a.Name.Local == "lang":
+					h.Lang = a.Value
+				}
+			}
+			d.space = h.Namespace
+			return h, nil
+		default:
+			return StreamHeader{}, &StreamError{Condition: CondRestrictedXML, Text: fmt.Sprintf("%T before stream header", tok)}
+		}
+	}
+}
+
+// Next returns the next top-level element of the stream (a stanza, a
+// handshake, stream features, ...). Whitespace between elements is skipped.
+// The peer's </stream:stream> yields ErrStreamClosed; a <stream:error> yields
+// a *StreamError with Remote set; hostile or malformed input yields a
+// *StreamError whose condition should be sent back before closing.
+func (d *Decoder) Next() (*Element, error) {
+	for {
+		d.in.reset(d.limits.MaxStanzaBytes)
+		tok, err := d.x.Token()
+		if err != nil {
+			return nil, d.convert(err)
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			if strings.TrimSpace(string(t)) != "" {
+				return nil, &StreamError{Condition: CondBadFormat, Text: "text between stanzas"}
+			}
+		case xml.EndElement:
+			return nil, ErrStreamClosed
+		case xml.StartElement:
+			el, err := d.readElement(t)
+			if err != nil {
+				return nil, err
+			}
+			if el.Name.Space == NSStream && el.Name.Local == "error" {
+				se := parseStreamError(el)
+				se.Remote = true
+				return nil, se
+			}
+			return el, nil
+		case xml.ProcInst:
+			return nil, &StreamError{Condition: CondRestrictedXML, Text: "processing instruction"}
+		case xml.Comment:
+			return nil, &StreamError{Condition: CondRestrictedXML, Text: "comment"}
+		case xml.Directive:
+			return nil, &StreamError{Condition: CondRestrictedXML, Text: "DTD or entity declaration"}
+		}
+	}
+}
+
+// readElement reads the rest of the element opened by start, iteratively,
+// enforcing the depth limit.
+func (d *Decoder) readElement(start xml.StartElement) (*Element, error) {
+	root := newDecoded(start)
+	stack := []*Element{root}
+	for len(stack) > 0 {
+		tok, err := d.x.Token()
+		if err != nil {
+			return nil, d.convert(err)
+		}
+		top := stack[len(stack)-1]
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if len(stack) >= d.limits.MaxDepth {
+				return nil, &StreamError{Condition: CondPolicyViolation, Text: fmt.Sprintf("element nesting deeper than %d", d.limits.MaxDepth)}
+			}
+			child := newDecoded(t)
+			top.Nodes = append(top.Nodes, Node{Elem: child})
+			stack = append(stack, child)
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if n := len(top.Nodes); n > 0 && top.Nodes[n-1].Elem == nil {
+				top.Nodes[n-1].Text += string(t)
+			} else {
+				top.Nodes = append(top.Nodes, Node{Text: string(t)})
+			}
+		case xml.Comment:
+			return nil, &StreamError{Condition: CondRestrictedXML, Text: "comment"}
+		case xml.ProcInst:
+			return nil, &StreamError{Condition: CondRestrictedXML, Text: "processing instruction"}
+		case xml.Directive:
+			return nil, &StreamError{Condition: CondRestrictedXML, Text: "DTD or entity declaration"}
+		}
+	}
+	return root, nil
+}
+
+func newDecoded(t xml.StartElement) *Element {
+	e := &Element{Name: t.Name}
+	for _, a := range t.Attr {
+		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+			continue
+		}
+		e.Attr = append(e.Attr, a)
+	}
+	return e
+}
+
+// convert maps decoder errors to stream errors.
+func (d *Decoder) convert(err error) error {
+	var syn *xml.SyntaxError
+	switch {
+	case errors.Is(err, errTooLarge):
+		return &StreamError{Condition: CondPolicyViolation, Text: fmt.Sprintf("stanza larger than %d bytes", d.limits.MaxStanzaBytes)}
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("xmpp: connection closed without </stream:stream>: %w", io.ErrUnexpectedEOF)
+	case errors.As(err, &syn):
+		if strings.Contains(syn.Msg, "unexpected EOF") {
+			return fmt.Errorf("xmpp: connection closed mid-element: %w", io.ErrUnexpectedEOF)
+		}
+		return &StreamError{Condition: CondNotWellFormed, Text: syn.Msg}
+	}
+	return fmt.Errorf("xmpp: read: %w", err)
+}

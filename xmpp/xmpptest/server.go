@@ -1,0 +1,206 @@
+// Package xmpptest is an in-process stand-in for a host server's component
+// listener: it accepts XEP-0114 connections on loopback, performs the
+// server side of the handshake and lets a test read and write raw stanzas.
+// It exists for fast unit tests of anything that talks to a component
+// connection; integration tests use a real Prosody (package prosodytest).
+//
+// A Server and its Conns are safe for concurrent use: reads belong to the
+// test goroutine that calls Next, writes are serialized by a mutex.
+package xmpptest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/xgate-im/xgate/xmpp"
+)
+
+// Server listens for component connections on 127.0.0.1.
+type Server struct {
+	ln         net.Listener
+	secret     string
+	integerIDs atomic.Bool
+	conns      chan *Conn
+	seq        atomic.Int64
+	mu         sync.Mutex
+	all        []*Conn
+}
+
+// NewServer starts a listener that accepts the given secret. It is closed
+// when the test ends.
+func NewServer(t testing.TB, secret string) *Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("xmpptest: listen: %v", err)
+	}
+	s := &Server{ln: ln, secret: secret, conns: make(chan *Conn, 16)}
+	go s.accept()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// SetIntegerIDs makes stream ids integers, as ejabberd does, instead of
+// UUID-like strings as Prosody does.
+func (s *Server) SetIntegerIDs(on bool) { s.integerIDs.Store(on) }
+
+// Addr returns the host:port to dial.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close stops listening and closes every connection.
+func (s *Server) Close() {
+	s.ln.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.all {
+		c.nc.Close()
+	}
+}
+
+func (s *Server) accept() {
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		go s.handshake(nc)
+	}
+}
+
+func (s *Server) handshake(nc net.Conn) {
+	c := &Conn{nc: nc, dec: xmpp.NewDecoder(nc, xmpp.Limits{})}
+	s.mu.Lock()
+	s.all = append(s.all, c)
+	s.mu.Unlock()
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	h, err := c.dec.ReadHeader()
+	if err != nil {
+		c.err = err
+		nc.Close()
+		s.conns <- c
+		return
+	}
+	n := s.seq.Add(1)
+	id := fmt.Sprintf("5f0c8a2e-%04x-4d1b-9c3e-%012x", n, n)
+	if s.integerIDs.Load() {
+		id = strconv.FormatInt(1000000+n, 10)
+	}
+	c.Domain = h.To
+	c.StreamID = id
+	fmt.Fprintf(nc, "<?xml version='1.0'?><stream:stream xmlns:stream='%s' xmlns='%s' id='%s' from='%s'>", xmpp.NSStream, xmpp.NSComponent, id, h.To)
+	el, err := c.dec.Next()
+	if err != nil {
+		c.err = err
+		nc.Close()
+		s.conns <- c
+		return
+	}
+	sum := sha1.Sum([]byte(id + s.secret))
+	if el.Name.Local != "handshake" || el.Text() != hex.EncodeToString(sum[:]) {
+		nc.Write([]byte("<stream:error><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>"))
+		nc.Close()
+		c.err = errors.New("xmpptest: wrong secret")
+		s.conns <- c
+		return
+	}
+	nc.Write([]byte("<handshake/>"))
+	_ = nc.SetDeadline(time.Time{})
+	s.conns <- c
+}
+
+// Accept returns the next connection that completed the handshake. Failed
+// handshakes are skipped.
+func (s *Server) Accept(ctx context.Context) (*Conn, error) {
+	for {
+		select {
+		case c := <-s.conns:
+			if c.err != nil {
+				continue
+			}
+			return c, nil
+		case <-ctx.Done():
+			return nil, fmt.Errorf("xmpptest: no component connected: %w", ctx.Err())
+		}
+	}
+}
+
+// AcceptAny returns the next connection attempt, including failed
+// handshakes, whose error is returned alongside.
+func (s *Server) AcceptAny(ctx context.Context) (*Conn, error) {
+	select {
+	case c := <-s.conns:
+		return c, c.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("xmpptest: no component connected: %w", ctx.Err())
+	}
+}
+
+// Conn is the server side of one component connection.
+type Conn struct {
+	// Domain is the domain the component asked for.
+	Domain string
+	// StreamID is the id this server gave the stream.
+	StreamID string
+	nc       net.Conn
+	dec      *xmpp.Decoder
+	err      error
+	wmu      sync.Mutex
+}
+
+// Send writes raw XML to the component.
+func (c *Conn) Send(raw string) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, err := c.nc.Write([]byte(raw))
+	return err
+}
+
+// SendStanza writes a stanza to the component.
+func (c *Conn) SendStanza(s xmpp.Stanza) error {
+	var b bytes.Buffer
+	s.Element().WriteXML(&b, xmpp.NSComponent)
+	return c.Send(b.String())
+}
+
+// Next reads the next element the component sent. Whitespace keepalives are
+// skipped. The read is bounded by ctx; after a timeout the Conn is no longer
+// usable.
+func (c *Conn) Next(ctx context.Context) (*xmpp.Element, error) {
+	_ = c.nc.SetReadDeadline(time.Time{})
+	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetReadDeadline(time.Now()) })
+	defer stop()
+	el, err := c.dec.Next()
+	if err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("xmpptest: read: %w (%v)", ctx.Err(), err)
+	}
+	return el, err
+}
+
+// NextStanza reads the next element and parses it as a stanza.
+func (c *Conn) NextStanza(ctx context.Context) (xmpp.Stanza, error) {
+	el, err := c.Next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return xmpp.Parse(el)
+}
+
+// Close drops the connection abruptly, as a crashed server would.
+func (c *Conn) Close() error { return c.nc.Close() }
+
+// CloseStream closes the stream politely.
+func (c *Conn) CloseStream() error {
+	err := c.Send("</stream:stream>")
+	c.nc.Close()
+	return err
+}
