@@ -178,6 +178,10 @@ func TestErrorWrapsCause(t *testing.T) {
 	if !strings.Contains(err.Error(), "localpart") {
 		t.Fatalf("error %v does not name the localpart", err)
 	}
+	_, err = Parse(strings.Repeat("ä", 2000))
+	if !errors.Is(err, ErrMalformed) || len(err.Error()) > 200 {
+		t.Fatalf("error for a 4000-byte domain is %d bytes long: %v", len(err.Error()), err)
+	}
 }
 
 func TestString(t *testing.T) {

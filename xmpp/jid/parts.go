@@ -69,10 +69,40 @@ func checkLocalBidi(s string) error {
 // malformed returns an error wrapping ErrMalformed for the named part and,
 // when cause is not nil, cause as well.
 func malformed(part, reason string, cause error) error {
-	if cause != nil {
-		return fmt.Errorf("%w: %s: %s: %w", ErrMalformed, part, reason, cause)
+	return &partError{part: part, reason: reason, cause: cause}
+}
+
+// partError is the error behind every ErrMalformed. Its message shortens the
+// cause's, which from IDNA quotes the whole (possibly huge) input.
+type partError struct {
+	part, reason string
+	cause        error
+}
+
+// maxCauseMsg is the longest cause message an error message repeats.
+const maxCauseMsg = 80
+
+func (e *partError) Error() string {
+	msg := ErrMalformed.Error() + ": " + e.part + ": " + e.reason
+	if e.cause == nil {
+		return msg
 	}
-	return fmt.Errorf("%w: %s: %s", ErrMalformed, part, reason)
+	cause := e.cause.Error()
+	if len(cause) > maxCauseMsg {
+		cut := maxCauseMsg
+		for cut > 0 && !utf8.RuneStart(cause[cut]) {
+			cut--
+		}
+		cause = cause[:cut] + "…"
+	}
+	return msg + ": " + cause
+}
+
+func (e *partError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{ErrMalformed}
+	}
+	return []error{ErrMalformed, e.cause}
 }
 
 // isLocalForbidden reports whether c is one of the eight ASCII characters that
