@@ -68,8 +68,8 @@ func (fld *Field) element() *xmpp.Element {
 // table row, an option without exactly one value, and a second <reported/>.
 // It accepts fields without a type (see FieldType), unknown field types,
 // several values in a single-valued field (Validate catches those in
-// submissions) and result tables in any form type. A second <title/> is
-// ignored, as are children in other namespaces (such as XEP-0122
+// submissions) and result tables in any form type. A second <title/> or
+// <desc/> is ignored, as are children in other namespaces (such as XEP-0122
 // validation hints) and white space between elements.
 func Parse(el *xmpp.Element) (*Form, error) {
 	f, err := parse(el)
