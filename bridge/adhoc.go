@@ -1,0 +1,131 @@
+package bridge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
+	"time"
+
+	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/form"
+	"github.com/xgate-im/xgate/xmpp/jid"
+)
+
+// adhocSessionTTL bounds how long a multi-stage command waits for its form.
+const adhocSessionTTL = 10 * time.Minute
+
+// adhocSession is a XEP-0050 command waiting for its form.
+type adhocSession struct {
+	cmd     *command
+	user    jid.JID // full JID that started it
+	expires time.Time
+}
+
+// adhocSessions holds the commands in progress.
+type adhocSessions struct {
+	mu sync.Mutex
+	m  map[string]adhocSession
+}
+
+func (s *adhocSessions) put(id string, as adhocSession) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	for k, v := range s.m {
+		if now.After(v.expires) {
+			delete(s.m, k)
+		}
+	}
+	s.m[id] = as
+}
+
+func (s *adhocSessions) take(id string, user jid.JID) (adhocSession, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	as, ok := s.m[id]
+	if !ok || as.user != user || time.Now().After(as.expires) {
+		return adhocSession{}, false
+	}
+	delete(s.m, id)
+	return as, true
+}
+
+func newSessionID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// handleCommand implements XEP-0050 execution.
+func (g *Gateway) handleCommand(ctx context.Context, iq *xmpp.IQ) {
+	p := iq.Payload
+	node := p.AttrValue("node")
+	action := p.AttrValue("action")
+	sid := p.AttrValue("sessionid")
+	cmd, ok := g.command(node, iq.From)
+	if !ok {
+		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, "No such command"))
+		return
+	}
+	reply := func(status, sid string, children ...*xmpp.Element) {
+		el := xmpp.NewElement(NSCommands, "command", "node", node, "sessionid", sid, "status", status)
+		g.reply(ctx, iq, el.Append(children...))
+	}
+	if sid == "" {
+		// A new execution.
+		if cmd.form == nil {
+			g.finishCommand(ctx, iq, cmd, nil, reply)
+			return
+		}
+		sid = newSessionID()
+		g.adhocs.put(sid, adhocSession{cmd: cmd, user: iq.From, expires: time.Now().Add(adhocSessionTTL)})
+		actions := xmpp.NewElement("", "actions", "execute", "complete").Append(xmpp.NewElement("", "complete"))
+		reply("executing", sid, actions, cmd.form(g, iq.From).Element())
+		return
+	}
+	as, ok := g.adhocs.take(sid, iq.From)
+	if !ok || as.cmd != cmd {
+		e := xmpp.NewStanzaError(xmpp.CondBadRequest, "Unknown or expired command session")
+		e.App = xmpp.NewElement(NSCommands, "bad-sessionid")
+		g.replyError(ctx, iq, e)
+		return
+	}
+	if action == "cancel" {
+		reply("canceled", sid)
+		return
+	}
+	x := p.Child(form.NS, "x")
+	if x == nil {
+		e := xmpp.NewStanzaError(xmpp.CondBadRequest, "The command needs its form")
+		e.App = xmpp.NewElement(NSCommands, "bad-payload")
+		g.replyError(ctx, iq, e)
+		return
+	}
+	sub, err := form.Parse(x)
+	if err != nil {
+		e := xmpp.NewStanzaError(xmpp.CondBadRequest, err.Error())
+		e.App = xmpp.NewElement(NSCommands, "bad-payload")
+		g.replyError(ctx, iq, e)
+		return
+	}
+	g.finishCommand(ctx, iq, cmd, sub, func(status, _ string, children ...*xmpp.Element) { reply(status, sid, children...) })
+}
+
+// finishCommand runs a command and completes it with a note. Failures the
+// user can act on (a bad token, a missing field) complete with an error
+// note rather than an iq error, so every client shows them.
+func (g *Gateway) finishCommand(ctx context.Context, iq *xmpp.IQ, cmd *command, sub *form.Form, reply func(status, sid string, children ...*xmpp.Element)) {
+	note, result, err := cmd.run(ctx, g, iq.From, sub)
+	sid := newSessionID()
+	if err != nil {
+		g.log.Info("command failed", "command", cmd.node, "user", iq.From.Bare(), "err", err)
+		reply("completed", sid, xmpp.TextElement("", "note", userError(err).Text).SetAttr("type", "error"))
+		return
+	}
+	children := []*xmpp.Element{xmpp.TextElement("", "note", note).SetAttr("type", "info")}
+	if result != nil {
+		children = append(children, result.Element())
+	}
+	reply("completed", sid, children...)
+}

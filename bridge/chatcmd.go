@@ -1,0 +1,82 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/xgate-im/xgate/xmpp"
+)
+
+// handleChatCommand runs a command sent as a chat message to the gateway
+// JID, for clients without ad-hoc command support, and answers in chat.
+func (g *Gateway) handleChatCommand(ctx context.Context, m *xmpp.Message) {
+	text := strings.TrimSpace(m.Body)
+	if text == "" || m.Type == xmpp.MessageError || m.Type == xmpp.MessageGroupchat {
+		return
+	}
+	word, args, _ := strings.Cut(text, " ")
+	word = strings.ToLower(strings.TrimPrefix(word, "/"))
+	answer := func(s string) {
+		g.sendEphemeral(ctx, &xmpp.Message{Header: xmpp.Header{From: g.domain, To: m.From, ID: g.comp.NewID(), Type: xmpp.MessageChat}, Body: s})
+	}
+	if word == "help" || word == "?" {
+		answer(g.helpText(m))
+		return
+	}
+	cmd, ok := g.command(word, m.From)
+	if !ok {
+		if !g.cfg.Access.Allowed(m.From) {
+			answer("You are not allowed to use this gateway.")
+			return
+		}
+		answer(fmt.Sprintf("Unknown command %q. Send \"help\" for the list.", word))
+		return
+	}
+	if cmd.parse == nil {
+		note, _, err := cmd.run(ctx, g, m.From, nil)
+		if err != nil {
+			answer(userError(err).Text)
+			return
+		}
+		answer(note)
+		return
+	}
+	f, err := cmd.parse(g, m.From, args)
+	if err != nil {
+		answer(userError(err).Text)
+		return
+	}
+	note, _, err := cmd.run(ctx, g, m.From, f)
+	if err != nil {
+		answer(userError(err).Text)
+		return
+	}
+	answer(note)
+}
+
+func (g *Gateway) helpText(m *xmpp.Message) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s gateway (xgate %s). Commands:\n", g.info.Name, g.cfg.Version)
+	for _, c := range g.commandsFor(m.From) {
+		fmt.Fprintf(&b, "• %s\n", c.help)
+	}
+	b.WriteString("• help: this text\n")
+	if len(g.info.Registration.Fields) > 0 {
+		b.WriteString("\nRegistration fields: ")
+		var names []string
+		for _, f := range g.info.Registration.Fields {
+			if f.Type == FieldFixed {
+				continue
+			}
+			d := f.Var
+			if f.Label != "" {
+				d += " (" + f.Label + ")"
+			}
+			names = append(names, d)
+		}
+		b.WriteString(strings.Join(names, ", "))
+		b.WriteString(".\nNote: a chat command stays in your message history; the Register ad-hoc command does not.")
+	}
+	return b.String()
+}

@@ -1,0 +1,230 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/xgate-im/xgate/xmpp/form"
+	"github.com/xgate-im/xgate/xmpp/jid"
+)
+
+// command is one gateway command, offered both as a XEP-0050 ad-hoc command
+// and as a chat command sent to the gateway JID.
+type command struct {
+	node  string // ad-hoc node and chat command word
+	name  string
+	help  string // one line for "help"
+	admin bool
+	// form returns the form to fill in, or nil for commands that run at
+	// once.
+	form func(g *Gateway, user jid.JID) *form.Form
+	// run executes the command with the submitted form (nil when the
+	// command has no form). It returns a note for the user and optionally a
+	// result table.
+	run func(ctx context.Context, g *Gateway, user jid.JID, sub *form.Form) (string, *form.Form, error)
+	// parse turns the words after a chat command into a submitted form;
+	// nil means the command takes no arguments.
+	parse func(g *Gateway, user jid.JID, args string) (*form.Form, error)
+}
+
+var commands = []*command{
+	{
+		node: "register", name: "Register an account",
+		help: "register <credentials>: add an account (or log in again with new credentials)",
+		form: func(g *Gateway, _ jid.JID) *form.Form { return g.registrationForm() },
+		run:  runRegister,
+		parse: func(g *Gateway, _ jid.JID, args string) (*form.Form, error) {
+			return g.parseRegisterArgs(args)
+		},
+	},
+	{
+		node: "unregister", name: "Remove an account",
+		help: "unregister [account]: remove your account (all of them if you name none)",
+		form: unregisterForm,
+		run:  runUnregister,
+		parse: func(g *Gateway, _ jid.JID, args string) (*form.Form, error) {
+			f := &form.Form{Type: form.TypeSubmit}
+			if a := strings.TrimSpace(args); a != "" {
+				f.Set("account", a)
+			}
+			f.Set("confirm", "true")
+			return f, nil
+		},
+	},
+	{
+		node: "status", name: "Show account status",
+		help: "status: show your accounts and whether they are connected",
+		run:  runStatus,
+	},
+	{
+		node: "users", name: "List users (admin)", admin: true,
+		help: "users: list every registered account (admins only)",
+		run:  runUsers,
+	},
+	{
+		node: "backup", name: "Back up the database (admin)", admin: true,
+		help: "backup: write an online backup of the database (admins only)",
+		run:  runBackup,
+	},
+}
+
+// commandsFor lists the commands a user may run.
+func (g *Gateway) commandsFor(user jid.JID) []*command {
+	var out []*command
+	for _, c := range commands {
+		if c.admin && !g.cfg.Access.IsAdmin(user) {
+			continue
+		}
+		if !c.admin && !g.cfg.Access.Allowed(user) {
+			continue
+		}
+		if c.node == "backup" && g.cfg.Backup == nil {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// command finds a command the user may run.
+func (g *Gateway) command(node string, user jid.JID) (*command, bool) {
+	for _, c := range g.commandsFor(user) {
+		if c.node == node {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+func runRegister(ctx context.Context, g *Gateway, user jid.JID, sub *form.Form) (string, *form.Form, error) {
+	if err := g.registrationForm().Validate(sub); err != nil {
+		return "", nil, err
+	}
+	data, err := g.register(ctx, user, g.formValues(sub))
+	if err != nil {
+		return "", nil, err
+	}
+	name := data.Name
+	if name == "" {
+		name = string(data.ID)
+	}
+	return fmt.Sprintf("Registered %s account %s. Your contacts will appear in your roster shortly.", g.info.Name, name), nil, nil
+}
+
+// parseRegisterArgs reads "register VALUE" (for a one-field form) or
+// "register field=value field=value".
+func (g *Gateway) parseRegisterArgs(args string) (*form.Form, error) {
+	f := &form.Form{Type: form.TypeSubmit}
+	var inputs []Field
+	for _, fd := range g.info.Registration.Fields {
+		if fd.Type != FieldFixed {
+			inputs = append(inputs, fd)
+		}
+	}
+	words := strings.Fields(args)
+	if len(words) == 0 {
+		var names []string
+		for _, fd := range inputs {
+			names = append(names, fd.Var+"=…")
+		}
+		return nil, fmt.Errorf("%w: usage: register %s", ErrInvalidInput, strings.Join(names, " "))
+	}
+	if len(inputs) == 1 && !strings.Contains(words[0], "=") {
+		f.Set(inputs[0].Var, strings.Join(words, " "))
+		return f, nil
+	}
+	for _, w := range words {
+		k, v, ok := strings.Cut(w, "=")
+		if !ok {
+			return nil, fmt.Errorf("%w: %q is not field=value", ErrInvalidInput, w)
+		}
+		f.Set(k, v)
+	}
+	return f, nil
+}
+
+func unregisterForm(g *Gateway, user jid.JID) *form.Form {
+	f := &form.Form{Type: form.TypeForm, Title: "Remove a " + g.info.Name + " account"}
+	accts, _ := g.db.UserAccounts(g.cfg.Name, user.Bare().String())
+	if len(accts) > 1 {
+		fd := form.Field{Var: "account", Label: "Account (leave empty for all)", Type: form.FieldListSingle}
+		for _, a := range accts {
+			label := a.Settings[settingName]
+			if label == "" {
+				label = a.Remote
+			}
+			fd.Options = append(fd.Options, form.Option{Label: label, Value: a.Remote})
+		}
+		f.Fields = append(f.Fields, fd)
+	}
+	f.Fields = append(f.Fields, form.Field{Var: "confirm", Label: "Really remove? Contacts leave your roster.", Type: form.FieldBoolean, Required: true})
+	return f
+}
+
+func runUnregister(ctx context.Context, g *Gateway, user jid.JID, sub *form.Form) (string, *form.Form, error) {
+	ok, err := sub.Bool("confirm")
+	if err != nil || !ok {
+		return "Nothing removed.", nil, nil
+	}
+	n, err := g.unregister(ctx, user, AccountID(sub.Value("account")))
+	if err != nil {
+		return "", nil, err
+	}
+	return fmt.Sprintf("Removed %d %s account(s).", n, g.info.Name), nil, nil
+}
+
+func runStatus(_ context.Context, g *Gateway, user jid.JID, _ *form.Form) (string, *form.Form, error) {
+	accs := g.userAccounts(user)
+	if len(accs) == 0 {
+		stored, _ := g.db.UserAccounts(g.cfg.Name, user.Bare().String())
+		if len(stored) > 0 {
+			return fmt.Sprintf("Your %d %s account(s) are logged out (you unsubscribed from the gateway). Subscribe to %s again to log in.", len(stored), g.info.Name, g.domain), nil, nil
+		}
+		return fmt.Sprintf("You have no %s account here. Send \"register\" or use the Register command.", g.info.Name), nil, nil
+	}
+	lines := make([]string, 0, len(accs))
+	for _, a := range accs {
+		lines = append(lines, describeAccount(a))
+	}
+	return strings.Join(lines, "\n"), nil, nil
+}
+
+func runUsers(_ context.Context, g *Gateway, _ jid.JID, _ *form.Form) (string, *form.Form, error) {
+	accts, err := g.db.Accounts(g.cfg.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	res := &form.Form{Type: form.TypeResult, Title: "Registered accounts",
+		Reported: []form.Field{{Var: "jid", Label: "User"}, {Var: "account", Label: "Account"}, {Var: "state", Label: "State"}}}
+	var lines []string
+	for _, a := range accts {
+		state := "disabled"
+		if acc := g.accountByKey(a.AccountKey); acc != nil {
+			state = describeAccount(acc)
+		} else if !a.Disabled && a.LastError != "" {
+			state = "logged out: " + a.LastError
+		}
+		res.Items = append(res.Items, []form.Field{
+			{Var: "jid", Values: []string{a.User}},
+			{Var: "account", Values: []string{a.Remote}},
+			{Var: "state", Values: []string{state}},
+		})
+		lines = append(lines, fmt.Sprintf("%s %s: %s", a.User, a.Remote, state))
+	}
+	return fmt.Sprintf("%d account(s).\n%s", len(accts), strings.Join(lines, "\n")), res, nil
+}
+
+func runBackup(ctx context.Context, g *Gateway, _ jid.JID, _ *form.Form) (string, *form.Form, error) {
+	path, size, err := g.cfg.Backup(ctx)
+	if err != nil {
+		return "", nil, fmt.Errorf("backup failed: %w", err)
+	}
+	return fmt.Sprintf("Backup written to %s (%d bytes).", path, size), nil, nil
+}
+
+// accountExists reports whether the user has any stored account.
+func (g *Gateway) accountExists(user jid.JID) bool {
+	accts, err := g.db.UserAccounts(g.cfg.Name, user.Bare().String())
+	return err == nil && len(accts) > 0
+}

@@ -1,0 +1,128 @@
+package bridge
+
+import (
+	"context"
+	"time"
+)
+
+// Sink receives a session's events. Emit returns once the event is
+// delivered to the XMPP side or stored durably for later delivery, so a
+// transport may acknowledge it to its network only after a nil error. Emit
+// is safe for concurrent use; events of one chat must be emitted in order
+// from one goroutine to keep that order.
+type Sink interface {
+	Emit(ctx context.Context, ev Event) error
+}
+
+// Event is a normalized remote event. The concrete types are the structs
+// below; an event the transport cannot map is sent as Unknown so that it is
+// logged and counted instead of silently dropped.
+type Event interface{ isEvent() }
+
+// MessageEvent is a new message in a chat.
+type MessageEvent struct {
+	Chat   ChatRef
+	Sender UserID
+	// FromSelf marks a message the account owner sent from another
+	// client (an official app): it is reflected to the XMPP user as a
+	// carbon copy.
+	FromSelf    bool
+	ID          MessageID
+	Time        time.Time
+	Text        string // XEP-0393 styled
+	ReplyTo     MessageID
+	Thread      MessageID
+	Attachments []Attachment
+	// Historical marks catch-up after downtime: delivered with a delay.
+	Historical bool
+}
+
+// EditEvent replaces the text of message ID.
+type EditEvent struct {
+	Chat     ChatRef
+	Sender   UserID
+	FromSelf bool
+	ID       MessageID
+	Text     string
+	Time     time.Time
+}
+
+// RetractionEvent removes message ID.
+type RetractionEvent struct {
+	Chat     ChatRef
+	Sender   UserID
+	FromSelf bool
+	ID       MessageID
+}
+
+// ReactionEvent carries the full current set of Sender's reactions to
+// message ID (empty: all removed).
+type ReactionEvent struct {
+	Chat     ChatRef
+	Sender   UserID
+	FromSelf bool
+	ID       MessageID
+	Emojis   []string
+}
+
+// TypingEvent is a chat state of Sender.
+type TypingEvent struct {
+	Chat   ChatRef
+	Sender UserID
+	State  TypingState
+}
+
+// ReceiptEvent says a message was delivered to or read by the peer.
+type ReceiptEvent struct {
+	Chat ChatRef
+	ID   MessageID
+	Read bool
+}
+
+// PresenceEvent is a contact's new availability.
+type PresenceEvent struct {
+	User     UserID
+	Presence Presence
+}
+
+// ContactEvent adds or updates a contact (name, avatar, deactivation).
+type ContactEvent struct {
+	Contact Contact
+}
+
+// LoginState is an account's login condition.
+type LoginState int
+
+// Login states.
+const (
+	LoggedIn LoginState = iota
+	// Connecting: the session is (re)connecting; messages are queued.
+	Connecting
+	// LoggedOut: the credentials stopped working (revoked, expired); the
+	// user must register again. The session stays closed.
+	LoggedOut
+)
+
+// LoginStateEvent reports a change of the account's login condition.
+// Reason is shown to the user.
+type LoginStateEvent struct {
+	State  LoginState
+	Reason string
+}
+
+// UnknownEvent is a remote event the transport does not map.
+type UnknownEvent struct {
+	Kind   string
+	Detail string
+}
+
+func (MessageEvent) isEvent()    {}
+func (EditEvent) isEvent()       {}
+func (RetractionEvent) isEvent() {}
+func (ReactionEvent) isEvent()   {}
+func (TypingEvent) isEvent()     {}
+func (ReceiptEvent) isEvent()    {}
+func (PresenceEvent) isEvent()   {}
+func (ContactEvent) isEvent()    {}
+func (LoginStateEvent) isEvent() {}
+func (UnknownEvent) isEvent()    {}

@@ -1,0 +1,76 @@
+package bridge
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Metrics are a gateway's counters. They are exported in Prometheus text
+// format by the admin HTTP endpoint; every field is safe for concurrent use.
+type Metrics struct {
+	// events counts remote events by kind ("message", "edit", ...,
+	// "unknown").
+	events sync.Map // string -> *atomic.Uint64
+
+	bounces         atomic.Uint64 // stanza errors sent back to XMPP senders
+	dropped         atomic.Uint64 // ephemeral stanzas dropped while the host was down
+	queuedForXMPP   atomic.Uint64 // stanzas stored because the host was down
+	flushedToXMPP   atomic.Uint64 // stored stanzas delivered later
+	sentRemote      atomic.Uint64 // messages delivered to the network
+	retriedRemote   atomic.Uint64 // delivery attempts that will be retried
+	rateLimited     atomic.Uint64 // of which rate limits
+	failedRemote    atomic.Uint64 // messages bounced after failing for good
+	loginFailures   atomic.Uint64
+	unknownStanzas  atomic.Uint64 // iqs answered service-unavailable
+	registrations   atomic.Uint64
+	unregistrations atomic.Uint64
+}
+
+func newMetrics() *Metrics { return &Metrics{} }
+
+func (m *Metrics) countEvent(kind string) {
+	v, ok := m.events.Load(kind)
+	if !ok {
+		v, _ = m.events.LoadOrStore(kind, new(atomic.Uint64))
+	}
+	v.(*atomic.Uint64).Add(1)
+}
+
+// Snapshot is a copy of the counters.
+type Snapshot struct {
+	Events          map[string]uint64
+	Bounces         uint64
+	Dropped         uint64
+	QueuedForXMPP   uint64
+	FlushedToXMPP   uint64
+	SentRemote      uint64
+	RetriedRemote   uint64
+	RateLimited     uint64
+	FailedRemote    uint64
+	LoginFailures   uint64
+	UnknownStanzas  uint64
+	Registrations   uint64
+	Unregistrations uint64
+}
+
+// Snapshot returns the current values.
+func (m *Metrics) Snapshot() Snapshot {
+	s := Snapshot{Events: map[string]uint64{}}
+	m.events.Range(func(k, v any) bool {
+		s.Events[k.(string)] = v.(*atomic.Uint64).Load()
+		return true
+	})
+	s.Bounces = m.bounces.Load()
+	s.Dropped = m.dropped.Load()
+	s.QueuedForXMPP = m.queuedForXMPP.Load()
+	s.FlushedToXMPP = m.flushedToXMPP.Load()
+	s.SentRemote = m.sentRemote.Load()
+	s.RetriedRemote = m.retriedRemote.Load()
+	s.RateLimited = m.rateLimited.Load()
+	s.FailedRemote = m.failedRemote.Load()
+	s.LoginFailures = m.loginFailures.Load()
+	s.UnknownStanzas = m.unknownStanzas.Load()
+	s.Registrations = m.registrations.Load()
+	s.Unregistrations = m.unregistrations.Load()
+	return s
+}

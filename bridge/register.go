@@ -1,0 +1,287 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/xgate-im/xgate/store"
+	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/form"
+	"github.com/xgate-im/xgate/xmpp/jid"
+)
+
+// registrationForm is the transport's registration form as a data form.
+func (g *Gateway) registrationForm() *form.Form {
+	rf := g.info.Registration
+	f := &form.Form{Type: form.TypeForm, Title: rf.Title}
+	if f.Title == "" {
+		f.Title = "Register with " + g.info.Name
+	}
+	if rf.Instructions != "" {
+		f.Instructions = []string{rf.Instructions}
+	}
+	f.Fields = append(f.Fields, form.Field{Var: form.FormTypeVar, Type: form.FieldHidden, Values: []string{NSRegister}})
+	for _, fd := range rf.Fields {
+		ff := form.Field{Var: fd.Var, Label: fd.Label, Desc: fd.Desc, Type: form.FieldType(fd.Type), Required: fd.Required}
+		if fd.Default != "" {
+			ff.Values = []string{fd.Default}
+		}
+		for _, o := range fd.Options {
+			ff.Options = append(ff.Options, form.Option{Label: o.Label, Value: o.Value})
+		}
+		f.Fields = append(f.Fields, ff)
+	}
+	return f
+}
+
+// formValues extracts the transport's fields from a submitted form, with
+// defaults for omitted optional fields.
+func (g *Gateway) formValues(sub *form.Form) map[string]string {
+	vals := map[string]string{}
+	for _, fd := range g.info.Registration.Fields {
+		if fd.Type == FieldFixed {
+			continue
+		}
+		v := strings.TrimSpace(strings.Join(sub.Values(fd.Var), "\n"))
+		if v == "" {
+			v = fd.Default
+		}
+		vals[fd.Var] = v
+	}
+	return vals
+}
+
+// register checks values with the transport, stores the account and logs
+// it in. Registering an account that exists replaces its credentials (this
+// is how a logged-out user logs in again).
+func (g *Gateway) register(ctx context.Context, user jid.JID, values map[string]string) (AccountData, error) {
+	user = user.Bare()
+	if !g.cfg.Access.Allowed(user) {
+		return AccountData{}, ErrNotAllowed
+	}
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	data, err := g.tr.Register(rctx, values)
+	if err != nil {
+		return AccountData{}, err
+	}
+	if data.ID == "" {
+		return AccountData{}, fmt.Errorf("bridge: transport returned an account without ID")
+	}
+	key := store.AccountKey{User: user.String(), Transport: g.cfg.Name, Remote: string(data.ID)}
+	a, err := g.db.GetAccount(key)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return AccountData{}, fmt.Errorf("bridge: read account: %w", err)
+	}
+	isNew := errors.Is(err, store.ErrNotFound)
+	a.AccountKey = key
+	a.Settings = maps.Clone(data.Settings)
+	if a.Settings == nil {
+		a.Settings = map[string]string{}
+	}
+	a.Settings[settingName] = data.Name
+	a.Secrets = maps.Clone(data.Secrets)
+	a.Disabled = false
+	a.LastError = ""
+	if err := g.db.PutAccount(a); err != nil {
+		return AccountData{}, fmt.Errorf("bridge: store account: %w", err)
+	}
+	g.metrics.registrations.Add(1)
+	g.log.Info("registered", "user", user, "account", data.ID, "new", isNew)
+	if err := g.startAccount(ctx, a); err != nil {
+		return AccountData{}, err
+	}
+	// XEP-0100 §4.1.1: the gateway asks to be in the user's roster.
+	_ = g.send(ctx, &xmpp.Presence{Header: xmpp.Header{From: g.domain, To: user, Type: xmpp.PresenceSubscribe}})
+	return data, nil
+}
+
+// unregister removes a user's account (remote == "") or all of them, and,
+// when none remain, the gateway and its contacts from the user's roster.
+func (g *Gateway) unregister(ctx context.Context, user jid.JID, remote AccountID) (int, error) {
+	user = user.Bare()
+	accts, err := g.db.UserAccounts(g.cfg.Name, user.String())
+	if err != nil {
+		return 0, fmt.Errorf("bridge: list accounts: %w", err)
+	}
+	removed := 0
+	for _, a := range accts {
+		if remote != "" && a.Remote != string(remote) {
+			continue
+		}
+		g.stopAccount(a.AccountKey)
+		if err := g.db.DeleteAccount(a.AccountKey); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return removed, fmt.Errorf("bridge: delete account: %w", err)
+		}
+		removed++
+	}
+	if removed == 0 {
+		return 0, ErrNotRegistered
+	}
+	g.metrics.unregistrations.Add(1)
+	g.log.Info("unregistered", "user", user, "accounts", removed)
+	if removed < len(accts) {
+		g.announceGateway(ctx, user)
+		return removed, nil
+	}
+	items, err := g.db.Roster(user.String(), g.cfg.Name)
+	if err != nil {
+		return removed, fmt.Errorf("bridge: read roster: %w", err)
+	}
+	for _, it := range items {
+		c, err := jid.Parse(it.Contact)
+		if err == nil {
+			for _, t := range []string{xmpp.PresenceUnsubscribe, xmpp.PresenceUnsubscribed} {
+				g.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: c, To: user, Type: t}})
+			}
+		}
+		if err := g.db.DeleteRosterItem(user.String(), g.cfg.Name, it.Contact); err != nil && !errors.Is(err, store.ErrNotFound) {
+			g.log.Error("deleting roster item", "err", err)
+		}
+	}
+	for _, t := range []string{xmpp.PresenceUnavailable, xmpp.PresenceUnsubscribe, xmpp.PresenceUnsubscribed} {
+		g.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: g.domain, To: user, Type: t}})
+	}
+	return removed, nil
+}
+
+// userError turns a registration or command failure into a stanza error
+// with a sentence the user can act on.
+func userError(err error) *xmpp.StanzaError {
+	var ve *form.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return xmpp.NewStanzaError(xmpp.CondNotAcceptable, ve.Error())
+	case errors.Is(err, ErrNotAllowed):
+		return xmpp.NewStanzaError(xmpp.CondForbidden, "You are not allowed to use this gateway.")
+	case errors.Is(err, ErrNotRegistered):
+		return xmpp.NewStanzaError(xmpp.CondRegistrationRequired, "You are not registered with this gateway.")
+	case errors.Is(err, ErrAuth):
+		return xmpp.NewStanzaError(xmpp.CondNotAuthorized, cleanError(err))
+	case errors.Is(err, ErrInvalidInput):
+		return xmpp.NewStanzaError(xmpp.CondNotAcceptable, cleanError(err))
+	case errors.Is(err, ErrTemporary), errors.Is(err, context.DeadlineExceeded):
+		return xmpp.NewStanzaError(xmpp.CondRemoteServerTimeout, "The network did not answer in time; try again later.")
+	case errors.Is(err, ErrNotFound):
+		return xmpp.NewStanzaError(xmpp.CondItemNotFound, cleanError(err))
+	}
+	return xmpp.NewStanzaError(xmpp.CondInternalServerError, "Something went wrong on the gateway; the administrator can find details in its log.")
+}
+
+// cleanError drops the package prefixes of an error chain, keeping the
+// readable part.
+func cleanError(err error) string {
+	s := err.Error()
+	for _, p := range []string{"bridge: ", "slack: ", "discord: ", "sms: "} {
+		s = strings.ReplaceAll(s, p, "")
+	}
+	return s
+}
+
+// handleRegisterIQ implements XEP-0077 with a data form.
+func (g *Gateway) handleRegisterIQ(ctx context.Context, iq *xmpp.IQ) {
+	user := iq.From.Bare()
+	if iq.Type == xmpp.IQGet {
+		if !g.cfg.Access.Allowed(user) {
+			g.replyError(ctx, iq, userError(ErrNotAllowed))
+			return
+		}
+		q := xmpp.NewElement(NSRegister, "query")
+		f := g.registrationForm()
+		if instr := g.info.Registration.Instructions; instr != "" {
+			q.Append(xmpp.TextElement("", "instructions", instr))
+		} else {
+			q.Append(xmpp.TextElement("", "instructions", "Fill in the form to add a "+g.info.Name+" account."))
+		}
+		if accts, _ := g.db.UserAccounts(g.cfg.Name, user.String()); len(accts) > 0 {
+			q.Append(xmpp.NewElement("", "registered"))
+		}
+		g.reply(ctx, iq, q.Append(f.Element()))
+		return
+	}
+	if iq.Payload.Child("", "remove") != nil {
+		if _, err := g.unregister(ctx, user, ""); err != nil {
+			g.replyError(ctx, iq, userError(err))
+			return
+		}
+		g.reply(ctx, iq, nil)
+		return
+	}
+	x := iq.Payload.Child(form.NS, "x")
+	if x == nil {
+		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondBadRequest, "Registration needs the data form (XEP-0004); legacy fields are not supported."))
+		return
+	}
+	sub, err := form.Parse(x)
+	if err != nil {
+		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondBadRequest, err.Error()))
+		return
+	}
+	if err := g.registrationForm().Validate(sub); err != nil {
+		g.replyError(ctx, iq, userError(err))
+		return
+	}
+	if _, err := g.register(ctx, user, g.formValues(sub)); err != nil {
+		g.log.Info("registration refused", "user", user, "err", err)
+		g.replyError(ctx, iq, userError(err))
+		return
+	}
+	g.reply(ctx, iq, nil)
+}
+
+// handleGatewayIQ implements XEP-0100 jabber:iq:gateway: turning a remote
+// address the user typed into a contact JID.
+func (g *Gateway) handleGatewayIQ(ctx context.Context, iq *xmpp.IQ) {
+	if iq.Type == xmpp.IQGet {
+		q := xmpp.NewElement(NSGatewayIQ, "query").Append(
+			xmpp.TextElement("", "desc", g.info.ContactDesc),
+			xmpp.TextElement("", "prompt", g.info.ContactPrompt),
+		)
+		g.reply(ctx, iq, q)
+		return
+	}
+	input := strings.TrimSpace(iq.Payload.ChildText("", "prompt"))
+	if input == "" {
+		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondBadRequest, "Empty "+g.info.ContactPrompt))
+		return
+	}
+	c, err := g.resolveContact(ctx, iq.From, input)
+	if err != nil {
+		g.replyError(ctx, iq, userError(err))
+		return
+	}
+	cj, err := g.contacts.jidFor(c.ID)
+	if err != nil {
+		g.replyError(ctx, iq, userError(err))
+		return
+	}
+	q := xmpp.NewElement(NSGatewayIQ, "query").Append(xmpp.TextElement("", "jid", cj.String()))
+	g.reply(ctx, iq, q)
+}
+
+// resolveContact asks the user's sessions (or the transport itself) to
+// turn input into a contact.
+func (g *Gateway) resolveContact(ctx context.Context, user jid.JID, input string) (Contact, error) {
+	var lastErr error = ErrNotRegistered
+	for _, a := range g.userAccounts(user) {
+		sess, state, _ := a.snapshot()
+		r, ok := sess.(ContactResolver)
+		if state != LoggedIn || !ok {
+			continue
+		}
+		c, err := r.ResolveContact(ctx, input)
+		if err == nil {
+			g.noteRoute(a, c.ID)
+			return c, nil
+		}
+		lastErr = err
+	}
+	if r, ok := g.tr.(ContactResolver); ok {
+		return r.ResolveContact(ctx, input)
+	}
+	return Contact{}, lastErr
+}

@@ -1,0 +1,293 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/xgate-im/xgate/store"
+	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/jid"
+)
+
+// selfPrefix marks, without XEP-0356 privileges, a message the user sent
+// from another client of the network, shown in the chat with the contact.
+const selfPrefix = "You wrote: "
+
+// eventKind names an event for metrics and logs.
+func eventKind(ev Event) string {
+	switch ev.(type) {
+	case MessageEvent:
+		return "message"
+	case EditEvent:
+		return "edit"
+	case RetractionEvent:
+		return "retraction"
+	case ReactionEvent:
+		return "reaction"
+	case TypingEvent:
+		return "typing"
+	case ReceiptEvent:
+		return "receipt"
+	case PresenceEvent:
+		return "presence"
+	case ContactEvent:
+		return "contact"
+	case LoginStateEvent:
+		return "login_state"
+	}
+	return "unknown"
+}
+
+// handleEvent turns a remote event into stanzas for the account's user.
+func (g *Gateway) handleEvent(ctx context.Context, acc *account, ev Event) error {
+	g.metrics.countEvent(eventKind(ev))
+	switch ev := ev.(type) {
+	case MessageEvent:
+		return g.onMessage(ctx, acc, ev)
+	case EditEvent:
+		return g.onEdit(ctx, acc, ev)
+	case RetractionEvent:
+		return g.onRetraction(ctx, acc, ev)
+	case ReactionEvent:
+		return g.onReaction(ctx, acc, ev)
+	case TypingEvent:
+		return g.onTyping(ctx, acc, ev)
+	case ReceiptEvent:
+		return g.onReceipt(ctx, acc, ev)
+	case PresenceEvent:
+		g.mu.Lock()
+		g.presence[ev.User] = ev.Presence
+		g.mu.Unlock()
+		cj, err := g.contacts.jidFor(ev.User)
+		if err != nil {
+			return err
+		}
+		p := &xmpp.Presence{Header: xmpp.Header{From: cj, To: acc.user}}
+		applyPresence(p, ev.Presence)
+		g.sendEphemeral(ctx, p)
+		return nil
+	case ContactEvent:
+		g.offerContact(ctx, acc, ev.Contact)
+		return nil
+	case LoginStateEvent:
+		g.onLoginState(ctx, acc, ev)
+		return nil
+	case UnknownEvent:
+		acc.log.Warn("unmapped remote event", "kind", ev.Kind, "detail", ev.Detail)
+		return nil
+	}
+	acc.log.Warn("unknown event type", "type", fmt.Sprintf("%T", ev))
+	return nil
+}
+
+func (g *Gateway) onLoginState(ctx context.Context, acc *account, ev LoginStateEvent) {
+	switch ev.State {
+	case LoggedOut:
+		g.loggedOut(ctx, acc, ev.Reason)
+	case Connecting, LoggedIn:
+		acc.mu.Lock()
+		changed := acc.state != ev.State
+		if acc.state != LoggedOut {
+			acc.state, acc.reason = ev.State, ev.Reason
+		}
+		acc.mu.Unlock()
+		if changed {
+			g.announceGateway(ctx, acc.user)
+		}
+	}
+}
+
+// chatPeer returns the contact JID a direct chat event comes from.
+func (g *Gateway) chatPeer(acc *account, chat ChatRef, sender UserID) (jid.JID, UserID, error) {
+	if chat.Kind != Direct {
+		return jid.JID{}, "", fmt.Errorf("bridge: group chats are not bridged yet: %w", ErrUnsupported)
+	}
+	peer := chat.Peer
+	if peer == "" {
+		peer = sender
+	}
+	cj, err := g.contacts.jidFor(peer)
+	if err != nil {
+		return jid.JID{}, "", err
+	}
+	g.noteRoute(acc, peer)
+	return cj, peer, nil
+}
+
+// scope is the message-ID mapping scope of a chat of an account.
+func (g *Gateway) scope(acc *account, peer UserID) string {
+	return g.cfg.Name + "|" + acc.key.User + "|" + acc.key.Remote + "|" + string(peer)
+}
+
+// xmppID returns the XMPP id to use for a remote message: the id the user
+// gave it when it was sent from XMPP, else the remote ID itself.
+func (g *Gateway) xmppID(scope string, id MessageID) string {
+	if x, err := g.db.XMPPMessageID(scope, string(id)); err == nil {
+		return x
+	}
+	return string(id)
+}
+
+// remoteID is the reverse of xmppID.
+func (g *Gateway) remoteID(scope, xmppID string) MessageID {
+	if r, err := g.db.RemoteMessageID(scope, xmppID); err == nil {
+		return MessageID(r)
+	}
+	return MessageID(xmppID)
+}
+
+// unmapped handles an event the bridge cannot place (group chats for now):
+// it is logged and counted, never silently dropped.
+func (g *Gateway) unmapped(acc *account, what string, err error) error {
+	if errors.Is(err, ErrUnsupported) {
+		g.metrics.countEvent("unmapped")
+		acc.log.Info("event not bridged", "event", what, "reason", err)
+		return nil
+	}
+	return err
+}
+
+func (g *Gateway) onMessage(ctx context.Context, acc *account, ev MessageEvent) error {
+	cj, peer, err := g.chatPeer(acc, ev.Chat, ev.Sender)
+	if err != nil {
+		return g.unmapped(acc, "message", err)
+	}
+	scope := g.scope(acc, peer)
+	m := &xmpp.Message{
+		Header: xmpp.Header{From: cj, To: acc.user, ID: g.xmppID(scope, ev.ID), Type: xmpp.MessageChat},
+		Body:   ev.Text,
+	}
+	if ev.FromSelf {
+		m.Body = selfPrefix + m.Body
+	}
+	for i, a := range ev.Attachments {
+		if m.Body != "" {
+			m.Body += "\n"
+		}
+		m.Body += a.URL
+		if i == 0 {
+			m.Extra = append(m.Extra, xmpp.NewElement(NSOOB, "x").Append(xmpp.TextElement("", "url", a.URL), xmpp.TextElement("", "desc", a.Name)))
+		}
+	}
+	if ev.ReplyTo != "" {
+		m.Extra = append(m.Extra, xmpp.NewElement(NSReply, "reply", "to", cj.String(), "id", g.xmppID(scope, ev.ReplyTo)))
+	}
+	if ev.Thread != "" {
+		m.Thread = string(ev.Thread)
+	}
+	if ev.Historical && !ev.Time.IsZero() {
+		m.Delay = &xmpp.Delay{Stamp: ev.Time, From: g.domain.String(), Reason: "Catch-up"}
+	}
+	if g.info.Capabilities.ReadMarkers {
+		m.Extra = append(m.Extra, xmpp.NewElement(NSMarkers, "markable"))
+	}
+	m.Extra = append(m.Extra, xmpp.NewElement(NSChatState, "active"))
+	return g.send(ctx, m)
+}
+
+func (g *Gateway) onEdit(ctx context.Context, acc *account, ev EditEvent) error {
+	cj, peer, err := g.chatPeer(acc, ev.Chat, ev.Sender)
+	if err != nil {
+		return g.unmapped(acc, "edit", err)
+	}
+	scope := g.scope(acc, peer)
+	body := ev.Text
+	if ev.FromSelf {
+		body = selfPrefix + body
+	}
+	m := &xmpp.Message{
+		Header: xmpp.Header{From: cj, To: acc.user, ID: g.comp.NewID(), Type: xmpp.MessageChat},
+		Body:   body,
+		Extra:  []*xmpp.Element{xmpp.NewElement(NSCorrect, "replace", "id", g.xmppID(scope, ev.ID))},
+	}
+	return g.send(ctx, m)
+}
+
+func (g *Gateway) onRetraction(ctx context.Context, acc *account, ev RetractionEvent) error {
+	cj, peer, err := g.chatPeer(acc, ev.Chat, ev.Sender)
+	if err != nil {
+		return g.unmapped(acc, "retraction", err)
+	}
+	scope := g.scope(acc, peer)
+	m := &xmpp.Message{
+		Header: xmpp.Header{From: cj, To: acc.user, ID: g.comp.NewID(), Type: xmpp.MessageChat},
+		Body:   "This message was deleted, but your client does not support retractions.",
+		Extra: []*xmpp.Element{
+			xmpp.NewElement(NSRetract, "retract", "id", g.xmppID(scope, ev.ID)),
+			xmpp.NewElement(NSFallback, "fallback", "for", NSRetract),
+			xmpp.NewElement(NSHints, "store"),
+		},
+	}
+	return g.send(ctx, m)
+}
+
+func (g *Gateway) onReaction(ctx context.Context, acc *account, ev ReactionEvent) error {
+	cj, peer, err := g.chatPeer(acc, ev.Chat, ev.Sender)
+	if err != nil {
+		return g.unmapped(acc, "reaction", err)
+	}
+	scope := g.scope(acc, peer)
+	r := xmpp.NewElement(NSReactions, "reactions", "id", g.xmppID(scope, ev.ID))
+	for _, e := range ev.Emojis {
+		r.Append(xmpp.TextElement("", "reaction", e))
+	}
+	m := &xmpp.Message{
+		Header: xmpp.Header{From: cj, To: acc.user, ID: g.comp.NewID(), Type: xmpp.MessageChat},
+		Extra:  []*xmpp.Element{r, xmpp.NewElement(NSHints, "store")},
+	}
+	if ev.FromSelf {
+		// Without carbons the user's own reaction cannot be shown as theirs.
+		m.Body = selfPrefix + "reacted " + strings.Join(ev.Emojis, " ")
+	}
+	return g.send(ctx, m)
+}
+
+func (g *Gateway) onTyping(ctx context.Context, acc *account, ev TypingEvent) error {
+	cj, _, err := g.chatPeer(acc, ev.Chat, ev.Sender)
+	if err != nil {
+		return g.unmapped(acc, "typing", err)
+	}
+	state := map[TypingState]string{
+		TypingActive: "active", TypingComposing: "composing", TypingPaused: "paused",
+		TypingInactive: "inactive", TypingGone: "gone",
+	}[ev.State]
+	m := &xmpp.Message{
+		Header: xmpp.Header{From: cj, To: acc.user, Type: xmpp.MessageChat},
+		Extra:  []*xmpp.Element{xmpp.NewElement(NSChatState, state), xmpp.NewElement(NSHints, "no-store")},
+	}
+	g.sendEphemeral(ctx, m)
+	return nil
+}
+
+func (g *Gateway) onReceipt(ctx context.Context, acc *account, ev ReceiptEvent) error {
+	cj, peer, err := g.chatPeer(acc, ev.Chat, "")
+	if err != nil {
+		return g.unmapped(acc, "receipt", err)
+	}
+	id := g.xmppID(g.scope(acc, peer), ev.ID)
+	el := xmpp.NewElement(NSReceipts, "received", "id", id)
+	if ev.Read {
+		el = xmpp.NewElement(NSMarkers, "displayed", "id", id)
+	}
+	m := &xmpp.Message{Header: xmpp.Header{From: cj, To: acc.user, ID: g.comp.NewID(), Type: xmpp.MessageChat}, Extra: []*xmpp.Element{el}}
+	return g.send(ctx, m)
+}
+
+// storeRefs records the mapping of a message the user sent.
+func (g *Gateway) storeRefs(scope string, remote MessageID, xmppIDs ...string) {
+	var refs []store.MessageRef
+	for _, x := range xmppIDs {
+		if x != "" {
+			refs = append(refs, store.MessageRef{Scope: scope, XMPPID: x, RemoteID: string(remote), At: time.Now()})
+		}
+	}
+	if len(refs) == 0 {
+		return
+	}
+	if err := g.db.PutMessageRefs(refs...); err != nil {
+		g.log.Error("storing message ids", "err", err)
+	}
+}

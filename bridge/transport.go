@@ -1,0 +1,294 @@
+package bridge
+
+import (
+	"context"
+	"time"
+)
+
+// AccountID identifies a remote account within one transport instance, for
+// example a Slack workspace membership "T0123.U0456". Only the transport
+// that made it parses it.
+type AccountID string
+
+// UserID identifies a remote person (a contact) within one transport
+// instance. It must be unique across all accounts of the instance (a Slack
+// user ID carries its team, a phone number is global). Opaque to the bridge.
+type UserID string
+
+// ChatID identifies a remote conversation (a Slack channel or DM, a Discord
+// channel, an SMS thread). Opaque to the bridge.
+type ChatID string
+
+// MessageID identifies a remote message within its chat. Opaque to the
+// bridge.
+type MessageID string
+
+// ChatKind says what a conversation is on the XMPP side.
+type ChatKind int
+
+// Chat kinds.
+const (
+	// Direct is a one-to-one conversation with Peer: its messages come
+	// from the peer's contact JID.
+	Direct ChatKind = iota
+	// Group is a multi-party conversation: a MUC room on the XMPP side.
+	Group
+)
+
+// ChatRef names a conversation. For a Direct chat Peer is always set and ID
+// may be empty when the bridge addresses a contact the transport has no
+// conversation with yet; the transport opens one.
+type ChatRef struct {
+	Kind ChatKind
+	ID   ChatID
+	Peer UserID
+}
+
+// Info describes a transport: what the network is called, what it can do,
+// and what it asks of a user who registers.
+type Info struct {
+	// Network is the short lowercase network name ("slack").
+	Network string
+	// Name is the network's display name ("Slack").
+	Name string
+	// Description is one sentence for disco and help texts.
+	Description string
+	// Capabilities are the features the network supports.
+	Capabilities Capabilities
+	// Registration is the form a user fills in to add an account.
+	Registration RegistrationForm
+	// ContactPrompt, when set, enables XEP-0100 jabber:iq:gateway: it is
+	// the prompt for a remote address ("Phone number", "Slack user ID")
+	// that the transport's ContactResolver turns into a contact.
+	ContactPrompt string
+	// ContactDesc is the longer explanation shown with ContactPrompt.
+	ContactDesc string
+}
+
+// Capabilities are declared as data, never inferred from a network name.
+// The optional interfaces a Session implements must agree with them.
+type Capabilities struct {
+	Edits       bool // Editor
+	Retractions bool // Retractor
+	Reactions   bool // Reactor
+	Replies     bool // replies to a message (OutgoingMessage.ReplyTo)
+	Threads     bool // threads (OutgoingMessage.Thread)
+	Typing      bool // Typer, and Typing events
+	Receipts    bool // delivery receipts
+	ReadMarkers bool // ReadMarker, and displayed markers
+	Presence    bool // contacts' presence (PresenceUpdate events)
+	SetPresence bool // PresenceSetter: the user's XMPP presence goes to the network
+	Attachments bool // files both ways
+	Avatars     bool // contact avatars
+	Groups      bool // group chats
+	// MaxMessageLength is the longest text the network accepts in one
+	// message, in runes; 0 means no limit. Longer texts are split.
+	MaxMessageLength int
+}
+
+// FieldType is the kind of a registration field (the XEP-0004 types a
+// registration form needs).
+type FieldType string
+
+// Registration field types.
+const (
+	FieldText     FieldType = "text-single"
+	FieldPassword FieldType = "text-private"
+	FieldBoolean  FieldType = "boolean"
+	FieldList     FieldType = "list-single"
+	FieldFixed    FieldType = "fixed"
+)
+
+// Field is one input of a registration form.
+type Field struct {
+	Var      string
+	Label    string
+	Desc     string
+	Type     FieldType
+	Required bool
+	// Secret fields are stored encrypted and never logged. Password fields
+	// are always secret.
+	Secret  bool
+	Default string
+	Options []Option
+}
+
+// Option is a choice of a list field.
+type Option struct{ Label, Value string }
+
+// RegistrationForm is what a user fills in to register an account.
+type RegistrationForm struct {
+	Title        string
+	Instructions string
+	Fields       []Field
+}
+
+// AccountData is what the bridge stores for one remote account and hands
+// back to the transport at login. Secrets are encrypted at rest and never
+// logged.
+type AccountData struct {
+	ID       AccountID
+	Name     string // for people: "alice in Acme (acme.slack.com)"
+	Settings map[string]string
+	Secrets  map[string]string
+}
+
+// LogValue keeps secrets out of logs.
+func (a AccountData) LogValue() any {
+	return struct {
+		ID   AccountID
+		Name string
+	}{a.ID, a.Name}
+}
+
+// Transport adapts one remote network. One value serves one configured
+// instance (one component domain) and all its users' accounts.
+//
+// Constructors do no network I/O. A transport that needs shared background
+// work (one Socket Mode connection for every account, a webhook listener)
+// also implements Runner; the bridge runs it for the gateway's lifetime.
+type Transport interface {
+	// Info describes the network. It is called often and must be cheap.
+	Info() Info
+	// Register checks the values of a submitted registration form (network
+	// I/O allowed, e.g. validating a token) and returns the account to
+	// store. A credential problem wraps ErrAuth; a reason fit for the user
+	// goes in the error text.
+	Register(ctx context.Context, values map[string]string) (AccountData, error)
+	// Login starts a session for a stored account. Events for it go to
+	// sink until Close. A credential problem wraps ErrAuth.
+	Login(ctx context.Context, acct AccountData, sink Sink) (Session, error)
+	// ContactLocalpart proposes the JID localpart of a contact, before
+	// XEP-0106 escaping. It must be stable and, case-folded, still unique
+	// per user ID; the bridge remembers the mapping.
+	ContactLocalpart(id UserID) string
+}
+
+// Runner is implemented by transports with background work of their own.
+type Runner interface {
+	// Run blocks until ctx is done or the work fails for good.
+	Run(ctx context.Context) error
+}
+
+// Session is one logged-in remote account.
+//
+// Methods are called from several goroutines, but the bridge never calls
+// Send (or Edit, Retract, React) for the same chat concurrently: it keeps
+// one ordered queue per chat.
+type Session interface {
+	// Send delivers a message and returns its remote ID. Errors are
+	// classified with the sentinels of this package: a RateLimitError or
+	// ErrTemporary is retried; ErrNotFound, ErrForbidden, ErrUnsupported and
+	// anything else bounce to the sender.
+	Send(ctx context.Context, chat ChatRef, msg OutgoingMessage) (MessageID, error)
+	// Contacts lists the people the account can talk to, for the roster.
+	Contacts(ctx context.Context) ([]Contact, error)
+	// Close ends the session; no events are emitted after it returns.
+	Close() error
+}
+
+// Editor is implemented by sessions that can correct a sent message
+// (XEP-0308).
+type Editor interface {
+	Edit(ctx context.Context, chat ChatRef, id MessageID, msg OutgoingMessage) error
+}
+
+// Retractor is implemented by sessions that can delete a sent message
+// (XEP-0424).
+type Retractor interface {
+	Retract(ctx context.Context, chat ChatRef, id MessageID) error
+}
+
+// Reactor is implemented by sessions that can react to messages (XEP-0444).
+// emojis is the user's complete new set of reactions on the message, as in
+// XEP-0444: the transport adds and removes to match.
+type Reactor interface {
+	React(ctx context.Context, chat ChatRef, id MessageID, emojis []string) error
+}
+
+// Typer is implemented by sessions that can show typing (XEP-0085).
+type Typer interface {
+	Typing(ctx context.Context, chat ChatRef, state TypingState) error
+}
+
+// ReadMarker is implemented by sessions that can mark a chat read up to a
+// message (XEP-0333 displayed).
+type ReadMarker interface {
+	MarkRead(ctx context.Context, chat ChatRef, id MessageID) error
+}
+
+// PresenceSetter is implemented by sessions that can publish the user's
+// own presence and status on the network.
+type PresenceSetter interface {
+	SetPresence(ctx context.Context, p Presence) error
+}
+
+// ContactResolver is implemented by sessions that turn what a user typed
+// (a phone number, a user name) into a contact, for XEP-0100.
+type ContactResolver interface {
+	ResolveContact(ctx context.Context, input string) (Contact, error)
+}
+
+// OutgoingMessage is a message from the XMPP user to the network. Text uses
+// XEP-0393 styling; the transport converts it to the network's markup.
+type OutgoingMessage struct {
+	Text        string
+	ReplyTo     MessageID // replied-to message, "" if none
+	Thread      MessageID // thread root, "" if none
+	Attachments []Attachment
+	// SenderName is set when relaying on behalf of someone else (bridged
+	// rooms): the network shows the message under that name if it can.
+	SenderName      string
+	SenderAvatarURL string
+}
+
+// Attachment is a file carried by URL.
+type Attachment struct {
+	URL  string
+	Name string
+	MIME string
+	Size int64
+}
+
+// Contact is a remote person as the roster shows them.
+type Contact struct {
+	ID          UserID
+	Name        string // display name, used as roster name and XEP-0172 nick
+	AvatarURL   string
+	Bot         bool
+	Deactivated bool
+	Groups      []string
+}
+
+// Show is a presence availability.
+type Show int
+
+// Availabilities. The zero value is offline.
+const (
+	ShowOffline Show = iota
+	ShowChat
+	ShowAvailable
+	ShowAway
+	ShowXA
+	ShowDND
+)
+
+// Presence is a person's availability and status message.
+type Presence struct {
+	Show   Show
+	Status string
+	// Since is when the person was last active, if known.
+	Since time.Time
+}
+
+// TypingState is a XEP-0085 chat state.
+type TypingState int
+
+// Chat states that travel to networks.
+const (
+	TypingActive TypingState = iota
+	TypingComposing
+	TypingPaused
+	TypingInactive
+	TypingGone
+)
