@@ -118,3 +118,6 @@ func wantErr(t testing.TB, what string, err, want error) {
 
 // errorsIs is errors.Is, short for tables.
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+// bboltTx is bbolt.Tx, for tests that take it without importing bbolt.
+type bboltTx = bbolt.Tx

@@ -111,9 +111,6 @@ func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 // the sign bit flipped, big-endian. Valid for years 1678 to 2262.
 func timeKey(t time.Time) uint64 { return uint64(t.UnixNano()) ^ (1 << 63) }
 
-// timeFromKey reverses timeKey, in UTC.
-func timeFromKey(v uint64) time.Time { return time.Unix(0, int64(v^(1<<63))).UTC() }
-
 // outboxKey is queue NUL seq(8 bytes big-endian).
 func outboxKey(queue string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(prefixKey(queue), seq)

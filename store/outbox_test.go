@@ -1,0 +1,145 @@
+package store
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestOutbox(t *testing.T) {
+	db := openTestDB(t)
+	clock := &fakeClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+	db.now = clock.now
+
+	enqueue := []struct {
+		queue   string
+		payload string
+		wantSeq uint64
+	}{
+		{"slack|alice", "m1", 1},
+		{"slack|alice", "m2", 2},
+		{"discord|bob", "d1", 1},
+		{"slack|alice", "m3", 3},
+		{"slack|alice|thread", "t1", 1}, // a queue whose name extends another
+	}
+	for _, e := range enqueue {
+		seq, err := db.Enqueue(e.queue, []byte(e.payload))
+		if err != nil || seq != e.wantSeq {
+			t.Errorf("Enqueue(%s, %s) = %d, %v; want %d", e.queue, e.payload, seq, err, e.wantSeq)
+		}
+	}
+	if n, err := db.OutboxLen(); err != nil || n != 5 {
+		t.Errorf("OutboxLen = %d, %v; want 5", n, err)
+	}
+	queues, err := db.OutboxQueues()
+	if want := []string{"discord|bob", "slack|alice", "slack|alice|thread"}; err != nil || !reflect.DeepEqual(queues, want) {
+		t.Errorf("OutboxQueues = %q, %v; want %q", queues, err, want)
+	}
+
+	peekPayloads := func(queue string, max int) string {
+		items, err := db.OutboxPeek(queue, max)
+		if err != nil {
+			t.Fatalf("OutboxPeek: %v", err)
+		}
+		s := ""
+		for _, it := range items {
+			s += fmt.Sprintf("%d:%s ", it.Seq, it.Payload)
+		}
+		return s
+	}
+	peeks := []struct {
+		queue string
+		max   int
+		want  string
+	}{
+		{"slack|alice", 0, "1:m1 2:m2 3:m3 "},
+		{"slack|alice", 2, "1:m1 2:m2 "},
+		{"slack|alice", -1, "1:m1 2:m2 3:m3 "},
+		{"discord|bob", 10, "1:d1 "},
+		{"nobody", 10, ""},
+	}
+	for _, p := range peeks {
+		if got := peekPayloads(p.queue, p.max); got != p.want {
+			t.Errorf("OutboxPeek(%s, %d) = %q, want %q", p.queue, p.max, got, p.want)
+		}
+	}
+
+	// Update persists the retry state and not the payload.
+	items, _ := db.OutboxPeek("slack|alice", 1)
+	it := items[0]
+	if !it.Enqueued.Equal(clock.t) || it.Attempts != 0 || !it.NotBefore.IsZero() {
+		t.Errorf("fresh item: %+v", it)
+	}
+	it.Attempts, it.NotBefore, it.LastError, it.Payload = 2, clock.t.Add(time.Minute), "rate limited", []byte("changed")
+	if err := db.OutboxUpdate(it); err != nil {
+		t.Fatal(err)
+	}
+	items, _ = db.OutboxPeek("slack|alice", 1)
+	got := items[0]
+	if got.Attempts != 2 || !got.NotBefore.Equal(it.NotBefore) || got.LastError != "rate limited" || string(got.Payload) != "m1" {
+		t.Errorf("after OutboxUpdate: %+v", got)
+	}
+
+	// Ack: missing seqs are ignored, the counter follows.
+	if err := db.OutboxAck("slack|alice", 1, 3, 99); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.OutboxAck("slack|alice"); err != nil {
+		t.Errorf("OutboxAck with no seqs: %v", err)
+	}
+	if got := peekPayloads("slack|alice", 0); got != "2:m2 " {
+		t.Errorf("after ack: %q", got)
+	}
+	if n, _ := db.OutboxLen(); n != 3 {
+		t.Errorf("OutboxLen after ack = %d, want 3", n)
+	}
+	wantErr(t, "OutboxUpdate of an acked item", db.OutboxUpdate(OutboxItem{Queue: "slack|alice", Seq: 1}), ErrNotFound)
+
+	// An emptied queue disappears from OutboxQueues and never reuses a seq.
+	if err := db.OutboxAck("discord|bob", 1); err != nil {
+		t.Fatal(err)
+	}
+	queues, _ = db.OutboxQueues()
+	if want := []string{"slack|alice", "slack|alice|thread"}; !reflect.DeepEqual(queues, want) {
+		t.Errorf("OutboxQueues after emptying discord|bob = %q, want %q", queues, want)
+	}
+	if seq, err := db.Enqueue("discord|bob", nil); err != nil || seq != 2 {
+		t.Errorf("Enqueue to emptied queue = %d, %v; want 2", seq, err)
+	}
+
+	errs := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"enqueue empty queue", second(db.Enqueue("", []byte("x"))), ErrInvalid},
+		{"enqueue NUL queue", second(db.Enqueue("a\x00b", []byte("x"))), ErrInvalid},
+		{"peek invalid", second(db.OutboxPeek("", 1)), ErrInvalid},
+		{"update invalid", db.OutboxUpdate(OutboxItem{}), ErrInvalid},
+		{"update missing", db.OutboxUpdate(OutboxItem{Queue: "nobody", Seq: 1}), ErrNotFound},
+		{"ack invalid", db.OutboxAck("", 1), ErrInvalid},
+		{"ack missing queue", db.OutboxAck("nobody", 1), nil},
+	}
+	for _, e := range errs {
+		wantErr(t, e.name, e.err, e.want)
+	}
+}
+
+func TestOutboxPayloadIsCopied(t *testing.T) {
+	db := openTestDB(t)
+	p := []byte("hello")
+	if _, err := db.Enqueue("q", p); err != nil {
+		t.Fatal(err)
+	}
+	p[0] = 'J'
+	items, err := db.OutboxPeek("q", 1)
+	if err != nil || string(items[0].Payload) != "hello" {
+		t.Fatalf("payload = %q, %v", items[0].Payload, err)
+	}
+	items[0].Payload[0] = 'Y'
+	again, _ := db.OutboxPeek("q", 1)
+	if string(again[0].Payload) != "hello" {
+		t.Errorf("payload changed through a returned slice: %q", again[0].Payload)
+	}
+}
