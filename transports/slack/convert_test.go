@@ -1,0 +1,396 @@
+package slack
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// testDir is a Directory backed by maps; byName is the exact inverse of
+// users so that mentions survive a round trip.
+type testDir struct {
+	users, channels map[string]string
+}
+
+func (d testDir) UserName(id string) (string, bool)    { n, ok := d.users[id]; return n, ok }
+func (d testDir) ChannelName(id string) (string, bool) { n, ok := d.channels[id]; return n, ok }
+func (d testDir) UserByName(name string) (string, bool) {
+	for id, n := range d.users {
+		if n == name {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+var dir = testDir{
+	users: map[string]string{
+		"U024BE7LH": "Bob Builder",
+		"U2":        "Bob",
+		"U1":        "Alice",
+		"W123":      "Wendy O'Neil",
+		"U3":        "Zoë",
+	},
+	channels: map[string]string{"C024BE7LR": "general"},
+}
+
+// lit is how StyledToMrkdwn writes a styling character Slack must not style.
+func lit(ch string) string { return slackLiteral + ch + ">" }
+
+func TestMrkdwnToStyled(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		mentions       []Mention
+	}{
+		{"empty", "", "", nil},
+		{"plain", "hello world", "hello world", nil},
+		{"bold", "*bold*", "*bold*", nil},
+		{"italic", "_italic_", "_italic_", nil},
+		{"strike", "~strike~", "~strike~", nil},
+		{"code span", "`code`", "`code`", nil},
+		{"nested", "*_bold italic_* and ~*both*~", "*_bold italic_* and ~*both*~", nil},
+		{"no boundary asterisks", "2*3*4", "2*3*4", nil},
+		{"snake case", "snake_case_name", "snake_case_name", nil},
+		{"unmatched", "*unmatched and _this", "*unmatched and _this", nil},
+		{"entities", "a &amp; b &lt;c&gt;", "a & b <c>", nil},
+		{"entity decoded once", "&amp;lt;", "&lt;", nil},
+		{"other entity kept", "&quot;x&quot; & y", "&quot;x&quot; & y", nil},
+		{"link with label", "see <https://example.com|Example>", "see Example (https://example.com)", nil},
+		{"bare link", "<https://example.com>", "https://example.com", nil},
+		{"label equals url", "<https://example.com|https://example.com>", "https://example.com", nil},
+		{"mailto", "<mailto:a@b.org|a@b.org>", "a@b.org", nil},
+		{"mailto other label", "<mailto:a@b.org|write us>", "write us (mailto:a@b.org)", nil},
+		{"link entities", "<https://x.org/?a=1&amp;b=2|x &amp; y>", "x & y (https://x.org/?a=1&b=2)", nil},
+		{"mention", "hi <@U024BE7LH>!", "hi @Bob Builder!", []Mention{{"U024BE7LH", 3, 15}}},
+		{"unknown user", "<@U999>", "@U999", []Mention{{"U999", 0, 5}}},
+		{"unknown user label", "<@U999|carol>", "@carol", []Mention{{"U999", 0, 6}}},
+		{"directory beats label", "<@U024BE7LH|bob.old>", "@Bob Builder", []Mention{{"U024BE7LH", 0, 12}}},
+		{"enterprise user", "<@W123>", "@Wendy O'Neil", []Mention{{"W123", 0, 13}}},
+		{"channel label", "<#C024BE7LR|general>", "#general", nil},
+		{"channel bare", "join <#C024BE7LR>", "join #general", nil},
+		{"unknown channel", "<#C999>", "#C999", nil},
+		{"unknown channel label", "<#C999|random>", "#random", nil},
+		{"here", "<!here> look", "@here look", nil},
+		{"channel and everyone", "<!channel> <!everyone|everyone>", "@channel @everyone", nil},
+		{"subteam", "<!subteam^S123|@team>", "@team", nil},
+		{"subteam no label", "<!subteam^S123>", "@S123", nil},
+		{"date fallback", "<!date^1392734382^{date_num}|Feb 18, 2014>", "Feb 18, 2014", nil},
+		{"date rendered", "<!date^1392734382^{date_num} {time_secs}>", "2014-02-18 14:39:42 UTC", nil},
+		{"date with link", "<!date^1392734382^{date_short}^https://x.org>", "Feb 18, 2014", nil},
+		{"unknown command", "<!foo>", "@foo", nil},
+		{"emoji", ":smile: hi", "😄 hi", nil},
+		{"plus one", "ok :+1:", "ok 👍", nil},
+		{"skin tone", ":wave::skin-tone-3:", "👋🏼", nil},
+		{"custom emoji", ":party_parrot: :smile:", ":party_parrot: 😄", nil},
+		{"time is not emoji", "at 12:30:45", "at 12:30:45", nil},
+		{"no emoji in code", "`:smile:` :smile:", "`:smile:` 😄", nil},
+		{"quote", "&gt; quoted", "> quoted", nil},
+		{"quote lines", "&gt; a\n&gt; b\nc", "> a\n> b\nc", nil},
+		{"raw quote", "> raw", "> raw", nil},
+		{"multi quote", "&gt;&gt;&gt; a\nb\n\nc", "> a\n> b\n> \n> c", nil},
+		{"code block inline", "```code```", "```\ncode\n```", nil},
+		{"code block lines", "```\nfunc() {}\n```", "```\nfunc() {}\n```", nil},
+		{"code block keeps markup", "before ```*x* :smile: &lt;y&gt;``` after", "before\n```\n*x* :smile: <y>\n```\nafter", nil},
+		{"code block multi", "```a\nb```", "```\na\nb\n```", nil},
+		{"code block in quote", "&gt; ```code```", "> ```\n> code\n> ```", nil},
+		{"quoted code lines", "&gt; ```\n&gt; x\n&gt; ```\nout", "> ```\n> x\n> ```\nout", nil},
+		{"blank code block", "``` ``` x", "``` ``` x", nil},
+		{"unclosed fence", "```unclosed", "```unclosed", nil},
+		{"styled mentions", "*<@U1>* _<#C024BE7LR>_", "*@Alice* _#general_", []Mention{{"U1", 1, 7}}},
+		{"unicode offsets", "héllo <@U1> 👋 <@U024BE7LH>", "héllo @Alice 👋 @Bob Builder", []Mention{{"U1", 6, 12}, {"U024BE7LH", 15, 27}}},
+		{"mention in code", "`a &amp; <@U1>`", "`a & @Alice`", []Mention{{"U1", 5, 11}}},
+		{"unterminated angle", "a <b", "a <b", nil},
+		{"empty angle", "<>", "<>", nil},
+		{"label with markup", "<https://x.org|*docs*>", "*docs* (https://x.org)", nil},
+		{"zwsp glue dropped", "*a*\u200bb", "*a*b", nil},
+		{"other zwsp kept", "x\u200by", "x\u200by", nil},
+		{"date escape", "(<!date^00000000^{_}|*>b*)", "(*b*)", nil},
+		{"blank lines", "a\n\n\nb", "a\n\n\nb", nil},
+		{"cjk", "日本語 *太字*", "日本語 *太字*", nil},
+		{"name with newline", "<@U999|a\nb>", "<@U999|a\nb>", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, mentions := MrkdwnToStyled(tt.in, dir)
+			if got != tt.want {
+				t.Errorf("MrkdwnToStyled(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+			}
+			if !reflect.DeepEqual(mentions, tt.mentions) {
+				t.Errorf("MrkdwnToStyled(%q) mentions = %v, want %v", tt.in, mentions, tt.mentions)
+			}
+			checkMentions(t, got, mentions)
+		})
+	}
+}
+
+func TestMrkdwnToStyledNilDirectory(t *testing.T) {
+	got, mentions := MrkdwnToStyled("<@U1> in <#C1|dev> and <#C2>", nil)
+	if want := "@U1 in #dev and #C2"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if want := []Mention{{"U1", 0, 3}}; !reflect.DeepEqual(mentions, want) {
+		t.Errorf("mentions = %v, want %v", mentions, want)
+	}
+}
+
+func TestStyledToMrkdwn(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"empty", "", ""},
+		{"plain", "hello world", "hello world"},
+		{"bold", "*bold*", "*bold*"},
+		{"spans", "_em_ ~st~ `code`", "_em_ ~st~ `code`"},
+		{"nested", "*_both_*", "*_both_*"},
+		{"no boundary asterisks", "2*3*4", "2*3*4"},
+		{"snake case", "snake_case_name", "snake_case_name"},
+		{"escapes", "a < b && c > d", "a &lt; b &amp;&amp; c &gt; d"},
+		{"entity text", "&amp; &lt;", "&amp;amp; &amp;lt;"},
+		{"code escapes", "`a < b`", "`a &lt; b`"},
+		{"code keeps markup", "`*not bold* @Alice`", "`*not bold* @Alice`"},
+		{"glued closer", "*strong*plain", "*strong*\u200bplain"},
+		{"emphasis then word", "_a_b_", "_a_\u200bb_"},
+		{"punctuation before", "(*x*)", "(" + lit("*") + "x*)"},
+		{"not strong", "*not strong", "*not strong"},
+		{"not strong either", "not strong*", "not strong*"},
+		{"inner literal", "*a *b*", "*a " + lit("*") + "b*"},
+		{"directive after closer", "*a*_b_", "*a*" + lit("_") + "b_"},
+		{"doubled", "** and ****", "** and ****"},
+		{"across lines", "*a\nb*", "*a\nb*"},
+		{"mention", "@Bob Builder hi", "<@U024BE7LH> hi"},
+		{"longest mention", "@Bob Builder, and @Bob", "<@U024BE7LH>, and <@U2>"},
+		{"shorter mention", "@Bob Builderx", "<@U2> Builderx"},
+		{"no mention in mail", "mail bob@Alice.org", "mail bob@Alice.org"},
+		{"mention apostrophe", "@Alice's", "<@U1>'s"},
+		{"mention unicode", "hey @Zoë!", "hey <@U3>!"},
+		{"unknown mention", "@Nobody", "@Nobody"},
+		{"no mention in code", "`@Alice`", "`@Alice`"},
+		{"mention in bold", "*@Alice*", "*<@U1>*"},
+		{"quote", "> quote", "&gt; quote"},
+		{"quote and nested", ">quote\n>> nested\nout", "&gt;quote\n&gt;&gt; nested\nout"},
+		{"triple quote", ">>> deep", "&gt;&gt; &gt; deep"},
+		{"pre block", "```\ncode *x* <y>\n```", "```\ncode *x* &lt;y&gt;\n```"},
+		{"pre info dropped", "```go\nfmt.Println()\n```\nafter", "```\nfmt.Println()\n```\nafter"},
+		{"pre unclosed", "```\nunclosed", "```\nunclosed\n```"},
+		{"pre in quote", "> ```\n> code\n> ```\nafter", "&gt; ```\n&gt; code\n&gt; ```\nafter"},
+		{"pre ends with quote", "> ```\n> code\nout", "&gt; ```\n&gt; code\n&gt; ```\nout"},
+		{"fence mid line", "use ```x``` inline", "use ``\u200b`x``\u200b` inline"},
+		{"fence in pre", "```\nhas ``` inside\n```", "```\nhas ``\u200b` inside\n```"},
+		{"lone fence", "```", "``\u200b`"},
+		{"empty pre", "```\n```", "```\n```"},
+		{"emoji", "😀 :smile: héllo", "😀 :smile: héllo"},
+		{"strike tilde pairs", "~~double~~", "~" + lit("~") + "double~~"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := StyledToMrkdwn(tt.in, dir)
+			if got != tt.want {
+				t.Errorf("StyledToMrkdwn(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+			}
+			checkMrkdwn(t, got)
+		})
+	}
+}
+
+func TestStyledToMrkdwnNilDirectory(t *testing.T) {
+	if got := StyledToMrkdwn("@Alice *hi*", nil); got != "@Alice *hi*" {
+		t.Errorf("got %q", got)
+	}
+}
+
+// TestRoundTrip checks that styled text survives a trip to Slack and back.
+func TestRoundTrip(t *testing.T) {
+	exact := []string{
+		"", "hello", "*bold* _em_ ~st~ `code`", "*_both_*", "2*3*4", "snake_case_name",
+		"a < b && c > d", "&amp; &lt;", "*strong*plain", "(*x*)", "*a *b*", "*a*_b_",
+		"** and ****", "@Bob Builder, hi @Alice", "mail bob@Alice.org", "> quote\n>> nested\nout",
+		"```\ncode *x* <y>\n```", "> ```\n> code\n> ```\nafter", "use ```x``` inline",
+		"```\nhas ``` inside\n```", "```", "```\n```", "😀 héllo", "~~double~~", "_a_b_",
+		"line\n\n\nline", "`a`b`c`", "*`mono and bold`*", "@Zoë: *yes*",
+	}
+	for _, in := range exact {
+		mid := StyledToMrkdwn(in, dir)
+		back, _ := MrkdwnToStyled(mid, dir)
+		if back != in {
+			t.Errorf("round trip of %q via %q gave %q", in, mid, back)
+		}
+	}
+	// Documented normalizations.
+	normalized := []struct{ in, want string }{
+		{"```go\nx\n```", "```\nx\n```"},
+		{"```\nunclosed", "```\nunclosed\n```"},
+		{">>> deep", ">> > deep"},
+		{":smile:", "😄"},
+	}
+	for _, tt := range normalized {
+		mid := StyledToMrkdwn(tt.in, dir)
+		if back, _ := MrkdwnToStyled(mid, dir); back != tt.want {
+			t.Errorf("round trip of %q via %q gave %q, want %q", tt.in, mid, back, tt.want)
+		}
+	}
+}
+
+// TestRoundTripRandom builds random styled text from fragments and checks
+// the round trip property.
+func TestRoundTripRandom(t *testing.T) {
+	frags := []string{
+		"*", "_", "~", "`", "```", ">", "> ", "\n", " ", "a", "bc", "2", "(", ")", "&", "<", ">",
+		"@Alice", "@Bob Builder", "@", "é", "👋", ".", ",", "\t",
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := 0; n < 20000; n++ {
+		var b strings.Builder
+		for k := r.IntN(12); k >= 0; k-- {
+			b.WriteString(frags[r.IntN(len(frags))])
+		}
+		in := b.String()
+		checkRoundTrip(t, in)
+	}
+}
+
+// checkRoundTrip asserts the round trip property for in: exact unless in
+// holds one of the documented normalizations.
+func checkRoundTrip(t *testing.T, in string) {
+	t.Helper()
+	mid := StyledToMrkdwn(in, dir)
+	checkMrkdwn(t, mid)
+	back, mentions := MrkdwnToStyled(mid, dir)
+	checkMentions(t, back, mentions)
+	if normalizes(in) {
+		again, _ := MrkdwnToStyled(StyledToMrkdwn(back, dir), dir)
+		if again != back {
+			t.Errorf("round trip not stable: %q → %q → %q", in, back, again)
+		}
+		return
+	}
+	if back != in {
+		t.Errorf("round trip of %q via %q gave %q", in, mid, back)
+	}
+}
+
+// normalizes reports inputs the round trip may change, as documented:
+// preformatted blocks (info string, closing fence), lines starting ">>>",
+// shortcodes, U+200B next to styling characters, invalid UTF-8.
+func normalizes(in string) bool {
+	if !utf8.ValidString(in) || ReplaceShortcodes(in) != in {
+		return true
+	}
+	for _, ln := range strings.Split(in, "\n") {
+		trimmed := strings.TrimLeft(ln, "> \t")
+		if strings.HasPrefix(trimmed, fence) || strings.HasPrefix(ln, ">>>") || strings.Contains(ln, ">>>") && strings.HasPrefix(ln, ">") {
+			return true
+		}
+	}
+	for i := strings.Index(in, zwsp); i >= 0; {
+		if i > 0 && isMarker(in[i-1]) || i+3 < len(in) && isMarker(in[i+3]) {
+			return true
+		}
+		j := strings.Index(in[i+3:], zwsp)
+		if j < 0 {
+			break
+		}
+		i += 3 + j
+	}
+	return strings.ContainsRune(in, '\r')
+}
+
+// checkMentions asserts that mentions lie inside out, in order, and point
+// at "@" text.
+func checkMentions(t *testing.T, out string, mentions []Mention) {
+	t.Helper()
+	runes := []rune(out)
+	prev := 0
+	for _, m := range mentions {
+		if m.Begin < prev || m.End <= m.Begin || m.End > len(runes) {
+			t.Fatalf("mention %v out of bounds or order in %q", m, out)
+		}
+		if runes[m.Begin] != '@' || m.UserID == "" {
+			t.Fatalf("mention %v does not point at @ in %q", m, out)
+		}
+		prev = m.End
+	}
+}
+
+// checkMrkdwn asserts that s has no raw < > & other than entities, user
+// mentions and literal escapes.
+func checkMrkdwn(t *testing.T, s string) {
+	t.Helper()
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '&':
+			rest := s[i:]
+			if !strings.HasPrefix(rest, "&amp;") && !strings.HasPrefix(rest, "&lt;") && !strings.HasPrefix(rest, "&gt;") {
+				t.Fatalf("raw & at %d in %q", i, s)
+			}
+		case '<':
+			rest := s[i:]
+			if strings.HasPrefix(rest, slackLiteral) && len(rest) > len(slackLiteral)+1 &&
+				isMarker(rest[len(slackLiteral)]) && rest[len(slackLiteral)+1] == '>' {
+				i += len(slackLiteral) + 1
+				continue
+			}
+			end := strings.IndexByte(rest, '>')
+			if !strings.HasPrefix(rest, "<@") || end < 0 || !validSlackID(rest[2:end]) {
+				t.Fatalf("raw < at %d in %q", i, s)
+			}
+			i += end
+		case '>':
+			t.Fatalf("raw > at %d in %q", i, s)
+		}
+	}
+}
+
+func FuzzMrkdwnToStyled(f *testing.F) {
+	for _, s := range []string{
+		"", "*bold* _it_ ~st~ `code`", "<@U024BE7LH> <#C024BE7LR|general> <!here>", "<https://x|y> &amp;",
+		"&gt; q\n&gt;&gt;&gt; multi\nx", "a ```code``` b", "&gt; ```x\n&gt; y```", ":wave::skin-tone-3: :+1:",
+		"<!date^1392734382^{date_num} {time}|x>", "<@U1|a\nb>", "``` ```", "*a*\u200bb", "<!date^00000000^{_}|*>",
+		"héllo <@U1> 👋", "\xff<@U1>\xfe",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, mentions := MrkdwnToStyled(in, dir)
+		if utf8.ValidString(in) && !utf8.ValidString(out) {
+			t.Fatalf("invalid UTF-8 %q from %q", out, in)
+		}
+		checkMentions(t, out, mentions)
+	})
+}
+
+func FuzzStyledToMrkdwn(f *testing.F) {
+	for _, s := range []string{
+		"", "*bold* _em_ ~st~ `code`", "(*x*) *a*b 2*3*4", "@Bob Builder, @Alice", "a < b && c > d",
+		"> q\n>> n\n>>> t", "```go\ncode\n```", "> ```\n> x", "use ```x```", "~~d~~ ** ****", "@Zoë",
+		"\xff*a*", "*`mono`*",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		checkRoundTrip(t, in)
+	})
+}
+
+func BenchmarkMrkdwnToStyled(b *testing.B) {
+	msg := "Hey <@U024BE7LH>, the *deploy* of <https://ci.example.com/builds/1234|build 1234> to " +
+		"<#C024BE7LR|general> finished :tada: but _two_ tests failed: `TestLogin` and `TestLogout`. " +
+		"&gt; see the log\nCan you check before <!date^1392734382^{date_short}|Feb 18>? :+1:\n" +
+		"```go test ./... -run TestLogin```\nThanks &amp; sorry ~again~ <!here>"
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		MrkdwnToStyled(msg, dir)
+	}
+}
+
+func BenchmarkStyledToMrkdwn(b *testing.B) {
+	msg := "Hey @Bob Builder, the *deploy* of https://ci.example.com/builds/1234 to #general " +
+		"finished 🎉 but _two_ tests failed: `TestLogin` and `TestLogout`.\n> see the log\n" +
+		"Can you check before Feb 18? 👍 snake_case_name and 2*3*4 stay.\n```\ngo test ./... -run TestLogin\n```\n" +
+		"Thanks & sorry ~again~ (*really*) @Alice"
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		StyledToMrkdwn(msg, dir)
+	}
+}
