@@ -67,10 +67,7 @@ func (s *Server) addFaults(method string, times int, f fault) {
 // in flight can still be acked on them. A client that does not close such a
 // connection itself has it dropped after the disconnect grace period.
 func (s *Server) Disconnect(reason string) {
-	frame, _ := json.Marshal(map[string]any{
-		"type": "disconnect", "reason": reason,
-		"debug_info": map[string]string{"host": "applink-fake-" + s.appID},
-	})
+	frame, _ := json.Marshal(wireDisconnect{Type: "disconnect", Reason: reason, DebugInfo: wireDebugInfo{Host: s.debugHost()}})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.sm.conns {

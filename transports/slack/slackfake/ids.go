@@ -3,6 +3,7 @@ package slackfake
 import (
 	"encoding/base64"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -81,7 +82,7 @@ func parseTS(s string) (us int64, ok bool) {
 	}
 	sec, frac, hasFrac := strings.Cut(s, ".")
 	n, err := strconv.ParseInt(sec, 10, 64)
-	if err != nil || n < 0 || strings.HasPrefix(sec, "+") {
+	if err != nil || n < 0 || n >= math.MaxInt64/1_000_000-1 || strings.HasPrefix(sec, "+") {
 		return 0, false
 	}
 	us = n * 1e6
@@ -111,8 +112,8 @@ func decodeCursor(kind, cursor string) (key string, ok bool) {
 	if err != nil {
 		return "", false
 	}
-	k, v, found := strings.Cut(string(b), ":")
-	if !found || k != kind || v == "" {
+	v, found := strings.CutPrefix(string(b), kind+":")
+	if !found || v == "" {
 		return "", false
 	}
 	return v, true

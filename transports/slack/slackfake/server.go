@@ -1,6 +1,7 @@
 package slackfake
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -197,9 +198,9 @@ var (
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/api/")
-	params, bearer, err := readParams(w, r)
-	if err != nil {
-		writeJSON(w, http.StatusOK, errJSON("invalid_form_data"))
+	params, bearer, code := readParams(w, r)
+	if code != "" {
+		writeJSON(w, http.StatusOK, errJSON(code))
 		return
 	}
 	s.mu.Lock()
@@ -277,8 +278,9 @@ func isJSON(r *http.Request) bool {
 
 // readParams collects a request's arguments from the query string and a
 // form, multipart or JSON body, and the bearer token if any. JSON values
-// that are not strings keep their JSON text (e.g. "blocks":[…]).
-func readParams(w http.ResponseWriter, r *http.Request) (url.Values, string, error) {
+// that are not strings keep their JSON text (e.g. "blocks":[…]). A body that
+// cannot be read gives the Slack error code for it.
+func readParams(w http.ResponseWriter, r *http.Request) (url.Values, string, string) {
 	bearer := ""
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
 		bearer = strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
@@ -287,10 +289,20 @@ func readParams(w http.ResponseWriter, r *http.Request) (url.Values, string, err
 	switch mt {
 	case "application/json":
 		vals := r.URL.Query()
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		if err != nil {
+			return nil, "", "invalid_json"
+		}
+		if len(bytes.TrimSpace(body)) == 0 {
+			return vals, bearer, ""
+		}
 		var obj map[string]json.RawMessage
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<20))
-		if err := dec.Decode(&obj); err != nil && !errors.Is(err, io.EOF) {
-			return nil, "", err
+		if err := json.Unmarshal(body, &obj); err != nil {
+			var typeErr *json.UnmarshalTypeError
+			if errors.As(err, &typeErr) {
+				return nil, "", "json_not_object"
+			}
+			return nil, "", "invalid_json"
 		}
 		for k, raw := range obj {
 			var str string
@@ -300,18 +312,23 @@ func readParams(w http.ResponseWriter, r *http.Request) (url.Values, string, err
 				vals.Set(k, string(raw))
 			}
 		}
-		return vals, bearer, nil
+		return vals, bearer, ""
 	case "multipart/form-data":
-		if err := r.ParseMultipartForm(32 << 20); err != nil {
-			return nil, "", err
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		if err := r.ParseMultipartForm(maxBody); err != nil {
+			return nil, "", "invalid_form_data"
 		}
 	default:
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		if err := r.ParseForm(); err != nil {
-			return nil, "", err
+			return nil, "", "invalid_form_data"
 		}
 	}
-	return r.Form, bearer, nil
+	return r.Form, bearer, ""
 }
+
+// maxBody caps the size of a Web API request body.
+const maxBody = 16 << 20
 
 func okJSON(v any) []byte {
 	b, err := json.Marshal(v)

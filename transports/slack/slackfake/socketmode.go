@@ -204,13 +204,10 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	s.sm.connSeq++
 	c.id, c.live = s.sm.connSeq, true
 	s.sm.conns = append(s.sm.conns, c)
-	hello, _ := json.Marshal(map[string]any{
-		"type":            "hello",
-		"num_connections": len(s.sm.conns),
-		"debug_info": map[string]any{
-			"host": "applink-fake-" + s.appID, "build_number": 1, "approximate_connection_time": 18060,
-		},
-		"connection_info": map[string]string{"app_id": s.appID},
+	hello, _ := json.Marshal(wireHello{
+		Type: "hello", NumConnections: len(s.sm.conns),
+		DebugInfo:      wireDebugInfo{Host: s.debugHost(), BuildNumber: 1, ApproximateConnectionTime: 18060},
+		ConnectionInfo: wireConnectionInfo{AppID: s.appID},
 	})
 	c.ctl = append(c.ctl, ctlFrame{data: hello})
 	s.wg.Add(2)
@@ -229,14 +226,12 @@ func (c *sockConn) readLoop() {
 		if err != nil {
 			return
 		}
-		var ack struct {
-			EnvelopeID string `json:"envelope_id"`
-		}
+		id, ok := parseAck(data)
 		s.mu.Lock()
-		if json.Unmarshal(data, &ack) != nil || ack.EnvelopeID == "" {
-			s.sm.badFrames++
+		if ok {
+			s.sm.ackLocked(id)
 		} else {
-			s.sm.ackLocked(ack.EnvelopeID)
+			s.sm.badFrames++
 		}
 		s.notifyLocked()
 		s.mu.Unlock()
@@ -291,6 +286,45 @@ func (c *sockConn) writeLoop() {
 		}
 	}
 }
+
+// parseAck reads a client's frame: an acknowledgement names an envelope
+// ({"envelope_id":"…","payload":…}); anything else is not one.
+func parseAck(data []byte) (envelopeID string, ok bool) {
+	var ack struct {
+		EnvelopeID string `json:"envelope_id"`
+	}
+	if json.Unmarshal(data, &ack) != nil || ack.EnvelopeID == "" {
+		return "", false
+	}
+	return ack.EnvelopeID, true
+}
+
+// The Socket Mode control messages, in Slack's field order.
+
+type wireDebugInfo struct {
+	Host                      string `json:"host"`
+	BuildNumber               int    `json:"build_number,omitempty"`
+	ApproximateConnectionTime int    `json:"approximate_connection_time,omitempty"`
+}
+
+type wireConnectionInfo struct {
+	AppID string `json:"app_id"`
+}
+
+type wireHello struct {
+	Type           string             `json:"type"`
+	NumConnections int                `json:"num_connections"`
+	DebugInfo      wireDebugInfo      `json:"debug_info"`
+	ConnectionInfo wireConnectionInfo `json:"connection_info"`
+}
+
+type wireDisconnect struct {
+	Type      string        `json:"type"`
+	Reason    string        `json:"reason"`
+	DebugInfo wireDebugInfo `json:"debug_info"`
+}
+
+func (s *Server) debugHost() string { return "applink-fake-" + strings.ToLower(s.appID) }
 
 // drop closes the socket abruptly (no close frame) and requeues what was in
 // flight on it. Safe to call more than once and from any goroutine.
