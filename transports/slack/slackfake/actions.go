@@ -39,6 +39,9 @@ func (s *Server) Post(userID, channelID, text string, opts ...PostOption) string
 	for _, o := range opts {
 		o(&pc)
 	}
+	if pc.blocks != nil && !json.Valid(pc.blocks) {
+		panic("slackfake: Post: blocks are not valid JSON")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cv, u := s.mustMember("Post", userID, channelID)
@@ -48,7 +51,6 @@ func (s *Server) Post(userID, channelID, text string, opts ...PostOption) string
 		if parent == nil {
 			panic(fmt.Sprintf("slackfake: Post: no message %s in %s", pc.threadTS, channelID))
 		}
-		parent.threadTS = parent.ts
 		m.threadTS = parent.ts
 		if pc.broadcast {
 			m.subtype = "thread_broadcast"

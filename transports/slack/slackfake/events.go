@@ -87,7 +87,7 @@ func (s *Server) emitLocked(teamID, eventType, channelID string, event any, sees
 	eventID := s.ids.id("Ev")
 	ctxJSON, _ := json.Marshal(map[string]string{"et": eventType, "tid": teamID, "aid": s.appID, "cid": channelID, "eid": eventID})
 	evctx := "4-" + base64.RawURLEncoding.EncodeToString(ctxJSON)
-	s.sm.contexts[evctx] = auth
+	s.sm.rememberContextLocked(evctx, auth)
 	payload, _ := json.Marshal(wireCallback{
 		Token: verificationToken, TeamID: teamID, APIAppID: s.appID, Event: raw,
 		Type: "event_callback", EventID: eventID, EventTime: s.clock.unix(),

@@ -46,6 +46,7 @@ type Server struct {
 	faults     map[string][]fault
 	sm         socketState
 	avatars    map[string][]byte // cache of generated PNGs
+	zones      map[string]*time.Location
 }
 
 // Option configures a Server.
@@ -96,6 +97,7 @@ func New(opts ...Option) *Server {
 		teams: map[string]*team{}, users: map[string]*user{}, bots: map[string]*bot{},
 		convs: map[string]*conv{}, tokens: map[string]*token{}, files: map[string]*file{},
 		calls: map[string]int{}, faults: map[string][]fault{}, avatars: map[string][]byte{},
+		zones: map[string]*time.Location{},
 	}
 	s.sm.init(o.ackTimeout)
 	s.appID = s.ids.id("A")

@@ -149,7 +149,8 @@ func (s *Server) createConvLocked(op, teamID string, kind ConvKind, name string,
 	}
 	c := &conv{
 		id: s.ids.id(prefix), teamID: teamID, name: name, kind: kind,
-		created: s.clock.unix(), byTS: map[string]*message{}, lastRead: map[string]string{},
+		created: s.clock.unix(), byTS: map[string]*message{}, threads: map[string][]*message{},
+		lastRead: map[string]string{},
 	}
 	for _, id := range memberIDs {
 		c.addMember(id)

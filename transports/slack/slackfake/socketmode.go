@@ -33,6 +33,20 @@ type socketState struct {
 	sent       int // envelope frames written, retries included
 	seq        uint64
 	contexts   map[string][]installation // event_context -> installations
+	ctxOrder   []string                  // contexts' keys, oldest first
+}
+
+// maxContexts bounds how many event contexts apps.event.authorizations.list
+// remembers; older ones answer invalid_event_context.
+const maxContexts = 10000
+
+func (st *socketState) rememberContextLocked(key string, auth []installation) {
+	st.contexts[key] = auth
+	st.ctxOrder = append(st.ctxOrder, key)
+	if len(st.ctxOrder) > maxContexts {
+		delete(st.contexts, st.ctxOrder[0])
+		st.ctxOrder = slices.Delete(st.ctxOrder, 0, 1)
+	}
 }
 
 type envelope struct {

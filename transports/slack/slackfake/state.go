@@ -103,7 +103,8 @@ type conv struct {
 	archived         bool
 	msgs             []*message // ts order, including thread replies
 	byTS             map[string]*message
-	lastRead         map[string]string // member user ID -> ts
+	threads          map[string][]*message // parent ts -> replies in ts order
+	lastRead         map[string]string     // member user ID -> ts
 }
 
 type message struct {
@@ -170,20 +171,35 @@ func (c *conv) threadParent(ts string) *message {
 }
 
 // replies returns the replies of the thread rooted at parentTS in ts order.
-func (c *conv) replies(parentTS string) []*message {
-	var out []*message
-	for _, m := range c.msgs {
-		if m.threadTS == parentTS && m.ts != parentTS {
-			out = append(out, m)
+func (c *conv) replies(parentTS string) []*message { return c.threads[parentTS] }
+
+// add stores a message that has its ts; a reply makes its parent a thread
+// parent (thread_ts set to its own ts, as Slack shows it).
+func (c *conv) add(m *message) {
+	c.msgs = append(c.msgs, m)
+	c.byTS[m.ts] = m
+	if m.threadTS != "" && m.threadTS != m.ts {
+		c.threads[m.threadTS] = append(c.threads[m.threadTS], m)
+		if p := c.byTS[m.threadTS]; p != nil {
+			p.threadTS = p.ts
 		}
 	}
-	return out
 }
 
 // removeMessage drops the message with the given ts.
 func (c *conv) removeMessage(ts string) {
+	m := c.byTS[ts]
+	if m == nil {
+		return
+	}
 	delete(c.byTS, ts)
-	c.msgs = slices.DeleteFunc(c.msgs, func(m *message) bool { return m.ts == ts })
+	c.msgs = slices.DeleteFunc(c.msgs, func(x *message) bool { return x == m })
+	if m.threadTS != "" && m.threadTS != m.ts {
+		c.threads[m.threadTS] = slices.DeleteFunc(c.threads[m.threadTS], func(x *message) bool { return x == m })
+		if len(c.threads[m.threadTS]) == 0 {
+			delete(c.threads, m.threadTS)
+		}
+	}
 }
 
 // slug turns a display name into a Slack domain or channel name.

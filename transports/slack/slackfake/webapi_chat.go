@@ -16,8 +16,7 @@ const maxTextLen = 40000
 func (s *Server) postLocked(cv *conv, m *message) *message {
 	m.ts = s.clock.next()
 	m.team = cv.teamID
-	cv.msgs = append(cv.msgs, m)
-	cv.byTS[m.ts] = m
+	cv.add(m)
 	s.emitMessageLocked(cv, m)
 	return m
 }
@@ -113,9 +112,6 @@ func apiChatPostMessage(s *Server, c *call) (any, string) {
 			return nil, "invalid_thread_ts"
 		}
 		m.threadTS = parent.ts
-		if parent.threadTS == "" {
-			parent.threadTS = parent.ts
-		}
 		if c.flag("reply_broadcast") {
 			m.subtype = "thread_broadcast"
 		}

@@ -3,6 +3,7 @@ package slackfake
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -181,12 +182,21 @@ type wireFile struct {
 
 func ptr[T any](v T) *T { return &v }
 
-func (s *Server) wireUserLocked(u *user) wireUser {
-	loc, err := time.LoadLocation(u.tz)
+// zoneLocked loads a time zone once; unknown names are UTC.
+func (s *Server) zoneLocked(name string) *time.Location {
+	if loc, ok := s.zones[name]; ok {
+		return loc
+	}
+	loc, err := time.LoadLocation(name)
 	if err != nil {
 		loc = time.UTC
 	}
-	zone, offset := time.Now().In(loc).Zone()
+	s.zones[name] = loc
+	return loc
+}
+
+func (s *Server) wireUserLocked(u *user) wireUser {
+	zone, offset := s.clock.now().In(s.zoneLocked(u.tz)).Zone()
 	return wireUser{
 		ID: u.id, TeamID: u.teamID, Name: u.name, Deleted: u.deleted, Color: colorOf(u.id),
 		RealName: u.profile.RealName, TZ: u.tz, TZLabel: zone, TZOffset: offset,
@@ -298,22 +308,13 @@ func (s *Server) wireMessageLocked(c *conv, m *message) wireMessage {
 		w.ReplyCount = len(reps)
 		w.LatestReply = reps[len(reps)-1].ts
 		for _, r := range reps {
-			if r.user != "" && !contains(w.ReplyUsers, r.user) {
+			if r.user != "" && !slices.Contains(w.ReplyUsers, r.user) {
 				w.ReplyUsers = append(w.ReplyUsers, r.user)
 			}
 		}
 		w.ReplyUsersCount = len(w.ReplyUsers)
 	}
 	return w
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) wireFileLocked(f *file) wireFile {
