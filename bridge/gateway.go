@@ -29,6 +29,9 @@ type Config struct {
 	// DeliveryTimeout is how long a message to the network is retried
 	// before it is bounced to its sender. Default 24 hours.
 	DeliveryTimeout time.Duration
+	// RetryBase is the first delay after a transient failure towards the
+	// network; it doubles with each failure up to 5 minutes. Default 1s.
+	RetryBase time.Duration
 	// Version is reported by XEP-0092.
 	Version string
 	// Backup, when set, writes an online backup for the admin command and
@@ -42,6 +45,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DeliveryTimeout <= 0 {
 		c.DeliveryTimeout = 24 * time.Hour
+	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = time.Second
 	}
 	if c.Version == "" {
 		c.Version = "dev"
@@ -71,6 +77,8 @@ type Gateway struct {
 
 	runCtx context.Context // set by Run; the lifetime of background work
 	wg     sync.WaitGroup  // background work started by Run
+
+	rosterMu sync.Mutex // serializes read-modify-write of roster items
 
 	mu       sync.Mutex
 	accounts map[store.AccountKey]*account
@@ -150,9 +158,6 @@ func (g *Gateway) Run(ctx context.Context) error {
 	defer cancel(nil)
 	g.runCtx = ctx
 
-	compDone := make(chan error, 1)
-	go func() { compDone <- g.comp.Run(ctx) }()
-
 	if r, ok := g.tr.(Runner); ok {
 		g.wg.Go(func() {
 			if err := r.Run(ctx); err != nil && ctx.Err() == nil {
@@ -168,6 +173,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if err := g.loginAll(ctx); err != nil {
 		g.log.Error("logging in stored accounts", "err", err)
 	}
+	// The component connects last, so that no stanza from the host server
+	// can race with the start of the stored accounts.
+	compDone := make(chan error, 1)
+	go func() { compDone <- g.comp.Run(ctx) }()
 
 	var runErr error
 	select {

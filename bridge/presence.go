@@ -157,34 +157,51 @@ func (g *Gateway) offerContact(ctx context.Context, acc *account, c Contact) {
 		return
 	}
 	g.noteRoute(acc, c.ID)
-	it, err := g.db.GetRosterItem(acc.user.String(), g.cfg.Name, cj.String())
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		acc.log.Error("reading roster item", "err", err)
+	ask := false
+	g.updateRosterItem(acc.user, cj, func(it *store.RosterItem, fresh bool) bool {
+		accepted := it.Subscription == "from" || it.Subscription == "both"
+		changed := fresh || it.Name != c.Name || !equalStrings(it.Groups, c.Groups)
+		it.Name, it.Groups = c.Name, c.Groups
+		if !accepted && time.Since(it.AskedAt) > reofferAfter {
+			it.AskedAt = time.Now()
+			ask, changed = true, true
+		}
+		return changed
+	})
+	if !ask {
 		return
 	}
+	p := &xmpp.Presence{Header: xmpp.Header{From: cj, To: acc.user, Type: xmpp.PresenceSubscribe}}
+	if c.Name != "" {
+		p.Extra = append(p.Extra, xmpp.TextElement(NSNick, "nick", c.Name))
+	}
+	if err := g.send(ctx, p); err != nil {
+		acc.log.Error("offering contact", "contact", cj, "err", err)
+	}
+}
+
+// updateRosterItem changes a stored roster item under the roster lock, so
+// that concurrent changes (a login offering contacts while the user answers
+// subscriptions) never overwrite each other. update reports whether to
+// store the result.
+func (g *Gateway) updateRosterItem(user, contact jid.JID, update func(it *store.RosterItem, fresh bool) bool) {
+	g.rosterMu.Lock()
+	defer g.rosterMu.Unlock()
+	u := user.Bare().String()
+	it, err := g.db.GetRosterItem(u, g.cfg.Name, contact.String())
 	fresh := errors.Is(err, store.ErrNotFound)
-	if fresh {
-		it = store.RosterItem{User: acc.user.String(), Transport: g.cfg.Name, Contact: cj.String(), Subscription: "none"}
+	switch {
+	case fresh:
+		it = store.RosterItem{User: u, Transport: g.cfg.Name, Contact: contact.String(), Subscription: "none"}
+	case err != nil:
+		g.log.Error("reading roster item", "err", err)
+		return
 	}
-	accepted := it.Subscription == "from" || it.Subscription == "both"
-	changed := it.Name != c.Name || !equalStrings(it.Groups, c.Groups)
-	it.Name, it.Groups = c.Name, c.Groups
-	if !accepted && time.Since(it.AskedAt) > reofferAfter {
-		p := &xmpp.Presence{Header: xmpp.Header{From: cj, To: acc.user, Type: xmpp.PresenceSubscribe}}
-		if c.Name != "" {
-			p.Extra = append(p.Extra, xmpp.TextElement(NSNick, "nick", c.Name))
-		}
-		if err := g.send(ctx, p); err != nil {
-			acc.log.Error("offering contact", "contact", cj, "err", err)
-			return
-		}
-		it.AskedAt = time.Now()
-		changed = true
+	if !update(&it, fresh) {
+		return
 	}
-	if fresh || changed {
-		if err := g.db.PutRosterItem(it); err != nil {
-			acc.log.Error("storing roster item", "err", err)
-		}
+	if err := g.db.PutRosterItem(it); err != nil {
+		g.log.Error("storing roster item", "err", err)
 	}
 }
 
@@ -201,22 +218,13 @@ func equalStrings(a, b []string) bool {
 }
 
 // setSubscription records a subscription change of a roster item.
-func (g *Gateway) setSubscription(user, contact jid.JID, update func(sub string) string) {
-	it, err := g.db.GetRosterItem(user.Bare().String(), g.cfg.Name, contact.String())
-	if errors.Is(err, store.ErrNotFound) {
-		it = store.RosterItem{User: user.Bare().String(), Transport: g.cfg.Name, Contact: contact.String(), Subscription: "none"}
-	} else if err != nil {
-		g.log.Error("reading roster item", "err", err)
-		return
-	}
-	next := update(it.Subscription)
-	if next == it.Subscription {
-		return
-	}
-	it.Subscription = next
-	if err := g.db.PutRosterItem(it); err != nil {
-		g.log.Error("storing roster item", "err", err)
-	}
+func (g *Gateway) setSubscription(user, contact jid.JID, next func(sub string) string) {
+	g.updateRosterItem(user, contact, func(it *store.RosterItem, fresh bool) bool {
+		n := next(it.Subscription)
+		changed := n != it.Subscription
+		it.Subscription = n
+		return changed || fresh
+	})
 }
 
 // Subscription algebra, from the user's side: "to" means the user sees

@@ -279,7 +279,7 @@ func (q *remoteQueues) retry(ctx context.Context, it store.OutboxItem, ri remote
 	g.metrics.retriedRemote.Add(1)
 	it.Attempts++
 	if after <= 0 {
-		after = min(time.Second<<min(it.Attempts-1, 9), 5*time.Minute)
+		after = min(g.cfg.RetryBase<<min(it.Attempts-1, 12), 5*time.Minute)
 	}
 	it.NotBefore = time.Now().Add(after)
 	it.LastError = cause.Error()

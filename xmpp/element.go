@@ -283,3 +283,13 @@ func escapeInto(b *bytes.Buffer, s string, attr bool) {
 	}
 	b.WriteString(s[last:])
 }
+
+// ParseElement decodes one XML element from a string, as if it arrived on
+// a component stream. It is meant for tests and constants.
+func ParseElement(s string) (*Element, error) {
+	d := NewDecoder(strings.NewReader("<stream:stream xmlns='"+NSComponent+"' xmlns:stream='"+NSStream+"'>"+s), Limits{})
+	if _, err := d.ReadHeader(); err != nil {
+		return nil, err
+	}
+	return d.Next()
+}

@@ -30,6 +30,7 @@ type Server struct {
 	ln         net.Listener
 	secret     string
 	integerIDs atomic.Bool
+	refuse     atomic.Bool
 	conns      chan *Conn
 	seq        atomic.Int64
 	mu         sync.Mutex
@@ -54,6 +55,10 @@ func NewServer(t testing.TB, secret string) *Server {
 // UUID-like strings as Prosody does.
 func (s *Server) SetIntegerIDs(on bool) { s.integerIDs.Store(on) }
 
+// Refuse makes the server close new connections at once (a host server
+// that is down), or accept them again.
+func (s *Server) Refuse(on bool) { s.refuse.Store(on) }
+
 // Addr returns the host:port to dial.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
@@ -72,6 +77,10 @@ func (s *Server) accept() {
 		nc, err := s.ln.Accept()
 		if err != nil {
 			return
+		}
+		if s.refuse.Load() {
+			nc.Close()
+			continue
 		}
 		go s.handshake(nc)
 	}

@@ -1,0 +1,311 @@
+// Package bridgetest provides an in-memory network for testing the bridge:
+// a Transport whose remote side is a Go API. Tests act as remote people
+// (Emit), inspect what the gateway sent to the network (Sent, WaitSent),
+// and inject failures (FailSends). It supports every optional capability.
+//
+// It is a fake of a network, not of the bridge: the bridge under test is
+// real, and so are the store and the XMPP connection it runs over.
+//
+// All methods are safe for concurrent use.
+package bridgetest
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/xgate-im/xgate/bridge"
+)
+
+// Sent is one action the gateway performed on the network.
+type Sent struct {
+	Account bridge.AccountID
+	Kind    string // "message", "edit", "retract", "react", "typing", "read", "presence"
+	Chat    bridge.ChatRef
+	ID      bridge.MessageID // of the message sent, or the target
+	Msg     bridge.OutgoingMessage
+	Emojis  []string
+	Typing  bridge.TypingState
+	Pres    bridge.Presence
+}
+
+// Transport is the fake network. Tokens "good-NAME" register as account
+// "acct-NAME"; "bad..." is refused with bridge.ErrAuth; "down..." fails with
+// bridge.ErrTemporary.
+type Transport struct {
+	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced on every change
+	sent     []Sent
+	sinks    map[bridge.AccountID]bridge.Sink
+	contacts map[bridge.AccountID][]bridge.Contact
+	fails    []error // errors returned by the next sends, in order
+	logins   int
+	seq      int
+	closed   map[bridge.AccountID]int
+}
+
+// New returns an empty fake network.
+func New() *Transport {
+	return &Transport{
+		changed:  make(chan struct{}),
+		sinks:    map[bridge.AccountID]bridge.Sink{},
+		contacts: map[bridge.AccountID][]bridge.Contact{},
+		closed:   map[bridge.AccountID]int{},
+	}
+}
+
+var _ bridge.Transport = (*Transport)(nil)
+
+// Info implements bridge.Transport.
+func (t *Transport) Info() bridge.Info {
+	return bridge.Info{
+		Network:     "fake",
+		Name:        "Fakenet",
+		Description: "An in-memory network for tests",
+		Capabilities: bridge.Capabilities{
+			Edits: true, Retractions: true, Reactions: true, Replies: true, Threads: true,
+			Typing: true, Receipts: true, ReadMarkers: true, Presence: true, SetPresence: true,
+		},
+		Registration: bridge.RegistrationForm{
+			Instructions: "Enter your Fakenet token.",
+			Fields:       []bridge.Field{{Var: "token", Label: "Token", Type: bridge.FieldPassword, Required: true, Secret: true}},
+		},
+		ContactPrompt: "Fakenet user",
+		ContactDesc:   "Enter the name of a Fakenet user.",
+	}
+}
+
+// Register implements bridge.Transport.
+func (t *Transport) Register(_ context.Context, values map[string]string) (bridge.AccountData, error) {
+	tok := values["token"]
+	switch {
+	case strings.HasPrefix(tok, "good-"):
+		name := strings.TrimPrefix(tok, "good-")
+		return bridge.AccountData{
+			ID:      bridge.AccountID("acct-" + name),
+			Name:    name + " on Fakenet",
+			Secrets: map[string]string{"token": tok},
+		}, nil
+	case strings.HasPrefix(tok, "down"):
+		return bridge.AccountData{}, fmt.Errorf("fakenet unreachable: %w", bridge.ErrTemporary)
+	}
+	return bridge.AccountData{}, fmt.Errorf("invalid token: %w", bridge.ErrAuth)
+}
+
+// Login implements bridge.Transport.
+func (t *Transport) Login(_ context.Context, acct bridge.AccountData, sink bridge.Sink) (bridge.Session, error) {
+	if acct.Secrets["token"] == "" || strings.HasPrefix(acct.Secrets["token"], "bad") {
+		return nil, fmt.Errorf("token refused: %w", bridge.ErrAuth)
+	}
+	t.mu.Lock()
+	t.sinks[acct.ID] = sink
+	t.logins++
+	t.notifyLocked()
+	t.mu.Unlock()
+	return &session{t: t, id: acct.ID, sink: sink}, nil
+}
+
+// ContactLocalpart implements bridge.Transport.
+func (t *Transport) ContactLocalpart(id bridge.UserID) string { return string(id) }
+
+func (t *Transport) notifyLocked() {
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+// wait blocks until cond holds (checked under the lock) or ctx ends.
+func (t *Transport) wait(ctx context.Context, cond func() bool) error {
+	for {
+		t.mu.Lock()
+		ok := cond()
+		ch := t.changed
+		t.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// WaitLogin waits until the account has a live session.
+func (t *Transport) WaitLogin(ctx context.Context, acct bridge.AccountID) error {
+	err := t.wait(ctx, func() bool { return t.sinks[acct] != nil })
+	if err != nil {
+		return fmt.Errorf("bridgetest: %s never logged in: %w", acct, err)
+	}
+	return nil
+}
+
+// Emit sends an event from the network to the account's session.
+func (t *Transport) Emit(ctx context.Context, acct bridge.AccountID, ev bridge.Event) error {
+	t.mu.Lock()
+	sink := t.sinks[acct]
+	t.mu.Unlock()
+	if sink == nil {
+		return fmt.Errorf("bridgetest: %s is not logged in", acct)
+	}
+	return sink.Emit(ctx, ev)
+}
+
+// SetContacts sets what Contacts returns for an account.
+func (t *Transport) SetContacts(acct bridge.AccountID, cs ...bridge.Contact) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.contacts[acct] = cs
+}
+
+// FailSends makes the next sends fail with errs, in order.
+func (t *Transport) FailSends(errs ...error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.fails = append(t.fails, errs...)
+}
+
+// ClearFailures forgets the failures FailSends scheduled and wakes the
+// waiting.
+func (t *Transport) ClearFailures() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.fails = nil
+	t.notifyLocked()
+}
+
+// Sent returns a copy of everything sent so far.
+func (t *Transport) Sent() []Sent {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.sent)
+}
+
+// WaitSent waits until at least n actions were sent and returns them.
+func (t *Transport) WaitSent(ctx context.Context, n int) ([]Sent, error) {
+	err := t.wait(ctx, func() bool { return len(t.sent) >= n })
+	s := t.Sent()
+	if err != nil {
+		return s, fmt.Errorf("bridgetest: %d of %d sends: %w", len(s), n, err)
+	}
+	return s, nil
+}
+
+// Closed reports how often the account's sessions were closed.
+func (t *Transport) Closed(acct bridge.AccountID) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closed[acct]
+}
+
+func (t *Transport) record(s Sent) (bridge.MessageID, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.fails) > 0 && (s.Kind != "typing" && s.Kind != "read" && s.Kind != "presence") {
+		err := t.fails[0]
+		t.fails = t.fails[1:]
+		t.notifyLocked()
+		if err != nil {
+			return "", err
+		}
+	}
+	if s.Kind == "message" {
+		t.seq++
+		s.ID = bridge.MessageID("m" + strconv.Itoa(t.seq))
+	}
+	t.sent = append(t.sent, s)
+	t.notifyLocked()
+	return s.ID, nil
+}
+
+// session is one logged-in fake account.
+type session struct {
+	t    *Transport
+	id   bridge.AccountID
+	sink bridge.Sink
+}
+
+var (
+	_ bridge.Editor          = (*session)(nil)
+	_ bridge.Retractor       = (*session)(nil)
+	_ bridge.Reactor         = (*session)(nil)
+	_ bridge.Typer           = (*session)(nil)
+	_ bridge.ReadMarker      = (*session)(nil)
+	_ bridge.PresenceSetter  = (*session)(nil)
+	_ bridge.ContactResolver = (*session)(nil)
+)
+
+func (s *session) Send(_ context.Context, chat bridge.ChatRef, msg bridge.OutgoingMessage) (bridge.MessageID, error) {
+	if chat.Peer == "nobody" {
+		return "", fmt.Errorf("user nobody: %w", bridge.ErrNotFound)
+	}
+	return s.t.record(Sent{Account: s.id, Kind: "message", Chat: chat, Msg: msg})
+}
+
+func (s *session) Contacts(context.Context) ([]bridge.Contact, error) {
+	s.t.mu.Lock()
+	defer s.t.mu.Unlock()
+	return slices.Clone(s.t.contacts[s.id]), nil
+}
+
+func (s *session) Close() error {
+	s.t.mu.Lock()
+	defer s.t.mu.Unlock()
+	s.t.closed[s.id]++
+	if s.t.sinks[s.id] == s.sink {
+		delete(s.t.sinks, s.id) // a newer session of the account keeps its own
+	}
+	s.t.notifyLocked()
+	return nil
+}
+
+func (s *session) Edit(_ context.Context, chat bridge.ChatRef, id bridge.MessageID, msg bridge.OutgoingMessage) error {
+	_, err := s.t.record(Sent{Account: s.id, Kind: "edit", Chat: chat, ID: id, Msg: msg})
+	return err
+}
+
+func (s *session) Retract(_ context.Context, chat bridge.ChatRef, id bridge.MessageID) error {
+	_, err := s.t.record(Sent{Account: s.id, Kind: "retract", Chat: chat, ID: id})
+	return err
+}
+
+func (s *session) React(_ context.Context, chat bridge.ChatRef, id bridge.MessageID, emojis []string) error {
+	_, err := s.t.record(Sent{Account: s.id, Kind: "react", Chat: chat, ID: id, Emojis: emojis})
+	return err
+}
+
+func (s *session) Typing(_ context.Context, chat bridge.ChatRef, st bridge.TypingState) error {
+	_, err := s.t.record(Sent{Account: s.id, Kind: "typing", Chat: chat, Typing: st})
+	return err
+}
+
+func (s *session) MarkRead(_ context.Context, chat bridge.ChatRef, id bridge.MessageID) error {
+	_, err := s.t.record(Sent{Account: s.id, Kind: "read", Chat: chat, ID: id})
+	return err
+}
+
+func (s *session) SetPresence(_ context.Context, p bridge.Presence) error {
+	_, err := s.t.record(Sent{Account: s.id, Kind: "presence", Pres: p})
+	return err
+}
+
+func (s *session) ResolveContact(_ context.Context, input string) (bridge.Contact, error) {
+	name := strings.ToLower(strings.TrimSpace(input))
+	if name == "" || strings.ContainsAny(name, " @") {
+		return bridge.Contact{}, fmt.Errorf("%q is not a Fakenet user name: %w", input, bridge.ErrInvalidInput)
+	}
+	return bridge.Contact{ID: bridge.UserID(name), Name: input}, nil
+}
+
+// Accounts returns the IDs of the accounts with a live session.
+func (t *Transport) Accounts() []bridge.AccountID {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ids := slices.Collect(maps.Keys(t.sinks))
+	slices.Sort(ids)
+	return ids
+}

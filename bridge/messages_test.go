@@ -1,0 +1,217 @@
+package bridge_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/xmpp"
+)
+
+var bobChat = bridge.ChatRef{Kind: bridge.Direct, ID: "D1", Peer: "bob"}
+
+// withBob registers alice and makes bob a known contact.
+func withBob(t *testing.T) *env {
+	e := newEnv(t)
+	e.tr.SetContacts("acct-a", bridge.Contact{ID: "bob", Name: "Bob Builder"})
+	e.register(alice, "good-a")
+	p := e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == "subscribe" && p.From.Local() == "bob" })
+	if p.To.String() != alice || p.Extra[0].Text() != "Bob Builder" {
+		t.Fatalf("roster offer %s", p.Element())
+	}
+	return e
+}
+
+func TestMessagesBothWays(t *testing.T) {
+	e := withBob(t)
+	// XMPP → network, with a receipt request.
+	e.send(`<message type='chat' id='x1' from='alice@example.org/phone' to='bob@fake.example.org'><body>hi *bob*</body><request xmlns='urn:xmpp:receipts'/><origin-id xmlns='urn:xmpp:sid:0' id='o1'/></message>`)
+	sent, err := e.tr.WaitSent(e.ctx(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := sent[0]; s.Kind != "message" || s.Chat.Peer != "bob" || s.Msg.Text != "hi *bob*" || s.Account != "acct-a" {
+		t.Fatalf("sent %+v", s)
+	}
+	r := e.expectMessage(func(m *xmpp.Message) bool { return len(m.Extra) > 0 && m.Extra[0].Name.Local == "received" })
+	if r.Extra[0].AttrValue("id") != "x1" || r.From.String() != "bob@fake.example.org" || r.To.String() != "alice@example.org/phone" {
+		t.Fatalf("receipt %s", r.Element())
+	}
+
+	// Network → XMPP.
+	if err := e.tr.Emit(e.ctx(), "acct-a", bridge.MessageEvent{Chat: bobChat, Sender: "bob", ID: "r1", Text: "hello _alice_"}); err != nil {
+		t.Fatal(err)
+	}
+	m := e.expectMessage(func(m *xmpp.Message) bool { return m.Body != "" })
+	if m.From.String() != "bob@fake.example.org" || m.To.String() != alice || m.Body != "hello _alice_" || m.ID != "r1" || m.Type != "chat" {
+		t.Fatalf("got %s", m.Element())
+	}
+
+	// A message from the user's own other client is reflected, marked.
+	e.tr.Emit(e.ctx(), "acct-a", bridge.MessageEvent{Chat: bobChat, Sender: "acct-a-self", FromSelf: true, ID: "r2", Text: "from my phone"})
+	m = e.expectMessage(func(m *xmpp.Message) bool { return m.ID == "r2" })
+	if !strings.HasPrefix(m.Body, "You wrote: ") || m.From.Local() != "bob" {
+		t.Fatalf("self message %s", m.Element())
+	}
+}
+
+func TestEditsRetractionsReactionsMapIDs(t *testing.T) {
+	e := withBob(t)
+	e.send(`<message type='chat' id='x1' from='alice@example.org/a' to='bob@fake.example.org'><body>teh</body></message>`)
+	sent, _ := e.tr.WaitSent(e.ctx(), 1)
+	remote := sent[0].ID
+
+	// XEP-0308 correction of the user's message targets the remote ID.
+	e.send(`<message type='chat' id='x2' from='alice@example.org/a' to='bob@fake.example.org'><body>the</body><replace xmlns='urn:xmpp:message-correct:0' id='x1'/></message>`)
+	// XEP-0444 reaction to bob's message r9 (whose XMPP id is its remote ID).
+	e.send(`<message type='chat' id='x3' from='alice@example.org/a' to='bob@fake.example.org'><reactions xmlns='urn:xmpp:reactions:0' id='r9'><reaction>👍</reaction><reaction>🎉</reaction></reactions></message>`)
+	// XEP-0424 retraction with its fallback body.
+	e.send(`<message type='chat' id='x4' from='alice@example.org/a' to='bob@fake.example.org'><body>retracted</body><retract xmlns='urn:xmpp:message-retract:1' id='x1'/><fallback xmlns='urn:xmpp:fallback:0' for='urn:xmpp:message-retract:1'/></message>`)
+	// XEP-0461 reply with a quoted fallback.
+	e.send(`<message type='chat' id='x5' from='alice@example.org/a' to='bob@fake.example.org'><body>&gt; teh
+ok</body><reply xmlns='urn:xmpp:reply:0' to='bob@fake.example.org' id='x1'/><fallback xmlns='urn:xmpp:fallback:0' for='urn:xmpp:reply:0'><body start='0' end='6'/></fallback></message>`)
+	sent, err := e.tr.WaitSent(e.ctx(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		kind string
+		id   bridge.MessageID
+	}{{"message", remote}, {"edit", remote}, {"react", "r9"}, {"retract", remote}, {"message", ""}}
+	for i, w := range want {
+		if sent[i].Kind != w.kind || (w.id != "" && sent[i].ID != w.id) {
+			t.Errorf("sent[%d] = %+v, want %s %s", i, sent[i], w.kind, w.id)
+		}
+	}
+	if sent[1].Msg.Text != "the" || strings.Join(sent[2].Emojis, "") != "👍🎉" {
+		t.Errorf("edit/react payloads %+v %+v", sent[1], sent[2])
+	}
+	if sent[4].Msg.Text != "ok" || sent[4].Msg.ReplyTo != remote {
+		t.Errorf("reply %+v", sent[4])
+	}
+
+	// And back: an edit of the user's message by the network shows with
+	// the user's own id.
+	if err := e.tr.Emit(e.ctx(), "acct-a", bridge.EditEvent{Chat: bobChat, Sender: "bob", ID: remote, Text: "edited"}); err != nil {
+		t.Fatal(err)
+	}
+	m := e.expectMessage(func(m *xmpp.Message) bool { return m.Body == "edited" })
+	if r := m.Extra[0]; r.Name.Local != "replace" || r.AttrValue("id") != "x1" {
+		t.Fatalf("edit %s", m.Element())
+	}
+	e.tr.Emit(e.ctx(), "acct-a", bridge.ReactionEvent{Chat: bobChat, Sender: "bob", ID: remote, Emojis: []string{"❤️"}})
+	m = e.expectMessage(func(m *xmpp.Message) bool { return len(m.Extra) > 0 && m.Extra[0].Name.Local == "reactions" })
+	if m.Extra[0].AttrValue("id") != "x1" || m.Extra[0].ChildText("", "reaction") != "❤️" {
+		t.Fatalf("reaction %s", m.Element())
+	}
+	e.tr.Emit(e.ctx(), "acct-a", bridge.RetractionEvent{Chat: bobChat, Sender: "bob", ID: "r7"})
+	m = e.expectMessage(func(m *xmpp.Message) bool { return len(m.Extra) > 0 && m.Extra[0].Name.Local == "retract" })
+	if m.Extra[0].AttrValue("id") != "r7" || m.Body == "" {
+		t.Fatalf("retraction %s", m.Element())
+	}
+}
+
+func TestTypingAndPresence(t *testing.T) {
+	e := withBob(t)
+	e.send(`<message type='chat' from='alice@example.org/a' to='bob@fake.example.org'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>`)
+	sent, err := e.tr.WaitSent(e.ctx(), 1)
+	if err != nil || sent[0].Kind != "typing" || sent[0].Typing != bridge.TypingComposing {
+		t.Fatalf("typing %+v %v", sent, err)
+	}
+	e.tr.Emit(e.ctx(), "acct-a", bridge.TypingEvent{Chat: bobChat, Sender: "bob", State: bridge.TypingComposing})
+	e.expectMessage(func(m *xmpp.Message) bool {
+		return m.From.Local() == "bob" && len(m.Extra) > 0 && m.Extra[0].Name.Local == "composing"
+	})
+	e.tr.Emit(e.ctx(), "acct-a", bridge.PresenceEvent{User: "bob", Presence: bridge.Presence{Show: bridge.ShowDND, Status: "in a meeting"}})
+	p := e.expectPresence(func(p *xmpp.Presence) bool { return p.From.Local() == "bob" && p.Show == "dnd" })
+	if p.Status != "in a meeting" {
+		t.Fatalf("presence %s", p.Element())
+	}
+	// A probe gets the cached presence.
+	e.send(`<presence type='probe' from='alice@example.org' to='bob@fake.example.org'/>`)
+	e.expectPresence(func(p *xmpp.Presence) bool { return p.From.Local() == "bob" && p.Show == "dnd" && p.Type == "" })
+	// The user's presence to the gateway goes to the network.
+	e.send(`<presence from='alice@example.org/a' to='fake.example.org'><show>away</show><status>lunch</status></presence>`)
+	sent, err = e.tr.WaitSent(e.ctx(), 2)
+	if err != nil || sent[1].Kind != "presence" || sent[1].Pres.Show != bridge.ShowAway || sent[1].Pres.Status != "lunch" {
+		t.Fatalf("presence to network %+v %v", sent, err)
+	}
+	// Subscribing to a contact is approved.
+	e.send(`<presence type='subscribe' from='alice@example.org' to='bob@fake.example.org'/>`)
+	e.expectPresence(func(p *xmpp.Presence) bool { return p.From.Local() == "bob" && p.Type == "subscribed" })
+	e.send(`<presence type='subscribed' from='alice@example.org' to='bob@fake.example.org'/>`)
+	e.send(`<message type='chat' id='sync' from='alice@example.org/a' to='fake.example.org'><body>status</body></message>`)
+	e.expectMessage(func(m *xmpp.Message) bool { return m.From.String() == domain })
+	it, err := e.db.GetRosterItem(alice, "fake", "bob@fake.example.org")
+	if err != nil || it.Subscription != "both" || it.Name != "Bob Builder" {
+		t.Fatalf("roster item %+v %v", it, err)
+	}
+}
+
+func TestRateLimitRetriesInOrder(t *testing.T) {
+	e := withBob(t)
+	e.tr.FailSends(
+		&bridge.RateLimitError{RetryAfter: 20 * time.Millisecond, Err: fmt.Errorf("429")},
+		&bridge.RateLimitError{RetryAfter: 20 * time.Millisecond, Err: fmt.Errorf("429")},
+		fmt.Errorf("timeout: %w", bridge.ErrTemporary),
+	)
+	for i := range 5 {
+		e.send(`<message type='chat' id='x%d' from='alice@example.org/a' to='bob@fake.example.org'><body>n%d</body><request xmlns='urn:xmpp:receipts'/></message>`, i, i)
+	}
+	sent, err := e.tr.WaitSent(e.ctx(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range sent {
+		if s.Msg.Text != fmt.Sprintf("n%d", i) {
+			t.Fatalf("order broken: %d is %q", i, s.Msg.Text)
+		}
+	}
+	// The receipt of the last message comes after its accounting.
+	e.expectMessage(func(m *xmpp.Message) bool {
+		return len(m.Extra) > 0 && m.Extra[0].Name.Local == "received" && m.Extra[0].AttrValue("id") == "x4"
+	})
+	if snap := e.gw.Metrics().Snapshot(); snap.RateLimited != 2 || snap.RetriedRemote != 3 || snap.SentRemote != 5 {
+		t.Fatalf("metrics %+v", snap)
+	}
+}
+
+func TestPermanentFailureBounces(t *testing.T) {
+	e := withBob(t)
+	e.tr.FailSends(fmt.Errorf("channel_not_found: %w", bridge.ErrNotFound))
+	e.send(`<message type='chat' id='lost' from='alice@example.org/a' to='bob@fake.example.org'><body>hello?</body></message>`)
+	m := e.expectMessage(func(m *xmpp.Message) bool { return m.ID == "lost" })
+	if m.Type != "error" || errCond(m) != xmpp.CondItemNotFound || !strings.Contains(m.Error.Text, "channel_not_found") || m.To.String() != "alice@example.org/a" {
+		t.Fatalf("bounce %s", m.Element())
+	}
+	// The queue goes on with the next message.
+	e.send(`<message type='chat' id='next' from='alice@example.org/a' to='bob@fake.example.org'><body>next</body></message>`)
+	if sent, err := e.tr.WaitSent(e.ctx(), 1); err != nil || sent[0].Msg.Text != "next" {
+		t.Fatalf("%+v %v", sent, err)
+	}
+}
+
+func TestLoggedOutAccount(t *testing.T) {
+	e := withBob(t)
+	e.tr.Emit(e.ctx(), "acct-a", bridge.LoginStateEvent{State: bridge.LoggedOut, Reason: "token_revoked"})
+	n := e.expectMessage(func(m *xmpp.Message) bool { return m.From.String() == domain })
+	if !strings.Contains(n.Body, "token_revoked") || !strings.Contains(n.Body, "Register again") {
+		t.Fatalf("notice %q", n.Body)
+	}
+	p := e.expectPresence(func(p *xmpp.Presence) bool { return p.From.String() == domain && p.Show == "xa" })
+	if !strings.Contains(p.Status, "logged out") {
+		t.Fatalf("gateway presence %s", p.Element())
+	}
+	// A message sent meanwhile waits, and leaves after re-registration.
+	e.send(`<message type='chat' id='w1' from='alice@example.org/a' to='bob@fake.example.org'><body>waiting</body></message>`)
+	e.register(alice, "good-a")
+	sent, err := e.tr.WaitSent(e.ctx(), 1)
+	if err != nil || sent[0].Msg.Text != "waiting" {
+		t.Fatalf("%+v %v", sent, err)
+	}
+	if a, _ := e.gw.Metrics().Snapshot(), 0; a.FailedRemote != 0 {
+		t.Fatal("message failed instead of waiting")
+	}
+}
