@@ -97,6 +97,8 @@ type toStyled struct {
 	// skipFence is the index of a closing fence to copy as text: its block
 	// held only white space.
 	skipFence int
+	// No token end or closing backtick is found from before these indexes.
+	noTokenBefore, noTickBefore int
 }
 
 func (c *toStyled) raw(s string) {
@@ -192,17 +194,24 @@ func isMarker(b byte) bool { return b == '*' || b == '_' || b == '~' || b == '`'
 func (c *toStyled) codeSpan(i int) int {
 	s := c.src
 	c.raw("`")
+	if i < c.noTickBefore {
+		return i + 1
+	}
 	end := -1 // the closing backtick; <…> tokens are skipped whole
-	for j := i + 1; j < len(s) && s[j] != '\n'; j++ {
+	j := i + 1
+	for ; j < len(s) && s[j] != '\n'; j++ {
 		if s[j] == '`' {
 			end = j
 			break
 		}
 		if s[j] == '<' {
-			if k := strings.IndexAny(s[j+1:], ">\n"); k >= 0 && s[j+1+k] == '>' {
-				j += k + 1
+			if k := c.tokenEnd(j); k >= 0 {
+				j = k
 			}
 		}
+	}
+	if end < 0 {
+		c.noTickBefore = j
 	}
 	if end <= i+1 {
 		return i + 1
@@ -315,14 +324,34 @@ func trimQuoteMarker(ln string) string {
 
 // angle converts the <…> token at src[i].
 func (c *toStyled) angle(i int) int {
-	s := c.src
-	k := strings.IndexAny(s[i+1:], ">\n")
-	if k <= 0 || s[i+1+k] != '>' {
+	k := c.tokenEnd(i)
+	if k < 0 {
 		c.raw("<")
 		return i + 1
 	}
-	c.token(s[i+1 : i+1+k])
-	return i + k + 2
+	c.token(c.src[i+1 : k])
+	return k + 1
+}
+
+// tokenEnd returns the index of the ">" closing a token opened at src[i] on
+// the same line, or -1. A failed search is remembered up to the end of the
+// line, so that a line of "<" costs linear time.
+func (c *toStyled) tokenEnd(i int) int {
+	if i < c.noTokenBefore {
+		return -1
+	}
+	k := strings.IndexAny(c.src[i+1:], ">\n")
+	if k < 0 || c.src[i+1+k] != '>' {
+		c.noTokenBefore = len(c.src)
+		if k >= 0 {
+			c.noTokenBefore = i + 1 + k
+		}
+		return -1
+	}
+	if k == 0 {
+		return -1
+	}
+	return i + 1 + k
 }
 
 // token writes the text for the inside of a <…> token.
@@ -519,7 +548,7 @@ func StyledToMrkdwn(text string, dir Directory) string {
 	c := &toMrkdwn{dir: dir}
 	c.b.Grow(len(text) + len(text)/8)
 	lines := strings.Split(text, "\n")
-	c.blocks(lines, make([]string, len(lines)))
+	c.blocks(lines, lines)
 	return c.b.String()
 }
 
@@ -531,21 +560,29 @@ type toMrkdwn struct {
 	marks   []byte // per byte of the line: 'o'pen, 'c'lose, 'p're or 0
 }
 
-// startLine starts an output line with a quote prefix ("&gt;…").
-func (c *toMrkdwn) startLine(prefix string) {
+// startLine starts an output line with the quote markers of a source line:
+// those of orig before its suffix ln.
+func (c *toMrkdwn) startLine(orig, ln string) {
 	if c.started {
 		c.b.WriteByte('\n')
 	}
 	c.started = true
-	if strings.HasPrefix(prefix, "&gt;&gt;&gt;") {
-		c.b.WriteString("&gt;&gt; ")
-		prefix = prefix[len("&gt;&gt;"):]
+	prefix := orig[:len(orig)-len(ln)]
+	for i := 0; i < len(prefix); i++ {
+		if prefix[i] != '>' {
+			c.b.WriteByte(prefix[i])
+			continue
+		}
+		c.b.WriteString("&gt;")
+		if i == 1 && strings.HasPrefix(prefix, ">>>") {
+			c.b.WriteByte(' ')
+		}
 	}
-	c.b.WriteString(prefix)
 }
 
-// blocks converts lines, each written after its prefix.
-func (c *toMrkdwn) blocks(lines, prefixes []string) {
+// blocks converts lines; each is a suffix of the source line in origs, whose
+// start holds its quote markers.
+func (c *toMrkdwn) blocks(lines, origs []string) {
 	for i := 0; i < len(lines); {
 		ln := lines[i]
 		switch {
@@ -554,47 +591,51 @@ func (c *toMrkdwn) blocks(lines, prefixes []string) {
 			for j < len(lines) && lines[j] != fence {
 				j++
 			}
-			c.preBlock(ln, lines[i+1:j], prefixes[i:min(j+1, len(lines))], j < len(lines))
+			end := min(j+1, len(lines))
+			c.preBlock(lines[i:end], origs[i:end], j < len(lines))
 			i = j + 1
 		case strings.HasPrefix(ln, ">"):
 			j := i
 			for j < len(lines) && strings.HasPrefix(lines[j], ">") {
 				j++
 			}
-			inner, pfx := make([]string, j-i), make([]string, j-i)
+			inner := make([]string, j-i)
 			for k := i; k < j; k++ {
 				rest := lines[k][1:]
-				ws := 0
 				if r, size := utf8.DecodeRuneInString(rest); r != utf8.RuneError && isSpace(r) {
-					ws = size
+					rest = rest[size:]
 				}
-				inner[k-i] = rest[ws:]
-				pfx[k-i] = prefixes[k] + "&gt;" + rest[:ws]
+				inner[k-i] = rest
 			}
-			c.blocks(inner, pfx)
+			c.blocks(inner, origs[i:j])
 			i = j
 		default:
-			c.startLine(prefixes[i])
+			c.startLine(origs[i], ln)
 			c.spans(ln)
 			i++
 		}
 	}
 }
 
-// preBlock writes a preformatted block; pfx holds the prefixes of its
-// opening line, its content and its closing line if closed.
-func (c *toMrkdwn) preBlock(open string, content, pfx []string, closed bool) {
-	c.startLine(pfx[0])
+// preBlock writes a preformatted block: its opening line, content lines and
+// closing line if closed, with their source lines in origs.
+func (c *toMrkdwn) preBlock(lines, origs []string, closed bool) {
+	content := lines[1:]
+	if closed {
+		content = content[:len(content)-1]
+	}
+	c.startLine(origs[0], lines[0])
 	if len(content) == 0 && !closed {
-		c.code(open) // a lone fence: text, broken so that it pairs with nothing
+		c.code(lines[0]) // a lone fence: text, broken so that it pairs with nothing
 		return
 	}
 	c.b.WriteString(fence)
 	for k, ln := range content {
-		c.startLine(pfx[k+1])
+		c.startLine(origs[k+1], ln)
 		c.code(ln)
 	}
-	c.startLine(pfx[len(pfx)-1])
+	last := len(lines) - 1
+	c.startLine(origs[last], lines[last])
 	c.b.WriteString(fence)
 }
 

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -392,5 +393,38 @@ func BenchmarkStyledToMrkdwn(b *testing.B) {
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
 		StyledToMrkdwn(msg, dir)
+	}
+}
+
+// TestLargeInputs guards against quadratic blow-ups on hostile input: each
+// conversion of about 100 KB must stay far below a second even on a slow
+// machine (the bound is loose on purpose; a quadratic path takes minutes).
+func TestLargeInputs(t *testing.T) {
+	const n = 100_000
+	inputs := []string{
+		strings.Repeat("<", n),
+		"`" + strings.Repeat("<", n),
+		strings.Repeat("`<", n/2),
+		strings.Repeat(">", n/10) + " deep",
+		strings.Repeat("> ", n/10) + "```",
+		strings.Repeat("*a ", n/3),
+		strings.Repeat("_", n),
+		strings.Repeat("@Bob ", n/5),
+		strings.Repeat(":", n),
+		strings.Repeat(":smile", n/6),
+		strings.Repeat("```", n/3),
+		strings.Repeat("``` ", n/4),
+		strings.Repeat("&", n),
+		strings.Repeat("&gt;", n/4),
+		strings.Repeat("a\n", n/2),
+		strings.Repeat("\u200b*", n/4),
+	}
+	for _, in := range inputs {
+		start := time.Now()
+		MrkdwnToStyled(in, dir)
+		StyledToMrkdwn(in, dir)
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("input %q… (%d bytes) took %v", in[:min(len(in), 12)], len(in), d)
+		}
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 func main() {
@@ -205,7 +206,26 @@ func writeMap(b *bytes.Buffer, name string, m map[string]string) {
 		if i > 0 && keys[i-1][0] != k[0] {
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(b, "\t%s: %s,\n", strconv.Quote(k), strconv.Quote(m[k]))
+		fmt.Fprintf(b, "\t%s: %s,\n", quote(k), quote(m[k]))
 	}
 	b.WriteString("}\n")
+}
+
+// quote is strconv.Quote, but also escapes the invisible marks inside emoji
+// sequences (variation selectors, joiners, tag characters) so that the
+// generated source shows them.
+func quote(s string) string {
+	var b strings.Builder
+	for _, r := range strconv.Quote(s) {
+		if unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf) {
+			if r > 0xFFFF {
+				fmt.Fprintf(&b, `\U%08x`, r)
+			} else {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
