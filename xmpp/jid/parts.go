@@ -18,11 +18,12 @@ import (
 const maxPart = 1023
 
 // maxRawPart bounds the input handed to PRECIS or IDNA, so that hostile input
-// costs little. The mappings applied by the profiles never shrink a string by
-// a factor of four or more (every rune of at most four bytes maps to at least
-// one byte; only NFC composition and IDNA's removal of ignored code points
-// drop runes, and they cannot turn 4,093 bytes into 1,023), so no input
-// rejected here could have produced a part of legal size.
+// costs little. PRECIS drops no code point and none of its mappings shrinks
+// text by four to one (NFC composing Hangul jamo, three to one, comes
+// closest), so no local- or resourcepart refused here could have been
+// enforced to a legal size. IDNA drops the code points it ignores (soft
+// hyphens, variation selectors); a domainpart padded with thousands of them
+// is refused on purpose.
 const maxRawPart = 4 * maxPart
 
 // maxDNSName is the longest domain name in its ASCII form, without the root
