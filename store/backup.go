@@ -64,7 +64,7 @@ func BackupOffline(src, dst string, timeout time.Duration) (int64, error) {
 	bdb, err := openBolt(src, timeout, true, false)
 	if err != nil {
 		if errors.Is(err, ErrLocked) {
-			return 0, fmt.Errorf("store: offline backup of %s: stop xgate or use its online backup: %w", src, err)
+			return 0, fmt.Errorf("store: offline backup: another xgate process is probably using %s; stop it or use its online backup: %w", src, ErrLocked)
 		}
 		return 0, err
 	}

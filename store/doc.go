@@ -57,6 +57,11 @@
 // sequence). msg_by_time lets PruneMessageRefs drop old pairs without
 // scanning the others.
 //
+// Lookups of a missing record return ErrNotFound, and so do deletes of one
+// (DeleteAccount, DeleteContact, DeleteRosterItem, KVDelete), so callers
+// can tell "already gone" with errors.Is; OutboxAck alone ignores missing
+// sequence numbers.
+//
 // Outbox payloads are stored in plain text: they may contain message bodies
 // but must never contain credentials.
 //
@@ -81,6 +86,8 @@
 // PutMessageRefs and Enqueue go through bbolt's batcher: concurrent calls
 // share one transaction (and one fsync) and may wait up to
 // Options.BatchDelay for company, so they suit many goroutines better than a
-// tight loop in one. Close waits for running transactions; methods called
-// after Close return ErrClosed.
+// tight loop in one. No method takes a context: none blocks longer than
+// the lock wait of Open (Options.Timeout) or one batch delay plus a commit.
+// Close waits for running transactions; methods called after Close return
+// ErrClosed.
 package store

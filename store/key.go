@@ -104,12 +104,8 @@ func LoadKey(file, envVar string) (*Key, error) {
 		}
 		return k, nil
 	}
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, fmt.Errorf("store: load key: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
+	// Stat before opening: opening a FIFO by mistake would block.
+	fi, err := os.Stat(file)
 	if err != nil {
 		return nil, fmt.Errorf("store: load key: %w", err)
 	}
@@ -119,6 +115,11 @@ func LoadKey(file, envVar string) (*Key, error) {
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return nil, fmt.Errorf("store: load key: key file %s has mode %04o and is accessible to group or others; run chmod 600 %s: %w", file, perm, file, ErrInvalid)
 	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("store: load key: %w", err)
+	}
+	defer f.Close()
 	// A key is 64 characters; a little room for whitespace, and refuse to
 	// read a huge file by mistake.
 	material, err := io.ReadAll(io.LimitReader(f, 4096))
