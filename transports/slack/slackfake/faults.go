@@ -98,10 +98,8 @@ func (s *Server) SetAckTimeout(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sm.ackTimeout = d
-	for _, e := range s.sm.byID {
-		if e.conn != nil {
-			e.deadline = e.sentAt.Add(d)
-		}
+	for _, e := range s.sm.inflight {
+		e.deadline = e.sentAt.Add(d)
 	}
 	s.notifyLocked()
 }

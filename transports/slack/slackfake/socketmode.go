@@ -3,6 +3,7 @@ package slackfake
 import (
 	"cmp"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -24,12 +25,10 @@ type socketState struct {
 	ackTimeout time.Duration
 	tickets    map[string]bool
 	conns      []*sockConn // live, in connect order
-	connSeq    int
 	queue      []*envelope
 	byID       map[string]*envelope // every unacked envelope
+	inflight   map[string]*envelope // the unacked envelopes sent on a live connection
 	acked      int
-	strayAcks  int // acks naming no unacked envelope
-	badFrames  int // frames from clients that were not acks
 	sent       int // envelope frames written, retries included
 	seq        uint64
 	contexts   map[string][]installation // event_context -> installations
@@ -64,6 +63,7 @@ func (st *socketState) init(ackTimeout time.Duration) {
 	st.ackTimeout = ackTimeout
 	st.tickets = map[string]bool{}
 	st.byID = map[string]*envelope{}
+	st.inflight = map[string]*envelope{}
 	st.contexts = map[string][]installation{}
 }
 
@@ -76,6 +76,7 @@ func (st *socketState) enqueueLocked(id string, payload json.RawMessage) {
 
 // requeueLocked puts an in-flight envelope back in the queue for a retry.
 func (st *socketState) requeueLocked(e *envelope) {
+	delete(st.inflight, e.id)
 	e.conn = nil
 	e.attempt++
 	e.reason = "timeout"
@@ -92,6 +93,7 @@ func (st *socketState) takeLocked(c *sockConn, now time.Time) []byte {
 	}
 	e := st.queue[0]
 	st.queue = st.queue[1:]
+	st.inflight[e.id] = e
 	e.conn = c
 	e.sentAt = now
 	e.deadline = now.Add(st.ackTimeout)
@@ -110,11 +112,13 @@ func (st *socketState) takeLocked(c *sockConn, now time.Time) []byte {
 func (st *socketState) ackLocked(id string) {
 	e := st.byID[id]
 	if e == nil {
-		st.strayAcks++
-		return
+		return // a late or repeated ack, or a made-up ID
 	}
 	delete(st.byID, id)
-	st.queue = slices.DeleteFunc(st.queue, func(x *envelope) bool { return x == e })
+	delete(st.inflight, id)
+	if e.conn == nil { // acked while queued for a retry
+		st.queue = slices.DeleteFunc(st.queue, func(x *envelope) bool { return x == e })
+	}
 	st.acked++
 }
 
@@ -134,12 +138,7 @@ func (st *socketState) expireLocked(now time.Time) (next time.Time, expired bool
 
 // inflightLocked returns the in-flight envelopes in creation order.
 func (st *socketState) inflightLocked() []*envelope {
-	var out []*envelope
-	for _, e := range st.byID {
-		if e.conn != nil {
-			out = append(out, e)
-		}
-	}
+	out := slices.Collect(maps.Values(st.inflight))
 	slices.SortFunc(out, func(a, b *envelope) int { return cmp.Compare(a.seq, b.seq) })
 	return out
 }
@@ -161,7 +160,6 @@ func (st *socketState) removeConnLocked(c *sockConn) {
 // and the pings.
 type sockConn struct {
 	s        *Server
-	id       int
 	ws       *websocket.Conn
 	live     bool          // guarded by s.mu
 	draining bool          // guarded by s.mu: told to disconnect, takes nothing new
@@ -185,8 +183,6 @@ func apiConnectionsOpen(s *Server, c *call) (any, string) {
 	}{u}, ""
 }
 
-var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
-
 func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	ticket := r.URL.Query().Get("ticket")
 	s.mu.Lock()
@@ -197,7 +193,8 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid or used ticket", http.StatusUnauthorized)
 		return
 	}
-	ws, err := upgrader.Upgrade(w, r, nil)
+	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	ws, err := up.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
@@ -215,8 +212,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 		ws.Close()
 		return
 	}
-	s.sm.connSeq++
-	c.id, c.live = s.sm.connSeq, true
+	c.live = true
 	s.sm.conns = append(s.sm.conns, c)
 	hello, _ := json.Marshal(wireHello{
 		Type: "hello", NumConnections: len(s.sm.conns),
@@ -240,15 +236,12 @@ func (c *sockConn) readLoop() {
 		if err != nil {
 			return
 		}
-		id, ok := parseAck(data)
-		s.mu.Lock()
-		if ok {
+		if id, ok := parseAck(data); ok {
+			s.mu.Lock()
 			s.sm.ackLocked(id)
-		} else {
-			s.sm.badFrames++
+			s.notifyLocked()
+			s.mu.Unlock()
 		}
-		s.notifyLocked()
-		s.mu.Unlock()
 	}
 }
 
