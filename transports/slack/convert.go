@@ -246,7 +246,7 @@ func (c *toStyled) codeBlock(i int) (int, bool) {
 	if lines[0] == "" {
 		lines = lines[1:]
 	}
-	if last := lines[len(lines)-1]; last == "" || c.quote && strings.TrimSpace(trimQuoteMarker(last)) == "" {
+	if last := lines[len(lines)-1]; last == "" || c.quote && !c.multi && strings.TrimSpace(trimQuoteMarker(last)) == "" {
 		lines = lines[:len(lines)-1]
 	}
 
@@ -260,32 +260,33 @@ func (c *toStyled) codeBlock(i int) (int, bool) {
 		c.n -= len(tail) - keep
 		c.out = c.out[:c.lineAt+keep]
 	} else {
-		c.breakLine()
+		c.breakLine(true)
 	}
 	c.raw(fence)
 	for _, ln := range lines {
 		c.raw("\n")
-		if c.quote && trimQuoteMarker(ln) == ln {
+		// Quoted Slack lines carry their own marker, which decodes to ">".
+		if c.quote && (c.multi || trimQuoteMarker(ln) == ln) {
 			c.raw(quoteGen)
 		}
 		c.codeLine(ln)
 	}
-	c.breakLine()
+	c.breakLine(false)
 	c.raw(fence)
 	// Text after the closing fence goes on a new line.
 	for end < len(c.src) && c.src[end] == ' ' {
 		end++
 	}
 	if end < len(c.src) && c.src[end] != '\n' {
-		c.breakLine()
+		c.breakLine(false)
 	}
 	return end, true
 }
 
-// breakLine ends the current output line (dropping trailing blanks) and
-// starts a new one with the current quote prefix.
-func (c *toStyled) breakLine() {
-	for len(c.out) > c.lineAt && (c.out[len(c.out)-1] == ' ' || c.out[len(c.out)-1] == '\t') {
+// breakLine ends the current output line, without its trailing blanks if
+// trim, and starts a new one with the current quote prefix.
+func (c *toStyled) breakLine(trim bool) {
+	for trim && len(c.out) > c.lineAt && (c.out[len(c.out)-1] == ' ' || c.out[len(c.out)-1] == '\t') {
 		c.out = c.out[:len(c.out)-1]
 		c.n--
 	}
@@ -532,8 +533,9 @@ func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) 
 // or after a character that is not a letter or digit, when followed by a
 // non-space; it closes one after a non-space, when followed by the end of
 // the line or by a character that is not a letter or digit (U+200B is not).
-// A doubled marker ("**") opens nothing.
-// So "2*3*4" and "snake_case_name", plain in both, are left as they are.
+// A doubled marker ("**") opens nothing. So "2*3*4" and "snake_case_name",
+// plain in both, are left as they are, and so are http(s) URLs, which Slack
+// links itself.
 
 // slackLiteral shows one styling character as plain text in Slack.
 const slackLiteral = "<!date^00000000^{_}|"
@@ -676,7 +678,11 @@ func (c *toMrkdwn) spans(ln string) {
 	if ln == "" {
 		return
 	}
-	c.marks = append(c.marks[:0], make([]byte, len(ln))...)
+	if cap(c.marks) < len(ln) {
+		c.marks = make([]byte, len(ln))
+	}
+	c.marks = c.marks[:len(ln)]
+	clear(c.marks)
 	var closers [4][]int32
 	parseSpans(ln, 0, len(ln), 0, c.marks, &closers)
 	last := slackClosers(ln, c.marks)
@@ -707,6 +713,11 @@ func (c *toMrkdwn) spans(ln string) {
 // plain writes plain text at ln[i] up to the next byte that needs work.
 func (c *toMrkdwn) plain(ln string, i int, last *[4]int) int {
 	switch ch := ln[i]; ch {
+	case 'h', 'H':
+		if end := c.urlEnd(ln, i); end > i {
+			c.code(ln[i:end]) // entities, and no fences
+			return end
+		}
 	case '@':
 		if end, ok := c.mention(ln, i); ok {
 			return end
@@ -742,9 +753,34 @@ func (c *toMrkdwn) plain(ln string, i int, last *[4]int) int {
 	return j
 }
 
+// urlEnd returns the end of an http(s) URL starting a word at ln[i], or i.
+// Slack links URLs itself; their styling characters and "@" are left alone.
+func (c *toMrkdwn) urlEnd(ln string, i int) int {
+	rest := ln[i:]
+	if !hasPrefixFold(rest, "http://") && !hasPrefixFold(rest, "https://") {
+		return i
+	}
+	if r, _ := utf8.DecodeLastRuneInString(ln[:i]); i > 0 && isWordRune(r) {
+		return i
+	}
+	j := i
+	for j < len(ln) && c.marks[j] == 0 {
+		r, size := utf8.DecodeRuneInString(ln[j:])
+		if isSpace(r) || r == '<' || r == '>' {
+			break
+		}
+		j += size
+	}
+	return j
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
 func isMrkdwnSpecial(b byte) bool {
 	switch b {
-	case '@', '&', '<', '>', '*', '_', '~', '`':
+	case 'h', 'H', '@', '&', '<', '>', '*', '_', '~', '`':
 		return true
 	}
 	return false

@@ -99,6 +99,8 @@ func TestMrkdwnToStyled(t *testing.T) {
 		{"quoted code lines", "&gt; ```\n&gt; x\n&gt; ```\nout", "> ```\n> x\n> ```\nout", nil},
 		{"blank code block", "``` ``` x", "``` ``` x", nil},
 		{"unclosed fence", "```unclosed", "```unclosed", nil},
+		{"code keeps trailing blanks", "```a  \nb  ```  c", "```\na  \nb  \n```\nc", nil},
+		{"code in multi quote", "&gt;&gt;&gt; x ```&gt; y\nz```", "> x\n> ```\n> > y\n> z\n> ```", nil},
 		{"styled mentions", "*<@U1>* _<#C024BE7LR>_", "*@Alice* _#general_", []Mention{{"U1", 1, 7}}},
 		{"unicode offsets", "héllo <@U1> 👋 <@U024BE7LH>", "héllo @Alice 👋 @Bob Builder", []Mention{{"U1", 6, 12}, {"U024BE7LH", 15, 27}}},
 		{"mention in code", "`a &amp; <@U1>`", "`a & @Alice`", []Mention{{"U1", 5, 11}}},
@@ -181,6 +183,10 @@ func TestStyledToMrkdwn(t *testing.T) {
 		{"empty pre", "```\n```", "```\n```"},
 		{"emoji", "😀 :smile: héllo", "😀 :smile: héllo"},
 		{"strike tilde pairs", "~~double~~", "~" + lit("~") + "double~~"},
+		{"url kept", "see https://x.org/_a_/@Alice?q=1&r=<2> now", "see https://x.org/_a_/@Alice?q=1&amp;r=&lt;2&gt; now"},
+		{"url in strong", "*https://x.org/~a~*", "*https://x.org/~a~*"},
+		{"not a url", "thttp://x _a_", "thttp://x _a_"},
+		{"punctuation quote", `"_quoted_"`, `"` + lit("_") + `quoted_"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,6 +214,7 @@ func TestRoundTrip(t *testing.T) {
 		"```\ncode *x* <y>\n```", "> ```\n> code\n> ```\nafter", "use ```x``` inline",
 		"```\nhas ``` inside\n```", "```", "```\n```", "😀 héllo", "~~double~~", "_a_b_",
 		"line\n\n\nline", "`a`b`c`", "*`mono and bold`*", "@Zoë: *yes*",
+		"see https://x.org/_a_/@Alice?q=1&r=<2> now", `"_quoted_"`,
 	}
 	for _, in := range exact {
 		mid := StyledToMrkdwn(in, dir)
@@ -236,7 +243,7 @@ func TestRoundTrip(t *testing.T) {
 func TestRoundTripRandom(t *testing.T) {
 	frags := []string{
 		"*", "_", "~", "`", "```", ">", "> ", "\n", " ", "a", "bc", "2", "(", ")", "&", "<", ">",
-		"@Alice", "@Bob Builder", "@", "é", "👋", ".", ",", "\t",
+		"@Alice", "@Bob Builder", "@", "é", "👋", ".", ",", "\t", "https://x/",
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for n := 0; n < 20000; n++ {
