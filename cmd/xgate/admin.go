@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/store"
+	"github.com/xgate-im/xgate/xmpp"
+)
+
+// storeReader is what the admin endpoint reads from the store.
+type storeReader interface {
+	Stats() (store.Stats, error)
+}
+
+// admin serves the admin HTTP endpoint: health, metrics and online
+// backups. It has no authentication and listens on loopback unless the
+// configuration explicitly allows otherwise.
+type admin struct {
+	log      *slog.Logger
+	gateways func() []gatewayStatus
+	db       storeReader
+	backup   func(ctx context.Context) (path string, size int64, err error)
+	version  string
+	start    time.Time
+}
+
+// handler returns the endpoint's routes, each protected from panics.
+func (a *admin) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /metrics", a.metrics)
+	mux.HandleFunc("POST /backup", a.postBackup)
+	mux.HandleFunc("GET /{$}", a.index)
+	return recoverPanics(a.log, mux)
+}
+
+// recoverPanics turns a panic in h into a logged error and a 500 answer,
+// so a bug in one handler never takes the gateways down.
+func recoverPanics(log *slog.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rw := &trackingWriter{ResponseWriter: w}
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			log.Error("admin handler panicked", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if !rw.wrote {
+				http.Error(rw, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		h.ServeHTTP(rw, r)
+	})
+}
+
+// trackingWriter records whether a response was started.
+type trackingWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *trackingWriter) WriteHeader(code int) {
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *trackingWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (a *admin) index(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "xgate %s\n\nGET  /healthz  gateway health (JSON; 503 unless every component is connected)\nGET  /metrics  Prometheus metrics\nPOST /backup   online backup of the store\n", a.version)
+}
+
+// health is the /healthz answer.
+type health struct {
+	Status   string          `json:"status"`
+	Version  string          `json:"version"`
+	Outbox   *int            `json:"outbox,omitempty"` // all queues of the store
+	Gateways []gatewayHealth `json:"gateways"`
+}
+
+// gatewayHealth is one gateway in the /healthz answer.
+type gatewayHealth struct {
+	Name       string `json:"name"`
+	Domain     string `json:"domain"`
+	Network    string `json:"network"`
+	State      string `json:"state"`
+	Reconnects uint64 `json:"reconnects"`
+	Outbox     *int   `json:"outbox,omitempty"`
+}
+
+func (a *admin) healthz(w http.ResponseWriter, _ *http.Request) {
+	h := health{Status: "ok", Version: a.version, Gateways: []gatewayHealth{}}
+	for _, g := range a.gateways() {
+		gh := gatewayHealth{
+			Name:       g.Name,
+			Domain:     g.Domain,
+			Network:    g.Network,
+			State:      g.Component.State.String(),
+			Reconnects: g.Component.Reconnects,
+		}
+		if g.Outbox >= 0 {
+			gh.Outbox = &g.Outbox
+		}
+		if g.Component.State != xmpp.StateConnected {
+			h.Status = "degraded"
+		}
+		h.Gateways = append(h.Gateways, gh)
+	}
+	if st, err := a.db.Stats(); err == nil {
+		h.Outbox = &st.OutboxItems
+	} else {
+		a.log.Error("reading store statistics", "err", err)
+	}
+	code := http.StatusOK
+	if h.Status != "ok" {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, h)
+}
+
+func (a *admin) metrics(w http.ResponseWriter, _ *http.Request) {
+	d := metricsData{gateways: a.gateways(), version: a.version, start: a.start}
+	if st, err := a.db.Stats(); err == nil {
+		d.store = &st
+	} else {
+		a.log.Error("reading store statistics", "err", err)
+	}
+	d.goroutines, d.heapBytes = processMetrics()
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	_, _ = w.Write(writeMetrics(d))
+}
+
+func (a *admin) postBackup(w http.ResponseWriter, r *http.Request) {
+	path, size, err := a.backup(r.Context())
+	if err != nil {
+		a.log.Error("online backup failed", "err", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	a.log.Info("online backup written", "path", path, "bytes", size)
+	writeJSON(w, http.StatusOK, map[string]any{"path": path, "size": size})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// gatewayStatuses returns a function reading the status of gateways.
+func gatewayStatuses(gws []*bridge.Gateway) func() []gatewayStatus {
+	return func() []gatewayStatus {
+		out := make([]gatewayStatus, 0, len(gws))
+		for _, g := range gws {
+			out = append(out, gatewayStatus{
+				Name:      g.Name(),
+				Domain:    g.Domain().String(),
+				Network:   g.Info().Network,
+				Component: g.Component().Stats(),
+				Bridge:    g.Metrics().Snapshot(),
+				Outbox:    gatewayOutbox(g),
+			})
+		}
+		return out
+	}
+}
+
+// gatewayOutbox returns the number of items a gateway has queued, or -1:
+// the bridge does not count them per gateway yet, and this picks the
+// count up as soon as it does.
+func gatewayOutbox(g any) int {
+	o, ok := g.(interface{ OutboxLen() (int, error) })
+	if !ok {
+		return -1
+	}
+	n, err := o.OutboxLen()
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// backups writes online backups of the store into a directory, one file
+// per backup named by its time.
+type backups struct {
+	db  *store.DB
+	dir string
+	now func() time.Time // time.Now when nil
+
+	mu sync.Mutex // one backup at a time
+}
+
+// run writes a backup and returns its path and size. It is what POST
+// /backup and the admin ad-hoc command (bridge.Config.Backup) call.
+func (b *backups) run(ctx context.Context) (string, int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return "", 0, err
+	}
+	if err := os.MkdirAll(b.dir, 0o700); err != nil {
+		return "", 0, fmt.Errorf("backup directory: %w", err)
+	}
+	now := time.Now
+	if b.now != nil {
+		now = b.now
+	}
+	stamp := now().UTC().Format("20060102T150405.000Z")
+	path := filepath.Join(b.dir, "xgate-"+stamp+".db")
+	for i := 2; fileExists(path); i++ {
+		path = filepath.Join(b.dir, fmt.Sprintf("xgate-%s-%d.db", stamp, i))
+	}
+	n, err := b.db.BackupFile(path)
+	if err != nil {
+		return "", 0, fmt.Errorf("backup: %w", err)
+	}
+	return path, n, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Lstat(path)
+	return !errors.Is(err, os.ErrNotExist)
+}

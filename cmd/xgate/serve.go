@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/store"
+	"github.com/xgate-im/xgate/xmpp"
+)
+
+// Shutdown bounds. Gateways save what they could not deliver to the store
+// before Run returns; that normally takes milliseconds.
+const (
+	shutdownTimeout      = 30 * time.Second
+	adminShutdownTimeout = 5 * time.Second
+	storeLockTimeout     = 2 * time.Second
+)
+
+// gatewayError is a gateway that stopped for good.
+type gatewayError struct {
+	inst *instance
+	err  error
+}
+
+func (e *gatewayError) Error() string {
+	i := e.inst
+	if errors.Is(e.err, xmpp.ErrNotAuthorized) {
+		return fmt.Sprintf("%s: the host server at %s refused the component secret for %s; the secret (from %s) must match the one in the server's Component config for %s",
+			i.Name, i.component.Addr, i.component.Domain, i.secretSource, i.component.Domain)
+	}
+	return fmt.Sprintf("%s (%s) stopped: %v", i.Name, i.component.Domain, e.err)
+}
+
+func (e *gatewayError) Unwrap() error { return e.err }
+
+// serve runs xgate with a resolved configuration until ctx is done, then
+// shuts down gracefully: gateways stop (saving what they could not deliver
+// to the store), the admin endpoint stops, the store is closed. It returns
+// nil after a requested shutdown and an error when something failed for
+// good. ready, if set, is called once everything is started, with the
+// admin endpoint's address ("" when disabled).
+func serve(ctx context.Context, cfg *config, log *slog.Logger, version string, ready func(adminAddr string)) (err error) {
+	for _, w := range cfg.warnings {
+		log.Warn("config: " + w)
+	}
+	db, err := store.Open(cfg.storePath, store.Options{Key: cfg.key, Timeout: storeLockTimeout})
+	if err != nil {
+		return storeOpenError(cfg, err)
+	}
+	closeStore := true
+	defer func() {
+		if !closeStore {
+			return
+		}
+		if cerr := db.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing the store: %w", cerr)
+		}
+	}()
+	bk := &backups{db: db, dir: cfg.backupDir}
+
+	gws := make([]*bridge.Gateway, 0, len(cfg.instances))
+	for _, inst := range cfg.instances {
+		g, err := newGateway(cfg, inst, db, bk, log, version)
+		if err != nil {
+			return err
+		}
+		gws = append(gws, g)
+	}
+
+	var ln net.Listener
+	if cfg.adminListen != "" {
+		ln, err = net.Listen("tcp", cfg.adminListen)
+		if err != nil {
+			return fmt.Errorf("admin.listen: %w", err)
+		}
+	}
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for i, g := range gws {
+		inst := cfg.instances[i]
+		wg.Go(func() {
+			if err := g.Run(runCtx); err != nil {
+				cancel(&gatewayError{inst: inst, err: err})
+			}
+			log.Info("gateway stopped", "gateway", inst.Name)
+		})
+	}
+	var srv *http.Server
+	adminAddr := ""
+	if ln != nil {
+		adm := &admin{log: log.With("component", "admin"), gateways: gatewayStatuses(gws), db: db, backup: bk.run, version: version, start: time.Now()}
+		srv = &http.Server{
+			Handler:           adm.handler(),
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		adminAddr = ln.Addr().String()
+		wg.Go(func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				cancel(fmt.Errorf("admin endpoint: %w", err))
+			}
+		})
+		log.Info("admin endpoint listening", "addr", "http://"+adminAddr)
+	}
+	log.Info("xgate running", "version", version, "gateways", len(gws), "store", cfg.storePath)
+	if ready != nil {
+		ready(adminAddr)
+	}
+
+	<-runCtx.Done()
+	cause := context.Cause(runCtx)
+	requested := ctx.Err() != nil && cause == context.Cause(ctx)
+	if requested {
+		log.Info("shutting down")
+	} else {
+		log.Error("shutting down after a failure", "err", cause)
+	}
+	cancel(nil)
+	if srv != nil {
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), adminShutdownTimeout)
+		if err := srv.Shutdown(sctx); err != nil {
+			srv.Close()
+		}
+		scancel()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(shutdownTimeout):
+		// A gateway is stuck; closing the store would wait for it. The
+		// lock is released when the process exits.
+		closeStore = false
+		return fmt.Errorf("shutdown timed out after %v: a gateway did not stop", shutdownTimeout)
+	}
+	if requested {
+		return nil
+	}
+	return cause
+}
+
+// newGateway builds the transport and gateway of one instance.
+func newGateway(cfg *config, inst *instance, db *store.DB, bk *backups, log *slog.Logger, version string) (*bridge.Gateway, error) {
+	tr, err := inst.kind.newTransport(inst, log.With("gateway", inst.Name, "network", inst.network))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s transport: %w", inst.Name, inst.network, err)
+	}
+	g, err := bridge.New(bridge.Config{
+		Name:             inst.Name,
+		Component:        inst.component,
+		Access:           bridge.Access{Allow: inst.allow, Admins: cfg.admins},
+		MessageRetention: cfg.retention,
+		DeliveryTimeout:  inst.deliveryTimeout,
+		Version:          version,
+		Backup:           bk.run,
+	}, tr, db, log)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", inst.Name, err)
+	}
+	log.Info("gateway configured", "gateway", inst.Name, "network", inst.network, "domain", inst.component.Domain, "server", inst.component.Addr)
+	return g, nil
+}
+
+// storeOpenError explains why the store could not be opened.
+func storeOpenError(cfg *config, err error) error {
+	switch {
+	case errors.Is(err, store.ErrLocked):
+		return fmt.Errorf("the store %s is locked: another xgate is probably running with it", cfg.storePath)
+	case errors.Is(err, store.ErrWrongKey):
+		src := "file " + cfg.keyFile
+		if cfg.keyEnv != "" {
+			src = "env " + cfg.keyEnv
+		}
+		return fmt.Errorf("the store key (from %s) is not the key %s was created with; use the original key", src, cfg.storePath)
+	case errors.Is(err, store.ErrTooNew):
+		return fmt.Errorf("the store %s was written by a newer xgate; run that version or newer", cfg.storePath)
+	}
+	return fmt.Errorf("opening the store: %w", err)
+}

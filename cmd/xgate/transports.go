@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+
+	"github.com/xgate-im/xgate/bridge"
+)
+
+// transportKind wires one network into the binary: its name, the type of
+// its own configuration and its constructor.
+//
+// # Adding a transport
+//
+// Adding a transport is one row in transportKinds, made with transportRow:
+//
+//	transportRow("slack", func(inst *instance, opts *slack.Config, log *slog.Logger) (bridge.Transport, error) {
+//		return slack.New(*opts, log)
+//	}),
+//
+// The transport package owns its Config struct (go-toml tags, zero values
+// meaning defaults) and its Validate method. Its keys sit in every
+// [[network]] table of the file next to the common keys of instanceConfig
+// (name, domain, secret, ...): the decoder flattens the two structs into one
+// table, so an unknown or mistyped key is reported with its line and column
+// whichever of the two it was meant for. A transport key must not reuse a
+// common key; TestTransportKinds checks that for every row. Validate is
+// called after decoding; each error it returns (errors.Join for several)
+// becomes one line prefixed with the instance's key path, so it should name
+// the TOML key it is about ("bot_token: must start with xoxb-"). Validate
+// may read files and environment variables but must do no network I/O:
+// `xgate check-config` runs it.
+//
+// The constructor receives the validated instance (name, domain, component
+// settings) and a logger that already carries the instance name; like every
+// constructor it must do no network I/O. Background work belongs in the
+// transport's Run method (bridge.Runner), which the gateway runs.
+type transportKind struct {
+	// network is the TOML array-of-tables name and the default instance
+	// name ("slack").
+	network string
+	// options is the struct type of the transport's configuration.
+	options reflect.Type
+	// validate checks a decoded *options value.
+	validate func(opts any) error
+	// newTransport builds the transport of one instance; inst.options holds
+	// the validated *options value.
+	newTransport func(inst *instance, log *slog.Logger) (bridge.Transport, error)
+}
+
+// optionsValidator is what a transport's configuration must implement.
+type optionsValidator interface{ Validate() error }
+
+// transportRow builds a transportKind from a transport's configuration type
+// C (whose pointer has Validate() error) and its constructor.
+func transportRow[C any, P interface {
+	*C
+	optionsValidator
+}](network string, newTransport func(inst *instance, opts *C, log *slog.Logger) (bridge.Transport, error)) transportKind {
+	t := reflect.TypeFor[C]()
+	if t.Kind() != reflect.Struct {
+		panic(fmt.Sprintf("xgate: transport %s: options type %s is not a struct", network, t))
+	}
+	return transportKind{
+		network:  network,
+		options:  t,
+		validate: func(opts any) error { return P(opts.(*C)).Validate() },
+		newTransport: func(inst *instance, log *slog.Logger) (bridge.Transport, error) {
+			return newTransport(inst, inst.options.(*C), log)
+		},
+	}
+}
+
+// plannedNetworks are the networks xgate is designed for. A [[network]]
+// table for one of them that has no row in transportKinds fails validation
+// with "<network> transport is not available in this build" rather than
+// "unknown table".
+var plannedNetworks = []string{"slack", "discord", "sms"}
+
+// transportKinds is the explicit table of the transports compiled into this
+// binary, in the order their sections are validated and their gateways
+// started. See transportKind for how to add one.
+var transportKinds = []transportKind{
+	// No transport package exists yet. Rows for slack, discord and sms go
+	// here, each one transportRow call.
+}
+
+// networkNames returns the networks the configuration file may contain:
+// the planned ones and any other that has a row, in that order.
+func networkNames(kinds []transportKind) []string {
+	names := append([]string(nil), plannedNetworks...)
+	for _, k := range kinds {
+		if !slices.Contains(names, k.network) {
+			names = append(names, k.network)
+		}
+	}
+	return names
+}
+
+// kindOf returns the row of a network, or nil if it is not in this build.
+func kindOf(kinds []transportKind, network string) *transportKind {
+	for i := range kinds {
+		if kinds[i].network == network {
+			return &kinds[i]
+		}
+	}
+	return nil
+}
