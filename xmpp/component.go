@@ -84,7 +84,8 @@ type ComponentConfig struct {
 	// RequestTimeout is the default timeout of Request (default 30s).
 	RequestTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the reconnect delay, which doubles
-	// after each failed attempt and carries ±20% jitter (defaults 50ms, 10s).
+	// after each failed attempt and carries ±20% jitter (defaults 50ms, 1.5s:
+	// a restarted host server sees the component back within 2 seconds).
 	MinBackoff, MaxBackoff time.Duration
 	// Dial replaces net.Dialer.DialContext, for tests.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -111,7 +112,7 @@ func (c ComponentConfig) withDefaults() ComponentConfig {
 	def(&c.WriteTimeout, 30*time.Second)
 	def(&c.RequestTimeout, 30*time.Second)
 	def(&c.MinBackoff, 50*time.Millisecond)
-	def(&c.MaxBackoff, 10*time.Second)
+	def(&c.MaxBackoff, 1500*time.Millisecond)
 	if c.Dial == nil {
 		var d net.Dialer
 		c.Dial = d.DialContext

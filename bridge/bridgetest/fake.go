@@ -195,6 +195,28 @@ func (t *Transport) WaitSent(ctx context.Context, n int) ([]Sent, error) {
 	return s, nil
 }
 
+// WaitSentKind waits until at least n actions of one kind ("message",
+// "edit", ...) were sent and returns those.
+func (t *Transport) WaitSentKind(ctx context.Context, kind string, n int) ([]Sent, error) {
+	of := func() []Sent {
+		var out []Sent
+		for _, s := range t.sent {
+			if s.Kind == kind {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	err := t.wait(ctx, func() bool { return len(of()) >= n })
+	t.mu.Lock()
+	s := of()
+	t.mu.Unlock()
+	if err != nil {
+		return s, fmt.Errorf("bridgetest: %d of %d %s sends: %w", len(s), n, kind, err)
+	}
+	return s, nil
+}
+
 // Closed reports how often the account's sessions were closed.
 func (t *Transport) Closed(acct bridge.AccountID) int {
 	t.mu.Lock()

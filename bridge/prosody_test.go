@@ -1,0 +1,286 @@
+package bridge_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/bridge/bridgetest"
+	"github.com/xgate-im/xgate/store"
+	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/disco"
+	"github.com/xgate-im/xgate/xmpp/form"
+	"github.com/xgate-im/xgate/xmpp/jid"
+	"github.com/xgate-im/xgate/xmpp/prosodytest"
+)
+
+const gwDomain = "fake.localhost"
+
+// live is a gateway attached to a real Prosody.
+type live struct {
+	t      *testing.T
+	p      *prosodytest.Server
+	tr     *bridgetest.Transport
+	gw     *bridge.Gateway
+	db     *store.DB
+	states chan xmpp.State
+	done   chan error
+	cancel context.CancelFunc
+}
+
+func startLive(t *testing.T, secret string) *live {
+	t.Helper()
+	p := prosodytest.Start(t, prosodytest.Options{
+		Components: []prosodytest.Component{{Domain: gwDomain, Secret: "s3cret"}},
+		Users:      map[string]string{"alice": "pw", "bob": "pw"},
+	})
+	l := &live{t: t, p: p, tr: bridgetest.New(), states: make(chan xmpp.State, 256), done: make(chan error, 1)}
+	db, err := store.Open(filepath.Join(t.TempDir(), "xgate.db"), store.Options{Key: testKey(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.db = db
+	gw, err := bridge.New(bridge.Config{
+		Name: "fake",
+		Component: xmpp.ComponentConfig{
+			Addr: p.ComponentAddr(), Domain: gwDomain, Secret: secret,
+			OnState: func(s xmpp.State, _ error) {
+				select {
+				case l.states <- s:
+				default:
+				}
+			},
+		},
+		Access:    bridge.Access{Allow: []string{"localhost"}, Admins: []string{"bob@localhost"}},
+		Version:   "test",
+		RetryBase: 10 * time.Millisecond,
+	}, l.tr, db, logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.gw = gw
+	ctx, cancel := context.WithCancel(context.Background())
+	l.cancel = cancel
+	go func() { l.done <- gw.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-l.done:
+		case <-time.After(10 * time.Second):
+			t.Error("gateway did not stop")
+		}
+		if err := db.Verify(); err != nil {
+			t.Errorf("store invariants: %v", err)
+		}
+		db.Close()
+	})
+	return l
+}
+
+func (l *live) waitConnected() {
+	l.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case s := <-l.states:
+			if s == xmpp.StateConnected {
+				return
+			}
+		case err := <-l.done:
+			l.t.Fatalf("gateway stopped: %v", err)
+		case <-timeout:
+			l.t.Fatalf("component never connected; prosody log:\n%s", l.p.LogTail(20))
+		}
+	}
+}
+
+func (l *live) client(user string) *prosodytest.Client {
+	ctx, cancel := context.WithTimeout(l.t.Context(), 10*time.Second)
+	defer cancel()
+	return prosodytest.Dial(ctx, l.t, l.p.C2SAddr(), user, "localhost", "pw")
+}
+
+func bounded(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestProsodyWrongSecretFailsClearly(t *testing.T) {
+	l := startLive(t, "not-the-secret")
+	select {
+	case err := <-l.done:
+		if !errors.Is(err, xmpp.ErrNotAuthorized) {
+			t.Fatalf("got %v, want ErrNotAuthorized", err)
+		}
+		l.done <- err
+	case <-time.After(10 * time.Second):
+		t.Fatal("gateway kept running with a refused secret")
+	}
+}
+
+func TestProsodyDiscoPingAndUnknownIQ(t *testing.T) {
+	l := startLive(t, "s3cret")
+	l.waitConnected()
+	c := l.client("alice")
+	ctx := bounded(t)
+	gw := jid.MustParse(gwDomain)
+
+	res, err := c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQGet}, Payload: xmpp.NewElement(disco.NSInfo, "query")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := disco.ParseInfo(res.Payload)
+	if err != nil || info.Identities[0].Category != "gateway" || !info.HasFeature(bridge.NSRegister) {
+		t.Fatalf("disco#info %s (%v)", res.Element(), err)
+	}
+	res, err = c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQGet}, Payload: xmpp.NewElement(xmpp.NSPing, "ping")})
+	if err != nil || res.Type != xmpp.IQResult {
+		t.Fatalf("ping %v %v", res, err)
+	}
+	res, err = c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQGet}, Payload: xmpp.NewElement("urn:example:nothing", "query")})
+	if err != nil || res.Error == nil || res.Error.Condition != xmpp.CondServiceUnavailable {
+		t.Fatalf("unknown iq %v %v", res, err)
+	}
+	// Malformed traffic from a client does not take the gateway down.
+	c.SendRaw(`<iq type='get' to='` + gwDomain + `' id='bad'><query xmlns='jabber:iq:version'/></iq>`)
+	res, err = c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQGet}, Payload: xmpp.NewElement(bridge.NSVersion, "query")})
+	if err != nil || res.Payload.ChildText("", "name") != "xgate" {
+		t.Fatalf("version %v %v", res, err)
+	}
+}
+
+func registerForm(token string) *xmpp.Element {
+	f := &form.Form{Type: form.TypeSubmit}
+	f.Set("FORM_TYPE", bridge.NSRegister)
+	f.Set("token", token)
+	return f.Element()
+}
+
+func TestProsodyRegistrationAndMessages(t *testing.T) {
+	l := startLive(t, "s3cret")
+	l.waitConnected()
+	l.tr.SetContacts("acct-alice", bridge.Contact{ID: "carol", Name: "Carol"})
+	c := l.client("alice")
+	ctx := bounded(t)
+	gw := jid.MustParse(gwDomain)
+	c.Send(&xmpp.Presence{})
+
+	// XEP-0077 through Prosody.
+	res, err := c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQGet}, Payload: xmpp.NewElement(bridge.NSRegister, "query")})
+	if err != nil || res.Payload.Child(form.NS, "x") == nil {
+		t.Fatalf("register form %v %v", res, err)
+	}
+	res, err = c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQSet}, Payload: xmpp.NewElement(bridge.NSRegister, "query").Append(registerForm("good-alice"))})
+	if err != nil || res.Type != xmpp.IQResult {
+		t.Fatalf("register %v %v", res, err)
+	}
+	if err := l.tr.WaitLogin(ctx, "acct-alice"); err != nil {
+		t.Fatal(err)
+	}
+	// The gateway and the contact ask to be in the roster; accept both.
+	carol := jid.MustParse("carol@" + gwDomain)
+	for _, from := range []jid.JID{gw, carol} {
+		if _, err := c.Expect(ctx, prosodytest.PresenceFrom(from, "subscribe")); err != nil {
+			t.Fatal(err)
+		}
+		c.Approve(from)
+		c.Subscribe(from)
+	}
+	items, err := c.Roster(ctx)
+	if err != nil || len(items) != 2 {
+		t.Fatalf("roster %+v %v", items, err)
+	}
+
+	// Messages both ways through Prosody.
+	c.Send(&xmpp.Message{Header: xmpp.Header{To: carol, Type: xmpp.MessageChat, ID: "hello1"}, Body: "hello carol"})
+	sent, err := l.tr.WaitSentKind(ctx, "message", 1)
+	if err != nil || sent[0].Msg.Text != "hello carol" {
+		t.Fatalf("%+v %v", sent, err)
+	}
+	if err := l.tr.Emit(ctx, "acct-alice", bridge.MessageEvent{Chat: bridge.ChatRef{Peer: "carol"}, Sender: "carol", ID: "c1", Text: "hi alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Expect(ctx, prosodytest.MessageWithBody("hi alice")); err != nil {
+		t.Fatal(err)
+	}
+
+	// Registration by ad-hoc command (a second account) through Prosody.
+	res, err = c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQSet}, Payload: xmpp.NewElement(bridge.NSCommands, "command", "node", "register", "action", "execute")})
+	if err != nil || res.Payload.AttrValue("status") != "executing" {
+		t.Fatalf("execute %v %v", res, err)
+	}
+	sub := &form.Form{Type: form.TypeSubmit}
+	sub.Set("token", "good-alice2")
+	res, err = c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQSet}, Payload: xmpp.NewElement(bridge.NSCommands, "command", "node", "register", "sessionid", res.Payload.AttrValue("sessionid")).Append(sub.Element())})
+	if err != nil || res.Payload.AttrValue("status") != "completed" || !strings.Contains(res.Payload.ChildText("", "note"), "Registered") {
+		t.Fatalf("complete %v %v", res.Element(), err)
+	}
+	if err := l.tr.WaitLogin(ctx, "acct-alice2"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Prosody is killed while the network keeps talking; it is restarted, the
+// component is back within 2 seconds, and every message reaches the user.
+func TestProsodyRestartUnderTraffic(t *testing.T) {
+	l := startLive(t, "s3cret")
+	l.waitConnected()
+	ctx := bounded(t)
+	// Register directly through the gateway's store path: use the client.
+	c := l.client("alice")
+	res, err := c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: jid.MustParse(gwDomain), Type: xmpp.IQSet}, Payload: xmpp.NewElement(bridge.NSRegister, "query").Append(registerForm("good-alice"))})
+	if err != nil || res.Type != xmpp.IQResult {
+		t.Fatalf("register %v %v", res, err)
+	}
+	if err := l.tr.WaitLogin(ctx, "acct-alice"); err != nil {
+		t.Fatal(err)
+	}
+	emit := func(i int) {
+		t.Helper()
+		if err := l.tr.Emit(ctx, "acct-alice", bridge.MessageEvent{Chat: bridge.ChatRef{Peer: "carol"}, Sender: "carol", ID: bridge.MessageID(fmt.Sprint("m", i)), Text: fmt.Sprint("msg ", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const before, during = 5, 30
+	for i := range before {
+		emit(i)
+	}
+	l.p.Kill()
+	for i := before; i < before+during; i++ {
+		emit(i)
+	}
+	l.p.Restart(t)
+	restarted := time.Now()
+	l.waitConnected()
+	back := time.Since(restarted)
+	t.Logf("component back %v after Prosody was ready", back)
+	if back > 2*time.Second {
+		t.Errorf("component took %v to come back, want ≤ 2s", back)
+	}
+	for i := before + during; i < before+during+5; i++ {
+		emit(i)
+	}
+	// The user logs in again; offline storage and live delivery together
+	// must give every message that was sent after the kill.
+	c2 := l.client("alice")
+	c2.Send(&xmpp.Presence{})
+	// (Messages sent before the kill went to offline storage too, as the
+	// first client never sent presence; they may show up as well.)
+	missing := map[string]bool{}
+	for i := before; i < before+during+5; i++ {
+		missing[fmt.Sprint("msg ", i)] = true
+	}
+	for len(missing) > 0 {
+		s, err := c2.Expect(ctx, func(s xmpp.Stanza) bool { m, ok := s.(*xmpp.Message); return ok && m.Body != "" })
+		if err != nil {
+			t.Fatalf("%d messages never arrived (%v): %v", len(missing), err, missing)
+		}
+		delete(missing, s.(*xmpp.Message).Body)
+	}
+}
