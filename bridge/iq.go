@@ -74,6 +74,8 @@ func (g *Gateway) handleIQ(ctx context.Context, iq *xmpp.IQ) {
 		g.handleCommand(ctx, iq)
 	case p.Name.Space == NSGatewayIQ && toGateway && g.info.ContactPrompt != "":
 		g.handleGatewayIQ(ctx, iq)
+	case p.Name.Space == NSVCard && p.Name.Local == "vCard":
+		g.handleVCard(ctx, iq)
 	default:
 		g.metrics.unknownStanzas.Add(1)
 		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, ""))
@@ -115,6 +117,7 @@ func (g *Gateway) contactInfo() *disco.Info {
 	add(c.Reactions, NSReactions)
 	add(c.Replies, NSReply)
 	add(c.Attachments, NSOOB)
+	add(c.Avatars, NSVCard)
 	return info
 }
 

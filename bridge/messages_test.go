@@ -215,3 +215,20 @@ func TestLoggedOutAccount(t *testing.T) {
 		t.Fatal("message failed instead of waiting")
 	}
 }
+
+func TestContactVCard(t *testing.T) {
+	e := withBob(t)
+	e.send(`<iq type='get' id='v1' from='alice@example.org/a' to='bob@fake.example.org'><vCard xmlns='vcard-temp'/></iq>`)
+	iq := e.expectIQ("v1")
+	if iq.Type != "result" || iq.Payload.ChildText("", "FN") != "Bob Builder" {
+		t.Fatalf("vcard %s", iq.Element())
+	}
+	photo := iq.Payload.Child("", "PHOTO")
+	if photo == nil || photo.ChildText("", "TYPE") != "image/png" || photo.ChildText("", "BINVAL") == "" {
+		t.Fatalf("photo %s", iq.Element())
+	}
+	e.send(`<iq type='get' id='v2' from='alice@example.org/a' to='nobody@fake.example.org'><vCard xmlns='vcard-temp'/></iq>`)
+	if errCond(e.expectIQ("v2")) != xmpp.CondItemNotFound {
+		t.Fatal("vcard of an unknown contact")
+	}
+}

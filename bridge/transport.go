@@ -229,6 +229,26 @@ type ContactResolver interface {
 	ResolveContact(ctx context.Context, input string) (Contact, error)
 }
 
+// Profiler is implemented by sessions that can describe a contact in
+// detail, for XEP-0054 vCards and XEP-0153 avatars.
+type Profiler interface {
+	Profile(ctx context.Context, id UserID) (Profile, error)
+}
+
+// Profile is what a network knows about a person.
+type Profile struct {
+	Name  string // full name
+	Nick  string // display name
+	Email string
+	Phone string
+	Title string
+	URL   string
+	// Avatar is the picture's content and AvatarType its MIME type; empty
+	// when the person has none.
+	Avatar     []byte
+	AvatarType string
+}
+
 // OutgoingMessage is a message from the XMPP user to the network. Text uses
 // XEP-0393 styling; the transport converts it to the network's markup.
 type OutgoingMessage struct {

@@ -68,7 +68,7 @@ func (t *Transport) Info() bridge.Info {
 		Description: "An in-memory network for tests",
 		Capabilities: bridge.Capabilities{
 			Edits: true, Retractions: true, Reactions: true, Replies: true, Threads: true,
-			Typing: true, Receipts: true, ReadMarkers: true, Presence: true, SetPresence: true,
+			Typing: true, Receipts: true, ReadMarkers: true, Presence: true, SetPresence: true, Avatars: true,
 		},
 		Registration: bridge.RegistrationForm{
 			Instructions: "Enter your Fakenet token.",
@@ -259,7 +259,22 @@ var (
 	_ bridge.ReadMarker      = (*session)(nil)
 	_ bridge.PresenceSetter  = (*session)(nil)
 	_ bridge.ContactResolver = (*session)(nil)
+	_ bridge.Profiler        = (*session)(nil)
 )
+
+// AvatarPNG is the avatar every fake contact has.
+var AvatarPNG = []byte("\x89PNG\r\n\x1a\nfake-avatar")
+
+func (s *session) Profile(_ context.Context, id bridge.UserID) (bridge.Profile, error) {
+	s.t.mu.Lock()
+	defer s.t.mu.Unlock()
+	for _, c := range s.t.contacts[s.id] {
+		if c.ID == id {
+			return bridge.Profile{Name: c.Name, Nick: c.Name, Avatar: AvatarPNG, AvatarType: "image/png"}, nil
+		}
+	}
+	return bridge.Profile{}, fmt.Errorf("user %s: %w", id, bridge.ErrNotFound)
+}
 
 func (s *session) Send(_ context.Context, chat bridge.ChatRef, msg bridge.OutgoingMessage) (bridge.MessageID, error) {
 	if chat.Peer == "nobody" {

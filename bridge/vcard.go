@@ -1,0 +1,87 @@
+package bridge
+
+import (
+	"context"
+	"encoding/base64"
+	"time"
+
+	"github.com/xgate-im/xgate/xmpp"
+)
+
+// NSVCard is XEP-0054 vcard-temp.
+const NSVCard = "vcard-temp"
+
+// NSVCardUpdate is XEP-0153 vCard-based avatars.
+const NSVCardUpdate = "vcard-temp:x:update"
+
+// handleVCard answers a vCard request for a contact JID from the profile
+// the network gives.
+func (g *Gateway) handleVCard(ctx context.Context, iq *xmpp.IQ) {
+	if iq.Type != xmpp.IQGet {
+		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondNotAllowed, "Contacts' vCards are read-only"))
+		return
+	}
+	if iq.To.Local() == "" {
+		v := xmpp.NewElement(NSVCard, "vCard").Append(xmpp.TextElement("", "FN", g.info.Name+" gateway"))
+		g.reply(ctx, iq, v)
+		return
+	}
+	uid, err := g.contacts.userFor(iq.To.Local())
+	if err != nil {
+		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
+		return
+	}
+	acc, err := g.accountFor(iq.From, uid)
+	if err != nil {
+		g.replyError(ctx, iq, userError(err))
+		return
+	}
+	sess, state, _ := acc.snapshot()
+	pr, ok := sess.(Profiler)
+	if state != LoggedIn || !ok {
+		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, "No profile available now"))
+		return
+	}
+	// Fetching a profile is network I/O: never block the dispatcher.
+	g.wg.Go(func() {
+		pctx, cancel := context.WithTimeout(g.runCtx, 20*time.Second)
+		defer cancel()
+		p, err := pr.Profile(pctx, uid)
+		if err != nil {
+			g.replyError(ctx, iq, sendError(err))
+			return
+		}
+		g.reply(ctx, iq, vcardElement(p))
+	})
+}
+
+// vcardElement builds a vcard-temp element.
+func vcardElement(p Profile) *xmpp.Element {
+	v := xmpp.NewElement(NSVCard, "vCard")
+	add := func(name, val string) {
+		if val != "" {
+			v.Append(xmpp.TextElement("", name, val))
+		}
+	}
+	add("FN", p.Name)
+	add("NICKNAME", p.Nick)
+	add("TITLE", p.Title)
+	add("URL", p.URL)
+	if p.Email != "" {
+		v.Append(xmpp.NewElement("", "EMAIL").Append(xmpp.NewElement("", "INTERNET"), xmpp.TextElement("", "USERID", p.Email)))
+	}
+	if p.Phone != "" {
+		v.Append(xmpp.NewElement("", "TEL").Append(xmpp.NewElement("", "VOICE"), xmpp.TextElement("", "NUMBER", p.Phone)))
+	}
+	if len(p.Avatar) > 0 {
+		typ := p.AvatarType
+		if typ == "" {
+			typ = "image/png"
+		}
+		v.Append(xmpp.NewElement("", "PHOTO").Append(
+			xmpp.TextElement("", "TYPE", typ),
+			xmpp.TextElement("", "BINVAL", base64.StdEncoding.EncodeToString(p.Avatar)),
+		))
+	}
+	return v
+}
