@@ -72,6 +72,7 @@ type Client struct {
 	readErr error         // why the reader exited; read after done
 
 	ids       atomic.Uint64
+	closing   atomic.Bool // Close sent our closing tag
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -297,16 +298,22 @@ func (c *Client) write(b []byte) error {
 }
 
 // Close ends the stream with </stream:stream>, waits briefly for the
-// server's own closing tag and closes the connection. When the server has
-// already ended the stream (or the connection is lost) it just closes the
-// connection. It is idempotent; later calls return the first result.
+// server's own closing tag and closes the connection. When the stream is
+// already over (the server ended it, or the connection broke) there is
+// nothing to do and it returns nil. It is idempotent; later calls return
+// the first result.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		var err error
 		select {
 		case <-c.done:
+			// The stream is over and the reader closed the connection.
 		default:
+			c.closing.Store(true)
 			err = c.write([]byte("</stream:stream>"))
+			if errors.Is(err, net.ErrClosed) {
+				err = nil // the reader closed it in the meantime
+			}
 		}
 		timer := time.NewTimer(closeTimeout)
 		defer timer.Stop()

@@ -30,7 +30,10 @@ type Options struct {
 	// ExtraConfig is Lua inserted verbatim after the generated global
 	// options and before the host sections: plain "key = value" lines are
 	// global settings and override the defaults above them, and it may
-	// declare VirtualHost or Component sections of its own.
+	// declare VirtualHost or Component sections of its own. It must not
+	// replace log (Start reads prosody.log to see the ports open; add sinks
+	// with a log table that keeps the info sink to that file), the paths
+	// or the port and interface options.
 	ExtraConfig string
 }
 

@@ -2,6 +2,7 @@ package prosodytest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -16,10 +17,18 @@ const (
 )
 
 // read is the reader goroutine: it hands IQ responses to Request, queues
-// every other stanza and acknowledges roster pushes.
+// every other stanza and acknowledges roster pushes. When the stream ends
+// it closes the connection.
 func (c *Client) read(dec *xmpp.Decoder) {
 	var err error
 	defer func() {
+		// Answer the server's closing tag or stream error with ours, as
+		// a real client does, so it need not wait for its close timeout.
+		var se *xmpp.StreamError
+		if !c.closing.Load() && (errors.Is(err, xmpp.ErrStreamClosed) || errors.As(err, &se) && se.Remote) {
+			_ = c.write([]byte("</stream:stream>"))
+		}
+		_ = c.conn.Close()
 		c.mu.Lock()
 		c.readErr = err
 		c.mu.Unlock()

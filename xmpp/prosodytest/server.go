@@ -93,7 +93,8 @@ type process struct {
 // Start runs Prosody for the test t with a configuration generated from
 // opts, in a directory from t.TempDir, on random free loopback ports, and
 // returns once its client port, its component port (with Components) and
-// its HTTP port (with Upload) accept connections. The server is stopped when the test ends.
+// its HTTP port (with Upload) accept connections. The server is stopped
+// when the test ends.
 //
 // When prosody is not installed the test is skipped, or fails if the
 // environment variable XGATE_REQUIRE_PROSODY is "1". Any other failure
