@@ -90,14 +90,35 @@ func outboxBuckets(tx *bbolt.Tx) (meta, items, seqs *bbolt.Bucket, err error) {
 // through the batcher: concurrent callers share a transaction, and the item
 // is durable when Enqueue returns.
 func (db *DB) Enqueue(queue string, payload []byte) (seq uint64, err error) {
-	if err := checkID("queue", queue); err != nil {
-		return 0, fmt.Errorf("store: enqueue: %w", err)
-	}
-	v, err := json.Marshal(outboxRecord{Payload: payload, Enqueued: db.nowUTC()})
+	seqs, err := db.EnqueueAll(queue, payload)
 	if err != nil {
-		return 0, fmt.Errorf("store: enqueue: %w", err)
+		return 0, err
 	}
-	err = db.batch(func(tx *bbolt.Tx) error {
+	return seqs[0], nil
+}
+
+// EnqueueAll appends several payloads to a queue, in order, in one
+// transaction (through the batcher, like Enqueue), and returns their
+// sequence numbers. It is how a burst in one queue is stored without paying
+// one commit per item.
+func (db *DB) EnqueueAll(queue string, payloads ...[]byte) ([]uint64, error) {
+	if err := checkID("queue", queue); err != nil {
+		return nil, fmt.Errorf("store: enqueue: %w", err)
+	}
+	if len(payloads) == 0 {
+		return nil, fmt.Errorf("store: enqueue to %q: no payload: %w", queue, ErrInvalid)
+	}
+	vals := make([][]byte, len(payloads))
+	now := db.nowUTC()
+	for i, p := range payloads {
+		v, err := json.Marshal(outboxRecord{Payload: p, Enqueued: now})
+		if err != nil {
+			return nil, fmt.Errorf("store: enqueue: %w", err)
+		}
+		vals[i] = v
+	}
+	var out []uint64
+	err := db.batch(func(tx *bbolt.Tx) error {
 		meta, items, seqs, err := outboxBuckets(tx)
 		if err != nil {
 			return err
@@ -109,23 +130,27 @@ func (db *DB) Enqueue(queue string, payload []byte) (seq uint64, err error) {
 			}
 			last = binary.BigEndian.Uint64(raw)
 		}
-		next := last + 1
-		if err := seqs.Put([]byte(queue), u64(next)); err != nil {
+		assigned := make([]uint64, 0, len(vals))
+		for _, v := range vals {
+			last++
+			if err := items.Put(outboxKey(queue, last), v); err != nil {
+				return err
+			}
+			assigned = append(assigned, last)
+		}
+		if err := seqs.Put([]byte(queue), u64(last)); err != nil {
 			return err
 		}
-		if err := items.Put(outboxKey(queue, next), v); err != nil {
+		if err := addOutboxLen(meta, len(vals)); err != nil {
 			return err
 		}
-		if err := addOutboxLen(meta, 1); err != nil {
-			return err
-		}
-		seq = next // the run that commits sets it last
+		out = assigned // the run that commits sets it last
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: enqueue to %q: %w", queue, err)
+		return nil, fmt.Errorf("store: enqueue to %q: %w", queue, err)
 	}
-	return seq, nil
+	return out, nil
 }
 
 // OutboxPeek returns up to max items of queue, oldest first, without

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -141,5 +143,36 @@ func TestOutboxPayloadIsCopied(t *testing.T) {
 	again, _ := db.OutboxPeek("q", 1)
 	if string(again[0].Payload) != "hello" {
 		t.Errorf("payload changed through a returned slice: %q", again[0].Payload)
+	}
+}
+
+func TestEnqueueAllKeepsOrder(t *testing.T) {
+	db := openTestDB(t)
+	if _, err := db.Enqueue("q", []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	seqs, err := db.EnqueueAll("q", []byte("a"), []byte("b"), []byte("c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seqs) != 3 || seqs[0] != 2 || seqs[2] != 4 {
+		t.Fatalf("seqs %v", seqs)
+	}
+	items, err := db.OutboxPeek("q", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range items {
+		got = append(got, string(it.Payload))
+	}
+	if strings.Join(got, ",") != "first,a,b,c" {
+		t.Fatalf("order %v", got)
+	}
+	if n, _ := db.OutboxLen(); n != 4 {
+		t.Fatalf("len %d", n)
+	}
+	if _, err := db.EnqueueAll("q"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("empty EnqueueAll: %v", err)
 	}
 }
