@@ -20,8 +20,11 @@ import (
 const (
 	shutdownTimeout      = 30 * time.Second
 	adminShutdownTimeout = 5 * time.Second
-	storeLockTimeout     = 2 * time.Second
 )
+
+// storeLockTimeout is how long run waits for the store's lock before
+// concluding that another xgate holds it. A variable for tests.
+var storeLockTimeout = 2 * time.Second
 
 // gatewayError is a gateway that stopped for good.
 type gatewayError struct {
