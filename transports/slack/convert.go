@@ -57,8 +57,10 @@ const (
 
 // MrkdwnToStyled converts the text of a Slack message to XEP-0393 styled
 // text (see the rules at the top of this file) and returns the user mentions
-// in it. dir may be nil: IDs then stand for names.
+// in it. Invalid UTF-8 becomes U+FFFD. dir may be nil: IDs then stand for
+// names.
 func MrkdwnToStyled(text string, dir Directory) (out string, mentions []Mention) {
+	text = validUTF8(text)
 	c := &toStyled{dir: dir, src: text, skipFence: -1}
 	c.out = make([]byte, 0, len(text)+len(text)/8)
 	i := c.startLine(0)
@@ -499,6 +501,15 @@ func oneLine(s string) string {
 	}, s)
 }
 
+// validUTF8 replaces invalid UTF-8 by U+FFFD: neither XML nor Slack's JSON
+// carries it, and code point offsets need whole runes.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
 // isSpace is XEP-0393's whitespace: White_Space or category Z.
 func isSpace(r rune) bool { return unicode.IsSpace(r) || unicode.Is(unicode.Z, r) }
 
@@ -544,9 +555,10 @@ const slackLiteral = "<!date^00000000^{_}|"
 const maxMentionRunes = 64
 
 // StyledToMrkdwn converts XEP-0393 styled text from an XMPP user to the text
-// of a Slack message (see the rules above). dir may be nil: no mentions are
-// then made.
+// of a Slack message (see the rules above). Invalid UTF-8 becomes U+FFFD.
+// dir may be nil: no mentions are then made.
 func StyledToMrkdwn(text string, dir Directory) string {
+	text = validUTF8(text)
 	c := &toMrkdwn{dir: dir}
 	c.b.Grow(len(text) + len(text)/8)
 	lines := strings.Split(text, "\n")

@@ -113,6 +113,7 @@ func TestMrkdwnToStyled(t *testing.T) {
 		{"blank lines", "a\n\n\nb", "a\n\n\nb", nil},
 		{"cjk", "日本語 *太字*", "日本語 *太字*", nil},
 		{"name with newline", "<@U999|a\nb>", "<@U999|a\nb>", nil},
+		{"invalid utf-8", "<@\xf1\x8b>\x9a\xb9", "@\uFFFD\uFFFD", []Mention{{"\uFFFD", 0, 2}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -261,6 +262,9 @@ func TestRoundTripRandom(t *testing.T) {
 func checkRoundTrip(t *testing.T, in string) {
 	t.Helper()
 	mid := StyledToMrkdwn(in, dir)
+	if !utf8.ValidString(mid) {
+		t.Fatalf("StyledToMrkdwn(%q) = invalid UTF-8 %q", in, mid)
+	}
 	checkMrkdwn(t, mid)
 	back, mentions := MrkdwnToStyled(mid, dir)
 	checkMentions(t, back, mentions)
@@ -359,7 +363,7 @@ func FuzzMrkdwnToStyled(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		out, mentions := MrkdwnToStyled(in, dir)
-		if utf8.ValidString(in) && !utf8.ValidString(out) {
+		if !utf8.ValidString(out) {
 			t.Fatalf("invalid UTF-8 %q from %q", out, in)
 		}
 		checkMentions(t, out, mentions)
