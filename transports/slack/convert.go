@@ -50,9 +50,9 @@ type Mention struct {
 }
 
 const (
-	zwsp     = "\u200B" // zero-width space, Slack's styling glue
-	fence    = "```"
-	quoteGen = "> " // quote prefix of lines the converter creates
+	zeroWidthSpace = "\u200B" // zero-width space, Slack's styling glue
+	codeFence      = "```"
+	styledQuote    = "> " // quote prefix of lines the converter creates
 )
 
 // MrkdwnToStyled converts the text of a Slack message to XEP-0393 styled
@@ -60,7 +60,7 @@ const (
 // in it. Invalid UTF-8 becomes U+FFFD. dir may be nil: IDs then stand for
 // names.
 func MrkdwnToStyled(text string, dir Directory) (out string, mentions []Mention) {
-	text = validUTF8(text)
+	text = toValidUTF8(text)
 	c := &toStyled{dir: dir, src: text, skipFence: -1}
 	c.out = make([]byte, 0, len(text)+len(text)/8)
 	i := c.startLine(0)
@@ -69,13 +69,13 @@ func MrkdwnToStyled(text string, dir Directory) (out string, mentions []Mention)
 		case ch == '\n':
 			c.raw("\n")
 			i = c.startLine(i + 1)
-		case ch == '`' && strings.HasPrefix(text[i:], fence):
+		case ch == '`' && strings.HasPrefix(text[i:], codeFence):
 			if end, ok := c.codeBlock(i); ok {
 				i = end
 				continue
 			}
-			c.raw(fence)
-			i += len(fence)
+			c.raw(codeFence)
+			i += len(codeFence)
 		case ch == '`':
 			i = c.codeSpan(i)
 		default:
@@ -114,7 +114,7 @@ func (c *toStyled) startLine(i int) int {
 	c.quote = c.multi
 	switch {
 	case c.multi:
-		c.raw(quoteGen)
+		c.raw(styledQuote)
 	case strings.HasPrefix(rest, "&gt;&gt;&gt;"), strings.HasPrefix(rest, ">>>"):
 		c.multi, c.quote = true, true
 		i += len(">>>")
@@ -124,7 +124,7 @@ func (c *toStyled) startLine(i int) int {
 		if strings.HasPrefix(c.src[i:], " ") {
 			i++
 		}
-		c.raw(quoteGen)
+		c.raw(styledQuote)
 	case strings.HasPrefix(rest, "&gt;"):
 		c.quote = true
 		c.raw(">")
@@ -164,12 +164,12 @@ func (c *toStyled) step(i int, emoji bool) int {
 		c.raw(":")
 		return i + 1
 	}
-	if strings.HasPrefix(s[i:], zwsp) {
-		if (i > 0 && isMarker(s[i-1])) || (i+len(zwsp) < len(s) && isMarker(s[i+len(zwsp)])) {
-			return i + len(zwsp)
+	if strings.HasPrefix(s[i:], zeroWidthSpace) {
+		if (i > 0 && isStyleMarker(s[i-1])) || (i+len(zeroWidthSpace) < len(s) && isStyleMarker(s[i+len(zeroWidthSpace)])) {
+			return i + len(zeroWidthSpace)
 		}
-		c.raw(zwsp)
-		return i + len(zwsp)
+		c.raw(zeroWidthSpace)
+		return i + len(zeroWidthSpace)
 	}
 	// Copy up to the next byte that may need work.
 	j := i + 1
@@ -190,7 +190,7 @@ func isStyledSpecial(b byte) bool {
 	return false
 }
 
-func isMarker(b byte) bool { return b == '*' || b == '_' || b == '~' || b == '`' }
+func isStyleMarker(b byte) bool { return b == '*' || b == '_' || b == '~' || b == '`' }
 
 // codeSpan converts `code` at src[i]: entities and tokens, no emoji.
 func (c *toStyled) codeSpan(i int) int {
@@ -232,8 +232,8 @@ func (c *toStyled) codeBlock(i int) (int, bool) {
 	if c.noFence || i == c.skipFence {
 		return i, false
 	}
-	start := i + len(fence)
-	k := strings.Index(c.src[start:], fence)
+	start := i + len(codeFence)
+	k := strings.Index(c.src[start:], codeFence)
 	if k < 0 {
 		c.noFence = true
 		return i, false
@@ -243,7 +243,7 @@ func (c *toStyled) codeBlock(i int) (int, bool) {
 		c.skipFence = start + k
 		return i, false
 	}
-	end := start + k + len(fence)
+	end := start + k + len(codeFence)
 	lines := strings.Split(body, "\n")
 	if lines[0] == "" {
 		lines = lines[1:]
@@ -264,17 +264,17 @@ func (c *toStyled) codeBlock(i int) (int, bool) {
 	} else {
 		c.breakLine(true)
 	}
-	c.raw(fence)
+	c.raw(codeFence)
 	for _, ln := range lines {
 		c.raw("\n")
 		// Quoted Slack lines carry their own marker, which decodes to ">".
 		if c.quote && (c.multi || trimQuoteMarker(ln) == ln) {
-			c.raw(quoteGen)
+			c.raw(styledQuote)
 		}
 		c.codeLine(ln)
 	}
 	c.breakLine(false)
-	c.raw(fence)
+	c.raw(codeFence)
 	// Text after the closing fence goes on a new line.
 	for end < len(c.src) && c.src[end] == ' ' {
 		end++
@@ -294,7 +294,7 @@ func (c *toStyled) breakLine(trim bool) {
 	}
 	c.raw("\n")
 	if c.quote {
-		c.raw(quoteGen)
+		c.raw(styledQuote)
 	}
 	c.lineAt = len(c.out)
 }
@@ -371,7 +371,7 @@ func (c *toStyled) token(tok string) {
 			name = l
 		}
 		begin := c.n
-		c.raw("@" + oneLine(name))
+		c.raw("@" + oneLineText(name))
 		c.mentions = append(c.mentions, Mention{UserID: id, Begin: begin, End: c.n})
 	case len(body) > 1 && body[0] == '#':
 		id := body[1:]
@@ -381,9 +381,9 @@ func (c *toStyled) token(tok string) {
 		} else if label != "" {
 			name = label
 		}
-		c.raw("#" + oneLine(name))
+		c.raw("#" + oneLineText(name))
 	case len(body) > 1 && body[0] == '!':
-		c.raw(oneLine(special(body[1:], label)))
+		c.raw(oneLineText(mrkdwnSpecial(body[1:], label)))
 	default:
 		url := unescapeMrkdwn(body)
 		switch {
@@ -391,9 +391,9 @@ func (c *toStyled) token(tok string) {
 			if label == "" {
 				label = url
 			}
-			c.raw(oneLine(label))
+			c.raw(oneLineText(label))
 		default:
-			c.raw(oneLine(label + " (" + url + ")"))
+			c.raw(oneLineText(label + " (" + url + ")"))
 		}
 	}
 }
@@ -406,8 +406,8 @@ func (c *toStyled) lookup(id string, f func(Directory, string) (string, bool)) (
 	return n, ok && n != ""
 }
 
-// special renders <!command^args|label>.
-func special(cmd, label string) string {
+// mrkdwnSpecial renders <!command^args|label>.
+func mrkdwnSpecial(cmd, label string) string {
 	name, args, _ := strings.Cut(cmd, "^")
 	switch name {
 	case "here", "channel", "everyone":
@@ -421,7 +421,7 @@ func special(cmd, label string) string {
 		if label != "" {
 			return label
 		}
-		return slackDate(args)
+		return mrkdwnDate(args)
 	}
 	if label != "" {
 		return label
@@ -429,9 +429,9 @@ func special(cmd, label string) string {
 	return "@" + name
 }
 
-// dateLayouts renders Slack's date tokens in UTC (used only when a date has
+// mrkdwnDateLayouts renders Slack's date tokens in UTC (used only when a date has
 // no fallback text).
-var dateLayouts = map[string]string{
+var mrkdwnDateLayouts = map[string]string{
 	"date_num":           "2006-01-02",
 	"date_slash":         "02/01/2006",
 	"date":               "January 2, 2006",
@@ -446,8 +446,8 @@ var dateLayouts = map[string]string{
 	"time_secs":          "15:04:05 UTC",
 }
 
-// slackDate renders "timestamp^format[^link]".
-func slackDate(args string) string {
+// mrkdwnDate renders "timestamp^format[^link]".
+func mrkdwnDate(args string) string {
 	ts, format, _ := strings.Cut(args, "^")
 	format, _, _ = strings.Cut(format, "^")
 	sec, err := strconv.ParseInt(ts, 10, 64)
@@ -466,7 +466,7 @@ func slackDate(args string) string {
 			break
 		}
 		b.WriteString(format[:open])
-		if layout, ok := dateLayouts[format[open+1:open+end]]; ok {
+		if layout, ok := mrkdwnDateLayouts[format[open+1:open+end]]; ok {
 			b.WriteString(t.Format(layout))
 		} else {
 			b.WriteString(format[open : open+end+1])
@@ -487,9 +487,9 @@ func unescapeMrkdwn(s string) string {
 
 var mrkdwnUnescaper = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">")
 
-// oneLine keeps names and labels on one line so that they cannot start
+// oneLineText keeps names and labels on one line so that they cannot start
 // blocks.
-func oneLine(s string) string {
+func oneLineText(s string) string {
 	if !strings.ContainsAny(s, "\r\n") {
 		return s
 	}
@@ -501,20 +501,20 @@ func oneLine(s string) string {
 	}, s)
 }
 
-// validUTF8 replaces invalid UTF-8 by U+FFFD: neither XML nor Slack's JSON
+// toValidUTF8 replaces invalid UTF-8 by U+FFFD: neither XML nor Slack's JSON
 // carries it, and code point offsets need whole runes.
-func validUTF8(s string) string {
+func toValidUTF8(s string) string {
 	if utf8.ValidString(s) {
 		return s
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-// isSpace is XEP-0393's whitespace: White_Space or category Z.
-func isSpace(r rune) bool { return unicode.IsSpace(r) || unicode.Is(unicode.Z, r) }
+// isStyleSpace is XEP-0393's whitespace: White_Space or category Z.
+func isStyleSpace(r rune) bool { return unicode.IsSpace(r) || unicode.Is(unicode.Z, r) }
 
-// isWordRune is a letter or digit: Slack styles only at word boundaries.
-func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+// isMrkdwnWordRune is a letter or digit: Slack styles only at word boundaries.
+func isMrkdwnWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // XEP-0393 message styling → Slack mrkdwn.
 //
@@ -558,7 +558,7 @@ const maxMentionRunes = 64
 // of a Slack message (see the rules above). Invalid UTF-8 becomes U+FFFD.
 // dir may be nil: no mentions are then made.
 func StyledToMrkdwn(text string, dir Directory) string {
-	text = validUTF8(text)
+	text = toValidUTF8(text)
 	c := &toMrkdwn{dir: dir}
 	c.b.Grow(len(text) + len(text)/8)
 	lines := strings.Split(text, "\n")
@@ -600,9 +600,9 @@ func (c *toMrkdwn) blocks(lines, origs []string) {
 	for i := 0; i < len(lines); {
 		ln := lines[i]
 		switch {
-		case strings.HasPrefix(ln, fence):
+		case strings.HasPrefix(ln, codeFence):
 			j := i + 1
-			for j < len(lines) && lines[j] != fence {
+			for j < len(lines) && lines[j] != codeFence {
 				j++
 			}
 			end := min(j+1, len(lines))
@@ -616,7 +616,7 @@ func (c *toMrkdwn) blocks(lines, origs []string) {
 			inner := make([]string, j-i)
 			for k := i; k < j; k++ {
 				rest := lines[k][1:]
-				if r, size := utf8.DecodeRuneInString(rest); r != utf8.RuneError && isSpace(r) {
+				if r, size := utf8.DecodeRuneInString(rest); r != utf8.RuneError && isStyleSpace(r) {
 					rest = rest[size:]
 				}
 				inner[k-i] = rest
@@ -643,14 +643,14 @@ func (c *toMrkdwn) preBlock(lines, origs []string, closed bool) {
 		c.code(lines[0]) // a lone fence: text, broken so that it pairs with nothing
 		return
 	}
-	c.b.WriteString(fence)
+	c.b.WriteString(codeFence)
 	for k, ln := range content {
 		c.startLine(origs[k+1], ln)
 		c.code(ln)
 	}
 	last := len(lines) - 1
 	c.startLine(origs[last], lines[last])
-	c.b.WriteString(fence)
+	c.b.WriteString(codeFence)
 }
 
 // code writes code text: entities, and runs of backticks broken after
@@ -661,7 +661,7 @@ func (c *toMrkdwn) code(s string) {
 		ch := s[i]
 		if ch == '`' {
 			if run > 0 && run%2 == 0 {
-				c.b.WriteString(zwsp)
+				c.b.WriteString(zeroWidthSpace)
 			}
 			run++
 			c.b.WriteByte(ch)
@@ -696,7 +696,7 @@ func (c *toMrkdwn) spans(ln string) {
 	c.marks = c.marks[:len(ln)]
 	clear(c.marks)
 	var closers [4][]int32
-	parseSpans(ln, 0, len(ln), 0, c.marks, &closers)
+	parseStyledSpans(ln, 0, len(ln), 0, c.marks, &closers)
 	last := slackClosers(ln, c.marks)
 	for i := 0; i < len(ln); {
 		switch c.marks[i] {
@@ -706,8 +706,8 @@ func (c *toMrkdwn) spans(ln string) {
 		case 'c':
 			c.b.WriteByte(ln[i])
 			i++
-			if r, _ := utf8.DecodeRuneInString(ln[i:]); i < len(ln) && isWordRune(r) {
-				c.b.WriteString(zwsp)
+			if r, _ := utf8.DecodeRuneInString(ln[i:]); i < len(ln) && isMrkdwnWordRune(r) {
+				c.b.WriteString(zeroWidthSpace)
 			}
 		case 'p':
 			j := i
@@ -769,16 +769,16 @@ func (c *toMrkdwn) plain(ln string, i int, last *[4]int) int {
 // Slack links URLs itself; their styling characters and "@" are left alone.
 func (c *toMrkdwn) urlEnd(ln string, i int) int {
 	rest := ln[i:]
-	if !hasPrefixFold(rest, "http://") && !hasPrefixFold(rest, "https://") {
+	if !hasPrefixFoldASCII(rest, "http://") && !hasPrefixFoldASCII(rest, "https://") {
 		return i
 	}
-	if r, _ := utf8.DecodeLastRuneInString(ln[:i]); i > 0 && isWordRune(r) {
+	if r, _ := utf8.DecodeLastRuneInString(ln[:i]); i > 0 && isMrkdwnWordRune(r) {
 		return i
 	}
 	j := i
 	for j < len(ln) && c.marks[j] == 0 {
 		r, size := utf8.DecodeRuneInString(ln[j:])
-		if isSpace(r) || r == '<' || r == '>' {
+		if isStyleSpace(r) || r == '<' || r == '>' {
 			break
 		}
 		j += size
@@ -786,7 +786,7 @@ func (c *toMrkdwn) urlEnd(ln string, i int) int {
 	return j
 }
 
-func hasPrefixFold(s, prefix string) bool {
+func hasPrefixFoldASCII(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
@@ -798,26 +798,26 @@ func isMrkdwnSpecial(b byte) bool {
 	return false
 }
 
-// markerIndex numbers the four styling characters.
-func markerIndex(b byte) int { return strings.IndexByte("*_~`", b) }
+// styleMarkerIndex numbers the four styling characters.
+func styleMarkerIndex(b byte) int { return strings.IndexByte("*_~`", b) }
 
-// parseSpans marks the XEP-0393 spans of ln[lo:hi], the content of a span
+// parseStyledSpans marks the XEP-0393 spans of ln[lo:hi], the content of a span
 // opened by parent (0 at the start of a line). Spans are matched lazily from
 // the left; an opening directive is at lo (and differs from parent) or
 // after white space, and is followed by neither white space nor itself; a
 // closing directive follows a non-space, with some text between the two.
-func parseSpans(ln string, lo, hi int, parent byte, marks []byte, closers *[4][]int32) {
+func parseStyledSpans(ln string, lo, hi int, parent byte, marks []byte, closers *[4][]int32) {
 	for i := lo; i < hi; i++ {
 		ch := ln[i]
-		if !isMarker(ch) || !canOpen(ln, lo, i, hi, parent) {
+		if !isStyleMarker(ch) || !styledCanOpen(ln, lo, i, hi, parent) {
 			continue
 		}
-		next := closers[markerIndex(ch)]
+		next := closers[styleMarkerIndex(ch)]
 		if next == nil {
 			next = xepClosers(ln, ch)
-			closers[markerIndex(ch)] = next
+			closers[styleMarkerIndex(ch)] = next
 		}
-		k := int(next[i+2]) // canOpen ensures i+2 <= hi
+		k := int(next[i+2]) // styledCanOpen ensures i+2 <= hi
 		if k < 0 || k >= hi {
 			continue
 		}
@@ -827,25 +827,25 @@ func parseSpans(ln string, lo, hi int, parent byte, marks []byte, closers *[4][]
 				marks[j] = 'p'
 			}
 		} else {
-			parseSpans(ln, i+1, k, ch, marks, closers)
+			parseStyledSpans(ln, i+1, k, ch, marks, closers)
 		}
 		i = k
 	}
 }
 
-func canOpen(ln string, lo, i, hi int, parent byte) bool {
+func styledCanOpen(ln string, lo, i, hi int, parent byte) bool {
 	ch := ln[i]
 	if i+1 >= hi || ln[i+1] == ch {
 		return false
 	}
-	if r, _ := utf8.DecodeRuneInString(ln[i+1 : hi]); isSpace(r) {
+	if r, _ := utf8.DecodeRuneInString(ln[i+1 : hi]); isStyleSpace(r) {
 		return false
 	}
 	if i == lo {
 		return ch != parent
 	}
 	r, _ := utf8.DecodeLastRuneInString(ln[lo:i])
-	return isSpace(r)
+	return isStyleSpace(r)
 }
 
 // xepClosers returns, for every index p, the first index k >= p where ch
@@ -856,7 +856,7 @@ func xepClosers(ln string, ch byte) []int32 {
 	for k := len(ln) - 1; k >= 0; k-- {
 		next[k] = next[k+1]
 		if ln[k] == ch && k > 0 {
-			if r, _ := utf8.DecodeLastRuneInString(ln[:k]); !isSpace(r) {
+			if r, _ := utf8.DecodeLastRuneInString(ln[:k]); !isStyleSpace(r) {
 				next[k] = int32(k)
 			}
 		}
@@ -870,14 +870,14 @@ func xepClosers(ln string, ch byte) []int32 {
 func slackClosers(ln string, marks []byte) [4]int {
 	last := [4]int{-1, -1, -1, -1}
 	for k := len(ln) - 1; k > 0; k-- {
-		m := markerIndex(ln[k])
+		m := styleMarkerIndex(ln[k])
 		if m < 0 || last[m] >= 0 || marks[k] == 'p' {
 			continue
 		}
-		if r, _ := utf8.DecodeLastRuneInString(ln[:k]); isSpace(r) {
+		if r, _ := utf8.DecodeLastRuneInString(ln[:k]); isStyleSpace(r) {
 			continue
 		}
-		if r, _ := utf8.DecodeRuneInString(ln[k+1:]); k+1 == len(ln) || marks[k] == 'c' || !isWordRune(r) {
+		if r, _ := utf8.DecodeRuneInString(ln[k+1:]); k+1 == len(ln) || marks[k] == 'c' || !isMrkdwnWordRune(r) {
 			last[m] = k
 		}
 	}
@@ -887,14 +887,14 @@ func slackClosers(ln string, marks []byte) [4]int {
 // slackWouldOpen reports whether Slack could open a span with the plain
 // styling character at ln[i] and close it later on the line.
 func slackWouldOpen(ln string, i int, last *[4]int) bool {
-	if i+1 >= len(ln) || last[markerIndex(ln[i])] <= i+1 {
+	if i+1 >= len(ln) || last[styleMarkerIndex(ln[i])] <= i+1 {
 		return false
 	}
-	if r, _ := utf8.DecodeLastRuneInString(ln[:i]); i > 0 && isWordRune(r) {
+	if r, _ := utf8.DecodeLastRuneInString(ln[:i]); i > 0 && isMrkdwnWordRune(r) {
 		return false
 	}
 	r, _ := utf8.DecodeRuneInString(ln[i+1:])
-	return !isSpace(r) && ln[i+1] != ln[i]
+	return !isStyleSpace(r) && ln[i+1] != ln[i]
 }
 
 // mention turns "@Display Name" at ln[i] into <@ID> when the directory knows
@@ -903,7 +903,7 @@ func (c *toMrkdwn) mention(ln string, i int) (int, bool) {
 	if c.dir == nil {
 		return i, false
 	}
-	if r, _ := utf8.DecodeLastRuneInString(ln[:i]); i > 0 && (isWordRune(r) || r == '_' || r == '.') {
+	if r, _ := utf8.DecodeLastRuneInString(ln[:i]); i > 0 && (isMrkdwnWordRune(r) || r == '_' || r == '.') {
 		return i, false // an e-mail address or the like
 	}
 	var buf [maxMentionRunes]int
@@ -911,15 +911,15 @@ func (c *toMrkdwn) mention(ln string, i int) (int, bool) {
 	for j, n := i+1, 0; j < len(ln) && c.marks[j] == 0 && n < maxMentionRunes; n++ {
 		r, size := utf8.DecodeRuneInString(ln[j:])
 		j += size
-		if isSpace(r) {
+		if isStyleSpace(r) {
 			continue
 		}
-		if nr, _ := utf8.DecodeRuneInString(ln[j:]); j == len(ln) || !isWordRune(nr) {
+		if nr, _ := utf8.DecodeRuneInString(ln[j:]); j == len(ln) || !isMrkdwnWordRune(nr) {
 			ends = append(ends, j)
 		}
 	}
 	for k := len(ends) - 1; k >= 0; k-- {
-		if id, ok := c.dir.UserByName(ln[i+1 : ends[k]]); ok && validSlackID(id) {
+		if id, ok := c.dir.UserByName(ln[i+1 : ends[k]]); ok && mentionIDOK(id) {
 			c.b.WriteString("<@")
 			c.b.WriteString(id)
 			c.b.WriteByte('>')
@@ -929,8 +929,8 @@ func (c *toMrkdwn) mention(ln string, i int) (int, bool) {
 	return i, false
 }
 
-// validSlackID accepts IDs that are safe to put between < and >.
-func validSlackID(id string) bool {
+// mentionIDOK accepts IDs that are safe to put between < and >.
+func mentionIDOK(id string) bool {
 	if id == "" || len(id) > 32 {
 		return false
 	}

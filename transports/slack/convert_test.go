@@ -9,15 +9,15 @@ import (
 	"unicode/utf8"
 )
 
-// testDir is a Directory backed by maps; byName is the exact inverse of
+// convTestDir is a Directory backed by maps; byName is the exact inverse of
 // users so that mentions survive a round trip.
-type testDir struct {
+type convTestDir struct {
 	users, channels map[string]string
 }
 
-func (d testDir) UserName(id string) (string, bool)    { n, ok := d.users[id]; return n, ok }
-func (d testDir) ChannelName(id string) (string, bool) { n, ok := d.channels[id]; return n, ok }
-func (d testDir) UserByName(name string) (string, bool) {
+func (d convTestDir) UserName(id string) (string, bool)    { n, ok := d.users[id]; return n, ok }
+func (d convTestDir) ChannelName(id string) (string, bool) { n, ok := d.channels[id]; return n, ok }
+func (d convTestDir) UserByName(name string) (string, bool) {
 	for id, n := range d.users {
 		if n == name {
 			return id, true
@@ -26,7 +26,7 @@ func (d testDir) UserByName(name string) (string, bool) {
 	return "", false
 }
 
-var dir = testDir{
+var convDir = convTestDir{
 	users: map[string]string{
 		"U024BE7LH": "Bob Builder",
 		"U2":        "Bob",
@@ -37,8 +37,8 @@ var dir = testDir{
 	channels: map[string]string{"C024BE7LR": "general"},
 }
 
-// lit is how StyledToMrkdwn writes a styling character Slack must not style.
-func lit(ch string) string { return slackLiteral + ch + ">" }
+// mrkdwnLit is how StyledToMrkdwn writes a styling character Slack must not style.
+func mrkdwnLit(ch string) string { return slackLiteral + ch + ">" }
 
 func TestMrkdwnToStyled(t *testing.T) {
 	tests := []struct {
@@ -98,7 +98,7 @@ func TestMrkdwnToStyled(t *testing.T) {
 		{"code block in quote", "&gt; ```code```", "> ```\n> code\n> ```", nil},
 		{"quoted code lines", "&gt; ```\n&gt; x\n&gt; ```\nout", "> ```\n> x\n> ```\nout", nil},
 		{"blank code block", "``` ``` x", "``` ``` x", nil},
-		{"unclosed fence", "```unclosed", "```unclosed", nil},
+		{"unclosed codeFence", "```unclosed", "```unclosed", nil},
 		{"code keeps trailing blanks", "```a  \nb  ```  c", "```\na  \nb  \n```\nc", nil},
 		{"code in multi quote", "&gt;&gt;&gt; x ```&gt; y\nz```", "> x\n> ```\n> > y\n> z\n> ```", nil},
 		{"styled mentions", "*<@U1>* _<#C024BE7LR>_", "*@Alice* _#general_", []Mention{{"U1", 1, 7}}},
@@ -107,8 +107,8 @@ func TestMrkdwnToStyled(t *testing.T) {
 		{"unterminated angle", "a <b", "a <b", nil},
 		{"empty angle", "<>", "<>", nil},
 		{"label with markup", "<https://x.org|*docs*>", "*docs* (https://x.org)", nil},
-		{"zwsp glue dropped", "*a*\u200bb", "*a*b", nil},
-		{"other zwsp kept", "x\u200by", "x\u200by", nil},
+		{"zeroWidthSpace glue dropped", "*a*\u200bb", "*a*b", nil},
+		{"other zeroWidthSpace kept", "x\u200by", "x\u200by", nil},
 		{"date escape", "(<!date^00000000^{_}|*>b*)", "(*b*)", nil},
 		{"blank lines", "a\n\n\nb", "a\n\n\nb", nil},
 		{"cjk", "日本語 *太字*", "日本語 *太字*", nil},
@@ -117,7 +117,7 @@ func TestMrkdwnToStyled(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, mentions := MrkdwnToStyled(tt.in, dir)
+			got, mentions := MrkdwnToStyled(tt.in, convDir)
 			if got != tt.want {
 				t.Errorf("MrkdwnToStyled(%q)\n got %q\nwant %q", tt.in, got, tt.want)
 			}
@@ -154,11 +154,11 @@ func TestStyledToMrkdwn(t *testing.T) {
 		{"code keeps markup", "`*not bold* @Alice`", "`*not bold* @Alice`"},
 		{"glued closer", "*strong*plain", "*strong*\u200bplain"},
 		{"emphasis then word", "_a_b_", "_a_\u200bb_"},
-		{"punctuation before", "(*x*)", "(" + lit("*") + "x*)"},
+		{"punctuation before", "(*x*)", "(" + mrkdwnLit("*") + "x*)"},
 		{"not strong", "*not strong", "*not strong"},
 		{"not strong either", "not strong*", "not strong*"},
-		{"inner literal", "*a *b*", "*a " + lit("*") + "b*"},
-		{"directive after closer", "*a*_b_", "*a*" + lit("_") + "b_"},
+		{"inner literal", "*a *b*", "*a " + mrkdwnLit("*") + "b*"},
+		{"directive after closer", "*a*_b_", "*a*" + mrkdwnLit("_") + "b_"},
 		{"doubled", "** and ****", "** and ****"},
 		{"across lines", "*a\nb*", "*a\nb*"},
 		{"mention", "@Bob Builder hi", "<@U024BE7LH> hi"},
@@ -178,20 +178,20 @@ func TestStyledToMrkdwn(t *testing.T) {
 		{"pre unclosed", "```\nunclosed", "```\nunclosed\n```"},
 		{"pre in quote", "> ```\n> code\n> ```\nafter", "&gt; ```\n&gt; code\n&gt; ```\nafter"},
 		{"pre ends with quote", "> ```\n> code\nout", "&gt; ```\n&gt; code\n&gt; ```\nout"},
-		{"fence mid line", "use ```x``` inline", "use ``\u200b`x``\u200b` inline"},
-		{"fence in pre", "```\nhas ``` inside\n```", "```\nhas ``\u200b` inside\n```"},
-		{"lone fence", "```", "``\u200b`"},
+		{"codeFence mid line", "use ```x``` inline", "use ``\u200b`x``\u200b` inline"},
+		{"codeFence in pre", "```\nhas ``` inside\n```", "```\nhas ``\u200b` inside\n```"},
+		{"lone codeFence", "```", "``\u200b`"},
 		{"empty pre", "```\n```", "```\n```"},
 		{"emoji", "😀 :smile: héllo", "😀 :smile: héllo"},
-		{"strike tilde pairs", "~~double~~", "~" + lit("~") + "double~~"},
+		{"strike tilde pairs", "~~double~~", "~" + mrkdwnLit("~") + "double~~"},
 		{"url kept", "see https://x.org/_a_/@Alice?q=1&r=<2> now", "see https://x.org/_a_/@Alice?q=1&amp;r=&lt;2&gt; now"},
 		{"url in strong", "*https://x.org/~a~*", "*https://x.org/~a~*"},
 		{"not a url", "thttp://x _a_", "thttp://x _a_"},
-		{"punctuation quote", `"_quoted_"`, `"` + lit("_") + `quoted_"`},
+		{"punctuation quote", `"_quoted_"`, `"` + mrkdwnLit("_") + `quoted_"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := StyledToMrkdwn(tt.in, dir)
+			got := StyledToMrkdwn(tt.in, convDir)
 			if got != tt.want {
 				t.Errorf("StyledToMrkdwn(%q)\n got %q\nwant %q", tt.in, got, tt.want)
 			}
@@ -218,8 +218,8 @@ func TestRoundTrip(t *testing.T) {
 		"see https://x.org/_a_/@Alice?q=1&r=<2> now", `"_quoted_"`,
 	}
 	for _, in := range exact {
-		mid := StyledToMrkdwn(in, dir)
-		back, _ := MrkdwnToStyled(mid, dir)
+		mid := StyledToMrkdwn(in, convDir)
+		back, _ := MrkdwnToStyled(mid, convDir)
 		if back != in {
 			t.Errorf("round trip of %q via %q gave %q", in, mid, back)
 		}
@@ -232,8 +232,8 @@ func TestRoundTrip(t *testing.T) {
 		{":smile:", "😄"},
 	}
 	for _, tt := range normalized {
-		mid := StyledToMrkdwn(tt.in, dir)
-		if back, _ := MrkdwnToStyled(mid, dir); back != tt.want {
+		mid := StyledToMrkdwn(tt.in, convDir)
+		if back, _ := MrkdwnToStyled(mid, convDir); back != tt.want {
 			t.Errorf("round trip of %q via %q gave %q, want %q", tt.in, mid, back, tt.want)
 		}
 	}
@@ -261,15 +261,15 @@ func TestRoundTripRandom(t *testing.T) {
 // holds one of the documented normalizations.
 func checkRoundTrip(t *testing.T, in string) {
 	t.Helper()
-	mid := StyledToMrkdwn(in, dir)
+	mid := StyledToMrkdwn(in, convDir)
 	if !utf8.ValidString(mid) {
 		t.Fatalf("StyledToMrkdwn(%q) = invalid UTF-8 %q", in, mid)
 	}
 	checkMrkdwn(t, mid)
-	back, mentions := MrkdwnToStyled(mid, dir)
+	back, mentions := MrkdwnToStyled(mid, convDir)
 	checkMentions(t, back, mentions)
-	if normalizes(in) {
-		again, _ := MrkdwnToStyled(StyledToMrkdwn(back, dir), dir)
+	if roundTripNormalizes(in) {
+		again, _ := MrkdwnToStyled(StyledToMrkdwn(back, convDir), convDir)
 		if again != back {
 			t.Errorf("round trip not stable: %q → %q → %q", in, back, again)
 		}
@@ -280,24 +280,24 @@ func checkRoundTrip(t *testing.T, in string) {
 	}
 }
 
-// normalizes reports inputs the round trip may change, as documented:
+// roundTripNormalizes reports inputs the round trip may change, as documented:
 // preformatted blocks (info string, closing fence), lines starting ">>>",
 // shortcodes, U+200B next to styling characters, invalid UTF-8.
-func normalizes(in string) bool {
+func roundTripNormalizes(in string) bool {
 	if !utf8.ValidString(in) || ReplaceShortcodes(in) != in {
 		return true
 	}
 	for _, ln := range strings.Split(in, "\n") {
 		trimmed := strings.TrimLeft(ln, "> \t")
-		if strings.HasPrefix(trimmed, fence) || strings.HasPrefix(ln, ">>>") || strings.Contains(ln, ">>>") && strings.HasPrefix(ln, ">") {
+		if strings.HasPrefix(trimmed, codeFence) || strings.HasPrefix(ln, ">>>") || strings.Contains(ln, ">>>") && strings.HasPrefix(ln, ">") {
 			return true
 		}
 	}
-	for i := strings.Index(in, zwsp); i >= 0; {
-		if i > 0 && isMarker(in[i-1]) || i+3 < len(in) && isMarker(in[i+3]) {
+	for i := strings.Index(in, zeroWidthSpace); i >= 0; {
+		if i > 0 && isStyleMarker(in[i-1]) || i+3 < len(in) && isStyleMarker(in[i+3]) {
 			return true
 		}
-		j := strings.Index(in[i+3:], zwsp)
+		j := strings.Index(in[i+3:], zeroWidthSpace)
 		if j < 0 {
 			break
 		}
@@ -337,12 +337,12 @@ func checkMrkdwn(t *testing.T, s string) {
 		case '<':
 			rest := s[i:]
 			if strings.HasPrefix(rest, slackLiteral) && len(rest) > len(slackLiteral)+1 &&
-				isMarker(rest[len(slackLiteral)]) && rest[len(slackLiteral)+1] == '>' {
+				isStyleMarker(rest[len(slackLiteral)]) && rest[len(slackLiteral)+1] == '>' {
 				i += len(slackLiteral) + 1
 				continue
 			}
 			end := strings.IndexByte(rest, '>')
-			if !strings.HasPrefix(rest, "<@") || end < 0 || !validSlackID(rest[2:end]) {
+			if !strings.HasPrefix(rest, "<@") || end < 0 || !mentionIDOK(rest[2:end]) {
 				t.Fatalf("raw < at %d in %q", i, s)
 			}
 			i += end
@@ -362,7 +362,7 @@ func FuzzMrkdwnToStyled(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		out, mentions := MrkdwnToStyled(in, dir)
+		out, mentions := MrkdwnToStyled(in, convDir)
 		if !utf8.ValidString(out) {
 			t.Fatalf("invalid UTF-8 %q from %q", out, in)
 		}
@@ -391,7 +391,7 @@ func BenchmarkMrkdwnToStyled(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
-		MrkdwnToStyled(msg, dir)
+		MrkdwnToStyled(msg, convDir)
 	}
 }
 
@@ -403,7 +403,7 @@ func BenchmarkStyledToMrkdwn(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
-		StyledToMrkdwn(msg, dir)
+		StyledToMrkdwn(msg, convDir)
 	}
 }
 
@@ -432,8 +432,8 @@ func TestLargeInputs(t *testing.T) {
 	}
 	for _, in := range inputs {
 		start := time.Now()
-		MrkdwnToStyled(in, dir)
-		StyledToMrkdwn(in, dir)
+		MrkdwnToStyled(in, convDir)
+		StyledToMrkdwn(in, convDir)
 		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("input %q… (%d bytes) took %v", in[:min(len(in), 12)], len(in), d)
 		}
