@@ -74,6 +74,8 @@ type Gateway struct {
 	// ephemeralSlots bounds concurrent typing and marker calls to the
 	// network; beyond it they are dropped (they are worthless late).
 	ephemeralSlots chan struct{}
+	// slowSlots bounds requests handled outside the dispatcher.
+	slowSlots chan struct{}
 
 	runCtx context.Context // set by Run; the lifetime of background work
 	wg     sync.WaitGroup  // background work started by Run
@@ -110,6 +112,7 @@ func New(cfg Config, tr Transport, db *store.DB, log *slog.Logger) (*Gateway, er
 		metrics:        newMetrics(),
 		adhocs:         &adhocSessions{m: map[string]adhocSession{}},
 		ephemeralSlots: make(chan struct{}, 64),
+		slowSlots:      make(chan struct{}, 32),
 	}
 	if err := g.cfg.Access.compile(); err != nil {
 		return nil, err

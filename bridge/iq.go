@@ -69,17 +69,34 @@ func (g *Gateway) handleIQ(ctx context.Context, iq *xmpp.IQ) {
 		)
 		g.reply(ctx, iq, q)
 	case p.Name.Space == NSRegister && toGateway:
-		g.handleRegisterIQ(ctx, iq)
+		g.background(ctx, iq, g.handleRegisterIQ)
 	case p.Name.Space == NSCommands && !get && toGateway:
-		g.handleCommand(ctx, iq)
+		g.background(ctx, iq, g.handleCommand)
 	case p.Name.Space == NSGatewayIQ && toGateway && g.info.ContactPrompt != "":
-		g.handleGatewayIQ(ctx, iq)
+		g.background(ctx, iq, g.handleGatewayIQ)
 	case p.Name.Space == NSVCard && p.Name.Local == "vCard":
 		g.handleVCard(ctx, iq)
 	default:
 		g.metrics.unknownStanzas.Add(1)
 		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, ""))
 	}
+}
+
+// background runs a request that may wait for the network (registration,
+// commands, address translation) outside the dispatcher, so that other
+// users' stanzas are not held up. At most cap(slowSlots) run at once; more
+// are refused with resource-constraint.
+func (g *Gateway) background(ctx context.Context, iq *xmpp.IQ, handle func(context.Context, *xmpp.IQ)) {
+	select {
+	case g.slowSlots <- struct{}{}:
+	default:
+		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondResourceConstraint, "The gateway is busy; try again in a moment."))
+		return
+	}
+	g.wg.Go(func() {
+		defer func() { <-g.slowSlots }()
+		handle(g.runCtx, iq)
+	})
 }
 
 // gatewayInfo is the disco#info of the gateway itself.

@@ -45,7 +45,15 @@ func (g *Gateway) handleMessage(ctx context.Context, m *xmpp.Message) {
 		return
 	}
 	if m.To.Local() == "" {
-		g.handleChatCommand(ctx, m)
+		select {
+		case g.slowSlots <- struct{}{}:
+			g.wg.Go(func() {
+				defer func() { <-g.slowSlots }()
+				g.handleChatCommand(g.runCtx, m)
+			})
+		default:
+			g.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondResourceConstraint, "The gateway is busy; try again in a moment."))
+		}
 		return
 	}
 	if m.Type == xmpp.MessageGroupchat {

@@ -19,56 +19,106 @@ const queueSep = "\x1e"
 
 // remoteQueues keeps one durable, ordered queue per chat of an account
 // towards the network, each drained by its own worker goroutine while it
-// has items: order inside a chat, parallelism across chats. A message is
-// written to the store before anything is tried, so nothing is lost to a
-// crash, an outage or a rate limit.
+// has items: order inside a chat, parallelism across chats.
+//
+// The dispatcher hands a new item to the chat's worker through a bounded
+// in-memory intake and goes on with the next stanza; the worker stores
+// what it took in (one transaction for a burst) before trying anything, so
+// a crash, an outage or a rate limit loses nothing, and one slow chat or
+// one disk commit never holds up the others.
 type remoteQueues struct {
 	g      *Gateway
 	mu     sync.Mutex
-	active map[string]chan struct{} // running workers by queue, with their wake channel
+	active map[string]*queueWorker // running workers by queue name
 	wg     sync.WaitGroup
 }
 
+// queueWorker is the state shared between a queue's worker and the
+// goroutines handing it items.
+type queueWorker struct {
+	intake  chan []byte   // encoded items not stored yet, in arrival order
+	wake    chan struct{} // something changed: look at the queue again
+	pending int           // senders between registering and sending (under remoteQueues.mu)
+	closed  bool          // the worker is stopping: store directly (under remoteQueues.mu)
+	unsaved [][]byte      // taken in but not stored yet (the worker's own)
+}
+
 func newRemoteQueues(g *Gateway) *remoteQueues {
-	return &remoteQueues{g: g, active: map[string]chan struct{}{}}
+	return &remoteQueues{g: g, active: map[string]*queueWorker{}}
 }
 
 func (q *remoteQueues) queueName(acc *account, peer UserID) string {
 	return strings.Join([]string{"tx", q.g.cfg.Name, acc.key.User, acc.key.Remote, string(peer)}, queueSep)
 }
 
-// enqueue stores an item and makes sure a worker drains its queue.
+// enqueue hands an item to its chat's worker. It blocks only while that
+// chat's intake is full.
 func (q *remoteQueues) enqueue(ctx context.Context, acc *account, it remoteItem) error {
 	b, err := json.Marshal(it)
 	if err != nil {
 		return fmt.Errorf("bridge: encode queued item: %w", err)
 	}
 	name := q.queueName(acc, it.Peer)
-	if _, err := q.g.db.Enqueue(name, b); err != nil {
+	q.mu.Lock()
+	w := q.active[name]
+	if w == nil && q.running() {
+		w = q.start(name)
+	}
+	if w == nil || w.closed {
+		// Not running (shutting down): store it for the next start.
+		q.mu.Unlock()
+		_, err := q.g.db.Enqueue(name, b)
 		return err
 	}
-	q.kick(name)
-	return nil
+	select {
+	case w.intake <- b:
+		q.mu.Unlock()
+		return nil
+	default:
+	}
+	w.pending++
+	q.mu.Unlock()
+	defer func() {
+		q.mu.Lock()
+		w.pending--
+		q.mu.Unlock()
+	}()
+	select {
+	case w.intake <- b:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
-// kick starts a worker for a queue, or wakes the running one.
+func (q *remoteQueues) running() bool {
+	ctx := q.g.runCtx
+	return ctx != nil && ctx.Err() == nil
+}
+
+// start starts a worker for a queue; q.mu is held.
+func (q *remoteQueues) start(name string) *queueWorker {
+	w := &queueWorker{intake: make(chan []byte, 256), wake: make(chan struct{}, 1)}
+	q.active[name] = w
+	ctx := q.g.runCtx
+	q.wg.Go(func() { q.work(ctx, name, w) })
+	return w
+}
+
+// kick starts a worker for a stored queue, or wakes the running one.
 func (q *remoteQueues) kick(name string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if wake, ok := q.active[name]; ok {
+	if w, ok := q.active[name]; ok {
 		select {
-		case wake <- struct{}{}:
+		case w.wake <- struct{}{}:
 		default:
 		}
 		return
 	}
-	ctx := q.g.runCtx
-	if ctx == nil || ctx.Err() != nil {
-		return // not running: the queue is resumed at the next start
+	if q.running() {
+		q.start(name)
 	}
-	wake := make(chan struct{}, 1)
-	q.active[name] = wake
-	q.wg.Go(func() { q.work(ctx, name, wake) })
 }
 
 // resume starts workers for the queues left over from the last run.
@@ -110,20 +160,20 @@ func (q *remoteQueues) resumeAccount(acc *account) {
 // wait waits for every worker to stop (after the run context ended).
 func (q *remoteQueues) wait() { q.wg.Wait() }
 
-// pendingCount returns the number of running queue workers.
-func (q *remoteQueues) pendingCount() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.active)
-}
-
-// work drains one queue in order until it is empty.
-func (q *remoteQueues) work(ctx context.Context, name string, wake chan struct{}) {
+// work drains one queue in order until it is empty, storing what arrives
+// in its intake first.
+func (q *remoteQueues) work(ctx context.Context, name string, w *queueWorker) {
+	defer q.stop(name, w)
 	for {
+		if !q.absorb(name, w) {
+			if !sleepCtx(ctx, time.Second) {
+				return
+			}
+			continue
+		}
 		items, err := q.g.db.OutboxPeek(name, 1)
 		if err != nil {
 			q.g.log.Error("reading queue", "err", err)
-			items = nil
 			if !sleepCtx(ctx, 5*time.Second) {
 				return
 			}
@@ -131,30 +181,83 @@ func (q *remoteQueues) work(ctx context.Context, name string, wake chan struct{}
 		}
 		if len(items) == 0 {
 			q.mu.Lock()
-			select {
-			case <-wake:
-				q.mu.Unlock()
-				continue
-			default:
+			idle := len(w.intake) == 0 && w.pending == 0
+			if idle {
+				delete(q.active, name)
 			}
-			delete(q.active, name)
 			q.mu.Unlock()
-			return
+			if idle {
+				return
+			}
+			continue
 		}
 		it := items[0]
 		if d := time.Until(it.NotBefore); d > 0 {
+			timer := time.NewTimer(d)
 			select {
 			case <-ctx.Done():
+				timer.Stop()
 				return
-			case <-time.After(d):
-			case <-wake:
-				continue // something new arrived; the head is still not due
+			case <-timer.C:
+			case <-w.wake:
+				timer.Stop()
+				continue
+			case b := <-w.intake:
+				timer.Stop()
+				w.unsaved = append(w.unsaved, b) // stored at the top of the loop, behind the head
+				continue
 			}
 		}
 		if ctx.Err() != nil {
 			return
 		}
 		q.attempt(ctx, it)
+	}
+}
+
+// absorb stores everything taken in so far, in order, in one transaction.
+// It reports false if the store failed; the items are kept and retried.
+func (q *remoteQueues) absorb(name string, w *queueWorker) bool {
+	for {
+		select {
+		case b := <-w.intake:
+			w.unsaved = append(w.unsaved, b)
+			continue
+		default:
+		}
+		break
+	}
+	if len(w.unsaved) == 0 {
+		return true
+	}
+	if _, err := q.g.db.EnqueueAll(name, w.unsaved...); err != nil {
+		q.g.log.Error("storing queued messages", "err", err, "count", len(w.unsaved))
+		return false
+	}
+	w.unsaved = nil
+	return true
+}
+
+// stop ends a worker at shutdown: what is still in its intake, or being
+// handed to it, is stored for the next start.
+func (q *remoteQueues) stop(name string, w *queueWorker) {
+	q.mu.Lock()
+	w.closed = true
+	if q.active[name] == w {
+		delete(q.active, name)
+	}
+	q.mu.Unlock()
+	for {
+		q.mu.Lock()
+		done := w.pending == 0 && len(w.intake) == 0
+		q.mu.Unlock()
+		if done {
+			break
+		}
+		w.unsaved = append(w.unsaved, <-w.intake)
+	}
+	if !q.absorb(name, w) {
+		q.g.log.Error("messages lost at shutdown: the store refused them", "queue", name, "count", len(w.unsaved))
 	}
 }
 
