@@ -439,3 +439,46 @@ func TestLargeInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestParseStyledSpans checks the XEP-0393 span parser on the examples of the
+// specification: o and c mark opening and closing directives, p the inside
+// of a preformatted span.
+func TestParseStyledSpans(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"*strong*", "o......c"},
+		{"plain *strong* plain", "......o......c......"},
+		{"*strong* plain *strong*", "o......c.......o......c"},
+		{"*strong*plain*", "o......c......"},
+		{"* plain *strong*", "........o......c"},
+		{"not strong*", "..........."},
+		{"*not strong", "..........."},
+		{"*not *strong", "............"},
+		{"**", ".."},
+		{"****", "...."},
+		{"This is `*monospace*`", "........opppppppppppc"},
+		{"*`monospace and bold`*", "ooppppppppppppppppppcc"},
+		{"_emphasized *strong*_", "o...........o......cc"},
+		{"Everyone ~dis~likes cake.", ".........o...c..........."},
+		{"*a *b* c*", "o....c..."},
+		{"_a_b_", "o.c.."},
+		{"2*3*4 snake_case", "................"},
+		{"*é* ~ü~", "o..c.o..c"},
+		{"* a*", "...."},
+		{"*a *", "...."},
+	}
+	for _, tt := range tests {
+		marks := make([]byte, len(tt.in))
+		var closers [4][]int32
+		parseStyledSpans(tt.in, 0, len(tt.in), 0, marks, &closers)
+		got := make([]byte, len(marks))
+		for i, m := range marks {
+			got[i] = '.'
+			if m != 0 {
+				got[i] = m
+			}
+		}
+		if string(got) != tt.want {
+			t.Errorf("parseStyledSpans(%q)\n got %s\nwant %s", tt.in, got, tt.want)
+		}
+	}
+}
