@@ -16,9 +16,6 @@ import (
 	"github.com/xgate-im/xgate/store"
 )
 
-// errHelp is returned by flagSet.parse after -h printed the usage.
-var errHelp = flag.ErrHelp
-
 // flagSet is a flag.FlagSet that accepts flags after positional arguments
 // too ("xgate backup OUT -c FILE").
 type flagSet struct {
@@ -63,7 +60,6 @@ func (fs *flagSet) parse(args []string) ([]string, error) {
 // configFlag declares -c and --config.
 func configFlag(fs *flagSet) *string {
 	p := new(string)
-	*p = defaultConfigPath
 	fs.StringVar(p, "c", defaultConfigPath, "configuration `FILE`")
 	fs.StringVar(p, "config", defaultConfigPath, "same as -c `FILE`")
 	return p

@@ -29,7 +29,7 @@ type result struct {
 // bounded in time.
 func xgate(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), xgateBin, args...)
+	cmd := exec.CommandContext(t.Context(), xgateBin(t), args...)
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -314,7 +314,7 @@ key_env = "XGATE_CLI_KEY"
 [admin]
 listen = "127.0.0.1:0"
 `)
-	cmd := exec.CommandContext(t.Context(), xgateBin, "run", "-c", cfg)
+	cmd := exec.CommandContext(t.Context(), xgateBin(t), "run", "-c", cfg)
 	cmd.Env = append(os.Environ(), "XGATE_CLI_KEY="+key)
 	cmd.WaitDelay = 5 * time.Second
 	stderr, err := cmd.StderrPipe()

@@ -108,7 +108,7 @@ per_second = 7
 				t.Errorf("first: %v %q %q", a.deliveryTimeout, a.allow, a.secretSource)
 			}
 			o := a.options.(*testOptions)
-			if o.Token != "xoxb-1" || o.Region != "eu" || o.Endpoint != "http://localhost" || o.Timeout != textDuration(3*time.Second) || o.Rate.PerSecond != 5 {
+			if o.Token != "xoxb-1" || o.Region != "eu" || o.Endpoint != "http://localhost" || o.Timeout.d != 3*time.Second || o.Rate.PerSecond != 5 {
 				t.Errorf("first options: %+v", o)
 			}
 			if b.Name != "work" || b.component.Addr != "127.0.0.1:5348" || b.deliveryTimeout != time.Hour || len(b.allow) != 0 || b.secretSource != "file /etc/xgate/work.secret" {
@@ -176,6 +176,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"wrong type network", "slack = 1\n" + minimal, nil, []string{":1:9: slack: wrong type: expected an array of tables, found an integer"}},
 		{"wrong type in options", minimal + slackInstance + "rate.per_second = \"x\"\n", nil,
 			[]string{":6:19: slack.rate.per_second: wrong type: expected an integer, found a string"}},
+		{"text unmarshaler fed an integer", minimal + slackInstance + "timeout = 5\n", nil, []string{cfgName + `: timeout: "5" is not a duration`}},
 		{"text unmarshaler", minimal + slackInstance + "timeout = \"soon\"\n", nil, []string{`:6:11: slack.timeout: timeout: "soon" is not a duration`}},
 		{"bad duration", "[store]\nkey_env = \"K\"\nmessage_retention = \"30d\"\n", nil,
 			[]string{cfgName + `:3:1: store.message_retention: "30d" is not a duration`}},

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -98,7 +100,7 @@ func (c *cli) main(args []string) int {
 	run := cmd.setup(c, fs)
 	pos, err := fs.parse(rest)
 	if err != nil {
-		if err == errHelp {
+		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage

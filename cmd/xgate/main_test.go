@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,8 +18,30 @@ import (
 	"github.com/xgate-im/xgate/store"
 )
 
-// xgateBin is the binary built once for the tests that run it.
-var xgateBin string
+// binDir holds the binary built for the tests that run it.
+var binDir string
+
+var (
+	buildOnce sync.Once
+	buildErr  error
+)
+
+// xgateBin builds the binary once per test process (not in fuzz workers or
+// runs that do not need it) and returns its path.
+func xgateBin(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(binDir, "xgate")
+	buildOnce.Do(func() {
+		out, err := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", bin, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("building xgate: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return bin
+}
 
 // testVersion is injected with -ldflags into the test binary.
 const testVersion = "v0.0.0-test"
@@ -36,14 +59,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	xgateBin = filepath.Join(dir, "xgate")
-	build := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", xgateBin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building xgate:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
+	binDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -93,14 +109,14 @@ func (o *testOptions) Validate() error {
 }
 
 // textDuration is a duration decoded from a string by go-toml.
-type textDuration time.Duration
+type textDuration struct{ d time.Duration }
 
 func (d *textDuration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
 		return fmt.Errorf("timeout: %q is not a duration", b)
 	}
-	*d = textDuration(v)
+	d.d = v
 	return nil
 }
 

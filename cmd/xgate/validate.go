@@ -113,7 +113,11 @@ func (c *checker) path(p string) string {
 	if p == "" || filepath.IsAbs(p) {
 		return p
 	}
-	return filepath.Join(filepath.Dir(c.file), p)
+	p = filepath.Join(filepath.Dir(c.file), p)
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	return p
 }
 
 var (
