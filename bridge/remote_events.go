@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
-	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/jid"
 )
@@ -274,20 +272,4 @@ func (g *Gateway) onReceipt(ctx context.Context, acc *account, ev ReceiptEvent) 
 	}
 	m := &xmpp.Message{Header: xmpp.Header{From: cj, To: acc.user, ID: g.comp.NewID(), Type: xmpp.MessageChat}, Extra: []*xmpp.Element{el}}
 	return g.send(ctx, m)
-}
-
-// storeRefs records the mapping of a message the user sent.
-func (g *Gateway) storeRefs(scope string, remote MessageID, xmppIDs ...string) {
-	var refs []store.MessageRef
-	for _, x := range xmppIDs {
-		if x != "" {
-			refs = append(refs, store.MessageRef{Scope: scope, XMPPID: x, RemoteID: string(remote), At: time.Now()})
-		}
-	}
-	if len(refs) == 0 {
-		return
-	}
-	if err := g.db.PutMessageRefs(refs...); err != nil {
-		g.log.Error("storing message ids", "err", err)
-	}
 }

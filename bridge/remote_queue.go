@@ -302,12 +302,12 @@ func (q *remoteQueues) attempt(ctx context.Context, it store.OutboxItem) {
 		return
 	}
 	scope := g.scope(acc, ri.Peer)
-	err := q.do(ctx, sess, scope, ri)
+	refs, err := q.do(ctx, sess, scope, ri)
 	var rl *RateLimitError
 	switch {
 	case err == nil:
-		if ackErr := g.db.OutboxAck(it.Queue, it.Seq); ackErr != nil {
-			g.log.Error("acknowledging sent item", "err", ackErr)
+		if doneErr := g.db.OutboxDone(it.Queue, it.Seq, refs...); doneErr != nil {
+			g.log.Error("recording a sent item", "err", doneErr)
 		}
 		g.metrics.sentRemote.Add(1)
 		if ri.Receipt && ri.ID != "" {
@@ -327,8 +327,9 @@ func (q *remoteQueues) attempt(ctx context.Context, it store.OutboxItem) {
 	}
 }
 
-// do performs one queued action.
-func (q *remoteQueues) do(ctx context.Context, sess Session, scope string, ri remoteItem) error {
+// do performs one queued action. It returns the message references to
+// record with its completion.
+func (q *remoteQueues) do(ctx context.Context, sess Session, scope string, ri remoteItem) ([]store.MessageRef, error) {
 	g := q.g
 	chat := ChatRef{Kind: Direct, Peer: ri.Peer}
 	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -344,30 +345,35 @@ func (q *remoteQueues) do(ctx context.Context, sess Session, scope string, ri re
 		}
 		id, err := sess.Send(sctx, chat, msg)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		g.storeRefs(scope, id, ri.ID, ri.OriginID)
-		return nil
+		var refs []store.MessageRef
+		for _, x := range []string{ri.ID, ri.OriginID} {
+			if x != "" {
+				refs = append(refs, store.MessageRef{Scope: scope, XMPPID: x, RemoteID: string(id)})
+			}
+		}
+		return refs, nil
 	case kindEdit:
 		e, ok := sess.(Editor)
 		if !ok || !g.info.Capabilities.Edits {
-			return fmt.Errorf("%w: editing messages", ErrUnsupported)
+			return nil, fmt.Errorf("%w: editing messages", ErrUnsupported)
 		}
-		return e.Edit(sctx, chat, g.remoteID(scope, ri.Target), OutgoingMessage{Text: ri.Text})
+		return nil, e.Edit(sctx, chat, g.remoteID(scope, ri.Target), OutgoingMessage{Text: ri.Text})
 	case kindRetract:
 		r, ok := sess.(Retractor)
 		if !ok || !g.info.Capabilities.Retractions {
-			return fmt.Errorf("%w: deleting messages", ErrUnsupported)
+			return nil, fmt.Errorf("%w: deleting messages", ErrUnsupported)
 		}
-		return r.Retract(sctx, chat, g.remoteID(scope, ri.Target))
+		return nil, r.Retract(sctx, chat, g.remoteID(scope, ri.Target))
 	case kindReact:
 		r, ok := sess.(Reactor)
 		if !ok || !g.info.Capabilities.Reactions {
-			return fmt.Errorf("%w: reactions", ErrUnsupported)
+			return nil, fmt.Errorf("%w: reactions", ErrUnsupported)
 		}
-		return r.React(sctx, chat, g.remoteID(scope, ri.Target), ri.Emojis)
+		return nil, r.React(sctx, chat, g.remoteID(scope, ri.Target), ri.Emojis)
 	}
-	return fmt.Errorf("%w: unknown queued action %q", ErrUnsupported, ri.Kind)
+	return nil, fmt.Errorf("%w: unknown queued action %q", ErrUnsupported, ri.Kind)
 }
 
 // retry schedules the next attempt, or bounces the item when it has waited

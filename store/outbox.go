@@ -252,6 +252,60 @@ func (db *DB) OutboxAck(queue string, seqs ...uint64) error {
 	return nil
 }
 
+// OutboxDone removes a delivered item and records the message references
+// its delivery produced, atomically and through the batcher: concurrent
+// queue workers share one commit. A crash can thus never leave a sent
+// message without its ID mapping, nor a mapping for a message still queued.
+// A missing item is not an error (it was acknowledged already).
+func (db *DB) OutboxDone(queue string, seq uint64, refs ...MessageRef) error {
+	if err := checkID("queue", queue); err != nil {
+		return fmt.Errorf("store: outbox done: %w", err)
+	}
+	now := db.nowUTC()
+	refs = append([]MessageRef(nil), refs...)
+	for i := range refs {
+		r := &refs[i]
+		if err := checkIDs("scope", r.Scope, "XMPP message ID", r.XMPPID, "remote message ID", r.RemoteID); err != nil {
+			return fmt.Errorf("store: outbox done: %w", err)
+		}
+		if r.At.IsZero() {
+			r.At = now
+		}
+	}
+	err := db.batch(func(tx *bbolt.Tx) error {
+		meta, items, _, err := outboxBuckets(tx)
+		if err != nil {
+			return err
+		}
+		k := outboxKey(queue, seq)
+		if items.Get(k) != nil {
+			if err := items.Delete(k); err != nil {
+				return err
+			}
+			if err := addOutboxLen(meta, -1); err != nil {
+				return err
+			}
+		}
+		if len(refs) == 0 {
+			return nil
+		}
+		byX, byR, byT, err := refBuckets(tx)
+		if err != nil {
+			return err
+		}
+		for _, r := range refs {
+			if err := putRef(byX, byR, byT, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: outbox done %q: %w", queue, err)
+	}
+	return nil
+}
+
 // OutboxQueues returns the names of the non-empty queues, sorted. It visits
 // one key per queue, not every item.
 func (db *DB) OutboxQueues() ([]string, error) {

@@ -176,3 +176,32 @@ func TestEnqueueAllKeepsOrder(t *testing.T) {
 		t.Fatalf("empty EnqueueAll: %v", err)
 	}
 }
+
+func TestOutboxDone(t *testing.T) {
+	db := openTestDB(t)
+	seq, err := db.Enqueue("q", []byte("m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := MessageRef{Scope: "s", XMPPID: "x1", RemoteID: "r1"}
+	if err := db.OutboxDone("q", seq, ref); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.OutboxLen(); n != 0 {
+		t.Fatalf("len %d", n)
+	}
+	if r, err := db.RemoteMessageID("s", "x1"); err != nil || r != "r1" {
+		t.Fatalf("ref %q %v", r, err)
+	}
+	// Done twice is harmless; bad refs are refused before anything changes.
+	if err := db.OutboxDone("q", seq); err != nil {
+		t.Fatal(err)
+	}
+	seq2, _ := db.Enqueue("q", []byte("m2"))
+	if err := db.OutboxDone("q", seq2, MessageRef{Scope: "", XMPPID: "x", RemoteID: "r"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad ref: %v", err)
+	}
+	if n, _ := db.OutboxLen(); n != 1 {
+		t.Fatalf("item removed despite a bad ref: len %d", n)
+	}
+}

@@ -40,6 +40,7 @@ type Transport struct {
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced on every change
 	sent     []Sent
+	perKind  map[string]int
 	sinks    map[bridge.AccountID]bridge.Sink
 	contacts map[bridge.AccountID][]bridge.Contact
 	fails    []error // errors returned by the next sends, in order
@@ -55,6 +56,7 @@ func New() *Transport {
 		sinks:    map[bridge.AccountID]bridge.Sink{},
 		contacts: map[bridge.AccountID][]bridge.Contact{},
 		closed:   map[bridge.AccountID]int{},
+		perKind:  map[string]int{},
 	}
 }
 
@@ -207,7 +209,7 @@ func (t *Transport) WaitSentKind(ctx context.Context, kind string, n int) ([]Sen
 		}
 		return out
 	}
-	err := t.wait(ctx, func() bool { return len(of()) >= n })
+	err := t.wait(ctx, func() bool { return t.perKind[kind] >= n })
 	t.mu.Lock()
 	s := of()
 	t.mu.Unlock()
@@ -240,6 +242,7 @@ func (t *Transport) record(s Sent) (bridge.MessageID, error) {
 		s.ID = bridge.MessageID("m" + strconv.Itoa(t.seq))
 	}
 	t.sent = append(t.sent, s)
+	t.perKind[s.Kind]++
 	t.notifyLocked()
 	return s.ID, nil
 }
