@@ -1,0 +1,221 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/xgate-im/xgate/bridge"
+)
+
+// Presence
+//
+// Slack sends presence changes only over RTM, which Slack apps cannot use,
+// so contacts' presence is read with users.getPresence: every presence_poll
+// for the contacts that matter (people of the account's direct messages,
+// people who wrote to it, contacts added by XEP-0100), at most maxPolled of
+// them, the most recently active first, behind a limiter well under the
+// method's rate tier. A member never polled yet is polled as soon as they
+// become such a contact. Status texts come with user_change events and are
+// passed on at once. The same loop checks the token (auth.test) when there
+// is no one to poll, so that a revoked token is noticed even on an idle
+// account.
+
+// maxPolled bounds the contacts polled per round.
+const maxPolled = 100
+
+// pollLoop polls presence until the session closes.
+func (s *Session) pollLoop() {
+	lim := rate.NewLimiter(s.t.presenceLimit, s.t.presenceBurst)
+	tick := time.NewTicker(s.t.set.presencePoll)
+	defer tick.Stop()
+	full := true
+	for {
+		s.poll(s.ctx, lim, !full)
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-tick.C:
+			full = true
+		case <-s.pollNow:
+			full = false
+		}
+		if s.loggedOut.Load() {
+			return
+		}
+	}
+}
+
+// poll reads the presence of the watched contacts; with onlyNew, only of
+// those never polled.
+func (s *Session) poll(ctx context.Context, lim *rate.Limiter, onlyNew bool) {
+	s.mu.Lock()
+	type entry struct {
+		id string
+		at time.Time
+	}
+	var list []entry
+	for id, at := range s.watched {
+		if _, known := s.presence[id]; onlyNew && known {
+			continue
+		}
+		list = append(list, entry{id, at})
+	}
+	s.mu.Unlock()
+	if len(list) == 0 {
+		if !onlyNew {
+			s.checkToken(ctx)
+		}
+		return
+	}
+	slices.SortFunc(list, func(a, b entry) int {
+		if c := b.at.Compare(a.at); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	if len(list) > maxPolled {
+		list = list[:maxPolled]
+	}
+	for _, e := range list {
+		if err := lim.Wait(ctx); err != nil {
+			return
+		}
+		p, err := s.api.GetUserPresenceContext(ctx, e.id)
+		if err != nil {
+			err = classify("users.getPresence", err)
+			if s.noteAuth(ctx, err) || ctx.Err() != nil {
+				return
+			}
+			var rl *bridge.RateLimitError
+			if errors.As(err, &rl) {
+				s.log.Debug("presence polling rate limited", "retry_after", rl.RetryAfter)
+				return
+			}
+			s.log.Debug("polling presence", "user", e.id, "err", err)
+			continue
+		}
+		show := bridge.ShowAway
+		if p.Presence == "active" {
+			show = bridge.ShowAvailable
+		}
+		m, _ := s.dir.member(e.id)
+		if m.deleted {
+			show = bridge.ShowOffline
+		}
+		if err := s.setContactPresence(ctx, e.id, bridge.Presence{Show: show, Status: m.status()}); err != nil {
+			return
+		}
+	}
+}
+
+// checkToken notices a token that stopped working.
+func (s *Session) checkToken(ctx context.Context) {
+	if _, err := s.api.AuthTestContext(ctx); err != nil {
+		s.noteAuth(ctx, classify("auth.test", err))
+	}
+}
+
+// setContactPresence emits a contact's presence when it changed.
+func (s *Session) setContactPresence(ctx context.Context, member string, p bridge.Presence) error {
+	s.mu.Lock()
+	prev, known := s.presence[member]
+	s.mu.Unlock()
+	if known && prev == p {
+		return nil
+	}
+	if err := s.emit(ctx, bridge.PresenceEvent{User: s.userID(member), Presence: p}); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.presence[member] = p
+	s.mu.Unlock()
+	return nil
+}
+
+// statusChanged passes on a contact's new status text or deactivation.
+func (s *Session) statusChanged(ctx context.Context, m member) error {
+	if m.deleted {
+		return s.setContactPresence(ctx, m.id, bridge.Presence{Show: bridge.ShowOffline, Status: "Deactivated account"})
+	}
+	s.mu.Lock()
+	prev, known := s.presence[m.id]
+	s.mu.Unlock()
+	if !known {
+		select { // its first poll gives show and status together
+		case s.pollNow <- struct{}{}:
+		default:
+		}
+		return nil
+	}
+	if prev.Show == bridge.ShowOffline {
+		prev.Show = bridge.ShowAway // reactivated: the next poll tells
+	}
+	prev.Status = m.status()
+	return s.setContactPresence(ctx, m.id, prev)
+}
+
+// SetPresence implements bridge.PresenceSetter: the user's XMPP
+// availability becomes Slack's "auto" (available, chat) or "away"
+// (anything else), and the status text becomes the Slack status, a leading
+// emoji becoming the status emoji. Going offline sets away and keeps the
+// status. Calls are made only for what changed.
+func (s *Session) SetPresence(ctx context.Context, p bridge.Presence) error {
+	s.mu.Lock()
+	prev := s.ownPres
+	s.mu.Unlock()
+	word := slackPresence(p.Show)
+	if prev == nil || slackPresence(prev.Show) != word {
+		if err := s.api.SetUserPresenceContext(ctx, word); err != nil {
+			return classify("users.setPresence", err)
+		}
+	}
+	next := p
+	if p.Show == bridge.ShowOffline {
+		next.Status = ""
+		if prev != nil {
+			next.Status = prev.Status
+		}
+	} else if prev == nil || prev.Status != p.Status {
+		emoji, text := splitStatus(p.Status)
+		if err := s.api.SetUserCustomStatusContext(ctx, text, emoji, 0); err != nil {
+			return classify("users.profile.set", err)
+		}
+	}
+	s.mu.Lock()
+	s.ownPres = &next
+	s.mu.Unlock()
+	return nil
+}
+
+// slackPresence maps an XMPP availability to users.setPresence.
+func slackPresence(show bridge.Show) string {
+	switch show {
+	case bridge.ShowAvailable, bridge.ShowChat:
+		return "auto"
+	}
+	return "away"
+}
+
+// maxStatusRunes is the longest status text Slack takes.
+const maxStatusRunes = 100
+
+// splitStatus turns an XMPP status into a Slack status emoji (":palm_tree:",
+// when the status starts with a known emoji and a space) and text.
+func splitStatus(status string) (emoji, text string) {
+	status = strings.Join(strings.Fields(status), " ")
+	if status != "" {
+		first, rest, _ := strings.Cut(status, " ")
+		if name, known := UnicodeToEmoji(first); known {
+			emoji, status = ":"+name+":", rest
+		}
+	}
+	if r := []rune(status); len(r) > maxStatusRunes {
+		status = string(r[:maxStatusRunes-1]) + "…"
+	}
+	return emoji, status
+}
