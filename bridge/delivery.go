@@ -10,14 +10,12 @@ import (
 	"github.com/xgate-im/xgate/xmpp"
 )
 
-// xmppQueue is the outbox queue of stanzas waiting for the host server.
-const xmppQueue = "xmpp"
-
 // delivery sends stanzas to the host server in order. While the component
 // is down, or while older stanzas still wait in the outbox, new stanzas go
 // to the outbox too, so order is kept across outages and restarts.
 type delivery struct {
 	g      *Gateway
+	queue  string // the outbox queue of stanzas waiting for the host server
 	wakeCh chan struct{}
 
 	mu      sync.Mutex // serializes live sends with the outbox flush
@@ -26,7 +24,7 @@ type delivery struct {
 }
 
 func newDelivery(g *Gateway) *delivery {
-	return &delivery{g: g, wakeCh: make(chan struct{}, 1)}
+	return &delivery{g: g, queue: "xmpp" + queueSep + g.cfg.Name, wakeCh: make(chan struct{}, 1)}
 }
 
 // deliver sends s now or, if durable, stores it for later. A non-durable
@@ -38,7 +36,7 @@ func (d *delivery) deliver(ctx context.Context, s xmpp.Stanza, durable bool) err
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.checked {
-		items, err := d.g.db.OutboxPeek(xmppQueue, 1)
+		items, err := d.g.db.OutboxPeek(d.queue, 1)
 		if err == nil {
 			d.backlog, d.checked = len(items) > 0, true
 		}
@@ -58,7 +56,7 @@ func (d *delivery) deliver(ctx context.Context, s xmpp.Stanza, durable bool) err
 		d.g.metrics.dropped.Add(1)
 		return nil
 	}
-	if _, err := d.g.db.Enqueue(xmppQueue, b); err != nil {
+	if _, err := d.g.db.Enqueue(d.queue, b); err != nil {
 		d.g.metrics.dropped.Add(1)
 		return fmt.Errorf("bridge: store undeliverable stanza: %w", err)
 	}
@@ -99,7 +97,7 @@ func (d *delivery) run(ctx context.Context) {
 func (d *delivery) flush(ctx context.Context) error {
 	for {
 		d.mu.Lock()
-		items, err := d.g.db.OutboxPeek(xmppQueue, 64)
+		items, err := d.g.db.OutboxPeek(d.queue, 64)
 		if err != nil {
 			d.mu.Unlock()
 			return err
@@ -120,7 +118,7 @@ func (d *delivery) flush(ctx context.Context) error {
 			}
 			sent = append(sent, it.Seq)
 		}
-		ackErr := d.g.db.OutboxAck(xmppQueue, sent...)
+		ackErr := d.g.db.OutboxAck(d.queue, sent...)
 		d.g.metrics.flushedToXMPP.Add(uint64(len(sent)))
 		d.mu.Unlock()
 		if err != nil || ackErr != nil {
@@ -137,22 +135,22 @@ func (d *delivery) saveUnsent(unsent [][]byte) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	waiting, err := d.g.db.OutboxPeek(xmppQueue, 1<<20)
+	waiting, err := d.g.db.OutboxPeek(d.queue, 1<<20)
 	if err != nil {
 		return err
 	}
 	for _, b := range unsent {
-		if _, err := d.g.db.Enqueue(xmppQueue, b); err != nil {
+		if _, err := d.g.db.Enqueue(d.queue, b); err != nil {
 			return err
 		}
 	}
 	var seqs []uint64
 	for _, w := range waiting {
-		if _, err := d.g.db.Enqueue(xmppQueue, w.Payload); err != nil {
+		if _, err := d.g.db.Enqueue(d.queue, w.Payload); err != nil {
 			return err
 		}
 		seqs = append(seqs, w.Seq)
 	}
 	d.backlog = true
-	return d.g.db.OutboxAck(xmppQueue, seqs...)
+	return d.g.db.OutboxAck(d.queue, seqs...)
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/bridge/bridgetest"
 	"github.com/xgate-im/xgate/xmpp"
 )
 
@@ -81,4 +82,40 @@ func TestQueuedMessagesSurviveRestart(t *testing.T) {
 	e.expectMessage(func(m *xmpp.Message) bool {
 		return len(m.Extra) > 0 && m.Extra[0].Name.Local == "received" && m.Extra[0].AttrValue("id") == "q2"
 	})
+}
+
+// Two gateways in one process share a store: each keeps its own backlog
+// and counts only its own.
+func TestOutboxIsPerGateway(t *testing.T) {
+	states := make(chan xmpp.State, 64)
+	e := newEnv(t, func(c *bridge.Config) {
+		c.Component.OnState = func(s xmpp.State, _ error) { states <- s }
+	})
+	e.register(alice, "good-a")
+	e.srv.Refuse(true)
+	e.conn.Close()
+	for s := range states {
+		if s == xmpp.StateDisconnected {
+			break
+		}
+	}
+	for i := range 3 {
+		e.tr.Emit(e.ctx(), "acct-a", bridge.MessageEvent{Chat: bobChat, Sender: "bob", ID: bridge.MessageID(fmt.Sprint(i)), Text: "x"})
+	}
+	if n, err := e.gw.OutboxLen(); err != nil || n != 3 {
+		t.Fatalf("OutboxLen %d %v", n, err)
+	}
+	other, err := bridge.New(bridge.Config{Name: "other", Component: xmpp.ComponentConfig{Addr: e.srv.Addr(), Domain: "other.example.org"}}, bridgetest.New(), e.db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := other.OutboxLen(); err != nil || n != 0 {
+		t.Fatalf("other gateway counts %d %v", n, err)
+	}
+	e.srv.Refuse(false)
+	conn, err := e.srv.Accept(e.ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.conn = conn
 }

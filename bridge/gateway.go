@@ -149,6 +149,20 @@ func (g *Gateway) Component() *xmpp.Component { return g.comp }
 // Metrics returns the gateway's counters.
 func (g *Gateway) Metrics() *Metrics { return g.metrics }
 
+// OutboxLen returns the number of stanzas and messages this gateway keeps
+// for later delivery, in both directions.
+func (g *Gateway) OutboxLen() (int, error) {
+	toXMPP, err := g.db.OutboxCount(g.deliv.queue)
+	if err != nil {
+		return 0, err
+	}
+	toNetwork, err := g.db.OutboxCount("tx" + queueSep + g.cfg.Name + queueSep)
+	if err != nil {
+		return 0, err
+	}
+	return toXMPP + toNetwork, nil
+}
+
 // Info returns the transport's description.
 func (g *Gateway) Info() Info { return g.info }
 

@@ -9,11 +9,15 @@ import (
 
 	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/disco"
 	"github.com/xgate-im/xgate/xmpp/jid"
 )
 
 // NSNick is XEP-0172 user nickname.
 const NSNick = "http://jabber.org/protocol/nick"
+
+// capsNode is the XEP-0115 node of xgate's entities.
+const capsNode = "https://github.com/xgate-im/xgate"
 
 // reofferAfter is how long an unanswered subscription request waits before
 // it is sent again (at the next login).
@@ -54,6 +58,7 @@ func (g *Gateway) gatewayPresence(user jid.JID) *xmpp.Presence {
 		}
 	}
 	p.Status = strings.Join(lines, "\n")
+	p.Extra = append(p.Extra, disco.CapsElement(capsNode, g.gatewayInfo()))
 	return p
 }
 
@@ -103,9 +108,12 @@ func (g *Gateway) contactPresence(contact jid.JID, to jid.JID) *xmpp.Presence {
 		if g.info.Capabilities.Presence {
 			p.Type = xmpp.PresenceUnavailable
 		}
-		return p
+	} else {
+		applyPresence(p, pr)
 	}
-	applyPresence(p, pr)
+	if p.Type == xmpp.PresenceAvailable {
+		p.Extra = append(p.Extra, disco.CapsElement(capsNode, g.contactInfo()))
+	}
 	return p
 }
 

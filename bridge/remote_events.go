@@ -63,9 +63,7 @@ func (g *Gateway) handleEvent(ctx context.Context, acc *account, ev Event) error
 		if err != nil {
 			return err
 		}
-		p := &xmpp.Presence{Header: xmpp.Header{From: cj, To: acc.user}}
-		applyPresence(p, ev.Presence)
-		g.sendEphemeral(ctx, p)
+		g.sendEphemeral(ctx, g.contactPresence(cj, acc.user))
 		return nil
 	case ContactEvent:
 		g.offerContact(ctx, acc, ev.Contact)

@@ -350,3 +350,26 @@ func (db *DB) OutboxLen() (int, error) {
 	}
 	return int(n), nil
 }
+
+// OutboxCount returns the number of items in the queues whose names start
+// with prefix ("" counts everything). It walks the keys without decoding
+// them.
+func (db *DB) OutboxCount(prefix string) (int, error) {
+	n := 0
+	err := db.view(func(tx *bbolt.Tx) error {
+		b, err := bucket(tx, bucketOutbox)
+		if err != nil {
+			return err
+		}
+		c := b.Cursor()
+		p := []byte(prefix)
+		for k, _ := c.Seek(p); k != nil && hasPrefix(k, p); k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: outbox count: %w", err)
+	}
+	return n, nil
+}

@@ -92,8 +92,8 @@ const (
 	defaultKeepAlive       = 30 * time.Second
 	defaultPingTimeout     = 15 * time.Second
 	defaultSendQueue       = 1024
-	defaultMinBackoff      = time.Second
-	defaultMaxBackoff      = 30 * time.Second
+	defaultMinBackoff      = 50 * time.Millisecond
+	defaultMaxBackoff      = 1500 * time.Millisecond
 	defaultDeliveryTimeout = 24 * time.Hour
 	// defaultConfigPath is read when no -c flag is given.
 	defaultConfigPath = "/etc/xgate/config.toml"
