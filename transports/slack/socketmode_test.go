@@ -1,0 +1,194 @@
+package slack
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/xgate-im/xgate/bridge"
+)
+
+// waitAcked waits until the fake has no unacknowledged envelope.
+func (w *world) waitAcked(t *testing.T) {
+	t.Helper()
+	if err := w.fake.WaitUntil(bounded(t, 10*time.Second), func() bool { return w.fake.Pending() == 0 }); err != nil {
+		t.Fatalf("%d envelopes never acknowledged (%v)", w.fake.Pending(), err)
+	}
+}
+
+func TestReconnectsLoseNothing(t *testing.T) {
+	w := newWorld(t)
+	tr := w.transport()
+	_, sink := w.login(tr, w.aliceTok)
+	const n = 40
+	for i := range n {
+		w.fake.Post(w.bob.ID, w.aliceBob, fmt.Sprint("m", i))
+		switch i {
+		case 5, 25:
+			w.fake.Disconnect("refresh_requested")
+		case 12, 33:
+			w.fake.DropSockets()
+		case 19:
+			w.fake.Disconnect("warning")
+		}
+	}
+	waitFor[bridge.MessageEvent](t, sink, func(m bridge.MessageEvent) bool { return m.Text == fmt.Sprint("m", n-1) })
+	w.waitAcked(t)
+	var got []string
+	for _, ev := range sink.all() {
+		if m, ok := ev.(bridge.MessageEvent); ok {
+			got = append(got, m.Text)
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("%d messages, want %d: %v", len(got), n, got)
+	}
+	for i, text := range got {
+		if text != fmt.Sprint("m", i) {
+			t.Fatalf("message %d is %q: %v", i, text, got)
+		}
+	}
+	if a := w.fake.Acked(); a != n {
+		t.Errorf("%d envelopes acknowledged, want %d", a, n)
+	}
+}
+
+func TestAckOnlyAfterEmit(t *testing.T) {
+	w := newWorld(t)
+	tr := w.transport()
+	_, sink := w.login(tr, w.aliceTok)
+	ctx := bounded(t, 10*time.Second)
+
+	sink.hold()
+	ts := w.fake.Post(w.bob.ID, w.aliceBob, "held")
+	select {
+	case <-sink.entered:
+	case <-ctx.Done():
+		t.Fatal("Emit never called")
+	}
+	if p := w.fake.Pending(); p != 1 {
+		t.Fatalf("%d envelopes pending while Emit blocks, want 1", p)
+	}
+	// Slack sends it again when the ack is late and when the socket drops;
+	// it stays pending all along.
+	sent := w.fake.Delivered()
+	w.fake.SetAckTimeout(50 * time.Millisecond)
+	if err := w.fake.WaitUntil(ctx, func() bool { return w.fake.Delivered() >= sent+2 }); err != nil {
+		t.Fatal("not redelivered after the ack timeout")
+	}
+	w.fake.SetAckTimeout(time.Hour)
+	sent = w.fake.Delivered()
+	w.fake.DropSockets()
+	if err := w.fake.WaitUntil(ctx, func() bool { return w.fake.Delivered() > sent && w.fake.Connections() > 0 }); err != nil {
+		t.Fatal("not redelivered after the socket dropped")
+	}
+	if p := w.fake.Pending(); p != 1 || w.fake.Acked() != 0 {
+		t.Fatalf("pending %d, acked %d while Emit blocks", p, w.fake.Acked())
+	}
+	sink.release()
+	waitFor[bridge.MessageEvent](t, sink, nil)
+	w.waitAcked(t)
+	// Every redelivery was recognized: the user sees the message once.
+	marker := w.fake.Post(w.bob.ID, w.aliceBob, "marker")
+	waitFor[bridge.MessageEvent](t, sink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(marker) })
+	w.waitAcked(t)
+	if n := count(sink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(ts) }); n != 1 {
+		t.Errorf("message delivered %d times", n)
+	}
+}
+
+func TestEmitFailureIsRetried(t *testing.T) {
+	w := newWorld(t)
+	tr := w.transport()
+	_, sink := w.login(tr, w.aliceTok)
+	ctx := bounded(t, 10*time.Second)
+	sink.hold()
+	sink.mu.Lock()
+	sink.fail = errors.New("store: disk full")
+	sink.mu.Unlock()
+	w.fake.Post(w.bob.ID, w.aliceBob, "retry me")
+	select {
+	case <-sink.entered:
+	case <-ctx.Done():
+		t.Fatal("Emit never called")
+	}
+	sink.mu.Lock()
+	sink.fail = nil
+	sink.mu.Unlock()
+	sink.release()
+	waitFor[bridge.MessageEvent](t, sink, func(m bridge.MessageEvent) bool { return m.Text == "retry me" })
+	w.waitAcked(t)
+}
+
+func TestDirectMessageBetweenTwoRegisteredUsers(t *testing.T) {
+	w := newWorld(t)
+	tr := w.transport()
+	_, aliceSink := w.login(tr, w.aliceTok)
+	_, bobSink := w.login(tr, w.bobTok)
+
+	ts := w.fake.Post(w.alice.ID, w.aliceBob, "hi bob")
+	a := waitFor[bridge.MessageEvent](t, aliceSink, nil)
+	b := waitFor[bridge.MessageEvent](t, bobSink, nil)
+	if !a.FromSelf || a.Chat.Peer != w.uid(w.bob) || a.ID != bridge.MessageID(ts) {
+		t.Errorf("alice got %+v", a)
+	}
+	if b.FromSelf || b.Chat.Peer != w.uid(w.alice) || b.Sender != w.uid(w.alice) || b.Text != "hi bob" {
+		t.Errorf("bob got %+v", b)
+	}
+	// The route of the conversation is now known: no more lookups.
+	lookups := w.fake.CallCount("apps.event.authorizations.list")
+	ts2 := w.fake.Post(w.bob.ID, w.aliceBob, "hi alice")
+	waitFor[bridge.MessageEvent](t, aliceSink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(ts2) })
+	waitFor[bridge.MessageEvent](t, bobSink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(ts2) && m.FromSelf })
+	if n := w.fake.CallCount("apps.event.authorizations.list"); n != lookups {
+		t.Errorf("%d more apps.event.authorizations.list calls", n-lookups)
+	}
+	// Carol's DM with alice reaches alice only.
+	im := w.fake.OpenIM(w.team.ID, w.alice.ID, w.carol.ID)
+	w.fake.IssueUserToken(w.team.ID, w.carol.ID) // an installation without account here
+	ts3 := w.fake.Post(w.carol.ID, im, "hi alice, carol here")
+	waitFor[bridge.MessageEvent](t, aliceSink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(ts3) })
+	w.waitAcked(t)
+	if n := count(bobSink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(ts3) }); n != 0 {
+		t.Errorf("bob got carol's message to alice")
+	}
+}
+
+func TestEventsWaitForLoginAfterConnecting(t *testing.T) {
+	w := newWorld(t)
+	tr := w.transport()
+	tr.mu.Lock()
+	tr.grace = time.Hour
+	tr.mu.Unlock()
+	w.fake.SetAckTimeout(100 * time.Millisecond)
+	_, aliceSink := w.login(tr, w.aliceTok)
+	// Bob holds a token but has not logged in yet: the message waits for
+	// him, alice gets it once.
+	ts := w.fake.Post(w.alice.ID, w.aliceBob, "before bob logged in")
+	waitFor[bridge.MessageEvent](t, aliceSink, nil)
+	if w.fake.Pending() == 0 {
+		t.Fatal("acknowledged before bob's account logged in")
+	}
+	_, bobSink := w.login(tr, w.bobTok)
+	waitFor[bridge.MessageEvent](t, bobSink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(ts) })
+	w.waitAcked(t)
+	if n := count(aliceSink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(ts) }); n != 1 {
+		t.Errorf("alice got it %d times", n)
+	}
+}
+
+func TestUnmappedEvents(t *testing.T) {
+	w := newWorld(t)
+	tr := w.transport()
+	_, sink := w.login(tr, w.aliceTok)
+	ch := w.fake.CreateChannelAs(w.bob.ID, "general", false, w.alice.ID)
+	waitFor[bridge.UnknownEvent](t, sink, func(u bridge.UnknownEvent) bool { return u.Kind == "slack channel_created" })
+	waitFor[bridge.UnknownEvent](t, sink, func(u bridge.UnknownEvent) bool { return u.Kind == "slack member_joined_channel" })
+	ts := w.fake.Post(w.bob.ID, ch.ID, "hello <#"+ch.ID+"|general>")
+	g := waitFor[bridge.MessageEvent](t, sink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(ts) })
+	if g.Chat.Kind != bridge.Group || g.Chat.ID != bridge.ChatID(ch.ID) || g.Text != "hello #general" {
+		t.Errorf("group message %+v", g)
+	}
+	w.waitAcked(t)
+}
