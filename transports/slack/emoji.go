@@ -38,6 +38,7 @@ func EmojiToUnicode(shortcode string) (string, bool) {
 		return u, true
 	}
 	if base, tone, ok := strings.Cut(lower, skinToneSep); ok && strings.HasPrefix(tone, skinTonePrefix) {
+		// A skin tone the table has no combined form for: show the base.
 		if u, ok := emojiByName[base]; ok {
 			return u, true
 		}
@@ -89,7 +90,12 @@ func ReactionName(unicode string) (string, bool) {
 // reaction name: the Unicode emoji when the name is known, otherwise (a
 // custom emoji) the name between colons, ":party-parrot:".
 func ReactionUnicode(name string) string {
-	if u, ok := EmojiToUnicode(name); ok {
+	// Only exact names: a reaction must map back to the same name, so the
+	// base-emoji fallback of EmojiToUnicode does not apply.
+	if u, ok := emojiByName[name]; ok {
+		return u
+	}
+	if u, ok := emojiByName[strings.ToLower(name)]; ok {
 		return u
 	}
 	return ":" + name + ":"
