@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -198,5 +199,57 @@ func TestGatewayIQTranslatesAddress(t *testing.T) {
 	e.send(`<iq type='set' id='t2' from='alice@example.org/a' to='fake.example.org'><query xmlns='jabber:iq:gateway'><prompt>not valid</prompt></query></iq>`)
 	if errCond(e.expectIQ("t2")) != xmpp.CondNotAcceptable {
 		t.Fatal("invalid address accepted")
+	}
+}
+
+// XEP-0100 §4.4: unsubscribing from the gateway logs out (keeping the
+// account), subscribing again logs in.
+func TestGatewaySubscriptionLogsInAndOut(t *testing.T) {
+	e := newEnv(t)
+	e.register(alice, "good-a")
+	e.send(`<presence type='unsubscribe' from='alice@example.org' to='fake.example.org'/>`)
+	e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == "unsubscribed" && p.From.String() == domain })
+	p := e.expectPresence(func(p *xmpp.Presence) bool { return p.From.String() == domain && p.Type == "unavailable" })
+	if e.tr.Closed("acct-a") != 1 {
+		t.Fatal("session not closed on unsubscribe")
+	}
+	a, err := e.db.GetAccount(store.AccountKey{User: alice, Transport: "fake", Remote: "acct-a"})
+	if err != nil || !a.Disabled {
+		t.Fatalf("account after unsubscribe: %+v %v (presence %s)", a, err, p.Element())
+	}
+	// Disabled accounts stay disabled across a restart.
+	e.restart()
+	if got := e.tr.Accounts(); len(got) != 0 {
+		t.Fatalf("disabled account logged in at start: %v", got)
+	}
+	e.send(`<presence type='subscribe' from='alice@example.org' to='fake.example.org'/>`)
+	e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == "subscribed" && p.From.String() == domain })
+	if err := e.tr.WaitLogin(e.ctx(), "acct-a"); err != nil {
+		t.Fatal(err)
+	}
+	e.expectPresence(func(p *xmpp.Presence) bool {
+		return p.From.String() == domain && p.Type == "" && strings.Contains(p.Status, "connected")
+	})
+	// Someone not allowed cannot subscribe.
+	e.send(`<presence type='subscribe' from='mallory@evil.example' to='fake.example.org'/>`)
+	e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == "unsubscribed" && p.To.String() == "mallory@evil.example" })
+}
+
+func TestAdminBackupCommand(t *testing.T) {
+	called := 0
+	e := newEnv(t, func(c *bridge.Config) {
+		c.Backup = func(context.Context) (string, int64, error) {
+			called++
+			return "/backups/xgate-1.db", 4096, nil
+		}
+	})
+	e.send(`<iq type='set' id='b1' from='admin@example.org/x' to='fake.example.org'><command xmlns='http://jabber.org/protocol/commands' node='backup' action='execute'/></iq>`)
+	iq := e.expectIQ("b1")
+	if n := iq.Payload.ChildText("", "note"); !strings.Contains(n, "/backups/xgate-1.db (4096 bytes)") || called != 1 {
+		t.Fatalf("got %s", iq.Element())
+	}
+	e.send(`<iq type='set' id='b2' from='alice@example.org/x' to='fake.example.org'><command xmlns='http://jabber.org/protocol/commands' node='backup' action='execute'/></iq>`)
+	if errCond(e.expectIQ("b2")) != xmpp.CondItemNotFound || called != 1 {
+		t.Fatal("a non-admin ran a backup")
 	}
 }
