@@ -133,6 +133,7 @@ func Start(t testing.TB, opts Options) *Server {
 	s.writeFile(t, s.paths.vmArgs, renderVMArgs(s.node))
 	s.writeFile(t, s.paths.watchdog, watchdogArgs)
 	s.writeFile(t, s.paths.inetrc, inetrc)
+	seedTranslations(filepath.Join(s.paths.spool, translationsCache))
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("ejabberdtest: %s", s.report())
@@ -164,6 +165,7 @@ func Start(t testing.TB, opts Options) *Server {
 		}
 		break
 	}
+	keepTranslations(filepath.Join(s.paths.spool, translationsCache))
 	if len(opts.Users) > 0 {
 		ctx, cancel := context.WithTimeout(t.Context(), registerTimeout)
 		defer cancel()
