@@ -146,7 +146,10 @@ func TestNothingSurvives(t *testing.T) {
 			// The end of the console pipe tells that every process has
 			// closed its files; the kernel may still be finishing their
 			// exit. Poll ps until they are gone, within a bound.
-			deadline := time.Now().Add(stopTimeout)
+			deadline := time.NewTimer(stopTimeout)
+			defer deadline.Stop()
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
 			for {
 				after, _ := psTable(t)
 				var alive []string
@@ -158,10 +161,11 @@ func TestNothingSurvives(t *testing.T) {
 				if len(alive) == 0 {
 					break
 				}
-				if time.Now().After(deadline) {
+				select {
+				case <-deadline.C:
 					t.Fatalf("processes survived %s: %s", tc.name, strings.Join(alive, ", "))
+				case <-tick.C:
 				}
-				time.Sleep(20 * time.Millisecond)
 			}
 			if strings.Contains(s.stderrText(), "flush the database") {
 				t.Errorf("Kill could not flush the database:\n%s", s.stderrText())
