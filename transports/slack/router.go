@@ -320,7 +320,7 @@ func (r *router) route(ctx context.Context, in *inbound) (sessions []*Session, c
 	for _, m := range rt.members {
 		if s, ok := live[m]; ok {
 			picked[m] = s
-		} else if grace {
+		} else if grace && r.t.awaitLogin(in.team, m) {
 			complete = false
 		}
 	}

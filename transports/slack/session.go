@@ -92,12 +92,14 @@ func (s *Session) start() {
 	s.wg.Go(s.pollLoop)
 }
 
-// Close implements bridge.Session.
+// Close implements bridge.Session. It waits for an Emit in progress before
+// it cancels the session's background work: that Emit may be the one that
+// makes the bridge close the session (a logout), and it must complete.
 func (s *Session) Close() error {
-	s.cancel()
 	s.sinkMu.Lock()
 	s.closed = true
 	s.sinkMu.Unlock()
+	s.cancel()
 	s.wg.Wait()
 	s.t.removeSession(s)
 	return nil

@@ -170,12 +170,18 @@ func TestEventsWaitForLoginAfterConnecting(t *testing.T) {
 	if w.fake.Pending() == 0 {
 		t.Fatal("acknowledged before bob's account logged in")
 	}
-	_, bobSink := w.login(tr, w.bobTok)
+	bob, bobSink := w.login(tr, w.bobTok)
 	waitFor[bridge.MessageEvent](t, bobSink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(ts) })
 	w.waitAcked(t)
 	if n := count(aliceSink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(ts) }); n != 1 {
 		t.Errorf("alice got it %d times", n)
 	}
+	// An account whose session closed (logged out, unsubscribed) is not
+	// waited for.
+	bob.Close()
+	ts2 := w.fake.Post(w.alice.ID, w.aliceBob, "after bob left")
+	waitFor[bridge.MessageEvent](t, aliceSink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(ts2) })
+	w.waitAcked(t)
 }
 
 func TestUnmappedEvents(t *testing.T) {

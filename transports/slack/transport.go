@@ -40,9 +40,10 @@ type Transport struct {
 
 	mu        sync.Mutex
 	sessions  map[bridge.AccountID]*Session
-	dirs      map[string]*directory // by team ID
-	bots      map[string]botInfo    // the app's bot, by team ID
-	connected time.Time             // first Socket Mode connection of Run
+	dirs      map[string]*directory     // by team ID
+	bots      map[string]botInfo        // the app's bot, by team ID
+	closed    map[bridge.AccountID]bool // accounts whose session closed, not logged in again
+	connected time.Time                 // first Socket Mode connection of Run
 }
 
 // botInfo identifies the app's bot in a workspace.
@@ -82,6 +83,7 @@ func New(cfg Config, log *slog.Logger, httpClient *http.Client) (*Transport, err
 		sessions: map[bridge.AccountID]*Session{},
 		dirs:     map[string]*directory{},
 		bots:     map[string]botInfo{},
+		closed:   map[bridge.AccountID]bool{},
 	}
 	t.app = slack.New("", t.options(slack.OptionAppLevelToken(set.appToken))...)
 	t.router = newRouter(t)
@@ -232,6 +234,7 @@ func (t *Transport) Login(ctx context.Context, acct bridge.AccountData, sink bri
 	s := newSession(t, acct.ID, team, user, api, dir, sink)
 	t.mu.Lock()
 	t.sessions[acct.ID] = s
+	delete(t.closed, acct.ID)
 	t.mu.Unlock()
 	t.router.sessionsChanged(team)
 	s.start()
@@ -259,6 +262,7 @@ func (t *Transport) removeSession(s *Session) {
 	t.mu.Lock()
 	if t.sessions[s.id] == s {
 		delete(t.sessions, s.id)
+		t.closed[s.id] = true
 	}
 	t.mu.Unlock()
 	t.router.sessionsChanged(s.team)
@@ -285,8 +289,17 @@ func (t *Transport) isOurBot(team, userID, botID string) bool {
 	return ok && ((userID != "" && userID == b.userID) || (botID != "" && botID == b.botID))
 }
 
-// inGrace reports whether events for accounts that are not logged in yet
-// should wait.
+// awaitLogin reports whether events for a member without a session should
+// wait for its login: shortly after Run connected, for members whose
+// session did not just close (it may be an account the bridge is still
+// logging in).
+func (t *Transport) awaitLogin(team, member string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return !t.connected.IsZero() && time.Since(t.connected) < t.grace && !t.closed[MakeAccountID(team, member)]
+}
+
+// inGrace reports whether it is shortly after Run connected.
 func (t *Transport) inGrace() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
