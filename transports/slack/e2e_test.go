@@ -34,7 +34,7 @@ func testLogger() *slog.Logger {
 // e2e is a gateway with the Slack transport, attached to a real Prosody,
 // in front of a fake Slack.
 type e2e struct {
-	t    *testing.T
+	t    testing.TB
 	p    *prosodytest.Server
 	fake *slackfake.Server
 	db   *store.DB
@@ -42,7 +42,7 @@ type e2e struct {
 
 // startE2E runs Prosody, the fake Slack and the gateway until the test
 // ends, and returns once the component is connected.
-func startE2E(t *testing.T, fake *slackfake.Server, cfg slack.Config) *e2e {
+func startE2E(t testing.TB, fake *slackfake.Server, cfg slack.Config, storeOpts ...func(*store.Options)) *e2e {
 	t.Helper()
 	p := prosodytest.Start(t, prosodytest.Options{
 		Components: []prosodytest.Component{{Domain: gwDomain, Secret: "s3cret"}},
@@ -52,7 +52,11 @@ func startE2E(t *testing.T, fake *slackfake.Server, cfg slack.Config) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "xgate.db"), store.Options{Key: key})
+	opts := store.Options{Key: key}
+	for _, o := range storeOpts {
+		o(&opts)
+	}
+	db, err := store.Open(filepath.Join(t.TempDir(), "xgate.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +120,7 @@ func (e *e2e) client(user string) *prosodytest.Client {
 	return prosodytest.Dial(ctx, e.t, e.p.C2SAddr(), user, "localhost", "pw")
 }
 
-func bounded(t *testing.T) context.Context {
+func bounded(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
@@ -136,6 +140,46 @@ func presenceFrom(from jid.JID, ok func(*xmpp.Presence) bool) func(xmpp.Stanza) 
 		p, is := s.(*xmpp.Presence)
 		return is && p.From.Bare() == from && p.Type == "" && ok(p)
 	}
+}
+
+// register fills in the gateway's registration form with a token and
+// returns the form the gateway offered.
+func register(t testing.TB, ctx context.Context, c *prosodytest.Client, token string) *form.Form {
+	t.Helper()
+	gw := jid.MustParse(gwDomain)
+	res, err := c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQGet}, Payload: xmpp.NewElement(bridge.NSRegister, "query")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := form.Parse(res.Payload.Child(form.NS, "x"))
+	if err != nil {
+		t.Fatalf("registration form %s (%v)", res.Payload, err)
+	}
+	sub := &form.Form{Type: form.TypeSubmit}
+	sub.Set("FORM_TYPE", bridge.NSRegister)
+	sub.Set("token", token)
+	res, err = c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQSet}, Payload: xmpp.NewElement(bridge.NSRegister, "query").Append(sub.Element())})
+	if err != nil || res.Type != xmpp.IQResult {
+		t.Fatalf("register: %v %v", res, err)
+	}
+	return f
+}
+
+// accept waits for the subscription requests of JIDs, in order, approves
+// them and subscribes back; it returns the requests.
+func accept(t testing.TB, ctx context.Context, c *prosodytest.Client, from ...jid.JID) []*xmpp.Presence {
+	t.Helper()
+	var out []*xmpp.Presence
+	for _, j := range from {
+		s, err := c.Expect(ctx, prosodytest.PresenceFrom(j, xmpp.PresenceSubscribe))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Approve(j)
+		c.Subscribe(j)
+		out = append(out, s.(*xmpp.Presence))
+	}
+	return out
 }
 
 func TestEndToEndThroughProsody(t *testing.T) {
@@ -159,36 +203,16 @@ func TestEndToEndThroughProsody(t *testing.T) {
 	c.Send(&xmpp.Presence{})
 
 	// XEP-0077: the transport's form, filled in with the user token.
-	res, err := c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQGet}, Payload: xmpp.NewElement(bridge.NSRegister, "query")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := form.Parse(res.Payload.Child(form.NS, "x"))
-	if err != nil || f.Field("token") == nil || f.Field("token").Type != form.FieldTextPrivate {
-		t.Fatalf("registration form %s (%v)", res.Payload, err)
-	}
-	sub := &form.Form{Type: form.TypeSubmit}
-	sub.Set("FORM_TYPE", bridge.NSRegister)
-	sub.Set("token", token)
-	res, err = c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQSet}, Payload: xmpp.NewElement(bridge.NSRegister, "query").Append(sub.Element())})
-	if err != nil || res.Type != xmpp.IQResult {
-		t.Fatalf("register: %v %v", res, err)
+	f := register(t, ctx, c, token)
+	if tf := f.Field("token"); tf == nil || tf.Type != form.FieldTextPrivate {
+		t.Fatalf("registration form %+v", f)
 	}
 
 	// The gateway and Bob (alice's DM partner) ask to be in the roster,
 	// Bob with his display name.
-	for _, from := range []jid.JID{gw, bobJID} {
-		s, err := c.Expect(ctx, prosodytest.PresenceFrom(from, xmpp.PresenceSubscribe))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if from == bobJID {
-			if nick := s.(*xmpp.Presence).Extra; len(nick) == 0 || nick[0].Text() != "Bob Builder" {
-				t.Errorf("Bob's subscription request without his nickname: %v", s)
-			}
-		}
-		c.Approve(from)
-		c.Subscribe(from)
+	subs := accept(t, ctx, c, gw, bobJID)
+	if nick := subs[1].Extra; len(nick) == 0 || nick[0].Text() != "Bob Builder" {
+		t.Errorf("Bob's subscription request without his nickname: %v", subs[1])
 	}
 	items, err := c.Roster(ctx)
 	if err != nil || len(items) != 2 {
@@ -256,7 +280,7 @@ func TestEndToEndThroughProsody(t *testing.T) {
 	}
 
 	// Bob's vCard, with his avatar.
-	res, err = c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: bobJID, Type: xmpp.IQGet}, Payload: xmpp.NewElement(bridge.NSVCard, "vCard")})
+	res, err := c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: bobJID, Type: xmpp.IQGet}, Payload: xmpp.NewElement(bridge.NSVCard, "vCard")})
 	if err != nil || res.Type != xmpp.IQResult {
 		t.Fatalf("vCard %v %v", res, err)
 	}
