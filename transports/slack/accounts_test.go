@@ -297,3 +297,34 @@ func TestPresenceAndStatus(t *testing.T) {
 		t.Errorf("alice offered as her own contact")
 	}
 }
+
+func TestInfoAgreesWithSession(t *testing.T) {
+	w := newWorld(t)
+	tr := w.transport(func(c *Config) { c.InstallURL = "https://slack.com/oauth/v2/authorize?client_id=1" })
+	info := tr.Info()
+	if info.Network != "slack" || !strings.Contains(info.Registration.Instructions, "https://slack.com/oauth/v2/authorize?client_id=1") {
+		t.Errorf("info %+v", info)
+	}
+	if f := info.Registration.Fields; len(f) != 1 || f[0].Var != "token" || f[0].Type != bridge.FieldPassword || !f[0].Secret || !f[0].Required {
+		t.Errorf("registration fields %+v", f)
+	}
+	sess, _ := w.login(tr, w.aliceTok)
+	var s bridge.Session = sess
+	caps := info.Capabilities
+	_, editor := s.(bridge.Editor)
+	_, retractor := s.(bridge.Retractor)
+	_, reactor := s.(bridge.Reactor)
+	_, typer := s.(bridge.Typer)
+	_, marker := s.(bridge.ReadMarker)
+	_, setter := s.(bridge.PresenceSetter)
+	if caps.Edits != editor || caps.Retractions != retractor || caps.Reactions != reactor || caps.Typing != typer ||
+		caps.ReadMarkers != marker || caps.SetPresence != setter || caps.Typing {
+		t.Errorf("capabilities %+v disagree with the session's interfaces", caps)
+	}
+	ctx := bounded(t, 10*time.Second)
+	chat := bridge.ChatRef{Kind: bridge.Direct, Peer: w.uid(w.bob)}
+	ts := w.fake.Post(w.bob.ID, w.aliceBob, "read me")
+	if err := sess.MarkRead(ctx, chat, bridge.MessageID(ts)); err != nil || w.fake.CallCount("conversations.mark") != 1 {
+		t.Errorf("MarkRead: %v, %d calls", err, w.fake.CallCount("conversations.mark"))
+	}
+}

@@ -28,6 +28,9 @@ import (
 // maxPolled bounds the contacts polled per round.
 const maxPolled = 100
 
+// deactivated is the presence of a deactivated member.
+var deactivated = bridge.Presence{Show: bridge.ShowOffline, Status: "Deactivated account"}
+
 // pollLoop polls presence until the session closes.
 func (s *Session) pollLoop() {
 	lim := rate.NewLimiter(s.t.presenceLimit, s.t.presenceBurst)
@@ -104,10 +107,11 @@ func (s *Session) poll(ctx context.Context, lim *rate.Limiter, onlyNew bool) {
 			show = bridge.ShowAvailable
 		}
 		m, _ := s.dir.member(e.id)
+		pres := bridge.Presence{Show: show, Status: m.status()}
 		if m.deleted {
-			show = bridge.ShowOffline
+			pres = deactivated
 		}
-		if err := s.setContactPresence(ctx, e.id, bridge.Presence{Show: show, Status: m.status()}); err != nil {
+		if err := s.setContactPresence(ctx, e.id, pres); err != nil {
 			return
 		}
 	}
@@ -140,7 +144,7 @@ func (s *Session) setContactPresence(ctx context.Context, member string, p bridg
 // statusChanged passes on a contact's new status text or deactivation.
 func (s *Session) statusChanged(ctx context.Context, m member) error {
 	if m.deleted {
-		return s.setContactPresence(ctx, m.id, bridge.Presence{Show: bridge.ShowOffline, Status: "Deactivated account"})
+		return s.setContactPresence(ctx, m.id, deactivated)
 	}
 	s.mu.Lock()
 	prev, known := s.presence[m.id]
