@@ -106,7 +106,10 @@ func (s *Session) poll(ctx context.Context, lim *rate.Limiter, onlyNew bool) {
 		if p.Presence == "active" {
 			show = bridge.ShowAvailable
 		}
-		m, _ := s.dir.member(e.id)
+		m, err := s.member(ctx, e.id) // for the status; cached
+		if err != nil && (s.noteAuth(ctx, err) || ctx.Err() != nil) {
+			return
+		}
 		pres := bridge.Presence{Show: show, Status: m.status()}
 		if m.deleted {
 			pres = deactivated

@@ -42,6 +42,12 @@ type router struct {
 	t   *Transport
 	ack func(ctx context.Context, envelopeID string) error
 
+	// acks waiting for the acker goroutine: a worker never blocks on the
+	// connection (which may be reconnecting) to acknowledge.
+	ackMu   sync.Mutex
+	ackQ    []string
+	ackWake chan struct{}
+
 	mu     sync.Mutex
 	states map[string]*eventState // by event ID, until acknowledged
 	done   recent                 // event IDs delivered and acknowledged
@@ -85,7 +91,13 @@ func newRouter(t *Transport) *router {
 	return &router{
 		t: t, states: map[string]*eventState{}, done: newRecent(recentEvents),
 		parts: map[string]*partition{}, routes: map[string]route{},
+		ackWake: make(chan struct{}, 1),
 	}
+}
+
+// start runs the acker until ctx ends; wait waits for it.
+func (r *router) start(ctx context.Context) {
+	r.wg.Go(func() { r.runAcker(ctx) })
 }
 
 // dispatch starts handling an envelope. It blocks only when the worker of
@@ -165,7 +177,8 @@ func (r *router) work(ctx context.Context, key string, p *partition) {
 	}
 }
 
-// wait waits for the workers, after the context given to dispatch ended.
+// wait waits for the workers and the acker, after the context given to
+// dispatch and start ended.
 func (r *router) wait() { r.wg.Wait() }
 
 // process delivers one event to the sessions concerned and acknowledges
@@ -210,11 +223,38 @@ func (r *router) process(ctx context.Context, j *job) {
 	r.acknowledge(ctx, envs)
 }
 
-// acknowledge acks envelopes on the Socket Mode connection.
-func (r *router) acknowledge(ctx context.Context, envs []string) {
-	for _, id := range envs {
-		if err := r.ack(ctx, id); err != nil && ctx.Err() == nil {
-			r.t.log.Warn("acknowledging envelope", "envelope", id, "err", err)
+// acknowledge queues envelopes to be acknowledged on the Socket Mode
+// connection, in order.
+func (r *router) acknowledge(_ context.Context, envs []string) {
+	r.ackMu.Lock()
+	r.ackQ = append(r.ackQ, envs...)
+	r.ackMu.Unlock()
+	select {
+	case r.ackWake <- struct{}{}:
+	default:
+	}
+}
+
+// runAcker sends the queued acknowledgements. Those left when ctx ends are
+// not sent: Slack sends their envelopes again, and they are recognized.
+func (r *router) runAcker(ctx context.Context) {
+	for {
+		r.ackMu.Lock()
+		q := r.ackQ
+		r.ackQ = nil
+		r.ackMu.Unlock()
+		for _, id := range q {
+			if err := r.ack(ctx, id); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				r.t.log.Warn("acknowledging envelope", "envelope", id, "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.ackWake:
 		}
 	}
 }

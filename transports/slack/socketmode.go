@@ -29,6 +29,7 @@ func (t *Transport) Run(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	t.router.start(runCtx)
 	errc := make(chan error, 1)
 	go func() { errc <- smc.RunContext(runCtx) }()
 	var err error
