@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/transports/slack/slackfake"
 )
 
 // waitAcked waits until the fake has no unacknowledged envelope.
@@ -197,4 +198,39 @@ func TestUnmappedEvents(t *testing.T) {
 		t.Errorf("group message %+v", g)
 	}
 	w.waitAcked(t)
+}
+
+func TestTwoWorkspaces(t *testing.T) {
+	w := newWorld(t)
+	globex := w.fake.CreateTeam("Globex")
+	dan := w.fake.CreateUser(globex.ID, slackfake.UserSpec{Name: "dan"})
+	erin := w.fake.CreateUser(globex.ID, slackfake.UserSpec{Name: "erin", DisplayName: "Erin"})
+	danTok := w.fake.IssueUserToken(globex.ID, dan.ID)
+	danErin := w.fake.OpenIM(globex.ID, dan.ID, erin.ID)
+	tr := w.transport()
+	_, aliceSink := w.login(tr, w.aliceTok)
+	danSess, danSink := w.login(tr, danTok)
+	if danSess.id != MakeAccountID(globex.ID, dan.ID) {
+		t.Fatalf("account %s", danSess.id)
+	}
+	ts := w.fake.Post(erin.ID, danErin, "hi dan")
+	m := waitFor(t, danSink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(ts) })
+	if m.Sender != MakeUserID(globex.ID, erin.ID) || m.Chat.Peer != m.Sender {
+		t.Errorf("dan got %+v", m)
+	}
+	ts2 := w.fake.Post(w.bob.ID, w.aliceBob, "hi alice")
+	waitFor(t, aliceSink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(ts2) })
+	w.waitAcked(t)
+	if n := count(aliceSink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(ts) }); n != 0 {
+		t.Error("alice got a message of another workspace")
+	}
+	if n := count(danSink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(ts2) }); n != 0 {
+		t.Error("dan got a message of another workspace")
+	}
+	if ContactLocalpart(MakeUserID(globex.ID, erin.ID)) == ContactLocalpart(w.uid(w.bob)) {
+		t.Error("contacts of two workspaces share a localpart")
+	}
+	if _, err := danSess.Send(bounded(t, 5*time.Second), bridge.ChatRef{Kind: bridge.Direct, Peer: MakeUserID(globex.ID, erin.ID)}, bridge.OutgoingMessage{Text: "hi erin"}); err != nil {
+		t.Fatal(err)
+	}
 }
