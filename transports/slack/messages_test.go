@@ -83,6 +83,31 @@ func TestSendOpensIMAndReportsUndeliverable(t *testing.T) {
 	}
 }
 
+func TestSendInThread(t *testing.T) {
+	w := newWorld(t)
+	tr := w.transport()
+	sess, _ := w.login(tr, w.aliceTok)
+	ctx := bounded(t, 10*time.Second)
+	chat := bridge.ChatRef{Kind: bridge.Direct, Peer: w.uid(w.bob)}
+	root := w.fake.Post(w.bob.ID, w.aliceBob, "root")
+	tests := []struct {
+		thread, want string
+	}{
+		{root, root},                  // a reply in the thread
+		{"a5f3-client-thread-id", ""}, // an XMPP client's own thread ID
+		{"1600000000.000001", ""},     // a thread Slack does not know
+	}
+	for _, tc := range tests {
+		id, err := sess.Send(ctx, chat, bridge.OutgoingMessage{Text: "reply", Thread: bridge.MessageID(tc.thread)})
+		if err != nil {
+			t.Fatalf("thread %q: %v", tc.thread, err)
+		}
+		if m := findMessage(t, w.fake, w.aliceBob, string(id)); m.ThreadTS != tc.want {
+			t.Errorf("thread %q: posted in %q, want %q", tc.thread, m.ThreadTS, tc.want)
+		}
+	}
+}
+
 func TestRateLimits(t *testing.T) {
 	w := newWorld(t)
 	tr := w.transport(func(c *Config) { c.PostRate, c.PostBurst = 0.5, 1 })

@@ -68,12 +68,19 @@ func (s *Session) Send(ctx context.Context, chat bridge.ChatRef, msg bridge.Outg
 		return "", err
 	}
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
-	if msg.Thread != "" {
-		opts = append(opts, slack.MsgOptionTS(string(msg.Thread)))
+	// XMPP clients may put any string in <thread>: only a Slack timestamp
+	// names a thread.
+	thread := string(msg.Thread)
+	if isTS(thread) {
+		opts = append(opts, slack.MsgOptionTS(thread))
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, ts, err := s.api.PostMessageContext(ctx, conv, opts...)
+	if err != nil && isTS(thread) && hasCode(err, "invalid_thread_ts", "thread_not_found") {
+		// The thread is gone: better in the conversation than nowhere.
+		_, ts, err = s.api.PostMessageContext(ctx, conv, opts[0])
+	}
 	if err != nil {
 		return "", s.sendError(conv, chat, "chat.postMessage", err)
 	}
@@ -239,4 +246,19 @@ func reactionsOf(m slack.Message, member string) []string {
 		}
 	}
 	return out
+}
+
+// isTS reports whether s looks like a Slack message timestamp
+// ("1700000000.000100").
+func isTS(s string) bool {
+	sec, frac, ok := strings.Cut(s, ".")
+	if !ok || len(sec) == 0 || len(sec) > 12 || len(frac) == 0 || len(frac) > 9 {
+		return false
+	}
+	for _, c := range sec + frac {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
