@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/transports/slack"
 )
 
 // transportKind wires one network into the binary: its name, the type of
@@ -83,8 +84,9 @@ var plannedNetworks = []string{"slack", "discord", "sms"}
 // binary, in the order their sections are validated and their gateways
 // started. See transportKind for how to add one.
 var transportKinds = []transportKind{
-	// No transport package exists yet. Rows for slack, discord and sms go
-	// here, each one transportRow call.
+	transportRow("slack", func(inst *instance, opts *slack.Config, log *slog.Logger) (bridge.Transport, error) {
+		return slack.New(*opts, log, nil)
+	}),
 }
 
 // networkNames returns the networks the configuration file may contain:

@@ -158,10 +158,19 @@ func (c Config) settings() (settings, error) {
 		bad("post_burst: %d is not between 1 and 1000", s.postBurst)
 	}
 	if len(errs) > 0 {
-		return settings{}, fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
+		return settings{}, configErrors(errs)
 	}
 	return s, nil
 }
+
+// configErrors lists every problem of a Config, one per key, and matches
+// ErrConfig. Unwrap gives the problems one by one, so that a caller can
+// show each on its own line.
+type configErrors []error
+
+func (e configErrors) Error() string        { return errors.Join(e...).Error() }
+func (e configErrors) Unwrap() []error      { return e }
+func (e configErrors) Is(target error) bool { return target == ErrConfig }
 
 // readToken returns the token given inline, in a file or in an environment
 // variable. Error messages never contain the token.
