@@ -50,7 +50,13 @@ func testKey(t *testing.T) *store.Key {
 
 func newEnv(t *testing.T, mods ...func(*bridge.Config)) *env {
 	t.Helper()
-	e := &env{t: t, srv: xmpptest.NewServer(t, "secret"), tr: bridgetest.New(), key: testKey(t)}
+	return newEnvWith(t, bridgetest.New(), mods...)
+}
+
+// newEnvWith is newEnv with a prepared fake network.
+func newEnvWith(t *testing.T, tr *bridgetest.Transport, mods ...func(*bridge.Config)) *env {
+	t.Helper()
+	e := &env{t: t, srv: xmpptest.NewServer(t, "secret"), tr: tr, key: testKey(t)}
 	e.dbPath = filepath.Join(t.TempDir(), "xgate.db")
 	e.openDB()
 	e.start(mods...)

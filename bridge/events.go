@@ -26,10 +26,12 @@ type MessageEvent struct {
 	// FromSelf marks a message the account owner sent from another
 	// client (an official app): it is reflected to the XMPP user as a
 	// carbon copy.
-	FromSelf    bool
-	ID          MessageID
-	Time        time.Time
-	Text        string // XEP-0393 styled
+	FromSelf bool
+	ID       MessageID
+	Time     time.Time
+	Text     string // XEP-0393 styled
+	// Mentions point at people named in Text (XEP-0372 references).
+	Mentions    []Mention
 	ReplyTo     MessageID
 	Thread      MessageID
 	Attachments []Attachment
@@ -44,7 +46,15 @@ type EditEvent struct {
 	FromSelf bool
 	ID       MessageID
 	Text     string
+	Mentions []Mention
 	Time     time.Time
+}
+
+// Mention marks where Text names a person: Begin and End are offsets in
+// Unicode code points, End exclusive, as XEP-0372 counts them.
+type Mention struct {
+	User       UserID
+	Begin, End int
 }
 
 // RetractionEvent removes message ID.

@@ -175,20 +175,23 @@ func (g *Gateway) Run(ctx context.Context) error {
 	defer cancel(nil)
 	g.runCtx = ctx
 
+	g.wg.Go(func() { g.deliv.run(ctx) })
+	g.wg.Go(func() { g.pruneLoop(ctx) })
+	if err := g.remote.resume(ctx); err != nil {
+		g.log.Error("resuming queued messages", "err", err)
+	}
+	// Stored accounts start logging in before the transport's background
+	// work (its event stream) starts, so their sessions are usually there
+	// when the first events arrive.
+	if err := g.loginAll(ctx); err != nil {
+		g.log.Error("logging in stored accounts", "err", err)
+	}
 	if r, ok := g.tr.(Runner); ok {
 		g.wg.Go(func() {
 			if err := r.Run(ctx); err != nil && ctx.Err() == nil {
 				cancel(fmt.Errorf("bridge: %s transport: %w", g.cfg.Name, err))
 			}
 		})
-	}
-	g.wg.Go(func() { g.deliv.run(ctx) })
-	g.wg.Go(func() { g.pruneLoop(ctx) })
-	if err := g.remote.resume(ctx); err != nil {
-		g.log.Error("resuming queued messages", "err", err)
-	}
-	if err := g.loginAll(ctx); err != nil {
-		g.log.Error("logging in stored accounts", "err", err)
 	}
 	// The component connects last, so that no stanza from the host server
 	// can race with the start of the stored accounts.

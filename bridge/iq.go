@@ -27,6 +27,7 @@ const (
 	NSOOB       = "jabber:x:oob"
 	NSCarbons   = "urn:xmpp:carbons:2"
 	NSStyling   = "urn:xmpp:styling:0"
+	NSReference = "urn:xmpp:reference:0"
 )
 
 // handleStanza is the component's handler: it routes every stanza.

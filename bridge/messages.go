@@ -120,8 +120,13 @@ func (g *Gateway) handleMessage(ctx context.Context, m *xmpp.Message) {
 			}
 		}
 	}
-	if it.ReplyTo != "" || it.Kind == kindRetract {
+	if (it.ReplyTo != "" && g.info.Capabilities.Replies) || it.Kind == kindRetract {
+		// The quote is only a fallback when the network shows the reply
+		// itself; otherwise it is the context the reader needs.
 		it.Text = stripFallbacks(m.Body, m.Extra)
+	}
+	if !g.info.Capabilities.Replies {
+		it.ReplyTo = ""
 	}
 	if it.Kind == "" && (m.Body != "" || len(it.Files) > 0) {
 		it.Kind = kindMessage

@@ -2,11 +2,13 @@ package bridge_test
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/bridge/bridgetest"
 	"github.com/xgate-im/xgate/xmpp"
 )
 
@@ -230,5 +232,62 @@ func TestContactVCard(t *testing.T) {
 	e.send(`<iq type='get' id='v2' from='alice@example.org/a' to='nobody@fake.example.org'><vCard xmlns='vcard-temp'/></iq>`)
 	if errCond(e.expectIQ("v2")) != xmpp.CondItemNotFound {
 		t.Fatal("vcard of an unknown contact")
+	}
+}
+
+func TestMentionsBecomeReferences(t *testing.T) {
+	e := withBob(t)
+	text := "héllo @Carol and @Bob"
+	e.tr.Emit(e.ctx(), "acct-a", bridge.MessageEvent{Chat: bobChat, Sender: "bob", ID: "m1", Text: text,
+		Mentions: []bridge.Mention{{User: "carol", Begin: 6, End: 12}, {User: "bob", Begin: 17, End: 21}, {User: "x", Begin: 20, End: 99}}})
+	m := e.expectMessage(func(m *xmpp.Message) bool { return m.ID == "m1" })
+	var refs []string
+	for _, x := range m.Extra {
+		if x.Name.Local == "reference" {
+			refs = append(refs, x.AttrValue("uri")+" "+x.AttrValue("begin")+"-"+x.AttrValue("end"))
+		}
+	}
+	want := "xmpp:carol@fake.example.org 6-12,xmpp:bob@fake.example.org 17-21"
+	if strings.Join(refs, ",") != want {
+		t.Fatalf("references %v, want %s", refs, want)
+	}
+	// Offsets still point at the names after the self prefix.
+	e.tr.Emit(e.ctx(), "acct-a", bridge.MessageEvent{Chat: bobChat, Sender: "me", FromSelf: true, ID: "m2", Text: "@Bob hi",
+		Mentions: []bridge.Mention{{User: "bob", Begin: 0, End: 4}}})
+	m = e.expectMessage(func(m *xmpp.Message) bool { return m.ID == "m2" })
+	for _, x := range m.Extra {
+		if x.Name.Local == "reference" {
+			b, _ := strconv.Atoi(x.AttrValue("begin"))
+			if got := string([]rune(m.Body)[b : b+4]); got != "@Bob" {
+				t.Fatalf("reference points at %q in %q", got, m.Body)
+			}
+		}
+	}
+}
+
+// A network without replies gets the quoted context in the text instead.
+func TestReplyFallbackKeptWithoutReplies(t *testing.T) {
+	tr := bridgetest.New()
+	tr.Caps = func(c *bridge.Capabilities) { c.Replies = false }
+	e := newEnvWith(t, tr)
+	e.tr.SetContacts("acct-a", bridge.Contact{ID: "bob", Name: "Bob"})
+	e.register(alice, "good-a")
+	e.send(`<message type='chat' id='x5' from='alice@example.org/a' to='bob@fake.example.org'><body>&gt; teh
+ok</body><reply xmlns='urn:xmpp:reply:0' to='bob@fake.example.org' id='x1'/><fallback xmlns='urn:xmpp:fallback:0' for='urn:xmpp:reply:0'><body start='0' end='6'/></fallback></message>`)
+	sent, err := e.tr.WaitSentKind(e.ctx(), "message", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent[0].Msg.Text != "> teh\nok" || sent[0].Msg.ReplyTo != "" {
+		t.Fatalf("sent %+v", sent[0].Msg)
+	}
+}
+
+func TestDeactivatedContactGoesOffline(t *testing.T) {
+	e := withBob(t)
+	e.tr.Emit(e.ctx(), "acct-a", bridge.ContactEvent{Contact: bridge.Contact{ID: "bob", Name: "Bob Builder", Deactivated: true}})
+	p := e.expectPresence(func(p *xmpp.Presence) bool { return p.From.Local() == "bob" && p.Type == "unavailable" })
+	if p.Status != "Account deactivated" {
+		t.Fatalf("presence %s", p.Element())
 	}
 }

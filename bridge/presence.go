@@ -157,6 +157,17 @@ func (g *Gateway) syncContacts(ctx context.Context, acc *account, sess Session) 
 // unless the user already did, or was asked recently.
 func (g *Gateway) offerContact(ctx context.Context, acc *account, c Contact) {
 	if c.Deactivated {
+		// Not offered; one already in the roster shows why it went quiet.
+		cj, err := g.contacts.jidFor(c.ID)
+		if err != nil {
+			return
+		}
+		if _, err := g.db.GetRosterItem(acc.user.String(), g.cfg.Name, cj.String()); err == nil {
+			g.mu.Lock()
+			g.presence[c.ID] = Presence{Show: ShowOffline, Status: "Account deactivated"}
+			g.mu.Unlock()
+			g.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: cj, To: acc.user, Type: xmpp.PresenceUnavailable}, Status: "Account deactivated"})
+		}
 		return
 	}
 	cj, err := g.contacts.jidFor(c.ID)

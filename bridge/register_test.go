@@ -232,7 +232,9 @@ func TestGatewaySubscriptionLogsInAndOut(t *testing.T) {
 	})
 	// Someone not allowed cannot subscribe.
 	e.send(`<presence type='subscribe' from='mallory@evil.example' to='fake.example.org'/>`)
-	e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == "unsubscribed" && p.To.String() == "mallory@evil.example" })
+	e.expectPresence(func(p *xmpp.Presence) bool {
+		return p.Type == "unsubscribed" && p.To.String() == "mallory@evil.example"
+	})
 }
 
 func TestAdminBackupCommand(t *testing.T) {

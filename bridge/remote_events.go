@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/jid"
@@ -135,6 +137,30 @@ func (g *Gateway) remoteID(scope, xmppID string) MessageID {
 	return MessageID(xmppID)
 }
 
+// references turns mentions into XEP-0372 references to contact JIDs,
+// shifted by what was put before the text. Mentions out of the body's
+// bounds or of unknown people are left out.
+func (g *Gateway) references(ms []Mention, shift int, body string) []*xmpp.Element {
+	if len(ms) == 0 {
+		return nil
+	}
+	n := utf8.RuneCountInString(body)
+	var out []*xmpp.Element
+	for _, mn := range ms {
+		b, e := mn.Begin+shift, mn.End+shift
+		if mn.Begin < 0 || b >= e || e > n || mn.User == "" {
+			continue
+		}
+		cj, err := g.contacts.jidFor(mn.User)
+		if err != nil {
+			continue
+		}
+		out = append(out, xmpp.NewElement(NSReference, "reference", "type", "mention",
+			"uri", "xmpp:"+cj.String(), "begin", strconv.Itoa(b), "end", strconv.Itoa(e)))
+	}
+	return out
+}
+
 // unmapped handles an event the bridge cannot place (group chats for now):
 // it is logged and counted, never silently dropped.
 func (g *Gateway) unmapped(acc *account, what string, err error) error {
@@ -156,9 +182,12 @@ func (g *Gateway) onMessage(ctx context.Context, acc *account, ev MessageEvent) 
 		Header: xmpp.Header{From: cj, To: acc.user, ID: g.xmppID(scope, ev.ID), Type: xmpp.MessageChat},
 		Body:   ev.Text,
 	}
+	shift := 0
 	if ev.FromSelf {
 		m.Body = selfPrefix + m.Body
+		shift = utf8.RuneCountInString(selfPrefix)
 	}
+	m.Extra = append(m.Extra, g.references(ev.Mentions, shift, m.Body)...)
 	for i, a := range ev.Attachments {
 		if m.Body != "" {
 			m.Body += "\n"
@@ -190,15 +219,17 @@ func (g *Gateway) onEdit(ctx context.Context, acc *account, ev EditEvent) error 
 		return g.unmapped(acc, "edit", err)
 	}
 	scope := g.scope(acc, peer)
-	body := ev.Text
+	body, shift := ev.Text, 0
 	if ev.FromSelf {
 		body = selfPrefix + body
+		shift = utf8.RuneCountInString(selfPrefix)
 	}
 	m := &xmpp.Message{
 		Header: xmpp.Header{From: cj, To: acc.user, ID: g.comp.NewID(), Type: xmpp.MessageChat},
 		Body:   body,
 		Extra:  []*xmpp.Element{xmpp.NewElement(NSCorrect, "replace", "id", g.xmppID(scope, ev.ID))},
 	}
+	m.Extra = append(m.Extra, g.references(ev.Mentions, shift, body)...)
 	return g.send(ctx, m)
 }
 

@@ -47,6 +47,9 @@ type Transport struct {
 	logins   int
 	seq      int
 	closed   map[bridge.AccountID]int
+	// Caps, when set before the gateway is created, changes the declared
+	// capabilities.
+	Caps func(*bridge.Capabilities)
 }
 
 // New returns an empty fake network.
@@ -64,6 +67,14 @@ var _ bridge.Transport = (*Transport)(nil)
 
 // Info implements bridge.Transport.
 func (t *Transport) Info() bridge.Info {
+	info := t.info()
+	if t.Caps != nil {
+		t.Caps(&info.Capabilities)
+	}
+	return info
+}
+
+func (t *Transport) info() bridge.Info {
 	return bridge.Info{
 		Network:     "fake",
 		Name:        "Fakenet",

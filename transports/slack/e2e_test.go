@@ -255,6 +255,17 @@ func TestEndToEndThroughProsody(t *testing.T) {
 	if body := m.(*xmpp.Message).Body; body != "hi @Alice, _styled_ 😄 link (https://example.org)" {
 		t.Errorf("body %q", body)
 	}
+	// The mention of alice is a XEP-0372 reference to her own contact JID
+	// in that workspace, over "@Alice".
+	var ref *xmpp.Element
+	for _, x := range m.(*xmpp.Message).Extra {
+		if x.Name.Space == bridge.NSReference {
+			ref = x
+		}
+	}
+	if ref == nil || ref.AttrValue("begin") != "3" || ref.AttrValue("end") != "9" || !strings.HasPrefix(ref.AttrValue("uri"), "xmpp:"+strings.ToLower(alice.ID)+".") {
+		t.Errorf("mention reference %v in %s", ref, m.Element())
+	}
 	// Edits both ways, and a reaction from XMPP.
 	fake.Edit(bob.ID, im, ts, "hi again")
 	m, err = c.Expect(ctx, messageFrom(bobJID, func(b string) bool { return b == "hi again" }))

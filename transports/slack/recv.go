@@ -227,13 +227,17 @@ func (s *Session) onNewMessage(ctx context.Context, channel, channelType string,
 			return err
 		}
 	}
-	text := s.incomingText(ctx, chat, m.Text)
+	text, mentions := s.incomingText(ctx, chat, m.Text)
 	if m.Subtype == "me_message" {
 		text = "/me " + text
+		for i := range mentions {
+			mentions[i].Begin += 4
+			mentions[i].End += 4
+		}
 	}
 	ev := bridge.MessageEvent{
 		Chat: chat, Sender: s.sender(m.User, peer), FromSelf: fromSelf,
-		ID: bridge.MessageID(m.TS), Time: tsTime(m.TS), Text: text,
+		ID: bridge.MessageID(m.TS), Time: tsTime(m.TS), Text: text, Mentions: mentions,
 	}
 	if m.ThreadTS != "" && m.ThreadTS != m.TS {
 		ev.Thread = bridge.MessageID(m.ThreadTS)
@@ -262,9 +266,10 @@ func (s *Session) onEdit(ctx context.Context, channel, channelType string, m *wi
 	if m.Edited != nil && m.Edited.TS != "" {
 		at = tsTime(m.Edited.TS)
 	}
+	text, mentions := s.incomingText(ctx, chat, m.Text)
 	return s.emit(ctx, bridge.EditEvent{
 		Chat: chat, Sender: s.sender(m.User, peer), FromSelf: fromSelf,
-		ID: bridge.MessageID(m.TS), Text: s.incomingText(ctx, chat, m.Text), Time: at,
+		ID: bridge.MessageID(m.TS), Text: text, Mentions: mentions, Time: at,
 	})
 }
 
@@ -391,13 +396,34 @@ func (s *Session) onUser(ctx context.Context, u *slack.User, joined bool) error 
 
 // incomingText converts a Slack message text to XEP-0393 styling, first
 // looking up (for direct messages) the members and channels it mentions
-// that the directory does not know yet.
-func (s *Session) incomingText(ctx context.Context, chat bridge.ChatRef, text string) string {
+// that the directory does not know yet. It also returns where the text
+// mentions members of the workspace (XEP-0372 offsets).
+func (s *Session) incomingText(ctx context.Context, chat bridge.ChatRef, text string) (string, []bridge.Mention) {
 	if chat.Kind == bridge.Direct {
 		s.resolveMentions(ctx, text)
 	}
-	out, _ := MrkdwnToStyled(text, s.dir)
-	return out
+	out, ms := MrkdwnToStyled(text, s.dir)
+	var mentions []bridge.Mention
+	for _, m := range ms {
+		if isMemberID(m.UserID) {
+			mentions = append(mentions, bridge.Mention{User: MakeUserID(s.team, m.UserID), Begin: m.Begin, End: m.End})
+		}
+	}
+	return out, mentions
+}
+
+// isMemberID reports whether id looks like a Slack member ID ("U…" or
+// "W…"), as opposed to @here and the like.
+func isMemberID(id string) bool {
+	if len(id) < 2 || (id[0] != 'U' && id[0] != 'W') {
+		return false
+	}
+	for _, r := range id[1:] {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // maxLookups bounds the Web API calls made for the mentions of one message.
