@@ -120,6 +120,7 @@ func (d *delivery) flush(ctx context.Context) error {
 		}
 		ackErr := d.g.db.OutboxAck(d.queue, sent...)
 		d.g.metrics.flushedToXMPP.Add(uint64(len(sent)))
+		d.g.log.Info("delivered stored stanzas", "count", len(sent), "left_in_batch", len(items)-len(sent))
 		d.mu.Unlock()
 		if err != nil || ackErr != nil {
 			return errors.Join(err, ackErr)

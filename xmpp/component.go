@@ -139,7 +139,14 @@ type Component struct {
 
 	mu      sync.Mutex
 	pending map[string]pendingIQ // outstanding Requests by id
-	retry   [][]byte             // written to a socket that then failed
+	retry   [][]byte             // to write first on the next connection
+	// Delivery barriers (barrier.go).
+	unconfirmed   [][]byte // written, not yet known to be processed
+	barrierID     string   // id of the barrier ping in flight
+	barrierCovers int      // unconfirmed stanzas the barrier in flight covers
+	barrierSeq    uint64
+	barrierSent   time.Time
+	barrierDone   chan struct{} // a barrier came back
 
 	idSeq atomic.Uint64
 	stats counters
@@ -156,13 +163,14 @@ func NewComponent(cfg ComponentConfig, h Handler) (*Component, error) {
 		return nil, errors.New("xmpp: component server address is empty")
 	}
 	return &Component{
-		cfg:     cfg,
-		domain:  d,
-		handler: h,
-		out:     make(chan []byte, cfg.SendQueue),
-		inbox:   make(chan Stanza, cfg.InboxQueue),
-		stopped: make(chan struct{}),
-		pending: make(map[string]pendingIQ),
+		cfg:         cfg,
+		domain:      d,
+		handler:     h,
+		out:         make(chan []byte, cfg.SendQueue),
+		inbox:       make(chan Stanza, cfg.InboxQueue),
+		barrierDone: make(chan struct{}, 1),
+		stopped:     make(chan struct{}),
+		pending:     make(map[string]pendingIQ),
 	}, nil
 }
 

@@ -3,6 +3,7 @@ package xmpp_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -292,7 +293,9 @@ func TestComponentRequestTimeout(t *testing.T) {
 // A peer that stops answering (no FIN, no RST) is detected by the
 // self-ping and the component reconnects.
 func TestComponentDetectsDeadPeer(t *testing.T) {
-	h := startComponent(t, "s3cret", func(c *xmpp.ComponentConfig) {
+	srv := xmpptest.NewServer(t, "s3cret")
+	srv.RouteSelf(false)
+	h := startComponentOn(t, srv, "s3cret", func(c *xmpp.ComponentConfig) {
 		c.KeepAlive = 40 * time.Millisecond
 		c.PingTimeout = 60 * time.Millisecond
 	})
@@ -321,7 +324,9 @@ func TestComponentDetectsDeadPeer(t *testing.T) {
 
 // A live server that routes the self-ping back keeps the connection up.
 func TestComponentSelfPingKeepsAlive(t *testing.T) {
-	h := startComponent(t, "s3cret", func(c *xmpp.ComponentConfig) {
+	srv := xmpptest.NewServer(t, "s3cret")
+	srv.RouteSelf(false)
+	h := startComponentOn(t, srv, "s3cret", func(c *xmpp.ComponentConfig) {
 		c.KeepAlive = 30 * time.Millisecond
 		c.PingTimeout = 200 * time.Millisecond
 	})
@@ -436,5 +441,67 @@ func TestNewComponentValidates(t *testing.T) {
 		if _, err := xmpp.NewComponent(cfg, nil); err == nil {
 			t.Errorf("%+v accepted", cfg)
 		}
+	}
+}
+
+// Stanzas the server read but never confirmed (its process died before the
+// barrier ping came back) are written again on the next connection; stanzas
+// a returned barrier covers are not.
+func TestComponentReplaysUnconfirmedAfterCrash(t *testing.T) {
+	srv := xmpptest.NewServer(t, "s3cret")
+	srv.RouteSelf(false)
+	h := startComponentOn(t, srv, "s3cret", nil)
+	ctx := ctxTimeout(t)
+	conn, err := srv.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(t, xmpp.StateConnected)
+	// Confirmed: the server routes the first barrier back.
+	h.comp.Send(ctx, &xmpp.Message{Header: xmpp.Header{ID: "confirmed"}, Body: "a"})
+	for {
+		el, err := conn.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if el.Name.Local == "iq" && el.AttrValue("to") == "gw.example" {
+			conn.Send(el.String())
+			break
+		}
+	}
+	// Unconfirmed: read, but the barrier is never routed.
+	for i := range 5 {
+		h.comp.Send(ctx, &xmpp.Message{Header: xmpp.Header{ID: fmt.Sprint("u", i)}, Body: "b"})
+	}
+	got := 0
+	for got < 5 {
+		el, err := conn.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if el.Name.Local == "message" {
+			got++
+		}
+	}
+	conn.Close() // the server dies
+	conn2, err := srv.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for len(ids) < 5 {
+		el, err := conn2.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if el.Name.Local == "message" {
+			ids = append(ids, el.AttrValue("id"))
+		}
+	}
+	if strings.Join(ids, ",") != "u0,u1,u2,u3,u4" {
+		t.Fatalf("replayed %v", ids)
+	}
+	if st := h.comp.Stats(); st.Replayed != 5 {
+		t.Fatalf("replayed count %d", st.Replayed)
 	}
 }

@@ -66,6 +66,9 @@ func (c *Component) session(ctx context.Context) (connected bool, err error) {
 	})
 	wg.Go(func() { c.keepAlive(sctx, conn, &lastRead) })
 	wg.Wait()
+	// Only a close this side asked for, answered by the server's own
+	// closing tag, proves everything written was processed.
+	c.settle(ctx.Err() != nil && writeErr == nil && errors.Is(readErr, ErrStreamClosed))
 	if ctx.Err() != nil {
 		return true, nil
 	}
@@ -158,7 +161,7 @@ func (c *Component) readLoop(ctx context.Context, dec *Decoder, fatal chan<- []b
 			fatal <- se.Bytes()
 			return se
 		}
-		if iq, ok := s.(*IQ); ok && c.isResponse(iq) && c.resolve(iq) {
+		if iq, ok := s.(*IQ); ok && (c.confirmBarrier(iq) || c.isResponse(iq) && c.resolve(iq)) {
 			continue
 		}
 		select {
@@ -200,6 +203,7 @@ func (c *Component) writeLoop(ctx context.Context, conn net.Conn, fatal <-chan [
 			return fmt.Errorf("xmpp: write: %w", err)
 		}
 		c.stats.countOut(batch)
+		c.written(batch)
 		batch = batch[:0]
 		return nil
 	}
@@ -220,9 +224,29 @@ func (c *Component) writeLoop(ctx context.Context, conn net.Conn, fatal <-chan [
 	ticker := time.NewTicker(c.cfg.KeepAlive)
 	defer ticker.Stop()
 	lastWrite := time.Now()
+	barrierTimer := time.NewTimer(time.Hour)
+	barrierTimer.Stop()
+	defer barrierTimer.Stop()
+	// barrier writes a barrier ping if one is due, or arms the timer.
+	barrier := func() error {
+		ping, wait := c.nextBarrier(time.Now())
+		if ping != nil {
+			bw.Write(ping)
+			return flush()
+		}
+		if wait > 0 {
+			barrierTimer.Reset(wait)
+		}
+		return nil
+	}
 	for {
+		// Too much unconfirmed: take nothing new until a barrier returns.
+		in := c.out
+		if c.unconfirmedLen() >= maxUnconfirmed {
+			in = nil
+		}
 		select {
-		case b := <-c.out:
+		case b := <-in:
 			write(b)
 			for more := true; more && bw.Buffered() < 16<<10; {
 				select {
@@ -235,7 +259,18 @@ func (c *Component) writeLoop(ctx context.Context, conn net.Conn, fatal <-chan [
 			if err := flush(); err != nil {
 				return err
 			}
+			if err := barrier(); err != nil {
+				return err
+			}
 			lastWrite = time.Now()
+		case <-barrierTimer.C:
+			if err := barrier(); err != nil {
+				return err
+			}
+		case <-c.barrierDone:
+			if err := barrier(); err != nil {
+				return err
+			}
 		case <-ticker.C:
 			if time.Since(lastWrite) >= c.cfg.KeepAlive/2 {
 				bw.WriteByte(' ')

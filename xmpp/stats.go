@@ -16,6 +16,9 @@ type Stats struct {
 	ErrorsIn     uint64
 	Reconnects   uint64
 	PingTimeouts uint64
+	// Replayed counts stanzas written again after a connection ended
+	// before the server confirmed it had processed them.
+	Replayed uint64
 	// QueueLen and QueueCap describe the outgoing queue; QueueHigh is the
 	// highest length seen.
 	QueueLen, QueueCap, QueueHigh int
@@ -27,6 +30,7 @@ type counters struct {
 	errorsIn     atomic.Uint64
 	reconnects   atomic.Uint64
 	pingTimeouts atomic.Uint64
+	replayed     atomic.Uint64
 	high         atomic.Int64
 }
 
@@ -84,6 +88,7 @@ func (c *Component) Stats() Stats {
 		ErrorsIn:     s.errorsIn.Load(),
 		Reconnects:   s.reconnects.Load(),
 		PingTimeouts: s.pingTimeouts.Load(),
+		Replayed:     s.replayed.Load(),
 		QueueLen:     len(c.out),
 		QueueCap:     cap(c.out),
 		QueueHigh:    int(s.high.Load()),

@@ -105,6 +105,8 @@ var gatewayMetrics = []gatewayMetric{
 		func(g *gatewayStatus) string { return u64(g.Component.Reconnects) }},
 	{"xgate_component_ping_timeouts_total", "counter", "Self-pings through the host server that were not answered in time.",
 		func(g *gatewayStatus) string { return u64(g.Component.PingTimeouts) }},
+	{"xgate_component_replayed_total", "counter", "Stanzas written again because the connection ended before the host server confirmed processing them.",
+		func(g *gatewayStatus) string { return u64(g.Component.Replayed) }},
 	{"xgate_component_send_queue_length", "gauge", "Stanzas waiting in the component's outgoing queue.",
 		func(g *gatewayStatus) string { return itoa(g.Component.QueueLen) }},
 	{"xgate_component_send_queue_capacity", "gauge", "Capacity of the component's outgoing queue.",

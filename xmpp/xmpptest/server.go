@@ -31,6 +31,7 @@ type Server struct {
 	secret     string
 	integerIDs atomic.Bool
 	refuse     atomic.Bool
+	noRoute    atomic.Bool
 	conns      chan *Conn
 	seq        atomic.Int64
 	mu         sync.Mutex
@@ -54,6 +55,11 @@ func NewServer(t testing.TB, secret string) *Server {
 // SetIntegerIDs makes stream ids integers, as ejabberd does, instead of
 // UUID-like strings as Prosody does.
 func (s *Server) SetIntegerIDs(on bool) { s.integerIDs.Store(on) }
+
+// RouteSelf says whether the server routes an iq a component addresses to
+// itself (its pings) back to it, as a real server does: then Next never
+// returns them. It is on by default.
+func (s *Server) RouteSelf(on bool) { s.noRoute.Store(!on) }
 
 // Refuse makes the server close new connections at once (a host server
 // that is down), or accept them again.
@@ -87,7 +93,7 @@ func (s *Server) accept() {
 }
 
 func (s *Server) handshake(nc net.Conn) {
-	c := &Conn{nc: nc, dec: xmpp.NewDecoder(nc, xmpp.Limits{})}
+	c := &Conn{nc: nc, dec: xmpp.NewDecoder(nc, xmpp.Limits{}), srv: s}
 	s.mu.Lock()
 	s.all = append(s.all, c)
 	s.mu.Unlock()
@@ -162,6 +168,7 @@ type Conn struct {
 	StreamID string
 	nc       net.Conn
 	dec      *xmpp.Decoder
+	srv      *Server
 	err      error
 	wmu      sync.Mutex
 }
@@ -188,11 +195,22 @@ func (c *Conn) Next(ctx context.Context) (*xmpp.Element, error) {
 	_ = c.nc.SetReadDeadline(time.Time{})
 	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetReadDeadline(time.Now()) })
 	defer stop()
-	el, err := c.dec.Next()
-	if err != nil && ctx.Err() != nil {
-		return nil, fmt.Errorf("xmpptest: read: %w (%v)", ctx.Err(), err)
+	for {
+		el, err := c.dec.Next()
+		if err != nil && ctx.Err() != nil {
+			return nil, fmt.Errorf("xmpptest: read: %w (%v)", ctx.Err(), err)
+		}
+		if err == nil && !c.srv.noRoute.Load() && el.Name.Local == "iq" && el.AttrValue("to") == c.Domain && el.AttrValue("from") == c.Domain {
+			// Route the component's own ping back, like a server.
+			var b bytes.Buffer
+			el.WriteXML(&b, xmpp.NSComponent)
+			if err := c.Send(b.String()); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		return el, err
 	}
-	return el, err
 }
 
 // NextStanza reads the next element and parses it as a stanza.
