@@ -73,22 +73,14 @@ func (g *Gateway) register(ctx context.Context, user jid.JID, values map[string]
 		return AccountData{}, fmt.Errorf("bridge: transport returned an account without ID")
 	}
 	key := store.AccountKey{User: user.String(), Transport: g.cfg.Name, Remote: string(data.ID)}
-	a, err := g.db.GetAccount(key)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return AccountData{}, fmt.Errorf("bridge: read account: %w", err)
-	}
+	_, err = g.db.GetAccount(key)
 	isNew := errors.Is(err, store.ErrNotFound)
-	a.AccountKey = key
-	a.Settings = maps.Clone(data.Settings)
-	if a.Settings == nil {
-		a.Settings = map[string]string{}
+	if err := Provision(g.db, g.cfg.Name, user, data); err != nil {
+		return AccountData{}, err
 	}
-	a.Settings[settingName] = data.Name
-	a.Secrets = maps.Clone(data.Secrets)
-	a.Disabled = false
-	a.LastError = ""
-	if err := g.db.PutAccount(a); err != nil {
-		return AccountData{}, fmt.Errorf("bridge: store account: %w", err)
+	a, err := g.db.GetAccount(key)
+	if err != nil {
+		return AccountData{}, fmt.Errorf("bridge: read account: %w", err)
 	}
 	g.metrics.registrations.Add(1)
 	g.log.Info("registered", "user", user, "account", data.ID, "new", isNew)
@@ -98,6 +90,30 @@ func (g *Gateway) register(ctx context.Context, user jid.JID, values map[string]
 	// XEP-0100 §4.1.1: the gateway asks to be in the user's roster.
 	_ = g.send(ctx, &xmpp.Presence{Header: xmpp.Header{From: g.domain, To: user, Type: xmpp.PresenceSubscribe}})
 	return data, nil
+}
+
+// Provision stores an account for a user as if they had registered it on
+// the gateway instance named instance: for provisioning tools and the demo.
+// The gateway logs it in when it starts (or at once if it runs). data is
+// what the transport's Register returned.
+func Provision(db *store.DB, instance string, user jid.JID, data AccountData) error {
+	if data.ID == "" {
+		return fmt.Errorf("bridge: provision: account without ID")
+	}
+	settings := maps.Clone(data.Settings)
+	if settings == nil {
+		settings = map[string]string{}
+	}
+	settings[settingName] = data.Name
+	a := store.Account{
+		AccountKey: store.AccountKey{User: user.Bare().String(), Transport: instance, Remote: string(data.ID)},
+		Settings:   settings,
+		Secrets:    maps.Clone(data.Secrets),
+	}
+	if err := db.PutAccount(a); err != nil {
+		return fmt.Errorf("bridge: provision: %w", err)
+	}
+	return nil
 }
 
 // unregister removes a user's account (remote == "") or all of them, and,

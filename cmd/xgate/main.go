@@ -53,8 +53,7 @@ var commands = []command{
 	{"backup", "[-c FILE | --db PATH] [-f] OUT", "copy the store of a stopped xgate to OUT (a file or a directory)", (*cli).backupCommand},
 	{"genkey", "", "print a new store encryption key", (*cli).genkeyCommand},
 	{"version", "", "print the version", (*cli).versionCommand},
-	// "demo", a playground of fake Slack, Discord and SMS networks, goes
-	// here when it exists.
+	{"demo", "[-server ADDR] [-domain DOMAIN] [-secret SECRET] [-user JID]", "try xgate without accounts: a fake Slack workspace whose people answer", (*cli).demoCommand},
 }
 
 func findCommand(name string) *command {

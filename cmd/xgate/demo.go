@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/store"
+	"github.com/xgate-im/xgate/transports/slack"
+	"github.com/xgate-im/xgate/transports/slack/slackfake"
+	"github.com/xgate-im/xgate/xmpp/jid"
+)
+
+// demoOptions are the flags of `xgate demo`.
+type demoOptions struct {
+	server, domain, secret string
+	user                   string // XMPP user to register at once, or ""
+	admin                  string // admin HTTP address, or ""
+	dir                    string // where the demo keeps its files; a temp dir when ""
+	debug                  bool
+}
+
+func (c *cli) demoCommand(fs *flagSet) func([]string) int {
+	o := &demoOptions{}
+	fs.StringVar(&o.server, "server", "127.0.0.1:5347", "the host server's component `ADDRESS`")
+	fs.StringVar(&o.domain, "domain", "slack.localhost", "the component `DOMAIN` declared on the host server")
+	fs.StringVar(&o.secret, "secret", "demo", "the component `SECRET` declared on the host server")
+	fs.StringVar(&o.user, "user", "", "an XMPP account (`JID`) to register with the demo workspace right away")
+	fs.StringVar(&o.admin, "admin", "", "serve /healthz and /metrics on this loopback `ADDRESS`")
+	fs.StringVar(&o.dir, "dir", "", "keep the demo's store and config in `DIR` (default: a temporary directory, removed at exit)")
+	fs.BoolVar(&o.debug, "v", false, "log at debug level")
+	return func(args []string) int {
+		if len(args) > 0 {
+			return c.usageError(fs, "unexpected argument %q", args[0])
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		context.AfterFunc(ctx, stop)
+		if err := runDemo(ctx, *o, c.stderr, c.ready); err != nil {
+			return c.fail(err)
+		}
+		return exitOK
+	}
+}
+
+// runDemo runs a gateway bridging a fake Slack workspace, whose people
+// answer, to the host server, until ctx ends. Everything is real but the
+// network: the transport, the bridge, the store, the config path.
+func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(string)) error {
+	level := slog.LevelInfo
+	if o.debug {
+		level = slog.LevelDebug
+	}
+	log := newLogger(out, level, false)
+	if o.dir == "" {
+		dir, err := os.MkdirTemp("", "xgate-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		o.dir = dir
+	}
+	var user jid.JID
+	if o.user != "" {
+		u, err := jid.Parse(o.user)
+		if err != nil || u.Local() == "" {
+			return fmt.Errorf("demo: -user %q is not a user JID", o.user)
+		}
+		user = u.Bare()
+	}
+
+	fake := slackfake.New()
+	defer fake.Close()
+	ws := newDemoWorkspace(fake, user)
+
+	cfgPath, err := writeDemoConfig(o, fake)
+	if err != nil {
+		return err
+	}
+	cfg, err := readConfig(cfgPath, transportKinds)
+	if err == nil {
+		err = cfg.resolve()
+	}
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if !user.IsZero() {
+		if err := provisionDemoUser(ctx, cfg, fake, user, ws.meToken); err != nil {
+			return err
+		}
+	}
+	ws.start(ctx)
+	defer ws.wait()
+	fmt.Fprint(out, demoBanner(o, user, ws.meToken))
+	return serve(ctx, cfg, log, versionString()+" (demo)", ready)
+}
+
+// writeDemoConfig writes the demo's store key and configuration file.
+func writeDemoConfig(o demoOptions, fake *slackfake.Server) (string, error) {
+	key, err := store.GenerateKey()
+	if err != nil {
+		return "", err
+	}
+	keyPath := filepath.Join(o.dir, "store.key")
+	if err := os.WriteFile(keyPath, []byte(key+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	q := strconv.Quote
+	cfg := fmt.Sprintf(`# Written by "xgate demo".
+[log]
+level = "info"
+
+[store]
+path = %s
+key_file = %s
+
+[admin]
+listen = %s
+
+[access]
+allow = ["*"]
+
+[xmpp]
+server = %s
+
+[[slack]]
+domain = %s
+secret = %s
+app_token = %s
+api_url = %s
+roster = "all"
+presence_poll = "30s"
+`, q(filepath.Join(o.dir, "xgate.db")), q(keyPath), q(o.admin), q(o.server), q(o.domain), q(o.secret), q(fake.AppToken()), q(fake.APIURL()))
+	path := filepath.Join(o.dir, "config.toml")
+	return path, os.WriteFile(path, []byte(cfg), 0o600)
+}
+
+// provisionDemoUser registers the demo user's Slack account in the store
+// before the gateway starts, the way the registration form would.
+func provisionDemoUser(ctx context.Context, cfg *config, fake *slackfake.Server, user jid.JID, token string) error {
+	inst := cfg.instances[0]
+	tr, err := slack.New(*inst.options.(*slack.Config), slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		return err
+	}
+	data, err := tr.Register(ctx, map[string]string{"token": token})
+	if err != nil {
+		return fmt.Errorf("demo: registering %s: %w", user, err)
+	}
+	db, err := store.Open(cfg.storePath, store.Options{Key: cfg.key})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return bridge.Provision(db, inst.Name, user, data)
+}
+
+func demoBanner(o demoOptions, user jid.JID, token string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nxgate demo: a fake Slack workspace, \"Demo Workspace\", bridged on %s.\n\n", o.domain)
+	fmt.Fprintf(&b, "Declare the component on your XMPP server first. Prosody:\n\n")
+	fmt.Fprintf(&b, "    Component %q\n        component_secret = %q\n\n", o.domain, o.secret)
+	fmt.Fprintf(&b, "and xgate connects to %s. Then, from any XMPP client of that server:\n", o.server)
+	if user.IsZero() {
+		fmt.Fprintf(&b, "  - register: send \"register %s\" to %s (or use the Register\n    command or the registration form of the service);\n", token, o.domain)
+	} else {
+		fmt.Fprintf(&b, "  - %s is registered already: log in and accept the contacts;\n", user)
+	}
+	b.WriteString("  - write to Eliza (she answers), Ada (she answers, then corrects herself),\n")
+	b.WriteString("    Grace (away, giving a talk) or Linus (he reacts);\n")
+	fmt.Fprintf(&b, "  - send \"help\" to %s for the commands.\n\nCtrl-C stops the demo.\n\n", o.domain)
+	return b.String()
+}
+
+// demoWorkspace is the fake workspace and its people.
+type demoWorkspace struct {
+	fake    *slackfake.Server
+	team    slackfake.Team
+	me      slackfake.User
+	meToken string
+	people  []demoPerson
+	wg      sync.WaitGroup
+}
+
+// demoPerson is a member of the workspace who answers direct messages.
+type demoPerson struct {
+	user   slackfake.User
+	im     string
+	answer func(ctx context.Context, w *demoWorkspace, p *demoPerson, m slackfake.Message)
+}
+
+func newDemoWorkspace(fake *slackfake.Server, user jid.JID) *demoWorkspace {
+	w := &demoWorkspace{fake: fake}
+	w.team = fake.CreateTeam("Demo Workspace")
+	w.fake.InstallApp(w.team.ID)
+	handle, real := "you", "You"
+	if !user.IsZero() {
+		handle = user.Local()
+		real = strings.ToUpper(handle[:1]) + handle[1:]
+	}
+	w.me = fake.CreateUser(w.team.ID, slackfake.UserSpec{Name: handle, RealName: real, DisplayName: real})
+	w.meToken = fake.IssueUserToken(w.team.ID, w.me.ID)
+	specs := []struct {
+		spec   slackfake.UserSpec
+		answer func(ctx context.Context, w *demoWorkspace, p *demoPerson, m slackfake.Message)
+	}{
+		{slackfake.UserSpec{Name: "eliza", RealName: "Eliza Weizenbaum", DisplayName: "Eliza", Title: "Therapist", StatusText: "Listening", StatusEmoji: ":ear:"}, elizaAnswers},
+		{slackfake.UserSpec{Name: "ada", RealName: "Ada Lovelace", DisplayName: "Ada", Title: "Analyst"}, adaAnswers},
+		{slackfake.UserSpec{Name: "grace", RealName: "Grace Hopper", DisplayName: "Grace", Title: "Rear Admiral", StatusText: "Giving a talk", StatusEmoji: ":microphone:", Away: true}, graceAnswers},
+		{slackfake.UserSpec{Name: "linus", RealName: "Linus Torvalds", DisplayName: "Linus"}, linusAnswers},
+	}
+	for _, s := range specs {
+		u := fake.CreateUser(w.team.ID, s.spec)
+		w.people = append(w.people, demoPerson{user: u, im: fake.OpenIM(w.team.ID, w.me.ID, u.ID), answer: s.answer})
+	}
+	return w
+}
+
+// start makes every person answer the messages the user sends them.
+func (w *demoWorkspace) start(ctx context.Context) {
+	for i := range w.people {
+		p := &w.people[i]
+		w.wg.Go(func() {
+			last := ""
+			for {
+				m, err := w.fake.WaitMessage(ctx, p.im, func(m slackfake.Message) bool {
+					return m.User == w.me.ID && tsAfter(m.TS, last)
+				})
+				if err != nil {
+					return
+				}
+				last = m.TS
+				p.answer(ctx, w, p, m)
+			}
+		})
+	}
+}
+
+func (w *demoWorkspace) wait() { w.wg.Wait() }
+
+// tsAfter compares Slack timestamps ("1700000000.000100").
+func tsAfter(ts, than string) bool {
+	if than == "" {
+		return true
+	}
+	a, _ := strconv.ParseFloat(ts, 64)
+	b, _ := strconv.ParseFloat(than, 64)
+	return a > b
+}
+
+func elizaAnswers(_ context.Context, w *demoWorkspace, p *demoPerson, m slackfake.Message) {
+	w.fake.React(p.user.ID, p.im, m.TS, "thinking_face")
+	w.fake.Post(p.user.ID, p.im, fmt.Sprintf("You said: _%s_. How does that make you feel, <@%s>?", strings.TrimSpace(m.Text), w.me.ID))
+}
+
+func adaAnswers(ctx context.Context, w *demoWorkspace, p *demoPerson, m slackfake.Message) {
+	ts := w.fake.Post(p.user.ID, p.im, "The Analytical Engine weaves *algebraic patterns* :sparkles: — as I wrote in <https://en.wikipedia.org/wiki/Note_G|Note G>.")
+	w.wg.Go(func() {
+		// A human pause before she corrects herself.
+		select {
+		case <-ctx.Done():
+		case <-time.After(adaPause):
+			w.fake.Edit(p.user.ID, p.im, ts, "The Analytical Engine weaves *algebraic patterns* :sparkles: just as the Jacquard loom weaves flowers and leaves.")
+		}
+	})
+}
+
+// adaPause is how long Ada waits before correcting her answer.
+var adaPause = 2 * time.Second
+
+func graceAnswers(_ context.Context, w *demoWorkspace, p *demoPerson, m slackfake.Message) {
+	w.fake.Post(p.user.ID, p.im, "I'm giving a talk :microphone: — back in a bit. It's easier to ask forgiveness than it is to get permission.")
+}
+
+func linusAnswers(_ context.Context, w *demoWorkspace, p *demoPerson, m slackfake.Message) {
+	w.fake.React(p.user.ID, p.im, m.TS, "+1")
+}

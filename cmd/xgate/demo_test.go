@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/prosodytest"
+)
+
+// lockedBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The demo, run against a real Prosody: the pre-registered user gets the
+// workspace's people as contacts and Eliza answers.
+func TestDemoThroughProsody(t *testing.T) {
+	p := prosodytest.Start(t, prosodytest.Options{
+		Components: []prosodytest.Component{{Domain: "slack.localhost", Secret: "demo"}},
+		Users:      map[string]string{"alice": "pw"},
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runDemo(ctx, demoOptions{server: p.ComponentAddr(), domain: "slack.localhost", secret: "demo", user: "alice@localhost", dir: t.TempDir()}, &out, nil)
+	}()
+	wctx, wcancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer wcancel()
+	c := prosodytest.Dial(wctx, t, p.C2SAddr(), "alice", "localhost", "pw")
+	c.Send(&xmpp.Presence{})
+	s, err := c.Expect(wctx, func(s xmpp.Stanza) bool {
+		pr, ok := s.(*xmpp.Presence)
+		if !ok || pr.Type != xmpp.PresenceSubscribe {
+			return false
+		}
+		for _, x := range pr.Extra {
+			if x.Name.Local == "nick" && x.Text() == "Eliza" {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatalf("no contact offer from Eliza: %v\n%s", err, out.String())
+	}
+	eliza := s.Head().From
+	c.Approve(eliza)
+	c.Send(&xmpp.Message{Header: xmpp.Header{To: eliza, Type: xmpp.MessageChat, ID: "d1"}, Body: "I feel *fine*"})
+	s, err = c.Expect(wctx, func(s xmpp.Stanza) bool {
+		m, ok := s.(*xmpp.Message)
+		return ok && m.From.Bare() == eliza && strings.HasPrefix(m.Body, "You said:")
+	})
+	if err != nil {
+		t.Fatalf("Eliza did not answer: %v\n%s", err, out.String())
+	}
+	if body := s.(*xmpp.Message).Body; !strings.Contains(body, "I feel *fine*") || !strings.Contains(body, "@Alice") {
+		t.Errorf("answer %q", body)
+	}
+	if !strings.Contains(out.String(), `Component "slack.localhost"`) {
+		t.Errorf("banner missing:\n%s", out.String())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not stop")
+	}
+}
