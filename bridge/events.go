@@ -120,6 +120,28 @@ type LoginStateEvent struct {
 	Reason string
 }
 
+// GroupEvent adds or updates a group the account is in (its name, topic).
+type GroupEvent struct {
+	Group GroupInfo
+	// Left is set when the account left the group or it was deleted.
+	Left bool
+}
+
+// MemberEvent is a person joining or leaving a group, or changing nick or
+// role.
+type MemberEvent struct {
+	Chat   ChatID
+	Member GroupMember
+	Left   bool
+}
+
+// TopicEvent is a group's new topic, set by By.
+type TopicEvent struct {
+	Chat  ChatID
+	Topic string
+	By    UserID
+}
+
 // UnknownEvent is a remote event the transport does not map.
 type UnknownEvent struct {
 	Kind   string
@@ -136,3 +158,6 @@ func (PresenceEvent) isEvent()   {}
 func (ContactEvent) isEvent()    {}
 func (LoginStateEvent) isEvent() {}
 func (UnknownEvent) isEvent()    {}
+func (GroupEvent) isEvent()      {}
+func (MemberEvent) isEvent()     {}
+func (TopicEvent) isEvent()      {}

@@ -37,6 +37,12 @@ func eventKind(ev Event) string {
 		return "contact"
 	case LoginStateEvent:
 		return "login_state"
+	case GroupEvent:
+		return "group"
+	case MemberEvent:
+		return "member"
+	case TopicEvent:
+		return "topic"
 	}
 	return "unknown"
 }
@@ -73,6 +79,8 @@ func (g *Gateway) handleEvent(ctx context.Context, acc *account, ev Event) error
 	case LoginStateEvent:
 		g.onLoginState(ctx, acc, ev)
 		return nil
+	case GroupEvent, MemberEvent, TopicEvent:
+		return g.unmapped(acc, eventKind(ev), fmt.Errorf("bridge: group chats are not bridged yet: %w", ErrUnsupported))
 	case UnknownEvent:
 		acc.log.Warn("unmapped remote event", "kind", ev.Kind, "detail", ev.Detail)
 		return nil

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"io"
 	"time"
 )
 
@@ -247,6 +248,99 @@ type Profile struct {
 	// when the person has none.
 	Avatar     []byte
 	AvatarType string
+}
+
+// Group chats (XEP-0045 rooms on the XMPP side) and community bridging.
+//
+// These interfaces are the contract for remote channels shown as rooms.
+// The bridge's room side is not built yet: until it is, group events are
+// logged and counted as "unmapped", never silently dropped.
+
+// GroupInfo describes a remote multi-party conversation.
+type GroupInfo struct {
+	ID      ChatID
+	Name    string
+	Topic   string
+	Private bool
+	// Members is the number of members, when known (0 otherwise).
+	Members int
+}
+
+// Role is a member's standing in a group.
+type Role int
+
+// Roles, from least to most privileged.
+const (
+	RoleMember Role = iota
+	RoleModerator
+	RoleAdmin
+	RoleOwner
+)
+
+// GroupMember is one person in a group.
+type GroupMember struct {
+	User UserID
+	Nick string
+	Role Role
+}
+
+// GroupLister is implemented by sessions with group chats: it lists the
+// groups the account is in, for room discovery (disco#items).
+type GroupLister interface {
+	Groups(ctx context.Context) ([]GroupInfo, error)
+}
+
+// GroupMembers is implemented by sessions that can list a group's members
+// (the occupants of its room).
+type GroupMembers interface {
+	Members(ctx context.Context, chat ChatID) ([]GroupMember, error)
+}
+
+// GroupJoiner is implemented by sessions that can join and leave groups
+// when the user joins or leaves the room.
+type GroupJoiner interface {
+	JoinGroup(ctx context.Context, chat ChatID) error
+	LeaveGroup(ctx context.Context, chat ChatID) error
+}
+
+// TopicSetter is implemented by sessions that can change a group's topic
+// (the room subject).
+type TopicSetter interface {
+	SetTopic(ctx context.Context, chat ChatID, topic string) error
+}
+
+// HistoryFetcher is implemented by sessions that can read past messages of
+// a chat: for catch-up after downtime (no silent gaps) and for room
+// history. It returns up to limit messages older than before ("" for the
+// newest), oldest first, with Historical set.
+type HistoryFetcher interface {
+	History(ctx context.Context, chat ChatRef, before MessageID, limit int) ([]MessageEvent, error)
+}
+
+// Relay is implemented by sessions that can post on behalf of someone else
+// with their own name and picture (Slack chat:write.customize, Discord
+// webhooks): community bridging shows XMPP occupants on the network as
+// themselves rather than as a bot with "[nick]" prefixes. The message's
+// SenderName and SenderAvatarURL say who.
+type Relay interface {
+	SendAs(ctx context.Context, chat ChatRef, msg OutgoingMessage) (MessageID, error)
+}
+
+// Uploader is implemented by sessions that upload files to the network
+// themselves (instead of sending a link): the bridge fetches the XMPP
+// side's file (XEP-0363 upload or XEP-0066 link) and hands over its
+// content.
+type Uploader interface {
+	Upload(ctx context.Context, chat ChatRef, f File) (MessageID, error)
+}
+
+// File is a file's content, for Uploader.
+type File struct {
+	Name    string
+	MIME    string
+	Size    int64
+	Content io.Reader
+	Caption string
 }
 
 // OutgoingMessage is a message from the XMPP user to the network. Text uses
