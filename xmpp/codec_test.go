@@ -116,6 +116,8 @@ func TestDecoderRejects(t *testing.T) {
 		{"huge attribute", "<message id='" + strings.Repeat("z", 5000) + "'/>", xmpp.Limits{MaxStanzaBytes: 1000}, xmpp.CondPolicyViolation},
 		{"invalid utf-8", "<message><body>\xff\xfe</body></message>", xmpp.Limits{}, xmpp.CondNotWellFormed},
 		{"control character", "<message><body>\x01</body></message>", xmpp.Limits{}, xmpp.CondNotWellFormed},
+		{"prefixed name with a bad local part", "<message><a:0 xmlns:a='urn:a'/></message>", xmpp.Limits{}, xmpp.CondNotWellFormed},
+		{"prefixed attribute with a bad local part", "<message xmlns:a='urn:a' a:1x='v'/>", xmpp.Limits{}, xmpp.CondNotWellFormed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -200,7 +200,10 @@ func (d *Decoder) Next() (*Element, error) {
 // readElement reads the rest of the element opened by start, iteratively,
 // enforcing the depth limit.
 func (d *Decoder) readElement(start xml.StartElement) (*Element, error) {
-	root := newDecoded(start)
+	root, err := newDecoded(start)
+	if err != nil {
+		return nil, err
+	}
 	stack := []*Element{root}
 	for len(stack) > 0 {
 		tok, err := d.x.Token()
@@ -213,7 +216,10 @@ func (d *Decoder) readElement(start xml.StartElement) (*Element, error) {
 			if len(stack) >= d.limits.MaxDepth {
 				return nil, &StreamError{Condition: CondPolicyViolation, Text: fmt.Sprintf("element nesting deeper than %d", d.limits.MaxDepth)}
 			}
-			child := newDecoded(t)
+			child, err := newDecoded(t)
+			if err != nil {
+				return nil, err
+			}
 			top.Nodes = append(top.Nodes, Node{Elem: child})
 			stack = append(stack, child)
 		case xml.EndElement:
@@ -235,15 +241,54 @@ func (d *Decoder) readElement(start xml.StartElement) (*Element, error) {
 	return root, nil
 }
 
-func newDecoded(t xml.StartElement) *Element {
+// newDecoded makes an Element of a start tag. encoding/xml splits a
+// prefixed name at its colon without checking that the local part is a
+// name by itself ("a:0"); such a name could not be written back, so it is
+// refused here.
+func newDecoded(t xml.StartElement) (*Element, error) {
+	if !isNCName(t.Name.Local) {
+		return nil, &StreamError{Condition: CondNotWellFormed, Text: fmt.Sprintf("invalid element name %q", t.Name.Local)}
+	}
 	e := &Element{Name: t.Name}
 	for _, a := range t.Attr {
 		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
 			continue
 		}
+		if !isNCName(a.Name.Local) {
+			return nil, &StreamError{Condition: CondNotWellFormed, Text: fmt.Sprintf("invalid attribute name %q", a.Name.Local)}
+		}
 		e.Attr = append(e.Attr, a)
 	}
-	return e
+	return e, nil
+}
+
+// isNCName reports whether s is an XML name without a colon (Namespaces in
+// XML 1.0, NCName; the character classes of XML 1.0 fifth edition).
+func isNCName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if r == ':' || !isNameChar(r, i == 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func isNameChar(r rune, first bool) bool {
+	switch {
+	case r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z',
+		r >= 0xC0 && r <= 0xD6, r >= 0xD8 && r <= 0xF6, r >= 0xF8 && r <= 0x2FF,
+		r >= 0x370 && r <= 0x37D, r >= 0x37F && r <= 0x1FFF, r >= 0x200C && r <= 0x200D,
+		r >= 0x2070 && r <= 0x218F, r >= 0x2C00 && r <= 0x2FEF, r >= 0x3001 && r <= 0xD7FF,
+		r >= 0xF900 && r <= 0xFDCF, r >= 0xFDF0 && r <= 0xFFFD, r >= 0x10000 && r <= 0xEFFFF:
+		return true
+	case first:
+		return false
+	}
+	return r == '-' || r == '.' || r >= '0' && r <= '9' || r == 0xB7 ||
+		r >= 0x300 && r <= 0x36F || r >= 0x203F && r <= 0x2040
 }
 
 // convert maps decoder errors to stream errors.
