@@ -63,31 +63,45 @@ func (db *DB) PutMessageRefs(refs ...MessageRef) error {
 	if len(refs) == 0 {
 		return nil
 	}
+	refs, err := db.prepareRefs(refs)
+	if err != nil {
+		return fmt.Errorf("store: put message refs: %w", err)
+	}
+	if err := db.batch(func(tx *bbolt.Tx) error { return putRefs(tx, refs) }); err != nil {
+		return fmt.Errorf("store: put message refs: %w", err)
+	}
+	return nil
+}
+
+// prepareRefs validates refs and returns a copy with zero times set to now.
+func (db *DB) prepareRefs(refs []MessageRef) ([]MessageRef, error) {
 	now := db.nowUTC()
 	refs = append([]MessageRef(nil), refs...)
 	for i := range refs {
 		r := &refs[i]
 		if err := checkIDs("scope", r.Scope, "XMPP message ID", r.XMPPID, "remote message ID", r.RemoteID); err != nil {
-			return fmt.Errorf("store: put message refs: %w", err)
+			return nil, err
 		}
 		if r.At.IsZero() {
 			r.At = now
 		}
 	}
-	err := db.batch(func(tx *bbolt.Tx) error {
-		byX, byR, byT, err := refBuckets(tx)
-		if err != nil {
+	return refs, nil
+}
+
+// putRefs writes prepared refs in tx, both directions and the time index.
+func putRefs(tx *bbolt.Tx, refs []MessageRef) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	byX, byR, byT, err := refBuckets(tx)
+	if err != nil {
+		return err
+	}
+	for _, r := range refs {
+		if err := putRef(byX, byR, byT, r); err != nil {
 			return err
 		}
-		for _, r := range refs {
-			if err := putRef(byX, byR, byT, r); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("store: put message refs: %w", err)
 	}
 	return nil
 }

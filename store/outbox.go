@@ -261,18 +261,11 @@ func (db *DB) OutboxDone(queue string, seq uint64, refs ...MessageRef) error {
 	if err := checkID("queue", queue); err != nil {
 		return fmt.Errorf("store: outbox done: %w", err)
 	}
-	now := db.nowUTC()
-	refs = append([]MessageRef(nil), refs...)
-	for i := range refs {
-		r := &refs[i]
-		if err := checkIDs("scope", r.Scope, "XMPP message ID", r.XMPPID, "remote message ID", r.RemoteID); err != nil {
-			return fmt.Errorf("store: outbox done: %w", err)
-		}
-		if r.At.IsZero() {
-			r.At = now
-		}
+	refs, err := db.prepareRefs(refs)
+	if err != nil {
+		return fmt.Errorf("store: outbox done: %w", err)
 	}
-	err := db.batch(func(tx *bbolt.Tx) error {
+	err = db.batch(func(tx *bbolt.Tx) error {
 		meta, items, _, err := outboxBuckets(tx)
 		if err != nil {
 			return err
@@ -286,19 +279,7 @@ func (db *DB) OutboxDone(queue string, seq uint64, refs ...MessageRef) error {
 				return err
 			}
 		}
-		if len(refs) == 0 {
-			return nil
-		}
-		byX, byR, byT, err := refBuckets(tx)
-		if err != nil {
-			return err
-		}
-		for _, r := range refs {
-			if err := putRef(byX, byR, byT, r); err != nil {
-				return err
-			}
-		}
-		return nil
+		return putRefs(tx, refs)
 	})
 	if err != nil {
 		return fmt.Errorf("store: outbox done %q: %w", queue, err)
