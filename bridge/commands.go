@@ -222,9 +222,3 @@ func runBackup(ctx context.Context, g *Gateway, _ jid.JID, _ *form.Form) (string
 	}
 	return fmt.Sprintf("Backup written to %s (%d bytes).", path, size), nil, nil
 }
-
-// accountExists reports whether the user has any stored account.
-func (g *Gateway) accountExists(user jid.JID) bool {
-	accts, err := g.db.UserAccounts(g.cfg.Name, user.Bare().String())
-	return err == nil && len(accts) > 0
-}

@@ -14,7 +14,6 @@ import (
 	"github.com/xgate-im/xgate/bridge/bridgetest"
 	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp"
-	"github.com/xgate-im/xgate/xmpp/jid"
 	"github.com/xgate-im/xgate/xmpp/xmpptest"
 )
 
@@ -239,8 +238,6 @@ func (e *env) register(user, token string) {
 		}
 	}
 }
-
-func mustJID(s string) jid.JID { return jid.MustParse(s) }
 
 // errCond returns the error condition of a stanza, or "".
 func errCond(s xmpp.Stanza) xmpp.Condition {

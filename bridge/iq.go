@@ -6,7 +6,6 @@ import (
 
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/disco"
-	"github.com/xgate-im/xgate/xmpp/jid"
 )
 
 // Namespaces the gateway answers.
@@ -183,13 +182,4 @@ func (g *Gateway) discoItems(ctx context.Context, iq *xmpp.IQ, toGateway bool) {
 		return
 	}
 	g.reply(ctx, iq, items.Element())
-}
-
-// isContact reports whether j is a contact JID of this gateway.
-func (g *Gateway) isContact(j jid.JID) bool {
-	if j.Domain() != g.domain.Domain() || j.Local() == "" {
-		return false
-	}
-	_, err := g.contacts.userFor(j.Local())
-	return err == nil
 }
