@@ -1,0 +1,303 @@
+package hostproc_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/xgate-im/xgate/xmpp/internal/hostproc"
+	"github.com/xgate-im/xgate/xmpp/internal/hostproc/hostproctest"
+)
+
+// testTimeout bounds each test's waits.
+const testTimeout = 10 * time.Second
+
+func TestFreePortsDistinct(t *testing.T) {
+	p, err := hostproc.FreePorts(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, n := range p {
+		if n <= 0 || seen[n] {
+			t.Fatalf("FreePorts(5) = %v: want five distinct ports", p)
+		}
+		seen[n] = true
+	}
+}
+
+func TestTail(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		n    int
+		want string
+	}{
+		{"", 3, ""},
+		{"a\nb\nc\n", 2, "b\nc"},
+		{"a\nb\nc", 5, "a\nb\nc"},
+		{"a\nb\n\n\n", 1, "b"},
+	} {
+		if got := hostproc.Tail(tc.text, tc.n); got != tc.want {
+			t.Errorf("Tail(%q, %d) = %q, want %q", tc.text, tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestLogFiles(t *testing.T) {
+	dir := t.TempDir()
+	log, console := filepath.Join(dir, "server.log"), filepath.Join(dir, "server.stderr")
+	if got := hostproc.Size(log); got != 0 {
+		t.Errorf("Size of a missing file = %d, want 0", got)
+	}
+	if got := hostproc.ReadFrom(log, 0); got != "" {
+		t.Errorf("ReadFrom a missing file = %q, want \"\"", got)
+	}
+	if err := os.WriteFile(log, []byte("one\ntwo\nthree\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := hostproc.Size(log); got != 14 {
+		t.Errorf("Size = %d, want 14", got)
+	}
+	if got := hostproc.ReadFrom(log, 4); got != "two\nthree\n" {
+		t.Errorf("ReadFrom(4) = %q, want %q", got, "two\nthree\n")
+	}
+	want := "srv log " + log + " (last 2 lines):\ntwo\nthree"
+	if got := hostproc.Report("srv", log, "console", console, 2); got != want {
+		t.Errorf("Report without console output = %q, want %q", got, want)
+	}
+	if err := os.WriteFile(console, []byte("crash\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want += "\nsrv console:\ncrash"
+	if got := hostproc.Report("srv", log, "console", console, 2); got != want {
+		t.Errorf("Report = %q, want %q", got, want)
+	}
+}
+
+func TestFind(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "server")
+	if err := os.WriteFile(file, nil, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, fallback, want string
+	}{
+		{"xgate-no-such-binary", file, file},
+		{"xgate-no-such-binary", dir, ""},
+		{"xgate-no-such-binary", filepath.Join(dir, "missing"), ""},
+	} {
+		if got := hostproc.Find(tc.name, tc.fallback); got != tc.want {
+			t.Errorf("Find(%q, %q) = %q, want %q", tc.name, tc.fallback, got, tc.want)
+		}
+	}
+	if sh := hostproc.Find("sh", ""); sh == "" {
+		t.Error(`Find("sh") = "", want the shell from PATH`)
+	}
+}
+
+func TestSkipOrFail(t *testing.T) {
+	const env = "XGATE_HOSTPROC_TEST_REQUIRE"
+	for _, tc := range []struct {
+		env         string
+		skip, fatal bool
+	}{
+		{env: "", skip: true},
+		{env: "0", skip: true},
+		{env: "1", fatal: true},
+	} {
+		t.Run(fmt.Sprintf("env=%q", tc.env), func(t *testing.T) {
+			t.Setenv(env, tc.env)
+			f := &hostproctest.FakeTB{TB: t}
+			hostproc.SkipOrFail(f, env, "server missing")
+			if (f.SkipMsg != "") != tc.skip || (f.FatalMsg != "") != tc.fatal {
+				t.Fatalf("skipped=%q fatal=%q, want skip=%v fatal=%v", f.SkipMsg, f.FatalMsg, tc.skip, tc.fatal)
+			}
+			if tc.fatal && f.FatalMsg != "server missing ("+env+"=1 requires it)" {
+				t.Errorf("fatal message %q", f.FatalMsg)
+			}
+			if tc.skip && f.SkipMsg != "server missing" {
+				t.Errorf("skip message %q", f.SkipMsg)
+			}
+		})
+	}
+}
+
+func TestListening(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	defer cancel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	open := l.Addr().(*net.TCPAddr).Port
+	closed := func() int {
+		p, err := hostproc.FreePorts(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p[0]
+	}()
+	log := "started c2s\nstarted component\n"
+	for _, tc := range []struct {
+		name string
+		want []hostproc.Listener
+		ok   bool
+	}{
+		{"nothing wanted", nil, true},
+		{"logged and open", []hostproc.Listener{{Port: open, Line: "started c2s"}}, true},
+		{"not logged", []hostproc.Listener{{Port: open, Line: "started c2s"}, {Port: open, Line: "started http"}}, false},
+		{"logged but closed", []hostproc.Listener{{Port: open, Line: "started c2s"}, {Port: closed, Line: "started component"}}, false},
+	} {
+		if got := hostproc.Listening(ctx, log, tc.want); got != tc.ok {
+			t.Errorf("%s: Listening = %v, want %v", tc.name, got, tc.ok)
+		}
+	}
+}
+
+// shell starts sh -c script as a Process.
+func shell(t *testing.T, script string, reaped func()) *hostproc.Process {
+	t.Helper()
+	sh := hostproc.Find("sh", "/bin/sh")
+	if sh == "" {
+		t.Skip("no sh")
+	}
+	p, err := hostproc.Start(exec.Command(sh, "-c", script), nil, reaped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Halt(syscall.SIGKILL, 0) })
+	return p
+}
+
+func TestProcessHalt(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, script string
+		sig          syscall.Signal
+		want         string // the signal that ended the run
+	}{
+		{"SIGTERM obeyed", "exec sleep 60", syscall.SIGTERM, "terminated"},
+		{"SIGTERM ignored, SIGKILL after the grace period", `trap "" TERM; while :; do sleep 0.05; done`, syscall.SIGTERM, "killed"},
+		{"SIGKILL", "exec sleep 60", syscall.SIGKILL, "killed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			reaped := make(chan struct{})
+			p := shell(t, tc.script, func() { close(reaped) })
+			if p.Pid() <= 0 {
+				t.Fatalf("Pid() = %d", p.Pid())
+			}
+			if err := p.Err(); err != nil {
+				t.Fatalf("Err() of a running process = %v, want nil", err)
+			}
+			done := make(chan struct{})
+			go func() {
+				p.Halt(tc.sig, 100*time.Millisecond)
+				close(done)
+			}()
+			select {
+			case <-done:
+			case <-time.After(testTimeout):
+				t.Fatal("Halt did not return")
+			}
+			select {
+			case <-reaped:
+			default:
+				t.Error("Halt returned before reaped ran")
+			}
+			select {
+			case <-p.Done():
+			default:
+				t.Error("Done is not closed after Halt")
+			}
+			var exit *exec.ExitError
+			if err := p.Err(); !errors.As(err, &exit) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Err() = %v, want the process %s", err, tc.want)
+			}
+			p.Halt(syscall.SIGTERM, time.Hour) // a second Halt returns at once
+		})
+	}
+}
+
+func TestStartFails(t *testing.T) {
+	called := false
+	p, err := hostproc.Start(exec.Command(filepath.Join(t.TempDir(), "missing")), nil, func() { called = true })
+	if err == nil || p != nil {
+		t.Fatalf("Start of a missing binary = %v, %v; want an error", p, err)
+	}
+	if called {
+		t.Error("reaped ran for a command that never started")
+	}
+}
+
+func TestWaitReady(t *testing.T) {
+	t.Parallel()
+	errNotReady := errors.New("not ready")
+	errBind := errors.New("bind failed")
+	exited := func(err error) error { return fmt.Errorf("%w: exited: %v", errNotReady, err) }
+	for _, tc := range []struct {
+		name    string
+		script  string
+		check   func(calls int) (bool, error)
+		timeout time.Duration
+		want    func(error) bool
+	}{
+		{
+			name: "ready at the third check", script: "exec sleep 60",
+			check:   func(calls int) (bool, error) { return calls >= 3, nil },
+			timeout: testTimeout,
+			want:    func(err error) bool { return err == nil },
+		},
+		{
+			name: "check fails", script: "exec sleep 60",
+			check:   func(int) (bool, error) { return false, errBind },
+			timeout: testTimeout,
+			want:    func(err error) bool { return err == errBind },
+		},
+		{
+			name: "process exits first", script: "exit 3",
+			check:   func(int) (bool, error) { return false, nil },
+			timeout: testTimeout,
+			want: func(err error) bool {
+				return errors.Is(err, errNotReady) && strings.Contains(err.Error(), "exited: exit status 3")
+			},
+		},
+		{
+			name: "timeout", script: "exec sleep 60",
+			check:   func(int) (bool, error) { return false, nil },
+			timeout: 30 * time.Millisecond,
+			want: func(err error) bool {
+				return errors.Is(err, errNotReady) && errors.Is(err, context.DeadlineExceeded) &&
+					strings.HasPrefix(err.Error(), "not ready within 30ms: ")
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := shell(t, tc.script, nil)
+			calls := 0
+			err := p.WaitReady(t.Context(), hostproc.Readiness{
+				Timeout:  tc.timeout,
+				NotReady: errNotReady,
+				Check: func(context.Context) (bool, error) {
+					calls++
+					return tc.check(calls)
+				},
+				Exited: exited,
+			})
+			if !tc.want(err) {
+				t.Errorf("WaitReady = %v (after %d checks)", err, calls)
+			}
+		})
+	}
+}

@@ -1,0 +1,31 @@
+package hostproc
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// Find returns the path of the executable name from PATH, else fallback
+// when that is a regular file, else "" (not installed).
+func Find(name, fallback string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if fi, err := os.Stat(fallback); err == nil && !fi.IsDir() {
+		return fallback
+	}
+	return ""
+}
+
+// SkipOrFail skips t with msg, the reason the server cannot run, or fails
+// it when the environment variable env is "1" (as in CI, which must not
+// pass by skipping).
+func SkipOrFail(t testing.TB, env, msg string) {
+	t.Helper()
+	if os.Getenv(env) == "1" {
+		t.Fatalf("%s (%s=1 requires it)", msg, env)
+	} else {
+		t.Skip(msg)
+	}
+}
