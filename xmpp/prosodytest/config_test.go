@@ -1,7 +1,6 @@
 package prosodytest
 
 import (
-	"fmt"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/internal/hostproc/hostproctest"
 )
 
 var luaStringCases = []struct {
@@ -178,16 +178,6 @@ func TestRenderConfig(t *testing.T) {
 	}
 }
 
-// fakeTB records Skip and Fatalf instead of stopping the test.
-type fakeTB struct {
-	testing.TB
-	skipped, fatal string
-}
-
-func (f *fakeTB) Helper()                        {}
-func (f *fakeTB) Skip(args ...any)               { f.skipped = fmt.Sprint(args...) }
-func (f *fakeTB) Fatalf(format string, a ...any) { f.fatal = fmt.Sprintf(format, a...) }
-
 func TestMissingBinary(t *testing.T) {
 	for _, tc := range []struct {
 		env, bin    string
@@ -201,13 +191,13 @@ func TestMissingBinary(t *testing.T) {
 		{env: "1", bin: "", fatal: true},
 	} {
 		t.Setenv(RequireEnv, tc.env)
-		f := &fakeTB{TB: t}
+		f := &hostproctest.FakeTB{TB: t}
 		ok := haveBinary(f, tc.bin)
-		if ok != tc.ok || (f.skipped != "") != tc.skip || (f.fatal != "") != tc.fatal {
-			t.Errorf("env %q bin %q: ok=%v skipped=%q fatal=%q", tc.env, tc.bin, ok, f.skipped, f.fatal)
+		if ok != tc.ok || (f.SkipMsg != "") != tc.skip || (f.FatalMsg != "") != tc.fatal {
+			t.Errorf("env %q bin %q: ok=%v skipped=%q fatal=%q", tc.env, tc.bin, ok, f.SkipMsg, f.FatalMsg)
 		}
-		if tc.skip && !strings.Contains(f.skipped, "apt-get install prosody") {
-			t.Errorf("skip message %q does not say how to install prosody", f.skipped)
+		if tc.skip && !strings.Contains(f.SkipMsg, "apt-get install prosody") {
+			t.Errorf("skip message %q does not say how to install prosody", f.SkipMsg)
 		}
 	}
 }

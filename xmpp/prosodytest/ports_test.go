@@ -4,32 +4,9 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/xgate-im/xgate/xmpp/internal/hostproc/hostproctest"
 )
-
-func TestFreePortsDistinct(t *testing.T) {
-	p, err := freePorts(5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[int]bool{}
-	for _, n := range p {
-		if n <= 0 || seen[n] {
-			t.Fatalf("freePorts(5) = %v: want five distinct ports", p)
-		}
-		seen[n] = true
-	}
-}
-
-// holdPort listens on a free loopback port until the test ends.
-func holdPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // TestStartRetriesTakenPort makes the first pick of ports include one that
 // another listener holds, as when another process wins the race: Start must
@@ -46,21 +23,11 @@ func TestStartRetriesTakenPort(t *testing.T) {
 		{"http", 2, Options{Upload: "upload.localhost"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			taken := holdPort(t)
-			calls := 0
-			pickPorts = func(n int) ([]int, error) {
-				calls++
-				p, err := freePorts(n)
-				if calls == 1 && err == nil {
-					p[tc.slot] = taken
-				}
-				return p, err
-			}
-			t.Cleanup(func() { pickPorts = freePorts })
+			taken, calls := hostproctest.LoseRace(t, &pickPorts, tc.slot)
 
 			s := Start(t, tc.opts)
-			if calls != 2 {
-				t.Errorf("ports picked %d times, want 2", calls)
+			if *calls != 2 {
+				t.Errorf("ports picked %d times, want 2", *calls)
 			}
 			for _, p := range []int{s.ports.c2s, s.ports.component, s.ports.http} {
 				if p == taken {
@@ -85,10 +52,10 @@ func TestRestartOnTakenPortFails(t *testing.T) {
 		t.Skipf("cannot take the stopped server's port: %v", err)
 	}
 	defer l.Close()
-	f := &fakeTB{TB: t}
+	f := &hostproctest.FakeTB{TB: t}
 	s.Restart(f)
-	if !strings.Contains(f.fatal, "Failed to open server port") {
-		t.Fatalf("Restart failure = %q, want the bind failure", f.fatal)
+	if !strings.Contains(f.FatalMsg, "Failed to open server port") {
+		t.Fatalf("Restart failure = %q, want the bind failure", f.FatalMsg)
 	}
 	s.mu.Lock()
 	running := s.proc != nil

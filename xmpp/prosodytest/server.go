@@ -5,17 +5,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/xgate-im/xgate/xmpp/internal/hostproc"
 )
 
 // Time bounds of the server's lifecycle.
@@ -27,10 +26,6 @@ const (
 	// ctlTimeout bounds one prosodyctl run. It needs little CPU but has
 	// been seen to take 10 s on a heavily loaded machine.
 	ctlTimeout = 30 * time.Second
-	// pollInterval is the pause between two readiness checks.
-	pollInterval = 5 * time.Millisecond
-	// dialTimeout bounds one readiness dial.
-	dialTimeout = 250 * time.Millisecond
 	// startAttempts is how many times Start picks fresh ports when another
 	// process took one of them first.
 	startAttempts = 3
@@ -38,21 +33,17 @@ const (
 	reportLines = 40
 )
 
+// pickPorts is hostproc.FreePorts; tests replace it to simulate a lost
+// race. Start notices Prosody's bind failure and retries with new ports.
+var pickPorts = hostproc.FreePorts
+
 // RequireEnv is the environment variable that turns a missing prosody
 // binary from a skipped test into a failed one (CI sets it to "1").
 const RequireEnv = "XGATE_REQUIRE_PROSODY"
 
 // Binary returns the path of the prosody executable, from PATH or
 // /usr/bin, or "" when it is not installed.
-func Binary() string {
-	if p, err := exec.LookPath("prosody"); err == nil {
-		return p
-	}
-	if isFile("/usr/bin/prosody") {
-		return "/usr/bin/prosody"
-	}
-	return ""
-}
+func Binary() string { return hostproc.Find("prosody", "/usr/bin/prosody") }
 
 // ctlBinary returns prosodyctl, preferably the one installed next to bin.
 func ctlBinary(bin string) string {
@@ -80,14 +71,7 @@ type Server struct {
 	ports ports
 
 	mu   sync.Mutex
-	proc *process // nil while stopped
-}
-
-// process is one run of the prosody binary.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed once the process has exited and been reaped
-	err  error         // the result of Wait; read after done
+	proc *hostproc.Process // one run of the prosody binary; nil while stopped
 }
 
 // Start runs Prosody for the test t with a configuration generated from
@@ -161,12 +145,7 @@ func haveBinary(t testing.TB, bin string) bool {
 	if bin != "" {
 		return true
 	}
-	const msg = "prosody not installed: apt-get install prosody"
-	if os.Getenv(RequireEnv) == "1" {
-		t.Fatalf("%s (%s=1 requires it)", msg, RequireEnv)
-	} else {
-		t.Skip(msg)
-	}
+	hostproc.SkipOrFail(t, RequireEnv, "prosody not installed: apt-get install prosody")
 	return false
 }
 
@@ -220,10 +199,7 @@ func (s *Server) register(ctx context.Context, user, password string) error {
 // launch starts the prosody process and waits until it is ready. On
 // failure the process is killed.
 func (s *Server) launch(ctx context.Context) error {
-	var logFrom int64
-	if fi, err := os.Stat(s.paths.log); err == nil {
-		logFrom = fi.Size()
-	}
+	logFrom := hostproc.Size(s.paths.log)
 	stderr, err := os.OpenFile(s.paths.stderr, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("prosodytest: %w", err)
@@ -233,14 +209,10 @@ func (s *Server) launch(ctx context.Context) error {
 	cmd.Dir = s.paths.dir
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	p, err := hostproc.Start(cmd, nil, nil)
+	if err != nil {
 		return fmt.Errorf("prosodytest: run %s: %w", s.bin, err)
 	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
 	s.mu.Lock()
 	s.proc = p
 	s.mu.Unlock()
@@ -255,96 +227,44 @@ func (s *Server) launch(ctx context.Context) error {
 // should open and each accepts a connection, Prosody exits, it fails to
 // bind a port, or readyTimeout passes. The component port opens only when
 // a component is declared, the HTTP port only with an HTTP module.
-func (s *Server) waitReady(ctx context.Context, p *process, logFrom int64) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
-	type service struct {
-		name string
-		port int
+func (s *Server) waitReady(ctx context.Context, p *hostproc.Process, logFrom int64) error {
+	activated := func(service string, port int) hostproc.Listener {
+		return hostproc.Listener{Port: port, Line: fmt.Sprintf("Activated service '%s' on [127.0.0.1]:%d", service, port)}
 	}
-	want := []service{{"c2s", s.ports.c2s}}
+	want := []hostproc.Listener{activated("c2s", s.ports.c2s)}
 	if len(s.opts.Components) > 0 {
-		want = append(want, service{"component", s.ports.component})
+		want = append(want, activated("component", s.ports.component))
 	}
 	if s.opts.Upload != "" {
-		want = append(want, service{"http", s.ports.http})
+		want = append(want, activated("http", s.ports.http))
 	}
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		log := s.readLog(logFrom)
-		if i := strings.Index(log, "Failed to open server port"); i >= 0 {
-			line, _, _ := strings.Cut(log[i:], "\n")
-			return fmt.Errorf("%w: %s", errPortInUse, line)
-		}
-		ready := true
-		for _, w := range want {
-			if !strings.Contains(log, fmt.Sprintf("Activated service '%s' on [127.0.0.1]:%d", w.name, w.port)) {
-				ready = false
-				break
+	return p.WaitReady(ctx, hostproc.Readiness{
+		Timeout:  readyTimeout,
+		NotReady: ErrNotReady,
+		Check: func(ctx context.Context) (bool, error) {
+			log := hostproc.ReadFrom(s.paths.log, logFrom)
+			if i := strings.Index(log, "Failed to open server port"); i >= 0 {
+				line, _, _ := strings.Cut(log[i:], "\n")
+				return false, fmt.Errorf("%w: %s", errPortInUse, line)
 			}
-		}
-		if ready {
-			for _, w := range want {
-				if !canDial(ctx, loopback(w.port)) {
-					ready = false
-					break
-				}
-			}
-		}
-		if ready {
-			return nil
-		}
-		select {
-		case <-p.done:
-			return fmt.Errorf("%w: prosody exited: %v", ErrNotReady, p.err)
-		case <-ctx.Done():
-			return fmt.Errorf("%w within %v: %w", ErrNotReady, readyTimeout, ctx.Err())
-		case <-tick.C:
-		}
-	}
-}
-
-func canDial(ctx context.Context, addr string) bool {
-	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	defer cancel()
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
-}
-
-func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
-
-// readLog returns Prosody's log from byte offset from, or "" if unreadable.
-func (s *Server) readLog(from int64) string {
-	f, err := os.Open(s.paths.log)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	if _, err := f.Seek(from, io.SeekStart); err != nil {
-		return ""
-	}
-	b, _ := io.ReadAll(f)
-	return string(b)
+			return hostproc.Listening(ctx, log, want), nil
+		},
+		Exited: func(err error) error { return fmt.Errorf("%w: prosody exited: %v", ErrNotReady, err) },
+	})
 }
 
 // ComponentAddr returns the address of the component (XEP-0114) listener,
 // "127.0.0.1:port". Prosody listens there only when Options.Components is
 // not empty.
-func (s *Server) ComponentAddr() string { return loopback(s.ports.component) }
+func (s *Server) ComponentAddr() string { return hostproc.Loopback(s.ports.component) }
 
 // C2SAddr returns the address of the client listener, "127.0.0.1:port".
-func (s *Server) C2SAddr() string { return loopback(s.ports.c2s) }
+func (s *Server) C2SAddr() string { return hostproc.Loopback(s.ports.c2s) }
 
 // HTTPAddr returns the address of the HTTP listener, "127.0.0.1:port".
 // Prosody listens there only when an HTTP module is loaded (Upload, or a
 // module added through Modules or ExtraConfig).
-func (s *Server) HTTPAddr() string { return loopback(s.ports.http) }
+func (s *Server) HTTPAddr() string { return hostproc.Loopback(s.ports.http) }
 
 // Host returns the VirtualHost users live on.
 func (s *Server) Host() string { return s.opts.host() }
@@ -362,34 +282,14 @@ func (s *Server) Kill() { s.halt(syscall.SIGKILL) }
 // when the server is not running.
 func (s *Server) Stop() { s.halt(syscall.SIGTERM) }
 
-func (s *Server) halt(sig os.Signal) {
+func (s *Server) halt(sig syscall.Signal) {
 	s.mu.Lock()
 	p := s.proc
 	s.proc = nil
 	s.mu.Unlock()
 	if p != nil {
-		p.halt(sig)
+		p.Halt(sig, stopTimeout)
 	}
-}
-
-func (p *process) halt(sig os.Signal) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(sig)
-	if sig != syscall.SIGKILL {
-		timer := time.NewTimer(stopTimeout)
-		defer timer.Stop()
-		select {
-		case <-p.done:
-			return
-		case <-timer.C:
-			_ = p.cmd.Process.Kill()
-		}
-	}
-	<-p.done // SIGKILL cannot be caught: the wait is short
 }
 
 // Restart starts Prosody again with the same configuration, ports and data
@@ -404,23 +304,9 @@ func (s *Server) Restart(t testing.TB) {
 }
 
 // LogTail returns the last n lines of Prosody's log file.
-func (s *Server) LogTail(n int) string { return tail(s.readLog(0), n) }
+func (s *Server) LogTail(n int) string { return hostproc.Tail(hostproc.ReadFrom(s.paths.log, 0), n) }
 
 // report describes the server's state for a failure message.
 func (s *Server) report() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "prosody log %s (last %d lines):\n%s", s.paths.log, reportLines, s.LogTail(reportLines))
-	if out, err := os.ReadFile(s.paths.stderr); err == nil && len(bytes.TrimSpace(out)) > 0 {
-		fmt.Fprintf(&b, "\nprosody stderr:\n%s", tail(string(out), reportLines))
-	}
-	return b.String()
-}
-
-// tail returns the last n lines of text.
-func tail(text string, n int) string {
-	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return hostproc.Report("prosody", s.paths.log, "stderr", s.paths.stderr, reportLines)
 }

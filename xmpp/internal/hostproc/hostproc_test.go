@@ -1,6 +1,7 @@
 package hostproc_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -164,18 +165,31 @@ func TestListening(t *testing.T) {
 	}
 }
 
-// shell starts sh -c script as a Process.
+// shell starts sh -c script as a Process. The script's first output line
+// tells that it is ready (its traps set); shell returns after it.
 func shell(t *testing.T, script string, reaped func()) *hostproc.Process {
 	t.Helper()
 	sh := hostproc.Find("sh", "/bin/sh")
 	if sh == "" {
 		t.Skip("no sh")
 	}
-	p, err := hostproc.Start(exec.Command(sh, "-c", script), nil, reaped)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(sh, "-c", script)
+	cmd.Stdout = w // an *os.File: Wait does not wait for the pipe
+	p, err := hostproc.Start(cmd, nil, reaped)
+	w.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Halt(syscall.SIGKILL, 0) })
+	_ = r.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := bufio.NewReader(r).ReadString('\n'); err != nil {
+		t.Fatalf("the script did not start: %v", err)
+	}
 	return p
 }
 
@@ -186,9 +200,9 @@ func TestProcessHalt(t *testing.T) {
 		sig          syscall.Signal
 		want         string // the signal that ended the run
 	}{
-		{"SIGTERM obeyed", "exec sleep 60", syscall.SIGTERM, "terminated"},
-		{"SIGTERM ignored, SIGKILL after the grace period", `trap "" TERM; while :; do sleep 0.05; done`, syscall.SIGTERM, "killed"},
-		{"SIGKILL", "exec sleep 60", syscall.SIGKILL, "killed"},
+		{"SIGTERM obeyed", "echo; exec sleep 60", syscall.SIGTERM, "terminated"},
+		{"SIGTERM ignored, SIGKILL after the grace period", `trap "" TERM; echo; while :; do sleep 0.05; done`, syscall.SIGTERM, "killed"},
+		{"SIGKILL", "echo; exec sleep 60", syscall.SIGKILL, "killed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -253,19 +267,19 @@ func TestWaitReady(t *testing.T) {
 		want    func(error) bool
 	}{
 		{
-			name: "ready at the third check", script: "exec sleep 60",
+			name: "ready at the third check", script: "echo; exec sleep 60",
 			check:   func(calls int) (bool, error) { return calls >= 3, nil },
 			timeout: testTimeout,
 			want:    func(err error) bool { return err == nil },
 		},
 		{
-			name: "check fails", script: "exec sleep 60",
+			name: "check fails", script: "echo; exec sleep 60",
 			check:   func(int) (bool, error) { return false, errBind },
 			timeout: testTimeout,
 			want:    func(err error) bool { return err == errBind },
 		},
 		{
-			name: "process exits first", script: "exit 3",
+			name: "process exits first", script: "echo; exit 3",
 			check:   func(int) (bool, error) { return false, nil },
 			timeout: testTimeout,
 			want: func(err error) bool {
@@ -273,7 +287,7 @@ func TestWaitReady(t *testing.T) {
 			},
 		},
 		{
-			name: "timeout", script: "exec sleep 60",
+			name: "timeout", script: "echo; exec sleep 60",
 			check:   func(int) (bool, error) { return false, nil },
 			timeout: 30 * time.Millisecond,
 			want: func(err error) bool {

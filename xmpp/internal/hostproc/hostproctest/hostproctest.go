@@ -1,6 +1,6 @@
 // Package hostproctest holds what the tests of xmpp/prosodytest and
 // xmpp/ejabberdtest share: a port held by another listener (HoldPort), a
-// testing.TB that records Skip and Fatalf instead of ending the test
+// port race lost on purpose (LoseRace), a testing.TB that records Skip and Fatalf instead of ending the test
 // (FakeTB), and the XEP-0114 component handshake done by hand, without
 // xmpp.Component (Handshake, CheckHandshakes). Every network wait is
 // bounded by a timeout given by the caller.
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/internal/hostproc"
 )
 
 // dialTimeout bounds the connection to the component listener.
@@ -31,6 +32,29 @@ func HoldPort(t testing.TB) int {
 	}
 	t.Cleanup(func() { l.Close() })
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// LoseRace makes the next pick of ports through *pick lose the race for
+// one: it replaces *pick, until the test ends, with hostproc.FreePorts
+// whose first result has at index slot a port that another listener
+// holds, as when another process takes it first. It returns that port
+// and the number of picks so far, which the caller reads after Start.
+// Tests that use it cannot run in parallel.
+func LoseRace(t testing.TB, pick *func(int) ([]int, error), slot int) (taken int, calls *int) {
+	t.Helper()
+	taken = HoldPort(t)
+	calls = new(int)
+	saved := *pick
+	*pick = func(n int) ([]int, error) {
+		*calls++
+		p, err := hostproc.FreePorts(n)
+		if *calls == 1 && err == nil {
+			p[slot] = taken
+		}
+		return p, err
+	}
+	t.Cleanup(func() { *pick = saved })
+	return taken, calls
 }
 
 // FakeTB records what Skip and Fatalf report instead of ending the test;
