@@ -26,11 +26,6 @@ const (
 	// ctlTimeout bounds one prosodyctl run. It needs little CPU but has
 	// been seen to take 10 s on a heavily loaded machine.
 	ctlTimeout = 30 * time.Second
-	// startAttempts is how many times Start picks fresh ports when another
-	// process took one of them first.
-	startAttempts = 3
-	// reportLines is how many log lines a failure report shows.
-	reportLines = 40
 )
 
 // pickPorts is hostproc.FreePorts; tests replace it to simulate a lost
@@ -115,11 +110,7 @@ func Start(t testing.TB, opts Options) *Server {
 		}
 		s.Stop()
 	})
-	for attempt := 1; ; attempt++ {
-		p, err := pickPorts(3)
-		if err != nil {
-			t.Fatal(err)
-		}
+	err := hostproc.OnFreePorts(pickPorts, 3, errPortInUse, func(attempt int, p []int) error {
 		s.ports = ports{c2s: p[0], component: p[1], http: p[2]}
 		if err := os.WriteFile(s.paths.config, []byte(renderConfig(opts, s.paths, s.ports)), 0o600); err != nil {
 			t.Fatalf("prosodytest: write config: %v", err)
@@ -127,15 +118,12 @@ func Start(t testing.TB, opts Options) *Server {
 		if attempt == 1 {
 			s.registerUsers(t)
 		}
-		err = s.launch(t.Context())
-		if errors.Is(err, errPortInUse) && attempt < startAttempts {
-			continue
-		}
-		if err != nil {
-			t.Fatalf("prosodytest: start: %v\n%s", err, s.report())
-		}
-		return s
+		return s.launch(t.Context())
+	})
+	if err != nil {
+		t.Fatalf("prosodytest: start: %v\n%s", err, s.report())
 	}
+	return s
 }
 
 // haveBinary reports whether bin is set; when it is not it skips the test,
@@ -308,5 +296,5 @@ func (s *Server) LogTail(n int) string { return hostproc.Tail(hostproc.ReadFrom(
 
 // report describes the server's state for a failure message.
 func (s *Server) report() string {
-	return hostproc.Report("prosody", s.paths.log, "stderr", s.paths.stderr, reportLines)
+	return hostproc.Report("prosody", s.paths.log, "stderr", s.paths.stderr)
 }

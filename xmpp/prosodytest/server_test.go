@@ -8,17 +8,15 @@ import (
 	"time"
 
 	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/internal/hostproc/hostproctest"
 	"github.com/xgate-im/xgate/xmpp/prosodytest"
 )
 
 // testTimeout bounds each test's network waits.
 const testTimeout = 20 * time.Second
 
-func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
+// testContext returns a context that ends after testTimeout or with t.
+func testContext(t *testing.T) context.Context { return hostproctest.Context(t, testTimeout) }
 
 func TestLoginRosterAndSelfMessage(t *testing.T) {
 	t.Parallel()

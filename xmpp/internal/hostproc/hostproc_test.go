@@ -35,6 +35,51 @@ func TestFreePortsDistinct(t *testing.T) {
 	}
 }
 
+func TestOnFreePorts(t *testing.T) {
+	errInUse := errors.New("port in use")
+	errOther := errors.New("other failure")
+	errPick := errors.New("no ports")
+	for _, tc := range []struct {
+		name     string
+		pickErr  error
+		launches []error // what each launch returns, in turn
+		want     error
+		calls    int
+	}{
+		{"first attempt", nil, []error{nil}, nil, 1},
+		{"third attempt", nil, []error{errInUse, errInUse, nil}, nil, 3},
+		{"three lost races", nil, []error{errInUse, errInUse, errInUse, nil}, errInUse, 3},
+		{"other failure is not retried", nil, []error{errOther, nil}, errOther, 1},
+		{"pick fails", errPick, []error{nil}, errPick, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pick := func(n int) ([]int, error) {
+				if tc.pickErr != nil {
+					return nil, tc.pickErr
+				}
+				return hostproc.FreePorts(n)
+			}
+			calls := 0
+			err := hostproc.OnFreePorts(pick, 2, errInUse, func(attempt int, ports []int) error {
+				calls++
+				if attempt != calls || len(ports) != 2 {
+					t.Errorf("launch(%d, %v) at call %d", attempt, ports, calls)
+				}
+				if err := tc.launches[calls-1]; err != nil {
+					return fmt.Errorf("launch: %w", err)
+				}
+				return nil
+			})
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("OnFreePorts = %v, want %v", err, tc.want)
+			}
+			if calls != tc.calls {
+				t.Errorf("launch called %d times, want %d", calls, tc.calls)
+			}
+		})
+	}
+}
+
 func TestTail(t *testing.T) {
 	for _, tc := range []struct {
 		text string
@@ -70,15 +115,15 @@ func TestLogFiles(t *testing.T) {
 	if got := hostproc.ReadFrom(log, 4); got != "two\nthree\n" {
 		t.Errorf("ReadFrom(4) = %q, want %q", got, "two\nthree\n")
 	}
-	want := "srv log " + log + " (last 2 lines):\ntwo\nthree"
-	if got := hostproc.Report("srv", log, "console", console, 2); got != want {
+	want := "srv log " + log + " (last 40 lines):\none\ntwo\nthree"
+	if got := hostproc.Report("srv", log, "console", console); got != want {
 		t.Errorf("Report without console output = %q, want %q", got, want)
 	}
-	if err := os.WriteFile(console, []byte("crash\n"), 0o600); err != nil {
+	if err := os.WriteFile(console, []byte(strings.Repeat("noise\n", 50)+"crash\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	want += "\nsrv console:\ncrash"
-	if got := hostproc.Report("srv", log, "console", console, 2); got != want {
+	want += "\nsrv console:\n" + strings.Repeat("noise\n", 39) + "crash"
+	if got := hostproc.Report("srv", log, "console", console); got != want {
 		t.Errorf("Report = %q, want %q", got, want)
 	}
 }

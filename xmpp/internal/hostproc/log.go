@@ -8,6 +8,9 @@ import (
 	"strings"
 )
 
+// reportLines is how many lines of each file a Report shows.
+const reportLines = 40
+
 // Size returns the size of the file at path, or 0 when it cannot be read
 // (it does not exist yet). A server's log is read from there on to see
 // only what a new run writes.
@@ -43,14 +46,14 @@ func Tail(text string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// Report describes a server's state for a failure message: the last lines
-// of its log file, headed "<name> log <logPath>", and of its console
+// Report describes a server's state for a failure message: the last 40
+// lines of its log file, headed "<name> log <logPath>", and of its console
 // output, headed "<name> <consoleLabel>", when that is not empty.
-func Report(name, logPath, consoleLabel, consolePath string, lines int) string {
+func Report(name, logPath, consoleLabel, consolePath string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s log %s (last %d lines):\n%s", name, logPath, lines, Tail(ReadFrom(logPath, 0), lines))
+	fmt.Fprintf(&b, "%s log %s (last %d lines):\n%s", name, logPath, reportLines, Tail(ReadFrom(logPath, 0), reportLines))
 	if out, err := os.ReadFile(consolePath); err == nil && len(bytes.TrimSpace(out)) > 0 {
-		fmt.Fprintf(&b, "\n%s %s:\n%s", name, consoleLabel, Tail(string(out), lines))
+		fmt.Fprintf(&b, "\n%s %s:\n%s", name, consoleLabel, Tail(string(out), reportLines))
 	}
 	return b.String()
 }

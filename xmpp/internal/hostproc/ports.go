@@ -2,14 +2,20 @@ package hostproc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"time"
 )
 
-// dialTimeout bounds one readiness dial.
-const dialTimeout = 250 * time.Millisecond
+const (
+	// dialTimeout bounds one readiness dial.
+	dialTimeout = 250 * time.Millisecond
+	// startAttempts is how many times OnFreePorts picks fresh ports when
+	// another process took one of them first.
+	startAttempts = 3
+)
 
 // FreePorts returns n distinct TCP ports that were free on 127.0.0.1 a
 // moment ago. All n listeners are held open together so the ports differ,
@@ -33,6 +39,26 @@ func FreePorts(n int) ([]int, error) {
 		out = append(out, l.Addr().(*net.TCPAddr).Port)
 	}
 	return out, nil
+}
+
+// OnFreePorts picks n ports with pick (FreePorts, or a test's stand-in)
+// and calls launch with them and the attempt's number, from 1. When
+// launch fails with an error wrapping portInUse, another process having
+// taken a port between picking and binding, it tries again with fresh
+// ports, three attempts in all. It returns the error of the last launch,
+// or pick's.
+func OnFreePorts(pick func(n int) ([]int, error), n int, portInUse error, launch func(attempt int, ports []int) error) error {
+	for attempt := 1; ; attempt++ {
+		p, err := pick(n)
+		if err != nil {
+			return err
+		}
+		err = launch(attempt, p)
+		if errors.Is(err, portInUse) && attempt < startAttempts {
+			continue
+		}
+		return err
+	}
 }
 
 // Loopback returns the address "127.0.0.1:port".

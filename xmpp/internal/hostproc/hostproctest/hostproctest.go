@@ -1,17 +1,21 @@
 // Package hostproctest holds what the tests of xmpp/prosodytest and
-// xmpp/ejabberdtest share: a port held by another listener (HoldPort), a
-// port race lost on purpose (LoseRace), a testing.TB that records Skip and Fatalf instead of ending the test
-// (FakeTB), and the XEP-0114 component handshake done by hand, without
-// xmpp.Component (Handshake, CheckHandshakes). Every network wait is
-// bounded by a timeout given by the caller.
+// xmpp/ejabberdtest share: a bounded context (Context), a port held by
+// another listener (HoldPort), a port race lost on purpose (LoseRace), a
+// restart on a taken port (CheckRestartOnTakenPort), a testing.TB that
+// records Skip and Fatalf instead of ending the test (FakeTB), and the
+// XEP-0114 component handshake done by hand, without xmpp.Component
+// (Handshake, CheckHandshakes). Every network wait is bounded by a timeout
+// given by the caller.
 package hostproctest
 
 import (
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +25,13 @@ import (
 
 // dialTimeout bounds the connection to the component listener.
 const dialTimeout = 5 * time.Second
+
+// Context returns a context that ends after d or when the test ends.
+func Context(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
 
 // HoldPort listens on a free loopback port until the test ends and returns
 // the port, as another process that took it would.
@@ -55,6 +66,28 @@ func LoseRace(t testing.TB, pick *func(int) ([]int, error), slot int) (taken int
 	}
 	t.Cleanup(func() { *pick = saved })
 	return taken, calls
+}
+
+// CheckRestartOnTakenPort checks that a stopped server, whose client port
+// addr another listener now takes, fails restart (the server's Restart,
+// which must keep its ports) with a message that contains want, and that
+// running then reports it stopped. The test is skipped if the port cannot
+// be taken.
+func CheckRestartOnTakenPort(t testing.TB, addr string, restart func(testing.TB), want string, running func() bool) {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot take the stopped server's port: %v", err)
+	}
+	defer l.Close()
+	f := &FakeTB{TB: t}
+	restart(f)
+	if !strings.Contains(f.FatalMsg, want) {
+		t.Fatalf("Restart failure = %q, want the bind failure", f.FatalMsg)
+	}
+	if running() {
+		t.Error("the failed server is still running")
+	}
 }
 
 // FakeTB records what Skip and Fatalf report instead of ending the test;
