@@ -22,7 +22,10 @@ func sysProcAttr(as *account) *syscall.SysProcAttr {
 	return a
 }
 
-// signalGroup sends sig to every process of the group pgid.
+// signalGroup sends sig to every process of the group pgid. The group's id
+// is ejabberdctl's PID (sysProcAttr makes it the group's leader). Linux
+// does not reuse it while any member of the group lives, even after
+// ejabberdctl is reaped.
 func signalGroup(pgid int, sig syscall.Signal) error { return syscall.Kill(-pgid, sig) }
 
 // searchable reports whether a may search (traverse) the directory p.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xgate-im/xgate/xmpp/internal/hostproc/hostproctest"
 )
 
 // psTable returns the processes that have not exited, PID → command name,
@@ -110,7 +112,7 @@ func TestNothingSurvives(t *testing.T) {
 			s.mu.Unlock()
 			p.watchdog.Close()
 			select {
-			case <-p.done:
+			case <-p.Done():
 			case <-time.After(stopTimeout):
 				t.Error("the node did not halt when its standard input closed")
 			}
@@ -123,7 +125,7 @@ func TestNothingSurvives(t *testing.T) {
 				Components: []Component{{Domain: "gw.localhost", Secret: "s"}},
 			})
 			s.mu.Lock()
-			root := s.proc.cmd.Process.Pid
+			root := s.proc.Pid()
 			s.mu.Unlock()
 			tree := processTree(t, root)
 			names := map[string]bool{}
@@ -177,16 +179,6 @@ func TestNothingSurvives(t *testing.T) {
 	}
 }
 
-// fakeTB records what Start and Restart report instead of ending the test.
-type fakeTB struct {
-	testing.TB
-	skipped, fatal string
-}
-
-func (f *fakeTB) Helper()                        {}
-func (f *fakeTB) Skip(args ...any)               { f.skipped = fmt.Sprint(args...) }
-func (f *fakeTB) Fatalf(format string, a ...any) { f.fatal = fmt.Sprintf(format, a...) }
-
 func TestPrerequisites(t *testing.T) {
 	for _, tc := range []struct {
 		env, ctl    string
@@ -198,14 +190,14 @@ func TestPrerequisites(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("env=%q ctl=%q", tc.env, tc.ctl), func(t *testing.T) {
 			t.Setenv(RequireEnv, tc.env)
-			f := &fakeTB{TB: t}
+			f := &hostproctest.FakeTB{TB: t}
 			if _, ok := prerequisites(f, tc.ctl); ok {
 				t.Fatal("prerequisites reported ok without ejabberdctl")
 			}
-			if (f.skipped != "") != tc.skip || (f.fatal != "") != tc.fatal {
-				t.Fatalf("skipped=%q fatal=%q, want skip=%v fatal=%v", f.skipped, f.fatal, tc.skip, tc.fatal)
+			if (f.SkipMsg != "") != tc.skip || (f.FatalMsg != "") != tc.fatal {
+				t.Fatalf("skipped=%q fatal=%q, want skip=%v fatal=%v", f.SkipMsg, f.FatalMsg, tc.skip, tc.fatal)
 			}
-			if msg := f.skipped + f.fatal; !strings.Contains(msg, "apt-get install ejabberd") {
+			if msg := f.SkipMsg + f.FatalMsg; !strings.Contains(msg, "apt-get install ejabberd") {
 				t.Errorf("message %q does not say how to install ejabberd", msg)
 			}
 		})

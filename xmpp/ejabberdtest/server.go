@@ -1,23 +1,21 @@
 package ejabberdtest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/xgate-im/xgate/xmpp/internal/hostproc"
 )
 
 // Time bounds of the server's lifecycle.
@@ -35,16 +33,11 @@ const (
 	waitDelay = 2 * stopTimeout
 	// registerTimeout bounds the in-band registration of Options.Users.
 	registerTimeout = 30 * time.Second
-	// pollInterval is the pause between two readiness checks.
-	pollInterval = 5 * time.Millisecond
-	// dialTimeout bounds one readiness dial.
-	dialTimeout = 250 * time.Millisecond
-	// startAttempts is how many times Start picks fresh ports when another
-	// process took one of them first.
-	startAttempts = 3
-	// reportLines is how many log lines a failure report shows.
-	reportLines = 40
 )
+
+// pickPorts is hostproc.FreePorts; tests replace it to simulate a lost
+// race. ejabberd then exits and Start retries with new ports.
+var pickPorts = hostproc.FreePorts
 
 // RequireEnv is the environment variable that turns a missing ejabberd
 // (or a platform or user that cannot run it) from a skipped test into a
@@ -53,15 +46,7 @@ const RequireEnv = "XGATE_REQUIRE_EJABBERD"
 
 // Binary returns the path of ejabberdctl, from PATH or /usr/sbin, or ""
 // when ejabberd is not installed.
-func Binary() string {
-	if p, err := exec.LookPath("ejabberdctl"); err == nil {
-		return p
-	}
-	if fi, err := os.Stat("/usr/sbin/ejabberdctl"); err == nil && !fi.IsDir() {
-		return "/usr/sbin/ejabberdctl"
-	}
-	return ""
-}
+func Binary() string { return hostproc.Find("ejabberdctl", "/usr/sbin/ejabberdctl") }
 
 // Server is an ejabberd child process private to one test. Its methods are
 // safe for concurrent use.
@@ -77,12 +62,11 @@ type Server struct {
 	proc *process // nil while stopped
 }
 
-// process is one run of ejabberdctl and the Erlang node it starts.
+// process is one run of ejabberdctl and the Erlang node it starts. Its
+// Done is closed once every process of the run is gone.
 type process struct {
-	cmd      *exec.Cmd
-	watchdog *os.File      // write end of the node's standard input
-	done     chan struct{} // closed once every process of the run is gone
-	err      error         // the result of Wait; read after done
+	*hostproc.Process
+	watchdog *os.File // write end of the node's standard input
 }
 
 // Start runs ejabberd for the test t with a configuration generated from
@@ -143,11 +127,7 @@ func Start(t testing.TB, opts Options) *Server {
 		// cleanly.
 		s.halt(syscall.SIGKILL)
 	})
-	for attempt := 1; ; attempt++ {
-		p, err := pickPorts(3)
-		if err != nil {
-			t.Fatal(err)
-		}
+	err := hostproc.OnFreePorts(pickPorts, 3, errPortInUse, func(_ int, p []int) error {
 		s.ports = ports{c2s: p[0], component: p[1], dist: p[2]}
 		s.writeFile(t, s.paths.config, renderConfig(opts, s.ports))
 		s.writeFile(t, s.paths.ctl, renderCtlConfig(s.paths, s.ports, s.node))
@@ -156,14 +136,10 @@ func Start(t testing.TB, opts Options) *Server {
 				t.Fatal(err)
 			}
 		}
-		err = s.launch(t.Context())
-		if errors.Is(err, errPortInUse) && attempt < startAttempts {
-			continue
-		}
-		if err != nil {
-			t.Fatalf("ejabberdtest: start: %v", err)
-		}
-		break
+		return s.launch(t.Context())
+	})
+	if err != nil {
+		t.Fatalf("ejabberdtest: start: %v", err)
 	}
 	keepTranslations(filepath.Join(s.paths.spool, translationsCache))
 	if len(opts.Users) > 0 {
@@ -200,11 +176,7 @@ func prerequisites(t testing.TB, ctl string) (*account, bool) {
 	if msg == "" {
 		return as, true
 	}
-	if os.Getenv(RequireEnv) == "1" {
-		t.Fatalf("%s (%s=1 requires it)", msg, RequireEnv)
-	} else {
-		t.Skip(msg)
-	}
+	hostproc.SkipOrFail(t, RequireEnv, msg)
 	return nil, false
 }
 
@@ -232,10 +204,7 @@ func (w outputWriter) Write(b []byte) (int, error) { return w.f.Write(b) }
 // launch starts ejabberdctl and waits until the server is ready. On
 // failure the process group is killed.
 func (s *Server) launch(ctx context.Context) error {
-	var logFrom int64
-	if fi, err := os.Stat(s.paths.log); err == nil {
-		logFrom = fi.Size()
-	}
+	logFrom := hostproc.Size(s.paths.log)
 	out, err := os.OpenFile(s.paths.stderr, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("ejabberdtest: %w", err)
@@ -263,20 +232,17 @@ func (s *Server) launch(ctx context.Context) error {
 	cmd.Stderr = cmd.Stdout
 	cmd.SysProcAttr = sysProcAttr(s.as)
 	cmd.WaitDelay = waitDelay
-	err = cmd.Start()
+	run, err := hostproc.Start(cmd, signalGroup, func() {
+		w.Close()
+		out.Close()
+	})
 	r.Close()
 	if err != nil {
 		w.Close()
 		out.Close()
 		return fmt.Errorf("ejabberdtest: run %s: %w", s.ctl, err)
 	}
-	p := &process{cmd: cmd, watchdog: w, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		w.Close()
-		out.Close()
-		close(p.done)
-	}()
+	p := &process{Process: run, watchdog: w}
 	s.mu.Lock()
 	s.proc = p
 	s.mu.Unlock()
@@ -292,77 +258,26 @@ func (s *Server) launch(ctx context.Context) error {
 // readyTimeout passes. ejabberd opens its listeners once everything else
 // has started. It exits when it cannot bind a port.
 func (s *Server) waitReady(ctx context.Context, p *process, logFrom int64) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
-	type listener struct {
-		module string
-		port   int
+	accepting := func(module string, port int) hostproc.Listener {
+		return hostproc.Listener{Port: port, Line: fmt.Sprintf("Start accepting TCP connections at 127.0.0.1:%d for %s", port, module)}
 	}
-	want := []listener{{"ejabberd_c2s", s.ports.c2s}}
+	want := []hostproc.Listener{accepting("ejabberd_c2s", s.ports.c2s)}
 	if len(s.opts.Components) > 0 {
-		want = append(want, listener{"ejabberd_service", s.ports.component})
+		want = append(want, accepting("ejabberd_service", s.ports.component))
 	}
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		log := s.readLog(logFrom)
-		ready := true
-		for _, w := range want {
-			if !strings.Contains(log, fmt.Sprintf("Start accepting TCP connections at 127.0.0.1:%d for %s", w.port, w.module)) {
-				ready = false
-				break
+	return p.WaitReady(ctx, hostproc.Readiness{
+		Timeout:  readyTimeout,
+		NotReady: ErrNotReady,
+		Check: func(ctx context.Context) (bool, error) {
+			return hostproc.Listening(ctx, hostproc.ReadFrom(s.paths.log, logFrom), want), nil
+		},
+		Exited: func(err error) error {
+			if out := hostproc.ReadFrom(s.paths.log, logFrom) + s.stderrText(); strings.Contains(out, "eaddrinuse") {
+				return fmt.Errorf("%w: ejabberd exited: %v", errPortInUse, err)
 			}
-		}
-		if ready {
-			for _, w := range want {
-				if !canDial(ctx, loopback(w.port)) {
-					ready = false
-					break
-				}
-			}
-		}
-		if ready {
-			return nil
-		}
-		select {
-		case <-p.done:
-			if out := s.readLog(logFrom) + s.stderrText(); strings.Contains(out, "eaddrinuse") {
-				return fmt.Errorf("%w: ejabberd exited: %v", errPortInUse, p.err)
-			}
-			return fmt.Errorf("%w: ejabberd exited: %v", ErrNotReady, p.err)
-		case <-ctx.Done():
-			return fmt.Errorf("%w within %v: %w", ErrNotReady, readyTimeout, ctx.Err())
-		case <-tick.C:
-		}
-	}
-}
-
-func canDial(ctx context.Context, addr string) bool {
-	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	defer cancel()
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
-}
-
-func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
-
-// readLog returns ejabberd's log from byte offset from, or "" if unreadable.
-func (s *Server) readLog(from int64) string {
-	f, err := os.Open(s.paths.log)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	if _, err := f.Seek(from, io.SeekStart); err != nil {
-		return ""
-	}
-	b, _ := io.ReadAll(f)
-	return string(b)
+			return fmt.Errorf("%w: ejabberd exited: %v", ErrNotReady, err)
+		},
+	})
 }
 
 func (s *Server) stderrText() string {
@@ -385,10 +300,10 @@ func (s *Server) Register(t testing.TB, user, password string) {
 // ComponentAddr returns the address of the component (XEP-0114) listener,
 // "127.0.0.1:port". ejabberd listens there only when Options.Components is
 // not empty.
-func (s *Server) ComponentAddr() string { return loopback(s.ports.component) }
+func (s *Server) ComponentAddr() string { return hostproc.Loopback(s.ports.component) }
 
 // C2SAddr returns the address of the client listener, "127.0.0.1:port".
-func (s *Server) C2SAddr() string { return loopback(s.ports.c2s) }
+func (s *Server) C2SAddr() string { return hostproc.Loopback(s.ports.c2s) }
 
 // Host returns the virtual host users live on.
 func (s *Server) Host() string { return s.opts.host() }
@@ -443,31 +358,8 @@ func (s *Server) halt(sig syscall.Signal) {
 	s.proc = nil
 	s.mu.Unlock()
 	if p != nil {
-		p.halt(sig)
+		p.Halt(sig, stopTimeout)
 	}
-}
-
-func (p *process) halt(sig syscall.Signal) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	// The group's id is ejabberdctl's PID. Linux does not reuse it while
-	// any member of the group lives, even after ejabberdctl is reaped.
-	pgid := p.cmd.Process.Pid
-	_ = signalGroup(pgid, sig)
-	if sig != syscall.SIGKILL {
-		timer := time.NewTimer(stopTimeout)
-		defer timer.Stop()
-		select {
-		case <-p.done:
-			return
-		case <-timer.C:
-			_ = signalGroup(pgid, syscall.SIGKILL)
-		}
-	}
-	<-p.done // SIGKILL cannot be caught: the wait is short
 }
 
 // Restart starts ejabberd again with the same configuration, ports, node
@@ -483,23 +375,9 @@ func (s *Server) Restart(t testing.TB) {
 }
 
 // LogTail returns the last n lines of ejabberd's log file.
-func (s *Server) LogTail(n int) string { return tail(s.readLog(0), n) }
+func (s *Server) LogTail(n int) string { return hostproc.Tail(hostproc.ReadFrom(s.paths.log, 0), n) }
 
 // report describes the server's state for a failure message.
 func (s *Server) report() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "ejabberd log %s (last %d lines):\n%s", s.paths.log, reportLines, s.LogTail(reportLines))
-	if out := s.stderrText(); len(bytes.TrimSpace([]byte(out))) > 0 {
-		fmt.Fprintf(&b, "\nejabberd console:\n%s", tail(out, reportLines))
-	}
-	return b.String()
-}
-
-// tail returns the last n lines of text.
-func tail(text string, n int) string {
-	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return hostproc.Report("ejabberd", s.paths.log, "console", s.paths.stderr)
 }

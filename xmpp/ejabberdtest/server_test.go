@@ -9,17 +9,15 @@ import (
 
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/ejabberdtest"
+	"github.com/xgate-im/xgate/xmpp/internal/hostproc/hostproctest"
 	"github.com/xgate-im/xgate/xmpp/prosodytest"
 )
 
 // testTimeout bounds each test's network waits.
 const testTimeout = 30 * time.Second
 
-func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
+// testContext returns a context that ends after testTimeout or with t.
+func testContext(t *testing.T) context.Context { return hostproctest.Context(t, testTimeout) }
 
 // TestLoginAndSelfMessage logs a user in with prosodytest's client, which
 // works against ejabberd unchanged, and sends it a message to itself.
