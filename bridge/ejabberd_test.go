@@ -1,16 +1,10 @@
 package bridge_test
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/xgate-im/xgate/bridge"
-	"github.com/xgate-im/xgate/bridge/bridgetest"
-	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/disco"
 	"github.com/xgate-im/xgate/xmpp/ejabberdtest"
@@ -25,119 +19,26 @@ import (
 // its listeners, so both host servers are tested. Clients are
 // prosodytest.Client, which speaks plain c2s to either.
 
-// ejLive is a gateway attached to a real ejabberd.
-type ejLive struct {
-	t      *testing.T
-	e      *ejabberdtest.Server
-	tr     *bridgetest.Transport
-	gw     *bridge.Gateway
-	states chan xmpp.State
-	done   chan error
-}
+var _ hostServer = (*ejabberdtest.Server)(nil)
 
-// startEjabberdLive starts ejabberd with the component gwDomain (secret
-// "s3cret") and the users alice and bob (password "pw"), and runs a
-// gateway that connects to it with secret.
-func startEjabberdLive(t *testing.T, secret string) *ejLive {
-	t.Helper()
-	e := ejabberdtest.Start(t, ejabberdtest.Options{
+// ejabberdHost is ejabberd, with ejabberdtest. It starts more slowly than
+// Prosody, and more so on a loaded machine: the gateway gets more time.
+var ejabberdHost = host{name: "ejabberd", patience: 15 * time.Second, start: func(t *testing.T) hostServer {
+	return ejabberdtest.Start(t, ejabberdtest.Options{
 		Components: []ejabberdtest.Component{{Domain: gwDomain, Secret: "s3cret"}},
 		Users:      map[string]string{"alice": "pw", "bob": "pw"},
 	})
-	l := &ejLive{t: t, e: e, tr: bridgetest.New(), states: make(chan xmpp.State, 256), done: make(chan error, 1)}
-	db, err := store.Open(filepath.Join(t.TempDir(), "xgate.db"), store.Options{Key: testKey(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := bridge.New(bridge.Config{
-		Name: "fake",
-		Component: xmpp.ComponentConfig{
-			Addr: e.ComponentAddr(), Domain: gwDomain, Secret: secret,
-			OnState: func(s xmpp.State, _ error) {
-				select {
-				case l.states <- s:
-				default:
-				}
-			},
-		},
-		Access:    bridge.Access{Allow: []string{"localhost"}, Admins: []string{"bob@localhost"}},
-		Version:   "test",
-		RetryBase: 10 * time.Millisecond,
-	}, l.tr, db, logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.gw = gw
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { l.done <- gw.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-l.done:
-		case <-time.After(10 * time.Second):
-			t.Error("gateway did not stop")
-		}
-		if err := db.Verify(); err != nil {
-			t.Errorf("store invariants: %v", err)
-		}
-		db.Close()
-	})
-	return l
-}
+}}
 
-// waitConnected waits until the component reports it is connected.
-func (l *ejLive) waitConnected() {
-	l.t.Helper()
-	timeout := time.After(15 * time.Second)
-	for {
-		select {
-		case s := <-l.states:
-			if s == xmpp.StateConnected {
-				return
-			}
-		case err := <-l.done:
-			l.t.Fatalf("gateway stopped: %v", err)
-		case <-timeout:
-			l.t.Fatalf("component never connected; ejabberd log:\n%s", l.e.LogTail(20))
-		}
-	}
-}
-
-// client logs user in through ejabberd's client port.
-func (l *ejLive) client(user string) *prosodytest.Client {
-	ctx, cancel := context.WithTimeout(l.t.Context(), 10*time.Second)
-	defer cancel()
-	return prosodytest.Dial(ctx, l.t, l.e.C2SAddr(), user, l.e.Host(), "pw")
-}
-
-// register registers alice with the gateway by XEP-0077 through ejabberd
-// and waits for her network session.
-func (l *ejLive) register(ctx context.Context, c *prosodytest.Client) {
-	l.t.Helper()
-	res, err := c.Request(ctx, &xmpp.IQ{
-		Header:  xmpp.Header{To: jid.MustParse(gwDomain), Type: xmpp.IQSet},
-		Payload: xmpp.NewElement(bridge.NSRegister, "query").Append(registerForm("good-alice")),
-	})
-	if err != nil || res.Type != xmpp.IQResult {
-		l.t.Fatalf("register: %v %v", res, err)
-	}
-	if err := l.tr.WaitLogin(ctx, "acct-alice"); err != nil {
-		l.t.Fatal(err)
-	}
+// startEjabberdLive runs a gateway against a new ejabberd; see
+// startLiveOn.
+func startEjabberdLive(t *testing.T, secret string) *live {
+	return startLiveOn(t, ejabberdHost, secret)
 }
 
 func TestEjabberdWrongSecretFailsClearly(t *testing.T) {
 	t.Parallel()
-	l := startEjabberdLive(t, "not-the-secret")
-	select {
-	case err := <-l.done:
-		if !errors.Is(err, xmpp.ErrNotAuthorized) {
-			t.Fatalf("Run returned %v, want an error wrapping xmpp.ErrNotAuthorized", err)
-		}
-		l.done <- err // for the cleanup
-	case <-time.After(15 * time.Second):
-		t.Fatal("gateway kept running with a refused secret")
-	}
+	testWrongSecret(t, ejabberdHost)
 }
 
 // TestEjabberdHandshakeAndDisco connects the component (XEP-0114 with
@@ -240,54 +141,5 @@ func TestEjabberdRegistrationAndMessages(t *testing.T) {
 // ejabberd's offline storage, when she logs in again.
 func TestEjabberdRestart(t *testing.T) {
 	t.Parallel()
-	l := startEjabberdLive(t, "s3cret")
-	l.waitConnected()
-	ctx := bounded(t)
-	c := l.client("alice")
-	l.register(ctx, c)
-	emit := func(i int) {
-		t.Helper()
-		ev := bridge.MessageEvent{Chat: bridge.ChatRef{Peer: "carol"}, Sender: "carol", ID: bridge.MessageID(fmt.Sprint("m", i)), Text: fmt.Sprint("msg ", i)}
-		if err := l.tr.Emit(ctx, "acct-alice", ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	const before, during, after = 5, 30, 5
-	for i := range before {
-		emit(i)
-	}
-	l.e.Kill()
-	for i := before; i < before+during; i++ {
-		emit(i)
-	}
-	l.e.Restart(t)
-	ready := time.Now()
-	l.waitConnected()
-	back := time.Since(ready)
-	t.Logf("component back %v after ejabberd was ready", back)
-	if back > 2*time.Second {
-		t.Errorf("component took %v to come back, want ≤ 2s", back)
-	}
-	for i := before + during; i < before+during+after; i++ {
-		emit(i)
-	}
-	// Alice logs in again and becomes available: ejabberd hands her what
-	// it stored while she had no session, live delivery the rest. Every
-	// message from the kill on must arrive; the first ones may as well
-	// (the first client sent no presence, so they went to storage too).
-	c2 := l.client("alice")
-	if err := c2.Send(&xmpp.Presence{}); err != nil {
-		t.Fatal(err)
-	}
-	missing := map[string]bool{}
-	for i := before; i < before+during+after; i++ {
-		missing[fmt.Sprint("msg ", i)] = true
-	}
-	for len(missing) > 0 {
-		s, err := c2.Expect(ctx, func(s xmpp.Stanza) bool { m, ok := s.(*xmpp.Message); return ok && m.Body != "" })
-		if err != nil {
-			t.Fatalf("%d messages never arrived (%v): %v", len(missing), err, missing)
-		}
-		delete(missing, s.(*xmpp.Message).Body)
-	}
+	testRestartUnderTraffic(t, ejabberdHost)
 }

@@ -21,34 +21,68 @@ import (
 
 const gwDomain = "fake.localhost"
 
-// live is a gateway attached to a real Prosody.
-type live struct {
-	t      *testing.T
-	p      *prosodytest.Server
-	tr     *bridgetest.Transport
-	gw     *bridge.Gateway
-	db     *store.DB
-	states chan xmpp.State
-	done   chan error
-	cancel context.CancelFunc
+// hostServer is a real host server under a live gateway.
+// *prosodytest.Server and *ejabberdtest.Server both are one.
+type hostServer interface {
+	ComponentAddr() string
+	C2SAddr() string
+	Host() string
+	Kill()
+	Restart(t testing.TB)
+	LogTail(n int) string
 }
 
-func startLive(t *testing.T, secret string) *live {
-	t.Helper()
-	p := prosodytest.Start(t, prosodytest.Options{
+var _ hostServer = (*prosodytest.Server)(nil)
+
+// host is a kind of host server a live gateway runs against.
+type host struct {
+	// name names the server in messages.
+	name string
+	// patience bounds how long the gateway may take to connect, or to
+	// give up on a refused secret.
+	patience time.Duration
+	// start starts a server for the test with the component gwDomain
+	// (secret "s3cret") and the users alice and bob (password "pw").
+	start func(t *testing.T) hostServer
+}
+
+// prosodyHost is Prosody, with prosodytest.
+var prosodyHost = host{name: "Prosody", patience: 10 * time.Second, start: func(t *testing.T) hostServer {
+	return prosodytest.Start(t, prosodytest.Options{
 		Components: []prosodytest.Component{{Domain: gwDomain, Secret: "s3cret"}},
 		Users:      map[string]string{"alice": "pw", "bob": "pw"},
 	})
-	l := &live{t: t, p: p, tr: bridgetest.New(), states: make(chan xmpp.State, 256), done: make(chan error, 1)}
+}}
+
+// live is a gateway attached to a real host server.
+type live struct {
+	t      *testing.T
+	h      host
+	srv    hostServer
+	tr     *bridgetest.Transport
+	gw     *bridge.Gateway
+	states chan xmpp.State
+	done   chan error
+}
+
+// startLive runs a gateway against a new Prosody; see startLiveOn.
+func startLive(t *testing.T, secret string) *live { return startLiveOn(t, prosodyHost, secret) }
+
+// startLiveOn starts a server of kind h and runs a gateway that connects
+// to it with secret. The gateway is stopped, and its store checked, when
+// the test ends.
+func startLiveOn(t *testing.T, h host, secret string) *live {
+	t.Helper()
+	srv := h.start(t)
+	l := &live{t: t, h: h, srv: srv, tr: bridgetest.New(), states: make(chan xmpp.State, 256), done: make(chan error, 1)}
 	db, err := store.Open(filepath.Join(t.TempDir(), "xgate.db"), store.Options{Key: testKey(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.db = db
 	gw, err := bridge.New(bridge.Config{
 		Name: "fake",
 		Component: xmpp.ComponentConfig{
-			Addr: p.ComponentAddr(), Domain: gwDomain, Secret: secret,
+			Addr: srv.ComponentAddr(), Domain: gwDomain, Secret: secret,
 			OnState: func(s xmpp.State, _ error) {
 				select {
 				case l.states <- s:
@@ -65,7 +99,6 @@ func startLive(t *testing.T, secret string) *live {
 	}
 	l.gw = gw
 	ctx, cancel := context.WithCancel(context.Background())
-	l.cancel = cancel
 	go func() { l.done <- gw.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
@@ -82,9 +115,10 @@ func startLive(t *testing.T, secret string) *live {
 	return l
 }
 
+// waitConnected waits until the component reports it is connected.
 func (l *live) waitConnected() {
 	l.t.Helper()
-	timeout := time.After(10 * time.Second)
+	timeout := time.After(l.h.patience)
 	for {
 		select {
 		case s := <-l.states:
@@ -94,15 +128,32 @@ func (l *live) waitConnected() {
 		case err := <-l.done:
 			l.t.Fatalf("gateway stopped: %v", err)
 		case <-timeout:
-			l.t.Fatalf("component never connected; prosody log:\n%s", l.p.LogTail(20))
+			l.t.Fatalf("component never connected; %s log:\n%s", l.h.name, l.srv.LogTail(20))
 		}
 	}
 }
 
+// client logs user in through the server's client port.
 func (l *live) client(user string) *prosodytest.Client {
 	ctx, cancel := context.WithTimeout(l.t.Context(), 10*time.Second)
 	defer cancel()
-	return prosodytest.Dial(ctx, l.t, l.p.C2SAddr(), user, "localhost", "pw")
+	return prosodytest.Dial(ctx, l.t, l.srv.C2SAddr(), user, l.srv.Host(), "pw")
+}
+
+// register registers alice with the gateway by XEP-0077 through the
+// server and waits for her network session.
+func (l *live) register(ctx context.Context, c *prosodytest.Client) {
+	l.t.Helper()
+	res, err := c.Request(ctx, &xmpp.IQ{
+		Header:  xmpp.Header{To: jid.MustParse(gwDomain), Type: xmpp.IQSet},
+		Payload: xmpp.NewElement(bridge.NSRegister, "query").Append(registerForm("good-alice")),
+	})
+	if err != nil || res.Type != xmpp.IQResult {
+		l.t.Fatalf("register: %v %v", res, err)
+	}
+	if err := l.tr.WaitLogin(ctx, "acct-alice"); err != nil {
+		l.t.Fatal(err)
+	}
 }
 
 func bounded(t *testing.T) context.Context {
@@ -111,18 +162,80 @@ func bounded(t *testing.T) context.Context {
 	return ctx
 }
 
-func TestProsodyWrongSecretFailsClearly(t *testing.T) {
-	l := startLive(t, "not-the-secret")
+// testWrongSecret runs a gateway with a wrong secret against h: Run must
+// end with an error wrapping xmpp.ErrNotAuthorized.
+func testWrongSecret(t *testing.T, h host) {
+	l := startLiveOn(t, h, "not-the-secret")
 	select {
 	case err := <-l.done:
 		if !errors.Is(err, xmpp.ErrNotAuthorized) {
-			t.Fatalf("got %v, want ErrNotAuthorized", err)
+			t.Fatalf("Run returned %v, want an error wrapping xmpp.ErrNotAuthorized", err)
 		}
-		l.done <- err
-	case <-time.After(10 * time.Second):
+		l.done <- err // for the cleanup
+	case <-time.After(h.patience):
 		t.Fatal("gateway kept running with a refused secret")
 	}
 }
+
+// testRestartUnderTraffic kills the server of kind h while the network
+// keeps talking and restarts it: the component is back within 2 seconds
+// of the server being ready, and every message from the kill on reaches
+// the user, through the server's offline storage and live delivery, when
+// she logs in again.
+func testRestartUnderTraffic(t *testing.T, h host) {
+	l := startLiveOn(t, h, "s3cret")
+	l.waitConnected()
+	ctx := bounded(t)
+	c := l.client("alice")
+	l.register(ctx, c)
+	emit := func(i int) {
+		t.Helper()
+		ev := bridge.MessageEvent{Chat: bridge.ChatRef{Peer: "carol"}, Sender: "carol", ID: bridge.MessageID(fmt.Sprint("m", i)), Text: fmt.Sprint("msg ", i)}
+		if err := l.tr.Emit(ctx, "acct-alice", ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const before, during, after = 5, 30, 5
+	for i := range before {
+		emit(i)
+	}
+	l.srv.Kill()
+	for i := before; i < before+during; i++ {
+		emit(i)
+	}
+	l.srv.Restart(t)
+	ready := time.Now()
+	l.waitConnected()
+	back := time.Since(ready)
+	t.Logf("component back %v after %s was ready", back, h.name)
+	if back > 2*time.Second {
+		t.Errorf("component took %v to come back, want ≤ 2s", back)
+	}
+	for i := before + during; i < before+during+after; i++ {
+		emit(i)
+	}
+	// Alice logs in again and becomes available: the server hands her what
+	// it stored while she had no session, live delivery the rest. Every
+	// message from the kill on must arrive; the first ones may as well
+	// (the first client sent no presence, so they went to storage too).
+	c2 := l.client("alice")
+	if err := c2.Send(&xmpp.Presence{}); err != nil {
+		t.Fatal(err)
+	}
+	missing := map[string]bool{}
+	for i := before; i < before+during+after; i++ {
+		missing[fmt.Sprint("msg ", i)] = true
+	}
+	for len(missing) > 0 {
+		s, err := c2.Expect(ctx, func(s xmpp.Stanza) bool { m, ok := s.(*xmpp.Message); return ok && m.Body != "" })
+		if err != nil {
+			t.Fatalf("%d messages never arrived (%v): %v", len(missing), err, missing)
+		}
+		delete(missing, s.(*xmpp.Message).Body)
+	}
+}
+
+func TestProsodyWrongSecretFailsClearly(t *testing.T) { testWrongSecret(t, prosodyHost) }
 
 func TestProsodyDiscoPingAndUnknownIQ(t *testing.T) {
 	l := startLive(t, "s3cret")
@@ -176,13 +289,7 @@ func TestProsodyRegistrationAndMessages(t *testing.T) {
 	if err != nil || res.Payload.Child(form.NS, "x") == nil {
 		t.Fatalf("register form %v %v", res, err)
 	}
-	res, err = c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQSet}, Payload: xmpp.NewElement(bridge.NSRegister, "query").Append(registerForm("good-alice"))})
-	if err != nil || res.Type != xmpp.IQResult {
-		t.Fatalf("register %v %v", res, err)
-	}
-	if err := l.tr.WaitLogin(ctx, "acct-alice"); err != nil {
-		t.Fatal(err)
-	}
+	l.register(ctx, c)
 	// The gateway and the contact ask to be in the roster; accept both.
 	carol := jid.MustParse("carol@" + gwDomain)
 	for _, from := range []jid.JID{gw, carol} {
@@ -228,59 +335,4 @@ func TestProsodyRegistrationAndMessages(t *testing.T) {
 
 // Prosody is killed while the network keeps talking; it is restarted, the
 // component is back within 2 seconds, and every message reaches the user.
-func TestProsodyRestartUnderTraffic(t *testing.T) {
-	l := startLive(t, "s3cret")
-	l.waitConnected()
-	ctx := bounded(t)
-	// Register directly through the gateway's store path: use the client.
-	c := l.client("alice")
-	res, err := c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: jid.MustParse(gwDomain), Type: xmpp.IQSet}, Payload: xmpp.NewElement(bridge.NSRegister, "query").Append(registerForm("good-alice"))})
-	if err != nil || res.Type != xmpp.IQResult {
-		t.Fatalf("register %v %v", res, err)
-	}
-	if err := l.tr.WaitLogin(ctx, "acct-alice"); err != nil {
-		t.Fatal(err)
-	}
-	emit := func(i int) {
-		t.Helper()
-		if err := l.tr.Emit(ctx, "acct-alice", bridge.MessageEvent{Chat: bridge.ChatRef{Peer: "carol"}, Sender: "carol", ID: bridge.MessageID(fmt.Sprint("m", i)), Text: fmt.Sprint("msg ", i)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	const before, during = 5, 30
-	for i := range before {
-		emit(i)
-	}
-	l.p.Kill()
-	for i := before; i < before+during; i++ {
-		emit(i)
-	}
-	l.p.Restart(t)
-	restarted := time.Now()
-	l.waitConnected()
-	back := time.Since(restarted)
-	t.Logf("component back %v after Prosody was ready", back)
-	if back > 2*time.Second {
-		t.Errorf("component took %v to come back, want ≤ 2s", back)
-	}
-	for i := before + during; i < before+during+5; i++ {
-		emit(i)
-	}
-	// The user logs in again; offline storage and live delivery together
-	// must give every message that was sent after the kill.
-	c2 := l.client("alice")
-	c2.Send(&xmpp.Presence{})
-	// (Messages sent before the kill went to offline storage too, as the
-	// first client never sent presence; they may show up as well.)
-	missing := map[string]bool{}
-	for i := before; i < before+during+5; i++ {
-		missing[fmt.Sprint("msg ", i)] = true
-	}
-	for len(missing) > 0 {
-		s, err := c2.Expect(ctx, func(s xmpp.Stanza) bool { m, ok := s.(*xmpp.Message); return ok && m.Body != "" })
-		if err != nil {
-			t.Fatalf("%d messages never arrived (%v): %v", len(missing), err, missing)
-		}
-		delete(missing, s.(*xmpp.Message).Body)
-	}
-}
+func TestProsodyRestartUnderTraffic(t *testing.T) { testRestartUnderTraffic(t, prosodyHost) }
