@@ -26,6 +26,7 @@ type account struct {
 	state   LoginState
 	reason  string
 	cancel  context.CancelFunc // stops the login loop and the session
+	done    chan struct{}      // closed when the login loop ended and the session is closed
 }
 
 func (a *account) snapshot() (Session, LoginState, string) {
@@ -86,11 +87,15 @@ func (g *Gateway) startAccount(ctx context.Context, a store.Account) error {
 		data:   accountData(a),
 		state:  Connecting,
 		cancel: cancel,
+		done:   make(chan struct{}),
 	}
 	g.mu.Lock()
 	g.accounts[a.AccountKey] = acc
 	g.mu.Unlock()
-	g.wg.Go(func() { g.loginLoop(actx, acc) })
+	g.wg.Go(func() {
+		defer close(acc.done)
+		g.loginLoop(actx, acc)
+	})
 	return nil
 }
 
@@ -183,16 +188,27 @@ func (g *Gateway) recordLoginError(acc *account, reason string) {
 }
 
 // stopAccount closes an account's session and forgets it (the stored
-// account is untouched).
+// account is untouched). It returns once the session is closed, so that a
+// removed account sends nothing more.
 func (g *Gateway) stopAccount(k store.AccountKey) {
 	g.mu.Lock()
 	acc := g.accounts[k]
 	delete(g.accounts, k)
 	g.mu.Unlock()
-	if acc != nil {
-		acc.cancel()
+	if acc == nil {
+		return
+	}
+	acc.cancel()
+	select {
+	case <-acc.done:
+	case <-time.After(stopTimeout):
+		acc.log.Warn("session still closing", "after", stopTimeout)
 	}
 }
+
+// stopTimeout bounds how long stopping an account waits for its session to
+// close.
+const stopTimeout = 10 * time.Second
 
 // logoutAll stops every session, for shutdown.
 func (g *Gateway) logoutAll() {
