@@ -32,7 +32,8 @@ func benchLive(b *testing.B) (*prosodytest.Server, *bridgetest.Transport, *proso
 		Users:      map[string]string{"alice": "pw"},
 	})
 	key, _ := store.ParseKey([]byte("abababababababababababababababababababababababababababababababab"))
-	db, err := store.Open(filepath.Join(b.TempDir(), "xgate.db"), store.Options{Key: key})
+	// As the daemon opens it (cmd/xgate: storeBatchDelay).
+	db, err := store.Open(filepath.Join(b.TempDir(), "xgate.db"), store.Options{Key: key, BatchDelay: 2 * time.Millisecond})
 	if err != nil {
 		b.Fatal(err)
 	}
