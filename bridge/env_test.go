@@ -233,9 +233,15 @@ func (e *env) register(user, token string) {
 		e.t.Fatalf("registration failed: %v", iq.Error)
 	}
 	if strings.HasPrefix(token, "good-") {
-		if err := e.tr.WaitLogin(e.ctx(), bridge.AccountID("acct-"+strings.TrimPrefix(token, "good-"))); err != nil {
+		name := strings.TrimPrefix(token, "good-")
+		if err := e.tr.WaitLogin(e.ctx(), bridge.AccountID("acct-"+name)); err != nil {
 			e.t.Fatal(err)
 		}
+		// The gateway announces the login once it counts the account as
+		// logged in.
+		e.expectPresence(func(p *xmpp.Presence) bool {
+			return p.From.String() == domain && strings.Contains(p.Status, name+" on Fakenet: connected")
+		})
 	}
 }
 

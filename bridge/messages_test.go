@@ -272,6 +272,8 @@ func TestReplyFallbackKeptWithoutReplies(t *testing.T) {
 	e := newEnvWith(t, tr)
 	e.tr.SetContacts("acct-a", bridge.Contact{ID: "bob", Name: "Bob"})
 	e.register(alice, "good-a")
+	// bob is a contact once the gateway offered him.
+	e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == "subscribe" && p.From.Local() == "bob" })
 	e.send(`<message type='chat' id='x5' from='alice@example.org/a' to='bob@fake.example.org'><body>&gt; teh
 ok</body><reply xmlns='urn:xmpp:reply:0' to='bob@fake.example.org' id='x1'/><fallback xmlns='urn:xmpp:fallback:0' for='urn:xmpp:reply:0'><body start='0' end='6'/></fallback></message>`)
 	sent, err := e.tr.WaitSentKind(e.ctx(), "message", 1)
