@@ -123,6 +123,28 @@ func (g *Gateway) chatPeer(acc *account, chat ChatRef, sender UserID) (jid.JID, 
 	return cj, peer, nil
 }
 
+// peerMessage starts a chat message, with a fresh id, from the peer of a
+// direct chat to the account's user, and returns the chat's ID-mapping
+// scope.
+func (g *Gateway) peerMessage(acc *account, chat ChatRef, sender UserID) (*xmpp.Message, string, error) {
+	cj, peer, err := g.chatPeer(acc, chat, sender)
+	if err != nil {
+		return nil, "", err
+	}
+	m := &xmpp.Message{Header: xmpp.Header{From: cj, To: acc.user, ID: g.comp.NewID(), Type: xmpp.MessageChat}}
+	return m, g.scope(acc, peer), nil
+}
+
+// ownText marks the text of a message the user wrote on another client of
+// the network, and returns how many code points it put before the text
+// (mention offsets shift by that much).
+func ownText(text string, fromSelf bool) (string, int) {
+	if !fromSelf {
+		return text, 0
+	}
+	return selfPrefix + text, utf8.RuneCountInString(selfPrefix)
+}
+
 // scope is the message-ID mapping scope of a chat of an account.
 func (g *Gateway) scope(acc *account, peer UserID) string {
 	return g.cfg.Name + "|" + acc.key.User + "|" + acc.key.Remote + "|" + string(peer)
@@ -181,20 +203,13 @@ func (g *Gateway) unmapped(acc *account, what string, err error) error {
 }
 
 func (g *Gateway) onMessage(ctx context.Context, acc *account, ev MessageEvent) error {
-	cj, peer, err := g.chatPeer(acc, ev.Chat, ev.Sender)
+	m, scope, err := g.peerMessage(acc, ev.Chat, ev.Sender)
 	if err != nil {
 		return g.unmapped(acc, "message", err)
 	}
-	scope := g.scope(acc, peer)
-	m := &xmpp.Message{
-		Header: xmpp.Header{From: cj, To: acc.user, ID: g.xmppID(scope, ev.ID), Type: xmpp.MessageChat},
-		Body:   ev.Text,
-	}
-	shift := 0
-	if ev.FromSelf {
-		m.Body = selfPrefix + m.Body
-		shift = utf8.RuneCountInString(selfPrefix)
-	}
+	m.ID = g.xmppID(scope, ev.ID)
+	var shift int
+	m.Body, shift = ownText(ev.Text, ev.FromSelf)
 	m.Extra = append(m.Extra, g.references(ev.Mentions, shift, m.Body)...)
 	for i, a := range ev.Attachments {
 		if m.Body != "" {
@@ -206,7 +221,7 @@ func (g *Gateway) onMessage(ctx context.Context, acc *account, ev MessageEvent) 
 		}
 	}
 	if ev.ReplyTo != "" {
-		m.Extra = append(m.Extra, xmpp.NewElement(NSReply, "reply", "to", cj.String(), "id", g.xmppID(scope, ev.ReplyTo)))
+		m.Extra = append(m.Extra, xmpp.NewElement(NSReply, "reply", "to", m.From.String(), "id", g.xmppID(scope, ev.ReplyTo)))
 	}
 	if ev.Thread != "" {
 		m.Thread = string(ev.Thread)
@@ -222,57 +237,41 @@ func (g *Gateway) onMessage(ctx context.Context, acc *account, ev MessageEvent) 
 }
 
 func (g *Gateway) onEdit(ctx context.Context, acc *account, ev EditEvent) error {
-	cj, peer, err := g.chatPeer(acc, ev.Chat, ev.Sender)
+	m, scope, err := g.peerMessage(acc, ev.Chat, ev.Sender)
 	if err != nil {
 		return g.unmapped(acc, "edit", err)
 	}
-	scope := g.scope(acc, peer)
-	body, shift := ev.Text, 0
-	if ev.FromSelf {
-		body = selfPrefix + body
-		shift = utf8.RuneCountInString(selfPrefix)
-	}
-	m := &xmpp.Message{
-		Header: xmpp.Header{From: cj, To: acc.user, ID: g.comp.NewID(), Type: xmpp.MessageChat},
-		Body:   body,
-		Extra:  []*xmpp.Element{xmpp.NewElement(NSCorrect, "replace", "id", g.xmppID(scope, ev.ID))},
-	}
-	m.Extra = append(m.Extra, g.references(ev.Mentions, shift, body)...)
+	var shift int
+	m.Body, shift = ownText(ev.Text, ev.FromSelf)
+	m.Extra = append(m.Extra, xmpp.NewElement(NSCorrect, "replace", "id", g.xmppID(scope, ev.ID)))
+	m.Extra = append(m.Extra, g.references(ev.Mentions, shift, m.Body)...)
 	return g.send(ctx, m)
 }
 
 func (g *Gateway) onRetraction(ctx context.Context, acc *account, ev RetractionEvent) error {
-	cj, peer, err := g.chatPeer(acc, ev.Chat, ev.Sender)
+	m, scope, err := g.peerMessage(acc, ev.Chat, ev.Sender)
 	if err != nil {
 		return g.unmapped(acc, "retraction", err)
 	}
-	scope := g.scope(acc, peer)
-	m := &xmpp.Message{
-		Header: xmpp.Header{From: cj, To: acc.user, ID: g.comp.NewID(), Type: xmpp.MessageChat},
-		Body:   "This message was deleted, but your client does not support retractions.",
-		Extra: []*xmpp.Element{
-			xmpp.NewElement(NSRetract, "retract", "id", g.xmppID(scope, ev.ID)),
-			xmpp.NewElement(NSFallback, "fallback", "for", NSRetract),
-			xmpp.NewElement(NSHints, "store"),
-		},
+	m.Body = "This message was deleted, but your client does not support retractions."
+	m.Extra = []*xmpp.Element{
+		xmpp.NewElement(NSRetract, "retract", "id", g.xmppID(scope, ev.ID)),
+		xmpp.NewElement(NSFallback, "fallback", "for", NSRetract),
+		xmpp.NewElement(NSHints, "store"),
 	}
 	return g.send(ctx, m)
 }
 
 func (g *Gateway) onReaction(ctx context.Context, acc *account, ev ReactionEvent) error {
-	cj, peer, err := g.chatPeer(acc, ev.Chat, ev.Sender)
+	m, scope, err := g.peerMessage(acc, ev.Chat, ev.Sender)
 	if err != nil {
 		return g.unmapped(acc, "reaction", err)
 	}
-	scope := g.scope(acc, peer)
 	r := xmpp.NewElement(NSReactions, "reactions", "id", g.xmppID(scope, ev.ID))
 	for _, e := range ev.Emojis {
 		r.Append(xmpp.TextElement("", "reaction", e))
 	}
-	m := &xmpp.Message{
-		Header: xmpp.Header{From: cj, To: acc.user, ID: g.comp.NewID(), Type: xmpp.MessageChat},
-		Extra:  []*xmpp.Element{r, xmpp.NewElement(NSHints, "store")},
-	}
+	m.Extra = []*xmpp.Element{r, xmpp.NewElement(NSHints, "store")}
 	if ev.FromSelf {
 		// Without carbons the user's own reaction cannot be shown as theirs.
 		m.Body = selfPrefix + "reacted " + strings.Join(ev.Emojis, " ")
@@ -281,7 +280,7 @@ func (g *Gateway) onReaction(ctx context.Context, acc *account, ev ReactionEvent
 }
 
 func (g *Gateway) onTyping(ctx context.Context, acc *account, ev TypingEvent) error {
-	cj, _, err := g.chatPeer(acc, ev.Chat, ev.Sender)
+	m, _, err := g.peerMessage(acc, ev.Chat, ev.Sender)
 	if err != nil {
 		return g.unmapped(acc, "typing", err)
 	}
@@ -289,24 +288,22 @@ func (g *Gateway) onTyping(ctx context.Context, acc *account, ev TypingEvent) er
 		TypingActive: "active", TypingComposing: "composing", TypingPaused: "paused",
 		TypingInactive: "inactive", TypingGone: "gone",
 	}[ev.State]
-	m := &xmpp.Message{
-		Header: xmpp.Header{From: cj, To: acc.user, Type: xmpp.MessageChat},
-		Extra:  []*xmpp.Element{xmpp.NewElement(NSChatState, state), xmpp.NewElement(NSHints, "no-store")},
-	}
+	m.ID = "" // a chat state is not a message to refer to
+	m.Extra = []*xmpp.Element{xmpp.NewElement(NSChatState, state), xmpp.NewElement(NSHints, "no-store")}
 	g.sendEphemeral(ctx, m)
 	return nil
 }
 
 func (g *Gateway) onReceipt(ctx context.Context, acc *account, ev ReceiptEvent) error {
-	cj, peer, err := g.chatPeer(acc, ev.Chat, "")
+	m, scope, err := g.peerMessage(acc, ev.Chat, "")
 	if err != nil {
 		return g.unmapped(acc, "receipt", err)
 	}
-	id := g.xmppID(g.scope(acc, peer), ev.ID)
+	id := g.xmppID(scope, ev.ID)
 	el := xmpp.NewElement(NSReceipts, "received", "id", id)
 	if ev.Read {
 		el = xmpp.NewElement(NSMarkers, "displayed", "id", id)
 	}
-	m := &xmpp.Message{Header: xmpp.Header{From: cj, To: acc.user, ID: g.comp.NewID(), Type: xmpp.MessageChat}, Extra: []*xmpp.Element{el}}
+	m.Extra = []*xmpp.Element{el}
 	return g.send(ctx, m)
 }
