@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -69,6 +71,8 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(strin
 		}
 		defer os.RemoveAll(dir)
 		o.dir = dir
+	} else if err := os.MkdirAll(o.dir, 0o700); err != nil {
+		return fmt.Errorf("demo: -dir: %w", err)
 	}
 	var user jid.JID
 	if o.user != "" {
@@ -99,20 +103,24 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(strin
 			return err
 		}
 	}
-	ws.start(ctx)
-	defer ws.wait()
+	// The workspace's people stop with the gateway, whatever ended it: a
+	// fatal error (a wrong secret) ends the demo like Ctrl-C does.
+	wsCtx, stopPeople := context.WithCancel(ctx)
+	ws.start(wsCtx)
+	defer func() {
+		stopPeople()
+		ws.wait()
+	}()
 	fmt.Fprint(out, demoBanner(o, user, ws.meToken))
 	return serve(ctx, cfg, log, versionString()+" (demo)", ready)
 }
 
-// writeDemoConfig writes the demo's store key and configuration file.
+// writeDemoConfig writes the demo's configuration file, and its store key
+// unless the directory has one from an earlier run (the store it encrypts
+// is kept too).
 func writeDemoConfig(o demoOptions, fake *slackfake.Server) (string, error) {
-	key, err := store.GenerateKey()
-	if err != nil {
-		return "", err
-	}
 	keyPath := filepath.Join(o.dir, "store.key")
-	if err := os.WriteFile(keyPath, []byte(key+"\n"), 0o600); err != nil {
+	if err := ensureDemoKey(keyPath); err != nil {
 		return "", err
 	}
 	q := strconv.Quote
@@ -143,6 +151,28 @@ presence_poll = "30s"
 `, q(filepath.Join(o.dir, "xgate.db")), q(keyPath), q(o.admin), q(o.server), q(o.domain), q(o.secret), q(fake.AppToken()), q(fake.APIURL()))
 	path := filepath.Join(o.dir, "config.toml")
 	return path, os.WriteFile(path, []byte(cfg), 0o600)
+}
+
+// ensureDemoKey writes a new store key at path unless one is there.
+func ensureDemoKey(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("demo: store key: %w", err)
+	}
+	key, err := store.GenerateKey()
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("demo: store key: %w", err)
+	}
+	if _, err := f.WriteString(key + "\n"); err != nil {
+		f.Close()
+		return fmt.Errorf("demo: store key: %w", err)
+	}
+	return f.Close()
 }
 
 // provisionDemoUser registers the demo user's Slack account in the store

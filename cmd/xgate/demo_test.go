@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -87,5 +88,54 @@ func TestDemoThroughProsody(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("demo did not stop")
+	}
+}
+
+// A demo directory is created when missing and can serve a second run: the
+// store key of the first run is reused, so the store still opens.
+func TestDemoReusesItsDirectory(t *testing.T) {
+	p := prosodytest.Start(t, prosodytest.Options{
+		Components: []prosodytest.Component{{Domain: "slack.localhost", Secret: "demo"}},
+	})
+	dir := filepath.Join(t.TempDir(), "not", "yet")
+	for run := range 2 {
+		ctx, cancel := context.WithCancel(t.Context())
+		var out lockedBuffer
+		done := make(chan error, 1)
+		go func() {
+			done <- runDemo(ctx, demoOptions{server: p.ComponentAddr(), domain: "slack.localhost", secret: "demo", user: "alice@localhost", dir: dir}, &out,
+				func(string) { cancel() })
+		}()
+		select {
+		case err := <-done:
+			cancel()
+			if err != nil {
+				t.Fatalf("run %d: %v\n%s", run+1, err, out.String())
+			}
+		case <-time.After(30 * time.Second):
+			cancel()
+			t.Fatalf("run %d did not stop\n%s", run+1, out.String())
+		}
+	}
+}
+
+// A fatal error (the host server refuses the secret) ends the demo with an
+// error, as it ends `xgate run`, instead of leaving it running.
+func TestDemoEndsOnFatalError(t *testing.T) {
+	p := prosodytest.Start(t, prosodytest.Options{
+		Components: []prosodytest.Component{{Domain: "slack.localhost", Secret: "demo"}},
+	})
+	var out lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runDemo(t.Context(), demoOptions{server: p.ComponentAddr(), domain: "slack.localhost", secret: "wrong", dir: t.TempDir()}, &out, nil)
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatalf("demo with a wrong secret returned no error\n%s", out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("demo with a wrong secret still runs\n%s", out.String())
 	}
 }
