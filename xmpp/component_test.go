@@ -457,16 +457,20 @@ func TestComponentReplaysUnconfirmedAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitState(t, xmpp.StateConnected)
-	// Confirmed: the server routes the first barrier back.
+	// Confirmed: the server routes the barrier behind it back (and the
+	// probe written after the handshake).
 	h.comp.Send(ctx, &xmpp.Message{Header: xmpp.Header{ID: "confirmed"}, Body: "a"})
-	for {
+	for seen := false; ; {
 		el, err := conn.Next(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
+		seen = seen || el.AttrValue("id") == "confirmed"
 		if el.Name.Local == "iq" && el.AttrValue("to") == "gw.example" {
 			conn.Send(el.String())
-			break
+			if seen {
+				break
+			}
 		}
 	}
 	// Unconfirmed: read, but the barrier is never routed.
