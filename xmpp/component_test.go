@@ -193,7 +193,8 @@ func TestComponentMalformedInput(t *testing.T) {
 	}{
 		{"not well-formed", "<message><body></message>", "not-well-formed", true},
 		{"doctype", "<!DOCTYPE x [<!ENTITY a 'b'>]>", "restricted-xml", true},
-		{"oversize", "<message><body>" + strings.Repeat("x", 3000) + "</body></message>", "policy-violation", true},
+		{"oversize stanza is bounced, the stream kept", "<message from='a@b.c/r' to='x@gw.example' id='big' type='chat'><body>" + strings.Repeat("x", 100000) + "</body></message>",
+			`from="x@gw.example" to="a@b.c/r" id="big" type="error"><error type="modify"><policy-violation`, false},
 		{"unknown top-level", "<foo/>", "unsupported-stanza-type", true},
 		{"bad jid", "<message from='a@b@c' to='x@gw.example' id='j1'><body>x</body></message>", "jid-malformed", false},
 		{"iq without id", "<iq from='a@b.c' to='gw.example' type='get'><ping xmlns='urn:xmpp:ping'/></iq>", "bad-request", false},

@@ -149,6 +149,17 @@ func (c *Component) handshakeError(addr string, err error) error {
 func (c *Component) readLoop(ctx context.Context, dec *Decoder, fatal chan<- []byte) error {
 	for {
 		el, err := dec.Next()
+		var big *TooLargeError
+		if errors.As(err, &big) {
+			// Skipped; the stream goes on. Tell the sender.
+			c.stats.errorsIn.Add(1)
+			if big.Start != nil {
+				if r := BounceElement(big.Start, NewStanzaError(CondPolicyViolation, fmt.Sprintf("stanza larger than %d bytes", big.Limit))); r != nil {
+					_ = c.TrySendRaw(encodeStanza(r))
+				}
+			}
+			continue
+		}
 		if err != nil {
 			var se *StreamError
 			if errors.As(err, &se) && !se.Remote {
