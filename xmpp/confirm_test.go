@@ -368,3 +368,53 @@ func TestComponentRedirectLoopBacksOff(t *testing.T) {
 		t.Fatalf("5 attempts in %v: no backoff after %d redirects", d, 3)
 	}
 }
+
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"abcdefghijkl", 10, "abcdefghij…"},
+		{"ééééé", 5, "éé…"}, // never cuts inside a rune
+		{"", 0, ""},
+	}
+	for _, tt := range tests {
+		if got := xmpp.Truncate(tt.in, tt.max); got != tt.want {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
+		}
+	}
+}
+
+// A 100 KB stream error text reaches the error (and so the logs) cut
+// short.
+func TestComponentTruncatesRemoteStreamErrorText(t *testing.T) {
+	errs := make(chan error, 10)
+	h := startComponent(t, "s3cret", func(c *xmpp.ComponentConfig) {
+		c.OnState = func(s xmpp.State, err error) {
+			if err != nil {
+				errs <- err
+			}
+		}
+	})
+	ctx := ctxTimeout(t)
+	conn, err := h.srv.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Send("<stream:error><undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>" + strings.Repeat("spam ", 20000) + "</text></stream:error></stream:stream>")
+	select {
+	case err := <-errs:
+		var se *xmpp.StreamError
+		if !errors.As(err, &se) || se.Condition != xmpp.CondUndefinedCondition {
+			t.Fatalf("got %v", err)
+		}
+		if n := len(err.Error()); n > 400 {
+			t.Fatalf("error of %d bytes: %.100s…", n, err)
+		}
+	case <-ctx.Done():
+		t.Fatal("no disconnection")
+	}
+}

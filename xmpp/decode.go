@@ -149,9 +149,9 @@ func (d *Decoder) ReadHeader() (StreamHeader, error) {
 		case xml.StartElement:
 			if t.Name.Space != NSStream || t.Name.Local != "stream" {
 				if t.Name.Local == "stream" {
-					return StreamHeader{}, &StreamError{Condition: CondInvalidNamespace, Text: "stream namespace " + t.Name.Space}
+					return StreamHeader{}, &StreamError{Condition: CondInvalidNamespace, Text: "stream namespace " + Truncate(t.Name.Space, maxRemoteText)}
 				}
-				return StreamHeader{}, &StreamError{Condition: CondNotWellFormed, Text: "expected <stream:stream>, got <" + t.Name.Local + ">"}
+				return StreamHeader{}, &StreamError{Condition: CondNotWellFormed, Text: "expected <stream:stream>, got <" + Truncate(t.Name.Local, maxRemoteText) + ">"}
 			}
 			h := StreamHeader{}
 			for _, a := range t.Attr {
@@ -269,7 +269,7 @@ func (d *Decoder) readElement(start xml.StartElement) (*Element, error) {
 // refused here.
 func newDecoded(t xml.StartElement) (*Element, error) {
 	if !isNCName(t.Name.Local) {
-		return nil, &StreamError{Condition: CondNotWellFormed, Text: fmt.Sprintf("invalid element name %q", t.Name.Local)}
+		return nil, &StreamError{Condition: CondNotWellFormed, Text: fmt.Sprintf("invalid element name %q", Truncate(t.Name.Local, maxRemoteText))}
 	}
 	e := &Element{Name: t.Name}
 	for _, a := range t.Attr {
@@ -352,7 +352,7 @@ func (d *Decoder) convert(err error) error {
 		if strings.Contains(syn.Msg, "unexpected EOF") {
 			return fmt.Errorf("xmpp: connection closed mid-element: %w", io.ErrUnexpectedEOF)
 		}
-		return &StreamError{Condition: CondNotWellFormed, Text: syn.Msg}
+		return &StreamError{Condition: CondNotWellFormed, Text: Truncate(syn.Msg, maxRemoteText)}
 	}
 	return fmt.Errorf("xmpp: read: %w", err)
 }

@@ -179,7 +179,7 @@ func (c *Component) readLoop(ctx context.Context, dec *Decoder, fatal chan<- []b
 			}
 			continue
 		case err != nil:
-			se := &StreamError{Condition: CondUnsupportedStanzaType, Text: "<" + el.Name.Local + "/>"}
+			se := &StreamError{Condition: CondUnsupportedStanzaType, Text: "<" + Truncate(el.Name.Local, maxRemoteText) + "/>"}
 			c.stats.errorsIn.Add(1)
 			fatal <- se.Bytes()
 			return se
