@@ -3,6 +3,7 @@ package xmpp_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"flag"
 	"os"
 	"path/filepath"
@@ -362,5 +363,33 @@ func TestDecoderSkipsOversize(t *testing.T) {
 				t.Fatalf("end after skip: %v", err)
 			}
 		})
+	}
+}
+
+// A connection that ends between stanzas is told apart from one that ends
+// inside a stanza. (Before, both read "closed mid-element", which sent a
+// flaky ejabberd test looking for a cut stanza that never was.)
+func TestDecoderEOF(t *testing.T) {
+	tests := []struct{ input, want string }{
+		{"<message/>", "connection closed without </stream:stream>"},
+		{"<message/>\n  ", "connection closed without </stream:stream>"},
+		{"<message><body>hi", "connection closed mid-element"},
+		{"<message id='x", "connection closed mid-element"},
+		{"<message/><", "connection closed mid-element"},
+	}
+	for _, tt := range tests {
+		d := xmpp.NewDecoder(strings.NewReader(streamHeader+tt.input), xmpp.Limits{})
+		if _, err := d.ReadHeader(); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		for range 3 {
+			if _, err = d.Next(); err != nil {
+				break
+			}
+		}
+		if !errors.Is(err, io.ErrUnexpectedEOF) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: got %v, want %q", tt.input, err, tt.want)
+		}
 	}
 }

@@ -350,7 +350,12 @@ func (d *Decoder) convert(err error) error {
 		return fmt.Errorf("xmpp: connection closed without </stream:stream>: %w", io.ErrUnexpectedEOF)
 	case errors.As(err, &syn):
 		if strings.Contains(syn.Msg, "unexpected EOF") {
-			return fmt.Errorf("xmpp: connection closed mid-element: %w", io.ErrUnexpectedEOF)
+			// encoding/xml says so for any EOF while the stream element
+			// is open; only the lexer knows if a stanza was cut.
+			if d.in.lex.insideStanza() || d.in.lex.state == lexLT {
+				return fmt.Errorf("xmpp: connection closed mid-element: %w", io.ErrUnexpectedEOF)
+			}
+			return fmt.Errorf("xmpp: connection closed without </stream:stream>: %w", io.ErrUnexpectedEOF)
 		}
 		return &StreamError{Condition: CondNotWellFormed, Text: Truncate(syn.Msg, maxRemoteText)}
 	}
