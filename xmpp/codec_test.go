@@ -3,8 +3,8 @@ package xmpp_test
 import (
 	"bytes"
 	"errors"
-	"io"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
