@@ -76,6 +76,8 @@ type Gateway struct {
 	ephemeralSlots chan struct{}
 	// slowSlots bounds requests handled outside the dispatcher.
 	slowSlots chan struct{}
+	// connLog decides which connection state changes are logged.
+	connLog connLog
 
 	runCtx context.Context // set by Run; the lifetime of background work
 	wg     sync.WaitGroup  // background work started by Run
@@ -222,13 +224,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 // onState reacts to the component connection going up or down.
 func (g *Gateway) onState(s xmpp.State, err error) {
-	switch s {
-	case xmpp.StateConnected:
-		g.log.Info("component connected", "domain", g.domain)
+	if line, ok := g.connLog.observe(time.Now(), s, err); ok {
+		g.log.Log(context.Background(), line.level, line.msg, append(line.attrs, "domain", g.domain)...)
+	}
+	if s == xmpp.StateConnected {
 		g.deliv.wake()
 		g.announceAll()
-	case xmpp.StateDisconnected:
-		g.log.Warn("component disconnected", "err", err)
 	}
 }
 

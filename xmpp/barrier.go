@@ -1,6 +1,7 @@
 package xmpp
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -17,23 +18,59 @@ import (
 // ends in any way other than a clean close this side asked for, the
 // unconfirmed stanzas are written again, first, on the next connection: a
 // crash of the server can cause a rare duplicate, never a loss.
+//
+// The same pings prove the connection alive: a barrier is written right
+// after the handshake (behind any replayed stanzas), after every write that
+// leaves stanzas unconfirmed, whenever the unconfirmed cap is reached, and
+// as a probe when nothing was confirmed for KeepAlive. The keepalive judges
+// liveness only by their answers (see keepAlive), never by other reads.
+//
+// Each stanza taken from the send queue gets a sequence number; confirmed
+// is the highest number a returned barrier covered. Flush waits for a
+// target number, shared by every caller that asked before the writer
+// looked, so concurrent callers cost one barrier.
 
 // barrierInterval bounds how often a barrier ping is written while stanzas
 // wait for confirmation; it trades a few pings per second for a smaller
-// window of stanzas to re-send after a crash.
+// window of stanzas to re-send after a crash. Flush and probes do not wait
+// for it.
 const barrierInterval = 20 * time.Millisecond
 
 // maxUnconfirmed bounds the stanzas kept for confirmation. When reached,
-// the writer waits for the next barrier before writing more, which is
-// backpressure on a server that stopped routing.
+// the writer writes a barrier and takes nothing new until one returns,
+// which is backpressure on a server that stopped routing.
 const maxUnconfirmed = 8192
 
 // barrierPrefix starts the ids of barrier pings.
 const barrierPrefix = "xgate-barrier-"
 
-// written records stanzas that reached the socket and returns whether a
-// barrier should be written now.
-func (c *Component) written(batch [][]byte) {
+// sentStanza is a stanza taken from the send queue, with its sequence
+// number.
+type sentStanza struct {
+	seq uint64
+	b   []byte
+}
+
+// flushGroup is the Flush callers that share one target.
+type flushGroup struct {
+	target uint64        // set by the writer
+	done   chan struct{} // closed when decided
+	err    error         // nil: confirmed
+}
+
+// barrierMode says how urgently nextBarrier should write a barrier.
+type barrierMode int
+
+const (
+	barrierIfDue  barrierMode = iota // stanzas wait and barrierInterval passed
+	barrierNow                       // stanzas wait (Flush, replay)
+	barrierAlways                    // a probe even when nothing waits
+	barrierNone                      // never (the stream is ending)
+)
+
+// written records stanzas handed to the socket buffer. They count as
+// unconfirmed from now on, so that a failed write replays them.
+func (c *Component) written(batch []sentStanza) {
 	if len(batch) == 0 {
 		return
 	}
@@ -42,17 +79,28 @@ func (c *Component) written(batch [][]byte) {
 	c.mu.Unlock()
 }
 
-// nextBarrier returns the ping to write if stanzas wait for confirmation,
-// no barrier is in flight, and the last one was long enough ago; otherwise
-// nil and how long to wait before asking again (0: nothing to do).
-func (c *Component) nextBarrier(now time.Time) ([]byte, time.Duration) {
+// take numbers a stanza taken from the send queue. Writer only.
+func (c *Component) take(b []byte) sentStanza {
+	c.mu.Lock()
+	c.taken++
+	s := sentStanza{seq: c.taken, b: b}
+	c.mu.Unlock()
+	return s
+}
+
+// nextBarrier returns the ping to write now, or nil and how long to wait
+// before asking again (0: nothing to wait for). At most one barrier is in
+// flight; when it returns the writer asks again.
+func (c *Component) nextBarrier(now time.Time, mode barrierMode) ([]byte, time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.unconfirmed) == 0 || c.barrierID != "" {
+	if c.barrierID != "" || len(c.unconfirmed) == 0 && mode != barrierAlways {
 		return nil, 0
 	}
-	if wait := c.barrierSent.Add(barrierInterval).Sub(now); wait > 0 {
-		return nil, wait
+	if mode == barrierIfDue {
+		if wait := c.barrierSent.Add(barrierInterval).Sub(now); wait > 0 {
+			return nil, wait
+		}
 	}
 	c.barrierSeq++
 	c.barrierID = fmt.Sprintf("%s%d", barrierPrefix, c.barrierSeq)
@@ -70,10 +118,18 @@ func (c *Component) confirmBarrier(iq *IQ) bool {
 	}
 	c.mu.Lock()
 	if iq.ID == c.barrierID {
+		if c.barrierCovers > 0 {
+			c.confirmed = c.unconfirmed[c.barrierCovers-1].seq
+		}
 		rest := c.unconfirmed[c.barrierCovers:]
-		c.unconfirmed = append(make([][]byte, 0, len(rest)), rest...)
+		c.unconfirmed = append(make([]sentStanza, 0, len(rest)), rest...)
 		c.barrierID = ""
 		c.barrierCovers = 0
+		now := time.Now()
+		c.lastAnswer.Store(now.UnixNano())
+		c.stats.lastConfirmed.Store(now.UnixNano())
+		c.answered.Store(true)
+		c.releaseFlushes(nil)
 	}
 	c.mu.Unlock()
 	select {
@@ -83,6 +139,81 @@ func (c *Component) confirmBarrier(iq *IQ) bool {
 	return true
 }
 
+// releaseFlushes decides the flush groups whose target is confirmed and,
+// with a non-nil err, fails all the others. Called with c.mu held.
+func (c *Component) releaseFlushes(err error) {
+	keep := c.flushWait[:0]
+	for _, g := range c.flushWait {
+		switch {
+		case g.target <= c.confirmed:
+			close(g.done)
+		case err != nil:
+			g.err = err
+			close(g.done)
+		default:
+			keep = append(keep, g)
+		}
+	}
+	clear(c.flushWait[len(keep):])
+	c.flushWait = keep
+	if err != nil && c.flushNext != nil {
+		c.flushNext.err = err
+		close(c.flushNext.done)
+		c.flushNext = nil
+	}
+}
+
+// assignFlushes gives the waiting Flush callers their target: every
+// stanza taken so far plus every stanza in the queue now. Each stanza a
+// caller handed over before calling Flush is among them. Writer only (no
+// stanza is between the queue and its number).
+func (c *Component) assignFlushes() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.flushNext
+	if g == nil {
+		return
+	}
+	c.flushNext = nil
+	g.target = c.taken + uint64(len(c.out))
+	c.flushWait = append(c.flushWait, g)
+	c.releaseFlushes(nil)
+}
+
+// Flush returns nil once the host server has confirmed (by a barrier round
+// trip) every stanza that Send, SendRaw or TrySendRaw accepted before the
+// call. It fails with ErrNotConnected while the stream is down, with
+// ErrUnconfirmed when the connection ends first (the stanzas are then
+// written again on the next connection, so a later Flush can succeed),
+// with ErrConnClosed once Run has returned, and with ctx's error. Callers
+// waiting at the same time share one barrier.
+func (c *Component) Flush(ctx context.Context) error {
+	switch c.State() {
+	case StateStopped:
+		return ErrConnClosed
+	case StateConnected:
+	default:
+		return ErrNotConnected
+	}
+	c.mu.Lock()
+	g := c.flushNext
+	if g == nil {
+		g = &flushGroup{done: make(chan struct{})}
+		c.flushNext = g
+	}
+	c.mu.Unlock()
+	select {
+	case c.flushReq <- struct{}{}:
+	default:
+	}
+	select {
+	case <-g.done:
+		return g.err
+	case <-ctx.Done():
+		return fmt.Errorf("xmpp: flush: %w", ctx.Err())
+	}
+}
+
 // unconfirmedLen returns how many stanzas wait for a barrier.
 func (c *Component) unconfirmedLen() int {
 	c.mu.Lock()
@@ -90,15 +221,31 @@ func (c *Component) unconfirmedLen() int {
 	return len(c.unconfirmed)
 }
 
+// barrierAge returns how long the barrier in flight has been, or 0.
+func (c *Component) barrierAge(now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.barrierID == "" {
+		return 0
+	}
+	return now.Sub(c.barrierSent)
+}
+
 // settle runs when a connection ended: after a clean close this side asked
 // for, everything written was processed; otherwise the unconfirmed stanzas
-// go back in front of the retry list.
+// go back in front of the retry list and waiting Flush calls fail.
 func (c *Component) settle(clean bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !clean && len(c.unconfirmed) > 0 {
-		c.stats.replayed.Add(uint64(len(c.unconfirmed)))
-		c.retry = append(c.unconfirmed, c.retry...)
+	if clean {
+		c.confirmed = c.taken
+		c.releaseFlushes(ErrConnClosed)
+	} else {
+		if len(c.unconfirmed) > 0 {
+			c.stats.replayed.Add(uint64(len(c.unconfirmed)))
+			c.retry = append(c.unconfirmed, c.retry...)
+		}
+		c.releaseFlushes(ErrUnconfirmed)
 	}
 	c.unconfirmed = nil
 	c.barrierID = ""

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,9 +112,13 @@ func TestDecoderRejects(t *testing.T) {
 		{"bad attribute", "<message to=x/>", xmpp.Limits{}, xmpp.CondNotWellFormed},
 		{"text between stanzas", "hello<message/>", xmpp.Limits{}, xmpp.CondBadFormat},
 		{"too deep", "<message>" + deep + "</message>", xmpp.Limits{MaxDepth: 48}, xmpp.CondPolicyViolation},
-		{"too large", "<message><body>" + strings.Repeat("x", 2000) + "</body></message>", xmpp.Limits{MaxStanzaBytes: 1000}, xmpp.CondPolicyViolation},
-		{"huge text without tags", "<message>" + strings.Repeat("y", 5000), xmpp.Limits{MaxStanzaBytes: 1000}, xmpp.CondPolicyViolation},
-		{"huge attribute", "<message id='" + strings.Repeat("z", 5000) + "'/>", xmpp.Limits{MaxStanzaBytes: 1000}, xmpp.CondPolicyViolation},
+		{"huge text between stanzas", strings.Repeat(" ", 5000) + "<message/>", xmpp.Limits{MaxStanzaBytes: 1000}, xmpp.CondPolicyViolation},
+		{"oversize stanza beyond the skip bound", "<message>" + strings.Repeat("y", 70000) + "</message>", xmpp.Limits{MaxStanzaBytes: 1000}, xmpp.CondPolicyViolation},
+		{"comment in a skipped stanza", "<message>" + strings.Repeat("y", 2000) + "<!-- x --></message>", xmpp.Limits{MaxStanzaBytes: 1000}, xmpp.CondRestrictedXML},
+		{"duplicate attribute", "<message id='a' id='b'/>", xmpp.Limits{}, xmpp.CondNotWellFormed},
+		{"duplicate attribute through two prefixes", "<message xmlns:a='urn:x' xmlns:b='urn:x' a:k='1' b:k='2'/>", xmpp.Limits{}, xmpp.CondNotWellFormed},
+		{"duplicate attribute among many", "<message a1='' a2='' a3='' a4='' a5='' a6='' a7='' a8='' a9='' a3=''/>", xmpp.Limits{}, xmpp.CondNotWellFormed},
+		{"duplicate attribute in a child", "<message><body xml:lang='en' xml:lang='de'>x</body></message>", xmpp.Limits{}, xmpp.CondNotWellFormed},
 		{"invalid utf-8", "<message><body>\xff\xfe</body></message>", xmpp.Limits{}, xmpp.CondNotWellFormed},
 		{"control character", "<message><body>\x01</body></message>", xmpp.Limits{}, xmpp.CondNotWellFormed},
 		{"prefixed name with a bad local part", "<message><a:0 xmlns:a='urn:a'/></message>", xmpp.Limits{}, xmpp.CondNotWellFormed},
@@ -242,13 +247,22 @@ func FuzzDecoder(f *testing.F) {
 	}
 	f.Add("<message><body>&amp;&#x1F44B;</body></message>")
 	f.Add("<a xmlns:p='urn:p' p:x='1'><p:b/></a>")
+	f.Add("<message id='x'><body a='>'><![CDATA[<]]>" + strings.Repeat("y", 600) + "</body></message><iq id='n'/>")
 	f.Fuzz(func(t *testing.T, input string) {
-		d := xmpp.NewDecoder(strings.NewReader(streamHeader+input), xmpp.Limits{MaxStanzaBytes: 4096, MaxDepth: 16})
+		// A small limit, so that skipping oversize stanzas is exercised.
+		d := xmpp.NewDecoder(strings.NewReader(streamHeader+input), xmpp.Limits{MaxStanzaBytes: 512, MaxDepth: 16})
 		if _, err := d.ReadHeader(); err != nil {
 			t.Fatal(err)
 		}
 		for range 8 {
 			el, err := d.Next()
+			var big *xmpp.TooLargeError
+			if errors.As(err, &big) {
+				if big.Start != nil {
+					_ = encode(big.Start)
+				}
+				continue
+			}
 			if err != nil {
 				return
 			}
@@ -299,5 +313,83 @@ func BenchmarkEncodeMessage(b *testing.B) {
 	b.ReportAllocs()
 	for range b.N {
 		_ = xmpp.Encode(s)
+	}
+}
+
+// An oversize stanza is skipped in constant memory and reported with its
+// start tag; the stream goes on with the next stanza. (Before, it ended
+// the stream.)
+func TestDecoderSkipsOversize(t *testing.T) {
+	big := strings.Repeat("x", 3000)
+	tests := []struct {
+		name, input string
+		start       string // the reported start tag, "" for none
+	}{
+		{"long text", "<message from='a@b.c/r' to='gw.example' id='m1' type='chat'><body>" + big + "</body></message>", `<message from="a@b.c/r" to="gw.example" id="m1" type="chat"/>`},
+		{"many children", "<iq type='set' id='i1'>" + strings.Repeat("<item a='1'/>", 500) + "</iq>", `<iq type="set" id="i1"/>`},
+		{"huge attribute", "<message id='" + big + "'><body>x</body></message>", ""},
+		{"huge self-closing start tag", "<presence id='" + big + "'/>", ""},
+		{"markup characters in attribute values and CDATA", "<message id='q'><body a='&gt; /&gt; &lt;' b=\"'>\">" + big + "<![CDATA[</message> ]] > ]]>" + big + "</body></message>", `<message id="q"/>`},
+		{"prefixed elements", "<message id='p' xmlns:e='urn:e'><e:x><e:y>" + big + "</e:y></e:x></message>", `<message id="p"/>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := xmpp.NewDecoder(strings.NewReader(streamHeader+tt.input+"\n<message id='next'><body>after</body></message><stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>"), xmpp.Limits{MaxStanzaBytes: 1000})
+			if _, err := d.ReadHeader(); err != nil {
+				t.Fatal(err)
+			}
+			_, err := d.Next()
+			var big *xmpp.TooLargeError
+			if !errors.As(err, &big) || big.Limit != 1000 {
+				t.Fatalf("got %v, want *TooLargeError", err)
+			}
+			got := ""
+			if big.Start != nil {
+				got = encode(big.Start)
+			}
+			if got != tt.start {
+				t.Fatalf("start %s, want %s", got, tt.start)
+			}
+			el, err := d.Next()
+			if err != nil || el.AttrValue("id") != "next" || el.ChildText("", "body") != "after" || el.Name.Space != xmpp.NSComponent {
+				t.Fatalf("next element %v (%s), %v", el, el.Name.Space, err)
+			}
+			// The stream prefix still resolves after the skip.
+			var se *xmpp.StreamError
+			if _, err := d.Next(); !errors.As(err, &se) || se.Condition != xmpp.CondConflict || !se.Remote {
+				t.Fatalf("stream error after skip: %v", err)
+			}
+			if _, err := d.Next(); !errors.Is(err, xmpp.ErrStreamClosed) {
+				t.Fatalf("end after skip: %v", err)
+			}
+		})
+	}
+}
+
+// A connection that ends between stanzas is told apart from one that ends
+// inside a stanza. (Before, both read "closed mid-element", which sent a
+// flaky ejabberd test looking for a cut stanza that never was.)
+func TestDecoderEOF(t *testing.T) {
+	tests := []struct{ input, want string }{
+		{"<message/>", "connection closed without </stream:stream>"},
+		{"<message/>\n  ", "connection closed without </stream:stream>"},
+		{"<message><body>hi", "connection closed mid-element"},
+		{"<message id='x", "connection closed mid-element"},
+		{"<message/><", "connection closed mid-element"},
+	}
+	for _, tt := range tests {
+		d := xmpp.NewDecoder(strings.NewReader(streamHeader+tt.input), xmpp.Limits{})
+		if _, err := d.ReadHeader(); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		for range 3 {
+			if _, err = d.Next(); err != nil {
+				break
+			}
+		}
+		if !errors.Is(err, io.ErrUnexpectedEOF) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: got %v, want %q", tt.input, err, tt.want)
+		}
 	}
 }

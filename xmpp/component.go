@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,18 +133,28 @@ type Component struct {
 	domain  jid.JID
 	handler Handler
 
-	out     chan []byte   // encoded stanzas waiting for the writer
-	inbox   chan Stanza   // received stanzas waiting for the handler
-	stopped chan struct{} // closed when Run stops writing
-	state   atomic.Int32
+	out      chan []byte   // encoded stanzas waiting for the writer
+	inbox    chan Stanza   // received stanzas waiting for the handler
+	stopped  chan struct{} // closed when Run stops writing
+	probe    chan struct{} // the keepalive asks the writer for a barrier
+	flushReq chan struct{} // a Flush caller waits in flushNext
+	state    atomic.Int32
+	// lastAnswer is when a barrier last came back (or the connection
+	// started); answered says whether one came back on this connection.
+	lastAnswer atomic.Int64
+	answered   atomic.Bool
 
 	mu      sync.Mutex
 	pending map[string]pendingIQ // outstanding Requests by id
-	retry   [][]byte             // to write first on the next connection
+	retry   []sentStanza         // to write first on the next connection
 	// Delivery barriers (barrier.go).
-	unconfirmed   [][]byte // written, not yet known to be processed
-	barrierID     string   // id of the barrier ping in flight
-	barrierCovers int      // unconfirmed stanzas the barrier in flight covers
+	unconfirmed   []sentStanza // written, not yet known to be processed
+	taken         uint64       // sequence number of the last stanza taken from out
+	confirmed     uint64       // highest sequence number a barrier confirmed
+	flushNext     *flushGroup  // Flush callers waiting for a target
+	flushWait     []*flushGroup
+	barrierID     string // id of the barrier ping in flight
+	barrierCovers int    // unconfirmed stanzas the barrier in flight covers
 	barrierSeq    uint64
 	barrierSent   time.Time
 	barrierDone   chan struct{} // a barrier came back
@@ -169,6 +180,8 @@ func NewComponent(cfg ComponentConfig, h Handler) (*Component, error) {
 		out:         make(chan []byte, cfg.SendQueue),
 		inbox:       make(chan Stanza, cfg.InboxQueue),
 		barrierDone: make(chan struct{}, 1),
+		probe:       make(chan struct{}, 1),
+		flushReq:    make(chan struct{}, 1),
 		stopped:     make(chan struct{}),
 		pending:     make(map[string]pendingIQ),
 	}, nil
@@ -209,20 +222,29 @@ func (c *Component) Run(ctx context.Context) error {
 		dispatcher.Wait()
 	}()
 	backoff := c.cfg.MinBackoff
+	addr, redirects := c.cfg.Addr, 0
 	for {
 		c.setState(StateConnecting, nil)
-		connected, err := c.session(ctx)
+		stable, err := c.session(ctx, addr)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if errors.Is(err, ErrNotAuthorized) {
+		if errors.Is(err, ErrNotAuthorized) || errors.Is(err, ErrHostUnknown) {
 			return err
 		}
 		c.stats.reconnects.Add(1)
 		c.setState(StateDisconnected, err)
-		if connected {
-			backoff = c.cfg.MinBackoff
+		if stable {
+			backoff, redirects = c.cfg.MinBackoff, 0
 		}
+		if other, ok := redirect(err, c.cfg.Addr); ok && redirects < maxRedirects {
+			// see-other-host: go there at once; a redirect to a
+			// redirect is followed up to maxRedirects times.
+			addr = other
+			redirects++
+			continue
+		}
+		addr, redirects = c.cfg.Addr, 0
 		jitter := 0.8 + 0.4*rand.Float64()
 		select {
 		case <-ctx.Done():
@@ -231,6 +253,28 @@ func (c *Component) Run(ctx context.Context) error {
 		}
 		backoff = min(backoff*2, c.cfg.MaxBackoff)
 	}
+}
+
+// maxRedirects bounds how many see-other-host redirects in a row Run
+// follows before it backs off and starts again from the configured address.
+const maxRedirects = 3
+
+// redirect returns the address a see-other-host stream error in err
+// points to, with the port of addr when it names none.
+func redirect(err error, addr string) (string, bool) {
+	var se *StreamError
+	if !errors.As(err, &se) || !se.Remote || se.Condition != CondSeeOtherHost || se.Other == "" {
+		return "", false
+	}
+	if _, _, err := net.SplitHostPort(se.Other); err == nil {
+		return se.Other, true
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", false
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(se.Other, "["), "]")
+	return net.JoinHostPort(host, port), true
 }
 
 // Send queues a stanza for writing. It never writes from the caller's
@@ -250,12 +294,15 @@ func (c *Component) SendElement(ctx context.Context, el *Element) error {
 
 // SendRaw queues already encoded stanza bytes (as produced by Encode).
 func (c *Component) SendRaw(ctx context.Context, b []byte) error {
-	switch c.State() {
-	case StateStopped:
-		return ErrConnClosed
-	case StateConnected:
+	if err := c.sendable(); err != nil {
+		return err
+	}
+	select {
+	case c.out <- b:
+		c.stats.queueHigh(len(c.out))
+		return nil
 	default:
-		return ErrNotConnected
+		c.stats.queueFull.Add(1)
 	}
 	select {
 	case c.out <- b:
@@ -266,6 +313,38 @@ func (c *Component) SendRaw(ctx context.Context, b []byte) error {
 	case <-ctx.Done():
 		return fmt.Errorf("xmpp: send queue full: %w", ctx.Err())
 	}
+}
+
+// TrySendRaw queues already encoded stanza bytes if the queue has room
+// and fails with ErrQueueFull (counted in Stats.Dropped) otherwise; it
+// never blocks. Use it for stanzas that are worthless later, such as
+// answers to requests, from code that must not wait (a Handler). Like
+// Send it fails with ErrNotConnected or ErrConnClosed when the stream is
+// not up.
+func (c *Component) TrySendRaw(b []byte) error {
+	if err := c.sendable(); err != nil {
+		return err
+	}
+	select {
+	case c.out <- b:
+		c.stats.queueHigh(len(c.out))
+		return nil
+	default:
+		c.stats.queueFull.Add(1)
+		c.stats.dropped.Add(1)
+		return ErrQueueFull
+	}
+}
+
+// sendable reports why nothing can be queued now, or nil.
+func (c *Component) sendable() error {
+	switch c.State() {
+	case StateStopped:
+		return ErrConnClosed
+	case StateConnected:
+		return nil
+	}
+	return ErrNotConnected
 }
 
 // Encode returns the wire form of a stanza for a component stream; SendRaw
@@ -284,7 +363,10 @@ func encodeStanza(el *Element) []byte {
 // when Run returned, so the caller can store them. Call it after Run.
 func (c *Component) Unsent() [][]byte {
 	c.mu.Lock()
-	out := c.retry
+	var out [][]byte
+	for _, s := range c.retry {
+		out = append(out, s.b)
+	}
 	c.retry = nil
 	c.mu.Unlock()
 	for {

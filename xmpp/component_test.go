@@ -193,7 +193,8 @@ func TestComponentMalformedInput(t *testing.T) {
 	}{
 		{"not well-formed", "<message><body></message>", "not-well-formed", true},
 		{"doctype", "<!DOCTYPE x [<!ENTITY a 'b'>]>", "restricted-xml", true},
-		{"oversize", "<message><body>" + strings.Repeat("x", 3000) + "</body></message>", "policy-violation", true},
+		{"oversize stanza is bounced, the stream kept", "<message from='a@b.c/r' to='x@gw.example' id='big' type='chat'><body>" + strings.Repeat("x", 100000) + "</body></message>",
+			`from="x@gw.example" to="a@b.c/r" id="big" type="error"><error type="modify"><policy-violation`, false},
 		{"unknown top-level", "<foo/>", "unsupported-stanza-type", true},
 		{"bad jid", "<message from='a@b@c' to='x@gw.example' id='j1'><body>x</body></message>", "jid-malformed", false},
 		{"iq without id", "<iq from='a@b.c' to='gw.example' type='get'><ping xmlns='urn:xmpp:ping'/></iq>", "bad-request", false},
@@ -457,16 +458,20 @@ func TestComponentReplaysUnconfirmedAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitState(t, xmpp.StateConnected)
-	// Confirmed: the server routes the first barrier back.
+	// Confirmed: the server routes the barrier behind it back (and the
+	// probe written after the handshake).
 	h.comp.Send(ctx, &xmpp.Message{Header: xmpp.Header{ID: "confirmed"}, Body: "a"})
-	for {
+	for seen := false; ; {
 		el, err := conn.Next(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
+		seen = seen || el.AttrValue("id") == "confirmed"
 		if el.Name.Local == "iq" && el.AttrValue("to") == "gw.example" {
 			conn.Send(el.String())
-			break
+			if seen {
+				break
+			}
 		}
 	}
 	// Unconfirmed: read, but the barrier is never routed.

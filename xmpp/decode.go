@@ -53,6 +53,7 @@ type Decoder struct {
 	x      *xml.Decoder
 	limits Limits
 	space  string
+	header []byte // a copy of the stream header's namespace context
 }
 
 // NewDecoder returns a Decoder reading from r.
@@ -73,23 +74,40 @@ var errTooLarge = errors.New("xmpp: stanza too large")
 // limitedReader counts the bytes read since the last reset and refuses to
 // read past the budget, so that no single element can make the XML decoder
 // buffer without bound.
+//
+// Every byte it delivers is fed to a lexer that follows the element
+// structure (decode_skip.go). Bytes in pre are delivered first, neither
+// counted nor lexed.
 type limitedReader struct {
 	r      *bufio.Reader
 	n, max int
+	lex    lexer
+	pre    []byte
 }
 
 func (l *limitedReader) ReadByte() (byte, error) {
+	if len(l.pre) > 0 {
+		c := l.pre[0]
+		l.pre = l.pre[1:]
+		return c, nil
+	}
 	if l.max > 0 && l.n >= l.max {
 		return 0, errTooLarge
 	}
 	c, err := l.r.ReadByte()
 	if err == nil {
 		l.n++
+		l.lex.feed(c)
 	}
 	return c, err
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
+	if len(l.pre) > 0 {
+		n := copy(p, l.pre)
+		l.pre = l.pre[n:]
+		return n, nil
+	}
 	if l.max > 0 {
 		if l.n >= l.max {
 			return 0, errTooLarge
@@ -100,6 +118,9 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.n += n
+	for _, c := range p[:n] {
+		l.lex.feed(c)
+	}
 	return n, err
 }
 
@@ -128,9 +149,9 @@ func (d *Decoder) ReadHeader() (StreamHeader, error) {
 		case xml.StartElement:
 			if t.Name.Space != NSStream || t.Name.Local != "stream" {
 				if t.Name.Local == "stream" {
-					return StreamHeader{}, &StreamError{Condition: CondInvalidNamespace, Text: "stream namespace " + t.Name.Space}
+					return StreamHeader{}, &StreamError{Condition: CondInvalidNamespace, Text: "stream namespace " + Truncate(t.Name.Space, maxRemoteText)}
 				}
-				return StreamHeader{}, &StreamError{Condition: CondNotWellFormed, Text: "expected <stream:stream>, got <" + t.Name.Local + ">"}
+				return StreamHeader{}, &StreamError{Condition: CondNotWellFormed, Text: "expected <stream:stream>, got <" + Truncate(t.Name.Local, maxRemoteText) + ">"}
 			}
 			h := StreamHeader{}
 			for _, a := range t.Attr {
@@ -150,6 +171,7 @@ func (d *Decoder) ReadHeader() (StreamHeader, error) {
 				}
 			}
 			d.space = h.Namespace
+			d.header = []byte(headerCopy(t))
 			return h, nil
 		default:
 			return StreamHeader{}, &StreamError{Condition: CondRestrictedXML, Text: fmt.Sprintf("%T before stream header", tok)}
@@ -167,7 +189,7 @@ func (d *Decoder) Next() (*Element, error) {
 		d.in.reset(d.limits.MaxStanzaBytes)
 		tok, err := d.x.Token()
 		if err != nil {
-			return nil, d.convert(err)
+			return nil, d.tooLarge(nil, err)
 		}
 		switch t := tok.(type) {
 		case xml.CharData:
@@ -208,7 +230,7 @@ func (d *Decoder) readElement(start xml.StartElement) (*Element, error) {
 	for len(stack) > 0 {
 		tok, err := d.x.Token()
 		if err != nil {
-			return nil, d.convert(err)
+			return nil, d.tooLarge(root, err)
 		}
 		top := stack[len(stack)-1]
 		switch t := tok.(type) {
@@ -247,7 +269,7 @@ func (d *Decoder) readElement(start xml.StartElement) (*Element, error) {
 // refused here.
 func newDecoded(t xml.StartElement) (*Element, error) {
 	if !isNCName(t.Name.Local) {
-		return nil, &StreamError{Condition: CondNotWellFormed, Text: fmt.Sprintf("invalid element name %q", t.Name.Local)}
+		return nil, &StreamError{Condition: CondNotWellFormed, Text: fmt.Sprintf("invalid element name %q", Truncate(t.Name.Local, maxRemoteText))}
 	}
 	e := &Element{Name: t.Name}
 	for _, a := range t.Attr {
@@ -255,11 +277,38 @@ func newDecoded(t xml.StartElement) (*Element, error) {
 			continue
 		}
 		if !isNCName(a.Name.Local) {
-			return nil, &StreamError{Condition: CondNotWellFormed, Text: fmt.Sprintf("invalid attribute name %q", a.Name.Local)}
+			return nil, &StreamError{Condition: CondNotWellFormed, Text: fmt.Sprintf("invalid attribute name %q", Truncate(a.Name.Local, maxRemoteText))}
 		}
 		e.Attr = append(e.Attr, a)
 	}
+	if dup, ok := duplicateAttr(t.Attr); ok {
+		return nil, &StreamError{Condition: CondNotWellFormed, Text: fmt.Sprintf("duplicate attribute %q", Truncate(dup, maxRemoteText))}
+	}
 	return e, nil
+}
+
+// duplicateAttr returns the name of an attribute that appears twice
+// (after namespace resolution: Namespaces in XML 1.0 §6.3), which
+// encoding/xml accepts.
+func duplicateAttr(attrs []xml.Attr) (string, bool) {
+	if len(attrs) <= 8 {
+		for i := range attrs {
+			for j := range i {
+				if attrs[i].Name == attrs[j].Name {
+					return attrs[i].Name.Local, true
+				}
+			}
+		}
+		return "", false
+	}
+	seen := make(map[xml.Name]bool, len(attrs))
+	for _, a := range attrs {
+		if seen[a.Name] {
+			return a.Name.Local, true
+		}
+		seen[a.Name] = true
+	}
+	return "", false
 }
 
 // isNCName reports whether s is an XML name without a colon (Namespaces in
@@ -301,9 +350,14 @@ func (d *Decoder) convert(err error) error {
 		return fmt.Errorf("xmpp: connection closed without </stream:stream>: %w", io.ErrUnexpectedEOF)
 	case errors.As(err, &syn):
 		if strings.Contains(syn.Msg, "unexpected EOF") {
-			return fmt.Errorf("xmpp: connection closed mid-element: %w", io.ErrUnexpectedEOF)
+			// encoding/xml says so for any EOF while the stream element
+			// is open; only the lexer knows if a stanza was cut.
+			if d.in.lex.insideStanza() || d.in.lex.state == lexLT {
+				return fmt.Errorf("xmpp: connection closed mid-element: %w", io.ErrUnexpectedEOF)
+			}
+			return fmt.Errorf("xmpp: connection closed without </stream:stream>: %w", io.ErrUnexpectedEOF)
 		}
-		return &StreamError{Condition: CondNotWellFormed, Text: syn.Msg}
+		return &StreamError{Condition: CondNotWellFormed, Text: Truncate(syn.Msg, maxRemoteText)}
 	}
 	return fmt.Errorf("xmpp: read: %w", err)
 }

@@ -3,6 +3,8 @@ package xmpp
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 )
 
 // Sentinel errors.
@@ -20,7 +22,36 @@ var (
 	ErrNotConnected = errors.New("xmpp: not connected")
 	// ErrTimeout is returned by Request when no response arrived in time.
 	ErrTimeout = errors.New("xmpp: request timed out")
+	// ErrHostUnknown means the host server does not serve the component's
+	// domain (it answered with a host-unknown stream error). Retrying
+	// cannot succeed until the server's configuration changes.
+	ErrHostUnknown = errors.New("xmpp: the host server does not serve the component domain")
+	// ErrQueueFull is returned by TrySendRaw when the outgoing queue has
+	// no room: the stanza was not queued.
+	ErrQueueFull = errors.New("xmpp: send queue full")
+	// ErrUnconfirmed is returned by Flush when the connection ended
+	// before the server confirmed the stanzas; they are written again,
+	// first, on the next connection.
+	ErrUnconfirmed = errors.New("xmpp: connection ended before the server confirmed the stanzas")
 )
+
+// maxRemoteText bounds the remote text kept in errors (stream error text,
+// element names), so a hostile or broken peer cannot flood logs.
+const maxRemoteText = 256
+
+// Truncate returns s cut to at most max bytes on a UTF-8 boundary, with
+// "…" appended when something was cut. Use it for text a peer controls
+// before it reaches a log line or an error message.
+func Truncate(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
 
 // Condition is a defined error condition of RFC 6120 (stream errors,
 // §4.9.3, and stanza errors, §8.3.3).
@@ -197,10 +228,15 @@ func ParseStanzaError(el *Element) *StanzaError {
 // StreamError is a stream-level error (RFC 6120 §4.9). Remote is true when
 // the peer sent it; otherwise it describes what this side detected and
 // should send before closing the stream.
+//
+// Text received from a peer is truncated to 256 bytes when parsed.
 type StreamError struct {
 	Condition Condition
 	Text      string
 	Remote    bool
+	// Other is the content of a see-other-host condition: the host (and
+	// port) the peer asks to be reached at instead.
+	Other string
 }
 
 // Error implements error.
@@ -238,9 +274,12 @@ func parseStreamError(el *Element) *StreamError {
 			continue
 		}
 		if c.Name.Local == "text" {
-			e.Text = c.Text()
+			e.Text = Truncate(c.Text(), maxRemoteText)
 		} else {
-			e.Condition = Condition(c.Name.Local)
+			e.Condition = Condition(Truncate(c.Name.Local, maxRemoteText))
+			if e.Condition == CondSeeOtherHost {
+				e.Other = Truncate(strings.TrimSpace(c.Text()), maxRemoteText)
+			}
 		}
 	}
 	if e.Condition == "" {

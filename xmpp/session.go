@@ -1,7 +1,6 @@
 package xmpp
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
@@ -9,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -27,28 +25,29 @@ func handshakeDigest(streamID, secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// session runs one connection from dial to close. connected reports whether
-// the handshake succeeded.
-func (c *Component) session(ctx context.Context) (connected bool, err error) {
-	conn, dec, err := c.connect(ctx)
+// session runs one connection from dial to close. stable reports whether
+// the server answered at least one of its barriers, which is when Run
+// trusts the connection enough to reset its backoff.
+func (c *Component) session(ctx context.Context, addr string) (stable bool, err error) {
+	conn, dec, err := c.connect(ctx, addr)
 	if err != nil {
 		return false, err
 	}
 	defer conn.Close()
+	c.answered.Store(false)
+	c.lastAnswer.Store(time.Now().UnixNano())
 	c.setState(StateConnected, nil)
 
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	fatal := make(chan []byte, 1)
 	readerDone := make(chan struct{})
-	var lastRead atomic.Int64
-	lastRead.Store(time.Now().UnixNano())
 
 	var wg sync.WaitGroup
 	var readErr, writeErr error
 	wg.Go(func() {
 		defer close(readerDone)
-		readErr = c.readLoop(sctx, dec, fatal, &lastRead)
+		readErr = c.readLoop(sctx, dec, fatal)
 		cancel(readErr)
 	})
 	wg.Go(func() {
@@ -64,30 +63,31 @@ func (c *Component) session(ctx context.Context) (connected bool, err error) {
 			_ = conn.Close()
 		}
 	})
-	wg.Go(func() { c.keepAlive(sctx, conn, &lastRead) })
+	wg.Go(func() { c.keepAlive(sctx, cancel, conn) })
 	wg.Wait()
+	stable = c.answered.Load()
 	// Only a close this side asked for, answered by the server's own
 	// closing tag, proves everything written was processed.
 	c.settle(ctx.Err() != nil && writeErr == nil && errors.Is(readErr, ErrStreamClosed))
 	if ctx.Err() != nil {
-		return true, nil
+		return stable, nil
 	}
 	if writeErr != nil {
-		return true, writeErr
+		return stable, writeErr
 	}
 	if cause := context.Cause(sctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return true, cause
+		return stable, cause
 	}
-	return true, readErr
+	return stable, readErr
 }
 
-// connect dials and performs the XEP-0114 handshake.
-func (c *Component) connect(ctx context.Context) (net.Conn, *Decoder, error) {
+// connect dials addr and performs the XEP-0114 handshake.
+func (c *Component) connect(ctx context.Context, addr string) (net.Conn, *Decoder, error) {
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 	defer cancel()
-	conn, err := c.cfg.Dial(dctx, "tcp", c.cfg.Addr)
+	conn, err := c.cfg.Dial(dctx, "tcp", addr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("xmpp: dial %s: %w", c.cfg.Addr, err)
+		return nil, nil, fmt.Errorf("xmpp: dial %s: %w", addr, err)
 	}
 	deadline, _ := dctx.Deadline()
 	_ = conn.SetDeadline(deadline)
@@ -101,41 +101,65 @@ func (c *Component) connect(ctx context.Context) (net.Conn, *Decoder, error) {
 	if _, err := conn.Write([]byte(header)); err != nil {
 		return fail(fmt.Errorf("xmpp: write stream header: %w", err))
 	}
-	dec := NewDecoder(conn, c.cfg.Limits)
+	dec := NewDecoder(quickAckReader(conn), c.cfg.Limits)
 	h, err := dec.ReadHeader()
 	if err != nil {
-		return fail(handshakeError(err))
+		return fail(c.handshakeError(addr, err))
 	}
 	if h.ID == "" {
-		return fail(errors.New("xmpp: server stream header has no id"))
+		// A server that refuses the stream (host-unknown, see-other-host)
+		// sends a header without id followed by a stream error.
+		_, err := dec.Next()
+		if err == nil {
+			err = errors.New("xmpp: server stream header has no id")
+		}
+		return fail(c.handshakeError(addr, err))
 	}
 	if _, err := fmt.Fprintf(conn, "<handshake>%s</handshake>", handshakeDigest(h.ID, c.cfg.Secret)); err != nil {
 		return fail(fmt.Errorf("xmpp: write handshake: %w", err))
 	}
 	el, err := dec.Next()
 	if err != nil {
-		return fail(handshakeError(err))
+		return fail(c.handshakeError(addr, err))
 	}
 	if el.Name.Local != "handshake" {
-		return fail(fmt.Errorf("xmpp: expected <handshake/>, got <%s/>", el.Name.Local))
+		return fail(fmt.Errorf("xmpp: expected <handshake/>, got <%s/>", Truncate(el.Name.Local, maxRemoteText)))
 	}
 	_ = conn.SetDeadline(time.Time{})
 	return conn, dec, nil
 }
 
-func handshakeError(err error) error {
+// handshakeError classifies an error of the handshake: the conditions
+// that retrying cannot cure wrap ErrNotAuthorized or ErrHostUnknown.
+func (c *Component) handshakeError(addr string, err error) error {
 	var se *StreamError
-	if errors.As(err, &se) && se.Remote && se.Condition == CondNotAuthorized {
-		return fmt.Errorf("%w: %v", ErrNotAuthorized, se)
+	if errors.As(err, &se) && se.Remote {
+		switch se.Condition {
+		case CondNotAuthorized:
+			return fmt.Errorf("%w: %w", ErrNotAuthorized, se)
+		case CondHostUnknown:
+			return fmt.Errorf("%w (%s at %s): %w", ErrHostUnknown, c.domain, addr, se)
+		}
 	}
-	return fmt.Errorf("xmpp: handshake: %w", err)
+	return fmt.Errorf("xmpp: handshake with %s: %w", addr, err)
 }
 
 // readLoop reads elements until the stream ends, answers malformed stanzas
 // and hands the rest to the dispatcher.
-func (c *Component) readLoop(ctx context.Context, dec *Decoder, fatal chan<- []byte, lastRead *atomic.Int64) error {
+func (c *Component) readLoop(ctx context.Context, dec *Decoder, fatal chan<- []byte) error {
 	for {
 		el, err := dec.Next()
+		var big *TooLargeError
+		if errors.As(err, &big) {
+			// Skipped; the stream goes on. Tell the sender.
+			c.stats.errorsIn.Add(1)
+			if big.Start != nil {
+				if r := BounceElement(big.Start, NewStanzaError(CondPolicyViolation, fmt.Sprintf("stanza larger than %d bytes", big.Limit))); r != nil {
+					_ = c.TrySendRaw(encodeStanza(r))
+				}
+			}
+			continue
+		}
 		if err != nil {
 			var se *StreamError
 			if errors.As(err, &se) && !se.Remote {
@@ -144,7 +168,6 @@ func (c *Component) readLoop(ctx context.Context, dec *Decoder, fatal chan<- []b
 			}
 			return err
 		}
-		lastRead.Store(time.Now().UnixNano())
 		c.stats.countIn(el.Name.Local)
 		s, err := Parse(el)
 		var bad *MalformedError
@@ -152,11 +175,11 @@ func (c *Component) readLoop(ctx context.Context, dec *Decoder, fatal chan<- []b
 		case errors.As(err, &bad):
 			c.stats.errorsIn.Add(1)
 			if r := BounceElement(el, bad.Reply); r != nil {
-				c.enqueue(ctx, encodeStanza(r))
+				_ = c.TrySendRaw(encodeStanza(r))
 			}
 			continue
 		case err != nil:
-			se := &StreamError{Condition: CondUnsupportedStanzaType, Text: "<" + el.Name.Local + "/>"}
+			se := &StreamError{Condition: CondUnsupportedStanzaType, Text: "<" + Truncate(el.Name.Local, maxRemoteText) + "/>"}
 			c.stats.errorsIn.Add(1)
 			fatal <- se.Bytes()
 			return se
@@ -178,157 +201,15 @@ func (c *Component) isResponse(iq *IQ) bool {
 	return iq.Type == IQResult || iq.Type == IQError || (iq.Type == IQGet && iq.From == c.domain && iq.To == c.domain)
 }
 
-// enqueue queues bytes from inside the component, giving up when the
-// session ends.
-func (c *Component) enqueue(ctx context.Context, b []byte) {
-	select {
-	case c.out <- b:
-	case <-ctx.Done():
-	}
-}
-
-// writeLoop owns the socket's writes. It writes what was left over from a
-// failed connection first, then the queue, batching what is ready into one
-// flush. On a failed write the unflushed stanzas are kept for the next
-// connection (they may be written twice, never lost).
-func (c *Component) writeLoop(ctx context.Context, conn net.Conn, fatal <-chan []byte, readerDone <-chan struct{}) error {
-	bw := bufio.NewWriterSize(conn, 32<<10)
-	var batch [][]byte
-	flush := func() error {
-		_ = conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
-		if err := bw.Flush(); err != nil {
-			c.mu.Lock()
-			c.retry = append(c.retry, batch...)
-			c.mu.Unlock()
-			return fmt.Errorf("xmpp: write: %w", err)
-		}
-		c.stats.countOut(batch)
-		c.written(batch)
-		batch = batch[:0]
-		return nil
-	}
-	write := func(b []byte) {
-		bw.Write(b) // errors surface in Flush
-		batch = append(batch, b)
-	}
-	c.mu.Lock()
-	leftover := c.retry
-	c.retry = nil
-	c.mu.Unlock()
-	for _, b := range leftover {
-		write(b)
-	}
-	if err := flush(); err != nil {
-		return err
-	}
-	ticker := time.NewTicker(c.cfg.KeepAlive)
-	defer ticker.Stop()
-	lastWrite := time.Now()
-	barrierTimer := time.NewTimer(time.Hour)
-	barrierTimer.Stop()
-	defer barrierTimer.Stop()
-	// barrier writes a barrier ping if one is due, or arms the timer.
-	barrier := func() error {
-		ping, wait := c.nextBarrier(time.Now())
-		if ping != nil {
-			bw.Write(ping)
-			return flush()
-		}
-		if wait > 0 {
-			barrierTimer.Reset(wait)
-		}
-		return nil
-	}
-	for {
-		// Too much unconfirmed: take nothing new until a barrier returns.
-		in := c.out
-		if c.unconfirmedLen() >= maxUnconfirmed {
-			in = nil
-		}
-		select {
-		case b := <-in:
-			write(b)
-			for more := true; more && bw.Buffered() < 16<<10; {
-				select {
-				case b := <-c.out:
-					write(b)
-				default:
-					more = false
-				}
-			}
-			if err := flush(); err != nil {
-				return err
-			}
-			if err := barrier(); err != nil {
-				return err
-			}
-			lastWrite = time.Now()
-		case <-barrierTimer.C:
-			if err := barrier(); err != nil {
-				return err
-			}
-		case <-c.barrierDone:
-			if err := barrier(); err != nil {
-				return err
-			}
-		case <-ticker.C:
-			if time.Since(lastWrite) >= c.cfg.KeepAlive/2 {
-				bw.WriteByte(' ')
-				if err := flush(); err != nil {
-					return err
-				}
-				lastWrite = time.Now()
-			}
-		case se := <-fatal:
-			return c.writeFatal(bw, se, flush)
-		case <-readerDone:
-			select {
-			case se := <-fatal:
-				return c.writeFatal(bw, se, flush)
-			default:
-				return nil
-			}
-		case <-ctx.Done():
-			return c.closeStream(bw, write, flush)
-		}
-	}
-}
-
-// writeFatal writes a stream error and closes the stream.
-func (c *Component) writeFatal(bw *bufio.Writer, se []byte, flush func() error) error {
-	bw.Write(se)
-	bw.WriteString("</stream:stream>")
-	_ = flush()
-	return nil
-}
-
-// closeStream writes what is queued (within closeGrace) and the closing tag.
-func (c *Component) closeStream(bw *bufio.Writer, write func([]byte), flush func() error) error {
-	deadline := time.After(closeGrace)
-	for {
-		select {
-		case b := <-c.out:
-			write(b)
-			if bw.Buffered() >= 16<<10 {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-			continue
-		case <-deadline:
-		default:
-		}
-		break
-	}
-	bw.WriteString("</stream:stream>")
-	return flush()
-}
-
-// keepAlive sends a ping through the server to ourselves whenever nothing
-// was read for KeepAlive, and closes the connection when it goes
-// unanswered: that detects a dead peer that TCP has not noticed.
-func (c *Component) keepAlive(ctx context.Context, conn net.Conn, lastRead *atomic.Int64) {
-	ticker := time.NewTicker(c.cfg.KeepAlive / 2)
+// keepAlive watches the answers to barriers: it asks the writer for a
+// probe barrier when nothing was confirmed for KeepAlive, and ends the
+// connection when a barrier stayed unanswered for PingTimeout or nothing
+// was confirmed for KeepAlive+PingTimeout. Reads of other stanzas do not
+// count: a server that floods us while our barriers wait behind the flood,
+// or a writer that cannot write, is detected all the same.
+func (c *Component) keepAlive(ctx context.Context, cancel context.CancelCauseFunc, conn net.Conn) {
+	tick := min(c.cfg.KeepAlive, c.cfg.PingTimeout) / 4
+	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
 	for {
 		select {
@@ -336,16 +217,19 @@ func (c *Component) keepAlive(ctx context.Context, conn net.Conn, lastRead *atom
 			return
 		case <-ticker.C:
 		}
-		if time.Since(time.Unix(0, lastRead.Load())) < c.cfg.KeepAlive {
-			continue
-		}
-		pctx, cancel := context.WithTimeout(ctx, c.cfg.PingTimeout)
-		_, err := c.Request(pctx, &IQ{Header: Header{From: c.domain, To: c.domain, Type: IQGet}, Payload: NewElement(NSPing, "ping")})
-		cancel()
-		if err != nil && ctx.Err() == nil {
+		now := time.Now()
+		quiet := now.Sub(time.Unix(0, c.lastAnswer.Load()))
+		if age := c.barrierAge(now); age > c.cfg.PingTimeout || quiet > c.cfg.KeepAlive+c.cfg.PingTimeout {
 			c.stats.pingTimeouts.Add(1)
+			cancel(fmt.Errorf("xmpp: no answer to our pings for %v: %w", quiet.Round(time.Millisecond), ErrTimeout))
 			_ = conn.Close()
 			return
+		}
+		if quiet >= c.cfg.KeepAlive {
+			select {
+			case c.probe <- struct{}{}:
+			default:
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Stats is a snapshot of a component's counters, for metrics.
@@ -23,6 +24,17 @@ type Stats struct {
 	// highest length seen.
 	QueueLen, QueueCap, QueueHigh int
 	InboxLen                      int
+	// QueueFull counts the times a sender found the outgoing queue full
+	// (Send and SendRaw then waited; TrySendRaw gave up).
+	QueueFull uint64
+	// Dropped counts stanzas TrySendRaw refused with ErrQueueFull.
+	Dropped uint64
+	// Unconfirmed is the number of stanzas written but not yet confirmed
+	// by a barrier (see Flush).
+	Unconfirmed int
+	// LastConfirmed is when the server last answered a barrier (zero if
+	// never): the connection's proof of life.
+	LastConfirmed time.Time
 }
 
 type counters struct {
@@ -32,6 +44,10 @@ type counters struct {
 	pingTimeouts atomic.Uint64
 	replayed     atomic.Uint64
 	high         atomic.Int64
+	queueFull    atomic.Uint64
+	dropped      atomic.Uint64
+	// lastConfirmed is when a barrier last came back, in Unix ns.
+	lastConfirmed atomic.Int64
 }
 
 func kindIndex(local string) int {
@@ -48,8 +64,9 @@ func kindIndex(local string) int {
 
 func (c *counters) countIn(local string) { c.in[kindIndex(local)].Add(1) }
 
-func (c *counters) countOut(batch [][]byte) {
-	for _, b := range batch {
+func (c *counters) countOut(batch []sentStanza) {
+	for _, s := range batch {
+		b := s.b
 		switch {
 		case bytes.HasPrefix(b, []byte("<message")):
 			c.out[0].Add(1)
@@ -75,7 +92,7 @@ func (c *counters) queueHigh(n int) {
 // Stats returns a snapshot of the component's counters.
 func (c *Component) Stats() Stats {
 	s := &c.stats
-	return Stats{
+	st := Stats{
 		State:        c.State(),
 		MessagesIn:   s.in[0].Load(),
 		PresencesIn:  s.in[1].Load(),
@@ -93,7 +110,14 @@ func (c *Component) Stats() Stats {
 		QueueCap:     cap(c.out),
 		QueueHigh:    int(s.high.Load()),
 		InboxLen:     len(c.inbox),
+		QueueFull:    s.queueFull.Load(),
+		Dropped:      s.dropped.Load(),
+		Unconfirmed:  c.unconfirmedLen(),
 	}
+	if ns := s.lastConfirmed.Load(); ns != 0 {
+		st.LastConfirmed = time.Unix(0, ns)
+	}
+	return st
 }
 
 // bufferPool recycles encoding buffers.

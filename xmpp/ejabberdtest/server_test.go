@@ -3,6 +3,7 @@ package ejabberdtest_test
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -162,14 +163,26 @@ func TestKillRestartSamePorts(t *testing.T) {
 		t.Errorf("log should show two starts of the c2s listener, got:\n%s", log)
 	}
 
-	// A clean stop sends the client a system-shutdown stream error.
+	// A clean stop ends the client's stream between stanzas: with a
+	// system-shutdown stream error, or (about one stop in 16 on a busy
+	// machine) without one, when the node exits before the session wrote
+	// it. Never in the middle of an element.
 	begin = time.Now()
 	s.Stop()
 	t.Logf("Stop with a client connected took %v", time.Since(begin))
 	_, err = c.Next(ctx)
 	var se *xmpp.StreamError
-	if !errors.Is(err, prosodytest.ErrClosed) || !errors.As(err, &se) || se.Condition != xmpp.CondSystemShutdown {
-		t.Errorf("Next after Stop = %v, want ErrClosed with a system-shutdown stream error", err)
+	switch {
+	case !errors.Is(err, prosodytest.ErrClosed):
+		t.Errorf("Next after Stop = %v, want ErrClosed", err)
+	case errors.As(err, &se):
+		if se.Condition != xmpp.CondSystemShutdown {
+			t.Errorf("Next after Stop = %v, want a system-shutdown stream error", err)
+		}
+	case !errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "mid-element"):
+		t.Errorf("Next after Stop = %v, want system-shutdown or the stream closed between stanzas", err)
+	default:
+		t.Logf("ejabberd stopped without sending system-shutdown: %v", err)
 	}
 	s.Stop()
 	s.Restart(t)

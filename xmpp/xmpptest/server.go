@@ -32,6 +32,8 @@ type Server struct {
 	integerIDs atomic.Bool
 	refuse     atomic.Bool
 	noRoute    atomic.Bool
+	hangUp     atomic.Bool
+	redirect   atomic.Pointer[string]
 	conns      chan *Conn
 	seq        atomic.Int64
 	mu         sync.Mutex
@@ -64,6 +66,22 @@ func (s *Server) RouteSelf(on bool) { s.noRoute.Store(!on) }
 // Refuse makes the server close new connections at once (a host server
 // that is down), or accept them again.
 func (s *Server) Refuse(on bool) { s.refuse.Store(on) }
+
+// HangUp makes the server close each connection right after a successful
+// handshake (a server that accepts the component and then drops it), or
+// stop doing so.
+func (s *Server) HangUp(on bool) { s.hangUp.Store(on) }
+
+// Redirect makes the server answer new streams with a see-other-host
+// stream error pointing to other (host:port), as a server does that moves
+// its components elsewhere; "" stops it.
+func (s *Server) Redirect(other string) {
+	if other == "" {
+		s.redirect.Store(nil)
+		return
+	}
+	s.redirect.Store(&other)
+}
 
 // Addr returns the host:port to dial.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
@@ -112,6 +130,14 @@ func (s *Server) handshake(nc net.Conn) {
 	}
 	c.Domain = h.To
 	c.StreamID = id
+	if other := s.redirect.Load(); other != nil {
+		// RFC 6120 §4.9.3.19: a header (without id), then the error.
+		fmt.Fprintf(nc, "<?xml version='1.0'?><stream:stream xmlns:stream='%s' xmlns='%s' from='%s'><stream:error><see-other-host xmlns='urn:ietf:params:xml:ns:xmpp-streams'>%s</see-other-host></stream:error></stream:stream>", xmpp.NSStream, xmpp.NSComponent, h.To, *other)
+		nc.Close()
+		c.err = errors.New("xmpptest: redirected")
+		s.conns <- c
+		return
+	}
 	fmt.Fprintf(nc, "<?xml version='1.0'?><stream:stream xmlns:stream='%s' xmlns='%s' id='%s' from='%s'>", xmpp.NSStream, xmpp.NSComponent, id, h.To)
 	el, err := c.dec.Next()
 	if err != nil {
@@ -130,6 +156,9 @@ func (s *Server) handshake(nc net.Conn) {
 	}
 	nc.Write([]byte("<handshake/>"))
 	_ = nc.SetDeadline(time.Time{})
+	if s.hangUp.Load() {
+		nc.Close()
+	}
 	s.conns <- c
 }
 
