@@ -94,6 +94,15 @@ func Open(path string, opts Options) (*DB, error) {
 
 // openBolt opens the bbolt file with the options every xgate handle uses and
 // turns a lock timeout into ErrLocked.
+//
+// The free list is written to the file at every commit (NoFreelistSync
+// false). Without it, bbolt rebuilds the list at each read-write open by
+// walking every page of the file: 64 ms and 112 MB of resident memory for a
+// store of 10k accounts and 200k message-ID mappings (BenchmarkOpen), where
+// reading the synced list takes 4 ms and 6 MB. The price is one more page
+// (or a few, when many pages are free) written per commit; the hashmap free
+// list keeps allocation fast however fragmented the file gets. A file
+// written without a synced list gets one at its first read-write open.
 func openBolt(path string, timeout time.Duration, readOnly, noSync bool) (*bbolt.DB, error) {
 	switch {
 	case timeout == 0:
@@ -103,7 +112,7 @@ func openBolt(path string, timeout time.Duration, readOnly, noSync bool) (*bbolt
 	}
 	bdb, err := bbolt.Open(path, fileMode, &bbolt.Options{
 		Timeout:        timeout,
-		NoFreelistSync: true,
+		NoFreelistSync: false,
 		FreelistType:   bbolt.FreelistMapType,
 		ReadOnly:       readOnly,
 		NoSync:         noSync,
