@@ -59,7 +59,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, version string, r
 	for _, w := range cfg.warnings {
 		log.Warn("config: " + w)
 	}
-	db, err := store.Open(cfg.storePath, store.Options{Key: cfg.key, Timeout: storeLockTimeout, BatchDelay: storeBatchDelay})
+	db, err := store.Open(cfg.storePath, store.Options{Key: cfg.key, Timeout: storeLockTimeout, BatchDelay: storeBatchDelay, BackupDir: cfg.backupDir})
 	if err != nil {
 		return storeOpenError(cfg, err)
 	}
@@ -103,6 +103,15 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, version string, r
 			log.Info("gateway stopped", "gateway", inst.Name)
 		})
 	}
+	// A transaction that finds the file damaged stops xgate with the
+	// store's error, which says how to restore.
+	go func() {
+		select {
+		case <-db.Damaged():
+			cancel(db.DamageErr())
+		case <-runCtx.Done():
+		}
+	}()
 	var srv *http.Server
 	adminAddr := ""
 	if ln != nil {
