@@ -103,22 +103,17 @@ func newestBackups(path string, dirs []string, n int) []backupFile {
 // them first. It holds a shared lock while reading, so it never reads a
 // file that a running xgate is writing; a missing file is left to bbolt.
 func precheck(path string, timeout time.Duration, readOnly bool, backupDir string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+	f, size, err := openLocked(path, timeout)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return nil
-	}
-	if err != nil {
+	case errors.Is(err, ErrLocked):
+		return err
+	case err != nil:
 		return fmt.Errorf("store: open %s: %w", path, err)
 	}
 	defer f.Close()
-	if err := lockShared(f, timeout); err != nil {
-		return lockedError(path, timeout, err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("store: open %s: %w", path, err)
-	}
-	rf, err := readRawFile(f, fi.Size())
+	rf, err := readRawFile(f, size, false)
 	if err != nil {
 		return newDamageError(path, backupDir, err.Error())
 	}

@@ -119,7 +119,7 @@ var damageFixture = sync.OnceValues(func() (fixture, error) {
 		return fixture{}, err
 	}
 	defer f.Close()
-	rf, err := readRawFile(f, int64(len(fx.data)))
+	rf, err := readRawFile(f, int64(len(fx.data)), false)
 	if err != nil {
 		return fixture{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+	"time"
 )
 
 // This file reads a bbolt file through ReadAt only, checking every page
@@ -84,8 +85,10 @@ type rawFile struct {
 // readRawFile reads and checks the meta pages of the file f of size bytes
 // the way bbolt chooses one, then checks that the chosen meta fits the
 // file: page size, high-water mark within the file, root and free-list
-// pages below the mark.
-func readRawFile(r io.ReaderAt, size int64) (*rawFile, error) {
+// pages below the mark. With truncatedOK, a file shorter than the mark is
+// accepted (for Salvage, which reads what is left); reading a missing page
+// then fails.
+func readRawFile(r io.ReaderAt, size int64, truncatedOK bool) (*rawFile, error) {
 	if size == 0 {
 		return nil, errors.New("the file is empty (0 bytes); a store is never empty once created")
 	}
@@ -133,7 +136,7 @@ func readRawFile(r io.ReaderAt, size int64) (*rawFile, error) {
 	rf := &rawFile{r: r, size: size, meta: m}
 	want := int64(m.pgid) * int64(pageSize)
 	switch {
-	case m.pgid < 3 || m.pgid > uint64(size) || want > size:
+	case m.pgid < 3 || !truncatedOK && (m.pgid > uint64(size) || want > size):
 		return nil, fmt.Errorf("the file is %d bytes but its meta page (transaction %d) says %d pages of %d bytes (%d bytes): truncated", size, m.txid, m.pgid, pageSize, want)
 	case m.root < 2 || m.root >= m.pgid:
 		return nil, fmt.Errorf("meta page (transaction %d): root page %d outside 2..%d", m.txid, m.root, m.pgid-1)
@@ -314,21 +317,22 @@ func (rf *rawFile) walkLeaf(path [][]byte, id uint64, p []byte, v *rawVisitor, d
 	}
 }
 
-// openRawFile opens path for reading and checks its meta pages.
-func openRawFile(path string) (*rawFile, *os.File, error) {
+// openLocked opens path for reading under a shared lock (a running xgate
+// holds an exclusive one), waiting at most timeout, and returns it with its
+// size.
+func openLocked(path string, timeout time.Duration) (*os.File, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, 0, err
+	}
+	if err := lockShared(f, timeout); err != nil {
+		f.Close()
+		return nil, 0, lockedError(path, timeout, err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, nil, err
+		return nil, 0, err
 	}
-	rf, err := readRawFile(f, fi.Size())
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return rf, f, nil
+	return f, fi.Size(), nil
 }
