@@ -25,6 +25,16 @@ type CheckReport struct {
 	MoreProblems int
 	// SecretsChecked says whether secrets were decrypted (a key was given).
 	SecretsChecked bool
+	// Hint says how to recover, naming the newest backups, when there are
+	// problems.
+	Hint string
+}
+
+// CheckOptions configures CheckFile.
+type CheckOptions struct {
+	Key       *Key          // decrypts secrets to check them; nil skips that
+	Timeout   time.Duration // lock wait; zero means DefaultTimeout
+	BackupDir string        // where backups are looked for, as Options.BackupDir
 }
 
 // BucketKeys is a bucket and the number of keys (nested buckets included)
@@ -50,11 +60,20 @@ func (r *CheckReport) add(format string, args ...any) {
 // file size, free list, every page of every bucket reached exactly once or
 // free); then, if that found nothing, it opens the file read-only and runs
 // Verify (bbolt's own consistency check and the store's invariants;
-// secrets are decrypted only when key is not nil). It waits at most timeout
-// (zero: DefaultTimeout) for the lock; a running xgate holds it, and the
-// error then wraps ErrLocked. Problems are in the report; the error is for
-// a check that could not run (missing file, lock).
-func CheckFile(path string, key *Key, timeout time.Duration) (*CheckReport, error) {
+// secrets are decrypted only with opts.Key). It waits at most opts.Timeout
+// for the lock; a running xgate holds it, and the error then wraps
+// ErrLocked. Problems are in the report; the error is for a check that
+// could not run (missing file, lock).
+func CheckFile(path string, opts CheckOptions) (*CheckReport, error) {
+	key, timeout := opts.Key, opts.Timeout
+	r, err := checkFile(path, key, timeout)
+	if r != nil && !r.OK() {
+		r.Hint = restoreHint(path, opts.BackupDir)
+	}
+	return r, err
+}
+
+func checkFile(path string, key *Key, timeout time.Duration) (*CheckReport, error) {
 	f, size, err := openLocked(path, timeout)
 	if err != nil {
 		if errors.Is(err, ErrLocked) {

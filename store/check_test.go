@@ -85,7 +85,7 @@ func overwritePage(t *testing.T, path string, id uint64) {
 
 func TestCheckFileSound(t *testing.T) {
 	path, _ := salvageSource(t)
-	r, err := CheckFile(path, mustKey(t, testKeyHex), 0)
+	r, err := CheckFile(path, CheckOptions{Key: mustKey(t, testKeyHex)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,12 +137,15 @@ func TestCheckFileDamaged(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path, roots := salvageSource(t)
 			tt.damage(t, path, roots)
-			r, err := CheckFile(path, mustKey(t, testKeyHex), 0)
+			r, err := CheckFile(path, CheckOptions{Key: mustKey(t, testKeyHex)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if r.OK() || !strings.Contains(strings.Join(r.Problems, "\n"), tt.want) {
 				t.Errorf("problems %q, want one containing %q", r.Problems, tt.want)
+			}
+			if !strings.Contains(r.Hint, "restore from backup") {
+				t.Errorf("hint %q", r.Hint)
 			}
 		})
 	}
@@ -150,11 +153,11 @@ func TestCheckFileDamaged(t *testing.T) {
 
 func TestCheckFileLocked(t *testing.T) {
 	db := openTestDB(t)
-	_, err := CheckFile(db.Path(), nil, -1)
+	_, err := CheckFile(db.Path(), CheckOptions{Timeout: -1})
 	if !errors.Is(err, ErrLocked) {
 		t.Errorf("CheckFile of an open store: %v, want ErrLocked", err)
 	}
-	if _, err := CheckFile(filepath.Join(t.TempDir(), "none.db"), nil, 0); !errors.Is(err, os.ErrNotExist) {
+	if _, err := CheckFile(filepath.Join(t.TempDir(), "none.db"), CheckOptions{}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("CheckFile of a missing file: %v", err)
 	}
 }
