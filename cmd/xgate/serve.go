@@ -72,7 +72,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, version string, r
 			err = fmt.Errorf("closing the store: %w", cerr)
 		}
 	}()
-	bk := &backups{db: db, dir: cfg.backupDir}
+	bk := &backups{db: db, dir: cfg.backupDir, keep: cfg.backupKeep, log: log.With("component", "backups")}
 
 	gws := make([]*bridge.Gateway, 0, len(cfg.instances))
 	for _, inst := range cfg.instances {
@@ -115,7 +115,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, version string, r
 	var srv *http.Server
 	adminAddr := ""
 	if ln != nil {
-		adm := &admin{log: log.With("component", "admin"), gateways: gatewayStatuses(gws), db: db, backup: bk.run, version: version, start: time.Now()}
+		adm := &admin{log: log.With("component", "admin"), gateways: gatewayStatuses(gws), db: db, backup: bk.run, token: cfg.adminToken, version: version, start: time.Now()}
 		srv = &http.Server{
 			Handler:           adm.handler(),
 			ReadHeaderTimeout: 10 * time.Second,
