@@ -61,7 +61,16 @@ func BackupOffline(src, dst string, timeout time.Duration) (int64, error) {
 	if err := refuseSameFile(src, dst); err != nil {
 		return 0, fmt.Errorf("store: offline backup of %s to %s: %w", src, dst, err)
 	}
+	if err := precheck(src, timeout, true, ""); err != nil {
+		if errors.Is(err, ErrLocked) {
+			return 0, fmt.Errorf("store: offline backup: another xgate process is probably using %s; stop it or use its online backup: %w", src, ErrLocked)
+		}
+		return 0, err
+	}
 	bdb, err := openBolt(src, timeout, true, false)
+	if _, ok := err.(*boltPanic); ok {
+		return 0, fmt.Errorf("store: offline backup: %w", newDamageError(src, "", err.Error()))
+	}
 	if err != nil {
 		if errors.Is(err, ErrLocked) {
 			return 0, fmt.Errorf("store: offline backup: another xgate process is probably using %s; stop it or use its online backup: %w", src, ErrLocked)
@@ -71,16 +80,21 @@ func BackupOffline(src, dst string, timeout time.Duration) (int64, error) {
 	defer bdb.Close()
 	n, err := writeFileAtomic(dst, func(w io.Writer) (int64, error) {
 		var n int64
-		err := bdb.View(func(tx *bbolt.Tx) (err error) {
-			if tx.Bucket([]byte(bucketMeta)) == nil {
-				return fmt.Errorf("%s is not an xgate database (no %s bucket): %w", src, bucketMeta, ErrInvalid)
-			}
-			if _, err := readVersion(tx); err != nil {
+		err := runGuarded(func() error {
+			return bdb.View(func(tx *bbolt.Tx) (err error) {
+				if tx.Bucket([]byte(bucketMeta)) == nil {
+					return fmt.Errorf("%s is not an xgate database (no %s bucket): %w", src, bucketMeta, ErrInvalid)
+				}
+				if _, err := readVersion(tx); err != nil {
+					return err
+				}
+				n, err = tx.WriteTo(w)
 				return err
-			}
-			n, err = tx.WriteTo(w)
-			return err
+			})
 		})
+		if _, ok := err.(*boltPanic); ok {
+			err = newDamageError(src, "", err.Error())
+		}
 		return n, err
 	})
 	if err != nil {

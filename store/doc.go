@@ -14,6 +14,21 @@
 // another xgate process is probably using the file. A read-write Open
 // applies pending migrations and checks the key.
 //
+// # Damage
+//
+// bbolt reads the file through a memory map without bounds checks, so a
+// damaged file (truncated, overwritten, bit rot) makes it fault (SIGBUS) or
+// panic, which would kill the whole process. The store keeps that from
+// happening: before bbolt maps a file, Open reads its meta pages, free list
+// and root page with ordinary bounds-checked reads and compares the file
+// size with the meta page's high-water mark; an existing 0-byte file is
+// refused rather than initialized as a new store. Every transaction then
+// runs with faults turned into panics, and a panic from bbolt becomes an
+// error wrapping ErrDamaged; the handle refuses further writes and closes
+// Damaged(). The error names the newest backups found (Options.BackupDir
+// and the file's directory). CheckFile inspects a file page by page and
+// Salvage copies what is readable into a new file.
+//
 // # Schema
 //
 // The schema version is decimal ASCII under meta/"schema". Migrations are

@@ -57,4 +57,12 @@ var (
 	// decrypt with the (verified) key, or breaks an invariant checked by
 	// Verify.
 	ErrCorrupt = errors.New("corrupt data")
+
+	// ErrDamaged is returned when the file itself is damaged: empty,
+	// truncated, with invalid meta pages, or with pages that bbolt cannot
+	// read (it would crash the process; the store turns that into this
+	// error). The wrapping error says what was found and names the newest
+	// backups found next to the store. Once a handle has seen damage, its
+	// writes fail with the same error.
+	ErrDamaged = errors.New("store damaged")
 )

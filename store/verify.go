@@ -24,6 +24,15 @@ const maxProblems = 10
 // (skipped on a read-only handle without a key). It reads everything: run
 // it from tests, admin commands and after restores, not on a hot path.
 func (db *DB) Verify() error {
+	v, err := db.verify()
+	if err != nil {
+		return fmt.Errorf("store: verify: %w", err)
+	}
+	return v.err()
+}
+
+// verify runs the checks of Verify and returns what it found.
+func (db *DB) verify() (*verifier, error) {
 	v := &verifier{}
 	err := db.view(func(tx *bbolt.Tx) error {
 		for err := range tx.Check() {
@@ -51,10 +60,7 @@ func (db *DB) Verify() error {
 		v.kv(tx, db.key)
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("store: verify: %w", err)
-	}
-	return v.err()
+	return v, err
 }
 
 // verifier collects problems.

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +12,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,25 +31,57 @@ type storeReader interface {
 }
 
 // admin serves the admin HTTP endpoint: health, metrics and online
-// backups. It has no authentication and listens on loopback unless the
-// configuration explicitly allows otherwise.
+// backups. Health and metrics are open (they listen on loopback unless the
+// configuration explicitly allows otherwise); POST /backup needs the admin
+// token as "Authorization: Bearer TOKEN" and is disabled without one.
+// Cross-origin requests that change state are refused, so a web page in an
+// operator's browser cannot trigger backups.
 type admin struct {
 	log      *slog.Logger
 	gateways func() []gatewayStatus
 	db       storeReader
 	backup   func(ctx context.Context) (path string, size int64, err error)
-	version  string
-	start    time.Time
+	// token guards POST /backup; "" disables it.
+	token   string
+	version string
+	start   time.Time
 }
 
-// handler returns the endpoint's routes, each protected from panics.
+// handler returns the endpoint's routes, each protected from panics, with
+// cross-origin requests refused for every method but GET and HEAD.
 func (a *admin) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /metrics", a.metrics)
-	mux.HandleFunc("POST /backup", a.postBackup)
+	mux.Handle("POST /backup", a.requireToken(http.HandlerFunc(a.postBackup)))
 	mux.HandleFunc("GET /{$}", a.index)
-	return recoverPanics(a.log, mux)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.log.Warn("admin: cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "cross-origin request refused"})
+	}))
+	return recoverPanics(a.log, cop.Handler(mux))
+}
+
+// requireToken lets a request through only with "Authorization: Bearer
+// TOKEN" matching the admin token. The comparison takes the same time
+// whatever the guess.
+func (a *admin) requireToken(h http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(a.token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.token == "" {
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "disabled: set [admin] token_file, token_env or token to enable it"})
+			return
+		}
+		scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		gotSum := sha256.Sum256([]byte(strings.TrimSpace(got)))
+		if !ok || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(gotSum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="xgate admin"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong admin token (Authorization: Bearer TOKEN)"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // recoverPanics turns a panic in h into a logged error and a 500 answer,
@@ -88,7 +127,7 @@ func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 
 func (a *admin) index(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintf(w, "xgate %s\n\nGET  /healthz  gateway health (JSON; 503 unless every component is connected)\nGET  /metrics  Prometheus metrics\nPOST /backup   online backup of the store\n", a.version)
+	fmt.Fprintf(w, "xgate %s\n\nGET  /healthz  gateway health (JSON; 503 unless every component is connected)\nGET  /metrics  Prometheus metrics\nPOST /backup   online backup of the store (Authorization: Bearer TOKEN)\n", a.version)
 }
 
 // health is the /healthz answer.
@@ -153,6 +192,10 @@ func (a *admin) metrics(w http.ResponseWriter, _ *http.Request) {
 
 func (a *admin) postBackup(w http.ResponseWriter, r *http.Request) {
 	path, size, err := a.backup(r.Context())
+	if errors.Is(err, errBackupRunning) {
+		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+		return
+	}
 	if err != nil {
 		a.log.Error("online backup failed", "err", err)
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
@@ -203,21 +246,39 @@ func gatewayOutbox(g any) int {
 	return n
 }
 
-// backups writes online backups of the store into a directory, one file
-// per backup named by its time.
-type backups struct {
-	db  *store.DB
-	dir string
-	now func() time.Time // time.Now when nil
+// defaultBackupKeep is how many online backups are kept when [admin]
+// backup_keep is not set.
+const defaultBackupKeep = 7
 
-	mu sync.Mutex // one backup at a time
+// errBackupRunning is returned by backups.run while another backup runs.
+var errBackupRunning = errors.New("a backup is already running; try again when it is done")
+
+// backupName matches the files backups.run writes; only those are ever
+// deleted.
+var backupName = regexp.MustCompile(`^xgate-(\d{8}T\d{6}\.\d{3}Z)(?:-(\d+))?\.db$`)
+
+// backups writes online backups of the store into a directory, one file
+// per backup named by its time, one at a time, and keeps the newest keep
+// of them.
+type backups struct {
+	db   *store.DB
+	dir  string
+	keep int              // backups kept; <= 0 keeps all
+	now  func() time.Time // time.Now when nil
+	log  *slog.Logger     // for pruning failures; nil discards
+
+	running sync.Mutex // held while a backup runs
 }
 
-// run writes a backup and returns its path and size. It is what POST
-// /backup and the admin ad-hoc command (bridge.Config.Backup) call.
+// run writes a backup and returns its path and size, then deletes the
+// backups it made beyond the newest keep. While another backup runs it
+// fails at once with errBackupRunning. It is what POST /backup and the
+// admin ad-hoc command (bridge.Config.Backup) call.
 func (b *backups) run(ctx context.Context) (string, int64, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	if !b.running.TryLock() {
+		return "", 0, errBackupRunning
+	}
+	defer b.running.Unlock()
 	if err := ctx.Err(); err != nil {
 		return "", 0, err
 	}
@@ -237,7 +298,48 @@ func (b *backups) run(ctx context.Context) (string, int64, error) {
 	if err != nil {
 		return "", 0, fmt.Errorf("backup: %w", err)
 	}
+	if err := b.prune(); err != nil && b.log != nil {
+		b.log.Warn("deleting old backups", "dir", b.dir, "err", err)
+	}
 	return path, n, nil
+}
+
+// prune deletes the backups run made, oldest first, until keep are left.
+// Other files in the directory are never touched.
+func (b *backups) prune() error {
+	if b.keep <= 0 {
+		return nil
+	}
+	entries, err := os.ReadDir(b.dir)
+	if err != nil {
+		return err
+	}
+	type made struct {
+		name, stamp string
+		n           int
+	}
+	var list []made
+	for _, e := range entries {
+		m := backupName.FindStringSubmatch(e.Name())
+		if m == nil || !e.Type().IsRegular() {
+			continue
+		}
+		n := 1
+		if m[2] != "" {
+			n, _ = strconv.Atoi(m[2])
+		}
+		list = append(list, made{e.Name(), m[1], n})
+	}
+	slices.SortFunc(list, func(x, y made) int {
+		return cmp.Or(strings.Compare(x.stamp, y.stamp), cmp.Compare(x.n, y.n))
+	})
+	var errs []error
+	for _, old := range list[:max(0, len(list)-b.keep)] {
+		if err := os.Remove(filepath.Join(b.dir, old.name)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func fileExists(path string) bool {

@@ -55,8 +55,18 @@ func newTestAdmin(t *testing.T, db storeReader, gws ...gatewayStatus) (*admin, *
 
 func do(t *testing.T, h http.Handler, method, path string) *httptest.ResponseRecorder {
 	t.Helper()
+	return doWith(t, h, method, path)
+}
+
+// doWith is do with request headers, given as name, value pairs.
+func doWith(t *testing.T, h http.Handler, method, path string, header ...string) *httptest.ResponseRecorder {
+	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), method, path, nil))
+	req := httptest.NewRequestWithContext(t.Context(), method, path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	h.ServeHTTP(rec, req)
 	return rec
 }
 
@@ -160,11 +170,12 @@ func TestBackupEndpoint(t *testing.T) {
 	bk := &backups{db: db, dir: dir, now: func() time.Time { return at }}
 	a, _ := newTestAdmin(t, db)
 	a.backup = bk.run
+	a.token = testAdminToken
 	h := a.handler()
 
 	var paths []string
 	for range 2 {
-		rec := do(t, h, "POST", "/backup")
+		rec := doWith(t, h, "POST", "/backup", "Authorization", "Bearer "+testAdminToken)
 		if rec.Code != 200 {
 			t.Fatalf("code %d: %s", rec.Code, rec.Body)
 		}
@@ -205,7 +216,8 @@ func TestBackupEndpoint(t *testing.T) {
 		t.Errorf("GET /backup: %d", rec.Code)
 	}
 	a, logs := newTestAdmin(t, db)
-	rec := do(t, a.handler(), "POST", "/backup")
+	a.token = testAdminToken
+	rec := doWith(t, a.handler(), "POST", "/backup", "Authorization", "Bearer "+testAdminToken)
 	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "no backups here") || !strings.Contains(logs.String(), "online backup failed") {
 		t.Errorf("failed backup: %d %s", rec.Code, rec.Body)
 	}

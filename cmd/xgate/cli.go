@@ -149,10 +149,19 @@ func (c *cli) describe(cfg *config) {
 		keySrc = "env " + cfg.keyEnv
 	}
 	fmt.Fprintf(w, "  store: %s, key: set (from %s), message retention %s\n", cfg.storePath, keySrc, cfg.retention)
+	token := "POST /backup disabled (no token)"
+	switch f := cfg.adminTokenFrom; {
+	case f.file != "":
+		token = "token: set (from file " + f.file + ")"
+	case f.env != "":
+		token = "token: set (from env " + f.env + ")"
+	case f.value != "":
+		token = "token: set (from the config file)"
+	}
 	if cfg.adminListen != "" {
-		fmt.Fprintf(w, "  admin: http://%s, backups in %s\n", cfg.adminListen, cfg.backupDir)
+		fmt.Fprintf(w, "  admin: http://%s, %s, backups in %s (newest %d kept)\n", cfg.adminListen, token, cfg.backupDir, cfg.backupKeep)
 	} else {
-		fmt.Fprintf(w, "  admin: endpoint disabled, backups in %s\n", cfg.backupDir)
+		fmt.Fprintf(w, "  admin: endpoint disabled, backups in %s (newest %d kept)\n", cfg.backupDir, cfg.backupKeep)
 	}
 	fmt.Fprintf(w, "  admins: %s\n", listOrNone(cfg.admins))
 	for _, inst := range cfg.instances {
@@ -207,9 +216,9 @@ func (c *cli) backupCommand(fs *flagSet) func([]string) int {
 		}
 		n, err := store.BackupOffline(src, out, 0)
 		if errors.Is(err, store.ErrLocked) {
-			online := "the admin endpoint's POST /backup (enable [admin] listen)"
+			online := "the admin endpoint's POST /backup (enable [admin] listen and token_file)"
 			if adminURL != "" {
-				online = "curl -X POST " + adminURL
+				online = "curl -X POST -H \"Authorization: Bearer $TOKEN\" " + adminURL
 			}
 			return c.fail(fmt.Errorf("the store %s is in use: xgate is probably running. Take an online backup instead: %s, or the \"Backup\" admin command of any gateway", src, online))
 		}

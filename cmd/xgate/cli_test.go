@@ -288,7 +288,7 @@ func TestCLIBackupLocked(t *testing.T) {
 	r := xgate(t, nil, "backup", "-c", cfg, filepath.Join(dir, "copy.db"))
 	r.expect(t, 1)
 	mustContain(t, r.stderr, "the store "+dbPath+" is in use: xgate is probably running",
-		"online backup instead: curl -X POST http://127.0.0.1:8088/backup", `"Backup" admin command`)
+		`online backup instead: curl -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8088/backup`, `"Backup" admin command`)
 	if strings.Count(r.stderr, "\n") != 1 {
 		t.Errorf("not one line: %q", r.stderr)
 	}

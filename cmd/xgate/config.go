@@ -44,6 +44,12 @@ type adminSection struct {
 	AllowRemote bool     `toml:"allow_remote"`
 	Admins      []string `toml:"admins"`
 	BackupDir   string   `toml:"backup_dir"`
+	// BackupKeep is how many online backups are kept (0: the default).
+	BackupKeep int `toml:"backup_keep"`
+	// The token POST /backup requires: at most one of the three.
+	Token     string `toml:"token"`
+	TokenFile string `toml:"token_file"`
+	TokenEnv  string `toml:"token_env"`
 }
 
 // accessSection is [access].

@@ -51,6 +51,7 @@ var commands = []command{
 	{"run", "[-c FILE]", "run the gateways until SIGINT or SIGTERM", (*cli).runCommand},
 	{"check-config", "[-c FILE]", "check the configuration file (reads secrets, connects nowhere)", (*cli).checkConfigCommand},
 	{"backup", "[-c FILE | --db PATH] [-f] OUT", "copy the store of a stopped xgate to OUT (a file or a directory)", (*cli).backupCommand},
+	{"store", "check|salvage [-c FILE | --db PATH] [-out NEW]", "check the store of a stopped xgate, or salvage a damaged one", (*cli).storeCommand},
 	{"genkey", "", "print a new store encryption key", (*cli).genkeyCommand},
 	{"version", "", "print the version", (*cli).versionCommand},
 	{"demo", "[-server ADDR] [-domain DOMAIN] [-secret SECRET] [-user JID]", "try xgate without accounts: a fake Slack workspace whose people answer", (*cli).demoCommand},

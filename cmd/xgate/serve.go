@@ -59,7 +59,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, version string, r
 	for _, w := range cfg.warnings {
 		log.Warn("config: " + w)
 	}
-	db, err := store.Open(cfg.storePath, store.Options{Key: cfg.key, Timeout: storeLockTimeout, BatchDelay: storeBatchDelay})
+	db, err := store.Open(cfg.storePath, store.Options{Key: cfg.key, Timeout: storeLockTimeout, BatchDelay: storeBatchDelay, BackupDir: cfg.backupDir})
 	if err != nil {
 		return storeOpenError(cfg, err)
 	}
@@ -72,7 +72,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, version string, r
 			err = fmt.Errorf("closing the store: %w", cerr)
 		}
 	}()
-	bk := &backups{db: db, dir: cfg.backupDir}
+	bk := &backups{db: db, dir: cfg.backupDir, keep: cfg.backupKeep, log: log.With("component", "backups")}
 
 	gws := make([]*bridge.Gateway, 0, len(cfg.instances))
 	for _, inst := range cfg.instances {
@@ -103,10 +103,19 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, version string, r
 			log.Info("gateway stopped", "gateway", inst.Name)
 		})
 	}
+	// A transaction that finds the file damaged stops xgate with the
+	// store's error, which says how to restore.
+	go func() {
+		select {
+		case <-db.Damaged():
+			cancel(db.DamageErr())
+		case <-runCtx.Done():
+		}
+	}()
 	var srv *http.Server
 	adminAddr := ""
 	if ln != nil {
-		adm := &admin{log: log.With("component", "admin"), gateways: gatewayStatuses(gws), db: db, backup: bk.run, version: version, start: time.Now()}
+		adm := &admin{log: log.With("component", "admin"), gateways: gatewayStatuses(gws), db: db, backup: bk.run, token: cfg.adminToken, version: version, start: time.Now()}
 		srv = &http.Server{
 			Handler:           adm.handler(),
 			ReadHeaderTimeout: 10 * time.Second,

@@ -102,11 +102,14 @@ func (s *started) wait(t *testing.T) error {
 	}
 }
 
-func httpDo(t *testing.T, method, url string) (int, []byte) {
+func httpDo(t *testing.T, method, url string, header ...string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -149,6 +152,7 @@ func TestServeGateway(t *testing.T) {
 	srv := xmpptest.NewServer(t, "s3cret")
 	dir := t.TempDir()
 	cfg := serveConfig(t, dir, srv.Addr(), "[[slack]]\ndomain = \"slack.example.org\"\nsecret = \"s3cret\"\n")
+	cfg.adminToken = "admin-token-0123456789"
 	connected := make(chan struct{})
 	var once sync.Once
 	cfg.instances[0].component.OnState = func(s xmpp.State, _ error) {
@@ -193,7 +197,10 @@ func TestServeGateway(t *testing.T) {
 	if v, ok := find(samples, "xgate_component_up", "gateway", "slack", "network", "slack"); !ok || v != 1 {
 		t.Errorf("component_up = %v %v", v, ok)
 	}
-	code, body = httpDo(t, "POST", "http://"+s.addr+"/backup")
+	if code, _ = httpDo(t, "POST", "http://"+s.addr+"/backup"); code != http.StatusUnauthorized {
+		t.Errorf("backup without the token: %d", code)
+	}
+	code, body = httpDo(t, "POST", "http://"+s.addr+"/backup", "Authorization", "Bearer "+cfg.adminToken)
 	if code != 200 || !strings.Contains(string(body), filepath.Join(dir, "backups", "xgate-")) {
 		t.Errorf("backup %d %s", code, body)
 	}

@@ -36,6 +36,11 @@ type config struct {
 	adminListen string // "" disables the admin endpoint
 	admins      []string
 	backupDir   string
+	backupKeep  int // online backups kept
+	// adminTokenFrom holds where the admin token comes from, as written;
+	// resolve reads it into adminToken ("" disables POST /backup).
+	adminTokenFrom secretSource
+	adminToken     string
 
 	instances []*instance
 	// warnings are problems that do not stop xgate; run logs them and
@@ -220,12 +225,37 @@ func validateStore(c *checker, cfg *config, s storeSection) {
 	cfg.retention = c.duration("store.message_retention", s.MessageRetention, defaultRetention)
 }
 
+// minAdminToken is the shortest admin token accepted.
+const minAdminToken = 16
+
 func validateAdmin(c *checker, cfg *config, a adminSection) {
 	cfg.adminListen = a.Listen
 	if a.Listen != "" {
 		if host, ok := c.hostPort("admin.listen", a.Listen, true); ok && !a.AllowRemote && !isLoopback(host) {
-			c.errorf("admin.listen", "%s is not a loopback address; the admin endpoint has no authentication, so set allow_remote = true only if a firewall or proxy protects it", a.Listen)
+			c.errorf("admin.listen", "%s is not a loopback address; /healthz and /metrics have no authentication, so set allow_remote = true only if a firewall or proxy protects it", a.Listen)
 		}
+	}
+	if a.AllowRemote {
+		c.warnf("admin.allow_remote", "is true: /healthz and /metrics answer anyone who can reach %s; keep it behind a firewall or an authenticating proxy", a.Listen)
+	}
+	cfg.adminTokenFrom = secretSource{value: a.Token, file: c.path(a.TokenFile), env: a.TokenEnv}
+	switch n := cfg.adminTokenFrom.count(); {
+	case n > 1:
+		c.errorf("admin", "set only one of token, token_file and token_env")
+	case a.TokenEnv != "" && !envName.MatchString(a.TokenEnv):
+		c.errorf("admin.token_env", "%q is not an environment variable name", a.TokenEnv)
+	case a.Token != "" && len(a.Token) < minAdminToken:
+		c.errorf("admin.token", "is shorter than %d characters; use a long random one (`xgate genkey` prints one)", minAdminToken)
+	case n == 0 && a.Listen != "":
+		c.warnf("admin", "no token (token_file, token_env or token): POST /backup is disabled")
+	}
+	switch {
+	case a.BackupKeep == 0:
+		cfg.backupKeep = defaultBackupKeep
+	case a.BackupKeep < 0:
+		c.errorf("admin.backup_keep", "%d is negative; the newest backup_keep online backups are kept", a.BackupKeep)
+	default:
+		cfg.backupKeep = a.BackupKeep
 	}
 	for i, s := range a.Admins {
 		j, err := jid.Parse(strings.TrimSpace(s))
@@ -416,6 +446,17 @@ func (cfg *config) resolve() error {
 	default:
 		c.errorf("store.key_file", "%v", err)
 	}
+	if cfg.adminTokenFrom.count() == 1 {
+		token, err := cfg.adminTokenFrom.read("token")
+		switch {
+		case err != nil:
+			c.errorf("admin", "%v", err)
+		case len(token) < minAdminToken:
+			c.errorf("admin", "the admin token is shorter than %d characters; use a long random one (`xgate genkey` prints one)", minAdminToken)
+		default:
+			cfg.adminToken = token
+		}
+	}
 	for _, inst := range cfg.instances {
 		secret, err := readSecret(inst.instanceConfig)
 		if err != nil {
@@ -435,28 +476,50 @@ func (cfg *config) resolve() error {
 
 // readSecret returns the component secret from wherever it is configured.
 func readSecret(ic instanceConfig) (string, error) {
-	var s string
-	switch {
-	case ic.SecretFile != "":
-		b, err := os.ReadFile(ic.SecretFile)
-		if err != nil {
-			return "", fmt.Errorf("secret_file: %w", err)
+	return secretSource{value: ic.Secret, file: ic.SecretFile, env: ic.SecretEnv}.read("secret")
+}
+
+// secretSource is a secret written as a value, a file or an environment
+// variable (keys NAME, NAME_file, NAME_env).
+type secretSource struct {
+	value, file, env string
+}
+
+// count returns how many of the three are set.
+func (s secretSource) count() int {
+	n := 0
+	for _, v := range []string{s.value, s.file, s.env} {
+		if v != "" {
+			n++
 		}
-		s = strings.TrimSpace(string(b))
-		if s == "" {
-			return "", fmt.Errorf("secret_file %s is empty", ic.SecretFile)
-		}
-	case ic.SecretEnv != "":
-		v, ok := os.LookupEnv(ic.SecretEnv)
-		s = strings.TrimSpace(v)
-		if !ok {
-			return "", fmt.Errorf("secret_env: environment variable %s is not set", ic.SecretEnv)
-		}
-		if s == "" {
-			return "", fmt.Errorf("secret_env: environment variable %s is empty", ic.SecretEnv)
-		}
-	default:
-		s = ic.Secret
 	}
-	return s, nil
+	return n
+}
+
+// read returns the secret; name is the option's base name for messages.
+// Surrounding whitespace of a file or variable is trimmed.
+func (s secretSource) read(name string) (string, error) {
+	switch {
+	case s.file != "":
+		b, err := os.ReadFile(s.file)
+		if err != nil {
+			return "", fmt.Errorf("%s_file: %w", name, err)
+		}
+		v := strings.TrimSpace(string(b))
+		if v == "" {
+			return "", fmt.Errorf("%s_file %s is empty", name, s.file)
+		}
+		return v, nil
+	case s.env != "":
+		v, ok := os.LookupEnv(s.env)
+		v = strings.TrimSpace(v)
+		if !ok {
+			return "", fmt.Errorf("%s_env: environment variable %s is not set", name, s.env)
+		}
+		if v == "" {
+			return "", fmt.Errorf("%s_env: environment variable %s is empty", name, s.env)
+		}
+		return v, nil
+	}
+	return s.value, nil
 }
