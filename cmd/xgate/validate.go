@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xgate-im/xgate/kit/secret"
 	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/jid"
@@ -417,46 +418,21 @@ func (cfg *config) resolve() error {
 		c.errorf("store.key_file", "%v", err)
 	}
 	for _, inst := range cfg.instances {
-		secret, err := readSecret(inst.instanceConfig)
+		value, warnings, err := inst.secretFrom().Read()
 		if err != nil {
 			c.errorf(inst.path, "%v", err)
 			continue
 		}
-		inst.component.Secret = secret
-		if inst.SecretFile != "" {
-			if fi, err := os.Stat(inst.SecretFile); err == nil && fi.Mode().Perm()&0o004 != 0 {
-				c.warnf(inst.path+".secret_file", "%s is readable by everyone; chmod o-r it", inst.SecretFile)
-			}
+		inst.component.Secret = value
+		for _, w := range warnings {
+			c.warnf(inst.path+"."+w.Key, "%s", w.Msg)
 		}
 	}
 	cfg.warnings = append(cfg.warnings, c.warnings...)
 	return c.err()
 }
 
-// readSecret returns the component secret from wherever it is configured.
-func readSecret(ic instanceConfig) (string, error) {
-	var s string
-	switch {
-	case ic.SecretFile != "":
-		b, err := os.ReadFile(ic.SecretFile)
-		if err != nil {
-			return "", fmt.Errorf("secret_file: %w", err)
-		}
-		s = strings.TrimSpace(string(b))
-		if s == "" {
-			return "", fmt.Errorf("secret_file %s is empty", ic.SecretFile)
-		}
-	case ic.SecretEnv != "":
-		v, ok := os.LookupEnv(ic.SecretEnv)
-		s = strings.TrimSpace(v)
-		if !ok {
-			return "", fmt.Errorf("secret_env: environment variable %s is not set", ic.SecretEnv)
-		}
-		if s == "" {
-			return "", fmt.Errorf("secret_env: environment variable %s is empty", ic.SecretEnv)
-		}
-	default:
-		s = ic.Secret
-	}
-	return s, nil
+// secretFrom says where the component secret is, for kit/secret.
+func (ic instanceConfig) secretFrom() secret.Source {
+	return secret.Source{Key: "secret", Inline: ic.Secret, File: ic.SecretFile, Env: ic.SecretEnv}
 }
