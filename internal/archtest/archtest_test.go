@@ -17,7 +17,7 @@ func TestModuleImports(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range got {
-		t.Errorf("forbidden import (see /STYLE.md, \"The house\"): %s", v)
+		t.Errorf("forbidden import (rules: internal/archtest/doc.go, from STYLE.md \"The house\"): %s", v)
 	}
 }
 

@@ -226,11 +226,48 @@ func (s *splitter) cutAt(start, p int) cut {
 	c := cut{end: e, next: q}
 	if line := s.lineAt(q); q > line.Start && q >= line.Body && line.Depth > 0 && line.Kind == styling.Plain {
 		c.head = s.text[line.Start:line.Body]
-		if !s.fits(c.head, "") {
-			c.head = ""
-		}
+	}
+	if s.flags[p]&inSpan != 0 {
+		open, closing := s.reopen(p, e, q)
+		c.head += open
+		c.tail = closing
+	}
+	if !s.fits(c.head, c.tail) {
+		c.head, c.tail = "", ""
 	}
 	return c
+}
+
+// reopen returns the directives that close, at e, the spans a cut at p
+// falls in, and reopen them at q, so that both parts stay styled; or
+// nothing when a part would hold an empty or badly bounded span.
+func (s *splitter) reopen(p, e, q int) (open, closing string) {
+	line := s.lineAt(p)
+	var outer []styling.Span
+	for _, sp := range line.Spans {
+		if sp.Start >= p {
+			break
+		}
+		if p < sp.End {
+			if e <= sp.Start+1 || q >= sp.End-1 {
+				return "", ""
+			}
+			outer = append(outer, sp)
+		}
+	}
+	if r, _ := utf8.DecodeLastRuneInString(s.text[:e]); styling.IsSpace(r) {
+		return "", ""
+	}
+	if r, _ := utf8.DecodeRuneInString(s.text[q:]); styling.IsSpace(r) {
+		return "", ""
+	}
+	b := make([]byte, 0, 2*len(outer))
+	for _, sp := range outer {
+		b = append(b, sp.Style.Directive())
+	}
+	open = string(b)
+	slices.Reverse(b)
+	return open, string(b)
 }
 
 // fits reports whether a part with these additions still holds a rune.

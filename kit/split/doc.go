@@ -16,8 +16,11 @@
 // cut is dropped (at a line end in a preformatted block, only the newline).
 // A part that ends inside a preformatted block gets a closing fence, and
 // the next one reopens the block with its opening line; a part that starts
-// in the middle of a quoted line repeats the line's quotation markers.
-// Those additions count towards the limit.
+// in the middle of a quoted line repeats the line's quotation markers; a
+// cut inside styling spans closes them at the end of the part and reopens
+// them at the start of the next ("*a b*" → "*a*", "*b*"). Those additions
+// count towards the limit, and are left out when they would not leave room
+// for text.
 //
 // Split is a pure function, safe for concurrent use; it runs in time
 // linear in the text for any limit. The package imports nothing of xgate

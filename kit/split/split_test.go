@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // texts gives the texts of parts.
@@ -32,7 +33,11 @@ func TestSplit(t *testing.T) {
 		{"long word after short", "a bcdefghij", 4, []string{"a", "bcde", "fghi", "j"}},
 		{"runes not bytes", "ééé ééé", 3, []string{"ééé", "ééé"}},
 		{"span kept whole", "aa *bb cc* dd", 8, []string{"aa", "*bb cc*", "dd"}},
-		{"span longer than a part", "*aa bb cc*", 6, []string{"*aa bb", "cc*"}},
+		{"span longer than a part", "*aa bb cc*", 6, []string{"*aa*", "*bb*", "*cc*"}},
+		{"nested spans reopened", "_x *aa bb*_", 9, []string{"_x *aa*_", "_*bb*_"}},
+		{"code span reopened", "`a b c`", 5, []string{"`a b`", "`c`"}},
+		{"span cut in a word", "*abcdefgh*", 5, []string{"*abc*", "*def*", "*gh*"}},
+		{"no room to reopen", "*abcdefgh*", 2, []string{"*a", "bc", "de", "fg", "h*"}},
 		{"code span kept", "x `a b` y", 6, []string{"x", "`a b`", "y"}},
 		{"line end preferred only by position", "one two\nthree", 9, []string{"one two", "three"}},
 		{"quote continued", "> aaa bbb ccc", 9, []string{"> aaa bbb", "> ccc"}},
@@ -110,6 +115,7 @@ func TestLargeInputs(t *testing.T) {
 		{strings.Repeat("word ", n/5), nil},
 		{strings.Repeat("x", n), nil},
 		{"*" + strings.Repeat("a ", n/2) + "*", nil},
+		{"*" + strings.Repeat("_a b_ ", n/6) + "*", nil},
 		{strings.Repeat("*a* ", n/4), nil},
 		{"```\n" + strings.Repeat("code line\n", n/10) + "```", nil},
 		{"```\n" + strings.Repeat("x", n) + "\n```", nil},
@@ -131,5 +137,25 @@ func TestLargeInputs(t *testing.T) {
 				t.Errorf("%q… (%d bytes) at %d: %v for %d parts", in.text[:12], len(in.text), max, d, len(parts))
 			}
 		}
+	}
+}
+
+// BenchmarkSplit splits a 12 KB styled message with a quote, a code block
+// and mentions into parts of 1,000 runes; ns/op is the cost of one Split.
+func BenchmarkSplit(b *testing.B) {
+	para := "Hey @Bob Builder, the *deploy* of build 1234 finished but _two_ tests failed: `TestLogin` and `TestLogout`.\n"
+	msg := strings.Repeat(para, 40) + "> see the log\n> of the run\n```\n" + strings.Repeat("go test ./... -run TestLogin\n", 100) + "```\n" + strings.Repeat(para, 40)
+	var mentions []Range
+	for i := 0; i < 80; i++ {
+		at := i*utf8.RuneCountInString(para) + 4
+		if i >= 40 {
+			at += utf8.RuneCountInString(msg) - 80*utf8.RuneCountInString(para)
+		}
+		mentions = append(mentions, Range{at, at + 12})
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		Split(msg, 1000, mentions)
 	}
 }
