@@ -151,11 +151,11 @@ func (c *cli) describe(cfg *config) {
 	fmt.Fprintf(w, "  store: %s, key: set (from %s), message retention %s\n", cfg.storePath, keySrc, cfg.retention)
 	token := "POST /backup disabled (no token)"
 	switch f := cfg.adminTokenFrom; {
-	case f.file != "":
-		token = "token: set (from file " + f.file + ")"
-	case f.env != "":
-		token = "token: set (from env " + f.env + ")"
-	case f.value != "":
+	case f.File != "":
+		token = "token: set (from file " + f.File + ")"
+	case f.Env != "":
+		token = "token: set (from env " + f.Env + ")"
+	case f.Inline != "":
 		token = "token: set (from the config file)"
 	}
 	if cfg.adminListen != "" {

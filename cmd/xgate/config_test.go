@@ -313,7 +313,7 @@ func TestResolve(t *testing.T) {
 		{"unset env", minimal + "[[slack]]\ndomain = \"x.org\"\nsecret_env = \"XGATE_UNSET\"\n", "", "", []string{":3:3: slack[0]: secret_env: environment variable XGATE_UNSET is not set"}, ""},
 		{"empty env", minimal + "[[slack]]\ndomain = \"x.org\"\nsecret_env = \"XGATE_EMPTY\"\n", "", "", []string{"environment variable XGATE_EMPTY is empty"}, ""},
 		{"missing file", minimal + "[[slack]]\ndomain = \"x.org\"\nsecret_file = \"nope\"\n", "", "", []string{"slack[0]: secret_file: open " + filepath.Join(dir, "nope")}, ""},
-		{"empty file", minimal + "[[slack]]\ndomain = \"x.org\"\nsecret_file = \"empty.secret\"\n", "", "", []string{"secret_file " + emptyFile + " is empty"}, ""},
+		{"empty file", minimal + "[[slack]]\ndomain = \"x.org\"\nsecret_file = \"empty.secret\"\n", "", "", []string{"secret_file: " + emptyFile + " is empty"}, ""},
 		{"missing key file", "[store]\nkey_file = \"none.key\"\n", "", "", []string{":2:1: store.key_file: " + filepath.Join(dir, "none.key") + " does not exist", "xgate genkey"}, ""},
 		{"open key file", "[store]\nkey_file = \"open.key\"\n", "", "", []string{"store.key_file: ", "chmod 600"}, ""},
 		{"unset key env", "[store]\nkey_env = \"XGATE_UNSET\"\n", "", "", []string{"store.key_env: environment variable XGATE_UNSET is not set"}, ""},

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xgate-im/xgate/kit/secret"
 	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/jid"
@@ -39,7 +40,7 @@ type config struct {
 	backupKeep  int // online backups kept
 	// adminTokenFrom holds where the admin token comes from, as written;
 	// resolve reads it into adminToken ("" disables POST /backup).
-	adminTokenFrom secretSource
+	adminTokenFrom secret.Source
 	adminToken     string
 
 	instances []*instance
@@ -238,15 +239,15 @@ func validateAdmin(c *checker, cfg *config, a adminSection) {
 	if a.AllowRemote {
 		c.warnf("admin.allow_remote", "is true: /healthz and /metrics answer anyone who can reach %s; keep it behind a firewall or an authenticating proxy", a.Listen)
 	}
-	cfg.adminTokenFrom = secretSource{value: a.Token, file: c.path(a.TokenFile), env: a.TokenEnv}
-	switch n := cfg.adminTokenFrom.count(); {
-	case n > 1:
+	cfg.adminTokenFrom = secret.Source{Key: "token", Inline: a.Token, File: c.path(a.TokenFile), Env: a.TokenEnv}
+	switch {
+	case cfg.adminTokenFrom.Check(false) != nil:
 		c.errorf("admin", "set only one of token, token_file and token_env")
 	case a.TokenEnv != "" && !envName.MatchString(a.TokenEnv):
 		c.errorf("admin.token_env", "%q is not an environment variable name", a.TokenEnv)
 	case a.Token != "" && len(a.Token) < minAdminToken:
 		c.errorf("admin.token", "is shorter than %d characters; use a long random one (`xgate genkey` prints one)", minAdminToken)
-	case n == 0 && a.Listen != "":
+	case !cfg.adminTokenFrom.IsSet() && a.Listen != "":
 		c.warnf("admin", "no token (token_file, token_env or token): POST /backup is disabled")
 	}
 	switch {
@@ -446,8 +447,11 @@ func (cfg *config) resolve() error {
 	default:
 		c.errorf("store.key_file", "%v", err)
 	}
-	if cfg.adminTokenFrom.count() == 1 {
-		token, err := cfg.adminTokenFrom.read("token")
+	if cfg.adminTokenFrom.IsSet() && cfg.adminTokenFrom.Check(false) == nil {
+		token, warnings, err := cfg.adminTokenFrom.Read()
+		for _, w := range warnings {
+			c.warnf("admin."+w.Key, "%s", w.Msg)
+		}
 		switch {
 		case err != nil:
 			c.errorf("admin", "%v", err)
@@ -458,68 +462,21 @@ func (cfg *config) resolve() error {
 		}
 	}
 	for _, inst := range cfg.instances {
-		secret, err := readSecret(inst.instanceConfig)
+		value, warnings, err := inst.secretFrom().Read()
 		if err != nil {
 			c.errorf(inst.path, "%v", err)
 			continue
 		}
-		inst.component.Secret = secret
-		if inst.SecretFile != "" {
-			if fi, err := os.Stat(inst.SecretFile); err == nil && fi.Mode().Perm()&0o004 != 0 {
-				c.warnf(inst.path+".secret_file", "%s is readable by everyone; chmod o-r it", inst.SecretFile)
-			}
+		inst.component.Secret = value
+		for _, w := range warnings {
+			c.warnf(inst.path+"."+w.Key, "%s", w.Msg)
 		}
 	}
 	cfg.warnings = append(cfg.warnings, c.warnings...)
 	return c.err()
 }
 
-// readSecret returns the component secret from wherever it is configured.
-func readSecret(ic instanceConfig) (string, error) {
-	return secretSource{value: ic.Secret, file: ic.SecretFile, env: ic.SecretEnv}.read("secret")
-}
-
-// secretSource is a secret written as a value, a file or an environment
-// variable (keys NAME, NAME_file, NAME_env).
-type secretSource struct {
-	value, file, env string
-}
-
-// count returns how many of the three are set.
-func (s secretSource) count() int {
-	n := 0
-	for _, v := range []string{s.value, s.file, s.env} {
-		if v != "" {
-			n++
-		}
-	}
-	return n
-}
-
-// read returns the secret; name is the option's base name for messages.
-// Surrounding whitespace of a file or variable is trimmed.
-func (s secretSource) read(name string) (string, error) {
-	switch {
-	case s.file != "":
-		b, err := os.ReadFile(s.file)
-		if err != nil {
-			return "", fmt.Errorf("%s_file: %w", name, err)
-		}
-		v := strings.TrimSpace(string(b))
-		if v == "" {
-			return "", fmt.Errorf("%s_file %s is empty", name, s.file)
-		}
-		return v, nil
-	case s.env != "":
-		v, ok := os.LookupEnv(s.env)
-		v = strings.TrimSpace(v)
-		if !ok {
-			return "", fmt.Errorf("%s_env: environment variable %s is not set", name, s.env)
-		}
-		if v == "" {
-			return "", fmt.Errorf("%s_env: environment variable %s is empty", name, s.env)
-		}
-		return v, nil
-	}
-	return s.value, nil
+// secretFrom says where the component secret is, for kit/secret.
+func (ic instanceConfig) secretFrom() secret.Source {
+	return secret.Source{Key: "secret", Inline: ic.Secret, File: ic.SecretFile, Env: ic.SecretEnv}
 }

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/xgate-im/xgate/kit/secret"
 )
 
 // Config is the configuration of one Slack transport instance: the keys of
@@ -172,57 +173,22 @@ func (e configErrors) Error() string        { return errors.Join(e...).Error() }
 func (e configErrors) Unwrap() []error      { return e }
 func (e configErrors) Is(target error) bool { return target == ErrConfig }
 
-// readToken returns the token given inline, in a file or in an environment
-// variable. Error messages never contain the token.
+// readToken returns the token of key given inline, in a file (key_file) or
+// in an environment variable (key_env), through kit/secret. Error messages
+// never contain the token.
 func readToken(key, inline, file, env string, required bool) (string, error) {
-	n := 0
-	for _, v := range []string{inline, file, env} {
-		if v != "" {
-			n++
-		}
+	src := secret.Source{Key: key, Inline: inline, File: file, Env: env}
+	if err := src.Check(required); err != nil {
+		return "", err
 	}
-	switch {
-	case n == 0 && required:
-		return "", fmt.Errorf("%s: missing (set %s, %s_file or %s_env)", key, key, key, key)
-	case n == 0:
-		return "", nil
-	case n > 1:
-		return "", fmt.Errorf("%s: set only one of %s, %s_file and %s_env", key, key, key, key)
-	}
-	var tok string
-	switch {
-	case file != "":
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("%s_file: %w", key, err)
-		}
-		tok = strings.TrimSpace(string(b))
-		if tok == "" {
-			return "", fmt.Errorf("%s_file: %s is empty", key, file)
-		}
-	case env != "":
-		tok = strings.TrimSpace(os.Getenv(env))
-		if tok == "" {
-			return "", fmt.Errorf("%s_env: environment variable %s is empty or not set", key, env)
-		}
-	default:
-		tok = strings.TrimSpace(inline)
-	}
-	return tok, nil
+	tok, _, err := src.Read()
+	return tok, err
 }
 
 // String describes the configuration without its tokens.
 func (c Config) String() string {
 	set := func(inline, file, env string) string {
-		switch {
-		case inline != "":
-			return "set"
-		case file != "":
-			return "from file " + file
-		case env != "":
-			return "from env " + env
-		}
-		return "unset"
+		return secret.Source{Inline: inline, File: file, Env: env}.Describe()
 	}
 	return fmt.Sprintf("slack.Config{api_url: %q, app_token: %s, bot_token: %s, install_url: %q, roster: %q, presence_poll: %s, post_rate: %g, post_burst: %d}",
 		c.APIURL, set(c.AppToken, c.AppTokenFile, c.AppTokenEnv), set(c.BotToken, c.BotTokenFile, c.BotTokenEnv),

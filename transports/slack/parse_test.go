@@ -104,7 +104,7 @@ func TestConfig(t *testing.T) {
 		{"wrong app token", Config{AppToken: "xoxb-1"}, []string{"app_token: must be an app-level token"}},
 		{"empty file", Config{AppTokenFile: empty}, []string{"app_token_file: " + empty + " is empty"}},
 		{"missing file", Config{AppTokenFile: filepath.Join(dir, "nope")}, []string{"app_token_file: open"}},
-		{"unset env", Config{AppTokenEnv: "XGATE_TEST_UNSET"}, []string{"app_token_env: environment variable XGATE_TEST_UNSET is empty"}},
+		{"unset env", Config{AppTokenEnv: "XGATE_TEST_UNSET"}, []string{"app_token_env: environment variable XGATE_TEST_UNSET is not set"}},
 		{"wrong bot token", Config{AppToken: "xapp-1", BotToken: "xoxp-1"}, []string{"bot_token: must be a bot token"}},
 		{"bad URL", Config{AppToken: "xapp-1", APIURL: "slack.com"}, []string{"api_url:"}},
 		{"bad install URL", Config{AppToken: "xapp-1", InstallURL: "ftp://x"}, []string{"install_url:"}},

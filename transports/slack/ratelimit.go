@@ -6,9 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
-	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/kit/ratelimit"
 )
 
 // channel is the per-conversation state of a session: the limiter in
@@ -16,7 +14,7 @@ import (
 // from XMPP is in flight, so that its echo (the event Slack sends back for
 // it) is recognized however early it arrives (see echoes).
 type channel struct {
-	lim *rate.Limiter
+	lim *ratelimit.Bucket
 	mu  sync.Mutex
 }
 
@@ -33,41 +31,27 @@ func (s *Session) channel(id string) *channel {
 		return c
 	}
 	if len(s.chans) >= maxChannels {
-		burst := float64(s.t.set.postBurst)
 		for k, v := range s.chans {
-			if v.lim.Tokens() >= burst && v.mu.TryLock() {
+			if v.lim.Idle() && v.mu.TryLock() {
 				v.mu.Unlock()
 				delete(s.chans, k)
 			}
 		}
 	}
-	c = &channel{lim: rate.NewLimiter(rate.Limit(s.t.set.postRate), s.t.set.postBurst)}
+	c = &channel{lim: ratelimit.NewBucket(ratelimit.Rate{PerSecond: s.t.set.postRate, Burst: s.t.set.postBurst})}
 	s.chans[id] = c
 	return c
 }
 
-// waitTurn waits until the conversation's limiter allows one more post.
-// When ctx would end first it returns a *bridge.RateLimitError at once, so
-// that the bridge keeps the message queued and comes back in time.
+// waitTurn waits until the conversation's limiter (post_rate, post_burst)
+// allows one more post. When ctx would end first it returns a
+// *bridge.RateLimitError at once, so that the bridge keeps the message
+// queued and comes back in time.
 func (c *channel) waitTurn(ctx context.Context) error {
-	r := c.lim.Reserve()
-	d := r.Delay()
-	if d == 0 {
-		return nil
+	if err := c.lim.Wait(ctx); err != nil {
+		return fmt.Errorf("slack: post_rate: %w", err)
 	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-		r.Cancel()
-		return &bridge.RateLimitError{RetryAfter: d, Err: fmt.Errorf("slack: more than the configured post_rate for this conversation")}
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		r.Cancel()
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return nil
 }
 
 // echoKey names a change the user made from XMPP whose event Slack sends

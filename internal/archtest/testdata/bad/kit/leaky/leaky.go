@@ -1,0 +1,5 @@
+package leaky
+
+import "example.com/m/store"
+
+var _ = store.X

@@ -1,0 +1,4 @@
+package pure
+
+// X is used by the importers.
+var X int

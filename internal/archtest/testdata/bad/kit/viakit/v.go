@@ -1,0 +1,5 @@
+package viakit
+
+import "example.com/m/kit/withbridge"
+
+var _ = withbridge.X

@@ -1,0 +1,5 @@
+package withbridge
+
+import "example.com/m/bridge"
+
+var _ = bridge.X

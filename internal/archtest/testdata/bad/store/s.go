@@ -1,0 +1,5 @@
+package store
+
+import "example.com/m/xmpp"
+
+var _ = xmpp.X

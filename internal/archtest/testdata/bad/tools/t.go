@@ -1,0 +1,5 @@
+package tools
+
+import "example.com/m/cmd/m"
+
+var _ = m.X

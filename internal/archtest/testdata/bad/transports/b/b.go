@@ -1,0 +1,5 @@
+package b
+
+import "example.com/m/bridge"
+
+var _ = bridge.X

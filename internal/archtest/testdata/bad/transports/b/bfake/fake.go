@@ -1,0 +1,4 @@
+package bfake
+
+// X is used by the importers.
+var X int

@@ -1,0 +1,4 @@
+package jid
+
+// X is used by the importers.
+var X int

@@ -1,0 +1,4 @@
+package store
+
+// X is used by the importers.
+var X int

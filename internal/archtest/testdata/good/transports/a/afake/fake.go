@@ -1,0 +1,4 @@
+package afake
+
+// X is used by the importers.
+var X int

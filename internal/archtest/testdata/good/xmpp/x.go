@@ -1,0 +1,5 @@
+package xmpp
+
+import "example.com/m/xmpp/jid"
+
+var _ = jid.X
