@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -17,17 +18,56 @@ import (
 // queueSep separates the parts of a per-chat queue name.
 const queueSep = "\x1e"
 
-// remoteQueues keeps one durable, ordered queue per chat of an account
+// networkOutbox is the part of the store the to-network queues use: the
+// outbox and the message-ID map. *store.DB implements it.
+type networkOutbox interface {
+	Enqueue(queue string, payload []byte) (uint64, error)
+	EnqueueAll(queue string, payloads ...[]byte) ([]uint64, error)
+	OutboxPeek(queue string, n int) ([]store.OutboxItem, error)
+	OutboxQueues() ([]string, error)
+	OutboxUpdate(it store.OutboxItem) error
+	OutboxAck(queue string, seqs ...uint64) error
+	OutboxDone(queue string, seq uint64, refs ...store.MessageRef) error
+	RemoteMessageID(scope, xmppID string) (string, error)
+}
+
+// xmppReplies is how the to-network queues answer the XMPP sender: bounces
+// for what cannot be sent, receipts for what was.
+type xmppReplies interface {
+	bounce(ctx context.Context, s xmpp.Stanza, e *xmpp.StanzaError)
+	send(ctx context.Context, s xmpp.Stanza) error
+	newID() string
+}
+
+// toNetwork keeps one durable, ordered queue per chat of an account
 // towards the network, each drained by its own worker goroutine while it
-// has items: order inside a chat, parallelism across chats.
+// has items: order inside a chat, parallelism across chats. It depends on
+// the outbox, a session lookup and the replies to XMPP only.
 //
 // The dispatcher hands a new item to the chat's worker through a bounded
 // in-memory intake and goes on with the next stanza; the worker stores
 // what it took in (one transaction for a burst) before trying anything, so
 // a crash, an outage or a rate limit loses nothing, and one slow chat or
 // one disk commit never holds up the others.
-type remoteQueues struct {
-	g      *Gateway
+type toNetwork struct {
+	name            string // the gateway instance
+	caps            Capabilities
+	retryBase       time.Duration
+	deliveryTimeout time.Duration
+	outbox          networkOutbox
+	// session returns the live session of an account; a *noSessionError
+	// bounces the item, any other error retries it later.
+	session func(store.AccountKey) (Session, error)
+	// authFailed reports credentials the network refused while sending.
+	authFailed func(ctx context.Context, k store.AccountKey, reason string)
+	replies    xmppReplies
+	metrics    *Metrics
+	log        *slog.Logger
+	life       *lifetime
+	// ephemeralSlots bounds concurrent typing and marker calls to the
+	// network; beyond it they are dropped (they are worthless late).
+	ephemeralSlots chan struct{}
+
 	mu     sync.Mutex
 	active map[string]*queueWorker // running workers by queue name
 	wg     sync.WaitGroup
@@ -38,27 +78,23 @@ type remoteQueues struct {
 type queueWorker struct {
 	intake  chan []byte   // encoded items not stored yet, in arrival order
 	wake    chan struct{} // something changed: look at the queue again
-	pending int           // senders between registering and sending (under remoteQueues.mu)
-	closed  bool          // the worker is stopping: store directly (under remoteQueues.mu)
+	pending int           // senders between registering and sending (under toNetwork.mu)
+	closed  bool          // the worker is stopping: store directly (under toNetwork.mu)
 	unsaved [][]byte      // taken in but not stored yet (the worker's own)
 }
 
-func newRemoteQueues(g *Gateway) *remoteQueues {
-	return &remoteQueues{g: g, active: map[string]*queueWorker{}}
-}
-
-func (q *remoteQueues) queueName(acc *account, peer UserID) string {
-	return strings.Join([]string{"tx", q.g.cfg.Name, acc.key.User, acc.key.Remote, string(peer)}, queueSep)
+func (q *toNetwork) queueName(k store.AccountKey, peer UserID) string {
+	return strings.Join([]string{"tx", q.name, k.User, k.Remote, string(peer)}, queueSep)
 }
 
 // enqueue hands an item to its chat's worker. It blocks only while that
 // chat's intake is full.
-func (q *remoteQueues) enqueue(ctx context.Context, acc *account, it remoteItem) error {
+func (q *toNetwork) enqueue(ctx context.Context, k store.AccountKey, it toNetworkItem) error {
 	b, err := json.Marshal(it)
 	if err != nil {
 		return fmt.Errorf("bridge: encode queued item: %w", err)
 	}
-	name := q.queueName(acc, it.Peer)
+	name := q.queueName(k, it.Peer)
 	q.mu.Lock()
 	w := q.active[name]
 	if w == nil && q.running() {
@@ -67,7 +103,7 @@ func (q *remoteQueues) enqueue(ctx context.Context, acc *account, it remoteItem)
 	if w == nil || w.closed {
 		// Not running (shutting down): store it for the next start.
 		q.mu.Unlock()
-		_, err := q.g.db.Enqueue(name, b)
+		_, err := q.outbox.Enqueue(name, b)
 		return err
 	}
 	select {
@@ -91,22 +127,21 @@ func (q *remoteQueues) enqueue(ctx context.Context, acc *account, it remoteItem)
 	}
 }
 
-func (q *remoteQueues) running() bool {
-	ctx := q.g.runCtx
-	return ctx != nil && ctx.Err() == nil
+func (q *toNetwork) running() bool {
+	return q.life.running()
 }
 
 // start starts a worker for a queue; q.mu is held.
-func (q *remoteQueues) start(name string) *queueWorker {
+func (q *toNetwork) start(name string) *queueWorker {
 	w := &queueWorker{intake: make(chan []byte, 256), wake: make(chan struct{}, 1)}
 	q.active[name] = w
-	ctx := q.g.runCtx
+	ctx := q.life.ctx
 	q.wg.Go(func() { q.work(ctx, name, w) })
 	return w
 }
 
 // kick starts a worker for a stored queue, or wakes the running one.
-func (q *remoteQueues) kick(name string) {
+func (q *toNetwork) kick(name string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if w, ok := q.active[name]; ok {
@@ -122,12 +157,12 @@ func (q *remoteQueues) kick(name string) {
 }
 
 // resume starts workers for the queues left over from the last run.
-func (q *remoteQueues) resume(ctx context.Context) error {
-	names, err := q.g.db.OutboxQueues()
+func (q *toNetwork) resume(ctx context.Context) error {
+	names, err := q.outbox.OutboxQueues()
 	if err != nil {
 		return err
 	}
-	prefix := "tx" + queueSep + q.g.cfg.Name + queueSep
+	prefix := "tx" + queueSep + q.name + queueSep
 	for _, n := range names {
 		if strings.HasPrefix(n, prefix) {
 			q.kick(n)
@@ -138,31 +173,31 @@ func (q *remoteQueues) resume(ctx context.Context) error {
 
 // resumeAccount retries the queues of an account at once, after it logged
 // in.
-func (q *remoteQueues) resumeAccount(acc *account) {
-	names, err := q.g.db.OutboxQueues()
+func (q *toNetwork) resumeAccount(k store.AccountKey) {
+	names, err := q.outbox.OutboxQueues()
 	if err != nil {
-		q.g.log.Error("listing queues", "err", err)
+		q.log.Error("listing queues", "err", err)
 		return
 	}
-	prefix := strings.Join([]string{"tx", q.g.cfg.Name, acc.key.User, acc.key.Remote, ""}, queueSep)
+	prefix := strings.Join([]string{"tx", q.name, k.User, k.Remote, ""}, queueSep)
 	for _, n := range names {
 		if !strings.HasPrefix(n, prefix) {
 			continue
 		}
-		if items, err := q.g.db.OutboxPeek(n, 1); err == nil && len(items) == 1 && !items[0].NotBefore.IsZero() {
+		if items, err := q.outbox.OutboxPeek(n, 1); err == nil && len(items) == 1 && !items[0].NotBefore.IsZero() {
 			items[0].NotBefore = time.Time{}
-			_ = q.g.db.OutboxUpdate(items[0])
+			_ = q.outbox.OutboxUpdate(items[0])
 		}
 		q.kick(n)
 	}
 }
 
 // wait waits for every worker to stop (after the run context ended).
-func (q *remoteQueues) wait() { q.wg.Wait() }
+func (q *toNetwork) wait() { q.wg.Wait() }
 
 // work drains one queue in order until it is empty, storing what arrives
 // in its intake first.
-func (q *remoteQueues) work(ctx context.Context, name string, w *queueWorker) {
+func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
 	defer q.stop(name, w)
 	for {
 		if !q.absorb(name, w) {
@@ -171,9 +206,9 @@ func (q *remoteQueues) work(ctx context.Context, name string, w *queueWorker) {
 			}
 			continue
 		}
-		items, err := q.g.db.OutboxPeek(name, 1)
+		items, err := q.outbox.OutboxPeek(name, 1)
 		if err != nil {
-			q.g.log.Error("reading queue", "err", err)
+			q.log.Error("reading queue", "err", err)
 			if !sleepCtx(ctx, 5*time.Second) {
 				return
 			}
@@ -217,7 +252,7 @@ func (q *remoteQueues) work(ctx context.Context, name string, w *queueWorker) {
 
 // absorb stores everything taken in so far, in order, in one transaction.
 // It reports false if the store failed; the items are kept and retried.
-func (q *remoteQueues) absorb(name string, w *queueWorker) bool {
+func (q *toNetwork) absorb(name string, w *queueWorker) bool {
 	for {
 		select {
 		case b := <-w.intake:
@@ -230,8 +265,8 @@ func (q *remoteQueues) absorb(name string, w *queueWorker) bool {
 	if len(w.unsaved) == 0 {
 		return true
 	}
-	if _, err := q.g.db.EnqueueAll(name, w.unsaved...); err != nil {
-		q.g.log.Error("storing queued messages", "err", err, "count", len(w.unsaved))
+	if _, err := q.outbox.EnqueueAll(name, w.unsaved...); err != nil {
+		q.log.Error("storing queued messages", "err", err, "count", len(w.unsaved))
 		return false
 	}
 	w.unsaved = nil
@@ -240,7 +275,7 @@ func (q *remoteQueues) absorb(name string, w *queueWorker) bool {
 
 // stop ends a worker at shutdown: what is still in its intake, or being
 // handed to it, is stored for the next start.
-func (q *remoteQueues) stop(name string, w *queueWorker) {
+func (q *toNetwork) stop(name string, w *queueWorker) {
 	q.mu.Lock()
 	w.closed = true
 	if q.active[name] == w {
@@ -257,7 +292,7 @@ func (q *remoteQueues) stop(name string, w *queueWorker) {
 		w.unsaved = append(w.unsaved, <-w.intake)
 	}
 	if !q.absorb(name, w) {
-		q.g.log.Error("messages lost at shutdown: the store refused them", "queue", name, "count", len(w.unsaved))
+		q.log.Error("messages lost at shutdown: the store refused them", "queue", name, "count", len(w.unsaved))
 	}
 }
 
@@ -272,65 +307,54 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 
 // attempt tries to deliver the head of a queue once and records the
 // outcome: done, retry later, or bounced to the sender.
-func (q *remoteQueues) attempt(ctx context.Context, it store.OutboxItem) {
-	g := q.g
-	var ri remoteItem
+func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) {
+	var ri toNetworkItem
 	if err := json.Unmarshal(it.Payload, &ri); err != nil {
-		g.log.Error("dropping unreadable queued item", "queue", it.Queue, "err", err)
-		_ = g.db.OutboxAck(it.Queue, it.Seq)
+		q.log.Error("dropping unreadable queued item", "queue", it.Queue, "err", err)
+		_ = q.outbox.OutboxAck(it.Queue, it.Seq)
 		return
 	}
 	user, _ := jid.Parse(ri.User)
-	key := store.AccountKey{User: user.Bare().String(), Transport: g.cfg.Name, Remote: ri.Account}
-	acc := g.accountByKey(key)
-	if acc == nil {
-		a, err := g.db.GetAccount(key)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			q.fail(ctx, it, ri, xmpp.NewStanzaError(xmpp.CondRegistrationRequired, "The account this message was to be sent from was removed."))
-			return
-		case err == nil && a.Disabled:
-			q.fail(ctx, it, ri, xmpp.NewStanzaError(xmpp.CondRecipientUnavailable, "You are logged out of this gateway (you unsubscribed from it); subscribe again to send messages."))
-			return
-		}
-		q.retry(ctx, it, ri, fmt.Errorf("account not started"), 0)
+	key := store.AccountKey{User: user.Bare().String(), Transport: q.name, Remote: ri.Account}
+	sess, err := q.session(key)
+	var gone *noSessionError
+	switch {
+	case errors.As(err, &gone):
+		q.fail(ctx, it, ri, gone.Bounce)
+		return
+	case err != nil:
+		q.retry(ctx, it, ri, err, 0)
 		return
 	}
-	sess, state, reason := acc.snapshot()
-	if sess == nil || state != LoggedIn {
-		q.retry(ctx, it, ri, fmt.Errorf("not logged in: %s", reason), 0)
-		return
-	}
-	scope := g.scope(acc, ri.Peer)
+	scope := messageScope(q.name, key, ri.Peer)
 	refs, err := q.do(ctx, sess, scope, ri)
 	var rl *RateLimitError
 	switch {
 	case err == nil:
-		if doneErr := g.db.OutboxDone(it.Queue, it.Seq, refs...); doneErr != nil {
-			g.log.Error("recording a sent item", "err", doneErr)
+		if doneErr := q.outbox.OutboxDone(it.Queue, it.Seq, refs...); doneErr != nil {
+			q.log.Error("recording a sent item", "err", doneErr)
 		}
-		g.metrics.sentRemote.Add(1)
+		q.metrics.sentRemote.Add(1)
 		if ri.Receipt && ri.ID != "" {
 			q.receipt(ctx, ri)
 		}
 	case errors.As(err, &rl):
-		g.metrics.rateLimited.Add(1)
+		q.metrics.rateLimited.Add(1)
 		q.retry(ctx, it, ri, err, rl.RetryAfter)
 	case errors.Is(err, ErrTemporary), errors.Is(err, context.DeadlineExceeded), ctx.Err() != nil:
 		q.retry(ctx, it, ri, err, 0)
 	case errors.Is(err, ErrAuth):
-		g.loggedOut(ctx, acc, cleanError(err))
+		q.authFailed(ctx, key, cleanError(err))
 		q.retry(ctx, it, ri, err, 0)
 	default:
-		acc.log.Info("message refused by the network", "err", err, "kind", ri.Kind)
+		q.log.Info("message refused by the network", "user", key.User, "account", key.Remote, "err", err, "kind", ri.Kind)
 		q.fail(ctx, it, ri, sendError(err))
 	}
 }
 
 // do performs one queued action. It returns the message references to
 // record with its completion.
-func (q *remoteQueues) do(ctx context.Context, sess Session, scope string, ri remoteItem) ([]store.MessageRef, error) {
-	g := q.g
+func (q *toNetwork) do(ctx context.Context, sess Session, scope string, ri toNetworkItem) ([]store.MessageRef, error) {
 	chat := ChatRef{Kind: Direct, Peer: ri.Peer}
 	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -338,10 +362,10 @@ func (q *remoteQueues) do(ctx context.Context, sess Session, scope string, ri re
 	case kindMessage:
 		msg := OutgoingMessage{Text: ri.Text, Attachments: ri.Files}
 		if ri.ReplyTo != "" {
-			msg.ReplyTo = g.remoteID(scope, ri.ReplyTo)
+			msg.ReplyTo = q.remoteID(scope, ri.ReplyTo)
 		}
 		if ri.Thread != "" {
-			msg.Thread = g.remoteID(scope, ri.Thread)
+			msg.Thread = q.remoteID(scope, ri.Thread)
 		}
 		id, err := sess.Send(sctx, chat, msg)
 		if err != nil {
@@ -356,53 +380,51 @@ func (q *remoteQueues) do(ctx context.Context, sess Session, scope string, ri re
 		return refs, nil
 	case kindEdit:
 		e, ok := sess.(Editor)
-		if !ok || !g.info.Capabilities.Edits {
+		if !ok || !q.caps.Edits {
 			return nil, fmt.Errorf("%w: editing messages", ErrUnsupported)
 		}
-		return nil, e.Edit(sctx, chat, g.remoteID(scope, ri.Target), OutgoingMessage{Text: ri.Text})
+		return nil, e.Edit(sctx, chat, q.remoteID(scope, ri.Target), OutgoingMessage{Text: ri.Text})
 	case kindRetract:
 		r, ok := sess.(Retractor)
-		if !ok || !g.info.Capabilities.Retractions {
+		if !ok || !q.caps.Retractions {
 			return nil, fmt.Errorf("%w: deleting messages", ErrUnsupported)
 		}
-		return nil, r.Retract(sctx, chat, g.remoteID(scope, ri.Target))
+		return nil, r.Retract(sctx, chat, q.remoteID(scope, ri.Target))
 	case kindReact:
 		r, ok := sess.(Reactor)
-		if !ok || !g.info.Capabilities.Reactions {
+		if !ok || !q.caps.Reactions {
 			return nil, fmt.Errorf("%w: reactions", ErrUnsupported)
 		}
-		return nil, r.React(sctx, chat, g.remoteID(scope, ri.Target), ri.Emojis)
+		return nil, r.React(sctx, chat, q.remoteID(scope, ri.Target), ri.Emojis)
 	}
 	return nil, fmt.Errorf("%w: unknown queued action %q", ErrUnsupported, ri.Kind)
 }
 
 // retry schedules the next attempt, or bounces the item when it has waited
 // longer than the delivery timeout.
-func (q *remoteQueues) retry(ctx context.Context, it store.OutboxItem, ri remoteItem, cause error, after time.Duration) {
-	g := q.g
-	if time.Since(it.Enqueued) > g.cfg.DeliveryTimeout {
+func (q *toNetwork) retry(ctx context.Context, it store.OutboxItem, ri toNetworkItem, cause error, after time.Duration) {
+	if time.Since(it.Enqueued) > q.deliveryTimeout {
 		q.fail(ctx, it, ri, xmpp.NewStanzaError(xmpp.CondRemoteServerTimeout,
-			fmt.Sprintf("Not delivered after trying for %s: %s", g.cfg.DeliveryTimeout, cleanError(cause))))
+			fmt.Sprintf("Not delivered after trying for %s: %s", q.deliveryTimeout, cleanError(cause))))
 		return
 	}
-	g.metrics.retriedRemote.Add(1)
+	q.metrics.retriedRemote.Add(1)
 	it.Attempts++
 	if after <= 0 {
-		after = min(g.cfg.RetryBase<<min(it.Attempts-1, 12), 5*time.Minute)
+		after = min(q.retryBase<<min(it.Attempts-1, 12), 5*time.Minute)
 	}
 	it.NotBefore = time.Now().Add(after)
 	it.LastError = cause.Error()
-	if err := g.db.OutboxUpdate(it); err != nil && !errors.Is(err, store.ErrNotFound) {
-		g.log.Error("updating queued item", "err", err)
+	if err := q.outbox.OutboxUpdate(it); err != nil && !errors.Is(err, store.ErrNotFound) {
+		q.log.Error("updating queued item", "err", err)
 	}
 }
 
 // fail bounces an item to its sender with err and drops it.
-func (q *remoteQueues) fail(ctx context.Context, it store.OutboxItem, ri remoteItem, se *xmpp.StanzaError) {
-	g := q.g
-	g.metrics.failedRemote.Add(1)
-	if err := g.db.OutboxAck(it.Queue, it.Seq); err != nil {
-		g.log.Error("dropping failed item", "err", err)
+func (q *toNetwork) fail(ctx context.Context, it store.OutboxItem, ri toNetworkItem, se *xmpp.StanzaError) {
+	q.metrics.failedRemote.Add(1)
+	if err := q.outbox.OutboxAck(it.Queue, it.Seq); err != nil {
+		q.log.Error("dropping failed item", "err", err)
 	}
 	from, err1 := jid.Parse(ri.Contact)
 	to, err2 := jid.Parse(ri.User)
@@ -410,22 +432,22 @@ func (q *remoteQueues) fail(ctx context.Context, it store.OutboxItem, ri remoteI
 		return
 	}
 	orig := &xmpp.Message{Header: xmpp.Header{From: to, To: from, ID: ri.ID, Type: xmpp.MessageChat}, Body: ri.Text}
-	g.bounce(ctx, orig, se)
+	q.replies.bounce(ctx, orig, se)
 }
 
 // receipt tells the sender (XEP-0184) that the network accepted the
 // message.
-func (q *remoteQueues) receipt(ctx context.Context, ri remoteItem) {
+func (q *toNetwork) receipt(ctx context.Context, ri toNetworkItem) {
 	from, err1 := jid.Parse(ri.Contact)
 	to, err2 := jid.Parse(ri.User)
 	if err1 != nil || err2 != nil {
 		return
 	}
 	m := &xmpp.Message{
-		Header: xmpp.Header{From: from, To: to, ID: q.g.comp.NewID(), Type: xmpp.MessageChat},
+		Header: xmpp.Header{From: from, To: to, ID: q.replies.newID(), Type: xmpp.MessageChat},
 		Extra:  []*xmpp.Element{xmpp.NewElement(NSReceipts, "received", "id", ri.ID)},
 	}
-	_ = q.g.send(ctx, m)
+	_ = q.replies.send(ctx, m)
 }
 
 // sendError maps a permanent network error to the stanza error bounced to
@@ -443,4 +465,14 @@ func sendError(err error) *xmpp.StanzaError {
 		return xmpp.NewStanzaError(xmpp.CondNotAcceptable, text)
 	}
 	return xmpp.NewStanzaError(xmpp.CondUndefinedCondition, text)
+}
+
+// remoteID returns the remote ID of a message the user names by its XMPP
+// id in a chat: the mapped one, else the id itself (a remote message shown
+// with its remote ID).
+func (q *toNetwork) remoteID(scope, xmppID string) MessageID {
+	if r, err := q.outbox.RemoteMessageID(scope, xmppID); err == nil {
+		return MessageID(r)
+	}
+	return MessageID(xmppID)
 }
