@@ -155,7 +155,7 @@ func (f *fromNetwork) chatPeer(acc *account, chat ChatRef, sender UserID) (chatS
 		return chatStanza{}, err
 	}
 	f.accounts.noteRoute(acc, peer)
-	scope := messageScope(f.name, acc.key, peer)
+	scope := directChat(acc.key, peer).scope(f.name)
 	return chatStanza{
 		From: cj, To: acc.user, ID: f.out.newID(),
 		XMPPID: func(id MessageID) string { return xmppID(f.db, scope, id) },
@@ -177,11 +177,6 @@ func (f *fromNetwork) unmapped(acc *account, what string, err error) error {
 		return nil
 	}
 	return err
-}
-
-// messageScope is the message-ID mapping scope of a chat of an account.
-func messageScope(name string, k store.AccountKey, peer UserID) string {
-	return name + "|" + k.User + "|" + k.Remote + "|" + string(peer)
 }
 
 // xmppID returns the XMPP id to use for a remote message: the id the user

@@ -21,11 +21,14 @@ const (
 // toNetworkItem is one queued action of an XMPP user towards the network.
 // It is stored as JSON in the outbox until the network accepted it.
 type toNetworkItem struct {
-	Kind     string       `json:"kind"`
-	User     string       `json:"user"`    // full JID of the sender, for bounces and receipts
-	Account  string       `json:"account"` // remote account ID
-	Contact  string       `json:"contact"` // contact JID the stanza was sent to
-	Peer     UserID       `json:"peer"`
+	Kind    string `json:"kind"`
+	User    string `json:"user"`    // full JID of the sender, for bounces and receipts
+	Account string `json:"account"` // remote account ID
+	Contact string `json:"contact"` // contact JID the stanza was sent to
+	Peer    UserID `json:"peer"`
+	// Chat is the chat, unless it is the direct chat with Peer that the
+	// network has no conversation ID for (the only kind schema 1 knew).
+	Chat     *ChatRef     `json:"chat,omitempty"`
 	ID       string       `json:"id,omitempty"`        // id of the stanza
 	OriginID string       `json:"origin_id,omitempty"` // XEP-0359 origin-id
 	Target   string       `json:"target,omitempty"`    // XMPP id of the corrected/retracted/reacted message
@@ -35,6 +38,14 @@ type toNetworkItem struct {
 	Emojis   []string     `json:"emojis,omitempty"`
 	Files    []Attachment `json:"files,omitempty"`
 	Receipt  bool         `json:"receipt,omitempty"` // XEP-0184 receipt requested
+}
+
+// chat returns the chat of the item.
+func (it toNetworkItem) chat() ChatRef {
+	if it.Chat != nil {
+		return *it.Chat
+	}
+	return ChatRef{Kind: Direct, Peer: it.Peer}
 }
 
 // handleMessage handles a message addressed to the gateway or a contact.
@@ -76,17 +87,18 @@ func (rt *router) handleMessage(ctx context.Context, m *xmpp.Message) {
 		return
 	}
 	it, chatState, displayed := parseUserMessage(m, rt.info.Capabilities)
-	it.User, it.Account, it.Contact, it.Peer = m.From.String(), acc.key.Remote, m.To.Bare().String(), uid
+	it.User, it.Contact = m.From.String(), m.To.Bare().String()
+	chat := directChat(acc.key, uid)
 	if chatState != "" && it.Kind == "" {
-		rt.toNet.sendTyping(acc.key, uid, chatState)
+		rt.toNet.sendTyping(chat, chatState)
 	}
 	if displayed != "" {
-		rt.toNet.sendDisplayed(acc.key, uid, displayed)
+		rt.toNet.sendDisplayed(chat, displayed)
 	}
 	if it.Kind == "" {
 		return
 	}
-	if err := rt.toNet.enqueue(ctx, acc.key, it); err != nil {
+	if err := rt.toNet.enqueue(ctx, chat, it); err != nil {
 		rt.log.Error("queueing message", "err", err)
 		rt.out.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondInternalServerError, "The gateway could not store your message; it was not sent."))
 	}
@@ -226,7 +238,7 @@ func (q *toNetwork) ephemeral(k store.AccountKey, f func(ctx context.Context, s 
 	})
 }
 
-func (q *toNetwork) sendTyping(k store.AccountKey, peer UserID, state string) {
+func (q *toNetwork) sendTyping(chat chatKey, state string) {
 	ts, ok := map[string]TypingState{
 		"active": TypingActive, "composing": TypingComposing, "paused": TypingPaused,
 		"inactive": TypingInactive, "gone": TypingGone,
@@ -234,25 +246,25 @@ func (q *toNetwork) sendTyping(k store.AccountKey, peer UserID, state string) {
 	if !ok || !q.caps.Typing {
 		return
 	}
-	q.ephemeral(k, func(ctx context.Context, s Session) error {
+	q.ephemeral(chat.Account, func(ctx context.Context, s Session) error {
 		t, ok := s.(Typer)
 		if !ok {
 			return ErrUnsupported
 		}
-		return t.Typing(ctx, ChatRef{Kind: Direct, Peer: peer}, ts)
+		return t.Typing(ctx, chat.Chat, ts)
 	})
 }
 
-func (q *toNetwork) sendDisplayed(k store.AccountKey, peer UserID, id string) {
+func (q *toNetwork) sendDisplayed(chat chatKey, id string) {
 	if !q.caps.ReadMarkers {
 		return
 	}
-	remote := q.remoteID(messageScope(q.name, k, peer), id)
-	q.ephemeral(k, func(ctx context.Context, s Session) error {
+	remote := q.remoteID(chat.scope(q.name), id)
+	q.ephemeral(chat.Account, func(ctx context.Context, s Session) error {
 		r, ok := s.(ReadMarker)
 		if !ok {
 			return ErrUnsupported
 		}
-		return r.MarkRead(ctx, ChatRef{Kind: Direct, Peer: peer}, remote)
+		return r.MarkRead(ctx, chat.Chat, remote)
 	})
 }

@@ -83,18 +83,18 @@ type queueWorker struct {
 	unsaved [][]byte      // taken in but not stored yet (the worker's own)
 }
 
-func (q *toNetwork) queueName(k store.AccountKey, peer UserID) string {
-	return strings.Join([]string{"tx", q.name, k.User, k.Remote, string(peer)}, queueSep)
-}
-
 // enqueue hands an item to its chat's worker. It blocks only while that
 // chat's intake is full.
-func (q *toNetwork) enqueue(ctx context.Context, k store.AccountKey, it toNetworkItem) error {
+func (q *toNetwork) enqueue(ctx context.Context, chat chatKey, it toNetworkItem) error {
+	it.Account, it.Peer = chat.Account.Remote, chat.Chat.Peer
+	if chat.Chat.Kind != Direct || chat.Chat.ID != "" {
+		it.Chat = &chat.Chat
+	}
 	b, err := json.Marshal(it)
 	if err != nil {
 		return fmt.Errorf("bridge: encode queued item: %w", err)
 	}
-	name := q.queueName(k, it.Peer)
+	name := chat.queue(q.name)
 	q.mu.Lock()
 	w := q.active[name]
 	if w == nil && q.running() {
@@ -179,7 +179,7 @@ func (q *toNetwork) resumeAccount(k store.AccountKey) {
 		q.log.Error("listing queues", "err", err)
 		return
 	}
-	prefix := strings.Join([]string{"tx", q.name, k.User, k.Remote, ""}, queueSep)
+	prefix := accountQueuePrefix(q.name, k)
 	for _, n := range names {
 		if !strings.HasPrefix(n, prefix) {
 			continue
@@ -316,6 +316,7 @@ func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) {
 	}
 	user, _ := jid.Parse(ri.User)
 	key := store.AccountKey{User: user.Bare().String(), Transport: q.name, Remote: ri.Account}
+	chat := chatKey{Account: key, Chat: ri.chat()}
 	sess, err := q.session(key)
 	var gone *noSessionError
 	switch {
@@ -326,8 +327,7 @@ func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) {
 		q.retry(ctx, it, ri, err, 0)
 		return
 	}
-	scope := messageScope(q.name, key, ri.Peer)
-	refs, err := q.do(ctx, sess, scope, ri)
+	refs, err := q.do(ctx, sess, chat, ri)
 	var rl *RateLimitError
 	switch {
 	case err == nil:
@@ -354,8 +354,8 @@ func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) {
 
 // do performs one queued action. It returns the message references to
 // record with its completion.
-func (q *toNetwork) do(ctx context.Context, sess Session, scope string, ri toNetworkItem) ([]store.MessageRef, error) {
-	chat := ChatRef{Kind: Direct, Peer: ri.Peer}
+func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, ri toNetworkItem) ([]store.MessageRef, error) {
+	chat, scope := key.Chat, key.scope(q.name)
 	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	switch ri.Kind {

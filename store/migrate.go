@@ -20,11 +20,21 @@ type migration struct {
 // edit or remove an entry that has shipped; append a new one.
 var migrations = []migration{
 	{version: 1, name: "create buckets", up: createBuckets},
+	{version: 2, name: "rooms and delivered-event dedupe", up: addRoomsAndSeen},
 }
 
 // createBuckets is migration 1: every bucket of the first schema.
-func createBuckets(tx *bbolt.Tx) error {
-	for _, name := range allBuckets {
+func createBuckets(tx *bbolt.Tx) error { return createAll(tx, schema1Buckets) }
+
+// addRoomsAndSeen is migration 2: the rooms map and the dedupe of
+// delivered remote events. The data of schema 1 stays as it is: the
+// bridge names a direct chat in queue names and message-ID scopes exactly
+// as schema 1 did.
+func addRoomsAndSeen(tx *bbolt.Tx) error { return createAll(tx, schema2Buckets) }
+
+// createAll creates the named buckets that do not exist yet.
+func createAll(tx *bbolt.Tx, names []string) error {
+	for _, name := range names {
 		if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
