@@ -24,6 +24,7 @@ type fromNetwork struct {
 	accounts *accounts
 	roster   *roster
 	out      *toXMPP
+	dedupe   *dedupe
 	metrics  *Metrics
 }
 
@@ -77,7 +78,7 @@ func (f *fromNetwork) handle(ctx context.Context, acc *account, ev Event) error 
 	f.metrics.countEvent(eventKind(ev))
 	switch ev := ev.(type) {
 	case MessageEvent:
-		return f.chatEvent(ctx, acc, "message", ev.Chat, ev.Sender, true, func(c chatStanza) *xmpp.Message { return messageStanza(c, ev) })
+		return f.onMessage(ctx, acc, ev)
 	case EditEvent:
 		return f.chatEvent(ctx, acc, "edit", ev.Chat, ev.Sender, true, func(c chatStanza) *xmpp.Message { return editStanza(c, ev) })
 	case RetractionEvent:
@@ -127,7 +128,7 @@ func (f *fromNetwork) onLoginState(ctx context.Context, acc *account, ev LoginSt
 // it. The error is non-nil only when a durable stanza could be neither
 // sent nor stored.
 func (f *fromNetwork) chatEvent(ctx context.Context, acc *account, what string, chat ChatRef, sender UserID, durable bool, build func(chatStanza) *xmpp.Message) error {
-	c, err := f.chatPeer(acc, chat, sender)
+	c, _, err := f.chatPeer(acc, chat, sender)
 	if err != nil {
 		return f.unmapped(acc, what, err)
 	}
@@ -136,15 +137,28 @@ func (f *fromNetwork) chatEvent(ctx context.Context, acc *account, what string, 
 		f.out.sendEphemeral(ctx, m)
 		return nil
 	}
-	return f.out.send(ctx, m)
+	return f.out.sendConfirmed(ctx, m)
+}
+
+// onMessage delivers a new message once per XMPP conversation.
+func (f *fromNetwork) onMessage(ctx context.Context, acc *account, ev MessageEvent) error {
+	c, key, err := f.chatPeer(acc, ev.Chat, ev.Sender)
+	if err != nil {
+		return f.unmapped(acc, "message", err)
+	}
+	deliver := func() error { return f.out.sendConfirmed(ctx, messageStanza(c, ev)) }
+	if ev.ID == "" {
+		return deliver()
+	}
+	return f.dedupe.once(ctx, key.seenKey(f.name, ev.ID), deliver)
 }
 
 // chatPeer resolves a direct chat: its stanzas come from the peer's
 // contact JID to the account's user, and its message IDs map in the
 // chat's scope.
-func (f *fromNetwork) chatPeer(acc *account, chat ChatRef, sender UserID) (chatStanza, error) {
+func (f *fromNetwork) chatPeer(acc *account, chat ChatRef, sender UserID) (chatStanza, chatKey, error) {
 	if chat.Kind != Direct {
-		return chatStanza{}, fmt.Errorf("bridge: group chats are not bridged yet: %w", ErrUnsupported)
+		return chatStanza{}, chatKey{}, fmt.Errorf("bridge: group chats are not bridged yet: %w", ErrUnsupported)
 	}
 	peer := chat.Peer
 	if peer == "" {
@@ -152,10 +166,11 @@ func (f *fromNetwork) chatPeer(acc *account, chat ChatRef, sender UserID) (chatS
 	}
 	cj, err := f.contacts.jidFor(peer)
 	if err != nil {
-		return chatStanza{}, err
+		return chatStanza{}, chatKey{}, err
 	}
 	f.accounts.noteRoute(acc, peer)
-	scope := directChat(acc.key, peer).scope(f.name)
+	key := chatKey{Account: acc.key, Chat: ChatRef{Kind: Direct, ID: chat.ID, Peer: peer}}
+	scope := key.scope(f.name)
 	return chatStanza{
 		From: cj, To: acc.user, ID: f.out.newID(),
 		XMPPID: func(id MessageID) string { return xmppID(f.db, scope, id) },
@@ -165,7 +180,7 @@ func (f *fromNetwork) chatPeer(acc *account, chat ChatRef, sender UserID) (chatS
 		},
 		Markable: f.info.Capabilities.ReadMarkers,
 		Domain:   f.domain.String(),
-	}, nil
+	}, key, nil
 }
 
 // unmapped handles an event the bridge cannot place (group chats for now):

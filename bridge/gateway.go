@@ -24,7 +24,8 @@ type Config struct {
 	// Access says who may register and who administers the gateway.
 	Access Access
 	// MessageRetention is how long message-ID mappings (for edits,
-	// replies, reactions) are kept. Default 30 days.
+	// replies, reactions) and the record of delivered remote messages (the
+	// dedupe window) are kept. Default 30 days.
 	MessageRetention time.Duration
 	// DeliveryTimeout is how long a message to the network is retried
 	// before it is bounced to its sender. Default 24 hours.
@@ -162,6 +163,7 @@ func (g *Gateway) assemble() {
 	g.fromNet = &fromNetwork{
 		name: name, info: g.info, domain: g.domain, db: g.db, contacts: contacts,
 		accounts: g.accounts, roster: g.roster, out: g.deliv, metrics: g.metrics,
+		dedupe: newDedupe(g.db, g.metrics, g.log),
 	}
 	g.reg = &registrar{
 		cfg: g.cfg, info: g.info, tr: g.tr, db: g.db, domain: g.domain, accounts: g.accounts,
@@ -281,11 +283,17 @@ func (g *Gateway) pruneLoop(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		n, err := g.db.PruneMessageRefs(time.Now().Add(-g.cfg.MessageRetention))
+		cut := time.Now().Add(-g.cfg.MessageRetention)
+		n, err := g.db.PruneMessageRefs(cut)
 		if err != nil {
 			g.log.Error("pruning message ids", "err", err)
 		} else if n > 0 {
 			g.log.Debug("pruned message ids", "count", n)
+		}
+		if n, err := g.db.PruneSeen(cut); err != nil {
+			g.log.Error("pruning delivered events", "err", err)
+		} else if n > 0 {
+			g.log.Debug("pruned delivered events", "count", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -49,13 +49,42 @@ func newToXMPP(name string, db *store.DB, comp stanzaWriter, domain jid.JID, m *
 
 // send delivers a stanza to the XMPP side now or durably later.
 func (d *toXMPP) send(ctx context.Context, s xmpp.Stanza) error {
-	return d.deliver(ctx, s, true)
+	_, err := d.deliver(ctx, s, true)
+	return err
+}
+
+// sendConfirmed delivers a stanza and returns once it can no longer be
+// lost: stored in the outbox, or written and confirmed by the host server
+// (awaitConfirmed). A remote event is acknowledged to its network, and
+// recorded as delivered, only after it.
+func (d *toXMPP) sendConfirmed(ctx context.Context, s xmpp.Stanza) error {
+	live, err := d.deliver(ctx, s, true)
+	if err != nil || !live {
+		return err
+	}
+	return d.awaitConfirmed(ctx)
+}
+
+// awaitConfirmed is the one place that waits for the host server to
+// confirm what the component wrote. The call it stands for is
+// d.comp.Flush(ctx): xmpp.Component.Flush returns once a delivery barrier
+// confirmed everything sent before the call, and an error if the
+// connection ended first (the stanzas are then replayed on the next
+// connection or saved as unsent, and the event is not acknowledged, so the
+// network sends it again: a rare duplicate, never a loss). Until the
+// component offers Flush it returns at once: a stanza handed to the
+// component survives a lost connection through the component's replay,
+// but not a crash of the gateway before the component's own barrier
+// confirmed it (docs/architecture.md says so).
+func (d *toXMPP) awaitConfirmed(ctx context.Context) error {
+	return ctx.Err()
 }
 
 // sendEphemeral delivers a stanza that is worthless later (typing, presence
-// while disconnected): it is dropped, and counted, when the host is down.
+// while disconnected): it is dropped, and counted, when it cannot be sent
+// at once.
 func (d *toXMPP) sendEphemeral(ctx context.Context, s xmpp.Stanza) {
-	_ = d.deliver(ctx, s, false)
+	_, _ = d.deliver(ctx, s, false)
 }
 
 // reply answers an iq.
@@ -90,11 +119,12 @@ func (d *toXMPP) notify(ctx context.Context, user jid.JID, text string) {
 // newID returns a fresh stanza id.
 func (d *toXMPP) newID() string { return d.comp.NewID() }
 
-// deliver sends s now or, if durable, stores it for later. A non-durable
-// stanza (typing, iq answers) that cannot be sent now is dropped and
-// counted. The error is non-nil only when a durable stanza could be neither
-// sent nor stored.
-func (d *toXMPP) deliver(ctx context.Context, s xmpp.Stanza, durable bool) error {
+// deliver sends s now or, if durable, stores it for later, and reports
+// whether it was handed to the component (live) rather than stored. A
+// non-durable stanza (typing, iq answers) that cannot be sent now is
+// dropped and counted. The error is non-nil only when a durable stanza
+// could be neither sent nor stored.
+func (d *toXMPP) deliver(ctx context.Context, s xmpp.Stanza, durable bool) (live bool, err error) {
 	b := xmpp.Encode(s)
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -109,23 +139,23 @@ func (d *toXMPP) deliver(ctx context.Context, s xmpp.Stanza, durable bool) error
 		err := d.comp.SendRaw(sctx, b)
 		cancel()
 		if err == nil {
-			return nil
+			return true, nil
 		}
 		if !durable {
 			d.metrics.dropped.Add(1)
-			return nil
+			return false, nil
 		}
 	} else if !durable {
 		d.metrics.dropped.Add(1)
-		return nil
+		return false, nil
 	}
 	if _, err := d.db.Enqueue(d.queue, b); err != nil {
 		d.metrics.dropped.Add(1)
-		return fmt.Errorf("bridge: store undeliverable stanza: %w", err)
+		return false, fmt.Errorf("bridge: store undeliverable stanza: %w", err)
 	}
 	d.metrics.queuedForXMPP.Add(1)
 	d.backlog = true
-	return nil
+	return false, nil
 }
 
 // wake asks run to flush the outbox (the component just connected).
