@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/xgate-im/xgate/store"
 )
@@ -14,14 +15,29 @@ import (
 // delivered the first time only. What was delivered is recorded in the
 // store once its stanza is stored or confirmed, so the record survives
 // restarts; it is pruned with the message-ID map.
+//
+// Records are written in the background, many in one transaction (run),
+// and the last ones when the gateway stops (flush): a commit per message
+// would cost every chat a disk sync per message. Until written, a record
+// is kept in memory and counts as delivered. A crash can lose the records
+// of the last moments; their events were acknowledged to the network
+// already (Emit returned), so the network does not send them again, except
+// one acknowledged too late, which is then delivered twice: a rare
+// duplicate, never a loss.
 type dedupe struct {
 	db      *store.DB
 	metrics *Metrics
 	log     *slog.Logger
+	wake    chan struct{}
 
 	mu       sync.Mutex
 	inflight map[store.SeenKey]*delivering
+	unsaved  map[store.SeenKey]bool // delivered, not recorded in the store yet
 }
+
+// seenBatchDelay is how long the writer collects records before writing
+// them in one transaction.
+const seenBatchDelay = 20 * time.Millisecond
 
 // delivering is one delivery in progress; others of the same message wait
 // for its outcome.
@@ -31,7 +47,10 @@ type delivering struct {
 }
 
 func newDedupe(db *store.DB, m *Metrics, log *slog.Logger) *dedupe {
-	return &dedupe{db: db, metrics: m, log: log, inflight: map[store.SeenKey]*delivering{}}
+	return &dedupe{
+		db: db, metrics: m, log: log, wake: make(chan struct{}, 1),
+		inflight: map[store.SeenKey]*delivering{}, unsaved: map[store.SeenKey]bool{},
+	}
 }
 
 // once runs deliver for the message k names unless it was delivered
@@ -43,7 +62,12 @@ func (d *dedupe) once(ctx context.Context, k store.SeenKey, deliver func() error
 	var mine *delivering
 	for mine == nil {
 		d.mu.Lock()
-		other := d.inflight[k]
+		other, known := d.inflight[k], d.unsaved[k]
+		if known {
+			d.mu.Unlock()
+			d.metrics.countEvent("duplicate")
+			return nil
+		}
 		if other == nil {
 			mine = &delivering{done: make(chan struct{})}
 			d.inflight[k] = mine
@@ -82,9 +106,55 @@ func (d *dedupe) once(ctx context.Context, k store.SeenKey, deliver func() error
 		return err
 	}
 	mine.delivered = true
-	if err := d.db.MarkSeen(k); err != nil {
-		// Delivered all the same; a redelivery would be a duplicate.
-		d.log.Error("recording a delivered event", "err", err)
+	d.mu.Lock()
+	d.unsaved[k] = true
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
 	}
 	return nil
+}
+
+// run writes the records of delivered messages until ctx is done.
+func (d *dedupe) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		}
+		t := time.NewTimer(seenBatchDelay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		d.flush()
+	}
+}
+
+// flush writes the records not written yet, in one transaction. The
+// gateway calls it last when it stops.
+func (d *dedupe) flush() {
+	d.mu.Lock()
+	keys := make([]store.SeenKey, 0, len(d.unsaved))
+	for k := range d.unsaved {
+		keys = append(keys, k)
+	}
+	d.mu.Unlock()
+	if len(keys) == 0 {
+		return
+	}
+	if err := d.db.MarkSeen(keys...); err != nil {
+		// Kept in memory and tried again with the next ones.
+		d.log.Error("recording delivered events", "err", err, "count", len(keys))
+		return
+	}
+	d.mu.Lock()
+	for _, k := range keys {
+		delete(d.unsaved, k)
+	}
+	d.mu.Unlock()
 }

@@ -223,6 +223,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 	g.life.wg.Go(func() { g.deliv.run(ctx) })
 	g.life.wg.Go(func() { g.pruneLoop(ctx) })
+	g.life.wg.Go(func() { g.fromNet.dedupe.run(ctx) })
 	if err := g.toNet.resume(ctx); err != nil {
 		g.log.Error("resuming queued messages", "err", err)
 	}
@@ -254,6 +255,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.accounts.logoutAll()
 	g.life.wg.Wait()
 	g.toNet.wait()
+	g.fromNet.dedupe.flush()
 	if err := g.deliv.saveUnsent(g.comp.Unsent()); err != nil {
 		g.log.Error("saving unsent stanzas", "err", err)
 	}
