@@ -30,7 +30,7 @@ func (rg *registrar) handleChatCommand(ctx context.Context, m *xmpp.Message) {
 			answer("You are not allowed to use this gateway.")
 			return
 		}
-		answer(fmt.Sprintf("Unknown command %q. Send \"help\" for the list.", word))
+		answer(fmt.Sprintf("Unknown command %q. Send \"help\" for the list.", echo(word)))
 		return
 	}
 	if cmd.parse == nil {
@@ -79,4 +79,20 @@ func (rg *registrar) helpText(m *xmpp.Message) string {
 		b.WriteString(".\nNote: a chat command stays in your message history; the Register ad-hoc command does not.")
 	}
 	return b.String()
+}
+
+// echoRunes bounds what a reply repeats of what the user sent.
+const echoRunes = 32
+
+// echo returns a short prefix of user input to repeat in a reply, with an
+// ellipsis when it was cut.
+func echo(s string) string {
+	n := 0
+	for i := range s {
+		if n == echoRunes {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
 }

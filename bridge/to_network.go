@@ -324,7 +324,7 @@ func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) {
 		q.fail(ctx, it, ri, gone.Bounce)
 		return
 	case err != nil:
-		q.retry(ctx, it, ri, err, 0)
+		q.retry(ctx, it, ri, err)
 		return
 	}
 	refs, err := q.do(ctx, sess, chat, ri)
@@ -340,12 +340,12 @@ func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) {
 		}
 	case errors.As(err, &rl):
 		q.metrics.rateLimited.Add(1)
-		q.retry(ctx, it, ri, err, rl.RetryAfter)
+		q.retry(ctx, it, ri, err)
 	case errors.Is(err, ErrTemporary), errors.Is(err, context.DeadlineExceeded), ctx.Err() != nil:
-		q.retry(ctx, it, ri, err, 0)
+		q.retry(ctx, it, ri, err)
 	case errors.Is(err, ErrAuth):
 		q.authFailed(ctx, key, cleanError(err))
-		q.retry(ctx, it, ri, err, 0)
+		q.retry(ctx, it, ri, err)
 	default:
 		q.log.Info("message refused by the network", "user", key.User, "account", key.Remote, "err", err, "kind", ri.Kind)
 		q.fail(ctx, it, ri, sendError(err))
@@ -402,22 +402,34 @@ func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, ri toNetw
 
 // retry schedules the next attempt, or bounces the item when it has waited
 // longer than the delivery timeout.
-func (q *toNetwork) retry(ctx context.Context, it store.OutboxItem, ri toNetworkItem, cause error, after time.Duration) {
+func (q *toNetwork) retry(ctx context.Context, it store.OutboxItem, ri toNetworkItem, cause error) {
 	if time.Since(it.Enqueued) > q.deliveryTimeout {
 		q.fail(ctx, it, ri, xmpp.NewStanzaError(xmpp.CondRemoteServerTimeout,
 			fmt.Sprintf("Not delivered after trying for %s: %s", q.deliveryTimeout, cleanError(cause))))
 		return
 	}
 	q.metrics.retriedRemote.Add(1)
-	it.Attempts++
-	if after <= 0 {
-		after = min(q.retryBase<<min(it.Attempts-1, 12), 5*time.Minute)
-	}
-	it.NotBefore = time.Now().Add(after)
+	it.NotBefore = time.Now().Add(q.retryDelay(&it, cause))
 	it.LastError = cause.Error()
 	if err := q.outbox.OutboxUpdate(it); err != nil && !errors.Is(err, store.ErrNotFound) {
 		q.log.Error("updating queued item", "err", err)
 	}
+}
+
+// retryDelay is how long an item waits after cause. A rate limit waits
+// exactly what the network asked (RetryBase if it named no time) and does
+// not count as a failure; every other failure counts (it.Attempts) and
+// doubles the wait from RetryBase up to 5 minutes.
+func (q *toNetwork) retryDelay(it *store.OutboxItem, cause error) time.Duration {
+	var rl *RateLimitError
+	if errors.As(cause, &rl) {
+		if rl.RetryAfter > 0 {
+			return rl.RetryAfter
+		}
+		return q.retryBase
+	}
+	it.Attempts++
+	return min(q.retryBase<<min(it.Attempts-1, 12), 5*time.Minute)
 }
 
 // fail bounces an item to its sender with err and drops it.
