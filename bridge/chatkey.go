@@ -59,13 +59,9 @@ func (k chatKey) scope(gateway string) string {
 
 // seenKey names a remote message of the chat for the dedupe of incoming
 // events. Its scope is the XMPP conversation, not the account: the user
-// and the chat (for a direct chat its peer and, when known, the network's
-// conversation ID), so a message reaching two accounts of one user counts
-// once, and each user gets their own copy.
+// and the chat (for a direct chat its peer), so a message reaching two
+// accounts of one user counts once, each user gets their own copy, and
+// the user's own actions (a reaction to it) find it.
 func (k chatKey) seenKey(gateway string, id MessageID) store.SeenKey {
-	scope := gateway + "|" + k.Account.User + "|" + k.name()
-	if k.Chat.Kind == Direct {
-		scope += chatKeySep + string(k.Chat.ID)
-	}
-	return store.SeenKey{Scope: scope, RemoteID: string(id)}
+	return store.SeenKey{Scope: gateway + "|" + k.Account.User + "|" + k.name(), RemoteID: string(id)}
 }

@@ -116,6 +116,19 @@ func (d *dedupe) once(ctx context.Context, k store.SeenKey, deliver func() error
 	return nil
 }
 
+// delivered reports whether the message k names was delivered (and its
+// record not pruned yet).
+func (d *dedupe) delivered(k store.SeenKey) bool {
+	d.mu.Lock()
+	known := d.unsaved[k]
+	d.mu.Unlock()
+	if known {
+		return true
+	}
+	seen, err := d.db.Seen(k)
+	return err == nil && seen
+}
+
 // run writes the records of delivered messages until ctx is done.
 func (d *dedupe) run(ctx context.Context) {
 	for {

@@ -165,6 +165,7 @@ func (g *Gateway) assemble() {
 		accounts: g.accounts, roster: g.roster, out: g.deliv, metrics: g.metrics,
 		dedupe: newDedupe(g.db, g.metrics, g.log),
 	}
+	g.toNet.delivered = g.fromNet.dedupe.delivered
 	g.reg = &registrar{
 		cfg: g.cfg, info: g.info, tr: g.tr, db: g.db, domain: g.domain, accounts: g.accounts,
 		roster: g.roster, contacts: contacts, out: g.deliv, metrics: g.metrics, log: g.log,
@@ -220,6 +221,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	g.life.ctx = ctx
+	if since, err := g.db.SeenSince(); err != nil {
+		g.log.Error("reading when delivery records began", "err", err)
+	} else if !since.IsZero() {
+		g.toNet.trustUnknownUntil = since.Add(g.cfg.MessageRetention)
+	}
 
 	g.life.wg.Go(func() { g.deliv.run(ctx) })
 	g.life.wg.Go(func() { g.pruneLoop(ctx) })

@@ -58,6 +58,13 @@ type toNetwork struct {
 	// session returns the live session of an account; a *noSessionError
 	// bounces the item, any other error retries it later.
 	session func(store.AccountKey) (Session, error)
+	// delivered reports whether a remote message was delivered to the
+	// user (a message the user may react to, correct or retract).
+	delivered func(store.SeenKey) bool
+	// trustUnknownUntil: until then, a message ID the gateway has no
+	// record of may still be a remote message delivered before records
+	// began (a store upgraded from schema 1), and is passed on as it is.
+	trustUnknownUntil time.Time
 	// authFailed reports credentials the network refused while sending.
 	authFailed func(ctx context.Context, k store.AccountKey, reason string)
 	replies    xmppReplies
@@ -383,19 +390,31 @@ func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, ri toNetw
 		if !ok || !q.caps.Edits {
 			return nil, fmt.Errorf("%w: editing messages", ErrUnsupported)
 		}
-		return nil, e.Edit(sctx, chat, q.remoteID(scope, ri.Target), OutgoingMessage{Text: ri.Text})
+		target, err := q.target(key, ri.Target)
+		if err != nil {
+			return nil, err
+		}
+		return nil, e.Edit(sctx, chat, target, OutgoingMessage{Text: ri.Text})
 	case kindRetract:
 		r, ok := sess.(Retractor)
 		if !ok || !q.caps.Retractions {
 			return nil, fmt.Errorf("%w: deleting messages", ErrUnsupported)
 		}
-		return nil, r.Retract(sctx, chat, q.remoteID(scope, ri.Target))
+		target, err := q.target(key, ri.Target)
+		if err != nil {
+			return nil, err
+		}
+		return nil, r.Retract(sctx, chat, target)
 	case kindReact:
 		r, ok := sess.(Reactor)
 		if !ok || !q.caps.Reactions {
 			return nil, fmt.Errorf("%w: reactions", ErrUnsupported)
 		}
-		return nil, r.React(sctx, chat, q.remoteID(scope, ri.Target), ri.Emojis)
+		target, err := q.target(key, ri.Target)
+		if err != nil {
+			return nil, err
+		}
+		return nil, r.React(sctx, chat, target, ri.Emojis)
 	}
 	return nil, fmt.Errorf("%w: unknown queued action %q", ErrUnsupported, ri.Kind)
 }
@@ -477,6 +496,21 @@ func sendError(err error) *xmpp.StanzaError {
 		return xmpp.NewStanzaError(xmpp.CondNotAcceptable, text)
 	}
 	return xmpp.NewStanzaError(xmpp.CondUndefinedCondition, text)
+}
+
+// target returns the remote ID of the message a correction, retraction or
+// reaction names by its XMPP id: a message the user sent (mapped), or one
+// the network sent (its XMPP id is its remote ID, and it was delivered). An
+// id the gateway does not know is refused here with ErrNotFound, rather
+// than handed to the network as if it were a remote ID.
+func (q *toNetwork) target(key chatKey, xmppID string) (MessageID, error) {
+	if r, err := q.outbox.RemoteMessageID(key.scope(q.name), xmppID); err == nil {
+		return MessageID(r), nil
+	}
+	if q.delivered(key.seenKey(q.name, MessageID(xmppID))) || time.Now().Before(q.trustUnknownUntil) {
+		return MessageID(xmppID), nil
+	}
+	return "", fmt.Errorf("bridge: no message %q is known in this chat: %w", echo(xmppID), ErrNotFound)
 }
 
 // remoteID returns the remote ID of a message the user names by its XMPP

@@ -122,6 +122,15 @@ func TestUpgradeFromSchema1(t *testing.T) {
 	if r.Extra[0].AttrValue("id") != "x1" {
 		t.Fatalf("reaction %s", r.Element())
 	}
+	// bob's r1 was delivered before the upgrade, when no record was kept:
+	// a reaction to it is still passed on.
+	e.send(`<message type='chat' id='x9' from='alice@example.org/a' to='bob@fake.example.org'><reactions xmlns='urn:xmpp:reactions:0' id='r1'><reaction>👋</reaction></reactions><request xmlns='urn:xmpp:receipts'/></message>`)
+	if sent, err := e.tr.WaitSentKind(e.ctx(), "react", 1); err != nil || sent[0].ID != "r1" {
+		t.Fatalf("reaction to a message from before the upgrade: %+v %v", sent, err)
+	}
+	e.expectMessage(func(m *xmpp.Message) bool {
+		return len(m.Extra) > 0 && m.Extra[0].Name.Local == "received" && m.Extra[0].AttrValue("id") == "x9"
+	})
 	if n, err := e.gw.OutboxLen(); err != nil || n != 0 {
 		t.Fatalf("outbox after upgrade: %d %v", n, err)
 	}

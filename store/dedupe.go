@@ -129,3 +129,30 @@ func seenBuckets(tx *bbolt.Tx) (seen, byTime *bbolt.Bucket, err error) {
 	}
 	return seen, byTime, nil
 }
+
+// SeenSince returns when the records of delivered events began for a file
+// upgraded from schema 1 with accounts in it, and the zero time for a file
+// that had them from the start. Remote messages delivered before that time
+// have no record.
+func (db *DB) SeenSince() (time.Time, error) {
+	var t time.Time
+	err := db.view(func(tx *bbolt.Tx) error {
+		meta, err := bucket(tx, bucketMeta)
+		if err != nil {
+			return err
+		}
+		raw := meta.Get([]byte(metaSeenSince))
+		if raw == nil {
+			return nil
+		}
+		t, err = time.Parse(time.RFC3339Nano, string(raw))
+		if err != nil {
+			return fmt.Errorf("seen_since %q: %w", raw, ErrCorrupt)
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: seen since: %w", err)
+	}
+	return t, nil
+}

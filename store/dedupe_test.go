@@ -7,6 +7,9 @@ import (
 
 func TestSeen(t *testing.T) {
 	db := openTestDB(t)
+	if since, err := db.SeenSince(); err != nil || !since.IsZero() {
+		t.Fatalf("SeenSince of a new file = %v, %v; want zero", since, err)
+	}
 	clock := &fakeClock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
 	db.now = clock.now
 	a := SeenKey{Scope: "slack|alice@x|g\x1f\x1fC1", RemoteID: "1700000000.000100"}

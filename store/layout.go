@@ -47,6 +47,7 @@ const (
 	metaSchema    = "schema"     // decimal ASCII schema version
 	metaKeyCheck  = "keycheck"   // sealed keyCheckPlaintext
 	metaOutboxLen = "outbox_len" // uint64 big-endian item count
+	metaSeenSince = "seen_since" // RFC 3339 time: when records of delivered events began (schema 2)
 )
 
 // keyCheckPlaintext is sealed into meta/keycheck when a file is created.

@@ -116,6 +116,9 @@ func TestMigrateSchema1Fixture(t *testing.T) {
 	if err != nil || !slices.ContainsFunc(items, func(it OutboxItem) bool { return strings.Contains(string(it.Payload), "while you were away") }) {
 		t.Fatalf("queued towards XMPP: %d items, %v", len(items), err)
 	}
+	if since, err := db.SeenSince(); err != nil || since.IsZero() {
+		t.Fatalf("SeenSince of an upgraded file with accounts = %v, %v", since, err)
+	}
 	if rooms, err := db.Rooms("fake"); err != nil || len(rooms) != 0 {
 		t.Fatalf("rooms %v %v", rooms, err)
 	}
