@@ -225,7 +225,7 @@ func (q *toNetwork) ephemeral(k store.AccountKey, f func(ctx context.Context, s 
 	select {
 	case q.ephemeralSlots <- struct{}{}:
 	default:
-		q.metrics.dropped.Add(1)
+		q.metrics.droppedToNetwork.Add(1)
 		return
 	}
 	q.life.wg.Go(func() {

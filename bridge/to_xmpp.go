@@ -121,7 +121,8 @@ func (d *toXMPP) newID() string { return d.comp.NewID() }
 
 // deliver sends s now or, if durable, stores it for later, and reports
 // whether it was handed to the component (live) rather than stored. A
-// non-durable stanza (typing, iq answers) that cannot be sent now is
+// non-durable stanza (typing, iq answers) that the component cannot take
+// now (the host server is unreachable, or the send queue stays full) is
 // dropped and counted. The error is non-nil only when a durable stanza
 // could be neither sent nor stored.
 func (d *toXMPP) deliver(ctx context.Context, s xmpp.Stanza, durable bool) (live bool, err error) {
@@ -134,7 +135,10 @@ func (d *toXMPP) deliver(ctx context.Context, s xmpp.Stanza, durable bool) (live
 			d.backlog, d.checked = len(items) > 0, true
 		}
 	}
-	if !d.backlog {
+	// A durable stanza waits behind older stored ones, to keep their
+	// order; an ephemeral one (an iq answer, typing, presence) has no
+	// order to keep with them and goes now even while they are flushed.
+	if !d.backlog || !durable {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := d.comp.SendRaw(sctx, b)
 		cancel()
@@ -145,9 +149,6 @@ func (d *toXMPP) deliver(ctx context.Context, s xmpp.Stanza, durable bool) (live
 			d.metrics.dropped.Add(1)
 			return false, nil
 		}
-	} else if !durable {
-		d.metrics.dropped.Add(1)
-		return false, nil
 	}
 	if _, err := d.db.Enqueue(d.queue, b); err != nil {
 		d.metrics.dropped.Add(1)
@@ -186,7 +187,8 @@ func (d *toXMPP) run(ctx context.Context) {
 	}
 }
 
-// flush hands queued stanzas to the component in order.
+// flush hands queued stanzas to the component in order, and removes each
+// batch from the outbox once the host server confirmed it.
 func (d *toXMPP) flush(ctx context.Context) error {
 	for {
 		d.mu.Lock()
@@ -210,6 +212,12 @@ func (d *toXMPP) flush(ctx context.Context) error {
 				break
 			}
 			sent = append(sent, it.Seq)
+		}
+		// Removed from the outbox only once the host server confirmed
+		// them; if it could not, they stay and are sent again.
+		if cerr := d.awaitConfirmed(ctx); cerr != nil {
+			d.mu.Unlock()
+			return errors.Join(err, cerr)
 		}
 		ackErr := d.db.OutboxAck(d.queue, sent...)
 		d.metrics.flushedToXMPP.Add(uint64(len(sent)))
