@@ -11,8 +11,35 @@ import (
 	"time"
 
 	"github.com/xgate-im/xgate/store"
+	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/jid"
 )
+
+// accounts keeps the registered accounts of one gateway and their live
+// sessions: login with backoff, logout by the network, stop and restart,
+// and which account of a user reaches which contact. It tells the other
+// parts about logins and state changes through the hooks the gateway sets
+// before Run.
+type accounts struct {
+	name    string // the gateway instance
+	info    Info
+	tr      Transport
+	db      *store.DB
+	log     *slog.Logger
+	metrics *Metrics
+	life    *lifetime
+	out     *toXMPP
+
+	// sink returns where the events of an account's session go.
+	sink func(acc *account) Sink
+	// loggedIn runs in the login loop once a session is up.
+	loggedIn func(ctx context.Context, acc *account, sess Session)
+	// changed announces a user's new login state.
+	changed func(ctx context.Context, user jid.JID)
+
+	mu   sync.Mutex
+	live map[store.AccountKey]*account
+}
 
 // account is one registered remote account and its live session.
 type account struct {
@@ -35,17 +62,6 @@ func (a *account) snapshot() (Session, LoginState, string) {
 	return a.session, a.state, a.reason
 }
 
-// accountSink delivers a session's events to the gateway.
-type accountSink struct {
-	g   *Gateway
-	acc *account
-}
-
-// Emit implements Sink.
-func (s accountSink) Emit(ctx context.Context, ev Event) error {
-	return s.g.handleEvent(ctx, s.acc, ev)
-}
-
 func accountData(a store.Account) AccountData {
 	return AccountData{ID: AccountID(a.Remote), Name: a.Settings[settingName], Settings: a.Settings, Secrets: a.Secrets}
 }
@@ -54,8 +70,8 @@ func accountData(a store.Account) AccountData {
 const settingName = "xgate.name"
 
 // loginAll starts every stored, enabled account.
-func (g *Gateway) loginAll(ctx context.Context) error {
-	accts, err := g.db.Accounts(g.cfg.Name)
+func (ac *accounts) loginAll(ctx context.Context) error {
+	accts, err := ac.db.Accounts(ac.name)
 	if err != nil {
 		return fmt.Errorf("bridge: list accounts: %w", err)
 	}
@@ -63,8 +79,8 @@ func (g *Gateway) loginAll(ctx context.Context) error {
 		if a.Disabled {
 			continue
 		}
-		if err := g.startAccount(ctx, a); err != nil {
-			g.log.Error("starting account", "user", a.User, "account", a.Remote, "err", err)
+		if err := ac.start(ctx, a); err != nil {
+			ac.log.Error("starting account", "user", a.User, "account", a.Remote, "err", err)
 		}
 	}
 	return nil
@@ -73,38 +89,38 @@ func (g *Gateway) loginAll(ctx context.Context) error {
 // startAccount logs an account in, in the background, retrying transient
 // failures with backoff. An account already running is restarted (its
 // credentials may have changed).
-func (g *Gateway) startAccount(ctx context.Context, a store.Account) error {
+func (ac *accounts) start(ctx context.Context, a store.Account) error {
 	user, err := jid.Parse(a.User)
 	if err != nil {
 		return fmt.Errorf("bridge: stored user %q: %w", a.User, err)
 	}
-	g.stopAccount(a.AccountKey)
-	actx, cancel := context.WithCancel(g.runCtx)
+	ac.stop(a.AccountKey)
+	actx, cancel := context.WithCancel(ac.life.ctx)
 	acc := &account{
 		key:    a.AccountKey,
 		user:   user.Bare(),
-		log:    g.log.With("user", a.User, "account", a.Remote),
+		log:    ac.log.With("user", a.User, "account", a.Remote),
 		data:   accountData(a),
 		state:  Connecting,
 		cancel: cancel,
 		done:   make(chan struct{}),
 	}
-	g.mu.Lock()
-	g.accounts[a.AccountKey] = acc
-	g.mu.Unlock()
-	g.wg.Go(func() {
+	ac.mu.Lock()
+	ac.live[a.AccountKey] = acc
+	ac.mu.Unlock()
+	ac.life.wg.Go(func() {
 		defer close(acc.done)
-		g.loginLoop(actx, acc)
+		ac.loginLoop(actx, acc)
 	})
 	return nil
 }
 
 // loginLoop logs in until it succeeds, the credentials are refused, or the
 // account is stopped. Then it waits for the stop and closes the session.
-func (g *Gateway) loginLoop(ctx context.Context, acc *account) {
+func (ac *accounts) loginLoop(ctx context.Context, acc *account) {
 	backoff := time.Second
 	for {
-		sess, err := g.tr.Login(ctx, acc.data, accountSink{g, acc})
+		sess, err := ac.tr.Login(ctx, acc.data, ac.sink(acc))
 		if ctx.Err() != nil {
 			if err == nil {
 				sess.Close()
@@ -116,10 +132,9 @@ func (g *Gateway) loginLoop(ctx context.Context, acc *account) {
 			acc.session, acc.state, acc.reason = sess, LoggedIn, ""
 			acc.mu.Unlock()
 			acc.log.Info("logged in")
-			g.recordLoginError(acc, "")
-			g.announceGateway(ctx, acc.user)
-			g.remote.resumeAccount(acc)
-			g.syncContacts(ctx, acc, sess)
+			ac.recordLoginError(acc, "")
+			ac.changed(ctx, acc.user)
+			ac.loggedIn(ctx, acc, sess)
 			<-ctx.Done()
 			acc.mu.Lock()
 			s := acc.session
@@ -130,16 +145,16 @@ func (g *Gateway) loginLoop(ctx context.Context, acc *account) {
 			}
 			return
 		}
-		g.metrics.loginFailures.Add(1)
+		ac.metrics.loginFailures.Add(1)
 		if errors.Is(err, ErrAuth) {
-			g.loggedOut(ctx, acc, err.Error())
+			ac.loggedOut(ctx, acc, err.Error())
 			return
 		}
 		acc.log.Warn("login failed, retrying", "err", err, "in", backoff)
 		acc.mu.Lock()
 		acc.state, acc.reason = Connecting, err.Error()
 		acc.mu.Unlock()
-		g.announceGateway(ctx, acc.user)
+		ac.changed(ctx, acc.user)
 		select {
 		case <-ctx.Done():
 			return
@@ -152,37 +167,37 @@ func (g *Gateway) loginLoop(ctx context.Context, acc *account) {
 // loggedOut marks an account whose credentials stopped working: its
 // session is closed, the user is told why, and the account is kept so the
 // user can register again with new credentials.
-func (g *Gateway) loggedOut(ctx context.Context, acc *account, reason string) {
+func (ac *accounts) loggedOut(ctx context.Context, acc *account, reason string) {
 	acc.mu.Lock()
 	already := acc.state == LoggedOut
 	s := acc.session
 	acc.session, acc.state, acc.reason = nil, LoggedOut, reason
 	acc.mu.Unlock()
 	if s != nil {
-		g.wg.Go(func() { s.Close() }) // never close a session from inside its own event
+		ac.life.wg.Go(func() { s.Close() }) // never close a session from inside its own event
 	}
 	if already {
 		return
 	}
 	acc.log.Warn("logged out by the network", "reason", reason)
-	g.recordLoginError(acc, reason)
+	ac.recordLoginError(acc, reason)
 	name := acc.data.Name
 	if name == "" {
 		name = string(acc.data.ID)
 	}
-	g.notify(ctx, acc.user, fmt.Sprintf("%s account %s is logged out: %s.\nRegister again with new credentials (send \"register\" or use the Register command) to reconnect. Messages you send meanwhile are kept and sent after you log in again.", g.info.Name, name, reason))
-	g.announceGateway(ctx, acc.user)
+	ac.out.notify(ctx, acc.user, fmt.Sprintf("%s account %s is logged out: %s.\nRegister again with new credentials (send \"register\" or use the Register command) to reconnect. Messages you send meanwhile are kept and sent after you log in again.", ac.info.Name, name, reason))
+	ac.changed(ctx, acc.user)
 }
 
 // recordLoginError stores the account's last login error for status
 // displays and restarts.
-func (g *Gateway) recordLoginError(acc *account, reason string) {
-	a, err := g.db.GetAccount(acc.key)
+func (ac *accounts) recordLoginError(acc *account, reason string) {
+	a, err := ac.db.GetAccount(acc.key)
 	if err != nil || a.LastError == reason {
 		return
 	}
 	a.LastError = reason
-	if err := g.db.PutAccount(a); err != nil {
+	if err := ac.db.PutAccount(a); err != nil {
 		acc.log.Error("storing login state", "err", err)
 	}
 }
@@ -190,11 +205,11 @@ func (g *Gateway) recordLoginError(acc *account, reason string) {
 // stopAccount closes an account's session and forgets it (the stored
 // account is untouched). It returns once the session is closed, so that a
 // removed account sends nothing more.
-func (g *Gateway) stopAccount(k store.AccountKey) {
-	g.mu.Lock()
-	acc := g.accounts[k]
-	delete(g.accounts, k)
-	g.mu.Unlock()
+func (ac *accounts) stop(k store.AccountKey) {
+	ac.mu.Lock()
+	acc := ac.live[k]
+	delete(ac.live, k)
+	ac.mu.Unlock()
 	if acc == nil {
 		return
 	}
@@ -211,41 +226,41 @@ func (g *Gateway) stopAccount(k store.AccountKey) {
 const stopTimeout = 10 * time.Second
 
 // logoutAll stops every session, for shutdown.
-func (g *Gateway) logoutAll() {
-	g.mu.Lock()
-	accs := make([]*account, 0, len(g.accounts))
-	for _, a := range g.accounts {
+func (ac *accounts) logoutAll() {
+	ac.mu.Lock()
+	accs := make([]*account, 0, len(ac.live))
+	for _, a := range ac.live {
 		accs = append(accs, a)
 	}
-	g.mu.Unlock()
+	ac.mu.Unlock()
 	for _, a := range accs {
 		a.cancel()
 	}
 }
 
 // userAccounts returns the live accounts of a user, sorted by account ID.
-func (g *Gateway) userAccounts(user jid.JID) []*account {
+func (ac *accounts) userAccounts(user jid.JID) []*account {
 	user = user.Bare()
-	g.mu.Lock()
+	ac.mu.Lock()
 	var out []*account
-	for _, a := range g.accounts {
+	for _, a := range ac.live {
 		if a.user == user {
 			out = append(out, a)
 		}
 	}
-	g.mu.Unlock()
+	ac.mu.Unlock()
 	slices.SortFunc(out, func(a, b *account) int { return strings.Compare(a.key.Remote, b.key.Remote) })
 	return out
 }
 
 // users returns every user with a live account.
-func (g *Gateway) users() []jid.JID {
-	g.mu.Lock()
+func (ac *accounts) users() []jid.JID {
+	ac.mu.Lock()
 	seen := map[jid.JID]bool{}
-	for _, a := range g.accounts {
+	for _, a := range ac.live {
 		seen[a.user] = true
 	}
-	g.mu.Unlock()
+	ac.mu.Unlock()
 	out := make([]jid.JID, 0, len(seen))
 	for u := range seen {
 		out = append(out, u)
@@ -263,24 +278,24 @@ func routeKey(gateway string, user jid.JID, uid UserID) string {
 }
 
 // noteRoute remembers that uid is reachable through acc.
-func (g *Gateway) noteRoute(acc *account, uid UserID) {
-	k := routeKey(g.cfg.Name, acc.user, uid)
-	if v, err := g.db.KVGet(routeNS, k); err == nil && string(v) == acc.key.Remote {
+func (ac *accounts) noteRoute(acc *account, uid UserID) {
+	k := routeKey(ac.name, acc.user, uid)
+	if v, err := ac.db.KVGet(routeNS, k); err == nil && string(v) == acc.key.Remote {
 		return
 	}
-	if err := g.db.KVPut(routeNS, k, []byte(acc.key.Remote)); err != nil {
+	if err := ac.db.KVPut(routeNS, k, []byte(acc.key.Remote)); err != nil {
 		acc.log.Error("storing contact route", "err", err)
 	}
 }
 
 // accountFor picks the account of user that reaches uid: the one it was
 // last seen through, else the user's first account.
-func (g *Gateway) accountFor(user jid.JID, uid UserID) (*account, error) {
-	accs := g.userAccounts(user)
+func (ac *accounts) accountFor(user jid.JID, uid UserID) (*account, error) {
+	accs := ac.userAccounts(user)
 	if len(accs) == 0 {
 		return nil, ErrNotRegistered
 	}
-	if v, err := g.db.KVGet(routeNS, routeKey(g.cfg.Name, user.Bare(), uid)); err == nil {
+	if v, err := ac.db.KVGet(routeNS, routeKey(ac.name, user.Bare(), uid)); err == nil {
 		for _, a := range accs {
 			if a.key.Remote == string(v) {
 				return a, nil
@@ -291,8 +306,46 @@ func (g *Gateway) accountFor(user jid.JID, uid UserID) (*account, error) {
 }
 
 // accountByKey returns the live account with the given key.
-func (g *Gateway) accountByKey(k store.AccountKey) *account {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.accounts[k]
+func (ac *accounts) byKey(k store.AccountKey) *account {
+	ac.mu.Lock()
+	defer ac.mu.Unlock()
+	return ac.live[k]
 }
+
+// session returns the live session of an account for the to-network
+// queues, or why there is none: a stanza error for the sender when the
+// message can never leave from it (the account was removed or disabled), a
+// plain error when it should wait (logging in, logged out until the user
+// registers again).
+func (ac *accounts) session(k store.AccountKey) (Session, error) {
+	acc := ac.byKey(k)
+	if acc == nil {
+		a, err := ac.db.GetAccount(k)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, &noSessionError{xmpp.NewStanzaError(xmpp.CondRegistrationRequired, "The account this message was to be sent from was removed.")}
+		case err == nil && a.Disabled:
+			return nil, &noSessionError{xmpp.NewStanzaError(xmpp.CondRecipientUnavailable, "You are logged out of this gateway (you unsubscribed from it); subscribe again to send messages.")}
+		}
+		return nil, errors.New("account not started")
+	}
+	sess, state, reason := acc.snapshot()
+	if sess == nil || state != LoggedIn {
+		return nil, fmt.Errorf("not logged in: %s", reason)
+	}
+	return sess, nil
+}
+
+// authFailed marks the account logged out after the network refused its
+// credentials while sending.
+func (ac *accounts) authFailed(ctx context.Context, k store.AccountKey, reason string) {
+	if acc := ac.byKey(k); acc != nil {
+		ac.loggedOut(ctx, acc, reason)
+	}
+}
+
+// noSessionError says a queued action can never be sent from its account;
+// Bounce is what its sender is told.
+type noSessionError struct{ Bounce *xmpp.StanzaError }
+
+func (e *noSessionError) Error() string { return "bridge: no session: " + e.Bounce.Text }

@@ -58,37 +58,37 @@ func newSessionID() string {
 }
 
 // handleCommand implements XEP-0050 execution.
-func (g *Gateway) handleCommand(ctx context.Context, iq *xmpp.IQ) {
+func (rg *registrar) handleCommand(ctx context.Context, iq *xmpp.IQ) {
 	p := iq.Payload
 	node := p.AttrValue("node")
 	action := p.AttrValue("action")
 	sid := p.AttrValue("sessionid")
-	cmd, ok := g.command(node, iq.From)
+	cmd, ok := rg.command(node, iq.From)
 	if !ok {
-		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, "No such command"))
+		rg.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, "No such command"))
 		return
 	}
 	reply := func(status, sid string, children ...*xmpp.Element) {
 		el := xmpp.NewElement(NSCommands, "command", "node", node, "sessionid", sid, "status", status)
-		g.reply(ctx, iq, el.Append(children...))
+		rg.out.reply(ctx, iq, el.Append(children...))
 	}
 	if sid == "" {
 		// A new execution.
 		if cmd.form == nil {
-			g.finishCommand(ctx, iq, cmd, nil, reply)
+			rg.finishCommand(ctx, iq, cmd, nil, reply)
 			return
 		}
 		sid = newSessionID()
-		g.adhocs.put(sid, adhocSession{cmd: cmd, user: iq.From, expires: time.Now().Add(adhocSessionTTL)})
+		rg.adhocs.put(sid, adhocSession{cmd: cmd, user: iq.From, expires: time.Now().Add(adhocSessionTTL)})
 		actions := xmpp.NewElement("", "actions", "execute", "complete").Append(xmpp.NewElement("", "complete"))
-		reply("executing", sid, actions, cmd.form(g, iq.From).Element())
+		reply("executing", sid, actions, cmd.form(rg, iq.From).Element())
 		return
 	}
-	as, ok := g.adhocs.take(sid, iq.From)
+	as, ok := rg.adhocs.take(sid, iq.From)
 	if !ok || as.cmd != cmd {
 		e := xmpp.NewStanzaError(xmpp.CondBadRequest, "Unknown or expired command session")
 		e.App = xmpp.NewElement(NSCommands, "bad-sessionid")
-		g.replyError(ctx, iq, e)
+		rg.out.replyError(ctx, iq, e)
 		return
 	}
 	if action == "cancel" {
@@ -99,27 +99,27 @@ func (g *Gateway) handleCommand(ctx context.Context, iq *xmpp.IQ) {
 	if x == nil {
 		e := xmpp.NewStanzaError(xmpp.CondBadRequest, "The command needs its form")
 		e.App = xmpp.NewElement(NSCommands, "bad-payload")
-		g.replyError(ctx, iq, e)
+		rg.out.replyError(ctx, iq, e)
 		return
 	}
 	sub, err := form.Parse(x)
 	if err != nil {
 		e := xmpp.NewStanzaError(xmpp.CondBadRequest, err.Error())
 		e.App = xmpp.NewElement(NSCommands, "bad-payload")
-		g.replyError(ctx, iq, e)
+		rg.out.replyError(ctx, iq, e)
 		return
 	}
-	g.finishCommand(ctx, iq, cmd, sub, func(status, _ string, children ...*xmpp.Element) { reply(status, sid, children...) })
+	rg.finishCommand(ctx, iq, cmd, sub, func(status, _ string, children ...*xmpp.Element) { reply(status, sid, children...) })
 }
 
 // finishCommand runs a command and completes it with a note. Failures the
 // user can act on (a bad token, a missing field) complete with an error
 // note rather than an iq error, so every client shows them.
-func (g *Gateway) finishCommand(ctx context.Context, iq *xmpp.IQ, cmd *command, sub *form.Form, reply func(status, sid string, children ...*xmpp.Element)) {
-	note, result, err := cmd.run(ctx, g, iq.From, sub)
+func (rg *registrar) finishCommand(ctx context.Context, iq *xmpp.IQ, cmd *command, sub *form.Form, reply func(status, sid string, children ...*xmpp.Element)) {
+	note, result, err := cmd.run(ctx, rg, iq.From, sub)
 	sid := newSessionID()
 	if err != nil {
-		g.log.Info("command failed", "command", cmd.node, "user", iq.From.Bare(), "err", err)
+		rg.log.Info("command failed", "command", cmd.node, "user", iq.From.Bare(), "err", err)
 		reply("completed", sid, xmpp.TextElement("", "note", userError(err).Text).SetAttr("type", "error"))
 		return
 	}

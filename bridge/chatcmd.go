@@ -10,7 +10,7 @@ import (
 
 // handleChatCommand runs a command sent as a chat message to the gateway
 // JID, for clients without ad-hoc command support, and answers in chat.
-func (g *Gateway) handleChatCommand(ctx context.Context, m *xmpp.Message) {
+func (rg *registrar) handleChatCommand(ctx context.Context, m *xmpp.Message) {
 	text := strings.TrimSpace(m.Body)
 	if text == "" || m.Type == xmpp.MessageError || m.Type == xmpp.MessageGroupchat {
 		return
@@ -18,23 +18,23 @@ func (g *Gateway) handleChatCommand(ctx context.Context, m *xmpp.Message) {
 	word, args, _ := strings.Cut(text, " ")
 	word = strings.ToLower(strings.TrimPrefix(word, "/"))
 	answer := func(s string) {
-		g.sendEphemeral(ctx, &xmpp.Message{Header: xmpp.Header{From: g.domain, To: m.From, ID: g.comp.NewID(), Type: xmpp.MessageChat}, Body: s})
+		rg.out.sendEphemeral(ctx, &xmpp.Message{Header: xmpp.Header{From: rg.domain, To: m.From, ID: rg.out.newID(), Type: xmpp.MessageChat}, Body: s})
 	}
 	if word == "help" || word == "?" {
-		answer(g.helpText(m))
+		answer(rg.helpText(m))
 		return
 	}
-	cmd, ok := g.command(word, m.From)
+	cmd, ok := rg.command(word, m.From)
 	if !ok {
-		if !g.cfg.Access.Allowed(m.From) {
+		if !rg.cfg.Access.Allowed(m.From) {
 			answer("You are not allowed to use this gateway.")
 			return
 		}
-		answer(fmt.Sprintf("Unknown command %q. Send \"help\" for the list.", word))
+		answer(fmt.Sprintf("Unknown command %q. Send \"help\" for the list.", echo(word)))
 		return
 	}
 	if cmd.parse == nil {
-		note, _, err := cmd.run(ctx, g, m.From, nil)
+		note, _, err := cmd.run(ctx, rg, m.From, nil)
 		if err != nil {
 			answer(userError(err).Text)
 			return
@@ -42,12 +42,12 @@ func (g *Gateway) handleChatCommand(ctx context.Context, m *xmpp.Message) {
 		answer(note)
 		return
 	}
-	f, err := cmd.parse(g, m.From, args)
+	f, err := cmd.parse(rg, m.From, args)
 	if err != nil {
 		answer(userError(err).Text)
 		return
 	}
-	note, _, err := cmd.run(ctx, g, m.From, f)
+	note, _, err := cmd.run(ctx, rg, m.From, f)
 	if err != nil {
 		answer(userError(err).Text)
 		return
@@ -55,17 +55,17 @@ func (g *Gateway) handleChatCommand(ctx context.Context, m *xmpp.Message) {
 	answer(note)
 }
 
-func (g *Gateway) helpText(m *xmpp.Message) string {
+func (rg *registrar) helpText(m *xmpp.Message) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s gateway (xgate %s). Commands:\n", g.info.Name, g.cfg.Version)
-	for _, c := range g.commandsFor(m.From) {
+	fmt.Fprintf(&b, "%s gateway (xgate %s). Commands:\n", rg.info.Name, rg.cfg.Version)
+	for _, c := range rg.commandsFor(m.From) {
 		fmt.Fprintf(&b, "• %s\n", c.help)
 	}
 	b.WriteString("• help: this text\n")
-	if len(g.info.Registration.Fields) > 0 {
+	if len(rg.info.Registration.Fields) > 0 {
 		b.WriteString("\nRegistration fields: ")
 		var names []string
-		for _, f := range g.info.Registration.Fields {
+		for _, f := range rg.info.Registration.Fields {
 			if f.Type == FieldFixed {
 				continue
 			}
@@ -79,4 +79,20 @@ func (g *Gateway) helpText(m *xmpp.Message) string {
 		b.WriteString(".\nNote: a chat command stays in your message history; the Register ad-hoc command does not.")
 	}
 	return b.String()
+}
+
+// echoRunes bounds what a reply repeats of what the user sent.
+const echoRunes = 32
+
+// echo returns a short prefix of user input to repeat in a reply, with an
+// ellipsis when it was cut.
+func echo(s string) string {
+	n := 0
+	for i := range s {
+		if n == echoRunes {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
 }

@@ -18,24 +18,24 @@ type command struct {
 	admin bool
 	// form returns the form to fill in, or nil for commands that run at
 	// once.
-	form func(g *Gateway, user jid.JID) *form.Form
+	form func(rg *registrar, user jid.JID) *form.Form
 	// run executes the command with the submitted form (nil when the
 	// command has no form). It returns a note for the user and optionally a
 	// result table.
-	run func(ctx context.Context, g *Gateway, user jid.JID, sub *form.Form) (string, *form.Form, error)
+	run func(ctx context.Context, rg *registrar, user jid.JID, sub *form.Form) (string, *form.Form, error)
 	// parse turns the words after a chat command into a submitted form;
 	// nil means the command takes no arguments.
-	parse func(g *Gateway, user jid.JID, args string) (*form.Form, error)
+	parse func(rg *registrar, user jid.JID, args string) (*form.Form, error)
 }
 
 var commands = []*command{
 	{
 		node: "register", name: "Register an account",
 		help: "register <credentials>: add an account (or log in again with new credentials)",
-		form: func(g *Gateway, _ jid.JID) *form.Form { return g.registrationForm() },
+		form: func(rg *registrar, _ jid.JID) *form.Form { return rg.registrationForm() },
 		run:  runRegister,
-		parse: func(g *Gateway, _ jid.JID, args string) (*form.Form, error) {
-			return g.parseRegisterArgs(args)
+		parse: func(rg *registrar, _ jid.JID, args string) (*form.Form, error) {
+			return rg.parseRegisterArgs(args)
 		},
 	},
 	{
@@ -43,7 +43,7 @@ var commands = []*command{
 		help: "unregister [account]: remove your account (all of them if you name none)",
 		form: unregisterForm,
 		run:  runUnregister,
-		parse: func(g *Gateway, _ jid.JID, args string) (*form.Form, error) {
+		parse: func(rg *registrar, _ jid.JID, args string) (*form.Form, error) {
 			f := &form.Form{Type: form.TypeSubmit}
 			if a := strings.TrimSpace(args); a != "" {
 				f.Set("account", a)
@@ -70,16 +70,16 @@ var commands = []*command{
 }
 
 // commandsFor lists the commands a user may run.
-func (g *Gateway) commandsFor(user jid.JID) []*command {
+func (rg *registrar) commandsFor(user jid.JID) []*command {
 	var out []*command
 	for _, c := range commands {
-		if c.admin && !g.cfg.Access.IsAdmin(user) {
+		if c.admin && !rg.cfg.Access.IsAdmin(user) {
 			continue
 		}
-		if !c.admin && !g.cfg.Access.Allowed(user) {
+		if !c.admin && !rg.cfg.Access.Allowed(user) {
 			continue
 		}
-		if c.node == "backup" && g.cfg.Backup == nil {
+		if c.node == "backup" && rg.cfg.Backup == nil {
 			continue
 		}
 		out = append(out, c)
@@ -88,8 +88,8 @@ func (g *Gateway) commandsFor(user jid.JID) []*command {
 }
 
 // command finds a command the user may run.
-func (g *Gateway) command(node string, user jid.JID) (*command, bool) {
-	for _, c := range g.commandsFor(user) {
+func (rg *registrar) command(node string, user jid.JID) (*command, bool) {
+	for _, c := range rg.commandsFor(user) {
 		if c.node == node {
 			return c, true
 		}
@@ -97,11 +97,11 @@ func (g *Gateway) command(node string, user jid.JID) (*command, bool) {
 	return nil, false
 }
 
-func runRegister(ctx context.Context, g *Gateway, user jid.JID, sub *form.Form) (string, *form.Form, error) {
-	if err := g.registrationForm().Validate(sub); err != nil {
+func runRegister(ctx context.Context, rg *registrar, user jid.JID, sub *form.Form) (string, *form.Form, error) {
+	if err := rg.registrationForm().Validate(sub); err != nil {
 		return "", nil, err
 	}
-	data, err := g.register(ctx, user, g.formValues(sub))
+	data, err := rg.register(ctx, user, rg.formValues(sub))
 	if err != nil {
 		return "", nil, err
 	}
@@ -109,15 +109,15 @@ func runRegister(ctx context.Context, g *Gateway, user jid.JID, sub *form.Form) 
 	if name == "" {
 		name = string(data.ID)
 	}
-	return fmt.Sprintf("Registered %s account %s. Your contacts will appear in your roster shortly.", g.info.Name, name), nil, nil
+	return fmt.Sprintf("Registered %s account %s. Your contacts will appear in your roster shortly.", rg.info.Name, name), nil, nil
 }
 
 // parseRegisterArgs reads "register VALUE" (for a one-field form) or
 // "register field=value field=value".
-func (g *Gateway) parseRegisterArgs(args string) (*form.Form, error) {
+func (rg *registrar) parseRegisterArgs(args string) (*form.Form, error) {
 	f := &form.Form{Type: form.TypeSubmit}
 	var inputs []Field
-	for _, fd := range g.info.Registration.Fields {
+	for _, fd := range rg.info.Registration.Fields {
 		if fd.Type != FieldFixed {
 			inputs = append(inputs, fd)
 		}
@@ -144,9 +144,9 @@ func (g *Gateway) parseRegisterArgs(args string) (*form.Form, error) {
 	return f, nil
 }
 
-func unregisterForm(g *Gateway, user jid.JID) *form.Form {
-	f := &form.Form{Type: form.TypeForm, Title: "Remove a " + g.info.Name + " account"}
-	accts, _ := g.db.UserAccounts(g.cfg.Name, user.Bare().String())
+func unregisterForm(rg *registrar, user jid.JID) *form.Form {
+	f := &form.Form{Type: form.TypeForm, Title: "Remove a " + rg.info.Name + " account"}
+	accts, _ := rg.db.UserAccounts(rg.cfg.Name, user.Bare().String())
 	if len(accts) > 1 {
 		fd := form.Field{Var: "account", Label: "Account (leave empty for all)", Type: form.FieldListSingle}
 		for _, a := range accts {
@@ -162,26 +162,26 @@ func unregisterForm(g *Gateway, user jid.JID) *form.Form {
 	return f
 }
 
-func runUnregister(ctx context.Context, g *Gateway, user jid.JID, sub *form.Form) (string, *form.Form, error) {
+func runUnregister(ctx context.Context, rg *registrar, user jid.JID, sub *form.Form) (string, *form.Form, error) {
 	ok, err := sub.Bool("confirm")
 	if err != nil || !ok {
 		return "Nothing removed.", nil, nil
 	}
-	n, err := g.unregister(ctx, user, AccountID(sub.Value("account")))
+	n, err := rg.unregister(ctx, user, AccountID(sub.Value("account")))
 	if err != nil {
 		return "", nil, err
 	}
-	return fmt.Sprintf("Removed %d %s account(s).", n, g.info.Name), nil, nil
+	return fmt.Sprintf("Removed %d %s account(s).", n, rg.info.Name), nil, nil
 }
 
-func runStatus(_ context.Context, g *Gateway, user jid.JID, _ *form.Form) (string, *form.Form, error) {
-	accs := g.userAccounts(user)
+func runStatus(_ context.Context, rg *registrar, user jid.JID, _ *form.Form) (string, *form.Form, error) {
+	accs := rg.accounts.userAccounts(user)
 	if len(accs) == 0 {
-		stored, _ := g.db.UserAccounts(g.cfg.Name, user.Bare().String())
+		stored, _ := rg.db.UserAccounts(rg.cfg.Name, user.Bare().String())
 		if len(stored) > 0 {
-			return fmt.Sprintf("Your %d %s account(s) are logged out (you unsubscribed from the gateway). Subscribe to %s again to log in.", len(stored), g.info.Name, g.domain), nil, nil
+			return fmt.Sprintf("Your %d %s account(s) are logged out (you unsubscribed from the gateway). Subscribe to %s again to log in.", len(stored), rg.info.Name, rg.domain), nil, nil
 		}
-		return fmt.Sprintf("You have no %s account here. Send \"register\" or use the Register command.", g.info.Name), nil, nil
+		return fmt.Sprintf("You have no %s account here. Send \"register\" or use the Register command.", rg.info.Name), nil, nil
 	}
 	lines := make([]string, 0, len(accs))
 	for _, a := range accs {
@@ -190,8 +190,8 @@ func runStatus(_ context.Context, g *Gateway, user jid.JID, _ *form.Form) (strin
 	return strings.Join(lines, "\n"), nil, nil
 }
 
-func runUsers(_ context.Context, g *Gateway, _ jid.JID, _ *form.Form) (string, *form.Form, error) {
-	accts, err := g.db.Accounts(g.cfg.Name)
+func runUsers(_ context.Context, rg *registrar, _ jid.JID, _ *form.Form) (string, *form.Form, error) {
+	accts, err := rg.db.Accounts(rg.cfg.Name)
 	if err != nil {
 		return "", nil, err
 	}
@@ -200,7 +200,7 @@ func runUsers(_ context.Context, g *Gateway, _ jid.JID, _ *form.Form) (string, *
 	var lines []string
 	for _, a := range accts {
 		state := "disabled"
-		if acc := g.accountByKey(a.AccountKey); acc != nil {
+		if acc := rg.accounts.byKey(a.AccountKey); acc != nil {
 			state = describeAccount(acc)
 		} else if !a.Disabled && a.LastError != "" {
 			state = "logged out: " + a.LastError
@@ -215,8 +215,8 @@ func runUsers(_ context.Context, g *Gateway, _ jid.JID, _ *form.Form) (string, *
 	return fmt.Sprintf("%d account(s).\n%s", len(accts), strings.Join(lines, "\n")), res, nil
 }
 
-func runBackup(ctx context.Context, g *Gateway, _ jid.JID, _ *form.Form) (string, *form.Form, error) {
-	path, size, err := g.cfg.Backup(ctx)
+func runBackup(ctx context.Context, rg *registrar, _ jid.JID, _ *form.Form) (string, *form.Form, error) {
+	path, size, err := rg.cfg.Backup(ctx)
 	if err != nil {
 		return "", nil, fmt.Errorf("backup failed: %w", err)
 	}

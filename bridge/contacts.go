@@ -16,14 +16,17 @@ import (
 // made once, stored, and never changes, so contact JIDs stay stable across
 // restarts even if a transport changes how it names new contacts.
 type contactMap struct {
-	g        *Gateway
-	mu       sync.RWMutex
-	byRemote map[UserID]jid.JID
-	byLocal  map[string]UserID
+	name      string // the gateway instance, the contacts' namespace in the store
+	domain    string // the component domain
+	db        *store.DB
+	localpart func(UserID) string // the transport's proposal for a new contact
+	mu        sync.RWMutex
+	byRemote  map[UserID]jid.JID
+	byLocal   map[string]UserID
 }
 
-func newContactMap(g *Gateway) *contactMap {
-	return &contactMap{g: g, byRemote: map[UserID]jid.JID{}, byLocal: map[string]UserID{}}
+func newContactMap(name, domain string, db *store.DB, localpart func(UserID) string) *contactMap {
+	return &contactMap{name: name, domain: domain, db: db, localpart: localpart, byRemote: map[UserID]jid.JID{}, byLocal: map[string]UserID{}}
 }
 
 func (c *contactMap) remember(uid UserID, j jid.JID) {
@@ -42,10 +45,10 @@ func (c *contactMap) jidFor(uid UserID) (jid.JID, error) {
 	if ok {
 		return j, nil
 	}
-	name := c.g.cfg.Name
-	local, err := c.g.db.ContactByRemote(name, string(uid))
+	name := c.name
+	local, err := c.db.ContactByRemote(name, string(uid))
 	if err == nil {
-		j, err := jid.New(local, c.g.domain.Domain(), "")
+		j, err := jid.New(local, c.domain, "")
 		if err != nil {
 			return jid.JID{}, fmt.Errorf("bridge: stored contact %q: %w", local, err)
 		}
@@ -55,8 +58,8 @@ func (c *contactMap) jidFor(uid UserID) (jid.JID, error) {
 	if !errors.Is(err, store.ErrNotFound) {
 		return jid.JID{}, fmt.Errorf("bridge: contact %s: %w", uid, err)
 	}
-	base := jid.Escape(c.g.tr.ContactLocalpart(uid))
-	if _, err := jid.New(base, c.g.domain.Domain(), ""); err != nil || base == "" {
+	base := jid.Escape(c.localpart(uid))
+	if _, err := jid.New(base, c.domain, ""); err != nil || base == "" {
 		// The proposal is unusable as a localpart: fall back to a hash.
 		sum := sha256.Sum256([]byte(uid))
 		base = "u-" + hex.EncodeToString(sum[:8])
@@ -66,11 +69,11 @@ func (c *contactMap) jidFor(uid UserID) (jid.JID, error) {
 		if n > 1 {
 			cand = base + "~" + strconv.Itoa(n)
 		}
-		j, err := jid.New(cand, c.g.domain.Domain(), "")
+		j, err := jid.New(cand, c.domain, "")
 		if err != nil {
 			return jid.JID{}, fmt.Errorf("bridge: contact JID for %s: %w", uid, err)
 		}
-		err = c.g.db.PutContact(name, string(uid), j.Local())
+		err = c.db.PutContact(name, string(uid), j.Local())
 		switch {
 		case err == nil:
 			c.remember(uid, j)
@@ -78,8 +81,8 @@ func (c *contactMap) jidFor(uid UserID) (jid.JID, error) {
 		case errors.Is(err, store.ErrConflict):
 			// Either the localpart is taken by someone else, or uid was
 			// mapped concurrently.
-			if local, err := c.g.db.ContactByRemote(name, string(uid)); err == nil {
-				j, err := jid.New(local, c.g.domain.Domain(), "")
+			if local, err := c.db.ContactByRemote(name, string(uid)); err == nil {
+				j, err := jid.New(local, c.domain, "")
 				if err == nil {
 					c.remember(uid, j)
 				}
@@ -101,7 +104,7 @@ func (c *contactMap) userFor(local string) (UserID, error) {
 	if ok {
 		return uid, nil
 	}
-	remote, err := c.g.db.ContactByLocal(c.g.cfg.Name, local)
+	remote, err := c.db.ContactByLocal(c.name, local)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", fmt.Errorf("bridge: no contact %q: %w", local, ErrNotFound)
 	}
@@ -109,7 +112,7 @@ func (c *contactMap) userFor(local string) (UserID, error) {
 		return "", fmt.Errorf("bridge: contact %q: %w", local, err)
 	}
 	uid = UserID(remote)
-	j, err := jid.New(local, c.g.domain.Domain(), "")
+	j, err := jid.New(local, c.domain, "")
 	if err == nil {
 		c.remember(uid, j)
 	}

@@ -34,8 +34,10 @@ var (
 )
 
 // RateLimitError says the network refused a request for now. The bridge
-// waits RetryAfter (or its own backoff when zero) and tries again, keeping
-// the message queued.
+// waits exactly RetryAfter (Config.RetryBase when zero) and tries again,
+// keeping the message queued and its place in the chat's order. A rate
+// limit is not a failure: it never lengthens the backoff of later
+// failures.
 type RateLimitError struct {
 	RetryAfter time.Duration
 	Err        error

@@ -10,6 +10,11 @@ import (
 // transport may acknowledge it to its network only after a nil error. Emit
 // is safe for concurrent use; events of one chat must be emitted in order
 // from one goroutine to keep that order.
+//
+// A MessageEvent is delivered once per XMPP user and chat, by its ID: the
+// same message emitted again (a redelivery after a crash, the same channel
+// seen through two accounts of one user) is recorded as a duplicate and
+// not delivered again, for MessageRetention.
 type Sink interface {
 	Emit(ctx context.Context, ev Event) error
 }

@@ -24,7 +24,8 @@ type Config struct {
 	// Access says who may register and who administers the gateway.
 	Access Access
 	// MessageRetention is how long message-ID mappings (for edits,
-	// replies, reactions) are kept. Default 30 days.
+	// replies, reactions) and the record of delivered remote messages (the
+	// dedupe window) are kept. Default 30 days.
 	MessageRetention time.Duration
 	// DeliveryTimeout is how long a message to the network is retried
 	// before it is bounced to its sender. Default 24 hours.
@@ -57,40 +58,48 @@ func (c Config) withDefaults() Config {
 
 // Gateway bridges one transport instance and its component. Create it with
 // New and start it with Run.
+//
+// It only assembles its parts, each with one job, and runs them:
+//
+//	router       routes every stanza from the host server to a part
+//	toXMPP       sends stanzas to the host server, or keeps them in the outbox
+//	toNetwork    per-chat ordered queues of the users' actions to the network
+//	fromNetwork  turns the sessions' events into stanzas (stanzas.go converts)
+//	accounts     registered accounts, logins, sessions
+//	roster       rosters, subscriptions and presence
+//	registrar    registration and commands
 type Gateway struct {
-	cfg    Config
-	tr     Transport
-	info   Info
-	db     *store.DB
-	log    *slog.Logger
-	comp   *xmpp.Component
-	domain jid.JID
+	cfg     Config
+	tr      Transport
+	info    Info
+	db      *store.DB
+	log     *slog.Logger
+	comp    *xmpp.Component
+	domain  jid.JID
+	metrics *Metrics
+	life    *lifetime
 
-	contacts *contactMap
-	remote   *remoteQueues
-	deliv    *delivery
-	metrics  *Metrics
-	adhocs   *adhocSessions
-	// ephemeralSlots bounds concurrent typing and marker calls to the
-	// network; beyond it they are dropped (they are worthless late).
-	ephemeralSlots chan struct{}
-	// slowSlots bounds requests handled outside the dispatcher.
-	slowSlots chan struct{}
+	deliv    *toXMPP
+	toNet    *toNetwork
+	fromNet  *fromNetwork
+	accounts *accounts
+	roster   *roster
+	reg      *registrar
+	router   *router
 	// connLog decides which connection state changes are logged.
 	connLog connLog
-
-	runCtx context.Context // set by Run; the lifetime of background work
-	wg     sync.WaitGroup  // background work started by Run
-
-	rosterMu sync.Mutex // serializes read-modify-write of roster items
-
-	mu       sync.Mutex
-	accounts map[store.AccountKey]*account
-	// presence caches the last known presence of each contact.
-	presence map[UserID]Presence
-	// userPresence is the last presence each user sent the gateway.
-	userPresence map[jid.JID]Presence
 }
+
+// lifetime is one run of a gateway: the context of its background work and
+// the group that waits for it. ctx is set by Run before any part starts
+// work and never changes during the run.
+type lifetime struct {
+	ctx context.Context
+	wg  sync.WaitGroup
+}
+
+// running reports whether the run is on.
+func (l *lifetime) running() bool { return l.ctx != nil && l.ctx.Err() == nil }
 
 // New returns a Gateway. It does no I/O.
 func New(cfg Config, tr Transport, db *store.DB, log *slog.Logger) (*Gateway, error) {
@@ -103,18 +112,14 @@ func New(cfg Config, tr Transport, db *store.DB, log *slog.Logger) (*Gateway, er
 	}
 	info := tr.Info()
 	g := &Gateway{
-		cfg:            cfg,
-		tr:             tr,
-		info:           info,
-		db:             db,
-		log:            log.With("gateway", cfg.Name, "network", info.Network),
-		accounts:       make(map[store.AccountKey]*account),
-		presence:       make(map[UserID]Presence),
-		userPresence:   make(map[jid.JID]Presence),
-		metrics:        newMetrics(),
-		adhocs:         &adhocSessions{m: map[string]adhocSession{}},
-		ephemeralSlots: make(chan struct{}, 64),
-		slowSlots:      make(chan struct{}, 32),
+		cfg:     cfg,
+		tr:      tr,
+		info:    info,
+		db:      db,
+		log:     log.With("gateway", cfg.Name, "network", info.Network),
+		metrics: newMetrics(),
+		life:    &lifetime{},
+		router:  &router{},
 	}
 	if err := g.cfg.Access.compile(); err != nil {
 		return nil, err
@@ -127,16 +132,58 @@ func New(cfg Config, tr Transport, db *store.DB, log *slog.Logger) (*Gateway, er
 			userOnState(s, err)
 		}
 	}
-	comp, err := xmpp.NewComponent(ccfg, xmpp.HandlerFunc(g.handleStanza))
+	comp, err := xmpp.NewComponent(ccfg, xmpp.HandlerFunc(g.router.handleStanza))
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %s: %w", cfg.Name, err)
 	}
 	g.comp = comp
 	g.domain = comp.Domain()
-	g.contacts = newContactMap(g)
-	g.remote = newRemoteQueues(g)
-	g.deliv = newDelivery(g)
+	g.assemble()
 	return g, nil
+}
+
+// assemble makes the parts and connects them.
+func (g *Gateway) assemble() {
+	name, access := g.cfg.Name, &g.cfg.Access
+	g.deliv = newToXMPP(name, g.db, g.comp, g.domain, g.metrics, g.log)
+	contacts := newContactMap(name, g.domain.Domain(), g.db, g.tr.ContactLocalpart)
+	g.accounts = &accounts{
+		name: name, info: g.info, tr: g.tr, db: g.db, log: g.log, metrics: g.metrics,
+		life: g.life, out: g.deliv, live: map[store.AccountKey]*account{},
+	}
+	g.roster = &roster{
+		name: name, info: g.info, access: access, domain: g.domain, db: g.db, contacts: contacts,
+		accounts: g.accounts, out: g.deliv, life: g.life, log: g.log,
+		presence: map[UserID]Presence{}, userPresence: map[jid.JID]Presence{},
+	}
+	g.toNet = &toNetwork{
+		name: name, caps: g.info.Capabilities, retryBase: g.cfg.RetryBase, deliveryTimeout: g.cfg.DeliveryTimeout,
+		outbox: g.db, session: g.accounts.session, authFailed: g.accounts.authFailed, replies: g.deliv,
+		metrics: g.metrics, log: g.log, life: g.life,
+		ephemeralSlots: make(chan struct{}, 64), active: map[string]*queueWorker{},
+	}
+	g.fromNet = &fromNetwork{
+		name: name, info: g.info, domain: g.domain, db: g.db, contacts: contacts,
+		accounts: g.accounts, roster: g.roster, out: g.deliv, metrics: g.metrics,
+		dedupe: newDedupe(g.db, g.metrics, g.log),
+	}
+	g.toNet.delivered = g.fromNet.dedupe.delivered
+	g.reg = &registrar{
+		cfg: g.cfg, info: g.info, tr: g.tr, db: g.db, domain: g.domain, accounts: g.accounts,
+		roster: g.roster, contacts: contacts, out: g.deliv, metrics: g.metrics, log: g.log,
+		adhocs: &adhocSessions{m: map[string]adhocSession{}},
+	}
+	*g.router = router{
+		cfg: g.cfg, info: g.info, domain: g.domain, out: g.deliv, contacts: contacts,
+		accounts: g.accounts, toNet: g.toNet, roster: g.roster, reg: g.reg,
+		metrics: g.metrics, life: g.life, log: g.log, slowSlots: make(chan struct{}, 32),
+	}
+	g.accounts.sink = g.fromNet.sink
+	g.accounts.changed = g.roster.announceGateway
+	g.accounts.loggedIn = func(ctx context.Context, acc *account, sess Session) {
+		g.toNet.resumeAccount(acc.key)
+		g.roster.syncContacts(ctx, acc, sess)
+	}
 }
 
 // Name returns the instance name.
@@ -175,21 +222,27 @@ func (g *Gateway) Info() Info { return g.info }
 func (g *Gateway) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	g.runCtx = ctx
+	g.life.ctx = ctx
+	if since, err := g.db.SeenSince(); err != nil {
+		g.log.Error("reading when delivery records began", "err", err)
+	} else if !since.IsZero() {
+		g.toNet.trustUnknownUntil = since.Add(g.cfg.MessageRetention)
+	}
 
-	g.wg.Go(func() { g.deliv.run(ctx) })
-	g.wg.Go(func() { g.pruneLoop(ctx) })
-	if err := g.remote.resume(ctx); err != nil {
+	g.life.wg.Go(func() { g.deliv.run(ctx) })
+	g.life.wg.Go(func() { g.pruneLoop(ctx) })
+	g.life.wg.Go(func() { g.fromNet.dedupe.run(ctx) })
+	if err := g.toNet.resume(ctx); err != nil {
 		g.log.Error("resuming queued messages", "err", err)
 	}
 	// Stored accounts start logging in before the transport's background
 	// work (its event stream) starts, so their sessions are usually there
 	// when the first events arrive.
-	if err := g.loginAll(ctx); err != nil {
+	if err := g.accounts.loginAll(ctx); err != nil {
 		g.log.Error("logging in stored accounts", "err", err)
 	}
 	if r, ok := g.tr.(Runner); ok {
-		g.wg.Go(func() {
+		g.life.wg.Go(func() {
 			if err := r.Run(ctx); err != nil && ctx.Err() == nil {
 				cancel(fmt.Errorf("bridge: %s transport: %w", g.cfg.Name, err))
 			}
@@ -207,9 +260,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	case <-ctx.Done():
 		runErr = <-compDone
 	}
-	g.logoutAll()
-	g.wg.Wait()
-	g.remote.wait()
+	g.accounts.logoutAll()
+	g.life.wg.Wait()
+	g.toNet.wait()
+	g.fromNet.dedupe.flush()
 	if err := g.deliv.saveUnsent(g.comp.Unsent()); err != nil {
 		g.log.Error("saving unsent stanzas", "err", err)
 	}
@@ -238,11 +292,17 @@ func (g *Gateway) pruneLoop(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		n, err := g.db.PruneMessageRefs(time.Now().Add(-g.cfg.MessageRetention))
+		cut := time.Now().Add(-g.cfg.MessageRetention)
+		n, err := g.db.PruneMessageRefs(cut)
 		if err != nil {
 			g.log.Error("pruning message ids", "err", err)
 		} else if n > 0 {
 			g.log.Debug("pruned message ids", "count", n)
+		}
+		if n, err := g.db.PruneSeen(cut); err != nil {
+			g.log.Error("pruning delivered events", "err", err)
+		} else if n > 0 {
+			g.log.Debug("pruned delivered events", "count", n)
 		}
 		select {
 		case <-ctx.Done():
@@ -252,43 +312,6 @@ func (g *Gateway) pruneLoop(ctx context.Context) {
 	}
 }
 
-// send delivers a stanza to the XMPP side now or durably later; see
-// inbound.deliver.
-func (g *Gateway) send(ctx context.Context, s xmpp.Stanza) error {
-	return g.deliv.deliver(ctx, s, true)
-}
-
-// sendEphemeral delivers a stanza that is worthless later (typing, presence
-// while disconnected): it is dropped, and counted, when the host is down.
-func (g *Gateway) sendEphemeral(ctx context.Context, s xmpp.Stanza) {
-	_ = g.deliv.deliver(ctx, s, false)
-}
-
-// reply answers an iq.
-func (g *Gateway) reply(ctx context.Context, iq *xmpp.IQ, payload *xmpp.Element) {
-	g.sendEphemeral(ctx, iq.Result(payload))
-}
-
-// replyError answers an iq with an error.
-func (g *Gateway) replyError(ctx context.Context, iq *xmpp.IQ, e *xmpp.StanzaError) {
-	g.sendEphemeral(ctx, iq.ErrorReply(e))
-}
-
-// bounce answers any stanza with an error (never an error with an error).
-func (g *Gateway) bounce(ctx context.Context, s xmpp.Stanza, e *xmpp.StanzaError) {
-	if b := xmpp.Bounce(s, e); b != nil {
-		g.metrics.bounces.Add(1)
-		_ = g.send(ctx, b)
-	}
-}
-
-// notify sends a chat message from the gateway JID to a user.
-func (g *Gateway) notify(ctx context.Context, user jid.JID, text string) {
-	m := &xmpp.Message{
-		Header: xmpp.Header{From: g.domain, To: user, ID: g.comp.NewID(), Type: xmpp.MessageChat},
-		Body:   text,
-	}
-	if err := g.send(ctx, m); err != nil {
-		g.log.Error("notifying user", "user", user, "err", err)
-	}
-}
+// announceAll sends every user the gateway's presence and their contacts'
+// presence, after the component (re)connected.
+func (g *Gateway) announceAll() { g.roster.announceAll() }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp"
 )
 
@@ -17,14 +18,17 @@ const (
 	kindReact   = "react"
 )
 
-// remoteItem is one queued action of an XMPP user towards the network. It is
-// stored as JSON in the outbox until the network accepted it.
-type remoteItem struct {
-	Kind     string       `json:"kind"`
-	User     string       `json:"user"`    // full JID of the sender, for bounces and receipts
-	Account  string       `json:"account"` // remote account ID
-	Contact  string       `json:"contact"` // contact JID the stanza was sent to
-	Peer     UserID       `json:"peer"`
+// toNetworkItem is one queued action of an XMPP user towards the network.
+// It is stored as JSON in the outbox until the network accepted it.
+type toNetworkItem struct {
+	Kind    string `json:"kind"`
+	User    string `json:"user"`    // full JID of the sender, for bounces and receipts
+	Account string `json:"account"` // remote account ID
+	Contact string `json:"contact"` // contact JID the stanza was sent to
+	Peer    UserID `json:"peer"`
+	// Chat is the chat, unless it is the direct chat with Peer that the
+	// network has no conversation ID for (the only kind schema 1 knew).
+	Chat     *ChatRef     `json:"chat,omitempty"`
 	ID       string       `json:"id,omitempty"`        // id of the stanza
 	OriginID string       `json:"origin_id,omitempty"` // XEP-0359 origin-id
 	Target   string       `json:"target,omitempty"`    // XMPP id of the corrected/retracted/reacted message
@@ -36,50 +40,76 @@ type remoteItem struct {
 	Receipt  bool         `json:"receipt,omitempty"` // XEP-0184 receipt requested
 }
 
+// chat returns the chat of the item.
+func (it toNetworkItem) chat() ChatRef {
+	if it.Chat != nil {
+		return *it.Chat
+	}
+	return ChatRef{Kind: Direct, Peer: it.Peer}
+}
+
 // handleMessage handles a message addressed to the gateway or a contact.
-func (g *Gateway) handleMessage(ctx context.Context, m *xmpp.Message) {
+func (rt *router) handleMessage(ctx context.Context, m *xmpp.Message) {
 	if m.Type == xmpp.MessageError {
 		if m.Error != nil {
-			g.log.Info("user's server refused a message", "from", m.From, "to", m.To, "condition", m.Error.Condition)
+			rt.log.Info("user's server refused a message", "from", m.From, "to", m.To, "condition", m.Error.Condition)
 		}
 		return
 	}
 	if m.To.Local() == "" {
 		select {
-		case g.slowSlots <- struct{}{}:
-			g.wg.Go(func() {
-				defer func() { <-g.slowSlots }()
-				g.handleChatCommand(g.runCtx, m)
+		case rt.slowSlots <- struct{}{}:
+			rt.life.wg.Go(func() {
+				defer func() { <-rt.slowSlots }()
+				rt.reg.handleChatCommand(rt.life.ctx, m)
 			})
 		default:
-			g.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondResourceConstraint, "The gateway is busy; try again in a moment."))
+			rt.out.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondResourceConstraint, "The gateway is busy; try again in a moment."))
 		}
 		return
 	}
 	if m.Type == xmpp.MessageGroupchat {
-		g.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, "Group chats are not available on this gateway yet."))
+		rt.out.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, "Group chats are not available on this gateway yet."))
 		return
 	}
-	if !g.cfg.Access.Allowed(m.From) {
-		g.bounce(ctx, m, userError(ErrNotAllowed))
+	if !rt.cfg.Access.Allowed(m.From) {
+		rt.out.bounce(ctx, m, userError(ErrNotAllowed))
 		return
 	}
-	uid, err := g.contacts.userFor(m.To.Local())
+	uid, err := rt.contacts.userFor(m.To.Local())
 	if err != nil {
-		g.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondItemNotFound, "No such contact on this gateway."))
+		rt.out.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondItemNotFound, "No such contact on this gateway."))
 		return
 	}
-	acc, err := g.accountFor(m.From, uid)
+	acc, err := rt.accounts.accountFor(m.From, uid)
 	if err != nil {
-		g.bounce(ctx, m, userError(err))
+		rt.out.bounce(ctx, m, userError(err))
 		return
 	}
-	it := remoteItem{
-		User: m.From.String(), Account: acc.key.Remote, Contact: m.To.Bare().String(), Peer: uid,
-		ID: m.ID, OriginID: m.OriginID, Text: m.Body,
+	it, chatState, displayed := parseUserMessage(m, rt.info.Capabilities)
+	it.User, it.Contact = m.From.String(), m.To.Bare().String()
+	chat := directChat(acc.key, uid)
+	if chatState != "" && it.Kind == "" {
+		rt.toNet.sendTyping(chat, chatState)
 	}
-	var chatState string
-	displayed := ""
+	if displayed != "" {
+		rt.toNet.sendDisplayed(chat, displayed)
+	}
+	if it.Kind == "" {
+		return
+	}
+	if err := rt.toNet.enqueue(ctx, chat, it); err != nil {
+		rt.log.Error("queueing message", "err", err)
+		rt.out.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondInternalServerError, "The gateway could not store your message; it was not sent."))
+	}
+}
+
+// parseUserMessage reads what a user's message to a contact asks of the
+// network: the queued action (message, correction, retraction, reaction;
+// Kind "" for none), a chat state and a displayed marker. Sender, account
+// and peer are the caller's to fill in.
+func parseUserMessage(m *xmpp.Message, caps Capabilities) (it toNetworkItem, chatState, displayed string) {
+	it = toNetworkItem{ID: m.ID, OriginID: m.OriginID, Text: m.Body}
 	for _, x := range m.Extra {
 		switch x.Name.Space {
 		case NSCorrect:
@@ -120,12 +150,12 @@ func (g *Gateway) handleMessage(ctx context.Context, m *xmpp.Message) {
 			}
 		}
 	}
-	if (it.ReplyTo != "" && g.info.Capabilities.Replies) || it.Kind == kindRetract {
+	if (it.ReplyTo != "" && caps.Replies) || it.Kind == kindRetract {
 		// The quote is only a fallback when the network shows the reply
 		// itself; otherwise it is the context the reader needs.
 		it.Text = stripFallbacks(m.Body, m.Extra)
 	}
-	if !g.info.Capabilities.Replies {
+	if !caps.Replies {
 		it.ReplyTo = ""
 	}
 	if it.Kind == "" && (m.Body != "" || len(it.Files) > 0) {
@@ -135,19 +165,7 @@ func (g *Gateway) handleMessage(ctx context.Context, m *xmpp.Message) {
 		}
 		it.Thread = m.Thread
 	}
-	if chatState != "" && it.Kind == "" {
-		g.sendTyping(acc, uid, chatState)
-	}
-	if displayed != "" {
-		g.sendDisplayed(acc, uid, displayed)
-	}
-	if it.Kind == "" {
-		return
-	}
-	if err := g.remote.enqueue(ctx, acc, it); err != nil {
-		g.log.Error("queueing message", "err", err)
-		g.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondInternalServerError, "The gateway could not store your message; it was not sent."))
-	}
+	return it, chatState, displayed
 }
 
 // stripFallbacks removes the parts of a body that XEP-0428 marks as
@@ -196,54 +214,57 @@ func stripFallbacks(body string, extra []*xmpp.Element) string {
 	return string(out)
 }
 
-func (g *Gateway) ephemeral(acc *account, f func(ctx context.Context, s Session) error) {
-	sess, state, _ := acc.snapshot()
-	if state != LoggedIn || sess == nil {
+// ephemeral runs an action that is worthless late (typing, read markers)
+// outside the dispatcher, if the account is logged in and a slot is free;
+// otherwise it is dropped and counted.
+func (q *toNetwork) ephemeral(k store.AccountKey, f func(ctx context.Context, s Session) error) {
+	sess, err := q.session(k)
+	if err != nil {
 		return
 	}
 	select {
-	case g.ephemeralSlots <- struct{}{}:
+	case q.ephemeralSlots <- struct{}{}:
 	default:
-		g.metrics.dropped.Add(1)
+		q.metrics.droppedToNetwork.Add(1)
 		return
 	}
-	g.wg.Go(func() {
-		defer func() { <-g.ephemeralSlots }()
-		ctx, cancel := context.WithTimeout(g.runCtx, 10*time.Second)
+	q.life.wg.Go(func() {
+		defer func() { <-q.ephemeralSlots }()
+		ctx, cancel := context.WithTimeout(q.life.ctx, 10*time.Second)
 		defer cancel()
 		if err := f(ctx, sess); err != nil && !errors.Is(err, ErrUnsupported) {
-			acc.log.Debug("ephemeral action failed", "err", err)
+			q.log.Debug("ephemeral action failed", "user", k.User, "account", k.Remote, "err", err)
 		}
 	})
 }
 
-func (g *Gateway) sendTyping(acc *account, peer UserID, state string) {
+func (q *toNetwork) sendTyping(chat chatKey, state string) {
 	ts, ok := map[string]TypingState{
 		"active": TypingActive, "composing": TypingComposing, "paused": TypingPaused,
 		"inactive": TypingInactive, "gone": TypingGone,
 	}[state]
-	if !ok || !g.info.Capabilities.Typing {
+	if !ok || !q.caps.Typing {
 		return
 	}
-	g.ephemeral(acc, func(ctx context.Context, s Session) error {
+	q.ephemeral(chat.Account, func(ctx context.Context, s Session) error {
 		t, ok := s.(Typer)
 		if !ok {
 			return ErrUnsupported
 		}
-		return t.Typing(ctx, ChatRef{Kind: Direct, Peer: peer}, ts)
+		return t.Typing(ctx, chat.Chat, ts)
 	})
 }
 
-func (g *Gateway) sendDisplayed(acc *account, peer UserID, id string) {
-	if !g.info.Capabilities.ReadMarkers {
+func (q *toNetwork) sendDisplayed(chat chatKey, id string) {
+	if !q.caps.ReadMarkers {
 		return
 	}
-	remote := g.remoteID(g.scope(acc, peer), id)
-	g.ephemeral(acc, func(ctx context.Context, s Session) error {
+	remote := q.remoteID(chat.scope(q.name), id)
+	q.ephemeral(chat.Account, func(ctx context.Context, s Session) error {
 		r, ok := s.(ReadMarker)
 		if !ok {
 			return ErrUnsupported
 		}
-		return r.MarkRead(ctx, ChatRef{Kind: Direct, Peer: peer}, remote)
+		return r.MarkRead(ctx, chat.Chat, remote)
 	})
 }

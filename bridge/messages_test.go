@@ -61,6 +61,10 @@ func TestMessagesBothWays(t *testing.T) {
 
 func TestEditsRetractionsReactionsMapIDs(t *testing.T) {
 	e := withBob(t)
+	// bob's message r9, delivered with its remote ID as XMPP id.
+	if err := e.tr.Emit(e.ctx(), "acct-a", bridge.MessageEvent{Chat: bobChat, Sender: "bob", ID: "r9", Text: "yo"}); err != nil {
+		t.Fatal(err)
+	}
 	e.send(`<message type='chat' id='x1' from='alice@example.org/a' to='bob@fake.example.org'><body>teh</body></message>`)
 	sent, _ := e.tr.WaitSent(e.ctx(), 1)
 	remote := sent[0].ID
@@ -112,6 +116,28 @@ ok</body><reply xmlns='urn:xmpp:reply:0' to='bob@fake.example.org' id='x1'/><fal
 	m = e.expectMessage(func(m *xmpp.Message) bool { return len(m.Extra) > 0 && m.Extra[0].Name.Local == "retract" })
 	if m.Extra[0].AttrValue("id") != "r7" || m.Body == "" {
 		t.Fatalf("retraction %s", m.Element())
+	}
+}
+
+// A correction, retraction or reaction naming a message the gateway does
+// not know is answered item-not-found by the gateway, not handed to the
+// network as if the id were a remote ID.
+func TestActionsOnUnknownMessagesAreRefused(t *testing.T) {
+	e := withBob(t)
+	for i, action := range []string{
+		`<body>fix</body><replace xmlns='urn:xmpp:message-correct:0' id='nope'/>`,
+		`<retract xmlns='urn:xmpp:message-retract:1' id='nope'/>`,
+		`<reactions xmlns='urn:xmpp:reactions:0' id='nope'><reaction>👍</reaction></reactions>`,
+	} {
+		e.send(`<message type='chat' id='u%d' from='alice@example.org/a' to='bob@fake.example.org'>%s</message>`, i, action)
+		m := e.expectMessage(func(m *xmpp.Message) bool { return m.ID == fmt.Sprint("u", i) })
+		if m.Type != "error" || errCond(m) != xmpp.CondItemNotFound || !strings.Contains(m.Error.Text, `"nope"`) {
+			t.Fatalf("answer to %s: %s", action, m.Element())
+		}
+	}
+	e.send(`<message type='chat' id='ok' from='alice@example.org/a' to='bob@fake.example.org'><body>fine</body></message>`)
+	if sent, err := e.tr.WaitSent(e.ctx(), 1); err != nil || len(sent) != 1 || sent[0].Kind != "message" {
+		t.Fatalf("sent %+v %v", sent, err)
 	}
 }
 

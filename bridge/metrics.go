@@ -12,18 +12,21 @@ type Metrics struct {
 	// "unknown").
 	events sync.Map // string -> *atomic.Uint64
 
-	bounces         atomic.Uint64 // stanza errors sent back to XMPP senders
-	dropped         atomic.Uint64 // ephemeral stanzas dropped while the host was down
-	queuedForXMPP   atomic.Uint64 // stanzas stored because the host was down
-	flushedToXMPP   atomic.Uint64 // stored stanzas delivered later
-	sentRemote      atomic.Uint64 // messages delivered to the network
-	retriedRemote   atomic.Uint64 // delivery attempts that will be retried
-	rateLimited     atomic.Uint64 // of which rate limits
-	failedRemote    atomic.Uint64 // messages bounced after failing for good
-	loginFailures   atomic.Uint64
-	unknownStanzas  atomic.Uint64 // iqs answered service-unavailable
-	registrations   atomic.Uint64
-	unregistrations atomic.Uint64
+	bounces atomic.Uint64 // stanza errors sent back to XMPP senders
+	dropped atomic.Uint64 // ephemeral stanzas the component could not take at once
+	// droppedToNetwork counts typing and read markers not passed to the
+	// network because too many such calls were already running.
+	droppedToNetwork atomic.Uint64
+	queuedForXMPP    atomic.Uint64 // stanzas stored because the host was down
+	flushedToXMPP    atomic.Uint64 // stored stanzas delivered later
+	sentRemote       atomic.Uint64 // messages delivered to the network
+	retriedRemote    atomic.Uint64 // delivery attempts that will be retried
+	rateLimited      atomic.Uint64 // of which rate limits
+	failedRemote     atomic.Uint64 // messages bounced after failing for good
+	loginFailures    atomic.Uint64
+	unknownStanzas   atomic.Uint64 // iqs answered service-unavailable
+	registrations    atomic.Uint64
+	unregistrations  atomic.Uint64
 }
 
 func newMetrics() *Metrics { return &Metrics{} }
@@ -38,19 +41,22 @@ func (m *Metrics) countEvent(kind string) {
 
 // Snapshot is a copy of the counters.
 type Snapshot struct {
-	Events          map[string]uint64
-	Bounces         uint64
-	Dropped         uint64
-	QueuedForXMPP   uint64
-	FlushedToXMPP   uint64
-	SentRemote      uint64
-	RetriedRemote   uint64
-	RateLimited     uint64
-	FailedRemote    uint64
-	LoginFailures   uint64
-	UnknownStanzas  uint64
-	Registrations   uint64
-	Unregistrations uint64
+	Events  map[string]uint64
+	Bounces uint64
+	Dropped uint64
+	// DroppedToNetwork counts typing notifications and read markers not
+	// passed to the network because too many were already in flight.
+	DroppedToNetwork uint64
+	QueuedForXMPP    uint64
+	FlushedToXMPP    uint64
+	SentRemote       uint64
+	RetriedRemote    uint64
+	RateLimited      uint64
+	FailedRemote     uint64
+	LoginFailures    uint64
+	UnknownStanzas   uint64
+	Registrations    uint64
+	Unregistrations  uint64
 }
 
 // Snapshot returns the current values.
@@ -62,6 +68,7 @@ func (m *Metrics) Snapshot() Snapshot {
 	})
 	s.Bounces = m.bounces.Load()
 	s.Dropped = m.dropped.Load()
+	s.DroppedToNetwork = m.droppedToNetwork.Load()
 	s.QueuedForXMPP = m.queuedForXMPP.Load()
 	s.FlushedToXMPP = m.flushedToXMPP.Load()
 	s.SentRemote = m.sentRemote.Load()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"strings"
 	"time"
@@ -14,12 +15,30 @@ import (
 	"github.com/xgate-im/xgate/xmpp/jid"
 )
 
+// registrar handles registration (XEP-0077, XEP-0100 address
+// translation) and the gateway's commands (XEP-0050 ad-hoc and chat
+// commands).
+type registrar struct {
+	cfg      Config
+	info     Info
+	tr       Transport
+	db       *store.DB
+	domain   jid.JID
+	accounts *accounts
+	roster   *roster
+	contacts *contactMap
+	out      *toXMPP
+	metrics  *Metrics
+	log      *slog.Logger
+	adhocs   *adhocSessions
+}
+
 // registrationForm is the transport's registration form as a data form.
-func (g *Gateway) registrationForm() *form.Form {
-	rf := g.info.Registration
+func (rg *registrar) registrationForm() *form.Form {
+	rf := rg.info.Registration
 	f := &form.Form{Type: form.TypeForm, Title: rf.Title}
 	if f.Title == "" {
-		f.Title = "Register with " + g.info.Name
+		f.Title = "Register with " + rg.info.Name
 	}
 	if rf.Instructions != "" {
 		f.Instructions = []string{rf.Instructions}
@@ -40,9 +59,9 @@ func (g *Gateway) registrationForm() *form.Form {
 
 // formValues extracts the transport's fields from a submitted form, with
 // defaults for omitted optional fields.
-func (g *Gateway) formValues(sub *form.Form) map[string]string {
+func (rg *registrar) formValues(sub *form.Form) map[string]string {
 	vals := map[string]string{}
-	for _, fd := range g.info.Registration.Fields {
+	for _, fd := range rg.info.Registration.Fields {
 		if fd.Type == FieldFixed {
 			continue
 		}
@@ -58,37 +77,37 @@ func (g *Gateway) formValues(sub *form.Form) map[string]string {
 // register checks values with the transport, stores the account and logs
 // it in. Registering an account that exists replaces its credentials (this
 // is how a logged-out user logs in again).
-func (g *Gateway) register(ctx context.Context, user jid.JID, values map[string]string) (AccountData, error) {
+func (rg *registrar) register(ctx context.Context, user jid.JID, values map[string]string) (AccountData, error) {
 	user = user.Bare()
-	if !g.cfg.Access.Allowed(user) {
+	if !rg.cfg.Access.Allowed(user) {
 		return AccountData{}, ErrNotAllowed
 	}
 	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	data, err := g.tr.Register(rctx, values)
+	data, err := rg.tr.Register(rctx, values)
 	if err != nil {
 		return AccountData{}, err
 	}
 	if data.ID == "" {
 		return AccountData{}, fmt.Errorf("bridge: transport returned an account without ID")
 	}
-	key := store.AccountKey{User: user.String(), Transport: g.cfg.Name, Remote: string(data.ID)}
-	_, err = g.db.GetAccount(key)
+	key := store.AccountKey{User: user.String(), Transport: rg.cfg.Name, Remote: string(data.ID)}
+	_, err = rg.db.GetAccount(key)
 	isNew := errors.Is(err, store.ErrNotFound)
-	if err := Provision(g.db, g.cfg.Name, user, data); err != nil {
+	if err := Provision(rg.db, rg.cfg.Name, user, data); err != nil {
 		return AccountData{}, err
 	}
-	a, err := g.db.GetAccount(key)
+	a, err := rg.db.GetAccount(key)
 	if err != nil {
 		return AccountData{}, fmt.Errorf("bridge: read account: %w", err)
 	}
-	g.metrics.registrations.Add(1)
-	g.log.Info("registered", "user", user, "account", data.ID, "new", isNew)
-	if err := g.startAccount(ctx, a); err != nil {
+	rg.metrics.registrations.Add(1)
+	rg.log.Info("registered", "user", user, "account", data.ID, "new", isNew)
+	if err := rg.accounts.start(ctx, a); err != nil {
 		return AccountData{}, err
 	}
 	// XEP-0100 §4.1.1: the gateway asks to be in the user's roster.
-	_ = g.send(ctx, &xmpp.Presence{Header: xmpp.Header{From: g.domain, To: user, Type: xmpp.PresenceSubscribe}})
+	_ = rg.out.send(ctx, &xmpp.Presence{Header: xmpp.Header{From: rg.domain, To: user, Type: xmpp.PresenceSubscribe}})
 	return data, nil
 }
 
@@ -118,9 +137,9 @@ func Provision(db *store.DB, instance string, user jid.JID, data AccountData) er
 
 // unregister removes a user's account (remote == "") or all of them, and,
 // when none remain, the gateway and its contacts from the user's roster.
-func (g *Gateway) unregister(ctx context.Context, user jid.JID, remote AccountID) (int, error) {
+func (rg *registrar) unregister(ctx context.Context, user jid.JID, remote AccountID) (int, error) {
 	user = user.Bare()
-	accts, err := g.db.UserAccounts(g.cfg.Name, user.String())
+	accts, err := rg.db.UserAccounts(rg.cfg.Name, user.String())
 	if err != nil {
 		return 0, fmt.Errorf("bridge: list accounts: %w", err)
 	}
@@ -129,8 +148,8 @@ func (g *Gateway) unregister(ctx context.Context, user jid.JID, remote AccountID
 		if remote != "" && a.Remote != string(remote) {
 			continue
 		}
-		g.stopAccount(a.AccountKey)
-		if err := g.db.DeleteAccount(a.AccountKey); err != nil && !errors.Is(err, store.ErrNotFound) {
+		rg.accounts.stop(a.AccountKey)
+		if err := rg.db.DeleteAccount(a.AccountKey); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return removed, fmt.Errorf("bridge: delete account: %w", err)
 		}
 		removed++
@@ -138,13 +157,13 @@ func (g *Gateway) unregister(ctx context.Context, user jid.JID, remote AccountID
 	if removed == 0 {
 		return 0, ErrNotRegistered
 	}
-	g.metrics.unregistrations.Add(1)
-	g.log.Info("unregistered", "user", user, "accounts", removed)
+	rg.metrics.unregistrations.Add(1)
+	rg.log.Info("unregistered", "user", user, "accounts", removed)
 	if removed < len(accts) {
-		g.announceGateway(ctx, user)
+		rg.roster.announceGateway(ctx, user)
 		return removed, nil
 	}
-	items, err := g.db.Roster(user.String(), g.cfg.Name)
+	items, err := rg.db.Roster(user.String(), rg.cfg.Name)
 	if err != nil {
 		return removed, fmt.Errorf("bridge: read roster: %w", err)
 	}
@@ -152,15 +171,15 @@ func (g *Gateway) unregister(ctx context.Context, user jid.JID, remote AccountID
 		c, err := jid.Parse(it.Contact)
 		if err == nil {
 			for _, t := range []string{xmpp.PresenceUnsubscribe, xmpp.PresenceUnsubscribed} {
-				g.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: c, To: user, Type: t}})
+				rg.out.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: c, To: user, Type: t}})
 			}
 		}
-		if err := g.db.DeleteRosterItem(user.String(), g.cfg.Name, it.Contact); err != nil && !errors.Is(err, store.ErrNotFound) {
-			g.log.Error("deleting roster item", "err", err)
+		if err := rg.db.DeleteRosterItem(user.String(), rg.cfg.Name, it.Contact); err != nil && !errors.Is(err, store.ErrNotFound) {
+			rg.log.Error("deleting roster item", "err", err)
 		}
 	}
 	for _, t := range []string{xmpp.PresenceUnavailable, xmpp.PresenceUnsubscribe, xmpp.PresenceUnsubscribed} {
-		g.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: g.domain, To: user, Type: t}})
+		rg.out.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: rg.domain, To: user, Type: t}})
 	}
 	return removed, nil
 }
@@ -199,91 +218,91 @@ func cleanError(err error) string {
 }
 
 // handleRegisterIQ implements XEP-0077 with a data form.
-func (g *Gateway) handleRegisterIQ(ctx context.Context, iq *xmpp.IQ) {
+func (rg *registrar) handleRegisterIQ(ctx context.Context, iq *xmpp.IQ) {
 	user := iq.From.Bare()
 	if iq.Type == xmpp.IQGet {
-		if !g.cfg.Access.Allowed(user) {
-			g.replyError(ctx, iq, userError(ErrNotAllowed))
+		if !rg.cfg.Access.Allowed(user) {
+			rg.out.replyError(ctx, iq, userError(ErrNotAllowed))
 			return
 		}
 		q := xmpp.NewElement(NSRegister, "query")
-		f := g.registrationForm()
-		if instr := g.info.Registration.Instructions; instr != "" {
+		f := rg.registrationForm()
+		if instr := rg.info.Registration.Instructions; instr != "" {
 			q.Append(xmpp.TextElement("", "instructions", instr))
 		} else {
-			q.Append(xmpp.TextElement("", "instructions", "Fill in the form to add a "+g.info.Name+" account."))
+			q.Append(xmpp.TextElement("", "instructions", "Fill in the form to add a "+rg.info.Name+" account."))
 		}
-		if accts, _ := g.db.UserAccounts(g.cfg.Name, user.String()); len(accts) > 0 {
+		if accts, _ := rg.db.UserAccounts(rg.cfg.Name, user.String()); len(accts) > 0 {
 			q.Append(xmpp.NewElement("", "registered"))
 		}
-		g.reply(ctx, iq, q.Append(f.Element()))
+		rg.out.reply(ctx, iq, q.Append(f.Element()))
 		return
 	}
 	if iq.Payload.Child("", "remove") != nil {
-		if _, err := g.unregister(ctx, user, ""); err != nil {
-			g.replyError(ctx, iq, userError(err))
+		if _, err := rg.unregister(ctx, user, ""); err != nil {
+			rg.out.replyError(ctx, iq, userError(err))
 			return
 		}
-		g.reply(ctx, iq, nil)
+		rg.out.reply(ctx, iq, nil)
 		return
 	}
 	x := iq.Payload.Child(form.NS, "x")
 	if x == nil {
-		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondBadRequest, "Registration needs the data form (XEP-0004); legacy fields are not supported."))
+		rg.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondBadRequest, "Registration needs the data form (XEP-0004); legacy fields are not supported."))
 		return
 	}
 	sub, err := form.Parse(x)
 	if err != nil {
-		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondBadRequest, err.Error()))
+		rg.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondBadRequest, err.Error()))
 		return
 	}
-	if err := g.registrationForm().Validate(sub); err != nil {
-		g.replyError(ctx, iq, userError(err))
+	if err := rg.registrationForm().Validate(sub); err != nil {
+		rg.out.replyError(ctx, iq, userError(err))
 		return
 	}
-	if _, err := g.register(ctx, user, g.formValues(sub)); err != nil {
-		g.log.Info("registration refused", "user", user, "err", err)
-		g.replyError(ctx, iq, userError(err))
+	if _, err := rg.register(ctx, user, rg.formValues(sub)); err != nil {
+		rg.log.Info("registration refused", "user", user, "err", err)
+		rg.out.replyError(ctx, iq, userError(err))
 		return
 	}
-	g.reply(ctx, iq, nil)
+	rg.out.reply(ctx, iq, nil)
 }
 
 // handleGatewayIQ implements XEP-0100 jabber:iq:gateway: turning a remote
 // address the user typed into a contact JID.
-func (g *Gateway) handleGatewayIQ(ctx context.Context, iq *xmpp.IQ) {
+func (rg *registrar) handleGatewayIQ(ctx context.Context, iq *xmpp.IQ) {
 	if iq.Type == xmpp.IQGet {
 		q := xmpp.NewElement(NSGatewayIQ, "query").Append(
-			xmpp.TextElement("", "desc", g.info.ContactDesc),
-			xmpp.TextElement("", "prompt", g.info.ContactPrompt),
+			xmpp.TextElement("", "desc", rg.info.ContactDesc),
+			xmpp.TextElement("", "prompt", rg.info.ContactPrompt),
 		)
-		g.reply(ctx, iq, q)
+		rg.out.reply(ctx, iq, q)
 		return
 	}
 	input := strings.TrimSpace(iq.Payload.ChildText("", "prompt"))
 	if input == "" {
-		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondBadRequest, "Empty "+g.info.ContactPrompt))
+		rg.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondBadRequest, "Empty "+rg.info.ContactPrompt))
 		return
 	}
-	c, err := g.resolveContact(ctx, iq.From, input)
+	c, err := rg.resolveContact(ctx, iq.From, input)
 	if err != nil {
-		g.replyError(ctx, iq, userError(err))
+		rg.out.replyError(ctx, iq, userError(err))
 		return
 	}
-	cj, err := g.contacts.jidFor(c.ID)
+	cj, err := rg.contacts.jidFor(c.ID)
 	if err != nil {
-		g.replyError(ctx, iq, userError(err))
+		rg.out.replyError(ctx, iq, userError(err))
 		return
 	}
 	q := xmpp.NewElement(NSGatewayIQ, "query").Append(xmpp.TextElement("", "jid", cj.String()))
-	g.reply(ctx, iq, q)
+	rg.out.reply(ctx, iq, q)
 }
 
 // resolveContact asks the user's sessions (or the transport itself) to
 // turn input into a contact.
-func (g *Gateway) resolveContact(ctx context.Context, user jid.JID, input string) (Contact, error) {
+func (rg *registrar) resolveContact(ctx context.Context, user jid.JID, input string) (Contact, error) {
 	var lastErr error = ErrNotRegistered
-	for _, a := range g.userAccounts(user) {
+	for _, a := range rg.accounts.userAccounts(user) {
 		sess, state, _ := a.snapshot()
 		r, ok := sess.(ContactResolver)
 		if state != LoggedIn || !ok {
@@ -291,12 +310,12 @@ func (g *Gateway) resolveContact(ctx context.Context, user jid.JID, input string
 		}
 		c, err := r.ResolveContact(ctx, input)
 		if err == nil {
-			g.noteRoute(a, c.ID)
+			rg.accounts.noteRoute(a, c.ID)
 			return c, nil
 		}
 		lastErr = err
 	}
-	if r, ok := g.tr.(ContactResolver); ok {
+	if r, ok := rg.tr.(ContactResolver); ok {
 		return r.ResolveContact(ctx, input)
 	}
 	return Contact{}, lastErr

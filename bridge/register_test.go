@@ -180,8 +180,12 @@ func TestChatCommands(t *testing.T) {
 	if err := e.tr.WaitLogin(e.ctx(), bridge.AccountID("acct-chat")); err != nil {
 		t.Fatal(err)
 	}
-	if got := ask("frobnicate"); !strings.Contains(got, "Unknown command") {
+	if got := ask("frobnicate"); !strings.Contains(got, `Unknown command "frobnicate"`) {
 		t.Fatalf("unknown: %q", got)
+	}
+	// A huge unknown word is echoed as a short prefix only.
+	if got := ask(strings.Repeat("é", 100000)); !strings.Contains(got, `Unknown command "`+strings.Repeat("é", 32)+`…"`) || len(got) > 200 {
+		t.Fatalf("unknown huge command: %d bytes: %.100q", len(got), got)
 	}
 	if got := ask("unregister"); !strings.Contains(got, "Removed 1") {
 		t.Fatalf("unregister: %q", got)

@@ -38,11 +38,14 @@ const (
 
 // ChatRef names a conversation. For a Direct chat Peer is always set and ID
 // may be empty when the bridge addresses a contact the transport has no
-// conversation with yet; the transport opens one.
+// conversation with yet; the transport opens one. A Group chat is named by
+// ID, and by Parent when it lives inside another (a thread in its channel,
+// a Discord channel in its guild).
 type ChatRef struct {
-	Kind ChatKind
-	ID   ChatID
-	Peer UserID
+	Kind   ChatKind
+	ID     ChatID
+	Peer   UserID
+	Parent ChatID
 }
 
 // Info describes a transport: what the network is called, what it can do,

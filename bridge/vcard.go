@@ -16,42 +16,42 @@ const NSVCardUpdate = "vcard-temp:x:update"
 
 // handleVCard answers a vCard request for a contact JID from the profile
 // the network gives.
-func (g *Gateway) handleVCard(ctx context.Context, iq *xmpp.IQ) {
+func (rt *router) handleVCard(ctx context.Context, iq *xmpp.IQ) {
 	if iq.Type != xmpp.IQGet {
-		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondNotAllowed, "Contacts' vCards are read-only"))
+		rt.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondNotAllowed, "Contacts' vCards are read-only"))
 		return
 	}
 	if iq.To.Local() == "" {
-		v := xmpp.NewElement(NSVCard, "vCard").Append(xmpp.TextElement("", "FN", g.info.Name+" gateway"))
-		g.reply(ctx, iq, v)
+		v := xmpp.NewElement(NSVCard, "vCard").Append(xmpp.TextElement("", "FN", rt.info.Name+" gateway"))
+		rt.out.reply(ctx, iq, v)
 		return
 	}
-	uid, err := g.contacts.userFor(iq.To.Local())
+	uid, err := rt.contacts.userFor(iq.To.Local())
 	if err != nil {
-		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
+		rt.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
 		return
 	}
-	acc, err := g.accountFor(iq.From, uid)
+	acc, err := rt.accounts.accountFor(iq.From, uid)
 	if err != nil {
-		g.replyError(ctx, iq, userError(err))
+		rt.out.replyError(ctx, iq, userError(err))
 		return
 	}
 	sess, state, _ := acc.snapshot()
 	pr, ok := sess.(Profiler)
 	if state != LoggedIn || !ok {
-		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, "No profile available now"))
+		rt.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, "No profile available now"))
 		return
 	}
 	// Fetching a profile is network I/O: never block the dispatcher.
-	g.wg.Go(func() {
-		pctx, cancel := context.WithTimeout(g.runCtx, 20*time.Second)
+	rt.life.wg.Go(func() {
+		pctx, cancel := context.WithTimeout(rt.life.ctx, 20*time.Second)
 		defer cancel()
 		p, err := pr.Profile(pctx, uid)
 		if err != nil {
-			g.replyError(ctx, iq, sendError(err))
+			rt.out.replyError(ctx, iq, sendError(err))
 			return
 		}
-		g.reply(ctx, iq, vcardElement(p))
+		rt.out.reply(ctx, iq, vcardElement(p))
 	})
 }
 

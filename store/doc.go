@@ -35,7 +35,8 @@
 // numbered 1, 2, 3, ...; each runs in its own write transaction that also
 // records its version, so a crash leaves the file at a whole version. A file
 // newer than the last migration fails with ErrTooNew. Migration 1 creates
-// every bucket below.
+// the buckets below up to kv_secret; migration 2 adds rooms_by_chat,
+// rooms_by_local, seen and seen_by_time.
 //
 // # Buckets and keys
 //
@@ -65,6 +66,10 @@
 //	                     empties, so sequence numbers are never reused
 //	kv                   namespace NUL key -> raw value
 //	kv_secret            namespace NUL key -> sealed value
+//	rooms_by_chat        transport NUL chat -> {local, parent, name, topic}
+//	rooms_by_local       transport NUL localpart -> chat (raw string)
+//	seen                 scope NUL remoteID -> time8 (a delivered remote event)
+//	seen_by_time         time8 scope NUL remoteID -> empty
 //
 // A message ref is a pair (XMPP ID, remote ID) in a scope; both directions
 // are sets, so one ID may be linked to several on the other side, and a

@@ -22,20 +22,32 @@ const (
 	bucketOutboxSeq        = "outbox_seq"
 	bucketKV               = "kv"
 	bucketKVSecret         = "kv_secret"
+	bucketRoomsByChat      = "rooms_by_chat"  // schema 2
+	bucketRoomsByLocal     = "rooms_by_local" // schema 2
+	bucketSeen             = "seen"           // schema 2
+	bucketSeenByTime       = "seen_by_time"   // schema 2
 )
 
-// allBuckets lists every top-level bucket of the current schema.
-var allBuckets = []string{
+// schema1Buckets are the buckets migration 1 creates. Never change it.
+var schema1Buckets = []string{
 	bucketMeta, bucketAccounts, bucketContactsByRemote, bucketContactsByLocal,
 	bucketRoster, bucketMsgByXMPP, bucketMsgByRemote, bucketMsgByTime,
 	bucketOutbox, bucketOutboxSeq, bucketKV, bucketKVSecret,
 }
+
+// schema2Buckets are the buckets migration 2 adds: rooms and the dedupe of
+// delivered remote events. Never change it.
+var schema2Buckets = []string{bucketRoomsByChat, bucketRoomsByLocal, bucketSeen, bucketSeenByTime}
+
+// allBuckets lists every top-level bucket of the current schema.
+var allBuckets = append(append([]string(nil), schema1Buckets...), schema2Buckets...)
 
 // Keys in the meta bucket.
 const (
 	metaSchema    = "schema"     // decimal ASCII schema version
 	metaKeyCheck  = "keycheck"   // sealed keyCheckPlaintext
 	metaOutboxLen = "outbox_len" // uint64 big-endian item count
+	metaSeenSince = "seen_since" // RFC 3339 time: when records of delivered events began (schema 2)
 )
 
 // keyCheckPlaintext is sealed into meta/keycheck when a file is created.

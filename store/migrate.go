@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"go.etcd.io/bbolt"
 )
@@ -20,11 +21,34 @@ type migration struct {
 // edit or remove an entry that has shipped; append a new one.
 var migrations = []migration{
 	{version: 1, name: "create buckets", up: createBuckets},
+	{version: 2, name: "rooms and delivered-event dedupe", up: addRoomsAndSeen},
 }
 
 // createBuckets is migration 1: every bucket of the first schema.
-func createBuckets(tx *bbolt.Tx) error {
-	for _, name := range allBuckets {
+func createBuckets(tx *bbolt.Tx) error { return createAll(tx, schema1Buckets) }
+
+// addRoomsAndSeen is migration 2: the rooms map and the dedupe of
+// delivered remote events. The data of schema 1 stays as it is: the
+// bridge names a direct chat in queue names and message-ID scopes exactly
+// as schema 1 did. A file that already holds accounts gets meta/seen_since
+// (see SeenSince): the remote messages it delivered before have no record.
+func addRoomsAndSeen(tx *bbolt.Tx) error {
+	if err := createAll(tx, schema2Buckets); err != nil {
+		return err
+	}
+	accts := tx.Bucket([]byte(bucketAccounts))
+	if accts == nil {
+		return nil
+	}
+	if k, _ := accts.Cursor().First(); k == nil {
+		return nil
+	}
+	return tx.Bucket([]byte(bucketMeta)).Put([]byte(metaSeenSince), []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+}
+
+// createAll creates the named buckets that do not exist yet.
+func createAll(tx *bbolt.Tx, names []string) error {
+	for _, name := range names {
 		if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}

@@ -31,8 +31,8 @@ func TestOpenMigratesEmptyFile(t *testing.T) {
 			path := rawFileAt(t, v)
 			db := openTestDBAt(t, path, true)
 			got, err := db.SchemaVersion()
-			if err != nil || got != 1 {
-				t.Errorf("SchemaVersion = %d, %v; want 1", got, err)
+			if want := latestVersion(migrations); err != nil || got != want {
+				t.Errorf("SchemaVersion = %d, %v; want %d", got, err, want)
 			}
 			err = db.view(func(tx *bbolt.Tx) error {
 				for _, name := range allBuckets {

@@ -2,10 +2,12 @@ package bridge
 
 import (
 	"context"
+	"log/slog"
 	"runtime"
 
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/disco"
+	"github.com/xgate-im/xgate/xmpp/jid"
 )
 
 // Namespaces the gateway answers.
@@ -29,25 +31,45 @@ const (
 	NSReference = "urn:xmpp:reference:0"
 )
 
+// router is the component's handler: it routes every stanza from the host
+// server to the part that handles it, and answers the iqs that need no
+// part (disco, ping, version).
+type router struct {
+	cfg      Config
+	info     Info
+	domain   jid.JID
+	out      *toXMPP
+	contacts *contactMap
+	accounts *accounts
+	toNet    *toNetwork
+	roster   *roster
+	reg      *registrar
+	metrics  *Metrics
+	life     *lifetime
+	log      *slog.Logger
+	// slowSlots bounds requests handled outside the dispatcher.
+	slowSlots chan struct{}
+}
+
 // handleStanza is the component's handler: it routes every stanza.
-func (g *Gateway) handleStanza(ctx context.Context, s xmpp.Stanza) {
+func (rt *router) handleStanza(ctx context.Context, s xmpp.Stanza) {
 	h := s.Head()
-	if h.From.IsZero() || h.To.Domain() != g.domain.Domain() {
-		g.bounce(ctx, s, xmpp.NewStanzaError(xmpp.CondBadRequest, "missing or foreign address"))
+	if h.From.IsZero() || h.To.Domain() != rt.domain.Domain() {
+		rt.out.bounce(ctx, s, xmpp.NewStanzaError(xmpp.CondBadRequest, "missing or foreign address"))
 		return
 	}
 	switch s := s.(type) {
 	case *xmpp.IQ:
-		g.handleIQ(ctx, s)
+		rt.handleIQ(ctx, s)
 	case *xmpp.Message:
-		g.handleMessage(ctx, s)
+		rt.handleMessage(ctx, s)
 	case *xmpp.Presence:
-		g.handlePresence(ctx, s)
+		rt.roster.handlePresence(ctx, s)
 	}
 }
 
 // handleIQ answers iq get and set requests.
-func (g *Gateway) handleIQ(ctx context.Context, iq *xmpp.IQ) {
+func (rt *router) handleIQ(ctx context.Context, iq *xmpp.IQ) {
 	if iq.Type != xmpp.IQGet && iq.Type != xmpp.IQSet {
 		return // responses to requests nobody waits for any more
 	}
@@ -56,29 +78,29 @@ func (g *Gateway) handleIQ(ctx context.Context, iq *xmpp.IQ) {
 	get := iq.Type == xmpp.IQGet
 	switch {
 	case p.Name.Space == disco.NSInfo && get:
-		g.discoInfo(ctx, iq, toGateway)
+		rt.discoInfo(ctx, iq, toGateway)
 	case p.Name.Space == disco.NSItems && get:
-		g.discoItems(ctx, iq, toGateway)
+		rt.discoItems(ctx, iq, toGateway)
 	case p.Name.Space == xmpp.NSPing && get:
-		g.reply(ctx, iq, nil)
+		rt.out.reply(ctx, iq, nil)
 	case p.Name.Space == NSVersion && get && toGateway:
 		q := xmpp.NewElement(NSVersion, "query").Append(
 			xmpp.TextElement("", "name", "xgate"),
-			xmpp.TextElement("", "version", g.cfg.Version),
+			xmpp.TextElement("", "version", rt.cfg.Version),
 			xmpp.TextElement("", "os", runtime.GOOS),
 		)
-		g.reply(ctx, iq, q)
+		rt.out.reply(ctx, iq, q)
 	case p.Name.Space == NSRegister && toGateway:
-		g.background(ctx, iq, g.handleRegisterIQ)
+		rt.background(ctx, iq, rt.reg.handleRegisterIQ)
 	case p.Name.Space == NSCommands && !get && toGateway:
-		g.background(ctx, iq, g.handleCommand)
-	case p.Name.Space == NSGatewayIQ && toGateway && g.info.ContactPrompt != "":
-		g.background(ctx, iq, g.handleGatewayIQ)
+		rt.background(ctx, iq, rt.reg.handleCommand)
+	case p.Name.Space == NSGatewayIQ && toGateway && rt.info.ContactPrompt != "":
+		rt.background(ctx, iq, rt.reg.handleGatewayIQ)
 	case p.Name.Space == NSVCard && p.Name.Local == "vCard":
-		g.handleVCard(ctx, iq)
+		rt.handleVCard(ctx, iq)
 	default:
-		g.metrics.unknownStanzas.Add(1)
-		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, ""))
+		rt.metrics.unknownStanzas.Add(1)
+		rt.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, ""))
 	}
 }
 
@@ -86,39 +108,39 @@ func (g *Gateway) handleIQ(ctx context.Context, iq *xmpp.IQ) {
 // commands, address translation) outside the dispatcher, so that other
 // users' stanzas are not held up. At most cap(slowSlots) run at once; more
 // are refused with resource-constraint.
-func (g *Gateway) background(ctx context.Context, iq *xmpp.IQ, handle func(context.Context, *xmpp.IQ)) {
+func (rt *router) background(ctx context.Context, iq *xmpp.IQ, handle func(context.Context, *xmpp.IQ)) {
 	select {
-	case g.slowSlots <- struct{}{}:
+	case rt.slowSlots <- struct{}{}:
 	default:
-		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondResourceConstraint, "The gateway is busy; try again in a moment."))
+		rt.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondResourceConstraint, "The gateway is busy; try again in a moment."))
 		return
 	}
-	g.wg.Go(func() {
-		defer func() { <-g.slowSlots }()
-		handle(g.runCtx, iq)
+	rt.life.wg.Go(func() {
+		defer func() { <-rt.slowSlots }()
+		handle(rt.life.ctx, iq)
 	})
 }
 
-// gatewayInfo is the disco#info of the gateway itself.
-func (g *Gateway) gatewayInfo() *disco.Info {
+// gatewayDisco is the disco#info of the gateway itself.
+func gatewayDisco(tinfo Info) *disco.Info {
 	info := &disco.Info{
-		Identities: []disco.Identity{{Category: "gateway", Type: g.info.Network, Name: g.info.Name + " gateway (xgate)"}},
+		Identities: []disco.Identity{{Category: "gateway", Type: tinfo.Network, Name: tinfo.Name + " gateway (xgate)"}},
 		Features: []string{
 			disco.NSInfo, disco.NSItems, xmpp.NSPing, NSVersion, NSRegister, NSCommands,
 		},
 	}
-	if g.info.ContactPrompt != "" {
+	if tinfo.ContactPrompt != "" {
 		info.Features = append(info.Features, NSGatewayIQ)
 	}
 	return info
 }
 
-// contactInfo is the disco#info of a contact JID: what a chat with it
+// contactDisco is the disco#info of a contact JID: what a chat with it
 // supports, from the transport's capabilities.
-func (g *Gateway) contactInfo() *disco.Info {
-	c := g.info.Capabilities
+func contactDisco(tinfo Info) *disco.Info {
+	c := tinfo.Capabilities
 	info := &disco.Info{
-		Identities: []disco.Identity{{Category: "client", Type: "pc", Name: g.info.Name}},
+		Identities: []disco.Identity{{Category: "client", Type: "pc", Name: tinfo.Name}},
 		Features:   []string{disco.NSInfo, xmpp.NSPing, NSStyling},
 	}
 	add := func(on bool, f ...string) {
@@ -138,48 +160,48 @@ func (g *Gateway) contactInfo() *disco.Info {
 	return info
 }
 
-func (g *Gateway) discoInfo(ctx context.Context, iq *xmpp.IQ, toGateway bool) {
+func (rt *router) discoInfo(ctx context.Context, iq *xmpp.IQ, toGateway bool) {
 	node := iq.Payload.AttrValue("node")
 	var info *disco.Info
 	switch {
 	case toGateway && node == "":
-		info = g.gatewayInfo()
+		info = gatewayDisco(rt.info)
 	case toGateway && node == NSCommands:
 		info = &disco.Info{Node: node, Identities: []disco.Identity{{Category: "automation", Type: "command-list", Name: "Commands"}}, Features: []string{disco.NSInfo}}
 	case toGateway:
-		if cmd, ok := g.command(node, iq.From); ok {
+		if cmd, ok := rt.reg.command(node, iq.From); ok {
 			info = &disco.Info{Node: node, Identities: []disco.Identity{{Category: "automation", Type: "command-node", Name: cmd.name}}, Features: []string{NSCommands, "jabber:x:data"}}
 		}
 	case node == "":
-		if _, err := g.contacts.userFor(iq.To.Local()); err == nil {
-			info = g.contactInfo()
+		if _, err := rt.contacts.userFor(iq.To.Local()); err == nil {
+			info = contactDisco(rt.info)
 		}
 	}
 	if info == nil {
-		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
+		rt.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
 		return
 	}
 	info.Node = node
-	g.reply(ctx, iq, info.Element())
+	rt.out.reply(ctx, iq, info.Element())
 }
 
-func (g *Gateway) discoItems(ctx context.Context, iq *xmpp.IQ, toGateway bool) {
+func (rt *router) discoItems(ctx context.Context, iq *xmpp.IQ, toGateway bool) {
 	node := iq.Payload.AttrValue("node")
 	items := &disco.Items{Node: node}
 	switch {
 	case toGateway && node == NSCommands:
-		for _, c := range g.commandsFor(iq.From) {
-			items.Items = append(items.Items, disco.Item{JID: g.domain, Node: c.node, Name: c.name})
+		for _, c := range rt.reg.commandsFor(iq.From) {
+			items.Items = append(items.Items, disco.Item{JID: rt.domain, Node: c.node, Name: c.name})
 		}
 	case toGateway && node == "":
 	case node == "":
-		if _, err := g.contacts.userFor(iq.To.Local()); err != nil {
-			g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
+		if _, err := rt.contacts.userFor(iq.To.Local()); err != nil {
+			rt.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
 			return
 		}
 	default:
-		g.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
+		rt.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
 		return
 	}
-	g.reply(ctx, iq, items.Element())
+	rt.out.reply(ctx, iq, items.Element())
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/xgate-im/xgate/store"
@@ -23,11 +25,36 @@ const capsNode = "https://github.com/xgate-im/xgate"
 // it is sent again (at the next login).
 const reofferAfter = 7 * 24 * time.Hour
 
+// roster keeps the users' rosters and presence: the gateway JID's
+// presence (the login state), the contacts offered to each user and their
+// subscriptions, the contacts' presence, and the user's own presence
+// passed on to the network (XEP-0100 presence included).
+type roster struct {
+	name     string // the gateway instance
+	info     Info
+	access   *Access
+	domain   jid.JID
+	db       *store.DB
+	contacts *contactMap
+	accounts *accounts
+	out      *toXMPP
+	life     *lifetime
+	log      *slog.Logger
+
+	rosterMu sync.Mutex // serializes read-modify-write of roster items
+
+	mu sync.Mutex
+	// presence caches the last known presence of each contact.
+	presence map[UserID]Presence
+	// userPresence is the last presence each user sent the gateway.
+	userPresence map[jid.JID]Presence
+}
+
 // gatewayPresence is the presence of the gateway JID for a user: it shows
 // the user's login state on this network.
-func (g *Gateway) gatewayPresence(user jid.JID) *xmpp.Presence {
-	p := &xmpp.Presence{Header: xmpp.Header{From: g.domain, To: user.Bare()}}
-	accs := g.userAccounts(user)
+func (ro *roster) gatewayPresence(user jid.JID) *xmpp.Presence {
+	p := &xmpp.Presence{Header: xmpp.Header{From: ro.domain, To: user.Bare()}}
+	accs := ro.accounts.userAccounts(user)
 	if len(accs) == 0 {
 		p.Type = xmpp.PresenceUnavailable
 		p.Status = "Not registered"
@@ -58,26 +85,26 @@ func (g *Gateway) gatewayPresence(user jid.JID) *xmpp.Presence {
 		}
 	}
 	p.Status = strings.Join(lines, "\n")
-	p.Extra = append(p.Extra, disco.CapsElement(capsNode, g.gatewayInfo()))
+	p.Extra = append(p.Extra, disco.CapsElement(capsNode, gatewayDisco(ro.info)))
 	return p
 }
 
 // announceGateway sends the gateway's presence to a user.
-func (g *Gateway) announceGateway(ctx context.Context, user jid.JID) {
-	g.sendEphemeral(ctx, g.gatewayPresence(user))
+func (ro *roster) announceGateway(ctx context.Context, user jid.JID) {
+	ro.out.sendEphemeral(ctx, ro.gatewayPresence(user))
 }
 
 // announceAll sends every user the gateway's presence and their contacts'
 // presence, after the component (re)connected.
-func (g *Gateway) announceAll() {
-	ctx := g.runCtx
+func (ro *roster) announceAll() {
+	ctx := ro.life.ctx
 	if ctx == nil {
 		return
 	}
-	g.wg.Go(func() {
-		for _, u := range g.users() {
-			g.announceGateway(ctx, u)
-			items, err := g.db.Roster(u.String(), g.cfg.Name)
+	ro.life.wg.Go(func() {
+		for _, u := range ro.accounts.users() {
+			ro.announceGateway(ctx, u)
+			items, err := ro.db.Roster(u.String(), ro.name)
 			if err != nil {
 				continue
 			}
@@ -86,7 +113,7 @@ func (g *Gateway) announceAll() {
 					continue
 				}
 				if c, err := jid.Parse(it.Contact); err == nil {
-					g.sendContactPresence(ctx, c, u)
+					ro.sendContactPresence(ctx, c, u)
 				}
 			}
 		}
@@ -94,25 +121,25 @@ func (g *Gateway) announceAll() {
 }
 
 // contactPresence converts the cached presence of a contact.
-func (g *Gateway) contactPresence(contact jid.JID, to jid.JID) *xmpp.Presence {
+func (ro *roster) contactPresence(contact jid.JID, to jid.JID) *xmpp.Presence {
 	p := &xmpp.Presence{Header: xmpp.Header{From: contact, To: to}}
-	uid, err := g.contacts.userFor(contact.Local())
+	uid, err := ro.contacts.userFor(contact.Local())
 	if err != nil {
 		p.Type = xmpp.PresenceUnavailable
 		return p
 	}
-	g.mu.Lock()
-	pr, known := g.presence[uid]
-	g.mu.Unlock()
+	ro.mu.Lock()
+	pr, known := ro.presence[uid]
+	ro.mu.Unlock()
 	if !known {
-		if g.info.Capabilities.Presence {
+		if ro.info.Capabilities.Presence {
 			p.Type = xmpp.PresenceUnavailable
 		}
 	} else {
 		applyPresence(p, pr)
 	}
 	if p.Type == xmpp.PresenceAvailable {
-		p.Extra = append(p.Extra, disco.CapsElement(capsNode, g.contactInfo()))
+		p.Extra = append(p.Extra, disco.CapsElement(capsNode, contactDisco(ro.info)))
 	}
 	return p
 }
@@ -133,12 +160,26 @@ func applyPresence(p *xmpp.Presence, pr Presence) {
 	p.Status = pr.Status
 }
 
-func (g *Gateway) sendContactPresence(ctx context.Context, contact, to jid.JID) {
-	g.sendEphemeral(ctx, g.contactPresence(contact, to))
+func (ro *roster) sendContactPresence(ctx context.Context, contact, to jid.JID) {
+	ro.out.sendEphemeral(ctx, ro.contactPresence(contact, to))
+}
+
+// contactPresenceChanged caches a contact's presence and shows it to the
+// user of the account it came through.
+func (ro *roster) contactPresenceChanged(ctx context.Context, acc *account, uid UserID, pr Presence) error {
+	ro.mu.Lock()
+	ro.presence[uid] = pr
+	ro.mu.Unlock()
+	cj, err := ro.contacts.jidFor(uid)
+	if err != nil {
+		return err
+	}
+	ro.out.sendEphemeral(ctx, ro.contactPresence(cj, acc.user))
+	return nil
 }
 
 // syncContacts offers the account's contacts to the user's roster.
-func (g *Gateway) syncContacts(ctx context.Context, acc *account, sess Session) {
+func (ro *roster) syncContacts(ctx context.Context, acc *account, sess Session) {
 	cs, err := sess.Contacts(ctx)
 	if err != nil {
 		acc.log.Warn("listing contacts", "err", err)
@@ -148,36 +189,36 @@ func (g *Gateway) syncContacts(ctx context.Context, acc *account, sess Session) 
 		if ctx.Err() != nil {
 			return
 		}
-		g.offerContact(ctx, acc, c)
+		ro.offerContact(ctx, acc, c)
 	}
 }
 
 // offerContact makes sure a contact is in the user's roster: it asks the
 // user to accept a subscription from the contact JID (with its nickname)
 // unless the user already did, or was asked recently.
-func (g *Gateway) offerContact(ctx context.Context, acc *account, c Contact) {
+func (ro *roster) offerContact(ctx context.Context, acc *account, c Contact) {
 	if c.Deactivated {
 		// Not offered; one already in the roster shows why it went quiet.
-		cj, err := g.contacts.jidFor(c.ID)
+		cj, err := ro.contacts.jidFor(c.ID)
 		if err != nil {
 			return
 		}
-		if _, err := g.db.GetRosterItem(acc.user.String(), g.cfg.Name, cj.String()); err == nil {
-			g.mu.Lock()
-			g.presence[c.ID] = Presence{Show: ShowOffline, Status: "Account deactivated"}
-			g.mu.Unlock()
-			g.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: cj, To: acc.user, Type: xmpp.PresenceUnavailable}, Status: "Account deactivated"})
+		if _, err := ro.db.GetRosterItem(acc.user.String(), ro.name, cj.String()); err == nil {
+			ro.mu.Lock()
+			ro.presence[c.ID] = Presence{Show: ShowOffline, Status: "Account deactivated"}
+			ro.mu.Unlock()
+			ro.out.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: cj, To: acc.user, Type: xmpp.PresenceUnavailable}, Status: "Account deactivated"})
 		}
 		return
 	}
-	cj, err := g.contacts.jidFor(c.ID)
+	cj, err := ro.contacts.jidFor(c.ID)
 	if err != nil {
 		acc.log.Error("mapping contact", "contact", c.ID, "err", err)
 		return
 	}
-	g.noteRoute(acc, c.ID)
+	ro.accounts.noteRoute(acc, c.ID)
 	ask := false
-	g.updateRosterItem(acc.user, cj, func(it *store.RosterItem, fresh bool) bool {
+	ro.updateRosterItem(acc.user, cj, func(it *store.RosterItem, fresh bool) bool {
 		accepted := it.Subscription == "from" || it.Subscription == "both"
 		changed := fresh || it.Name != c.Name || !equalStrings(it.Groups, c.Groups)
 		it.Name, it.Groups = c.Name, c.Groups
@@ -194,7 +235,7 @@ func (g *Gateway) offerContact(ctx context.Context, acc *account, c Contact) {
 	if c.Name != "" {
 		p.Extra = append(p.Extra, xmpp.TextElement(NSNick, "nick", c.Name))
 	}
-	if err := g.send(ctx, p); err != nil {
+	if err := ro.out.send(ctx, p); err != nil {
 		acc.log.Error("offering contact", "contact", cj, "err", err)
 	}
 }
@@ -203,24 +244,24 @@ func (g *Gateway) offerContact(ctx context.Context, acc *account, c Contact) {
 // that concurrent changes (a login offering contacts while the user answers
 // subscriptions) never overwrite each other. update reports whether to
 // store the result.
-func (g *Gateway) updateRosterItem(user, contact jid.JID, update func(it *store.RosterItem, fresh bool) bool) {
-	g.rosterMu.Lock()
-	defer g.rosterMu.Unlock()
+func (ro *roster) updateRosterItem(user, contact jid.JID, update func(it *store.RosterItem, fresh bool) bool) {
+	ro.rosterMu.Lock()
+	defer ro.rosterMu.Unlock()
 	u := user.Bare().String()
-	it, err := g.db.GetRosterItem(u, g.cfg.Name, contact.String())
+	it, err := ro.db.GetRosterItem(u, ro.name, contact.String())
 	fresh := errors.Is(err, store.ErrNotFound)
 	switch {
 	case fresh:
-		it = store.RosterItem{User: u, Transport: g.cfg.Name, Contact: contact.String(), Subscription: "none"}
+		it = store.RosterItem{User: u, Transport: ro.name, Contact: contact.String(), Subscription: "none"}
 	case err != nil:
-		g.log.Error("reading roster item", "err", err)
+		ro.log.Error("reading roster item", "err", err)
 		return
 	}
 	if !update(&it, fresh) {
 		return
 	}
-	if err := g.db.PutRosterItem(it); err != nil {
-		g.log.Error("storing roster item", "err", err)
+	if err := ro.db.PutRosterItem(it); err != nil {
+		ro.log.Error("storing roster item", "err", err)
 	}
 }
 
@@ -237,8 +278,8 @@ func equalStrings(a, b []string) bool {
 }
 
 // setSubscription records a subscription change of a roster item.
-func (g *Gateway) setSubscription(user, contact jid.JID, next func(sub string) string) {
-	g.updateRosterItem(user, contact, func(it *store.RosterItem, fresh bool) bool {
+func (ro *roster) setSubscription(user, contact jid.JID, next func(sub string) string) {
+	ro.updateRosterItem(user, contact, func(it *store.RosterItem, fresh bool) bool {
 		n := next(it.Subscription)
 		changed := n != it.Subscription
 		it.Subscription = n
@@ -281,18 +322,18 @@ func removeFrom(s string) string {
 }
 
 // handlePresence handles presence addressed to the gateway or a contact.
-func (g *Gateway) handlePresence(ctx context.Context, p *xmpp.Presence) {
+func (ro *roster) handlePresence(ctx context.Context, p *xmpp.Presence) {
 	if p.To.Local() == "" {
-		g.handleGatewayPresence(ctx, p)
+		ro.handleGatewayPresence(ctx, p)
 		return
 	}
 	if p.Type == xmpp.PresenceError {
 		return
 	}
 	contact := p.To.Bare()
-	if _, err := g.contacts.userFor(contact.Local()); err != nil {
+	if _, err := ro.contacts.userFor(contact.Local()); err != nil {
 		if p.Type == xmpp.PresenceSubscribe || p.Type == xmpp.PresenceProbe {
-			g.bounce(ctx, p, xmpp.NewStanzaError(xmpp.CondItemNotFound, "No such contact on this gateway"))
+			ro.out.bounce(ctx, p, xmpp.NewStanzaError(xmpp.CondItemNotFound, "No such contact on this gateway"))
 		}
 		return
 	}
@@ -300,79 +341,79 @@ func (g *Gateway) handlePresence(ctx context.Context, p *xmpp.Presence) {
 	switch p.Type {
 	case xmpp.PresenceSubscribe:
 		// The user adds the contact: approve and show its presence.
-		g.setSubscription(user, contact, addTo)
-		g.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: contact, To: user, Type: xmpp.PresenceSubscribed}})
-		g.sendContactPresence(ctx, contact, user)
+		ro.setSubscription(user, contact, addTo)
+		ro.out.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: contact, To: user, Type: xmpp.PresenceSubscribed}})
+		ro.sendContactPresence(ctx, contact, user)
 	case xmpp.PresenceSubscribed:
-		g.setSubscription(user, contact, addFrom)
+		ro.setSubscription(user, contact, addFrom)
 	case xmpp.PresenceUnsubscribe:
-		g.setSubscription(user, contact, removeTo)
-		g.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: contact, To: user, Type: xmpp.PresenceUnsubscribed}})
+		ro.setSubscription(user, contact, removeTo)
+		ro.out.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: contact, To: user, Type: xmpp.PresenceUnsubscribed}})
 	case xmpp.PresenceUnsubscribed:
-		g.setSubscription(user, contact, removeFrom)
+		ro.setSubscription(user, contact, removeFrom)
 	case xmpp.PresenceProbe:
-		g.sendContactPresence(ctx, contact, p.From)
+		ro.sendContactPresence(ctx, contact, p.From)
 	}
 }
 
 // handleGatewayPresence implements XEP-0100 presence: subscribing to the
 // gateway logs in, unsubscribing logs out, and the user's own presence is
 // passed on to the network.
-func (g *Gateway) handleGatewayPresence(ctx context.Context, p *xmpp.Presence) {
+func (ro *roster) handleGatewayPresence(ctx context.Context, p *xmpp.Presence) {
 	user := p.From.Bare()
 	switch p.Type {
 	case xmpp.PresenceSubscribe:
-		if !g.cfg.Access.Allowed(user) {
-			g.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: g.domain, To: user, Type: xmpp.PresenceUnsubscribed}})
+		if !ro.access.Allowed(user) {
+			ro.out.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: ro.domain, To: user, Type: xmpp.PresenceUnsubscribed}})
 			return
 		}
-		g.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: g.domain, To: user, Type: xmpp.PresenceSubscribed}})
-		g.enableAccounts(ctx, user, true)
-		g.announceGateway(ctx, user)
+		ro.out.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: ro.domain, To: user, Type: xmpp.PresenceSubscribed}})
+		ro.enableAccounts(ctx, user, true)
+		ro.announceGateway(ctx, user)
 	case xmpp.PresenceUnsubscribe:
-		g.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: g.domain, To: user, Type: xmpp.PresenceUnsubscribed}})
-		g.enableAccounts(ctx, user, false)
+		ro.out.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: ro.domain, To: user, Type: xmpp.PresenceUnsubscribed}})
+		ro.enableAccounts(ctx, user, false)
 	case xmpp.PresenceProbe:
-		g.announceGateway(ctx, p.From)
+		ro.announceGateway(ctx, p.From)
 	case xmpp.PresenceAvailable, xmpp.PresenceUnavailable:
-		g.userPresenceChanged(ctx, p)
+		ro.userPresenceChanged(ctx, p)
 	}
 }
 
 // enableAccounts logs all of a user's accounts in or out (XEP-0100 §4.4),
 // remembering the choice across restarts.
-func (g *Gateway) enableAccounts(ctx context.Context, user jid.JID, on bool) {
-	accts, err := g.db.UserAccounts(g.cfg.Name, user.String())
+func (ro *roster) enableAccounts(ctx context.Context, user jid.JID, on bool) {
+	accts, err := ro.db.UserAccounts(ro.name, user.String())
 	if err != nil {
-		g.log.Error("listing accounts", "user", user, "err", err)
+		ro.log.Error("listing accounts", "user", user, "err", err)
 		return
 	}
 	for _, a := range accts {
-		running := g.accountByKey(a.AccountKey) != nil
+		running := ro.accounts.byKey(a.AccountKey) != nil
 		if a.Disabled == !on && running == on {
 			continue
 		}
 		a.Disabled = !on
-		if err := g.db.PutAccount(a); err != nil {
-			g.log.Error("storing account", "user", user, "err", err)
+		if err := ro.db.PutAccount(a); err != nil {
+			ro.log.Error("storing account", "user", user, "err", err)
 			continue
 		}
 		if on {
-			if err := g.startAccount(ctx, a); err != nil {
-				g.log.Error("starting account", "user", user, "err", err)
+			if err := ro.accounts.start(ctx, a); err != nil {
+				ro.log.Error("starting account", "user", user, "err", err)
 			}
 		} else {
-			g.stopAccount(a.AccountKey)
+			ro.accounts.stop(a.AccountKey)
 		}
 	}
 	if !on {
-		g.announceGateway(ctx, user)
+		ro.announceGateway(ctx, user)
 	}
 }
 
 // userPresenceChanged passes the user's availability to the network, for
 // sessions that can set presence.
-func (g *Gateway) userPresenceChanged(ctx context.Context, p *xmpp.Presence) {
+func (ro *roster) userPresenceChanged(ctx context.Context, p *xmpp.Presence) {
 	pr := Presence{Status: p.Status}
 	switch {
 	case p.Type == xmpp.PresenceUnavailable:
@@ -389,21 +430,21 @@ func (g *Gateway) userPresenceChanged(ctx context.Context, p *xmpp.Presence) {
 		pr.Show = ShowAvailable
 	}
 	user := p.From.Bare()
-	g.mu.Lock()
-	prev, seen := g.userPresence[user]
-	g.userPresence[user] = pr
-	g.mu.Unlock()
+	ro.mu.Lock()
+	prev, seen := ro.userPresence[user]
+	ro.userPresence[user] = pr
+	ro.mu.Unlock()
 	if seen && prev.Show == pr.Show && prev.Status == pr.Status {
 		return
 	}
-	for _, a := range g.userAccounts(user) {
+	for _, a := range ro.accounts.userAccounts(user) {
 		sess, state, _ := a.snapshot()
 		ps, ok := sess.(PresenceSetter)
 		if state != LoggedIn || !ok {
 			continue
 		}
-		g.wg.Go(func() {
-			sctx, cancel := context.WithTimeout(g.runCtx, 30*time.Second)
+		ro.life.wg.Go(func() {
+			sctx, cancel := context.WithTimeout(ro.life.ctx, 30*time.Second)
 			defer cancel()
 			if err := ps.SetPresence(sctx, pr); err != nil {
 				a.log.Warn("setting presence on the network", "err", err)

@@ -1,0 +1,158 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// SeenKey names a remote event the bridge delivered: the remote ID of its
+// message within a scope chosen by the bridge (one XMPP conversation).
+type SeenKey struct {
+	Scope    string
+	RemoteID string
+}
+
+// MarkSeen records events as delivered, with the time for pruning. It goes
+// through the batcher like PutMessageRefs: concurrent callers share a
+// transaction, and the records are durable when it returns. Marking a key
+// again refreshes its time.
+func (db *DB) MarkSeen(keys ...SeenKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	for _, k := range keys {
+		if err := checkIDs("scope", k.Scope, "remote ID", k.RemoteID); err != nil {
+			return fmt.Errorf("store: mark seen: %w", err)
+		}
+	}
+	at := timeKey(db.nowUTC())
+	err := db.batch(func(tx *bbolt.Tx) error {
+		seen, byTime, err := seenBuckets(tx)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			fk := joinKey(k.Scope, k.RemoteID)
+			if old := seen.Get(fk); len(old) == 8 {
+				if err := byTime.Delete(append(clone(old), fk...)); err != nil {
+					return err
+				}
+			}
+			if err := seen.Put(fk, u64(at)); err != nil {
+				return err
+			}
+			if err := byTime.Put(append(u64(at), fk...), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: mark seen: %w", err)
+	}
+	return nil
+}
+
+// Seen reports whether an event was recorded by MarkSeen (and not pruned).
+func (db *DB) Seen(k SeenKey) (bool, error) {
+	if err := checkIDs("scope", k.Scope, "remote ID", k.RemoteID); err != nil {
+		return false, fmt.Errorf("store: seen: %w", err)
+	}
+	found := false
+	err := db.view(func(tx *bbolt.Tx) error {
+		seen, _, err := seenBuckets(tx)
+		if err != nil {
+			return err
+		}
+		found = seen.Get(joinKey(k.Scope, k.RemoteID)) != nil
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: seen: %w", err)
+	}
+	return found, nil
+}
+
+// PruneSeen forgets events recorded before the given time, in chunks like
+// PruneMessageRefs, and returns how many it removed.
+func (db *DB) PruneSeen(before time.Time) (removed int, err error) {
+	limit := timeKey(before)
+	for {
+		n, gone := 0, 0
+		err := db.update(func(tx *bbolt.Tx) error {
+			seen, byTime, err := seenBuckets(tx)
+			if err != nil {
+				return err
+			}
+			var keys [][]byte
+			c := byTime.Cursor()
+			for k, _ := c.First(); k != nil && len(keys) < pruneChunk; k, _ = c.Next() {
+				if len(k) < 8 || binary.BigEndian.Uint64(k) >= limit {
+					break
+				}
+				keys = append(keys, clone(k))
+			}
+			for _, k := range keys {
+				fk := k[8:]
+				if v := seen.Get(fk); len(v) == 8 && binary.BigEndian.Uint64(v) == binary.BigEndian.Uint64(k) {
+					if err := seen.Delete(fk); err != nil {
+						return err
+					}
+					gone++
+				}
+				if err := byTime.Delete(k); err != nil {
+					return err
+				}
+			}
+			n = len(keys)
+			return nil
+		})
+		if err != nil {
+			return removed, fmt.Errorf("store: prune seen: %w", err)
+		}
+		removed += gone
+		if n < pruneChunk {
+			return removed, nil
+		}
+	}
+}
+
+func seenBuckets(tx *bbolt.Tx) (seen, byTime *bbolt.Bucket, err error) {
+	if seen, err = bucket(tx, bucketSeen); err != nil {
+		return nil, nil, err
+	}
+	if byTime, err = bucket(tx, bucketSeenByTime); err != nil {
+		return nil, nil, err
+	}
+	return seen, byTime, nil
+}
+
+// SeenSince returns when the records of delivered events began for a file
+// upgraded from schema 1 with accounts in it, and the zero time for a file
+// that had them from the start. Remote messages delivered before that time
+// have no record.
+func (db *DB) SeenSince() (time.Time, error) {
+	var t time.Time
+	err := db.view(func(tx *bbolt.Tx) error {
+		meta, err := bucket(tx, bucketMeta)
+		if err != nil {
+			return err
+		}
+		raw := meta.Get([]byte(metaSeenSince))
+		if raw == nil {
+			return nil
+		}
+		t, err = time.Parse(time.RFC3339Nano, string(raw))
+		if err != nil {
+			return fmt.Errorf("seen_since %q: %w", raw, ErrCorrupt)
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: seen since: %w", err)
+	}
+	return t, nil
+}
