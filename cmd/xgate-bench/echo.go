@@ -19,9 +19,11 @@ import (
 
 // The floor: `xgate-bench echo` is an XEP-0114 component written with the
 // standard library alone. It answers every message with the same body, and
-// with -post it also makes one keep-alive HTTP POST (chat.postMessage) per
-// message to the fake Slack: the least any gateway must do per message in
-// each direction. The bench measures its CPU the way it measures xgate's.
+// with -post it first makes one keep-alive HTTP POST per message to the
+// fake Slack (auth.test with a user token: a real Web API call that makes
+// the fake send no event to xgate) and answers once the POST has
+// returned: the least any gateway must do per message in each direction.
+// The bench measures its CPU the way it measures xgate's.
 
 // echoMessage is the part of a message the echo reads.
 type echoMessage struct {
@@ -39,20 +41,19 @@ func echoMain(args []string) int {
 	server := fs.String("server", "", "the host server's component `ADDRESS`")
 	domain := fs.String("domain", "echo.localhost", "the component's `DOMAIN`")
 	secret := fs.String("secret", "", "the component `SECRET`")
-	post := fs.String("post", "", "also POST each body to this chat.postMessage `URL`")
+	post := fs.String("post", "", "POST to this Web API `URL` before answering each message")
 	token := fs.String("token", "", "the token of the POSTs")
-	channel := fs.String("channel", "", "the channel of the POSTs")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if err := runEcho(*server, *domain, *secret, *post, *token, *channel); err != nil {
+	if err := runEcho(*server, *domain, *secret, *post, *token); err != nil {
 		fmt.Fprintln(os.Stderr, "echo:", err)
 		return 1
 	}
 	return 0
 }
 
-func runEcho(server, domain, secret, postURL, token, channel string) error {
+func runEcho(server, domain, secret, postURL, token string) error {
 	conn, err := net.Dial("tcp", server)
 	if err != nil {
 		return err
@@ -81,21 +82,22 @@ func runEcho(server, domain, secret, postURL, token, channel string) error {
 	fmt.Fprintf(conn, "<handshake>%s</handshake>", hex.EncodeToString(sum[:]))
 
 	out := make(chan []byte, 4096)
-	var wg sync.WaitGroup
-	wg.Go(func() { echoWriter(conn, out) })
-	var posts chan string
+	var writer, posters sync.WaitGroup
+	writer.Go(func() { echoWriter(conn, out) })
+	var posts chan []byte
 	if postURL != "" {
-		posts = make(chan string, 4096)
+		posts = make(chan []byte, 4096)
 		for range 4 {
-			wg.Go(func() { echoPoster(postURL, token, channel, posts) })
+			posters.Go(func() { echoPoster(postURL, token, posts, out) })
 		}
 	}
 	defer func() {
-		close(out)
 		if posts != nil {
 			close(posts)
+			posters.Wait()
 		}
-		wg.Wait()
+		close(out)
+		writer.Wait()
 	}()
 	for {
 		tok, err := dec.Token()
@@ -133,9 +135,10 @@ func runEcho(server, domain, secret, postURL, token, channel string) error {
 			b.WriteString("'><body>")
 			xml.EscapeText(&b, []byte(m.Body))
 			b.WriteString("</body></message>")
-			out <- []byte(b.String())
 			if posts != nil {
-				posts <- m.Body
+				posts <- []byte(b.String())
+			} else {
+				out <- []byte(b.String())
 			}
 		default:
 			if err := dec.Skip(); err != nil {
@@ -169,17 +172,18 @@ func echoWriter(conn net.Conn, out <-chan []byte) {
 	}
 }
 
-// echoPoster makes one keep-alive POST per body.
-func echoPoster(postURL, token, channel string, bodies <-chan string) {
+// echoPoster makes one keep-alive POST per answer, then queues the answer.
+func echoPoster(postURL, token string, answers <-chan []byte, out chan<- []byte) {
 	cl := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-	for body := range bodies {
-		form := url.Values{"token": {token}, "channel": {channel}, "text": {body}}
-		resp, err := cl.PostForm(postURL, form)
+	form := url.Values{"token": {token}}.Encode()
+	for a := range answers {
+		resp, err := cl.Post(postURL, "application/x-www-form-urlencoded", strings.NewReader(form))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "echo: post:", err)
-			continue
+		} else {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		out <- a
 	}
 }

@@ -182,4 +182,3 @@ func accountsFor(users int) []accountSpec {
 	}
 	return out
 }
-
