@@ -105,6 +105,9 @@ func (b *bench) scenario(ctx context.Context, sc scenario) (*scenarioRuns, error
 	}
 	defer fp.stop(5 * time.Second)
 	defer in.Close()
+	// A request the fake never answers must not outlive the bench.
+	stopFake := context.AfterFunc(ctx, func() { _ = fp.cmd.Process.Kill() })
+	defer stopFake()
 	fake := &fakeClient{proc: fp, enc: jsonEncoder(in), dec: jsonDecoder(out)}
 	ans, err := fake.do(fakeRequest{Op: "setup", Users: sc.Users, Chats: sc.Chats})
 	if err != nil {
@@ -241,7 +244,7 @@ func (b *bench) traffic(ctx context.Context, sc scenario, run int, rdir string, 
 	if err := waitEchoes(ctx, rdir); err != nil {
 		return nil, err
 	}
-	l := &loads{b: b, fake: fake, col: col, fakeTargets: fakeTargets, toPeers: toPeers, toEcho: toEcho, toEchoPost: toEchoPost, ims: ims}
+	l := &loads{b: b, fake: fake, col: col, others: map[string]int{"fake": fake.proc.pid(), "prosody": pr.proc.pid()}, fakeTargets: fakeTargets, toPeers: toPeers, toEcho: toEcho, toEchoPost: toEchoPost, ims: ims}
 
 	// Warm-up: every chat once in each direction, through xgate and the echoes.
 	warm := 2 * len(chats)
@@ -321,6 +324,7 @@ func waitEchoes(ctx context.Context, rdir string) error {
 // loads runs measurement windows.
 type loads struct {
 	b                           *bench
+	others                      map[string]int // processes whose CPU is also reported, by name
 	fake                        *fakeClient
 	col                         *collector
 	fakeTargets                 []fakeTarget
@@ -360,6 +364,10 @@ func (l *loads) measure(ctx context.Context, d string, floor bool, n int, rate f
 	c0, err := cpuTime(pid)
 	if err != nil {
 		return nil, err
+	}
+	others0 := map[string]time.Duration{}
+	for name, opid := range l.others {
+		others0[name], _ = cpuTime(opid)
 	}
 	var lat []int64
 	var firstNS, lastNS int64

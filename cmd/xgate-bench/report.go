@@ -137,6 +137,17 @@ func (r *report) markdown() string {
 				mm(x["floor_p99_ms"], 2), mm(x["msg_per_s"], 0), mm(x["rss_mb"], 1))
 		}
 	}
+	b.WriteString("\nCPU of the other processes in the same windows (µs per message, min/median), for where the time goes:\n\n")
+	b.WriteString("| scenario | direction | rate | xgate | Prosody | fake Slack | floor: echo | floor: Prosody | floor: fake Slack |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	for _, s := range r.Scenarios {
+		for _, w := range s.Windows {
+			x := w.Metrics
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Scenario.Name, w.Direction, rateName(w.Rate),
+				mm(x["cpu_us"], 0), mm(x["cpu_us_prosody"], 0), mm(x["cpu_us_fake"], 0),
+				mm(x["floor_cpu_us"], 1), mm(x["floor_cpu_us_prosody"], 0), mm(x["floor_cpu_us_fake"], 0))
+		}
+	}
 	return b.String()
 }
 
