@@ -66,6 +66,7 @@ func runBench(ctx context.Context, o options, log io.Writer) (*report, error) {
 		}
 		rep.Scenarios = append(rep.Scenarios, sr.summarize())
 	}
+	rep.Machine.Load1End = load1()
 	return rep, nil
 }
 

@@ -124,6 +124,7 @@ type machine struct {
 	GoVersion string  `json:"go"`
 	Prosody   string  `json:"prosody"`
 	Load1     float64 `json:"load1_at_start"`
+	Load1End  float64 `json:"load1_at_end"`
 }
 
 // cpuModel returns the first "model name" of /proc/cpuinfo.

@@ -113,7 +113,7 @@ func percentiles(lat []int64) [3]float64 {
 func (r *report) markdown() string {
 	var b strings.Builder
 	m := r.Machine
-	fmt.Fprintf(&b, "Machine: %d CPUs (%s), Linux %s, %s, %s; load average %.2f at start.\n", m.CPUs, m.Model, m.Kernel, m.GoVersion, m.Prosody, m.Load1)
+	fmt.Fprintf(&b, "Machine: %d CPUs (%s), Linux %s, %s, %s; load average %.2f at start, %.2f at end.\n", m.CPUs, m.Model, m.Kernel, m.GoVersion, m.Prosody, m.Load1, m.Load1End)
 	rates := make([]string, len(r.Settings.Rates))
 	for i, v := range r.Settings.Rates {
 		rates[i] = rateName(v)
