@@ -1,0 +1,479 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/xgate-im/xgate/xmpp/jid"
+)
+
+// bench is one invocation: the built binaries and the work directory.
+type bench struct {
+	o      options
+	log    io.Writer
+	dir    string
+	xgate  string // the built xgate
+	self   string // this binary, for the fake Slack and the echo
+	window int
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// runBench runs every scenario and returns the report.
+func runBench(ctx context.Context, o options, log io.Writer) (*report, error) {
+	if prosodyBinary() == "" {
+		return nil, errNoProsody
+	}
+	root, err := moduleRoot(o.src)
+	if err != nil {
+		return nil, err
+	}
+	dir := o.keep
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "xgate-bench-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{o: o, log: log, dir: dir, self: self}
+	b.logf("building cmd/xgate of %s", root)
+	if b.xgate, err = buildXgate(root, dir); err != nil {
+		return nil, err
+	}
+	rep := &report{Machine: newMachine(), Settings: settingsOf(o)}
+	for _, sc := range o.scenarios {
+		sr, err := b.scenario(ctx, sc)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+		}
+		if rep.Machine.Prosody == "" {
+			rep.Machine.Prosody = sr.prosody
+		}
+		rep.Scenarios = append(rep.Scenarios, sr.summarize())
+	}
+	rep.Machine.Load1End = load1()
+	return rep, nil
+}
+
+// scenarioRuns is what the runs of one scenario measured.
+type scenarioRuns struct {
+	sc      scenario
+	prosody string
+	runs    []runResult
+}
+
+// runResult is one run of a scenario: a fresh xgate.
+type runResult struct {
+	StartupMS  float64        `json:"startup_ms"`
+	LoginMS    float64        `json:"logins_ms"`
+	IdleRSSMB  float64        `json:"idle_rss_mb"`
+	PeakRSSMB  float64        `json:"peak_rss_mb"`
+	IdleCPUPct float64        `json:"idle_cpu_pct"`
+	Windows    []windowResult `json:"windows,omitempty"`
+}
+
+// windowResult is one direction at one rate in one run, with its floor.
+type windowResult struct {
+	Direction string             `json:"direction"`
+	Rate      float64            `json:"rate"` // 0: maximum
+	Metrics   map[string]float64 `json:"metrics"`
+}
+
+func (b *bench) scenario(ctx context.Context, sc scenario) (*scenarioRuns, error) {
+	sdir := filepath.Join(b.dir, sc.Name)
+	if err := os.MkdirAll(sdir, 0o700); err != nil {
+		return nil, err
+	}
+	b.logf("%s: starting the fake Slack with %d users × %d chats", sc.Name, sc.Users, sc.Chats)
+	fp, in, out, err := pipeChild("fake-slack", exec.Command(b.self, "fake-slack"), filepath.Join(sdir, "fake.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer fp.stop(5 * time.Second)
+	defer in.Close()
+	// A request the fake never answers must not outlive the bench.
+	stopFake := context.AfterFunc(ctx, func() { _ = fp.cmd.Process.Kill() })
+	defer stopFake()
+	fake := &fakeClient{proc: fp, enc: jsonEncoder(in), dec: jsonDecoder(out)}
+	ans, err := fake.do(fakeRequest{Op: "setup", Users: sc.Users, Chats: sc.Chats})
+	if err != nil {
+		return nil, err
+	}
+	world := ans.World
+	b.logf("%s: starting Prosody with %d accounts", sc.Name, sc.Users)
+	pr, err := startProsody(ctx, filepath.Join(sdir, "prosody"), map[string]string{gwDomain: gwSecret, echoDomain: echoSecret, "echopost.localhost": echoSecret}, accountsFor(sc.Users))
+	if err != nil {
+		return nil, err
+	}
+	defer pr.stop()
+	seed := filepath.Join(sdir, "seed.db")
+	b.logf("%s: seeding the store (%d accounts, %d contacts, %d message IDs)", sc.Name, sc.Users, sc.Contacts, sc.MessageRefs)
+	if err := seedStore(ctx, seed, sc, world); err != nil {
+		return nil, err
+	}
+	res := &scenarioRuns{sc: sc, prosody: pr.version}
+	for run := range b.o.runs {
+		r, err := b.run(ctx, sc, run, sdir, seed, pr, fake, world)
+		if err != nil {
+			return nil, fmt.Errorf("run %d: %w", run+1, err)
+		}
+		res.runs = append(res.runs, r)
+	}
+	return res, nil
+}
+
+// run starts a fresh xgate on a copy of the seeded store and measures it.
+func (b *bench) run(ctx context.Context, sc scenario, run int, sdir, seed string, pr *prosody, fake *fakeClient, world *fakeWorld) (runResult, error) {
+	var r runResult
+	rdir := filepath.Join(sdir, fmt.Sprintf("run%d", run+1))
+	if err := os.MkdirAll(rdir, 0o700); err != nil {
+		return r, err
+	}
+	dbPath := filepath.Join(rdir, "xgate.db")
+	if err := copyFile(dbPath, seed); err != nil {
+		return r, err
+	}
+	cfg, err := writeXgateConfig(rdir, pr.componentAddr(), dbPath, world)
+	if err != nil {
+		return r, err
+	}
+	x, err := startXgate(b.xgate, cfg, rdir)
+	if err != nil {
+		return r, err
+	}
+	defer x.proc.stop(30 * time.Second)
+	pid := x.proc.pid()
+	hctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	hs, err := x.waitHandshake(hctx)
+	if err != nil {
+		return r, err
+	}
+	r.StartupMS = ms(hs)
+	if err := x.waitLoggedIn(hctx, sc.Users); err != nil {
+		return r, err
+	}
+	r.LoginMS = ms(time.Since(x.started))
+	if err := waitQuiet(hctx, pid); err != nil {
+		b.logf("%s: %v; measuring anyway", sc.Name, err)
+	}
+	c0, _ := cpuTime(pid)
+	time.Sleep(time.Second) // the idle CPU is measured over one second
+	c1, _ := cpuTime(pid)
+	r.IdleCPUPct = 100 * (c1 - c0).Seconds()
+	mem, err := readMemory(pid)
+	if err != nil {
+		return r, err
+	}
+	r.IdleRSSMB = mb(mem.RSS)
+	b.logf("%s run %d: handshake %.0f ms, %d logins by %.0f ms, idle RSS %.1f MB, peak %.1f MB", sc.Name, run+1, r.StartupMS, sc.Users, r.LoginMS, r.IdleRSSMB, mb(mem.HWM))
+	if !sc.StartupOnly {
+		ws, err := b.traffic(ctx, sc, run, rdir, pr, fake, world, x)
+		if err != nil {
+			return r, err
+		}
+		r.Windows = ws
+	}
+	if mem, err = readMemory(pid); err == nil {
+		r.PeakRSSMB = mb(mem.HWM)
+	}
+	return r, nil
+}
+
+// traffic runs every direction and rate against xgate and the floor.
+func (b *bench) traffic(ctx context.Context, sc scenario, run int, rdir string, pr *prosody, fake *fakeClient, world *fakeWorld, x *xgateProc) ([]windowResult, error) {
+	chats := loadChats(sc, world)
+	echo, err := startChild("echo", exec.Command(b.self, "echo", "-server", pr.componentAddr(), "-domain", echoDomain, "-secret", echoSecret), filepath.Join(rdir, "echo.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer echo.stop(5 * time.Second)
+	first := world.Users[chats[0].user]
+	echoPost, err := startChild("echo-post", exec.Command(b.self, "echo", "-server", pr.componentAddr(), "-domain", "echopost.localhost", "-secret", echoSecret,
+		"-post", world.APIURL+"auth.test", "-token", first.Token), filepath.Join(rdir, "echo-post.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer echoPost.stop(5 * time.Second)
+
+	var users []int
+	for _, c := range chats {
+		if len(users) == 0 || users[len(users)-1] != c.user {
+			users = append(users, c.user)
+		}
+	}
+	col := &collector{}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	clients, err := connectClients(cctx, pr.c2sAddr(), users, col)
+	if err != nil {
+		return nil, err
+	}
+	defer closeClients(clients)
+	clientOf := map[int]*loadClient{}
+	for i, u := range users {
+		clientOf[u] = clients[i]
+	}
+	var toPeers, toEcho, toEchoPost []sendTarget
+	var fakeTargets []fakeTarget
+	var ims []string
+	for _, c := range chats {
+		cl := clientOf[c.user]
+		toPeers = append(toPeers, sendTarget{client: cl, to: jid.MustParse(c.peerJID)})
+		fakeTargets = append(fakeTargets, fakeTarget{User: c.peer, Channel: c.im})
+		ims = append(ims, c.im)
+	}
+	for _, cl := range clients {
+		toEcho = append(toEcho, sendTarget{client: cl, to: jid.MustParse("echo@" + echoDomain)})
+		toEchoPost = append(toEchoPost, sendTarget{client: cl, to: jid.MustParse("echo@echopost.localhost")})
+	}
+	if err := waitEchoes(ctx, rdir); err != nil {
+		return nil, err
+	}
+	l := &loads{b: b, fake: fake, col: col, others: map[string]int{"fake": fake.proc.pid(), "prosody": pr.proc.pid()}, fakeTargets: fakeTargets, toPeers: toPeers, toEcho: toEcho, toEchoPost: toEchoPost, ims: ims}
+
+	// Warm-up: every chat once in each direction, through xgate and the echoes.
+	warm := 2 * len(chats)
+	for _, d := range b.o.dirs {
+		if _, err := l.measure(ctx, d, false, warm, 0, x.proc.pid(), x.hookAddr, ""); err != nil {
+			return nil, fmt.Errorf("warm-up %s: %w", d, err)
+		}
+		fl := echo.pid()
+		if d == dirToSlack {
+			fl = echoPost.pid()
+		}
+		if _, err := l.measure(ctx, d, true, warm, 0, fl, "", ""); err != nil {
+			return nil, fmt.Errorf("warm-up floor %s: %w", d, err)
+		}
+	}
+	var out []windowResult
+	for _, d := range b.o.dirs {
+		for _, rate := range b.o.rates {
+			prof := ""
+			if b.o.profile != "" && run == 0 {
+				prof = filepath.Join(b.o.profile, fmt.Sprintf("%s-%s-%s.pprof", sc.Name, d, rateName(rate)))
+			}
+			xr, err := l.measure(ctx, d, false, b.o.n, rate, x.proc.pid(), x.hookAddr, prof)
+			if err != nil {
+				return nil, fmt.Errorf("%s at %s: %w", d, rateName(rate), err)
+			}
+			fl := echo.pid()
+			if d == dirToSlack {
+				fl = echoPost.pid()
+			}
+			fr, err := l.measure(ctx, d, true, b.o.n, rate, fl, "", "")
+			if err != nil {
+				return nil, fmt.Errorf("floor %s at %s: %w", d, rateName(rate), err)
+			}
+			m := map[string]float64{}
+			for k, v := range xr {
+				m[k] = v
+			}
+			for k, v := range fr {
+				if !strings.HasPrefix(k, "alloc") {
+					m["floor_"+k] = v
+				}
+			}
+			if m["floor_cpu_us"] > 0 {
+				m["ratio"] = m["cpu_us"] / m["floor_cpu_us"]
+			}
+			if mem, err := readMemory(x.proc.pid()); err == nil {
+				m["rss_mb"] = mb(mem.RSS)
+			}
+			b.logf("%s run %d %s %s: %.1f µs/msg (floor %.1f, ×%.2f), %.0f B/msg, p99 %.2f ms (floor %.2f), %.0f msg/s",
+				sc.Name, run+1, d, rateName(rate), m["cpu_us"], m["floor_cpu_us"], m["ratio"], m["alloc_bytes"], m["p99_ms"], m["floor_p99_ms"], m["msg_per_s"])
+			out = append(out, windowResult{Direction: d, Rate: rate, Metrics: m})
+		}
+	}
+	return out, nil
+}
+
+// waitEchoes waits until both echo components have completed their
+// handshake (they say so on stderr).
+func waitEchoes(ctx context.Context, rdir string) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for _, f := range []string{"echo.log", "echo-post.log"} {
+		for {
+			data, _ := os.ReadFile(filepath.Join(rdir, f))
+			if strings.Contains(string(data), "handshake accepted") {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return fmt.Errorf("echo component: no handshake: %s", data)
+			}
+			time.Sleep(5 * time.Millisecond) // polling a log file
+		}
+	}
+	return nil
+}
+
+// loads runs measurement windows.
+type loads struct {
+	b                           *bench
+	others                      map[string]int // processes whose CPU is also reported, by name
+	fake                        *fakeClient
+	col                         *collector
+	fakeTargets                 []fakeTarget
+	toPeers, toEcho, toEchoPost []sendTarget
+	ims                         []string
+}
+
+// measure sends n messages in direction d at rate through xgate (or the
+// floor) and returns the CPU of process pid per message, its allocations
+// when hook is set, and the latencies. With prof set it also saves a CPU
+// profile of xgate taken during the window.
+func (l *loads) measure(ctx context.Context, d string, floor bool, n int, rate float64, pid int, hook, prof string) (map[string]float64, error) {
+	l.b.window++
+	w := l.b.window
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	var a0, a1 allocCounters
+	var err error
+	if hook != "" {
+		if a0, err = readAllocs(hook); err != nil {
+			return nil, err
+		}
+	}
+	profDone := make(chan error, 1)
+	if prof != "" && hook != "" {
+		secs := l.b.o.profileS
+		if secs == 0 {
+			secs = 1
+			if rate > 0 {
+				secs = max(1, int(float64(n)/rate))
+			}
+		}
+		go func() { profDone <- saveProfile(hook, prof, secs) }()
+	} else {
+		profDone <- nil
+	}
+	c0, err := cpuTime(pid)
+	if err != nil {
+		return nil, err
+	}
+	others0 := map[string]time.Duration{}
+	for name, opid := range l.others {
+		others0[name], _ = cpuTime(opid)
+	}
+	var lat []int64
+	var firstNS, lastNS int64
+	switch {
+	case d == dirToXMPP && !floor:
+		l.col.expect(w, n)
+		ans, err := l.fake.do(fakeRequest{Op: "post", Window: w, Targets: l.fakeTargets, N: n, Rate: rate})
+		if err != nil {
+			return nil, err
+		}
+		firstNS = ans.FirstNS
+		if lat, lastNS, err = l.col.wait(wctx); err != nil {
+			return nil, err
+		}
+	case d == dirToXMPP && floor:
+		l.col.expect(w, n)
+		if firstNS, err = sendLoad(l.toEcho, w, n, rate); err != nil {
+			return nil, err
+		}
+		if lat, lastNS, err = l.col.wait(wctx); err != nil {
+			return nil, err
+		}
+	case d == dirToSlack && floor:
+		// The echo answers once its POST has returned: the latency is
+		// the round trip.
+		l.col.expect(w, n)
+		if firstNS, err = sendLoad(l.toEchoPost, w, n, rate); err != nil {
+			return nil, err
+		}
+		if lat, lastNS, err = l.col.wait(wctx); err != nil {
+			return nil, err
+		}
+	default:
+		base, err := l.fake.do(fakeRequest{Op: "count"})
+		if err != nil {
+			return nil, err
+		}
+		if firstNS, err = sendLoad(l.toPeers, w, n, rate); err != nil {
+			return nil, err
+		}
+		if _, err := l.fake.do(fakeRequest{Op: "wait", N: base.Count + n, TimeoutMS: 300000}); err != nil {
+			return nil, err
+		}
+		ans, err := l.fake.do(fakeRequest{Op: "latencies", Window: w, Channels: l.ims})
+		if err != nil {
+			return nil, err
+		}
+		if ans.Count != n {
+			return nil, fmt.Errorf("%d of %d messages found at the fake", ans.Count, n)
+		}
+		lat, lastNS = ans.Latencies, ans.LastNS
+	}
+	// Work that follows the last delivery (acknowledgements, commits)
+	// belongs to the window.
+	_ = waitQuiet(wctx, pid)
+	c1, err := cpuTime(pid)
+	if err != nil {
+		return nil, err
+	}
+	if err := <-profDone; err != nil {
+		return nil, err
+	}
+	m := map[string]float64{"n": float64(n), "cpu_us": float64((c1 - c0).Microseconds()) / float64(n)}
+	if hook != "" {
+		if a1, err = readAllocs(hook); err != nil {
+			return nil, err
+		}
+		m["alloc_bytes"] = float64(a1.Bytes-a0.Bytes) / float64(n)
+		m["alloc_objects"] = float64(a1.Objects-a0.Objects) / float64(n)
+	}
+	if lastNS > firstNS {
+		m["msg_per_s"] = float64(n) / (float64(lastNS-firstNS) / 1e9)
+	}
+	p := percentiles(lat)
+	m["p50_ms"], m["p99_ms"], m["max_ms"] = p[0], p[1], p[2]
+	return m, nil
+}
+
+// saveProfile fetches a CPU profile of secs seconds from a hooked xgate.
+func saveProfile(hook, path string, secs int) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", hook, secs))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+func mb(b int64) float64         { return float64(b) / (1 << 20) }
+
+func rateName(r float64) string {
+	if r == 0 {
+		return "max"
+	}
+	return fmt.Sprintf("%g/s", r)
+}

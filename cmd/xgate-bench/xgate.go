@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Names the bench gives the gateway and the echo on the host server.
+const (
+	gwDomain     = "slack.localhost"
+	gwSecret     = "bench-gw"
+	echoDomain   = "echo.localhost"
+	echoSecret   = "bench-echo"
+	instanceName = "slack"
+	storeKeyHex  = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
+)
+
+// writeXgateConfig writes xgate's store key and configuration into dir for
+// the fake Slack at api and returns the configuration's path. Slack's
+// per-conversation rate limit is lifted as far as the configuration
+// allows (1,000 messages a second), since the bench measures xgate, not
+// Slack's limits; everything else is the default.
+func writeXgateConfig(dir, server, storePath string, w *fakeWorld) (string, error) {
+	keyPath := filepath.Join(dir, "store.key")
+	if err := os.WriteFile(keyPath, []byte(storeKeyHex+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	q := strconv.Quote
+	cfg := fmt.Sprintf(`# Written by xgate-bench.
+[log]
+level = "info"
+format = "text"
+
+[store]
+path = %s
+key_file = %s
+
+[access]
+allow = ["*"]
+
+[xmpp]
+server = %s
+
+[[slack]]
+domain = %s
+secret = %s
+app_token = %s
+api_url = %s
+post_rate = 1000.0
+post_burst = 1000
+`, q(storePath), q(keyPath), q(server), q(gwDomain), q(gwSecret), q(w.AppToken), q(w.APIURL))
+	path := filepath.Join(dir, "xgate.toml")
+	return path, os.WriteFile(path, []byte(cfg), 0o600)
+}
+
+// xgateProc is a running xgate and what its log has said.
+type xgateProc struct {
+	proc      *child
+	hookAddr  string
+	started   time.Time
+	handshake chan time.Duration // receives the time from start to the first "component connected"
+
+	mu       sync.Mutex
+	loggedIn int
+	lastLine string
+	changed  chan struct{}
+}
+
+// startXgate runs `xgate run -c cfg` and follows its log.
+func startXgate(bin, cfg, dir string) (*xgateProc, error) {
+	hookFile := filepath.Join(dir, "hook.addr")
+	os.Remove(hookFile)
+	cmd := exec.Command(bin, "run", "-c", cfg)
+	cmd.Env = append(os.Environ(), "XGATE_BENCH_HOOK="+hookFile)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(filepath.Join(dir, "xgate.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout = logf
+	x := &xgateProc{handshake: make(chan time.Duration, 1), changed: make(chan struct{})}
+	x.started = time.Now()
+	x.proc, err = startChild("xgate", cmd, "")
+	if err != nil {
+		logf.Close()
+		return nil, err
+	}
+	go func() {
+		defer logf.Close()
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		once := false
+		for sc.Scan() {
+			line := sc.Text()
+			if !once && strings.Contains(line, "component connected") {
+				once = true
+				x.handshake <- time.Since(x.started)
+			}
+			logf.WriteString(line + "\n")
+			x.mu.Lock()
+			if strings.Contains(line, `msg="logged in"`) {
+				x.loggedIn++
+			}
+			x.lastLine = line
+			close(x.changed)
+			x.changed = make(chan struct{})
+			x.mu.Unlock()
+		}
+	}()
+	// The hook writes its address during package initialization.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if b, err := os.ReadFile(hookFile); err == nil && len(b) > 0 {
+			x.hookAddr = string(b)
+			break
+		}
+		if x.proc.exited() || time.Now().After(deadline) {
+			x.proc.stop(time.Second)
+			return nil, fmt.Errorf("xgate did not start: %v; log:\n%s", x.proc.err, tail(filepath.Join(dir, "xgate.log"), 20))
+		}
+		time.Sleep(time.Millisecond) // the file appears within milliseconds of exec
+	}
+	return x, nil
+}
+
+// waitHandshake waits for the component handshake and returns how long it
+// took from exec.
+func (x *xgateProc) waitHandshake(ctx context.Context) (time.Duration, error) {
+	select {
+	case d := <-x.handshake:
+		return d, nil
+	case <-x.proc.done:
+		return 0, fmt.Errorf("xgate exited before its handshake: %v", x.proc.err)
+	case <-ctx.Done():
+		return 0, fmt.Errorf("xgate: no handshake: %w", ctx.Err())
+	}
+}
+
+// waitLoggedIn waits until n accounts have logged in.
+func (x *xgateProc) waitLoggedIn(ctx context.Context, n int) error {
+	for {
+		x.mu.Lock()
+		got, ch, last := x.loggedIn, x.changed, x.lastLine
+		x.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-x.proc.done:
+			return fmt.Errorf("xgate exited: %v (last log line: %s)", x.proc.err, last)
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d accounts logged in (last log line: %s): %w", got, n, last, ctx.Err())
+		}
+	}
+}
+
+// waitQuiet waits until the process uses less than 2% of a core over
+// 300 ms, so that start-up work does not count in a measurement window.
+func waitQuiet(ctx context.Context, pid int) error {
+	const span = 300 * time.Millisecond
+	prev, err := cpuTime(pid)
+	if err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("process %d did not settle: %w", pid, ctx.Err())
+		case <-time.After(span):
+		}
+		cur, err := cpuTime(pid)
+		if err != nil {
+			return err
+		}
+		if cur-prev < span/50 {
+			return nil
+		}
+		prev = cur
+	}
+}
