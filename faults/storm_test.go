@@ -1,0 +1,62 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/xgate-im/xgate/xmpp"
+)
+
+// Slack answers alice's messages with rounds of rate limits (HTTP 429 with
+// Retry-After) and temporary errors. Everything must arrive once and in
+// order, and a rate limit must cost only the wait Slack asked for: it does
+// not grow the backoff that real failures do.
+func TestRateLimitAndErrorStorm(t *testing.T) {
+	r := newRig(t)
+	ctx := bounded(t, 5*time.Minute)
+	r.start(ctx)
+	r.login(ctx)
+	const rounds, limits = 4, 6
+	for range rounds {
+		r.fake.RateLimit("chat.postMessage", limits, 0)
+		r.fake.FailNext("chat.postMessage", 1, "internal_error")
+	}
+	n := min(*flagMessages, 300)
+	tr := newTraffic(r, n)
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	go tr.read(readCtx)
+	start := time.Now()
+	for i := range n {
+		tr.toSlack.Sent(i)
+		r.alice.Send(&xmpp.Message{Header: xmpp.Header{To: r.elizaAt, Type: xmpp.MessageChat, ID: fmt.Sprintf("x%d", i)}, Body: fmt.Sprintf("x %d", i)})
+	}
+	// The faults cost 4 backoffs of the first step (1 s) and 24 waits of
+	// Retry-After 0; allow generously for the machine, far below the
+	// minutes a backoff grown by rate limits takes.
+	const budget = 30 * time.Second
+	settleCtx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for tr.slackArrivals() < n && settleCtx.Err() == nil {
+		select {
+		case <-settleCtx.Done():
+		case <-tick.C:
+		}
+	}
+	took := time.Since(start)
+	stopReading()
+	tr.settle(ctx, 0)
+	out := tr.toSlack.Tally()
+	report(t, fmt.Sprintf("%d×(%d 429s + 1 error)", rounds, limits), map[string]Tally{"XMPP→network": out})
+	t.Logf("%d of %d delivered in %s; postMessage called %d times", tr.slackArrivals(), n, took.Round(time.Millisecond), r.fake.CallCount("chat.postMessage"))
+	if out.Lost > 0 || out.Duplicated > 0 || out.Reordered > 0 || out.Bounced > 0 {
+		t.Errorf("XMPP→network: %v", out)
+	}
+	if took > budget {
+		t.Errorf("delivery took %s: rate limits grew the backoff", took)
+	}
+}
