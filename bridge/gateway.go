@@ -88,6 +88,9 @@ type Gateway struct {
 	router   *router
 	// connLog decides which connection state changes are logged.
 	connLog connLog
+	// limiter holds back senders who are not allowed to use the gateway
+	// when they send more than a person would (see senderLimits).
+	limiter *xmpp.SenderLimiter
 }
 
 // lifetime is one run of a gateway: the context of its background work and
@@ -132,7 +135,8 @@ func New(cfg Config, tr Transport, db *store.DB, log *slog.Logger) (*Gateway, er
 			userOnState(s, err)
 		}
 	}
-	comp, err := xmpp.NewComponent(ccfg, xmpp.HandlerFunc(g.router.handleStanza))
+	g.limiter = xmpp.LimitSenders(xmpp.HandlerFunc(g.router.handleStanza), g.senderLimits())
+	comp, err := xmpp.NewComponent(ccfg, g.limiter)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %s: %w", cfg.Name, err)
 	}
@@ -141,6 +145,39 @@ func New(cfg Config, tr Transport, db *store.DB, log *slog.Logger) (*Gateway, er
 	g.assemble()
 	return g, nil
 }
+
+// Sender classes of the inbound limiter.
+const (
+	senderAllowed  = "allowed"
+	senderStranger = "stranger"
+)
+
+// strangerRate is how much a JID that may not use the gateway can ask of
+// it (disco, registration forms, version): plenty for a person or a
+// client's discovery, nothing for a flood.
+var strangerRate = xmpp.Rate{PerSecond: 5, Burst: 30}
+
+// senderLimits says how the inbound limiter treats senders: those the
+// access rules allow are not limited (their messages are the gateway's
+// work); anyone else is held to strangerRate, and what exceeds it is
+// answered resource-constraint (iq get/set) or dropped, and counted, without
+// ever waiting for the send queue.
+func (g *Gateway) senderLimits() xmpp.SenderLimits {
+	access := &g.cfg.Access
+	return xmpp.SenderLimits{
+		Classify: func(from jid.JID) string {
+			if !from.IsZero() && (access.Allowed(from) || access.IsAdmin(from)) {
+				return senderAllowed
+			}
+			return senderStranger
+		},
+		Rates: map[string]xmpp.Rate{senderStranger: strangerRate},
+		Reply: func(b []byte) error { return g.comp.TrySendRaw(b) },
+	}
+}
+
+// SenderLimits returns what the inbound limiter held back so far.
+func (g *Gateway) SenderLimits() xmpp.SenderLimiterStats { return g.limiter.Stats() }
 
 // assemble makes the parts and connects them.
 func (g *Gateway) assemble() {

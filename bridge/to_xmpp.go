@@ -16,6 +16,10 @@ import (
 // stanzaWriter is what toXMPP needs of the component connection.
 type stanzaWriter interface {
 	SendRaw(ctx context.Context, b []byte) error
+	// TrySendRaw queues b without waiting, or fails (xmpp.ErrQueueFull).
+	TrySendRaw(b []byte) error
+	// Flush returns once the host server confirmed everything sent before.
+	Flush(ctx context.Context) error
 	State() xmpp.State
 	NewID() string
 }
@@ -66,18 +70,17 @@ func (d *toXMPP) sendConfirmed(ctx context.Context, s xmpp.Stanza) error {
 }
 
 // awaitConfirmed is the one place that waits for the host server to
-// confirm what the component wrote. The call it stands for is
-// d.comp.Flush(ctx): xmpp.Component.Flush returns once a delivery barrier
-// confirmed everything sent before the call, and an error if the
-// connection ended first (the stanzas are then replayed on the next
-// connection or saved as unsent, and the event is not acknowledged, so the
-// network sends it again: a rare duplicate, never a loss). Until the
-// component offers Flush it returns at once: a stanza handed to the
-// component survives a lost connection through the component's replay,
-// but not a crash of the gateway before the component's own barrier
-// confirmed it (docs/architecture.md says so).
+// confirm what the component wrote: xmpp.Component.Flush returns once a
+// delivery barrier confirmed everything sent before the call, and an error
+// if the connection ended first. The stanzas are then written again on the
+// next connection or saved as unsent at shutdown, and the caller does not
+// acknowledge what it delivered, so the network sends it again: a rare
+// duplicate, never a loss.
 func (d *toXMPP) awaitConfirmed(ctx context.Context) error {
-	return ctx.Err()
+	if err := d.comp.Flush(ctx); err != nil {
+		return fmt.Errorf("bridge: the host server did not confirm: %w", err)
+	}
+	return nil
 }
 
 // sendEphemeral delivers a stanza that is worthless later (typing, presence
@@ -138,16 +141,22 @@ func (d *toXMPP) deliver(ctx context.Context, s xmpp.Stanza, durable bool) (live
 	// A durable stanza waits behind older stored ones, to keep their
 	// order; an ephemeral one (an iq answer, typing, presence) has no
 	// order to keep with them and goes now even while they are flushed.
-	if !d.backlog || !durable {
+	if !durable {
+		// Never wait: an answer or a typing notification that cannot be
+		// queued now is worth nothing later, and waiting would hold up
+		// the dispatcher (and every other user) behind one sender.
+		if err := d.comp.TrySendRaw(b); err != nil {
+			d.metrics.dropped.Add(1)
+			return false, nil
+		}
+		return true, nil
+	}
+	if !d.backlog {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := d.comp.SendRaw(sctx, b)
 		cancel()
 		if err == nil {
 			return true, nil
-		}
-		if !durable {
-			d.metrics.dropped.Add(1)
-			return false, nil
 		}
 	}
 	if _, err := d.db.Enqueue(d.queue, b); err != nil {

@@ -146,6 +146,18 @@ type gatewayHealth struct {
 	State      string `json:"state"`
 	Reconnects uint64 `json:"reconnects"`
 	Outbox     *int   `json:"outbox,omitempty"`
+	// SendQueue is the component's outgoing queue: a queue that stays
+	// full means the host server does not take stanzas as fast as the
+	// gateway produces them.
+	SendQueue sendQueueHealth `json:"send_queue"`
+}
+
+// sendQueueHealth describes a component's outgoing queue in /healthz.
+type sendQueueHealth struct {
+	Length   int    `json:"length"`
+	Capacity int    `json:"capacity"`
+	Full     bool   `json:"full"`
+	FullSeen uint64 `json:"full_total"` // times a sender found it full
 }
 
 func (a *admin) healthz(w http.ResponseWriter, _ *http.Request) {
@@ -157,6 +169,12 @@ func (a *admin) healthz(w http.ResponseWriter, _ *http.Request) {
 			Network:    g.Network,
 			State:      g.Component.State.String(),
 			Reconnects: g.Component.Reconnects,
+			SendQueue: sendQueueHealth{
+				Length:   g.Component.QueueLen,
+				Capacity: g.Component.QueueCap,
+				Full:     g.Component.QueueCap > 0 && g.Component.QueueLen >= g.Component.QueueCap,
+				FullSeen: g.Component.QueueFull,
+			},
 		}
 		if g.Outbox >= 0 {
 			gh.Outbox = &g.Outbox
@@ -224,6 +242,7 @@ func gatewayStatuses(gws []*bridge.Gateway) func() []gatewayStatus {
 				Network:   g.Info().Network,
 				Component: g.Component().Stats(),
 				Bridge:    g.Metrics().Snapshot(),
+				Limits:    g.SenderLimits(),
 				Outbox:    gatewayOutbox(g),
 			})
 		}

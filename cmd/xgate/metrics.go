@@ -20,6 +20,8 @@ type gatewayStatus struct {
 	Name, Domain, Network string
 	Component             xmpp.Stats
 	Bridge                bridge.Snapshot
+	// Limits is what the inbound limiter held back.
+	Limits xmpp.SenderLimiterStats
 	// Outbox is the number of items the gateway has queued in the store,
 	// or -1 when the bridge cannot tell.
 	Outbox int
@@ -113,6 +115,14 @@ var gatewayMetrics = []gatewayMetric{
 		func(g *gatewayStatus) string { return itoa(g.Component.QueueCap) }},
 	{"xgate_component_send_queue_high_water", "gauge", "Highest length the component's outgoing queue reached.",
 		func(g *gatewayStatus) string { return itoa(g.Component.QueueHigh) }},
+	{"xgate_component_send_queue_full_total", "counter", "Times a sender found the component's outgoing queue full (durable stanzas then waited; ephemeral ones were dropped).",
+		func(g *gatewayStatus) string { return u64(g.Component.QueueFull) }},
+	{"xgate_component_unconfirmed", "gauge", "Stanzas written to the host server and not yet confirmed by a delivery barrier.",
+		func(g *gatewayStatus) string { return itoa(g.Component.Unconfirmed) }},
+	{"xgate_bridge_limited_answered_total", "counter", "Requests from senders over their rate (JIDs not allowed to use the gateway) answered resource-constraint.",
+		func(g *gatewayStatus) string { return u64(g.Limits.Answered) }},
+	{"xgate_bridge_limited_dropped_total", "counter", "Stanzas from senders over their rate dropped without an answer.",
+		func(g *gatewayStatus) string { return u64(g.Limits.Dropped) }},
 	{"xgate_component_inbox_length", "gauge", "Received stanzas waiting for the gateway.",
 		func(g *gatewayStatus) string { return itoa(g.Component.InboxLen) }},
 	{"xgate_bridge_bounces_total", "counter", "Stanza errors sent back to XMPP senders.",
