@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/jid"
@@ -157,13 +159,20 @@ const (
 // client's discovery, nothing for a flood.
 var strangerRate = xmpp.Rate{PerSecond: 5, Burst: 30}
 
+// limitAnswerRate bounds the resource-constraint answers to senders over
+// their rate, all senders together: a flood is answered a little, so that
+// a client that asks too fast learns why, and the rest is dropped, so that
+// the flood does not come back through the host server doubled.
+var limitAnswerRate = rate.Limit(20)
+
 // senderLimits says how the inbound limiter treats senders: those the
 // access rules allow are not limited (their messages are the gateway's
 // work); anyone else is held to strangerRate, and what exceeds it is
-// answered resource-constraint (iq get/set) or dropped, and counted, without
-// ever waiting for the send queue.
+// answered resource-constraint (iq get/set, within limitAnswerRate) or
+// dropped, and counted, without ever waiting for the send queue.
 func (g *Gateway) senderLimits() xmpp.SenderLimits {
 	access := &g.cfg.Access
+	answers := rate.NewLimiter(limitAnswerRate, int(limitAnswerRate))
 	return xmpp.SenderLimits{
 		Classify: func(from jid.JID) string {
 			if !from.IsZero() && (access.Allowed(from) || access.IsAdmin(from)) {
@@ -172,9 +181,18 @@ func (g *Gateway) senderLimits() xmpp.SenderLimits {
 			return senderStranger
 		},
 		Rates: map[string]xmpp.Rate{senderStranger: strangerRate},
-		Reply: func(b []byte) error { return g.comp.TrySendRaw(b) },
+		Reply: func(b []byte) error {
+			if !answers.Allow() {
+				return errTooManyAnswers
+			}
+			return g.comp.TrySendRaw(b)
+		},
 	}
 }
+
+// errTooManyAnswers refuses a resource-constraint answer beyond
+// limitAnswerRate; the limiter then counts the stanza as dropped.
+var errTooManyAnswers = errors.New("bridge: too many answers to senders over their rate")
 
 // SenderLimits returns what the inbound limiter held back so far.
 func (g *Gateway) SenderLimits() xmpp.SenderLimiterStats { return g.limiter.Stats() }

@@ -25,8 +25,10 @@ func (w *recordingWriter) SendRaw(_ context.Context, b []byte) error {
 	w.written = append(w.written, b)
 	return nil
 }
-func (w *recordingWriter) State() xmpp.State { return xmpp.StateConnected }
-func (w *recordingWriter) NewID() string     { return "id" }
+func (w *recordingWriter) TrySendRaw(b []byte) error       { return w.SendRaw(context.Background(), b) }
+func (w *recordingWriter) Flush(ctx context.Context) error { return ctx.Err() }
+func (w *recordingWriter) State() xmpp.State               { return xmpp.StateConnected }
+func (w *recordingWriter) NewID() string                   { return "id" }
 
 // While stored stanzas wait to be flushed and the host server is up, an
 // iq answer or a typing notification is sent, not dropped (and counted as

@@ -67,6 +67,20 @@ func (l *Ledger) Count() (delivered, bounced int) {
 	return len(l.delivered), len(l.bounced)
 }
 
+// Lost returns the numbers of the messages that neither arrived nor were
+// bounced, in order.
+func (l *Ledger) Lost() []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []int
+	for n := range l.sent {
+		if l.delivered[n] == 0 && !l.bounced[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // Tally is a ledger's summary.
 type Tally struct {
 	Sent      int

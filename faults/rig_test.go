@@ -247,6 +247,20 @@ func (r *rig) stop() {
 	}
 }
 
+// storeReport stops xgate and returns what `xgate store check` says of
+// its store: where undelivered items wait, for a failure's message.
+func (r *rig) storeReport() string {
+	r.stop()
+	if d := os.Getenv("XGATE_FAULTS_KEEP"); d != "" {
+		exec.Command("cp", "-r", r.dir, d).Run()
+	}
+	out, err := exec.Command(xgateBinary(r.t), "store", "check", "-c", r.config).CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("xgate store check: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
 // logTail returns the last n lines of the newest run's log.
 func (r *rig) logTail(n int) string {
 	r.mu.Lock()
