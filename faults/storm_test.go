@@ -18,9 +18,9 @@ func TestRateLimitAndErrorStorm(t *testing.T) {
 	ctx := bounded(t, 5*time.Minute)
 	r.start(ctx)
 	r.login(ctx)
-	const rounds, limits = 4, 6
+	const rounds, limits = 2, 3
 	for range rounds {
-		r.fake.RateLimit("chat.postMessage", limits, 0)
+		r.fake.RateLimit("chat.postMessage", limits, time.Second)
 		r.fake.FailNext("chat.postMessage", 1, "internal_error")
 	}
 	n := min(*flagMessages, 300)
@@ -33,10 +33,11 @@ func TestRateLimitAndErrorStorm(t *testing.T) {
 		tr.toSlack.Sent(i)
 		r.alice.Send(&xmpp.Message{Header: xmpp.Header{To: r.elizaAt, Type: xmpp.MessageChat, ID: fmt.Sprintf("x%d", i)}, Body: fmt.Sprintf("x %d", i)})
 	}
-	// The faults cost 4 backoffs of the first step (1 s) and 24 waits of
-	// Retry-After 0; allow generously for the machine, far below the
-	// minutes a backoff grown by rate limits takes.
-	const budget = 30 * time.Second
+	// The faults cost 6 waits of Retry-After 1 s and two failures of the
+	// one message at the head of the queue (1 s, then 2 s of backoff):
+	// about 9 s. Rate limits counted as failures would have grown the
+	// backoff to 1+2+4+8 s, then 16+32+64+128 s.
+	const budget = 20 * time.Second
 	settleCtx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	tick := time.NewTicker(20 * time.Millisecond)
