@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,7 +53,9 @@ func TestProsodyRefusesUnknownDomain(t *testing.T) {
 	if attempts != 1 {
 		t.Fatalf("%d attempts, want 1", attempts)
 	}
-	t.Logf("Run: %v", err)
+	if msg := err.Error(); !strings.Contains(msg, "other.localhost") || !strings.Contains(msg, s.ComponentAddr()) {
+		t.Fatalf("Run = %v: want the domain and the server address named", err)
+	}
 }
 
 func TestProsodyRefusesWrongSecret(t *testing.T) {
