@@ -229,6 +229,11 @@ func (c *Component) Run(ctx context.Context) error {
 	defer func() {
 		c.setState(StateStopped, nil)
 		close(c.stopped)
+		// A Flush that started after the last connection ended has no
+		// writer left to serve it.
+		c.mu.Lock()
+		c.releaseFlushes(ErrConnClosed)
+		c.mu.Unlock()
 		close(c.inbox)
 		dispatcher.Wait()
 	}()
