@@ -419,3 +419,30 @@ func TestComponentTruncatesRemoteStreamErrorText(t *testing.T) {
 		t.Fatal("no disconnection")
 	}
 }
+
+// A server that stopped reading leaves the writer blocked in a write that
+// would only time out after WriteTimeout; the barrier written before it
+// stays unanswered, so the keepalive replaces the connection long before.
+func TestComponentDetectsStuckWriter(t *testing.T) {
+	srv := xmpptest.NewServer(t, "s3cret")
+	h := startComponentOn(t, srv, "s3cret", func(c *xmpp.ComponentConfig) {
+		c.KeepAlive = 50 * time.Millisecond
+		c.PingTimeout = 100 * time.Millisecond
+		c.WriteTimeout = time.Hour
+	})
+	ctx := ctxTimeout(t)
+	if _, err := srv.Accept(ctx); err != nil { // and never read
+		t.Fatal(err)
+	}
+	h.waitState(t, xmpp.StateConnected)
+	big := xmpp.Encode(&xmpp.Message{Body: strings.Repeat("x", 64<<10)})
+	for h.comp.TrySendRaw(big) == nil {
+	}
+	h.waitState(t, xmpp.StateDisconnected)
+	if h.comp.Stats().PingTimeouts == 0 {
+		t.Error("not counted as a ping timeout")
+	}
+	if _, err := srv.Accept(ctx); err != nil {
+		t.Fatalf("no reconnect: %v", err)
+	}
+}
