@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/ejabberdtest"
 	"github.com/xgate-im/xgate/xmpp/jid"
 	"github.com/xgate-im/xgate/xmpp/prosodytest"
 )
@@ -220,4 +221,16 @@ func BenchmarkProsodyFlush(b *testing.B) {
 			}
 		})
 	})
+}
+
+// ejabberd refuses an undeclared domain too, but says not-authorized (it
+// does not tell an unknown domain from a wrong secret); Run stops at once
+// all the same.
+func TestEjabberdRefusesUnknownDomain(t *testing.T) {
+	t.Parallel()
+	s := ejabberdtest.Start(t, ejabberdtest.Options{Components: []ejabberdtest.Component{{Domain: "gw.localhost", Secret: "s3cret"}}})
+	err, attempts := runAgainst(t, s.ComponentAddr(), "other.localhost", "s3cret")
+	if !errors.Is(err, xmpp.ErrNotAuthorized) || attempts != 1 {
+		t.Fatalf("Run = %v after %d attempts, want ErrNotAuthorized after 1", err, attempts)
+	}
 }
