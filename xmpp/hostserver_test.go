@@ -234,3 +234,24 @@ func TestEjabberdRefusesUnknownDomain(t *testing.T) {
 		t.Fatalf("Run = %v after %d attempts, want ErrNotAuthorized after 1", err, attempts)
 	}
 }
+
+// Through ejabberd the same pings are as fast (0.55 ms median here); this
+// guards against a regression on xgate's side with the other server.
+func TestEjabberdPingLatency(t *testing.T) {
+	t.Parallel()
+	s := ejabberdtest.Start(t, ejabberdtest.Options{
+		Users:      map[string]string{"alice": "pw"},
+		Components: []ejabberdtest.Component{{Domain: "gw.localhost", Secret: "s3cret"}},
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	alice := prosodytest.Dial(ctx, t, s.C2SAddr(), "alice", s.Host(), "pw")
+	startEcho(t, s.ComponentAddr())
+	pingRTTs(ctx, t, alice, 20)
+	rtts := pingRTTs(ctx, t, alice, 300)
+	median, p99 := rtts[len(rtts)/2], rtts[len(rtts)*99/100]
+	t.Logf("%d sequential pings client -> ejabberd -> component: median %v, p99 %v", len(rtts), median, p99)
+	if median > 5*time.Millisecond {
+		t.Fatalf("median RTT %v, want < 5 ms (p99 %v)", median, p99)
+	}
+}
