@@ -214,6 +214,13 @@ func (c *Component) Flush(ctx context.Context) error {
 	}
 }
 
+// flushWaiting reports whether a Flush caller waits for a barrier.
+func (c *Component) flushWaiting() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.flushWait) > 0
+}
+
 // unconfirmedLen returns how many stanzas wait for a barrier.
 func (c *Component) unconfirmedLen() int {
 	c.mu.Lock()

@@ -19,9 +19,12 @@ import (
 // HandleStanza is called from one dispatch goroutine per component, in
 // arrival order. While it runs, further stanzas wait in a bounded queue and
 // then in the TCP connection: a slow handler slows the host server's
-// delivery to this component instead of growing memory. It must not wait for
-// a Request response (responses are read by the reader, not the dispatcher,
-// but a full queue stops the reader).
+// delivery to this component instead of growing memory, and holds back the
+// barrier answers that prove the connection alive. It must not wait for a
+// Request response (responses are read by the reader, not the dispatcher,
+// but a full queue stops the reader), and it should send its answers with
+// TrySendRaw, which never blocks. LimitSenders bounds what one sender can
+// make it do.
 type Handler interface {
 	HandleStanza(ctx context.Context, s Stanza)
 }
@@ -72,11 +75,13 @@ type ComponentConfig struct {
 	// InboxQueue is the capacity of the queue between reader and handler
 	// (default 256).
 	InboxQueue int
-	// KeepAlive is the idle time after which a whitespace keepalive is
-	// written and a self-ping is sent through the server (default 30s).
+	// KeepAlive is how long the connection may go without an answered
+	// barrier before a probe barrier (a ping to ourselves through the
+	// server) is written (default 30s).
 	KeepAlive time.Duration
-	// PingTimeout is how long a self-ping may take before the connection is
-	// considered dead (default 15s).
+	// PingTimeout is how long a barrier may go unanswered before the
+	// connection is considered dead and replaced (default 15s). Only
+	// answers to barriers count, not other traffic from the server.
 	PingTimeout time.Duration
 	// DialTimeout bounds dialing plus the handshake (default 10s).
 	DialTimeout time.Duration
@@ -125,7 +130,8 @@ func (c ComponentConfig) withDefaults() ComponentConfig {
 // Component is an XEP-0114 external component connection that reconnects
 // on its own. Create it with NewComponent and start it with Run.
 //
-// Concurrency: Send, Request, State and Stats are safe for concurrent use.
+// Concurrency: Send, SendRaw, TrySendRaw, Flush, Request, State and Stats
+// are safe for concurrent use.
 // One goroutine reads the socket and one owns its writes; both belong to Run
 // and are stopped and waited for before Run returns.
 type Component struct {
@@ -203,9 +209,14 @@ func (c *Component) setState(s State, err error) {
 }
 
 // Run connects and keeps the component connected until ctx is cancelled,
-// then closes the stream gracefully and returns nil. It returns an error
-// wrapping ErrNotAuthorized at once if the server refuses the secret, and
-// otherwise reconnects with capped exponential backoff and jitter.
+// then closes the stream gracefully and returns nil. It returns at once an
+// error wrapping ErrNotAuthorized if the server refuses the secret, or
+// ErrHostUnknown (and the *StreamError) if it does not serve the domain.
+// Otherwise it reconnects with capped exponential backoff and jitter; the
+// backoff starts over only after a connection on which a barrier came
+// back. A see-other-host stream error is followed at once, up to
+// maxRedirects times in a row; the next attempt after that goes back to
+// Addr.
 func (c *Component) Run(ctx context.Context) error {
 	var dispatcher sync.WaitGroup
 	dispatcher.Go(func() {
@@ -218,6 +229,11 @@ func (c *Component) Run(ctx context.Context) error {
 	defer func() {
 		c.setState(StateStopped, nil)
 		close(c.stopped)
+		// A Flush that started after the last connection ended has no
+		// writer left to serve it.
+		c.mu.Lock()
+		c.releaseFlushes(ErrConnClosed)
+		c.mu.Unlock()
 		close(c.inbox)
 		dispatcher.Wait()
 	}()

@@ -291,7 +291,7 @@ func TestComponentTrySendRaw(t *testing.T) {
 		t.Fatalf("TrySendRaw: %v, want ErrQueueFull", err)
 	}
 	st := h.comp.Stats()
-	if st.Dropped != 1 || st.QueueFull < 1 || st.QueueCap != 4 || st.QueueLen != 4 {
+	if st.Dropped != 1 || st.QueueFull < 1 || st.QueueCap != 4 || st.QueueLen > 4 {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -306,10 +306,11 @@ func TestComponentBackoffGrowsWhenServerHangsUp(t *testing.T) {
 	ctx := ctxTimeout(t)
 	var times []time.Time
 	for len(times) < 8 {
-		if _, err := srv.Accept(ctx); err != nil {
+		conn, err := srv.Accept(ctx)
+		if err != nil {
 			t.Fatal(err)
 		}
-		times = append(times, time.Now())
+		times = append(times, conn.Accepted)
 	}
 	// Backoffs 5, 10, 20, 40, 50, 50, 50 ms (±20%): the last gaps are at
 	// least 40 ms.
@@ -416,5 +417,32 @@ func TestComponentTruncatesRemoteStreamErrorText(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("no disconnection")
+	}
+}
+
+// A server that stopped reading leaves the writer blocked in a write that
+// would only time out after WriteTimeout; the barrier written before it
+// stays unanswered, so the keepalive replaces the connection long before.
+func TestComponentDetectsStuckWriter(t *testing.T) {
+	srv := xmpptest.NewServer(t, "s3cret")
+	h := startComponentOn(t, srv, "s3cret", func(c *xmpp.ComponentConfig) {
+		c.KeepAlive = 50 * time.Millisecond
+		c.PingTimeout = 100 * time.Millisecond
+		c.WriteTimeout = time.Hour
+	})
+	ctx := ctxTimeout(t)
+	if _, err := srv.Accept(ctx); err != nil { // and never read
+		t.Fatal(err)
+	}
+	h.waitState(t, xmpp.StateConnected)
+	big := xmpp.Encode(&xmpp.Message{Body: strings.Repeat("x", 64<<10)})
+	for h.comp.TrySendRaw(big) == nil {
+	}
+	h.waitState(t, xmpp.StateDisconnected)
+	if h.comp.Stats().PingTimeouts == 0 {
+		t.Error("not counted as a ping timeout")
+	}
+	if _, err := srv.Accept(ctx); err != nil {
+		t.Fatalf("no reconnect: %v", err)
 	}
 }

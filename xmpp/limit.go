@@ -69,6 +69,8 @@ type senderBucket struct {
 	full   time.Time // when the bucket will be full again
 }
 
+var _ Handler = (*SenderLimiter)(nil)
+
 // LimitSenders returns a Handler that limits each sender (by bare JID) to
 // the rate of its class before handing stanzas to next. Excess iq get and
 // set are answered with a resource-constraint error (type wait) through

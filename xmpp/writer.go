@@ -103,7 +103,13 @@ func (c *Component) writeLoop(ctx context.Context, conn net.Conn, fatal <-chan [
 				return err
 			}
 		case <-c.barrierDone:
-			if err := w.flush(barrierIfDue); err != nil {
+			// Someone waits in Flush: do not make them wait for the
+			// interval too.
+			mode := barrierIfDue
+			if c.flushWaiting() {
+				mode = barrierNow
+			}
+			if err := w.flush(mode); err != nil {
 				return err
 			}
 		case <-c.probe:

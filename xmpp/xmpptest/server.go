@@ -154,6 +154,7 @@ func (s *Server) handshake(nc net.Conn) {
 		s.conns <- c
 		return
 	}
+	c.Accepted = time.Now() // before the component can go on
 	nc.Write([]byte("<handshake/>"))
 	_ = nc.SetDeadline(time.Time{})
 	if s.hangUp.Load() {
@@ -195,6 +196,9 @@ type Conn struct {
 	Domain string
 	// StreamID is the id this server gave the stream.
 	StreamID string
+	// Accepted is when the server accepted the handshake, taken before
+	// it told the component: a later attempt cannot have started before.
+	Accepted time.Time
 	nc       net.Conn
 	dec      *xmpp.Decoder
 	srv      *Server
