@@ -134,14 +134,20 @@ func (s *splitter) bestCut(start, budget int) cut {
 	if target := int(s.runeAt[start]) + budget; target < len(s.byteAt) {
 		w = int(s.byteAt[target])
 	}
-	for level := 1; level <= 4; level++ {
+	// Level 0 is a level-1 cut at a line end in the second half of the
+	// window: a part ends with a line rather than a word when it can.
+	half := start + (w-start)/2
+	for level := 0; level <= 4; level++ {
 		for p := w; p > start; p-- {
-			if s.runeAt[p] < 0 || !s.allowed(p, level) {
+			if level == 0 && (p < half || s.text[p] != '\n') {
+				continue
+			}
+			if s.runeAt[p] < 0 || !s.allowed(p, max(level, 1)) {
 				continue
 			}
 			c := s.cutAt(start, p)
 			if c.end > start && s.runes(start, c.end)+utf8.RuneCountInString(c.tail) <= budget {
-				c.level = level
+				c.level = max(level, 1)
 				return c
 			}
 		}
