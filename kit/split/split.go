@@ -17,7 +17,7 @@ type Mention struct {
 
 // Part is one part of a split text.
 type Part struct {
-	// Text is the part, at most max runes.
+	// Text is the part, at most maxRunes runes.
 	Text string
 	// Mentions are the mentions that lie whole in this part, ordered by
 	// Begin, with Range counted in runes of Text.
@@ -29,13 +29,13 @@ type Part struct {
 	head, tail, from, to, level int
 }
 
-// Split cuts text into parts of at most max runes each (see the package
+// Split cuts text into parts of at most maxRunes runes each (see the package
 // documentation for where). mentions are rune ranges of text that must not
 // be cut; invalid ones (out of text, empty) are ignored. A text that fits,
-// or a max below 1, gives a single part holding text unchanged.
-func Split(text string, max int, mentions []Range) []Part {
+// or a maxRunes below 1, gives a single part holding text unchanged.
+func Split(text string, maxRunes int, mentions []Range) []Part {
 	total := utf8.RuneCountInString(text)
-	if max < 1 || total <= max {
+	if maxRunes < 1 || total <= maxRunes {
 		p := Part{Text: text, to: len(text)}
 		for i, m := range mentions {
 			if m.Begin >= 0 && m.Begin < m.End && m.End <= total {
@@ -44,7 +44,7 @@ func Split(text string, max int, mentions []Range) []Part {
 		}
 		return []Part{p}
 	}
-	s := newSplitter(text, max, mentions)
+	s := newSplitter(text, maxRunes, mentions)
 	return s.run()
 }
 
@@ -53,7 +53,7 @@ func (s *splitter) run() []Part {
 	var parts []Part
 	start, head := 0, ""
 	for start < len(s.text) {
-		budget := s.max - utf8.RuneCountInString(head)
+		budget := s.maxRunes - utf8.RuneCountInString(head)
 		if s.runes(start, len(s.text)) <= budget {
 			parts = append(parts, s.part(head, start, len(s.text), ""))
 			return parts
