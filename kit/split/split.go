@@ -1,6 +1,10 @@
 package split
 
-import "unicode/utf8"
+import (
+	"cmp"
+	"slices"
+	"unicode/utf8"
+)
 
 // Range is a half-open range of runes (code points) of a text, as
 // XEP-0372 references count them: a mention "@Name".
@@ -23,7 +27,8 @@ type Part struct {
 	// Begin, with Range counted in runes of Text.
 	Mentions []Mention
 	// head and tail are the bytes Split added at the start of Text
-	// (reopened fence or quotation markers) and at its end (closing fence);
+	// (reopened fence, quotation markers or span directives) and at its
+	// end (closing fence or directives);
 	// Text between them is the input's [from, to). level is the kind of the
 	// cut that ends the part (0 for the last part, 5 for a forced cut).
 	head, tail, from, to, level int
@@ -42,6 +47,7 @@ func Split(text string, maxRunes int, mentions []Range) []Part {
 				p.Mentions = append(p.Mentions, Mention{Range: m, Index: i})
 			}
 		}
+		slices.SortStableFunc(p.Mentions, func(a, b Mention) int { return cmp.Compare(a.Begin, b.Begin) })
 		return []Part{p}
 	}
 	s := newSplitter(text, maxRunes, mentions)

@@ -74,6 +74,7 @@ func TestSplitMentions(t *testing.T) {
 	}{
 		{"kept whole", "hi @Bob Builder ok", 12, []Range{{3, 15}}, []string{"hi", "[0@Bob Builder]", "ok"}},
 		{"re-based", "aaaa @Al @Bo", 8, []Range{{5, 8}, {9, 12}}, []string{"aaaa [0@Al]", "[1@Bo]"}},
+		{"fits, ordered", "@Al @Bo", 10, []Range{{4, 7}, {0, 3}}, []string{"[1@Al] [0@Bo]"}},
 		{"invalid ignored", "ab cd", 2, []Range{{3, 2}, {-1, 1}, {4, 9}}, []string{"ab", "cd"}},
 		{"longer than a part: cut and dropped", "@abcdef", 4, []Range{{0, 7}}, []string{"@abc", "def"}},
 		{"quoted, after a reopened quote", "> xx @Al", 6, []Range{{5, 8}}, []string{"> xx", "> [0@Al]"}},
