@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"unicode/utf8"
 )
 
 // DefaultMaxSize is the size limit of a Fetcher whose MaxSize is 0.
@@ -162,20 +163,42 @@ func baseType(v string) string {
 }
 
 // fileName picks the file's name: the declared one, the response's
-// Content-Disposition, or the last element of the URL path.
+// Content-Disposition, or the last element of the URL path; see cleanName.
 func fileName(src Source, resp *http.Response) string {
-	if src.Name != "" {
-		return src.Name
+	if n := cleanName(src.Name); n != "" {
+		return n
 	}
-	if _, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition")); err == nil && params["filename"] != "" {
-		return path.Base(params["filename"])
+	if _, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition")); err == nil {
+		if n := cleanName(params["filename"]); n != "" {
+			return n
+		}
 	}
 	if u, err := url.Parse(src.URL); err == nil {
-		if b := path.Base(u.Path); b != "/" && b != "." {
-			return b
+		if n := cleanName(u.Path); n != "" {
+			return n
 		}
 	}
 	return "file"
+}
+
+// cleanName keeps the last element of a slash or backslash separated
+// name, without control characters, or returns "" if nothing usable is
+// left ("", ".", "..").
+func cleanName(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.TrimSpace(name)
+	if name == "." || name == ".." {
+		return ""
+	}
+	return name
 }
 
 // redact keeps the scheme, host and path of a URL: query strings and user

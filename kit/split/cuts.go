@@ -30,7 +30,7 @@ type block struct {
 // splitter holds what Split knows about one text.
 type splitter struct {
 	text     string
-	max      int
+	maxRunes int
 	doc      *styling.Document
 	runeAt   []int32 // rune index of each byte offset, -1 inside a rune
 	byteAt   []int32 // byte offset of each rune index
@@ -42,8 +42,8 @@ type splitter struct {
 	nextMention int
 }
 
-func newSplitter(text string, max int, ranges []Range) *splitter {
-	s := &splitter{text: text, max: max, doc: styling.Parse(text)}
+func newSplitter(text string, maxRunes int, ranges []Range) *splitter {
+	s := &splitter{text: text, maxRunes: maxRunes, doc: styling.Parse(text)}
 	s.runeAt = make([]int32, len(text)+1)
 	s.byteAt = make([]int32, 0, len(text)+1)
 	for i := range s.runeAt {
@@ -134,19 +134,25 @@ func (s *splitter) bestCut(start, budget int) cut {
 	if target := int(s.runeAt[start]) + budget; target < len(s.byteAt) {
 		w = int(s.byteAt[target])
 	}
-	for level := 1; level <= 4; level++ {
+	// Level 0 is a level-1 cut at a line end in the second half of the
+	// window: a part ends with a line rather than a word when it can.
+	half := start + (w-start)/2
+	for level := 0; level <= 4; level++ {
 		for p := w; p > start; p-- {
-			if s.runeAt[p] < 0 || !s.allowed(p, level) {
+			if level == 0 && (p < half || s.text[p] != '\n') {
+				continue
+			}
+			if s.runeAt[p] < 0 || !s.allowed(p, max(level, 1)) {
 				continue
 			}
 			c := s.cutAt(start, p)
 			if c.end > start && s.runes(start, c.end)+utf8.RuneCountInString(c.tail) <= budget {
-				c.level = level
+				c.level = max(level, 1)
 				return c
 			}
 		}
 	}
-	// Nothing fits with its markup (a tiny max): one rune, bare.
+	// Nothing fits with its markup (a tiny maxRunes): one rune, bare.
 	_, size := utf8.DecodeRuneInString(s.text[start:])
 	return cut{end: start + size, next: start + size, level: 5}
 }
@@ -272,7 +278,7 @@ func (s *splitter) reopen(p, e, q int) (open, closing string) {
 
 // fits reports whether a part with these additions still holds a rune.
 func (s *splitter) fits(head, tail string) bool {
-	return utf8.RuneCountInString(head)+utf8.RuneCountInString(tail) < s.max
+	return utf8.RuneCountInString(head)+utf8.RuneCountInString(tail) < s.maxRunes
 }
 
 // lineAt returns the line holding byte offset q (the last line for the

@@ -12,7 +12,8 @@
 //  4. between any two runes (a mention longer than a part; it is then
 //     dropped from the parts' mentions).
 //
-// The latest cut of the best kind that fits is taken. The white space at a
+// The latest cut of the best kind that fits is taken, except that a line
+// end in the second half of a part is preferred to a later space. The white space at a
 // cut is dropped (at a line end in a preformatted block, only the newline).
 // A part that ends inside a preformatted block gets a closing fence, and
 // the next one reopens the block with its opening line; a part that starts

@@ -1,6 +1,10 @@
 package split
 
-import "unicode/utf8"
+import (
+	"cmp"
+	"slices"
+	"unicode/utf8"
+)
 
 // Range is a half-open range of runes (code points) of a text, as
 // XEP-0372 references count them: a mention "@Name".
@@ -17,34 +21,36 @@ type Mention struct {
 
 // Part is one part of a split text.
 type Part struct {
-	// Text is the part, at most max runes.
+	// Text is the part, at most maxRunes runes.
 	Text string
 	// Mentions are the mentions that lie whole in this part, ordered by
 	// Begin, with Range counted in runes of Text.
 	Mentions []Mention
 	// head and tail are the bytes Split added at the start of Text
-	// (reopened fence or quotation markers) and at its end (closing fence);
+	// (reopened fence, quotation markers or span directives) and at its
+	// end (closing fence or directives);
 	// Text between them is the input's [from, to). level is the kind of the
 	// cut that ends the part (0 for the last part, 5 for a forced cut).
 	head, tail, from, to, level int
 }
 
-// Split cuts text into parts of at most max runes each (see the package
+// Split cuts text into parts of at most maxRunes runes each (see the package
 // documentation for where). mentions are rune ranges of text that must not
 // be cut; invalid ones (out of text, empty) are ignored. A text that fits,
-// or a max below 1, gives a single part holding text unchanged.
-func Split(text string, max int, mentions []Range) []Part {
+// or a maxRunes below 1, gives a single part holding text unchanged.
+func Split(text string, maxRunes int, mentions []Range) []Part {
 	total := utf8.RuneCountInString(text)
-	if max < 1 || total <= max {
+	if maxRunes < 1 || total <= maxRunes {
 		p := Part{Text: text, to: len(text)}
 		for i, m := range mentions {
 			if m.Begin >= 0 && m.Begin < m.End && m.End <= total {
 				p.Mentions = append(p.Mentions, Mention{Range: m, Index: i})
 			}
 		}
+		slices.SortStableFunc(p.Mentions, func(a, b Mention) int { return cmp.Compare(a.Begin, b.Begin) })
 		return []Part{p}
 	}
-	s := newSplitter(text, max, mentions)
+	s := newSplitter(text, maxRunes, mentions)
 	return s.run()
 }
 
@@ -53,7 +59,7 @@ func (s *splitter) run() []Part {
 	var parts []Part
 	start, head := 0, ""
 	for start < len(s.text) {
-		budget := s.max - utf8.RuneCountInString(head)
+		budget := s.maxRunes - utf8.RuneCountInString(head)
 		if s.runes(start, len(s.text)) <= budget {
 			parts = append(parts, s.part(head, start, len(s.text), ""))
 			return parts

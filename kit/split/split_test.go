@@ -39,7 +39,9 @@ func TestSplit(t *testing.T) {
 		{"span cut in a word", "*abcdefgh*", 5, []string{"*abc*", "*def*", "*gh*"}},
 		{"no room to reopen", "*abcdefgh*", 2, []string{"*a", "bc", "de", "fg", "h*"}},
 		{"code span kept", "x `a b` y", 6, []string{"x", "`a b`", "y"}},
-		{"line end preferred only by position", "one two\nthree", 9, []string{"one two", "three"}},
+		{"line end", "one two\nthree", 9, []string{"one two", "three"}},
+		{"line end preferred", "aaaa bbbb\ncc dd ee", 14, []string{"aaaa bbbb", "cc dd ee"}},
+		{"line end too early", "aa\nbbbb cccc dd", 14, []string{"aa\nbbbb cccc", "dd"}},
 		{"quote continued", "> aaa bbb ccc", 9, []string{"> aaa bbb", "> ccc"}},
 		{"quote lines", "> aaa\n> bbb", 6, []string{"> aaa", "> bbb"}},
 		{"pre block at line ends", "```go\nl1 x\nl2 y\nl3 z\n```", 20, []string{"```go\nl1 x\nl2 y\n```", "```go\nl3 z\n```"}},
@@ -72,6 +74,7 @@ func TestSplitMentions(t *testing.T) {
 	}{
 		{"kept whole", "hi @Bob Builder ok", 12, []Range{{3, 15}}, []string{"hi", "[0@Bob Builder]", "ok"}},
 		{"re-based", "aaaa @Al @Bo", 8, []Range{{5, 8}, {9, 12}}, []string{"aaaa [0@Al]", "[1@Bo]"}},
+		{"fits, ordered", "@Al @Bo", 10, []Range{{4, 7}, {0, 3}}, []string{"[1@Al] [0@Bo]"}},
 		{"invalid ignored", "ab cd", 2, []Range{{3, 2}, {-1, 1}, {4, 9}}, []string{"ab", "cd"}},
 		{"longer than a part: cut and dropped", "@abcdef", 4, []Range{{0, 7}}, []string{"@abc", "def"}},
 		{"quoted, after a reopened quote", "> xx @Al", 6, []Range{{5, 8}}, []string{"> xx", "> [0@Al]"}},
