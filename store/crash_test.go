@@ -202,6 +202,7 @@ func TestCrashSafety(t *testing.T) {
 		if err := db.Verify(); err != nil {
 			t.Errorf("round %d: Verify after kill: %v", round, err)
 		}
+		checkCounts(t, db, fmt.Sprintf("round %d: after kill", round))
 		present := map[string]string{}
 		queues, err := db.OutboxQueues()
 		if err != nil {
