@@ -67,7 +67,9 @@ func TestCountsExact(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	db.now = clock.now
 	acct := func(u string) Account { return Account{AccountKey: AccountKey{u, "slack", "T1.U1"}} }
-	ref := func(i int) MessageRef { return MessageRef{Scope: "s", XMPPID: fmt.Sprint("x", i), RemoteID: fmt.Sprint("r", i)} }
+	ref := func(i int) MessageRef {
+		return MessageRef{Scope: "s", XMPPID: fmt.Sprint("x", i), RemoteID: fmt.Sprint("r", i)}
+	}
 	steps := []struct {
 		name string
 		do   func() error
