@@ -170,7 +170,10 @@ func (db *DB) PutAccount(a Account) error {
 		}
 		now := db.nowUTC()
 		a.Created, a.Updated = now, now
-		if old := b.Get(rk); old != nil {
+		old := b.Get(rk)
+		if old == nil {
+			db.onCommit(tx, &countDelta{accounts: 1})
+		} else {
 			var rec accountRecord
 			if err := json.Unmarshal(old, &rec); err == nil && !rec.Created.IsZero() {
 				a.Created = rec.Created
@@ -226,6 +229,7 @@ func (db *DB) DeleteAccount(k AccountKey) error {
 		if b.Get(k.key()) == nil {
 			return ErrNotFound
 		}
+		db.onCommit(tx, &countDelta{accounts: -1})
 		return b.Delete(k.key())
 	})
 	if err != nil {

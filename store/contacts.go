@@ -34,6 +34,9 @@ func (db *DB) PutContact(transport, remoteID, localpart string) error {
 		if oldLocal != nil && oldRemote != nil {
 			return nil
 		}
+		if oldLocal == nil {
+			db.onCommit(tx, &countDelta{contacts: 1})
+		}
 		if err := byRemote.Put(rk, []byte(localpart)); err != nil {
 			return err
 		}
@@ -91,6 +94,7 @@ func (db *DB) DeleteContact(transport, remoteID string) error {
 		if local == nil {
 			return ErrNotFound
 		}
+		db.onCommit(tx, &countDelta{contacts: -1})
 		lk := joinKey(transport, string(local))
 		if string(byLocal.Get(lk)) == remoteID {
 			if err := byLocal.Delete(lk); err != nil {

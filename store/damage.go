@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -169,14 +170,45 @@ func (p *boltPanic) Error() string { return fmt.Sprintf("bbolt failed reading it
 // truncated file, SIGSEGV past the mapping) become panics, and a panic
 // becomes a *boltPanic error. bbolt releases its transaction locks in
 // deferred calls, so they are released before runGuarded recovers.
+//
+// Only panics that come from damage are recovered: a memory fault (the
+// only memory xgate's code and bbolt fault on is the mapped file), or a
+// panic raised inside bbolt (its assertions on page headers, free-list
+// pages and page numbers). Any other panic is a bug and goes on.
 func runGuarded(fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
-		if r := recover(); r != nil {
-			err = &boltPanic{r}
+		r := recover()
+		if r == nil {
+			return
 		}
+		if _, fault := r.(interface{ Addr() uintptr }); !fault && !panickedInBolt() {
+			panic(r)
+		}
+		err = &boltPanic{r}
 	}()
 	return fn()
+}
+
+// panickedInBolt reports whether the panic being recovered was raised in
+// bbolt: the first function below the runtime's panic machinery is
+// bbolt's. It must be called from the deferred function that recovers.
+func panickedInBolt() bool {
+	pcs := make([]uintptr, 32)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	inPanic := false
+	for {
+		f, more := frames.Next()
+		switch {
+		case f.Function == "runtime.gopanic":
+			inPanic = true
+		case inPanic && !strings.HasPrefix(f.Function, "runtime."):
+			return strings.HasPrefix(f.Function, "go.etcd.io/bbolt")
+		}
+		if !more {
+			return false
+		}
+	}
 }
 
 // guard is runGuarded for a handle: a panic marks the handle damaged and

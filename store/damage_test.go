@@ -352,3 +352,24 @@ func TestDamageErrorNamesBackups(t *testing.T) {
 		}
 	}
 }
+
+// TestGuardLetsBugsPanic checks that runGuarded recovers only damage: a
+// panic raised by the store's own code, or a nil dereference in it, is a
+// bug and must not be reported as a damaged file.
+func TestGuardLetsBugsPanic(t *testing.T) {
+	var nilMap *map[string]int
+	for name, fn := range map[string]func() error{
+		"panic":   func() error { panic("a bug") },
+		"nil map": func() error { return fmt.Errorf("%d", (*nilMap)["x"]) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("the panic was swallowed")
+				}
+			}()
+			err := runGuarded(fn)
+			t.Errorf("runGuarded returned %v", err)
+		})
+	}
+}

@@ -62,6 +62,8 @@ type DB struct {
 	backupDir string
 	now       func() time.Time // time source, replaced only by tests before use
 	batcher   batcher
+	counts    counts // record counts for Stats and OutboxCount
+	closed    atomic.Bool
 
 	damage  atomic.Pointer[damageError] // first damage found; set once
 	damaged chan struct{}               // closed when damage is set
@@ -230,6 +232,7 @@ func (db *DB) Close() error {
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", db.path, err)
 	}
+	db.closed.Store(true)
 	return nil
 }
 

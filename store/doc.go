@@ -99,11 +99,14 @@
 // # Concurrency
 //
 // A DB is safe for concurrent use by many goroutines. Only managed bbolt
-// transactions are used (Update, View, Batch); bbolt runs one writer at a
-// time and readers in parallel. Every byte slice taken out of a transaction
+// transactions are used (Update, View, and the store's own batcher, which
+// has bbolt's Batch semantics but runs every transaction under the damage
+// guard); bbolt runs one writer at a time and readers in parallel. The
+// record counts of Stats and OutboxCount are kept in memory and updated
+// when a transaction commits (bbolt's Tx.OnCommit). Every byte slice taken out of a transaction
 // is copied before it is returned. Each method is one transaction, so both
 // directions of a mapping and the outbox counter always change together.
-// PutMessageRefs and Enqueue go through bbolt's batcher: concurrent calls
+// PutMessageRefs and Enqueue go through the batcher: concurrent calls
 // share one transaction (and one fsync) and may wait up to
 // Options.BatchDelay for company, so they suit many goroutines better than a
 // tight loop in one. No method takes a context: none blocks longer than

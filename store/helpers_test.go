@@ -47,6 +47,9 @@ func openTestDBAt(t testing.TB, path string, verify bool) *DB {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() {
+		if db.DamageErr() == nil && !db.closed.Load() && !db.readOnly {
+			checkCounts(t, db, "at cleanup")
+		}
 		if err := db.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}

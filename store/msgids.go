@@ -67,7 +67,12 @@ func (db *DB) PutMessageRefs(refs ...MessageRef) error {
 	if err != nil {
 		return fmt.Errorf("store: put message refs: %w", err)
 	}
-	if err := db.batch(func(tx *bbolt.Tx) error { return putRefs(tx, refs) }); err != nil {
+	err = db.batch(func(tx *bbolt.Tx) error {
+		d := &countDelta{}
+		db.onCommit(tx, d)
+		return putRefs(tx, refs, d)
+	})
+	if err != nil {
 		return fmt.Errorf("store: put message refs: %w", err)
 	}
 	return nil
@@ -89,8 +94,9 @@ func (db *DB) prepareRefs(refs []MessageRef) ([]MessageRef, error) {
 	return refs, nil
 }
 
-// putRefs writes prepared refs in tx, both directions and the time index.
-func putRefs(tx *bbolt.Tx, refs []MessageRef) error {
+// putRefs writes prepared refs in tx, both directions and the time index,
+// and counts the new pairs in d.
+func putRefs(tx *bbolt.Tx, refs []MessageRef, d *countDelta) error {
 	if len(refs) == 0 {
 		return nil
 	}
@@ -99,8 +105,12 @@ func putRefs(tx *bbolt.Tx, refs []MessageRef) error {
 		return err
 	}
 	for _, r := range refs {
-		if err := putRef(byX, byR, byT, r); err != nil {
+		added, err := putRef(byX, byR, byT, r)
+		if err != nil {
 			return err
+		}
+		if added {
+			d.refs++
 		}
 	}
 	return nil
@@ -120,36 +130,37 @@ func refBuckets(tx *bbolt.Tx) (byX, byR, byT *bbolt.Bucket, err error) {
 	return byX, byR, byT, nil
 }
 
-// putRef writes one pair in all three buckets, replacing its old time entry.
-func putRef(byX, byR, byT *bbolt.Bucket, r MessageRef) error {
+// putRef writes one pair in all three buckets, replacing its old time
+// entry; added says whether the pair is new.
+func putRef(byX, byR, byT *bbolt.Bucket, r MessageRef) (added bool, err error) {
 	fk := joinKey(r.Scope, r.XMPPID, r.RemoteID)
 	at := timeKey(r.At)
 	var seq uint64
 	if old := byX.Get(fk); old != nil {
 		oldAt, oldSeq, err := decodeRefValue(old)
 		if err != nil {
-			return err
+			return false, err
 		}
 		seq = oldSeq
 		if oldAt != at {
 			if err := byT.Delete(refTimeKey(oldAt, r.Scope, r.XMPPID, r.RemoteID)); err != nil {
-				return err
+				return false, err
 			}
 		}
 	} else {
-		var err error
 		if seq, err = byX.NextSequence(); err != nil {
-			return err
+			return false, err
 		}
+		added = true
 	}
 	v := refValue(at, seq)
 	if err := byX.Put(fk, v); err != nil {
-		return err
+		return false, err
 	}
 	if err := byR.Put(joinKey(r.Scope, r.RemoteID, r.XMPPID), v); err != nil {
-		return err
+		return false, err
 	}
-	return byT.Put(refTimeKey(at, r.Scope, r.XMPPID, r.RemoteID), nil)
+	return added, byT.Put(refTimeKey(at, r.Scope, r.XMPPID, r.RemoteID), nil)
 }
 
 // RemoteMessageID returns the remote message ID linked to an XMPP message
@@ -249,6 +260,7 @@ func (db *DB) PruneMessageRefs(before time.Time) (removed int, err error) {
 				}
 			}
 			n = len(keys)
+			db.onCommit(tx, &countDelta{refs: -pairs})
 			return nil
 		})
 		if err != nil {

@@ -144,6 +144,9 @@ func (db *DB) EnqueueAll(queue string, payloads ...[]byte) ([]uint64, error) {
 		if err := addOutboxLen(meta, len(vals)); err != nil {
 			return err
 		}
+		d := &countDelta{}
+		d.queue(queue, len(vals))
+		db.onCommit(tx, d)
 		out = assigned // the run that commits sets it last
 		return nil
 	})
@@ -244,6 +247,9 @@ func (db *DB) OutboxAck(queue string, seqs ...uint64) error {
 		if n == 0 {
 			return nil
 		}
+		d := &countDelta{}
+		d.queue(queue, -n)
+		db.onCommit(tx, d)
 		return addOutboxLen(meta, -n)
 	})
 	if err != nil {
@@ -270,6 +276,8 @@ func (db *DB) OutboxDone(queue string, seq uint64, refs ...MessageRef) error {
 		if err != nil {
 			return err
 		}
+		d := &countDelta{}
+		db.onCommit(tx, d)
 		k := outboxKey(queue, seq)
 		if items.Get(k) != nil {
 			if err := items.Delete(k); err != nil {
@@ -278,8 +286,9 @@ func (db *DB) OutboxDone(queue string, seq uint64, refs ...MessageRef) error {
 			if err := addOutboxLen(meta, -1); err != nil {
 				return err
 			}
+			d.queue(queue, -1)
 		}
-		return putRefs(tx, refs)
+		return putRefs(tx, refs, d)
 	})
 	if err != nil {
 		return fmt.Errorf("store: outbox done %q: %w", queue, err)
@@ -333,24 +342,16 @@ func (db *DB) OutboxLen() (int, error) {
 }
 
 // OutboxCount returns the number of items in the queues whose names start
-// with prefix ("" counts everything). It walks the keys without decoding
-// them.
+// with prefix ("" counts everything). It reads the in-memory counts (see
+// Stats): the cost depends on the number of non-empty queues at most, not
+// on the number of items, and a prefix asked for before is answered at
+// once.
 func (db *DB) OutboxCount(prefix string) (int, error) {
-	n := 0
-	err := db.view(func(tx *bbolt.Tx) error {
-		b, err := bucket(tx, bucketOutbox)
-		if err != nil {
-			return err
-		}
-		c := b.Cursor()
-		p := []byte(prefix)
-		for k, _ := c.Seek(p); k != nil && hasPrefix(k, p); k, _ = c.Next() {
-			n++
-		}
-		return nil
-	})
-	if err != nil {
+	if err := db.ensureCounts(); err != nil {
 		return 0, fmt.Errorf("store: outbox count: %w", err)
 	}
-	return n, nil
+	c := &db.counts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.outboxCount(prefix), nil
 }

@@ -156,6 +156,9 @@ func (rf *rawFile) page(id uint64) ([]byte, error) {
 		return nil, fmt.Errorf("page %d: outside 2..%d", id, rf.meta.pgid-1)
 	}
 	ps := int64(rf.pageSize())
+	if id >= uint64(rf.size/ps) {
+		return nil, fmt.Errorf("page %d: past the end of the file (%d bytes)", id, rf.size)
+	}
 	hdr := make([]byte, pageHeaderSize)
 	if _, err := rf.r.ReadAt(hdr, int64(id)*ps); err != nil {
 		return nil, fmt.Errorf("page %d: %w", id, err)
@@ -171,6 +174,9 @@ func (rf *rawFile) page(id uint64) ([]byte, error) {
 	overflow := uint64(ne.Uint32(hdr[12:]))
 	if id+overflow >= rf.meta.pgid {
 		return nil, fmt.Errorf("page %d: %d overflow pages reach past the high-water mark %d", id, overflow, rf.meta.pgid)
+	}
+	if end := (id + overflow + 1) * uint64(ps); end > uint64(rf.size) {
+		return nil, fmt.Errorf("page %d: %d overflow pages reach past the end of the file (%d bytes)", id, overflow, rf.size)
 	}
 	buf := make([]byte, (overflow+1)*uint64(ps))
 	if _, err := rf.r.ReadAt(buf, int64(id)*ps); err != nil {
@@ -224,12 +230,17 @@ type rawVisitor struct {
 	bucket  func(path [][]byte)              // a bucket, before its keys
 	kv      func(path [][]byte, k, v []byte) // a key that is not a bucket
 	problem func(path [][]byte, err error)   // something that could not be read
-	pages   map[uint64]int                   // how often each page was reached, if non-nil
+	pages   map[uint64]int                   // how often each page was reached; walk makes it if nil
 }
 
 // walk visits every bucket and key below the root bucket. It skips what it
 // cannot read (reporting it) and goes on with the rest.
+// Each page is read at most once, so a damaged tree that points back into
+// itself costs no more than the file's size.
 func (rf *rawFile) walk(v *rawVisitor) {
+	if v.pages == nil {
+		v.pages = map[uint64]int{}
+	}
 	rf.walkTree(nil, rf.meta.root, v, 0)
 }
 
@@ -244,14 +255,13 @@ func (rf *rawFile) walkTree(path [][]byte, id uint64, v *rawVisitor, depth int) 
 		v.problem(path, err)
 		return
 	}
-	if v.pages != nil {
-		for i := range pageOverflow(p) + 1 {
-			v.pages[id+i]++
-		}
-		if v.pages[id] > 1 {
-			v.problem(path, fmt.Errorf("page %d: reached twice", id))
-			return
-		}
+	if v.pages[id] > 0 {
+		v.pages[id]++
+		v.problem(path, fmt.Errorf("page %d: reached twice", id))
+		return
+	}
+	for i := range pageOverflow(p) + 1 {
+		v.pages[id+i]++
 	}
 	switch pageFlags(p) {
 	case pageBranch:

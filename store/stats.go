@@ -3,8 +3,6 @@ package store
 import (
 	"fmt"
 	"os"
-
-	"go.etcd.io/bbolt"
 )
 
 // Stats are counts for metrics and admin commands.
@@ -16,42 +14,23 @@ type Stats struct {
 	FileBytes   int64 // size of the database file
 }
 
-// Stats counts records. It walks the pages of the counted buckets without
-// decoding any record, and reads the outbox counter.
+// Stats returns the record counts and the file size. The counts are kept
+// in memory: read from the file by the first call after Open (which walks
+// the counted buckets once), then updated by every commit, so later calls
+// cost the same whatever the size of the store. They include every
+// committed write.
 func (db *DB) Stats() (Stats, error) {
-	var s Stats
-	err := db.view(func(tx *bbolt.Tx) error {
-		for _, c := range []struct {
-			bucket string
-			n      *int
-		}{
-			{bucketAccounts, &s.Accounts},
-			{bucketContactsByRemote, &s.Contacts},
-			{bucketMsgByXMPP, &s.MessageRefs},
-		} {
-			b, err := bucket(tx, c.bucket)
-			if err != nil {
-				return err
-			}
-			*c.n = b.Stats().KeyN
-		}
-		meta, err := bucket(tx, bucketMeta)
-		if err != nil {
-			return err
-		}
-		n, err := outboxLen(meta)
-		if err != nil {
-			return err
-		}
-		s.OutboxItems = int(n)
-		s.FileBytes = tx.Size()
-		if fi, err := os.Stat(db.path); err == nil {
-			s.FileBytes = fi.Size()
-		}
-		return nil
-	})
+	if err := db.ensureCounts(); err != nil {
+		return Stats{}, fmt.Errorf("store: stats: %w", err)
+	}
+	c := &db.counts
+	c.mu.Lock()
+	s := Stats{Accounts: c.accounts, Contacts: c.contacts, MessageRefs: c.refs, OutboxItems: c.outbox}
+	c.mu.Unlock()
+	fi, err := os.Stat(db.path)
 	if err != nil {
 		return Stats{}, fmt.Errorf("store: stats: %w", err)
 	}
+	s.FileBytes = fi.Size()
 	return s, nil
 }

@@ -11,7 +11,7 @@ import (
 
 // storeSubcommands is what `xgate store` does, for its usage message.
 const storeSubcommands = `check    checks the store page by page, then its records (exit 0 sound, 1 not)
-  salvage  copies what is still readable of a damaged store into a new file OUT
+  salvage  copies what is still readable of a damaged store into a new file NEW
            (the result opens and verifies; install it in place of the store)
 Stop xgate first: both need the store's lock.`
 

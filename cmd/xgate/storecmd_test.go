@@ -1,11 +1,18 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -143,4 +150,94 @@ func TestCLIStoreInUse(t *testing.T) {
 	r := xgate(t, nil, "store", "check", "--db", path)
 	r.expect(t, 1)
 	mustContain(t, r.stderr, "is in use: xgate is probably running")
+}
+
+// TestCLIRunStopsOnDamage runs xgate on a store whose accounts page is
+// damaged (Open does not read it): the first request that reads it
+// (/metrics counts the accounts) must stop xgate with exit status 1 and the
+// damage error, not crash it and not let it run on.
+func TestCLIRunStopsOnDamage(t *testing.T) {
+	dir := t.TempDir()
+	key := testKey(t)
+	k, err := store.ParseKey([]byte(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "xgate.db")
+	db, err := store.Open(path, store.Options{Key: k, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		if err := db.PutAccount(store.Account{AccountKey: store.AccountKey{User: fmt.Sprintf("u%d@x", i), Transport: "slack", Remote: "T1.U1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var root uint64
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = bdb.View(func(tx *bbolt.Tx) error {
+		root = uint64(tx.Bucket([]byte("accounts")).Root())
+		return nil
+	})
+	bdb.Close()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := os.Getpagesize()
+	if root == 0 || int(root+1)*ps > len(data) {
+		t.Fatalf("accounts root page %d", root)
+	}
+	for i := range ps {
+		data[int(root)*ps+i] = 0xff
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := writeFile(t, dir, "config.toml", "[log]\nformat = \"json\"\n[store]\npath = \"xgate.db\"\nkey_env = \"XGATE_CLI_KEY\"\n[admin]\nlisten = \"127.0.0.1:0\"\n")
+	cmd := exec.CommandContext(t.Context(), xgateBin(t), "run", "-c", cfg)
+	cmd.Env = append(os.Environ(), "XGATE_CLI_KEY="+key)
+	cmd.WaitDelay = 5 * time.Second
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addrc := make(chan string, 1)
+	var logText bytes.Buffer
+	logDone := make(chan struct{})
+	go func() {
+		defer close(logDone)
+		sc := bufio.NewScanner(io.TeeReader(stderr, &logText))
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "admin endpoint listening" {
+				addrc <- m["addr"].(string)
+			}
+		}
+	}()
+	select {
+	case addr := <-addrc:
+		httpDo(t, "GET", addr+"/metrics")
+	case <-logDone:
+		t.Fatalf("xgate exited before serving: %v\n%s", cmd.Wait(), logText.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("no admin endpoint")
+	}
+	<-logDone
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit %v, want status 1\n%s", err, logText.String())
+	}
+	mustContain(t, logText.String(), "bbolt failed reading it", "store damaged: restore from backup", `"msg":"shutting down after a failure"`)
 }
