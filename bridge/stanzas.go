@@ -24,6 +24,10 @@ type chatStanza struct {
 	ID       string
 	// XMPPID returns the XMPP id of a remote message of the chat.
 	XMPPID func(MessageID) string
+	// TargetID is XMPPID for a message an event refers to (corrected,
+	// retracted, reacted to, replied to): it may wait for the ID pair of a
+	// message the user is sending at this moment.
+	TargetID func(MessageID) string
 	// JIDOf returns the contact JID of a remote person, if it has one.
 	JIDOf func(UserID) (jid.JID, bool)
 	// Markable adds XEP-0333 markable to messages.
@@ -87,7 +91,7 @@ func messageStanza(c chatStanza, ev MessageEvent) *xmpp.Message {
 		}
 	}
 	if ev.ReplyTo != "" {
-		m.Extra = append(m.Extra, xmpp.NewElement(NSReply, "reply", "to", m.From.String(), "id", c.XMPPID(ev.ReplyTo)))
+		m.Extra = append(m.Extra, xmpp.NewElement(NSReply, "reply", "to", m.From.String(), "id", c.TargetID(ev.ReplyTo)))
 	}
 	if ev.Thread != "" {
 		m.Thread = string(ev.Thread)
@@ -107,7 +111,7 @@ func editStanza(c chatStanza, ev EditEvent) *xmpp.Message {
 	m := c.message()
 	var shift int
 	m.Body, shift = ownText(ev.Text, ev.FromSelf)
-	m.Extra = append(m.Extra, xmpp.NewElement(NSCorrect, "replace", "id", c.XMPPID(ev.ID)))
+	m.Extra = append(m.Extra, xmpp.NewElement(NSCorrect, "replace", "id", c.TargetID(ev.ID)))
 	m.Extra = append(m.Extra, references(ev.Mentions, shift, m.Body, c.JIDOf)...)
 	return m
 }
@@ -117,7 +121,7 @@ func retractionStanza(c chatStanza, ev RetractionEvent) *xmpp.Message {
 	m := c.message()
 	m.Body = "This message was deleted, but your client does not support retractions."
 	m.Extra = []*xmpp.Element{
-		xmpp.NewElement(NSRetract, "retract", "id", c.XMPPID(ev.ID)),
+		xmpp.NewElement(NSRetract, "retract", "id", c.TargetID(ev.ID)),
 		xmpp.NewElement(NSFallback, "fallback", "for", NSRetract),
 		xmpp.NewElement(NSHints, "store"),
 	}
@@ -127,7 +131,7 @@ func retractionStanza(c chatStanza, ev RetractionEvent) *xmpp.Message {
 // reactionStanza converts a set of reactions (XEP-0444).
 func reactionStanza(c chatStanza, ev ReactionEvent) *xmpp.Message {
 	m := c.message()
-	r := xmpp.NewElement(NSReactions, "reactions", "id", c.XMPPID(ev.ID))
+	r := xmpp.NewElement(NSReactions, "reactions", "id", c.TargetID(ev.ID))
 	for _, e := range ev.Emojis {
 		r.Append(xmpp.TextElement("", "reaction", e))
 	}
@@ -157,7 +161,7 @@ func typingStanza(c chatStanza, ev TypingEvent) *xmpp.Message {
 // (XEP-0333 displayed).
 func receiptStanza(c chatStanza, ev ReceiptEvent) *xmpp.Message {
 	m := c.message()
-	id := c.XMPPID(ev.ID)
+	id := c.TargetID(ev.ID)
 	el := xmpp.NewElement(NSReceipts, "received", "id", id)
 	if ev.Read {
 		el = xmpp.NewElement(NSMarkers, "displayed", "id", id)

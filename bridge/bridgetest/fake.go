@@ -50,6 +50,11 @@ type Transport struct {
 	// Caps, when set before the gateway is created, changes the declared
 	// capabilities.
 	Caps func(*bridge.Capabilities)
+	// Taken, when set before the gateway is created, is called with each
+	// action the network took (a message with its new ID), before the
+	// call that made it returns: a test plays a network that reacts at
+	// once, before the gateway heard back from its call.
+	Taken func(Sent)
 }
 
 // New returns an empty fake network.
@@ -255,6 +260,11 @@ func (t *Transport) record(s Sent) (bridge.MessageID, error) {
 	t.sent = append(t.sent, s)
 	t.perKind[s.Kind]++
 	t.notifyLocked()
+	if t.Taken != nil {
+		t.mu.Unlock()
+		t.Taken(s)
+		t.mu.Lock()
+	}
 	return s.ID, nil
 }
 
