@@ -42,8 +42,8 @@ func eventKind(ev Event) string {
 		return "reaction"
 	case TypingEvent:
 		return "typing"
-	case ReceiptEvent:
-		return "receipt"
+	case DeliveryEvent:
+		return "delivery"
 	case PresenceEvent:
 		return "presence"
 	case ContactEvent:
@@ -88,8 +88,8 @@ func (f *fromNetwork) handle(ctx context.Context, acc *account, ev Event) error 
 		return f.chatEvent(ctx, acc, "reaction", ev.Chat, ev.Sender, true, func(c chatStanza) *xmpp.Message { return reactionStanza(c, ev) })
 	case TypingEvent:
 		return f.chatEvent(ctx, acc, "typing", ev.Chat, ev.Sender, false, func(c chatStanza) *xmpp.Message { return typingStanza(c, ev) })
-	case ReceiptEvent:
-		return f.chatEvent(ctx, acc, "receipt", ev.Chat, "", true, func(c chatStanza) *xmpp.Message { return receiptStanza(c, ev) })
+	case DeliveryEvent:
+		return f.chatEvent(ctx, acc, "delivery", ev.Chat, "", true, func(c chatStanza) *xmpp.Message { return deliveryStanza(c, ev) })
 	case PresenceEvent:
 		return f.roster.contactPresenceChanged(ctx, acc, ev.User, ev.Presence)
 	case ContactEvent:

@@ -80,6 +80,9 @@ func messageStanza(c chatStanza, ev MessageEvent) *xmpp.Message {
 	m.ID = c.XMPPID(ev.ID)
 	var shift int
 	m.Body, shift = ownText(ev.Text, ev.FromSelf)
+	if ev.SenderName != "" && !ev.FromSelf {
+		m.Extra = append(m.Extra, xmpp.TextElement(NSNick, "nick", ev.SenderName))
+	}
 	m.Extra = append(m.Extra, references(ev.Mentions, shift, m.Body, c.JIDOf)...)
 	for i, a := range ev.Attachments {
 		if m.Body != "" {
@@ -157,15 +160,24 @@ func typingStanza(c chatStanza, ev TypingEvent) *xmpp.Message {
 	return m
 }
 
-// receiptStanza converts a delivery receipt (XEP-0184) or a read marker
-// (XEP-0333 displayed).
-func receiptStanza(c chatStanza, ev ReceiptEvent) *xmpp.Message {
+// deliveryStanza converts a delivery state: a XEP-0184 receipt, a
+// XEP-0333 displayed marker, or, for a failure, an error on the message
+// (its id, from the contact), which clients show on the message itself.
+func deliveryStanza(c chatStanza, ev DeliveryEvent) *xmpp.Message {
 	m := c.message()
 	id := c.TargetID(ev.ID)
-	el := xmpp.NewElement(NSReceipts, "received", "id", id)
-	if ev.Read {
-		el = xmpp.NewElement(NSMarkers, "displayed", "id", id)
+	switch ev.State {
+	case Read:
+		m.Extra = []*xmpp.Element{xmpp.NewElement(NSMarkers, "displayed", "id", id)}
+	case Failed:
+		reason := ev.Reason
+		if reason == "" {
+			reason = "The network could not deliver this message."
+		}
+		m.ID, m.Type = id, xmpp.MessageError
+		m.Error = xmpp.NewStanzaError(xmpp.CondUndefinedCondition, reason)
+	default:
+		m.Extra = []*xmpp.Element{xmpp.NewElement(NSReceipts, "received", "id", id)}
 	}
-	m.Extra = []*xmpp.Element{el}
 	return m
 }

@@ -397,7 +397,7 @@ func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, ri toNetw
 		return refs, nil
 	case kindEdit:
 		e, ok := sess.(Editor)
-		if !ok || !q.caps.Edits {
+		if !ok || !q.chatCaps(sctx, sess, chat).Edits {
 			return nil, fmt.Errorf("%w: editing messages", ErrUnsupported)
 		}
 		target, err := q.target(key, ri.Target)
@@ -407,7 +407,7 @@ func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, ri toNetw
 		return nil, e.Edit(sctx, chat, target, OutgoingMessage{Text: ri.Text})
 	case kindRetract:
 		r, ok := sess.(Retractor)
-		if !ok || !q.caps.Retractions {
+		if !ok || !q.chatCaps(sctx, sess, chat).Retractions {
 			return nil, fmt.Errorf("%w: deleting messages", ErrUnsupported)
 		}
 		target, err := q.target(key, ri.Target)
@@ -417,7 +417,7 @@ func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, ri toNetw
 		return nil, r.Retract(sctx, chat, target)
 	case kindReact:
 		r, ok := sess.(Reactor)
-		if !ok || !q.caps.Reactions {
+		if !ok || !q.chatCaps(sctx, sess, chat).Reactions {
 			return nil, fmt.Errorf("%w: reactions", ErrUnsupported)
 		}
 		target, err := q.target(key, ri.Target)
@@ -506,6 +506,24 @@ func sendError(err error) *xmpp.StanzaError {
 		return xmpp.NewStanzaError(xmpp.CondNotAcceptable, text)
 	}
 	return xmpp.NewStanzaError(xmpp.CondUndefinedCondition, text)
+}
+
+// chatCaps returns what a chat can do: the session's answer for the chat
+// if it has one (ChatCapabilities), within what the transport declares.
+func (q *toNetwork) chatCaps(ctx context.Context, sess Session, chat ChatRef) Capabilities {
+	cc, ok := sess.(ChatCapabilities)
+	if !ok {
+		return q.caps
+	}
+	c, err := cc.ChatCapabilities(ctx, chat)
+	if err != nil {
+		q.log.Debug("asking what a chat can do", "err", err)
+		return q.caps
+	}
+	c.Edits = c.Edits && q.caps.Edits
+	c.Retractions = c.Retractions && q.caps.Retractions
+	c.Reactions = c.Reactions && q.caps.Reactions
+	return c
 }
 
 // target returns the remote ID of the message a correction, retraction or

@@ -210,6 +210,16 @@ type Reactor interface {
 	React(ctx context.Context, chat ChatRef, id MessageID, emojis []string) error
 }
 
+// ChatCapabilities is implemented by sessions whose chats differ in what
+// they can do (an SMS thread with a landline, a read-only channel, a chat
+// whose network member cannot receive reactions). The bridge asks it
+// before it corrects, retracts or reacts in a chat, and refuses what the
+// chat cannot do with feature-not-implemented. Without it every chat can
+// do what Info's Capabilities say.
+type ChatCapabilities interface {
+	ChatCapabilities(ctx context.Context, chat ChatRef) (Capabilities, error)
+}
+
 // Typer is implemented by sessions that can show typing (XEP-0085).
 type Typer interface {
 	Typing(ctx context.Context, chat ChatRef, state TypingState) error
