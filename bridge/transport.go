@@ -78,13 +78,14 @@ type Capabilities struct {
 	Replies     bool // replies to a message (OutgoingMessage.ReplyTo)
 	Threads     bool // threads (OutgoingMessage.Thread)
 	Typing      bool // Typer, and Typing events
-	Receipts    bool // delivery receipts
 	ReadMarkers bool // ReadMarker, and displayed markers
 	Presence    bool // contacts' presence (PresenceUpdate events)
 	SetPresence bool // PresenceSetter: the user's XMPP presence goes to the network
 	Attachments bool // files both ways
 	Avatars     bool // contact avatars
-	Groups      bool // group chats
+	// Groups: group chats (GroupLister and the other group interfaces),
+	// for the bridge's room side.
+	Groups bool
 	// MaxMessageLength is the longest text the network accepts in one
 	// message, in runes; 0 means no limit. Longer texts are split.
 	MaxMessageLength int

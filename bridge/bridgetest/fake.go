@@ -89,7 +89,7 @@ func (t *Transport) info() bridge.Info {
 		Description: "An in-memory network for tests",
 		Capabilities: bridge.Capabilities{
 			Edits: true, Retractions: true, Reactions: true, Replies: true, Threads: true,
-			Typing: true, Receipts: true, ReadMarkers: true, Presence: true, SetPresence: true, Avatars: true,
+			Typing: true, ReadMarkers: true, Presence: true, SetPresence: true, Avatars: true,
 		},
 		Registration: bridge.RegistrationForm{
 			Instructions: "Enter your Fakenet token.",
