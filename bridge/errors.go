@@ -21,6 +21,9 @@ var (
 	// ErrInvalidInput: what the user submitted is not acceptable (a bad
 	// phone number, an empty token).
 	ErrInvalidInput = errors.New("bridge: invalid input")
+	// ErrSessionClosed: the session was closed and can do no more; work
+	// given to it goes to the account's next session (see Fanout).
+	ErrSessionClosed = errors.New("bridge: session closed")
 )
 
 // Errors the bridge returns.

@@ -28,6 +28,11 @@ type Event interface{ isEvent() }
 type MessageEvent struct {
 	Chat   ChatRef
 	Sender UserID
+	// SenderName and SenderAvatarURL describe the sender when the network
+	// tells it with the message (a Discord webhook, a bot, an SMS from an
+	// unknown number): the name is shown as the message's XEP-0172 nick.
+	SenderName      string
+	SenderAvatarURL string
 	// FromSelf marks a message the account owner sent from another
 	// client (an official app): it is reflected to the XMPP user as a
 	// carbon copy.
@@ -87,11 +92,29 @@ type TypingEvent struct {
 	State  TypingState
 }
 
-// ReceiptEvent says a message was delivered to or read by the peer.
-type ReceiptEvent struct {
-	Chat ChatRef
-	ID   MessageID
-	Read bool
+// DeliveryState is what became of a message the user sent, after the
+// network accepted it (which the bridge reports itself, as a XEP-0184
+// receipt, when Send returns).
+type DeliveryState int
+
+// Delivery states.
+const (
+	// Delivered: the message reached the peer (XEP-0184 received).
+	Delivered DeliveryState = iota
+	// Read: the peer saw it (XEP-0333 displayed).
+	Read
+	// Failed: the network gave up on a message it had accepted (an SMS
+	// delivery report, a message removed by moderation); Reason says why.
+	// The user gets a stanza error on the message.
+	Failed
+)
+
+// DeliveryEvent reports the state of message ID that the user sent.
+type DeliveryEvent struct {
+	Chat   ChatRef
+	ID     MessageID
+	State  DeliveryState
+	Reason string // for Failed: why, fit for the user
 }
 
 // PresenceEvent is a contact's new availability.
@@ -158,7 +181,7 @@ func (EditEvent) isEvent()       {}
 func (RetractionEvent) isEvent() {}
 func (ReactionEvent) isEvent()   {}
 func (TypingEvent) isEvent()     {}
-func (ReceiptEvent) isEvent()    {}
+func (DeliveryEvent) isEvent()   {}
 func (PresenceEvent) isEvent()   {}
 func (ContactEvent) isEvent()    {}
 func (LoginStateEvent) isEvent() {}

@@ -25,6 +25,7 @@ type fromNetwork struct {
 	roster   *roster
 	out      *toXMPP
 	dedupe   *dedupe
+	sending  *sendsInFlight
 	metrics  *Metrics
 }
 
@@ -41,8 +42,8 @@ func eventKind(ev Event) string {
 		return "reaction"
 	case TypingEvent:
 		return "typing"
-	case ReceiptEvent:
-		return "receipt"
+	case DeliveryEvent:
+		return "delivery"
 	case PresenceEvent:
 		return "presence"
 	case ContactEvent:
@@ -87,8 +88,8 @@ func (f *fromNetwork) handle(ctx context.Context, acc *account, ev Event) error 
 		return f.chatEvent(ctx, acc, "reaction", ev.Chat, ev.Sender, true, func(c chatStanza) *xmpp.Message { return reactionStanza(c, ev) })
 	case TypingEvent:
 		return f.chatEvent(ctx, acc, "typing", ev.Chat, ev.Sender, false, func(c chatStanza) *xmpp.Message { return typingStanza(c, ev) })
-	case ReceiptEvent:
-		return f.chatEvent(ctx, acc, "receipt", ev.Chat, "", true, func(c chatStanza) *xmpp.Message { return receiptStanza(c, ev) })
+	case DeliveryEvent:
+		return f.chatEvent(ctx, acc, "delivery", ev.Chat, "", true, func(c chatStanza) *xmpp.Message { return deliveryStanza(c, ev) })
 	case PresenceEvent:
 		return f.roster.contactPresenceChanged(ctx, acc, ev.User, ev.Presence)
 	case ContactEvent:
@@ -128,7 +129,7 @@ func (f *fromNetwork) onLoginState(ctx context.Context, acc *account, ev LoginSt
 // it. The error is non-nil only when a durable stanza could be neither
 // sent nor stored.
 func (f *fromNetwork) chatEvent(ctx context.Context, acc *account, what string, chat ChatRef, sender UserID, durable bool, build func(chatStanza) *xmpp.Message) error {
-	c, _, err := f.chatPeer(acc, chat, sender)
+	c, _, err := f.chatPeer(ctx, acc, chat, sender)
 	if err != nil {
 		return f.unmapped(acc, what, err)
 	}
@@ -142,7 +143,7 @@ func (f *fromNetwork) chatEvent(ctx context.Context, acc *account, what string, 
 
 // onMessage delivers a new message once per XMPP conversation.
 func (f *fromNetwork) onMessage(ctx context.Context, acc *account, ev MessageEvent) error {
-	c, key, err := f.chatPeer(acc, ev.Chat, ev.Sender)
+	c, key, err := f.chatPeer(ctx, acc, ev.Chat, ev.Sender)
 	if err != nil {
 		return f.unmapped(acc, "message", err)
 	}
@@ -156,7 +157,7 @@ func (f *fromNetwork) onMessage(ctx context.Context, acc *account, ev MessageEve
 // chatPeer resolves a direct chat: its stanzas come from the peer's
 // contact JID to the account's user, and its message IDs map in the
 // chat's scope.
-func (f *fromNetwork) chatPeer(acc *account, chat ChatRef, sender UserID) (chatStanza, chatKey, error) {
+func (f *fromNetwork) chatPeer(ctx context.Context, acc *account, chat ChatRef, sender UserID) (chatStanza, chatKey, error) {
 	if chat.Kind != Direct {
 		return chatStanza{}, chatKey{}, fmt.Errorf("bridge: group chats are not bridged yet: %w", ErrUnsupported)
 	}
@@ -173,7 +174,17 @@ func (f *fromNetwork) chatPeer(acc *account, chat ChatRef, sender UserID) (chatS
 	scope := key.scope(f.name)
 	return chatStanza{
 		From: cj, To: acc.user, ID: f.out.newID(),
-		XMPPID: func(id MessageID) string { return xmppID(f.db, scope, id) },
+		XMPPID: func(id MessageID) string {
+			x, _ := xmppID(f.db, scope, id)
+			return x
+		},
+		TargetID: func(id MessageID) string {
+			x, ok := xmppID(f.db, scope, id)
+			if !ok && f.sending.wait(ctx, scope) {
+				x, _ = xmppID(f.db, scope, id)
+			}
+			return x
+		},
 		JIDOf: func(u UserID) (jid.JID, bool) {
 			j, err := f.contacts.jidFor(u)
 			return j, err == nil
@@ -195,10 +206,10 @@ func (f *fromNetwork) unmapped(acc *account, what string, err error) error {
 }
 
 // xmppID returns the XMPP id to use for a remote message: the id the user
-// gave it when it was sent from XMPP, else the remote ID itself.
-func xmppID(db *store.DB, scope string, id MessageID) string {
+// gave it when it was sent from XMPP (ok), else the remote ID itself.
+func xmppID(db *store.DB, scope string, id MessageID) (x string, ok bool) {
 	if x, err := db.XMPPMessageID(scope, string(id)); err == nil {
-		return x
+		return x, true
 	}
-	return string(id)
+	return string(id), false
 }

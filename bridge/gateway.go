@@ -202,6 +202,7 @@ func (g *Gateway) assemble() {
 	name, access := g.cfg.Name, &g.cfg.Access
 	g.deliv = newToXMPP(name, g.db, g.comp, g.domain, g.metrics, g.log)
 	contacts := newContactMap(name, g.domain.Domain(), g.db, g.tr.ContactLocalpart)
+	sending := newSendsInFlight()
 	g.accounts = &accounts{
 		name: name, info: g.info, tr: g.tr, db: g.db, log: g.log, metrics: g.metrics,
 		life: g.life, out: g.deliv, live: map[store.AccountKey]*account{},
@@ -213,14 +214,14 @@ func (g *Gateway) assemble() {
 	}
 	g.toNet = &toNetwork{
 		name: name, caps: g.info.Capabilities, retryBase: g.cfg.RetryBase, deliveryTimeout: g.cfg.DeliveryTimeout,
-		outbox: g.db, session: g.accounts.session, authFailed: g.accounts.authFailed, replies: g.deliv,
+		outbox: g.db, session: g.accounts.session, authFailed: g.accounts.authFailed, replies: g.deliv, sending: sending,
 		metrics: g.metrics, log: g.log, life: g.life,
 		ephemeralSlots: make(chan struct{}, 64), active: map[string]*queueWorker{},
 	}
 	g.fromNet = &fromNetwork{
 		name: name, info: g.info, domain: g.domain, db: g.db, contacts: contacts,
 		accounts: g.accounts, roster: g.roster, out: g.deliv, metrics: g.metrics,
-		dedupe: newDedupe(g.db, g.metrics, g.log),
+		dedupe: newDedupe(g.db, g.metrics, g.log), sending: sending,
 	}
 	g.toNet.delivered = g.fromNet.dedupe.delivered
 	g.reg = &registrar{

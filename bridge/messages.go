@@ -163,7 +163,9 @@ func parseUserMessage(m *xmpp.Message, caps Capabilities) (it toNetworkItem, cha
 		if len(it.Files) == 1 && it.Text == it.Files[0].URL {
 			it.Text = "" // the body is only the link of the attachment
 		}
-		it.Thread = m.Thread
+		if caps.Threads {
+			it.Thread = m.Thread
+		}
 	}
 	return it, chatState, displayed
 }

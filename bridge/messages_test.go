@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -317,5 +318,39 @@ func TestDeactivatedContactGoesOffline(t *testing.T) {
 	p := e.expectPresence(func(p *xmpp.Presence) bool { return p.From.Local() == "bob" && p.Type == "unavailable" })
 	if p.Status != "Account deactivated" {
 		t.Fatalf("presence %s", p.Element())
+	}
+}
+
+// A network that reacts to a message at once, before the gateway heard
+// back from sending it, names it by its remote ID: the reaction must reach
+// the user with the id the user gave the message, not the remote one.
+func TestReactionRightAfterSendNamesTheXMPPID(t *testing.T) {
+	tr := bridgetest.New()
+	emitted := make(chan error, 1)
+	tr.Taken = func(s bridgetest.Sent) {
+		if s.Kind != "message" {
+			return
+		}
+		go func() {
+			emitted <- tr.Emit(context.Background(), "acct-a", bridge.ReactionEvent{Chat: bobChat, Sender: "bob", ID: s.ID, Emojis: []string{"🚀"}})
+		}()
+		// Give the reaction the head start a fast bot has: the send
+		// returns when the reaction was handled, or after 200 ms.
+		select {
+		case err := <-emitted:
+			emitted <- err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	e := newEnvWith(t, tr)
+	e.tr.SetContacts("acct-a", bridge.Contact{ID: "bob", Name: "Bob"})
+	e.register(alice, "good-a")
+	e.send(`<message type='chat' id='x1' from='alice@example.org/a' to='bob@fake.example.org'><body>launch</body></message>`)
+	r := e.expectMessage(func(m *xmpp.Message) bool { return len(m.Extra) > 0 && m.Extra[0].Name.Local == "reactions" })
+	if got := r.Extra[0].AttrValue("id"); got != "x1" {
+		t.Fatalf("reaction names %q, want x1: %s", got, r.Element())
+	}
+	if err := <-emitted; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -440,7 +440,7 @@ func (ro *roster) userPresenceChanged(ctx context.Context, p *xmpp.Presence) {
 	for _, a := range ro.accounts.userAccounts(user) {
 		sess, state, _ := a.snapshot()
 		ps, ok := sess.(PresenceSetter)
-		if state != LoggedIn || !ok {
+		if state != LoggedIn || !ok || !ro.info.Capabilities.SetPresence {
 			continue
 		}
 		ro.life.wg.Go(func() {

@@ -24,6 +24,10 @@ type chatStanza struct {
 	ID       string
 	// XMPPID returns the XMPP id of a remote message of the chat.
 	XMPPID func(MessageID) string
+	// TargetID is XMPPID for a message an event refers to (corrected,
+	// retracted, reacted to, replied to): it may wait for the ID pair of a
+	// message the user is sending at this moment.
+	TargetID func(MessageID) string
 	// JIDOf returns the contact JID of a remote person, if it has one.
 	JIDOf func(UserID) (jid.JID, bool)
 	// Markable adds XEP-0333 markable to messages.
@@ -76,6 +80,9 @@ func messageStanza(c chatStanza, ev MessageEvent) *xmpp.Message {
 	m.ID = c.XMPPID(ev.ID)
 	var shift int
 	m.Body, shift = ownText(ev.Text, ev.FromSelf)
+	if ev.SenderName != "" && !ev.FromSelf {
+		m.Extra = append(m.Extra, xmpp.TextElement(NSNick, "nick", ev.SenderName))
+	}
 	m.Extra = append(m.Extra, references(ev.Mentions, shift, m.Body, c.JIDOf)...)
 	for i, a := range ev.Attachments {
 		if m.Body != "" {
@@ -87,7 +94,7 @@ func messageStanza(c chatStanza, ev MessageEvent) *xmpp.Message {
 		}
 	}
 	if ev.ReplyTo != "" {
-		m.Extra = append(m.Extra, xmpp.NewElement(NSReply, "reply", "to", m.From.String(), "id", c.XMPPID(ev.ReplyTo)))
+		m.Extra = append(m.Extra, xmpp.NewElement(NSReply, "reply", "to", m.From.String(), "id", c.TargetID(ev.ReplyTo)))
 	}
 	if ev.Thread != "" {
 		m.Thread = string(ev.Thread)
@@ -107,7 +114,7 @@ func editStanza(c chatStanza, ev EditEvent) *xmpp.Message {
 	m := c.message()
 	var shift int
 	m.Body, shift = ownText(ev.Text, ev.FromSelf)
-	m.Extra = append(m.Extra, xmpp.NewElement(NSCorrect, "replace", "id", c.XMPPID(ev.ID)))
+	m.Extra = append(m.Extra, xmpp.NewElement(NSCorrect, "replace", "id", c.TargetID(ev.ID)))
 	m.Extra = append(m.Extra, references(ev.Mentions, shift, m.Body, c.JIDOf)...)
 	return m
 }
@@ -117,7 +124,7 @@ func retractionStanza(c chatStanza, ev RetractionEvent) *xmpp.Message {
 	m := c.message()
 	m.Body = "This message was deleted, but your client does not support retractions."
 	m.Extra = []*xmpp.Element{
-		xmpp.NewElement(NSRetract, "retract", "id", c.XMPPID(ev.ID)),
+		xmpp.NewElement(NSRetract, "retract", "id", c.TargetID(ev.ID)),
 		xmpp.NewElement(NSFallback, "fallback", "for", NSRetract),
 		xmpp.NewElement(NSHints, "store"),
 	}
@@ -127,7 +134,7 @@ func retractionStanza(c chatStanza, ev RetractionEvent) *xmpp.Message {
 // reactionStanza converts a set of reactions (XEP-0444).
 func reactionStanza(c chatStanza, ev ReactionEvent) *xmpp.Message {
 	m := c.message()
-	r := xmpp.NewElement(NSReactions, "reactions", "id", c.XMPPID(ev.ID))
+	r := xmpp.NewElement(NSReactions, "reactions", "id", c.TargetID(ev.ID))
 	for _, e := range ev.Emojis {
 		r.Append(xmpp.TextElement("", "reaction", e))
 	}
@@ -153,15 +160,24 @@ func typingStanza(c chatStanza, ev TypingEvent) *xmpp.Message {
 	return m
 }
 
-// receiptStanza converts a delivery receipt (XEP-0184) or a read marker
-// (XEP-0333 displayed).
-func receiptStanza(c chatStanza, ev ReceiptEvent) *xmpp.Message {
+// deliveryStanza converts a delivery state: a XEP-0184 receipt, a
+// XEP-0333 displayed marker, or, for a failure, an error on the message
+// (its id, from the contact), which clients show on the message itself.
+func deliveryStanza(c chatStanza, ev DeliveryEvent) *xmpp.Message {
 	m := c.message()
-	id := c.XMPPID(ev.ID)
-	el := xmpp.NewElement(NSReceipts, "received", "id", id)
-	if ev.Read {
-		el = xmpp.NewElement(NSMarkers, "displayed", "id", id)
+	id := c.TargetID(ev.ID)
+	switch ev.State {
+	case Read:
+		m.Extra = []*xmpp.Element{xmpp.NewElement(NSMarkers, "displayed", "id", id)}
+	case Failed:
+		reason := ev.Reason
+		if reason == "" {
+			reason = "The network could not deliver this message."
+		}
+		m.ID, m.Type = id, xmpp.MessageError
+		m.Error = xmpp.NewStanzaError(xmpp.CondUndefinedCondition, reason)
+	default:
+		m.Extra = []*xmpp.Element{xmpp.NewElement(NSReceipts, "received", "id", id)}
 	}
-	m.Extra = []*xmpp.Element{el}
 	return m
 }

@@ -68,9 +68,12 @@ type toNetwork struct {
 	// authFailed reports credentials the network refused while sending.
 	authFailed func(ctx context.Context, k store.AccountKey, reason string)
 	replies    xmppReplies
-	metrics    *Metrics
-	log        *slog.Logger
-	life       *lifetime
+	// sending tracks the messages being sent whose ID pairs are not
+	// stored yet.
+	sending *sendsInFlight
+	metrics *Metrics
+	log     *slog.Logger
+	life    *lifetime
 	// ephemeralSlots bounds concurrent typing and marker calls to the
 	// network; beyond it they are dropped (they are worthless late).
 	ephemeralSlots chan struct{}
@@ -334,7 +337,14 @@ func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) {
 		q.retry(ctx, it, ri, err)
 		return
 	}
+	var end func()
+	if ri.Kind == kindMessage {
+		end = q.sending.begin(chat.scope(q.name))
+	}
 	refs, err := q.do(ctx, sess, chat, ri)
+	if end != nil {
+		defer end() // after the pair is stored below
+	}
 	var rl *RateLimitError
 	switch {
 	case err == nil:
@@ -387,7 +397,7 @@ func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, ri toNetw
 		return refs, nil
 	case kindEdit:
 		e, ok := sess.(Editor)
-		if !ok || !q.caps.Edits {
+		if !ok || !q.chatCaps(sctx, sess, chat).Edits {
 			return nil, fmt.Errorf("%w: editing messages", ErrUnsupported)
 		}
 		target, err := q.target(key, ri.Target)
@@ -397,7 +407,7 @@ func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, ri toNetw
 		return nil, e.Edit(sctx, chat, target, OutgoingMessage{Text: ri.Text})
 	case kindRetract:
 		r, ok := sess.(Retractor)
-		if !ok || !q.caps.Retractions {
+		if !ok || !q.chatCaps(sctx, sess, chat).Retractions {
 			return nil, fmt.Errorf("%w: deleting messages", ErrUnsupported)
 		}
 		target, err := q.target(key, ri.Target)
@@ -407,7 +417,7 @@ func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, ri toNetw
 		return nil, r.Retract(sctx, chat, target)
 	case kindReact:
 		r, ok := sess.(Reactor)
-		if !ok || !q.caps.Reactions {
+		if !ok || !q.chatCaps(sctx, sess, chat).Reactions {
 			return nil, fmt.Errorf("%w: reactions", ErrUnsupported)
 		}
 		target, err := q.target(key, ri.Target)
@@ -498,6 +508,24 @@ func sendError(err error) *xmpp.StanzaError {
 	return xmpp.NewStanzaError(xmpp.CondUndefinedCondition, text)
 }
 
+// chatCaps returns what a chat can do: the session's answer for the chat
+// if it has one (ChatCapabilities), within what the transport declares.
+func (q *toNetwork) chatCaps(ctx context.Context, sess Session, chat ChatRef) Capabilities {
+	cc, ok := sess.(ChatCapabilities)
+	if !ok {
+		return q.caps
+	}
+	c, err := cc.ChatCapabilities(ctx, chat)
+	if err != nil {
+		q.log.Debug("asking what a chat can do", "err", err)
+		return q.caps
+	}
+	c.Edits = c.Edits && q.caps.Edits
+	c.Retractions = c.Retractions && q.caps.Retractions
+	c.Reactions = c.Reactions && q.caps.Reactions
+	return c
+}
+
 // target returns the remote ID of the message a correction, retraction or
 // reaction names by its XMPP id: a message the user sent (mapped), or one
 // the network sent (its XMPP id is its remote ID, and it was delivered). An
@@ -521,4 +549,50 @@ func (q *toNetwork) remoteID(scope, xmppID string) MessageID {
 		return MessageID(r)
 	}
 	return MessageID(xmppID)
+}
+
+// sendsInFlight tracks, by message-ID scope, the messages being sent to the
+// network whose XMPP↔remote ID pair is not stored yet. An event from the
+// network that names a message of the chat the gateway does not know (a
+// reaction right after the message was posted) waits for them, so that it
+// names the message by the user's XMPP id rather than by its remote ID.
+type sendsInFlight struct {
+	mu sync.Mutex
+	m  map[string]chan struct{} // closed when the send and its pair are done
+}
+
+func newSendsInFlight() *sendsInFlight { return &sendsInFlight{m: map[string]chan struct{}{}} }
+
+// begin marks a send in scope; the returned func ends it. A chat's queue
+// has one worker, so a scope has at most one send at a time.
+func (s *sendsInFlight) begin(scope string) func() {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.m[scope] = ch
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		if s.m[scope] == ch {
+			delete(s.m, scope)
+		}
+		s.mu.Unlock()
+		close(ch)
+	}
+}
+
+// wait waits for the send in progress in scope, if any, and reports
+// whether there was one.
+func (s *sendsInFlight) wait(ctx context.Context, scope string) bool {
+	s.mu.Lock()
+	ch := s.m[scope]
+	s.mu.Unlock()
+	if ch == nil {
+		return false
+	}
+	select {
+	case <-ch:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -78,13 +78,14 @@ type Capabilities struct {
 	Replies     bool // replies to a message (OutgoingMessage.ReplyTo)
 	Threads     bool // threads (OutgoingMessage.Thread)
 	Typing      bool // Typer, and Typing events
-	Receipts    bool // delivery receipts
 	ReadMarkers bool // ReadMarker, and displayed markers
 	Presence    bool // contacts' presence (PresenceUpdate events)
 	SetPresence bool // PresenceSetter: the user's XMPP presence goes to the network
 	Attachments bool // files both ways
 	Avatars     bool // contact avatars
-	Groups      bool // group chats
+	// Groups: group chats (GroupLister and the other group interfaces),
+	// for the bridge's room side.
+	Groups bool
 	// MaxMessageLength is the longest text the network accepts in one
 	// message, in runes; 0 means no limit. Longer texts are split.
 	MaxMessageLength int
@@ -208,6 +209,16 @@ type Retractor interface {
 // XEP-0444: the transport adds and removes to match.
 type Reactor interface {
 	React(ctx context.Context, chat ChatRef, id MessageID, emojis []string) error
+}
+
+// ChatCapabilities is implemented by sessions whose chats differ in what
+// they can do (an SMS thread with a landline, a read-only channel, a chat
+// whose network member cannot receive reactions). The bridge asks it
+// before it corrects, retracts or reacts in a chat, and refuses what the
+// chat cannot do with feature-not-implemented. Without it every chat can
+// do what Info's Capabilities say.
+type ChatCapabilities interface {
+	ChatCapabilities(ctx context.Context, chat ChatRef) (Capabilities, error)
 }
 
 // Typer is implemented by sessions that can show typing (XEP-0085).

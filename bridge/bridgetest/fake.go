@@ -50,6 +50,14 @@ type Transport struct {
 	// Caps, when set before the gateway is created, changes the declared
 	// capabilities.
 	Caps func(*bridge.Capabilities)
+	// ChatCaps, when set, changes what one chat can do (the session
+	// implements bridge.ChatCapabilities).
+	ChatCaps func(bridge.ChatRef, *bridge.Capabilities)
+	// Taken, when set before the gateway is created, is called with each
+	// action the network took (a message with its new ID), before the
+	// call that made it returns: a test plays a network that reacts at
+	// once, before the gateway heard back from its call.
+	Taken func(Sent)
 }
 
 // New returns an empty fake network.
@@ -81,7 +89,7 @@ func (t *Transport) info() bridge.Info {
 		Description: "An in-memory network for tests",
 		Capabilities: bridge.Capabilities{
 			Edits: true, Retractions: true, Reactions: true, Replies: true, Threads: true,
-			Typing: true, Receipts: true, ReadMarkers: true, Presence: true, SetPresence: true, Avatars: true,
+			Typing: true, ReadMarkers: true, Presence: true, SetPresence: true, Avatars: true,
 		},
 		Registration: bridge.RegistrationForm{
 			Instructions: "Enter your Fakenet token.",
@@ -255,6 +263,11 @@ func (t *Transport) record(s Sent) (bridge.MessageID, error) {
 	t.sent = append(t.sent, s)
 	t.perKind[s.Kind]++
 	t.notifyLocked()
+	if t.Taken != nil {
+		t.mu.Unlock()
+		t.Taken(s)
+		t.mu.Lock()
+	}
 	return s.ID, nil
 }
 
@@ -266,15 +279,24 @@ type session struct {
 }
 
 var (
-	_ bridge.Editor          = (*session)(nil)
-	_ bridge.Retractor       = (*session)(nil)
-	_ bridge.Reactor         = (*session)(nil)
-	_ bridge.Typer           = (*session)(nil)
-	_ bridge.ReadMarker      = (*session)(nil)
-	_ bridge.PresenceSetter  = (*session)(nil)
-	_ bridge.ContactResolver = (*session)(nil)
-	_ bridge.Profiler        = (*session)(nil)
+	_ bridge.Editor           = (*session)(nil)
+	_ bridge.Retractor        = (*session)(nil)
+	_ bridge.Reactor          = (*session)(nil)
+	_ bridge.Typer            = (*session)(nil)
+	_ bridge.ReadMarker       = (*session)(nil)
+	_ bridge.PresenceSetter   = (*session)(nil)
+	_ bridge.ContactResolver  = (*session)(nil)
+	_ bridge.Profiler         = (*session)(nil)
+	_ bridge.ChatCapabilities = (*session)(nil)
 )
+
+func (s *session) ChatCapabilities(_ context.Context, chat bridge.ChatRef) (bridge.Capabilities, error) {
+	c := s.t.Info().Capabilities
+	if s.t.ChatCaps != nil {
+		s.t.ChatCaps(chat, &c)
+	}
+	return c, nil
+}
 
 // AvatarPNG is the avatar every fake contact has.
 var AvatarPNG = []byte("\x89PNG\r\n\x1a\nfake-avatar")

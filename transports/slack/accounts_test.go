@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/bridge/bridgetest"
 	"github.com/xgate-im/xgate/transports/slack/slackfake"
 )
 
@@ -94,13 +95,13 @@ func TestLogin(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := tr.Login(ctx, tc.acct, newRecSink())
+			_, err := tr.Login(ctx, tc.acct, bridgetest.NewRecorder())
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.why) {
 				t.Fatalf("got %v, want %v saying %q", err, tc.want, tc.why)
 			}
 		})
 	}
-	sess, err := tr.Login(ctx, bridge.AccountData{ID: aliceID, Secrets: map[string]string{"token": w.aliceTok}}, newRecSink())
+	sess, err := tr.Login(ctx, bridge.AccountData{ID: aliceID, Secrets: map[string]string{"token": w.aliceTok}}, bridgetest.NewRecorder())
 	if err != nil {
 		t.Fatal(err)
 	}

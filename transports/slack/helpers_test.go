@@ -2,17 +2,15 @@ package slack
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/bridge/bridgetest"
 	"github.com/xgate-im/xgate/transports/slack/slackfake"
 )
 
@@ -101,14 +99,14 @@ func (w *world) transport(mods ...func(*Config)) *Transport {
 }
 
 // login registers a token and logs the account in with a recording sink.
-func (w *world) login(tr *Transport, token string) (*Session, *recSink) {
+func (w *world) login(tr *Transport, token string) (*Session, *bridgetest.Recorder) {
 	w.t.Helper()
 	ctx := bounded(w.t, 10*time.Second)
 	acct, err := tr.Register(ctx, map[string]string{"token": token})
 	if err != nil {
 		w.t.Fatalf("Register: %v", err)
 	}
-	sink := newRecSink()
+	sink := bridgetest.NewRecorder()
 	sess, err := tr.Login(ctx, acct, sink)
 	if err != nil {
 		w.t.Fatalf("Login: %v", err)
@@ -117,113 +115,13 @@ func (w *world) login(tr *Transport, token string) (*Session, *recSink) {
 	return sess.(*Session), sink
 }
 
-// recSink is a bridge.Sink that records events. While held, Emit blocks
-// until released (or its context ends); failing makes Emit return an error.
-type recSink struct {
-	mu      sync.Mutex
-	events  []bridge.Event
-	changed chan struct{}
-	gate    chan struct{} // nil: open
-	entered chan struct{} // receives once per Emit that waits at the gate
-	fail    error
-}
-
-func newRecSink() *recSink { return &recSink{changed: make(chan struct{})} }
-
-// Emit implements bridge.Sink.
-func (r *recSink) Emit(ctx context.Context, ev bridge.Event) error {
-	r.mu.Lock()
-	gate, entered, fail := r.gate, r.entered, r.fail
-	r.mu.Unlock()
-	if gate != nil {
-		select {
-		case entered <- struct{}{}:
-		default:
-		}
-		select {
-		case <-gate:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	if fail != nil {
-		return fail
-	}
-	r.mu.Lock()
-	r.events = append(r.events, ev)
-	close(r.changed)
-	r.changed = make(chan struct{})
-	r.mu.Unlock()
-	return nil
-}
-
-// hold makes Emit block until release.
-func (r *recSink) hold() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.gate = make(chan struct{})
-	r.entered = make(chan struct{}, 16)
-}
-
-func (r *recSink) release() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.gate != nil {
-		close(r.gate)
-		r.gate = nil
-	}
-}
-
-// all returns the events so far.
-func (r *recSink) all() []bridge.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]bridge.Event(nil), r.events...)
-}
-
-// waitFor waits for the first event of type T that matches, from the
-// beginning, and returns it.
-func waitFor[T bridge.Event](t testing.TB, r *recSink, match func(T) bool) T {
+// waitFor and count are bridgetest's, for the tests and benchmarks of this
+// package.
+func waitFor[T bridge.Event](t testing.TB, r *bridgetest.Recorder, match func(T) bool) T {
 	t.Helper()
-	ctx := bounded(t, 10*time.Second)
-	for {
-		r.mu.Lock()
-		for _, ev := range r.events {
-			if e, ok := ev.(T); ok && (match == nil || match(e)) {
-				r.mu.Unlock()
-				return e
-			}
-		}
-		ch := r.changed
-		r.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			var zero T
-			t.Fatalf("no %T came; got %s", zero, describeEvents(r.all()))
-			return zero
-		}
-	}
+	return bridgetest.WaitFor(t, r, match)
 }
 
-// count returns how many events of type T match.
-func count[T bridge.Event](r *recSink, match func(T) bool) int {
-	n := 0
-	for _, ev := range r.all() {
-		if e, ok := ev.(T); ok && (match == nil || match(e)) {
-			n++
-		}
-	}
-	return n
-}
-
-func describeEvents(evs []bridge.Event) string {
-	var b strings.Builder
-	for _, e := range evs {
-		fmt.Fprintf(&b, "\n  %T %+v", e, e)
-	}
-	if b.Len() == 0 {
-		return "nothing"
-	}
-	return b.String()
+func count[T bridge.Event](r *bridgetest.Recorder, match func(T) bool) int {
+	return bridgetest.Count(r, match)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/bridge/bridgetest"
 	"github.com/xgate-im/xgate/transports/slack/slackfake"
 )
 
@@ -79,7 +80,7 @@ func TestSendOpensIMAndReportsUndeliverable(t *testing.T) {
 	}
 	// Nothing of this reached the sink as an echo.
 	if n := count[bridge.MessageEvent](sink, nil); n != 0 {
-		t.Errorf("echoes reflected: %s", describeEvents(sink.all()))
+		t.Errorf("echoes reflected: %s", bridgetest.Describe(sink.Events()))
 	}
 }
 
@@ -152,7 +153,7 @@ func TestIncomingMessages(t *testing.T) {
 		t.Errorf("got %+v\nwant %+v", m, want)
 	}
 	// Bob was not a contact yet: he was offered before the message.
-	evs := sink.all()
+	evs := sink.Events()
 	c, ok := evs[0].(bridge.ContactEvent)
 	if !ok || c.Contact.ID != w.uid(w.bob) || c.Contact.Name != "Bob Builder" || c.Contact.Groups[0] != "Acme" {
 		t.Errorf("first event %T %+v, want Bob's contact", evs[0], evs[0])
@@ -236,7 +237,7 @@ func TestEditsDeletionsReactionsBothWays(t *testing.T) {
 	// before it were handled.
 	marker := w.fake.Post(w.bob.ID, w.aliceBob, "marker")
 	waitFor[bridge.MessageEvent](t, sink, func(e bridge.MessageEvent) bool { return e.ID == bridge.MessageID(marker) })
-	for _, ev := range sink.all() {
+	for _, ev := range sink.Events() {
 		switch ev := ev.(type) {
 		case bridge.MessageEvent:
 			if ev.FromSelf {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/bridge/bridgetest"
 )
 
 // Events the fake does not produce, read by the transport as Slack sends
@@ -46,7 +47,7 @@ func TestEventsFromEnvelopes(t *testing.T) {
 	envelope("EvReplied", `{"type":"message","subtype":"message_replied","channel":"`+w.aliceBob+`","ts":"1.000003"}`)
 	marker("EvMarker1")
 	if n := count[bridge.EditEvent](sink, nil); n != 0 {
-		t.Errorf("a preview became an edit: %s", describeEvents(sink.all()))
+		t.Errorf("a preview became an edit: %s", bridgetest.Describe(sink.Events()))
 	}
 	// The same event twice (Slack's retry with a new envelope) is
 	// delivered once.
@@ -80,7 +81,7 @@ func TestAppUninstalledLogsOut(t *testing.T) {
 	_, bobSink := w.login(tr, w.bobTok)
 	tr.onEnvelope(bounded(t, 5*time.Second), "envelope-1",
 		[]byte(`{"type":"event_callback","team_id":"`+w.team.ID+`","event_id":"EvU","event":{"type":"app_uninstalled"}}`))
-	for _, sink := range []*recSink{aliceSink, bobSink} {
+	for _, sink := range []*bridgetest.Recorder{aliceSink, bobSink} {
 		if l := waitFor[bridge.LoginStateEvent](t, sink, nil); l.State != bridge.LoggedOut || !strings.Contains(l.Reason, "removed") {
 			t.Errorf("logout %+v", l)
 		}

@@ -7,37 +7,37 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
-	"time"
 
 	"github.com/xgate-im/xgate/bridge"
 )
 
 // The router takes the Events API envelopes of the one Socket Mode
-// connection to the sessions they concern, and acknowledges each envelope
-// only once every session concerned has emitted its events and the Sink
-// returned nil, i.e. once they are delivered or durably stored by the
-// bridge. Anything that fails is not acknowledged, so Slack sends it again.
+// connection to the sessions they concern through the bridge's Fanout,
+// which keeps the order per conversation, acknowledges an envelope only
+// once every session concerned emitted its events and the Sink returned
+// nil (delivered or durably stored by the bridge), recognizes envelopes
+// Slack sends again, and hands an event over to an account's new session.
+// Anything that fails is not acknowledged, so Slack sends it again.
 //
 // Order: events of one conversation (or, for workspace-wide events, of one
-// workspace) go through one worker goroutine in arrival order; different
-// conversations proceed in parallel.
+// workspace) are handled in arrival order; different conversations
+// proceed in parallel.
 //
 // Duplicates: Slack redelivers an envelope that was not acknowledged in
 // time (3 seconds), or that was in flight on a connection that went away,
-// with the same event_id. An event being handled collects the redelivered
-// envelope IDs and acknowledges them all at the end; an event already
-// delivered is acknowledged again at once; a session an event was already
-// delivered to is skipped when the event comes again after a failure.
+// with the same event_id, which is the Fanout's event ID.
 //
-// Routing: each event names one installation of the app ("authorizations");
-// several accounts of this gateway may see it (a direct message between two
-// users who both registered reaches both). Workspace-wide events (user
-// changes, new members) go to every session of the workspace. Events of a
-// conversation go to the sessions whose member is in it: known for direct
-// messages the sessions have seen, else asked with
-// apps.event.authorizations.list and remembered per conversation until its
-// membership or the set of sessions of the workspace changes.
+// Routing (this file's own part): each event names one installation of the
+// app ("authorizations"); several accounts of this gateway may see it (a
+// direct message between two users who both registered reaches both).
+// Workspace-wide events (user changes, new members) go to every session
+// of the workspace. Events of a conversation go to the sessions whose
+// member is in it: known for direct messages the sessions have seen, else
+// asked with apps.event.authorizations.list and remembered per
+// conversation until its membership or the set of sessions of the
+// workspace changes.
 type router struct {
 	t   *Transport
 	ack func(ctx context.Context, envelopeID string) error
@@ -49,29 +49,8 @@ type router struct {
 	ackWake chan struct{}
 
 	mu     sync.Mutex
-	states map[string]*eventState // by event ID, until acknowledged
-	done   recent                 // event IDs delivered and acknowledged
-	parts  map[string]*partition  // by conversation or workspace
-	routes map[string]route       // by conversation ID
+	routes map[string]route // by conversation ID
 	wg     sync.WaitGroup
-}
-
-// eventState is an event being handled, or waiting to come again.
-type eventState struct {
-	envelopes []string
-	delivered map[bridge.AccountID]bool
-	queued    bool // a job for it is queued or running
-	since     time.Time
-}
-
-type partition struct {
-	jobs    chan *job
-	pending int // jobs sent or about to be; guarded by router.mu
-}
-
-type job struct {
-	st *eventState
-	in *inbound
 }
 
 // route is a remembered answer of apps.event.authorizations.list.
@@ -80,19 +59,8 @@ type route struct {
 	members []string
 }
 
-// Bounds of the router's memory.
-const (
-	partitionQueue = 256
-	maxStates      = 4096
-	recentEvents   = 8192
-)
-
 func newRouter(t *Transport) *router {
-	return &router{
-		t: t, states: map[string]*eventState{}, done: newRecent(recentEvents),
-		parts: map[string]*partition{}, routes: map[string]route{},
-		ackWake: make(chan struct{}, 1),
-	}
+	return &router{t: t, routes: map[string]route{}, ackWake: make(chan struct{}, 1)}
 }
 
 // start runs the acker until ctx ends; wait waits for it.
@@ -100,127 +68,39 @@ func (r *router) start(ctx context.Context) {
 	r.wg.Go(func() { r.runAcker(ctx) })
 }
 
-// dispatch starts handling an envelope. It blocks only when the worker of
-// its conversation is far behind.
+// dispatch starts handling an envelope. It blocks only when the events of
+// its conversation are far behind.
 func (r *router) dispatch(ctx context.Context, envelopeID string, in *inbound) {
-	key := in.eventID
-	if key == "" {
-		key = "envelope:" + envelopeID
+	id := in.eventID
+	if id == "" {
+		id = "envelope:" + envelopeID
 	}
-	r.mu.Lock()
-	if r.done.has(key) {
-		r.mu.Unlock()
-		r.acknowledge(ctx, []string{envelopeID})
-		return
+	order := in.channel
+	if order == "" {
+		order = "team:" + in.team
 	}
-	st := r.states[key]
-	if st == nil {
-		r.pruneLocked()
-		st = &eventState{delivered: map[bridge.AccountID]bool{}, since: time.Now()}
-		r.states[key] = st
-	}
-	if !slices.Contains(st.envelopes, envelopeID) {
-		st.envelopes = append(st.envelopes, envelopeID)
-	}
-	if st.queued {
-		r.mu.Unlock()
-		return
-	}
-	st.queued = true
-	pkey := in.channel
-	if pkey == "" {
-		pkey = "team:" + in.team
-	}
-	p := r.parts[pkey]
-	if p == nil {
-		p = &partition{jobs: make(chan *job, partitionQueue)}
-		r.parts[pkey] = p
-		r.wg.Go(func() { r.work(ctx, pkey, p) })
-	}
-	p.pending++
-	r.mu.Unlock()
-	select {
-	case p.jobs <- &job{st: st, in: in}:
-	case <-ctx.Done():
-	}
+	r.t.fanout.Dispatch(ctx, bridge.Inbound{
+		ID: id, Order: order, Describe: in.describe(),
+		Route: func(ctx context.Context) ([]bridge.AccountID, bool, error) {
+			r.membershipChanged(in)
+			return r.route(ctx, in)
+		},
+		Handle: func(ctx context.Context, bs bridge.Session) error {
+			s := bs.(*Session)
+			err := s.handle(ctx, in)
+			if err != nil && !errors.Is(err, bridge.ErrSessionClosed) && ctx.Err() == nil && s.noteAuth(ctx, err) {
+				return nil // the account is logged out: nothing more to do
+			}
+			return err
+		},
+	}, func() { r.acknowledge(ctx, []string{envelopeID}) })
 }
 
-// pruneLocked forgets the oldest events that failed and never came back.
-func (r *router) pruneLocked() {
-	if len(r.states) < maxStates {
-		return
-	}
-	for k, st := range r.states {
-		if !st.queued && time.Since(st.since) > time.Hour {
-			delete(r.states, k)
-		}
-	}
-}
-
-// work runs the jobs of one partition until it has none.
-func (r *router) work(ctx context.Context, key string, p *partition) {
-	for {
-		select {
-		case j := <-p.jobs:
-			r.process(ctx, j)
-		case <-ctx.Done():
-			return
-		}
-		r.mu.Lock()
-		p.pending--
-		if p.pending == 0 {
-			delete(r.parts, key)
-			r.mu.Unlock()
-			return
-		}
-		r.mu.Unlock()
-	}
-}
-
-// wait waits for the workers and the acker, after the context given to
-// dispatch and start ended.
-func (r *router) wait() { r.wg.Wait() }
-
-// process delivers one event to the sessions concerned and acknowledges
-// its envelopes, or leaves them for Slack to send again.
-func (r *router) process(ctx context.Context, j *job) {
-	in := j.in
-	r.membershipChanged(in)
-	sessions, complete, err := r.route(ctx, in)
-	for _, s := range sessions {
-		if err != nil {
-			break
-		}
-		r.mu.Lock()
-		done := j.st.delivered[s.id]
-		r.mu.Unlock()
-		if done {
-			continue
-		}
-		if err = r.deliver(ctx, s, in); err == nil {
-			r.mu.Lock()
-			j.st.delivered[s.id] = true
-			r.mu.Unlock()
-		}
-	}
-	key := in.eventID
-	if key == "" {
-		key = "envelope:" + j.st.envelopes[0]
-	}
-	r.mu.Lock()
-	if err != nil || !complete {
-		j.st.queued = false // handled again when Slack sends it again
-		r.mu.Unlock()
-		if err != nil && ctx.Err() == nil {
-			r.t.log.Warn("event not delivered; Slack will send it again", "event", in.describe(), "err", err)
-		}
-		return
-	}
-	envs := j.st.envelopes
-	delete(r.states, key)
-	r.done.add(key)
-	r.mu.Unlock()
-	r.acknowledge(ctx, envs)
+// wait waits for the acker and the Fanout's work, after the context given
+// to start and dispatch ended.
+func (r *router) wait() {
+	r.wg.Wait()
+	r.t.fanout.Wait()
 }
 
 // acknowledge queues envelopes to be acknowledged on the Socket Mode
@@ -259,76 +139,26 @@ func (r *router) runAcker(ctx context.Context) {
 	}
 }
 
-// Retries of one delivery before the event is left for Slack to resend.
-const (
-	deliverAttempts = 4
-	deliverBackoff  = 100 * time.Millisecond
-)
-
-// deliver has one session handle an event, retrying transient failures.
-// Permanent failures (the session's account lost access, a conversation is
-// gone) are logged and count as delivered: sending the event again would
-// not help.
-func (r *router) deliver(ctx context.Context, s *Session, in *inbound) error {
-	wait := deliverBackoff
-	var err error
-	for attempt := 1; ; attempt++ {
-		err = s.handle(ctx, in)
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, errSessionClosed):
-			// The account logged in again meanwhile: give it to the new
-			// session; if it is gone, nobody is left to tell.
-			r.t.mu.Lock()
-			next := r.t.sessions[s.id]
-			r.t.mu.Unlock()
-			if next == nil || next == s {
-				return nil
-			}
-			s = next
-			continue
-		case ctx.Err() != nil:
-			return err
-		case s.noteAuth(ctx, err):
-			return nil
-		case errors.Is(err, bridge.ErrNotFound), errors.Is(err, bridge.ErrForbidden),
-			errors.Is(err, bridge.ErrUnsupported), errors.Is(err, bridge.ErrInvalidInput):
-			s.log.Info("event not passed on", "event", in.describe(), "err", err)
-			return nil
-		}
-		if attempt == deliverAttempts {
-			return err
-		}
-		var rl *bridge.RateLimitError
-		if errors.As(err, &rl) && rl.RetryAfter > wait {
-			wait = min(rl.RetryAfter, 30*time.Second)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		wait *= 4
-	}
-}
-
-// route returns the live sessions an event concerns, in account order.
-// complete is false when, shortly after the connection started, the event
-// also concerns installations whose accounts have not logged in yet: they
-// get it when Slack sends it again.
-func (r *router) route(ctx context.Context, in *inbound) (sessions []*Session, complete bool, err error) {
+// route returns the accounts with a live session an event concerns, in
+// account order. complete is false when, shortly after the connection
+// started, the event also concerns installations whose accounts have not
+// logged in yet: they get it when Slack sends it again.
+func (r *router) route(ctx context.Context, in *inbound) (accounts []bridge.AccountID, complete bool, err error) {
 	live := r.t.teamSessions(in.team)
 	if in.channel == "" {
-		return sortedSessions(live), true, nil
+		return sortedAccounts(live), true, nil
 	}
 	r.mu.Lock()
 	rt, cached := r.routes[in.channel]
 	r.mu.Unlock()
 	if !cached {
-		for _, s := range sortedSessions(live) {
-			if peer, ok := s.imPeer(in.channel); ok {
-				rt, cached = route{team: in.team, members: []string{s.user, peer}}, true
+		for _, acct := range sortedAccounts(live) {
+			s, ok := r.t.fanout.Session(acct)
+			if !ok {
+				continue
+			}
+			if peer, ok := s.(*Session).imPeer(in.channel); ok {
+				rt, cached = route{team: in.team, members: []string{s.(*Session).user, peer}}, true
 				break
 			}
 		}
@@ -339,7 +169,7 @@ func (r *router) route(ctx context.Context, in *inbound) (sessions []*Session, c
 			return nil, true, nil
 		}
 		if in.eventContext == "" {
-			return sortedSessions(live), true, nil // no way to know better
+			return sortedAccounts(live), true, nil // no way to know better
 		}
 		auths, err := r.t.app.ListEventAuthorizationsContext(ctx, in.eventContext)
 		if err != nil {
@@ -355,16 +185,16 @@ func (r *router) route(ctx context.Context, in *inbound) (sessions []*Session, c
 	r.mu.Lock()
 	r.routes[in.channel] = rt
 	r.mu.Unlock()
-	picked := map[string]*Session{}
+	picked := map[string]bridge.AccountID{}
 	complete = true
 	for _, m := range rt.members {
-		if s, ok := live[m]; ok {
-			picked[m] = s
+		if a, ok := live[m]; ok {
+			picked[m] = a
 		} else if grace && r.t.awaitLogin(in.team, m) {
 			complete = false
 		}
 	}
-	return sortedSessions(picked), complete, nil
+	return sortedAccounts(picked), complete, nil
 }
 
 // membershipChanged forgets the remembered route of a conversation whose
@@ -386,31 +216,6 @@ func (r *router) sessionsChanged(team string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	maps.DeleteFunc(r.routes, func(_ string, rt route) bool { return rt.team == team })
-}
-
-// recent is a bounded set of strings, forgetting the oldest first.
-type recent struct {
-	set  map[string]struct{}
-	ring []string
-	next int
-}
-
-func newRecent(n int) recent {
-	return recent{set: make(map[string]struct{}, n), ring: make([]string, n)}
-}
-
-func (r *recent) has(k string) bool { _, ok := r.set[k]; return ok }
-
-func (r *recent) add(k string) {
-	if r.has(k) {
-		return
-	}
-	if old := r.ring[r.next]; old != "" {
-		delete(r.set, old)
-	}
-	r.ring[r.next] = k
-	r.next = (r.next + 1) % len(r.ring)
-	r.set[k] = struct{}{}
 }
 
 // callback is the Events API outer event of an events_api envelope.
@@ -490,4 +295,15 @@ func parseEnvelope(payload []byte) (*inbound, error) {
 	}
 	in.channel = ch
 	return in, nil
+}
+
+// sortedAccounts returns the accounts of a member → account map in
+// account order, for deterministic delivery.
+func sortedAccounts(m map[string]bridge.AccountID) []bridge.AccountID {
+	out := make([]bridge.AccountID, 0, len(m))
+	for _, a := range m {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b bridge.AccountID) int { return strings.Compare(string(a), string(b)) })
+	return out
 }

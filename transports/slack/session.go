@@ -68,8 +68,9 @@ var (
 	_ bridge.ContactResolver = (*Session)(nil)
 )
 
-// errSessionClosed is returned by emit after Close.
-var errSessionClosed = errors.New("slack: session closed")
+// errSessionClosed is returned by emit after Close; the Fanout hands the
+// event to the account's next session.
+var errSessionClosed = fmt.Errorf("slack: %w", bridge.ErrSessionClosed)
 
 func newSession(t *Transport, id bridge.AccountID, team, user string, api *slack.Client, dir *directory, sink bridge.Sink) *Session {
 	ctx, cancel := context.WithCancel(context.Background())

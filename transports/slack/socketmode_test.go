@@ -37,7 +37,7 @@ func TestReconnectsLoseNothing(t *testing.T) {
 	waitFor[bridge.MessageEvent](t, sink, func(m bridge.MessageEvent) bool { return m.Text == fmt.Sprint("m", n-1) })
 	w.waitAcked(t)
 	var got []string
-	for _, ev := range sink.all() {
+	for _, ev := range sink.Events() {
 		if m, ok := ev.(bridge.MessageEvent); ok {
 			got = append(got, m.Text)
 		}
@@ -61,10 +61,10 @@ func TestAckOnlyAfterEmit(t *testing.T) {
 	_, sink := w.login(tr, w.aliceTok)
 	ctx := bounded(t, 10*time.Second)
 
-	sink.hold()
+	sink.Hold()
 	ts := w.fake.Post(w.bob.ID, w.aliceBob, "held")
 	select {
-	case <-sink.entered:
+	case <-sink.Entered():
 	case <-ctx.Done():
 		t.Fatal("Emit never called")
 	}
@@ -87,7 +87,7 @@ func TestAckOnlyAfterEmit(t *testing.T) {
 	if p := w.fake.Pending(); p != 1 || w.fake.Acked() != 0 {
 		t.Fatalf("pending %d, acked %d while Emit blocks", p, w.fake.Acked())
 	}
-	sink.release()
+	sink.Release()
 	waitFor[bridge.MessageEvent](t, sink, nil)
 	w.waitAcked(t)
 	// Every redelivery was recognized: the user sees the message once.
@@ -104,20 +104,16 @@ func TestEmitFailureIsRetried(t *testing.T) {
 	tr := w.transport()
 	_, sink := w.login(tr, w.aliceTok)
 	ctx := bounded(t, 10*time.Second)
-	sink.hold()
-	sink.mu.Lock()
-	sink.fail = errors.New("store: disk full")
-	sink.mu.Unlock()
+	sink.Hold()
+	sink.Fail(errors.New("store: disk full"))
 	w.fake.Post(w.bob.ID, w.aliceBob, "retry me")
 	select {
-	case <-sink.entered:
+	case <-sink.Entered():
 	case <-ctx.Done():
 		t.Fatal("Emit never called")
 	}
-	sink.mu.Lock()
-	sink.fail = nil
-	sink.mu.Unlock()
-	sink.release()
+	sink.Fail(nil)
+	sink.Release()
 	waitFor[bridge.MessageEvent](t, sink, func(m bridge.MessageEvent) bool { return m.Text == "retry me" })
 	w.waitAcked(t)
 }

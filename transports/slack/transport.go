@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +28,9 @@ type Transport struct {
 	hc     *http.Client
 	app    *slack.Client // with the app-level token
 	router *router
+	// fanout holds the live sessions by account and workspace and hands
+	// them the events of the Socket Mode connection.
+	fanout *bridge.Fanout
 
 	// grace is how long after the Socket Mode connection events of a user
 	// installation without a session wait for its login (see router.route);
@@ -39,7 +41,6 @@ type Transport struct {
 	presenceBurst int
 
 	mu        sync.Mutex
-	sessions  map[bridge.AccountID]*Session
 	dirs      map[string]*directory     // by team ID
 	bots      map[string]botInfo        // the app's bot, by team ID
 	closed    map[bridge.AccountID]bool // accounts whose session closed, not logged in again
@@ -80,13 +81,16 @@ func New(cfg Config, log *slog.Logger, httpClient *http.Client) (*Transport, err
 	t := &Transport{
 		set: set, log: log, hc: httpClient,
 		grace: defaultGrace, presenceLimit: defaultPresenceLimit, presenceBurst: defaultPresenceBurst,
-		sessions: map[bridge.AccountID]*Session{},
-		dirs:     map[string]*directory{},
-		bots:     map[string]botInfo{},
-		closed:   map[bridge.AccountID]bool{},
+		dirs:   map[string]*directory{},
+		bots:   map[string]botInfo{},
+		closed: map[bridge.AccountID]bool{},
 	}
 	t.app = slack.New("", t.options(slack.OptionAppLevelToken(set.appToken))...)
 	t.router = newRouter(t)
+	t.fanout = bridge.NewFanout(log, func(a bridge.AccountID) string {
+		team, _, _ := ParseAccountID(a)
+		return team
+	})
 	return t, nil
 }
 
@@ -232,8 +236,8 @@ func (t *Transport) Login(ctx context.Context, acct bridge.AccountData, sink bri
 	dir := t.directory(team)
 	dir.setTeam(at.Team, strings.TrimSuffix(hostOf(at.URL), ".slack.com"))
 	s := newSession(t, acct.ID, team, user, api, dir, sink)
+	t.fanout.Attach(acct.ID, s)
 	t.mu.Lock()
-	t.sessions[acct.ID] = s
 	delete(t.closed, acct.ID)
 	t.mu.Unlock()
 	t.router.sessionsChanged(team)
@@ -259,23 +263,21 @@ func (t *Transport) directory(team string) *directory {
 // removeSession forgets a closed session, unless a newer one of the same
 // account replaced it.
 func (t *Transport) removeSession(s *Session) {
-	t.mu.Lock()
-	if t.sessions[s.id] == s {
-		delete(t.sessions, s.id)
+	if t.fanout.Detach(s.id, s) {
+		t.mu.Lock()
 		t.closed[s.id] = true
+		t.mu.Unlock()
 	}
-	t.mu.Unlock()
 	t.router.sessionsChanged(s.team)
 }
 
-// teamSessions returns the live sessions of a workspace by member ID.
-func (t *Transport) teamSessions(team string) map[string]*Session {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := map[string]*Session{}
-	for _, s := range t.sessions {
-		if s.team == team {
-			out[s.user] = s
+// teamSessions returns the accounts of a workspace with a live session, by
+// member ID; it costs the size of the workspace, not of every session.
+func (t *Transport) teamSessions(team string) map[string]bridge.AccountID {
+	out := map[string]bridge.AccountID{}
+	for _, a := range t.fanout.Group(team) {
+		if _, user, err := ParseAccountID(a); err == nil {
+			out[user] = a
 		}
 	}
 	return out
@@ -304,15 +306,4 @@ func (t *Transport) inGrace() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return !t.connected.IsZero() && time.Since(t.connected) < t.grace
-}
-
-// sortedSessions returns sessions in account order, for deterministic
-// delivery.
-func sortedSessions(m map[string]*Session) []*Session {
-	out := make([]*Session, 0, len(m))
-	for _, s := range m {
-		out = append(out, s)
-	}
-	slices.SortFunc(out, func(a, b *Session) int { return strings.Compare(string(a.id), string(b.id)) })
-	return out
 }

@@ -1,0 +1,95 @@
+package bridge_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/bridge/bridgetest"
+	"github.com/xgate-im/xgate/xmpp"
+)
+
+// What became of a message the user sent reaches the user on that message:
+// a receipt, a displayed marker, or an error with the network's reason.
+func TestDeliveryStates(t *testing.T) {
+	e := withBob(t)
+	e.send(`<message type='chat' id='x1' from='alice@example.org/a' to='bob@fake.example.org'><body>hi</body><request xmlns='urn:xmpp:receipts'/></message>`)
+	sent, err := e.tr.WaitSent(e.ctx(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := sent[0].ID
+	// The network accepted it: the gateway's own receipt.
+	e.expectMessage(func(m *xmpp.Message) bool { return len(m.Extra) > 0 && m.Extra[0].Name.Local == "received" })
+	tests := []struct {
+		name  string
+		ev    bridge.DeliveryEvent
+		match func(*xmpp.Message) bool
+	}{
+		{"delivered", bridge.DeliveryEvent{Chat: bobChat, ID: remote, State: bridge.Delivered}, func(m *xmpp.Message) bool {
+			return len(m.Extra) == 1 && m.Extra[0].Name.Space == bridge.NSReceipts && m.Extra[0].AttrValue("id") == "x1"
+		}},
+		{"read", bridge.DeliveryEvent{Chat: bobChat, ID: remote, State: bridge.Read}, func(m *xmpp.Message) bool {
+			return len(m.Extra) == 1 && m.Extra[0].Name.Local == "displayed" && m.Extra[0].AttrValue("id") == "x1"
+		}},
+		{"failed", bridge.DeliveryEvent{Chat: bobChat, ID: remote, State: bridge.Failed, Reason: "Carrier rejected the message (landline)."}, func(m *xmpp.Message) bool {
+			return m.Type == "error" && m.ID == "x1" && m.Error != nil && strings.Contains(m.Error.Text, "landline")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := e.tr.Emit(e.ctx(), "acct-a", tt.ev); err != nil {
+				t.Fatal(err)
+			}
+			m := e.expectMessage(func(m *xmpp.Message) bool { return m.From.Local() == "bob" })
+			if !tt.match(m) || m.To.String() != alice {
+				t.Fatalf("got %s", m.Element())
+			}
+		})
+	}
+}
+
+// The sender's name the network gives with a message becomes its nick.
+func TestSenderNameOnIncomingMessages(t *testing.T) {
+	e := withBob(t)
+	e.tr.Emit(e.ctx(), "acct-a", bridge.MessageEvent{Chat: bobChat, Sender: "bob", ID: "r1", Text: "hi", SenderName: "Bob (via webhook)", SenderAvatarURL: "https://example.org/b.png"})
+	m := e.expectMessage(func(m *xmpp.Message) bool { return m.ID == "r1" })
+	var nick string
+	for _, x := range m.Extra {
+		if x.Name.Space == bridge.NSNick {
+			nick = x.Text()
+		}
+	}
+	if nick != "Bob (via webhook)" {
+		t.Fatalf("nick %q in %s", nick, m.Element())
+	}
+}
+
+// A chat that cannot do what the network generally can refuses it with
+// feature-not-implemented; other chats still can.
+func TestPerChatCapabilities(t *testing.T) {
+	tr := bridgetest.New()
+	tr.ChatCaps = func(c bridge.ChatRef, caps *bridge.Capabilities) {
+		if c.Peer == "landline" {
+			caps.Reactions, caps.Edits = false, false
+		}
+	}
+	e := newEnvWith(t, tr)
+	e.tr.SetContacts("acct-a", bridge.Contact{ID: "bob", Name: "Bob"}, bridge.Contact{ID: "landline", Name: "Office"})
+	e.register(alice, "good-a")
+	for _, peer := range []string{"landline", "bob"} {
+		e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == "subscribe" && p.From.Local() == peer })
+		id := "r-" + peer
+		e.tr.Emit(e.ctx(), "acct-a", bridge.MessageEvent{Chat: bridge.ChatRef{Kind: bridge.Direct, Peer: bridge.UserID(peer)}, Sender: bridge.UserID(peer), ID: bridge.MessageID(id), Text: "hi"})
+		e.expectMessage(func(m *xmpp.Message) bool { return m.ID == id })
+		e.send(`<message type='chat' id='re-%s' from='alice@example.org/a' to='%s@fake.example.org'><reactions xmlns='urn:xmpp:reactions:0' id='%s'><reaction>👍</reaction></reactions></message>`, peer, peer, id)
+	}
+	m := e.expectMessage(func(m *xmpp.Message) bool { return m.ID == "re-landline" })
+	if errCond(m) != xmpp.CondFeatureNotImplemented {
+		t.Fatalf("reaction in the landline chat: %s", m.Element())
+	}
+	sent, err := e.tr.WaitSentKind(e.ctx(), "react", 1)
+	if err != nil || sent[0].Chat.Peer != "bob" {
+		t.Fatalf("reactions sent %+v %v", sent, err)
+	}
+}

@@ -1,0 +1,349 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Fanout is what a transport whose one connection serves every account (a
+// Slack Socket Mode connection, a Discord bot, an SMS webhook) needs to
+// hand that connection's events to the accounts' sessions:
+//
+//   - sessions indexed by account and by group (a workspace, a guild), so
+//     finding the sessions an event concerns costs no scan of all of them;
+//   - order: events with the same Order key (a conversation) are handled
+//     one at a time, in arrival order; different keys in parallel;
+//   - acknowledgement only after storage: an event's acknowledgements run
+//     once every session it concerns handled it and their Sink returned
+//     nil (delivered or durably stored); an event that fails is not
+//     acknowledged, so the network sends it again;
+//   - redeliveries: an event dispatched again while it is handled joins it
+//     (all its acknowledgements run at the end); one dispatched again
+//     after it was delivered is acknowledged at once (a window of the last
+//     recentEvents event IDs); after a failure, the sessions that already
+//     had it are skipped;
+//   - hand-over: an event a closed session could not take goes to the
+//     account's new session if it logged in again meanwhile.
+//
+// A transport creates one with NewFanout, attaches each session in Login
+// (before it returns: events may come at once) and detaches it in Close,
+// and calls Dispatch for every event of the connection. Safe for
+// concurrent use.
+type Fanout struct {
+	log   *slog.Logger
+	group func(AccountID) string
+
+	smu      sync.Mutex
+	sessions map[AccountID]Session
+	groups   map[string]map[AccountID]Session
+
+	mu     sync.Mutex
+	states map[string]*fanoutEvent // by event ID, until acknowledged
+	done   recentIDs               // event IDs delivered and acknowledged
+	parts  map[string]*fanoutPart  // by Order key, while they have work
+	wg     sync.WaitGroup
+}
+
+// Inbound is one event of a shared connection.
+type Inbound struct {
+	// ID is the network's ID of the event, the same when it is sent again.
+	ID string
+	// Order is the ordering key (a conversation; a workspace for events
+	// about the workspace).
+	Order string
+	// Describe names the event in logs.
+	Describe string
+	// Route returns the accounts the event concerns, in the order they
+	// get it. complete is false when more accounts may be concerned but
+	// cannot take it yet (logging in): the event is then handled for those
+	// listed and not acknowledged, so it comes again.
+	Route func(ctx context.Context) (accounts []AccountID, complete bool, err error)
+	// Handle has one account's session handle the event (convert it and
+	// emit through its Sink). An error wrapping ErrSessionClosed hands it
+	// to the account's new session; ErrNotFound, ErrForbidden,
+	// ErrUnsupported and ErrInvalidInput count as handled (logged: sending
+	// it again would not help); other errors are retried a few times, then
+	// the event is left for the network to send again.
+	Handle func(ctx context.Context, s Session) error
+}
+
+// fanoutEvent is an event being handled, or waiting to come again.
+type fanoutEvent struct {
+	acks      []func()
+	delivered map[AccountID]bool
+	queued    bool // a job for it is queued or running
+	since     time.Time
+}
+
+type fanoutPart struct {
+	jobs    chan fanoutJob
+	pending int // jobs sent or about to be; under Fanout.mu
+}
+
+type fanoutJob struct {
+	st *fanoutEvent
+	in Inbound
+}
+
+// Bounds of a Fanout's memory and patience.
+const (
+	fanoutQueue     = 256  // jobs waiting per Order key before Dispatch blocks
+	fanoutMaxStates = 4096 // failed events remembered before the oldest are forgotten
+	recentEvents    = 8192 // delivered event IDs recognized when they come again
+	handleAttempts  = 4
+	handleBackoff   = 100 * time.Millisecond
+)
+
+// NewFanout returns an empty Fanout. group names the group of an account
+// (a workspace) for Group; nil puts every account in group "". log may be
+// nil.
+func NewFanout(log *slog.Logger, group func(AccountID) string) *Fanout {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if group == nil {
+		group = func(AccountID) string { return "" }
+	}
+	return &Fanout{
+		log: log, group: group,
+		sessions: map[AccountID]Session{}, groups: map[string]map[AccountID]Session{},
+		states: map[string]*fanoutEvent{}, done: newRecentIDs(recentEvents), parts: map[string]*fanoutPart{},
+	}
+}
+
+// Attach makes s the live session of acct, replacing an older one.
+func (f *Fanout) Attach(acct AccountID, s Session) {
+	g := f.group(acct)
+	f.smu.Lock()
+	defer f.smu.Unlock()
+	f.sessions[acct] = s
+	if f.groups[g] == nil {
+		f.groups[g] = map[AccountID]Session{}
+	}
+	f.groups[g][acct] = s
+}
+
+// Detach forgets s, unless a newer session of acct replaced it. It
+// reports whether s was the live session.
+func (f *Fanout) Detach(acct AccountID, s Session) bool {
+	g := f.group(acct)
+	f.smu.Lock()
+	defer f.smu.Unlock()
+	if f.sessions[acct] != s {
+		return false
+	}
+	delete(f.sessions, acct)
+	delete(f.groups[g], acct)
+	if len(f.groups[g]) == 0 {
+		delete(f.groups, g)
+	}
+	return true
+}
+
+// Session returns the live session of an account.
+func (f *Fanout) Session(acct AccountID) (Session, bool) {
+	f.smu.Lock()
+	defer f.smu.Unlock()
+	s, ok := f.sessions[acct]
+	return s, ok
+}
+
+// Group returns the accounts of a group that have a live session, sorted.
+func (f *Fanout) Group(group string) []AccountID {
+	f.smu.Lock()
+	out := make([]AccountID, 0, len(f.groups[group]))
+	for a := range f.groups[group] {
+		out = append(out, a)
+	}
+	f.smu.Unlock()
+	slices.SortFunc(out, func(a, b AccountID) int { return strings.Compare(string(a), string(b)) })
+	return out
+}
+
+// Dispatch starts handling an event; ack acknowledges it to the network
+// and must not block. Dispatch blocks only when the events of in.Order
+// are far behind, or until ctx ends; the work it starts stops with ctx
+// (Wait waits for it).
+func (f *Fanout) Dispatch(ctx context.Context, in Inbound, ack func()) {
+	f.mu.Lock()
+	if in.ID != "" && f.done.has(in.ID) {
+		f.mu.Unlock()
+		ack()
+		return
+	}
+	st := f.states[in.ID]
+	if st == nil || in.ID == "" {
+		f.pruneLocked()
+		st = &fanoutEvent{delivered: map[AccountID]bool{}, since: time.Now()}
+		if in.ID != "" {
+			f.states[in.ID] = st
+		}
+	}
+	st.acks = append(st.acks, ack)
+	if st.queued {
+		f.mu.Unlock()
+		return
+	}
+	st.queued = true
+	p := f.parts[in.Order]
+	if p == nil {
+		p = &fanoutPart{jobs: make(chan fanoutJob, fanoutQueue)}
+		f.parts[in.Order] = p
+		f.wg.Go(func() { f.work(ctx, in.Order, p) })
+	}
+	p.pending++
+	f.mu.Unlock()
+	select {
+	case p.jobs <- fanoutJob{st: st, in: in}:
+	case <-ctx.Done():
+	}
+}
+
+// Wait waits for the work Dispatch started, after its context ended.
+func (f *Fanout) Wait() { f.wg.Wait() }
+
+// pruneLocked forgets the oldest events that failed and never came back.
+func (f *Fanout) pruneLocked() {
+	if len(f.states) < fanoutMaxStates {
+		return
+	}
+	for k, st := range f.states {
+		if !st.queued && time.Since(st.since) > time.Hour {
+			delete(f.states, k)
+		}
+	}
+}
+
+// work runs the jobs of one Order key until it has none.
+func (f *Fanout) work(ctx context.Context, key string, p *fanoutPart) {
+	for {
+		select {
+		case j := <-p.jobs:
+			f.process(ctx, j)
+		case <-ctx.Done():
+			return
+		}
+		f.mu.Lock()
+		p.pending--
+		if p.pending == 0 {
+			delete(f.parts, key)
+			f.mu.Unlock()
+			return
+		}
+		f.mu.Unlock()
+	}
+}
+
+// process has every account concerned handle one event, then acknowledges
+// it, or leaves it for the network to send again.
+func (f *Fanout) process(ctx context.Context, j fanoutJob) {
+	in := j.in
+	accts, complete, err := in.Route(ctx)
+	for _, a := range accts {
+		if err != nil {
+			break
+		}
+		f.mu.Lock()
+		had := j.st.delivered[a]
+		f.mu.Unlock()
+		if had {
+			continue
+		}
+		if err = f.handle(ctx, a, in); err == nil {
+			f.mu.Lock()
+			j.st.delivered[a] = true
+			f.mu.Unlock()
+		}
+	}
+	f.mu.Lock()
+	if err != nil || !complete {
+		j.st.queued = false // handled again when the network sends it again
+		f.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			f.log.Warn("event not delivered; the network will send it again", "event", in.Describe, "err", err)
+		}
+		return
+	}
+	acks := j.st.acks
+	if in.ID != "" {
+		delete(f.states, in.ID)
+		f.done.add(in.ID)
+	}
+	f.mu.Unlock()
+	for _, ack := range acks {
+		ack()
+	}
+}
+
+// handle has one account's session handle an event, retrying transient
+// failures and handing it over to a new session.
+func (f *Fanout) handle(ctx context.Context, acct AccountID, in Inbound) error {
+	s, ok := f.Session(acct)
+	if !ok {
+		return nil // logged out meanwhile: nobody is left to tell
+	}
+	wait := handleBackoff
+	for attempt := 1; ; attempt++ {
+		err := in.Handle(ctx, s)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, ErrSessionClosed):
+			next, ok := f.Session(acct)
+			if !ok || next == s {
+				return nil
+			}
+			s = next
+			continue
+		case ctx.Err() != nil:
+			return err
+		case errors.Is(err, ErrNotFound), errors.Is(err, ErrForbidden),
+			errors.Is(err, ErrUnsupported), errors.Is(err, ErrInvalidInput):
+			f.log.Info("event not passed on", "account", string(acct), "event", in.Describe, "err", err)
+			return nil
+		}
+		if attempt == handleAttempts {
+			return err
+		}
+		var rl *RateLimitError
+		if errors.As(err, &rl) && rl.RetryAfter > wait {
+			wait = min(rl.RetryAfter, 30*time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 4
+	}
+}
+
+// recentIDs is a bounded set of strings, forgetting the oldest first.
+type recentIDs struct {
+	set  map[string]struct{}
+	ring []string
+	next int
+}
+
+func newRecentIDs(n int) recentIDs {
+	return recentIDs{set: make(map[string]struct{}, n), ring: make([]string, n)}
+}
+
+func (r *recentIDs) has(k string) bool { _, ok := r.set[k]; return ok }
+
+func (r *recentIDs) add(k string) {
+	if r.has(k) {
+		return
+	}
+	if old := r.ring[r.next]; old != "" {
+		delete(r.set, old)
+	}
+	r.ring[r.next] = k
+	r.next = (r.next + 1) % len(r.ring)
+	r.set[k] = struct{}{}
+}

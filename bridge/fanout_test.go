@@ -1,0 +1,192 @@
+package bridge_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/xgate-im/xgate/bridge"
+)
+
+// fanSession is a session of the Fanout tests: it records the events it
+// handled and fails as told.
+type fanSession struct {
+	name string
+	log  *fanLog
+}
+
+func (s *fanSession) Send(context.Context, bridge.ChatRef, bridge.OutgoingMessage) (bridge.MessageID, error) {
+	return "", bridge.ErrUnsupported
+}
+func (s *fanSession) Contacts(context.Context) ([]bridge.Contact, error) { return nil, nil }
+func (s *fanSession) Close() error                                       { return nil }
+
+// fanLog records "session:event" in handling order and acknowledgements.
+type fanLog struct {
+	mu      sync.Mutex
+	handled []string
+	acked   []string
+	fail    map[string]error // by "session:event", consumed
+	changed chan struct{}
+}
+
+func newFanLog() *fanLog {
+	return &fanLog{fail: map[string]error{}, changed: make(chan struct{}, 1000)}
+}
+
+func (l *fanLog) handle(s *fanSession, ev string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := s.name + ":" + ev
+	if err, ok := l.fail[k]; ok {
+		delete(l.fail, k)
+		return err
+	}
+	l.handled = append(l.handled, k)
+	return nil
+}
+
+func (l *fanLog) ack(ev string) func() {
+	return func() {
+		l.mu.Lock()
+		l.acked = append(l.acked, ev)
+		l.mu.Unlock()
+		l.changed <- struct{}{}
+	}
+}
+
+// waitAcked waits until n acknowledgements happened.
+func (l *fanLog) waitAcked(t *testing.T, n int) {
+	t.Helper()
+	for {
+		l.mu.Lock()
+		got := len(l.acked)
+		l.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-l.changed:
+		case <-t.Context().Done():
+			t.Fatalf("%d of %d acknowledgements", got, n)
+		}
+	}
+}
+
+func (l *fanLog) snapshot() (handled, acked []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.handled), slices.Clone(l.acked)
+}
+
+func fanEvent(f *bridge.Fanout, log *fanLog, id, order string, accts ...bridge.AccountID) bridge.Inbound {
+	return bridge.Inbound{
+		ID: id, Order: order, Describe: id,
+		Route: func(context.Context) ([]bridge.AccountID, bool, error) { return accts, true, nil },
+		Handle: func(_ context.Context, s bridge.Session) error {
+			return log.handle(s.(*fanSession), id)
+		},
+	}
+}
+
+func TestFanout(t *testing.T) {
+	log := newFanLog()
+	f := bridge.NewFanout(nil, func(a bridge.AccountID) string { team, _, _ := strings.Cut(string(a), "."); return team })
+	a1, b1 := &fanSession{"a1", log}, &fanSession{"b1", log}
+	f.Attach("T1.a", a1)
+	f.Attach("T1.b", b1)
+	f.Attach("T2.c", &fanSession{"c1", log})
+	if g := f.Group("T1"); !slices.Equal(g, []bridge.AccountID{"T1.a", "T1.b"}) {
+		t.Fatalf("Group(T1) = %v", g)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer func() { cancel(); f.Wait() }()
+
+	// Order per key: e1..e5 of C1 are handled in order.
+	for i := 1; i <= 5; i++ {
+		id := fmt.Sprint("e", i)
+		f.Dispatch(ctx, fanEvent(f, log, id, "C1", "T1.a"), log.ack(id))
+	}
+	log.waitAcked(t, 5)
+	handled, acked := log.snapshot()
+	if want := []string{"a1:e1", "a1:e2", "a1:e3", "a1:e4", "a1:e5"}; !slices.Equal(handled, want) {
+		t.Fatalf("handled %v, want %v", handled, want)
+	}
+
+	// A failure of one account leaves the event unacknowledged; when it
+	// comes again only the account that missed it gets it, and both
+	// envelopes are acknowledged.
+	// b1 fails f1 (every retry) until the failure is lifted.
+	log.mu.Lock()
+	log.fail["b1:f1"] = fmt.Errorf("503: %w", bridge.ErrTemporary)
+	log.mu.Unlock()
+	failing := fanEvent(f, log, "f1", "C2", "T1.a", "T1.b")
+	failing.Handle = func(_ context.Context, s bridge.Session) error {
+		fs := s.(*fanSession)
+		if fs.name == "b1" {
+			log.mu.Lock()
+			_, fail := log.fail["b1:f1"]
+			log.mu.Unlock()
+			if fail {
+				return fmt.Errorf("503: %w", bridge.ErrTemporary)
+			}
+		}
+		return log.handle(fs, "f1")
+	}
+	f.Dispatch(ctx, failing, log.ack("f1-first"))
+	// The failed event is followed by one of the same key: once that is
+	// acknowledged, the failure is settled.
+	f.Dispatch(ctx, fanEvent(f, log, "g1", "C2", "T1.a"), log.ack("g1"))
+	log.waitAcked(t, 6)
+	if _, acked = log.snapshot(); slices.Contains(acked, "f1-first") {
+		t.Fatalf("failed event acknowledged: %v", acked)
+	}
+	log.mu.Lock()
+	delete(log.fail, "b1:f1")
+	log.mu.Unlock()
+	f.Dispatch(ctx, failing, log.ack("f1-again"))
+	log.waitAcked(t, 8)
+	handled, acked = log.snapshot()
+	if n := strings.Count(strings.Join(handled, ","), "a1:f1"); n != 1 {
+		t.Errorf("a1 handled f1 %d times: %v", n, handled)
+	}
+	if !slices.Contains(handled, "b1:f1") || !slices.Contains(acked, "f1-first") || !slices.Contains(acked, "f1-again") {
+		t.Fatalf("after redelivery: handled %v, acked %v", handled, acked)
+	}
+
+	// Delivered already: acknowledged at once, not handled again.
+	f.Dispatch(ctx, fanEvent(f, log, "e1", "C1", "T1.a"), log.ack("e1-again"))
+	log.waitAcked(t, 9)
+	if handled2, _ := log.snapshot(); len(handled2) != len(handled) {
+		t.Fatalf("handled again: %v", handled2[len(handled):])
+	}
+
+	// Hand-over: the closed session's event goes to the new session.
+	a2 := &fanSession{"a2", log}
+	ho := fanEvent(f, log, "h1", "C3", "T1.a")
+	ho.Handle = func(_ context.Context, s bridge.Session) error {
+		fs := s.(*fanSession)
+		if fs == a1 {
+			f.Attach("T1.a", a2) // the account logged in again
+			return fmt.Errorf("slack: %w", bridge.ErrSessionClosed)
+		}
+		return log.handle(fs, "h1")
+	}
+	f.Dispatch(ctx, ho, log.ack("h1"))
+	log.waitAcked(t, 10)
+	if handled, _ = log.snapshot(); handled[len(handled)-1] != "a2:h1" {
+		t.Fatalf("hand-over: %v", handled)
+	}
+	if f.Detach("T1.a", a1) {
+		t.Error("Detach of a replaced session reported it live")
+	}
+	if !f.Detach("T1.a", a2) {
+		t.Error("Detach of the live session")
+	}
+	if _, ok := f.Session("T1.a"); ok || !slices.Equal(f.Group("T1"), []bridge.AccountID{"T1.b"}) {
+		t.Fatalf("after Detach: group %v", f.Group("T1"))
+	}
+}
