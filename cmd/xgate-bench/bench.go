@@ -266,7 +266,7 @@ func (b *bench) traffic(ctx context.Context, sc scenario, run int, rdir string, 
 		for _, rate := range b.o.rates {
 			prof := ""
 			if b.o.profile != "" && run == 0 {
-				prof = filepath.Join(b.o.profile, fmt.Sprintf("%s-%s-%s.pprof", sc.Name, d, rateName(rate)))
+				prof = filepath.Join(b.o.profile, fmt.Sprintf("%s-%s-%s.pprof", sc.Name, d, strings.ReplaceAll(rateName(rate), "/", "-")))
 			}
 			xr, err := l.measure(ctx, d, false, b.o.n, rate, x.proc.pid(), x.hookAddr, prof)
 			if err != nil {
