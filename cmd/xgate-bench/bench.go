@@ -266,7 +266,7 @@ func (b *bench) traffic(ctx context.Context, sc scenario, run int, rdir string, 
 		for _, rate := range b.o.rates {
 			prof := ""
 			if b.o.profile != "" && run == 0 {
-				prof = filepath.Join(b.o.profile, fmt.Sprintf("%s-%s-%s.pprof", sc.Name, d, rateName(rate)))
+				prof = filepath.Join(b.o.profile, fmt.Sprintf("%s-%s-%s.pprof", sc.Name, d, strings.ReplaceAll(rateName(rate), "/", "-")))
 			}
 			xr, err := l.measure(ctx, d, false, b.o.n, rate, x.proc.pid(), x.hookAddr, prof)
 			if err != nil {
@@ -366,6 +366,12 @@ func (l *loads) measure(ctx context.Context, d string, floor bool, n int, rate f
 	if err != nil {
 		return nil, err
 	}
+	var env0 fakeAnswer
+	if !floor {
+		if env0, err = l.fake.do(fakeRequest{Op: "count"}); err != nil {
+			return nil, err
+		}
+	}
 	others0 := map[string]time.Duration{}
 	for name, opid := range l.others {
 		others0[name], _ = cpuTime(opid)
@@ -432,6 +438,15 @@ func (l *loads) measure(ctx context.Context, d string, floor bool, n int, rate f
 		return nil, err
 	}
 	m := map[string]float64{"n": float64(n), "cpu_us": float64((c1 - c0).Microseconds()) / float64(n)}
+	if !floor {
+		env1, err := l.fake.do(fakeRequest{Op: "count"})
+		if err != nil {
+			return nil, err
+		}
+		// One per message when nothing is redelivered: the event in
+		// slack-to-xmpp, the copy of xgate's own post in xmpp-to-slack.
+		m["envelopes_per_msg"] = float64(env1.Delivered-env0.Delivered) / float64(n)
+	}
 	if hook != "" {
 		if a1, err = readAllocs(hook); err != nil {
 			return nil, err

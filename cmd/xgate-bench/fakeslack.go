@@ -78,6 +78,9 @@ type fakeAnswer struct {
 	FirstNS   int64      `json:"first_ns,omitempty"`
 	LastNS    int64      `json:"last_ns,omitempty"`
 	Latencies []int64    `json:"latencies,omitempty"`
+	// Delivered counts the Socket Mode envelopes written to xgate,
+	// redeliveries of unacknowledged ones included (answer to count).
+	Delivered int `json:"delivered,omitempty"`
 }
 
 // runFakeSlack serves requests from in until "quit" or EOF.
@@ -145,7 +148,7 @@ func serveFake(fake *slackfake.Server, teamID string, req *fakeRequest) fakeAnsw
 		}
 		return fakeAnswer{Count: req.N, FirstNS: first, LastNS: last}
 	case "count":
-		return fakeAnswer{Count: fake.CallCount("chat.postMessage")}
+		return fakeAnswer{Count: fake.CallCount("chat.postMessage"), Delivered: fake.Delivered()}
 	case "wait":
 		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(req.TimeoutMS)*time.Millisecond)
 		defer cancel()

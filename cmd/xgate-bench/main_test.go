@@ -80,7 +80,7 @@ func checkReport(t *testing.T, rep *report) {
 			t.Errorf("%s: %d windows, want %d", s.Scenario.Name, len(s.Windows), want)
 		}
 		for _, w := range s.Windows {
-			for _, k := range []string{"cpu_us", "floor_cpu_us", "ratio", "alloc_bytes", "alloc_objects", "p50_ms", "p99_ms", "max_ms", "floor_p99_ms", "msg_per_s", "rss_mb", "cpu_us_prosody", "cpu_us_fake", "floor_cpu_us_prosody"} {
+			for _, k := range []string{"cpu_us", "floor_cpu_us", "ratio", "alloc_bytes", "alloc_objects", "p50_ms", "p99_ms", "max_ms", "floor_p99_ms", "msg_per_s", "rss_mb", "cpu_us_prosody", "cpu_us_fake", "floor_cpu_us_prosody", "envelopes_per_msg"} {
 				if v, ok := w.Metrics[k]; !ok || v.Min <= 0 {
 					t.Errorf("%s %s %s: %s not measured: %+v", s.Scenario.Name, w.Direction, rateName(w.Rate), k, v)
 				}

@@ -138,14 +138,14 @@ func (r *report) markdown() string {
 		}
 	}
 	b.WriteString("\nCPU of the other processes in the same windows (µs per message, min/median), for where the time goes:\n\n")
-	b.WriteString("| scenario | direction | rate | xgate | Prosody | fake Slack | floor: echo | floor: Prosody | floor: fake Slack |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| scenario | direction | rate | xgate | Prosody | fake Slack | floor: echo | floor: Prosody | floor: fake Slack | Socket Mode envelopes/msg |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range r.Scenarios {
 		for _, w := range s.Windows {
 			x := w.Metrics
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Scenario.Name, w.Direction, rateName(w.Rate),
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Scenario.Name, w.Direction, rateName(w.Rate),
 				mm(x["cpu_us"], 0), mm(x["cpu_us_prosody"], 0), mm(x["cpu_us_fake"], 0),
-				mm(x["floor_cpu_us"], 1), mm(x["floor_cpu_us_prosody"], 0), mm(x["floor_cpu_us_fake"], 0))
+				mm(x["floor_cpu_us"], 1), mm(x["floor_cpu_us_prosody"], 0), mm(x["floor_cpu_us_fake"], 0), mm(x["envelopes_per_msg"], 2))
 		}
 	}
 	return b.String()
