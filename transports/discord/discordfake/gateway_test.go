@@ -140,7 +140,6 @@ func TestDispatchesFollowIntents(t *testing.T) {
 	_ = all
 }
 
-
 func TestUserAccountSession(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

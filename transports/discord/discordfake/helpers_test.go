@@ -57,6 +57,13 @@ func (r rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(req)
 }
 
+// clientFor returns an HTTP client that sends discord.com requests to the
+// fake.
+func clientFor(f *fixture) *http.Client {
+	base, _ := url.Parse(f.fake.URL())
+	return &http.Client{Transport: rewrite{base}, Timeout: 10 * time.Second}
+}
+
 // client returns a discordgo session for a token ("Bot …" for bots),
 // pointed at the fake, that delivers every dispatch, in order, on events.
 // It is not opened.
@@ -66,8 +73,7 @@ func (f *fixture) client(t *testing.T, auth string, intents discordgo.Intent) (*
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, _ := url.Parse(f.fake.URL())
-	s.Client = &http.Client{Transport: rewrite{base}, Timeout: 10 * time.Second}
+	s.Client = clientFor(f)
 	s.Identify.Intents = intents
 	s.SyncEvents = true
 	s.LogLevel = discordgo.LogError
@@ -109,6 +115,25 @@ func next(ctx context.Context, t *testing.T, events chan *discordgo.Event, typ s
 			if e.Type == typ {
 				return e
 			}
+		case <-ctx.Done():
+			t.Fatalf("no %s dispatch: %v", typ, ctx.Err())
+			return nil
+		}
+	}
+}
+
+// until returns the dispatches before the next one of type typ, which it
+// consumes.
+func until(ctx context.Context, t *testing.T, events chan *discordgo.Event, typ string) []*discordgo.Event {
+	t.Helper()
+	var before []*discordgo.Event
+	for {
+		select {
+		case e := <-events:
+			if e.Type == typ {
+				return before
+			}
+			before = append(before, e)
 		case <-ctx.Done():
 			t.Fatalf("no %s dispatch: %v", typ, ctx.Err())
 			return nil
