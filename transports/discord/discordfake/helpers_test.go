@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -140,3 +141,9 @@ func until(ctx context.Context, t *testing.T, events chan *discordgo.Event, typ 
 		}
 	}
 }
+
+// testClock is a settable clock for WithClock.
+type testClock struct{ ns atomic.Int64 }
+
+func (c *testClock) set(t time.Time) { c.ns.Store(t.UnixNano()) }
+func (c *testClock) now() time.Time  { return time.Unix(0, c.ns.Load()) }
