@@ -108,6 +108,10 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unsupported encoding (the fake speaks json)", http.StatusBadRequest)
 		return
 	}
+	if q.Get("compress") != "" {
+		http.Error(w, "transport compression is not supported by the fake", http.StatusBadRequest)
+		return
+	}
 	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	ws, err := up.Upgrade(w, r, nil)
 	if err != nil {

@@ -284,3 +284,39 @@ func TestRESTErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestRevokedTokenClosesSessions(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	g := dialRaw(t, f)
+	g.send(identify(f.botToken, 1))
+	g.read()
+	f.fake.RevokeToken(f.botToken)
+	if c := g.closeCode(); c != 4004 {
+		t.Fatalf("close %d", c)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", f.fake.APIURL()+"users/@me", nil)
+	req.Header.Set("Authorization", "Bot "+f.botToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("REST with a revoked token: %d", resp.StatusCode)
+	}
+	if ss := f.fake.Sessions(); len(ss) != 1 || !ss[0].Invalid {
+		t.Fatalf("sessions = %+v", ss)
+	}
+}
+
+func TestGatewayUpgradeRefusals(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for _, q := range []string{"?v=6&encoding=json", "?v=9&encoding=etf", "?v=9&encoding=json&compress=zlib-stream"} {
+		_, resp, err := websocket.DefaultDialer.DialContext(t.Context(), f.fake.GatewayURL()+q, nil)
+		if err == nil || resp == nil || resp.StatusCode != 400 {
+			t.Errorf("%s: %v", q, err)
+		}
+	}
+}

@@ -287,3 +287,21 @@ func TestAttachments(t *testing.T) {
 		t.Fatalf("expired link = %d %q", st, body)
 	}
 }
+
+func TestMessageContentOverREST(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	plain, _ := f.client(t, "Bot "+f.fake.IssueBotToken(f.bot.ID, 0), discordgo.IntentsGuildMessages)
+	f.fake.Post(f.alice.ID, f.general.ID, "hidden")
+	if _, err := plain.ChannelMessageSend(f.general.ID, "mine"); err != nil {
+		t.Fatal(err)
+	}
+	f.fake.Post(f.alice.ID, f.dm.ID, "private")
+	msgs, err := plain.ChannelMessages(f.general.ID, 10, "", "", "")
+	if err != nil || len(msgs) != 2 || msgs[0].Content != "mine" || msgs[1].Content != "" {
+		t.Fatalf("guild history = %v, %v", msgs, err)
+	}
+	if msgs, err := plain.ChannelMessages(f.dm.ID, 10, "", "", ""); err != nil || len(msgs) != 1 || msgs[0].Content != "private" {
+		t.Fatalf("DM history = %v, %v", msgs, err)
+	}
+}
