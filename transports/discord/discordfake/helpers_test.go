@@ -29,7 +29,7 @@ const botIntents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | di
 	discordgo.IntentsGuildMessageTyping | discordgo.IntentsDirectMessageTyping | discordgo.IntentMessageContent |
 	discordgo.IntentsGuildPresences | discordgo.IntentsGuildMembers
 
-func newFixture(t *testing.T, opts ...discordfake.Option) *fixture {
+func newFixture(t testing.TB, opts ...discordfake.Option) *fixture {
 	t.Helper()
 	fake := discordfake.New(opts...)
 	t.Cleanup(fake.Close)
@@ -68,7 +68,7 @@ func clientFor(f *fixture) *http.Client {
 // client returns a discordgo session for a token ("Bot …" for bots),
 // pointed at the fake, that delivers every dispatch, in order, on events.
 // It is not opened.
-func (f *fixture) client(t *testing.T, auth string, intents discordgo.Intent) (*discordgo.Session, chan *discordgo.Event) {
+func (f *fixture) client(t testing.TB, auth string, intents discordgo.Intent) (*discordgo.Session, chan *discordgo.Event) {
 	t.Helper()
 	s, err := discordgo.New(auth)
 	if err != nil {
@@ -90,7 +90,7 @@ func (f *fixture) client(t *testing.T, auth string, intents discordgo.Intent) (*
 }
 
 // open opens a client and closes it at cleanup.
-func (f *fixture) open(t *testing.T, auth string, intents discordgo.Intent) (*discordgo.Session, chan *discordgo.Event) {
+func (f *fixture) open(t testing.TB, auth string, intents discordgo.Intent) (*discordgo.Session, chan *discordgo.Event) {
 	t.Helper()
 	s, events := f.client(t, auth, intents)
 	if err := s.Open(); err != nil {
@@ -101,14 +101,14 @@ func (f *fixture) open(t *testing.T, auth string, intents discordgo.Intent) (*di
 }
 
 // testCtx bounds a test.
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
 // next returns the next dispatch of type typ, skipping others.
-func next(ctx context.Context, t *testing.T, events chan *discordgo.Event, typ string) *discordgo.Event {
+func next(ctx context.Context, t testing.TB, events chan *discordgo.Event, typ string) *discordgo.Event {
 	t.Helper()
 	for {
 		select {
