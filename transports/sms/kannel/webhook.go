@@ -174,28 +174,9 @@ var dlrStatus = map[int]provider.Status{
 	16: provider.StatusFailed,
 }
 
-// number reads a number Kannel passed: an E.164 number with or without
-// its "+" or with "00" (SMSCs differ), or a short code of up to 8 digits.
-// Kannel gives no region to read national numbers in, so those and
-// alphanumeric senders are refused.
+// number reads a number Kannel passed (see phone.ParseWire).
 func number(values ...string) (phone.Number, error) {
-	v := strings.TrimSpace(firstOf(values...))
-	if v == "" {
-		return "", errors.New("missing")
-	}
-	if !strings.HasPrefix(v, "+") && len(v) <= 8 {
-		if n, err := phone.ParseLocalpart(v); err == nil {
-			return n, nil
-		}
-	}
-	digits := strings.TrimPrefix(v, "+")
-	if !strings.HasPrefix(v, "+") {
-		digits = strings.TrimPrefix(digits, "00")
-	}
-	if n, err := phone.ParseLocalpart("+" + digits); err == nil {
-		return n, nil
-	}
-	return "", errors.New("not a phone number: " + v)
+	return phone.ParseWire(firstOf(values...))
 }
 
 // decodeText turns a callback's text into UTF-8. UCS-2 (coding 2) is

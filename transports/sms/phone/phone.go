@@ -206,3 +206,32 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// ParseWire reads a number as a provider reports it in a webhook: E.164
+// with its "+", E.164 digits without it or after "00" (SMSCs differ), or a
+// short code of up to 8 digits. Providers give no region to read national
+// numbers in, so those, and alphanumeric sender IDs, are refused.
+func ParseWire(s string) (Number, error) {
+	v := strings.TrimSpace(s)
+	if v == "" {
+		return "", refuse(s, ErrEmpty)
+	}
+	if !strings.HasPrefix(v, "+") && len(v) <= 8 {
+		if n, err := ParseLocalpart(v); err == nil {
+			return n, nil
+		}
+	}
+	digits := strings.TrimPrefix(v, "+")
+	if !strings.HasPrefix(v, "+") {
+		digits = strings.TrimPrefix(digits, "00")
+	}
+	n, err := ParseLocalpart("+" + digits)
+	if err != nil {
+		var ne *NumberError
+		if errors.As(err, &ne) {
+			return "", refuse(s, ne.Reason)
+		}
+		return "", refuse(s, ErrNotANumber)
+	}
+	return n, nil
+}

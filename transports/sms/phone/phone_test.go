@@ -161,3 +161,48 @@ func FuzzParseLocalpart(f *testing.F) {
 		}
 	})
 }
+
+func TestParseWire(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Number
+		err  error
+	}{
+		{"+15551234567", "+15551234567", nil},
+		{"15551234567", "+15551234567", nil},
+		{"0015551234567", "+15551234567", nil},
+		{" +442079460958 ", "+442079460958", nil},
+		{"12345", "12345", nil},
+		{"", "", ErrEmpty},
+		{"ACME", "", ErrNotCanonical},
+		{"+1555", "", ErrTooShort},
+		{"5551234", "5551234", nil}, // up to 8 digits: a short code
+	}
+	for _, tt := range tests {
+		got, err := ParseWire(tt.in)
+		if tt.err != nil {
+			if !errors.Is(err, tt.err) {
+				t.Errorf("ParseWire(%q) = %q, %v; want %v", tt.in, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("ParseWire(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func FuzzParseWire(f *testing.F) {
+	for _, s := range []string{"+15551234567", "0015551234567", "12345", "ACME"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		n, err := ParseWire(in)
+		if err != nil {
+			return
+		}
+		if back, err := ParseLocalpart(n.Localpart()); err != nil || back != n {
+			t.Fatalf("ParseWire(%q) = %q, not a canonical localpart", in, n)
+		}
+	})
+}
