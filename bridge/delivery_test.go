@@ -41,6 +41,7 @@ func TestHostOutageKeepsMessagesInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	conn.ReadAhead()
 	e.conn = conn
 	for i := range n {
 		m := e.expectMessage(func(m *xmpp.Message) bool { return m.Body != "" })
@@ -117,5 +118,6 @@ func TestOutboxIsPerGateway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	conn.ReadAhead()
 	e.conn = conn
 }

@@ -110,6 +110,7 @@ func (e *env) start(mods ...func(*bridge.Config)) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	conn.ReadAhead()
 	e.conn = conn
 }
 

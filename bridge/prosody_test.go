@@ -188,11 +188,20 @@ func testRestartUnderTraffic(t *testing.T, h host) {
 	ctx := bounded(t)
 	c := l.client("alice")
 	l.register(ctx, c)
+	// emit plays a network that sends an event again until the gateway
+	// accepts it: Emit fails when the server dies before it confirmed
+	// the stanza, and the event must then not be acknowledged.
 	emit := func(i int) {
 		t.Helper()
 		ev := bridge.MessageEvent{Chat: bridge.ChatRef{Peer: "carol"}, Sender: "carol", ID: bridge.MessageID(fmt.Sprint("m", i)), Text: fmt.Sprint("msg ", i)}
-		if err := l.tr.Emit(ctx, "acct-alice", ev); err != nil {
-			t.Fatal(err)
+		for {
+			err := l.tr.Emit(ctx, "acct-alice", ev)
+			if err == nil {
+				return
+			}
+			if ctx.Err() != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	const before, during, after = 5, 30, 5

@@ -204,6 +204,89 @@ type Conn struct {
 	srv      *Server
 	err      error
 	wmu      sync.Mutex
+
+	// ahead is set by ReadAhead: a goroutine of the server then reads
+	// everything the component sends into it.
+	ahead *readAhead
+}
+
+// readAhead is what a Conn's own reader has read and Next not taken yet.
+type readAhead struct {
+	mu      sync.Mutex
+	queue   []*xmpp.Element
+	err     error         // set when the reader stopped
+	arrived chan struct{} // closed and replaced when something arrives
+}
+
+// ReadAhead makes the server read everything the component sends from now
+// on as it arrives, routing the component's own pings back at once (unless
+// RouteSelf is off) and keeping the rest for Next. A real server reads and
+// routes without waiting for anyone; use this when the component waits for
+// its pings to come back (Component.Flush) while the test is busy
+// elsewhere. Call it once, before Next, from the goroutine that calls Next.
+func (c *Conn) ReadAhead() {
+	ra := &readAhead{arrived: make(chan struct{})}
+	c.ahead = ra
+	go func() {
+		for {
+			el, err := c.readRouted()
+			ra.mu.Lock()
+			if err != nil {
+				ra.err = err
+			} else {
+				ra.queue = append(ra.queue, el)
+			}
+			close(ra.arrived)
+			ra.arrived = make(chan struct{})
+			ra.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// nextAhead takes the oldest element the reader kept, waiting for one.
+func (c *Conn) nextAhead(ctx context.Context) (*xmpp.Element, error) {
+	ra := c.ahead
+	for {
+		ra.mu.Lock()
+		if len(ra.queue) > 0 {
+			el := ra.queue[0]
+			ra.queue = ra.queue[1:]
+			ra.mu.Unlock()
+			return el, nil
+		}
+		if ra.err != nil {
+			err := ra.err
+			ra.mu.Unlock()
+			return nil, err
+		}
+		arrived := ra.arrived
+		ra.mu.Unlock()
+		select {
+		case <-arrived:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("xmpptest: read: %w", ctx.Err())
+		}
+	}
+}
+
+// readRouted reads the next element, routing the component's own pings
+// back to it like a server unless RouteSelf is off.
+func (c *Conn) readRouted() (*xmpp.Element, error) {
+	for {
+		el, err := c.dec.Next()
+		if err == nil && !c.srv.noRoute.Load() && el.Name.Local == "iq" && el.AttrValue("to") == c.Domain && el.AttrValue("from") == c.Domain {
+			var b bytes.Buffer
+			el.WriteXML(&b, xmpp.NSComponent)
+			if err := c.Send(b.String()); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		return el, err
+	}
 }
 
 // Send writes raw XML to the component.
@@ -225,6 +308,9 @@ func (c *Conn) SendStanza(s xmpp.Stanza) error {
 // skipped. The read is bounded by ctx; after a timeout the Conn is no longer
 // usable.
 func (c *Conn) Next(ctx context.Context) (*xmpp.Element, error) {
+	if c.ahead != nil {
+		return c.nextAhead(ctx)
+	}
 	_ = c.nc.SetReadDeadline(time.Time{})
 	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetReadDeadline(time.Now()) })
 	defer stop()
