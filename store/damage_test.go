@@ -373,3 +373,99 @@ func TestGuardLetsBugsPanic(t *testing.T) {
 		})
 	}
 }
+
+// legacyStore writes a store whose free list is not in the file (as xgate
+// wrote them before it synced the list), with 300 accounts, and returns
+// its path and the accounts bucket's root page.
+func legacyStore(t *testing.T) (string, uint64) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "xgate.db")
+	db, err := Open(path, testOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		if err := db.PutAccount(Account{AccountKey: AccountKey{fmt.Sprintf("u%d@x", i), "slack", "T1.U1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{NoFreelistSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root uint64
+	err = bdb.Update(func(tx *bbolt.Tx) error {
+		root = uint64(tx.Bucket([]byte(bucketAccounts)).Root())
+		return tx.Bucket([]byte(bucketKV)).Put([]byte("ns\x00k"), []byte("v"))
+	})
+	bdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rf := rawMetaOf(t, path); rf.meta.freelist != noFreelist {
+		t.Fatalf("free list at page %d, want none in the file", rf.meta.freelist)
+	}
+	return path, root
+}
+
+// rawMetaOf reads the meta of the file at path.
+func rawMetaOf(t *testing.T, path string) *rawFile {
+	t.Helper()
+	f, size, err := openLocked(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rf, err := readRawFile(f, size, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rf
+}
+
+// TestLegacyFreelist opens stores written without a synced free list: a
+// sound one gets its list written by the first read-write Open; a damaged
+// one (which bbolt would walk on a goroutine of its own, where a fault
+// kills the process) is refused. The damaged case runs in a child.
+func TestLegacyFreelist(t *testing.T) {
+	path, _ := legacyStore(t)
+	db, err := Open(path, testOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := db.KVGet("ns", "k"); err != nil || string(v) != "v" {
+		t.Errorf("KVGet %q, %v", v, err)
+	}
+	checkCounts(t, db, "legacy")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	verifyFile(t, path)
+	if rf := rawMetaOf(t, path); rf.meta.freelist == noFreelist {
+		t.Error("the free list was not written to the file")
+	}
+
+	if testing.Short() {
+		return
+	}
+	path, root := legacyStore(t)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := os.Getpagesize()
+	fill(data, int(root)*ps, ps, 0xff)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestDamageHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), damageEnv+"="+path)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child failed (%v): the store crashed the process\n%s\n%s", err, out, stderrOf(err))
+	}
+	if open := parseSteps(string(out))["open"]; !strings.HasPrefix(open, "damaged: ") || !strings.Contains(open, `in bucket "accounts"`) {
+		t.Errorf("open: %q, want damaged in bucket accounts", open)
+	}
+}

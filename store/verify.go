@@ -23,6 +23,9 @@ const maxProblems = 10
 // at most its queue's last assigned one; and that every secret decrypts
 // (skipped on a read-only handle without a key). It reads everything: run
 // it from tests, admin commands and after restores, not on a hot path.
+// bbolt's page check runs on a goroutine of bbolt's that the damage guard
+// (see ErrDamaged) cannot cover: for a file that may be damaged, use
+// CheckFile, which reads the pages safely before it calls Verify.
 func (db *DB) Verify() error {
 	v, err := db.verify()
 	if err != nil {

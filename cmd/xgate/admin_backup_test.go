@@ -51,9 +51,16 @@ func TestBackupAuth(t *testing.T) {
 			}
 		})
 	}
-	// Reads stay open, also cross-origin (they change nothing).
+	// A browser's preflight for a cross-origin request with Authorization
+	// is never granted.
 	a, _ := newTestAdmin(t, db)
 	a.token = testAdminToken
+	rec := doWith(t, a.handler(), "OPTIONS", "/backup", "Origin", "http://evil.example",
+		"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "authorization")
+	if rec.Code < 300 || rec.Header().Get("Access-Control-Allow-Origin") != "" || rec.Header().Get("Access-Control-Allow-Headers") != "" {
+		t.Errorf("preflight answered %d with %v", rec.Code, rec.Header())
+	}
+	// Reads stay open, also cross-origin (they change nothing).
 	if rec := doWith(t, a.handler(), "GET", "/healthz", "Origin", "http://evil.example"); rec.Code != http.StatusOK {
 		t.Errorf("GET /healthz cross-origin: %d", rec.Code)
 	}

@@ -46,6 +46,13 @@ func TestCLIRunDamagedStore(t *testing.T) {
 			r := xgate(t, []string{"XGATE_CLI_KEY=" + key}, "run", "-c", cfg)
 			r.expect(t, 1)
 			mustContain(t, r.stderr, tt.detail, "store damaged: restore from backup (xgate backup / POST /backup made none in "+filepath.Join(dir, "backups"))
+			// An offline backup of it is refused too, not copied as if sound.
+			r = xgate(t, nil, "backup", "--db", path, filepath.Join(dir, "copy.db"))
+			r.expect(t, 1)
+			mustContain(t, r.stderr, tt.detail, "store damaged")
+			if _, err := os.Stat(filepath.Join(dir, "copy.db")); err == nil {
+				t.Error("a copy of the damaged store was written")
+			}
 		})
 	}
 }
