@@ -16,7 +16,13 @@ import (
 // what the dying server had not confirmed and writes it again: nothing may
 // be lost or reordered.
 func TestHostServerKillUnderTraffic(t *testing.T) {
-	r := newRig(t)
+	for _, h := range []hostKind{prosody, ejabberd} {
+		t.Run(h.name, func(t *testing.T) { testHostServerKill(t, h) })
+	}
+}
+
+func testHostServerKill(t *testing.T, h hostKind) {
+	r := newRigOn(t, h)
 	ctx := bounded(t, 10*time.Minute)
 	r.start(ctx)
 	r.login(ctx)
@@ -83,7 +89,7 @@ func TestHostServerKillUnderTraffic(t *testing.T) {
 		}
 	}
 	tl := in.Tally()
-	report(t, fmt.Sprintf("Prosody SIGKILL ×%d", kills), map[string]Tally{"network→XMPP": tl})
+	report(t, fmt.Sprintf("%s SIGKILL ×%d", h.name, kills), map[string]Tally{"network→XMPP": tl})
 	if tl.Lost > 0 || tl.Reordered > 0 || tl.Unknown > 0 {
 		t.Errorf("network→XMPP: %v\n%s", tl, r.logTail(20))
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/transports/slack/slackfake"
 	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/ejabberdtest"
 	"github.com/xgate-im/xgate/xmpp/form"
 	"github.com/xgate-im/xgate/xmpp/jid"
 	"github.com/xgate-im/xgate/xmpp/prosodytest"
@@ -79,7 +80,7 @@ func TestMain(m *testing.M) {
 // and xgate as a process of its own between them.
 type rig struct {
 	t       *testing.T
-	p       *prosodytest.Server
+	p       hostServer
 	fake    *slackfake.Server
 	dir     string
 	config  string
@@ -103,12 +104,44 @@ type gatewayProc struct {
 	log       *os.File
 }
 
-func newRig(t *testing.T) *rig {
+// hostServer is a real host server run by the test.
+type hostServer interface {
+	ComponentAddr() string
+	C2SAddr() string
+	Kill()
+	Restart(t testing.TB)
+	LogTail(n int) string
+}
+
+// A kind of host server, started for a test with the component and the
+// users alice and mallory (password "pw").
+type hostKind struct {
+	name  string
+	start func(t *testing.T) hostServer
+}
+
+var (
+	prosody = hostKind{"Prosody", func(t *testing.T) hostServer {
+		return prosodytest.Start(t, prosodytest.Options{
+			Components: []prosodytest.Component{{Domain: gwDomain, Secret: gwSecret}},
+			Users:      map[string]string{"alice": "pw", "mallory": "pw"},
+		})
+	}}
+	ejabberd = hostKind{"ejabberd", func(t *testing.T) hostServer {
+		return ejabberdtest.Start(t, ejabberdtest.Options{
+			Components: []ejabberdtest.Component{{Domain: gwDomain, Secret: gwSecret}},
+			Users:      map[string]string{"alice": "pw", "mallory": "pw"},
+		})
+	}}
+)
+
+// newRig starts a world around Prosody.
+func newRig(t *testing.T) *rig { return newRigOn(t, prosody) }
+
+// newRigOn starts a world around a host server of kind h.
+func newRigOn(t *testing.T, h hostKind) *rig {
 	t.Helper()
-	p := prosodytest.Start(t, prosodytest.Options{
-		Components: []prosodytest.Component{{Domain: gwDomain, Secret: gwSecret}},
-		Users:      map[string]string{"alice": "pw", "mallory": "pw"},
-	})
+	p := h.start(t)
 	fake := slackfake.New(slackfake.WithAckTimeout(2 * time.Second))
 	t.Cleanup(fake.Close)
 	team := fake.CreateTeam("Acme")
