@@ -9,10 +9,11 @@
 // New starts a Server on its own 127.0.0.1 port; Close stops it, its sockets
 // and its goroutines. discordgo computes its endpoint URLs once, from
 // https://discord.com/, so point it at the fake through its HTTP client
-// rather than its globals; the Gateway URL comes from GET /gateway:
+// rather than its globals (HTTPClient rewrites every request to the fake);
+// the Gateway URL then comes from GET /gateway:
 //
 //	s, _ := discordgo.New("Bot " + fake.IssueBotToken(botID, discordfake.IntentMessageContent))
-//	s.Client = &http.Client{Transport: rewriteTo(fake.URL())} // discord.com → 127.0.0.1:PORT
+//	s.Client = fake.HTTPClient()
 //	s.Identify.Intents = discordgo.IntentsGuildMessages | discordgo.IntentsDirectMessages | discordgo.IntentMessageContent
 //	err := s.Open()
 //
