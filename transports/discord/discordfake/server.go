@@ -41,6 +41,8 @@ type Server struct {
 	buckets       map[string]bucketCfg
 	bucketState   map[string]*bucketState
 	rateLimited   int
+	readStates    map[string]map[string]string // user -> channel -> message
+	ackVersion    int
 	gw            gatewayState
 }
 
@@ -89,12 +91,14 @@ func New(opts ...Option) *Server {
 		tokens: map[string]*token{}, webhooks: map[string]*webhook{}, calls: map[string]int{},
 		unknownFields: map[string][]string{}, faults: map[string][]fault{},
 		buckets: map[string]bucketCfg{}, bucketState: map[string]*bucketState{},
+		readStates: map[string]map[string]string{},
 	}
 	s.gw.init()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.serveAPI)
 	mux.HandleFunc("/gw/", s.serveGateway)
 	mux.HandleFunc("/attachments/", s.serveAttachment)
+	mux.HandleFunc("/avatars/", s.serveAvatar)
 	s.srv = httptest.NewServer(mux)
 	s.base = s.srv.URL
 	return s
