@@ -164,7 +164,7 @@ func (s *Server) presenceFromGatewayLocked(userID string, d json.RawMessage) {
 	if json.Unmarshal(d, &p) != nil {
 		return
 	}
-	acts, _ := json.Marshal(p.Activities)
+	acts, _ := marshal(p.Activities)
 	if p.Activities == nil {
 		acts = []byte("[]")
 	}

@@ -72,6 +72,9 @@ func TestMessagesThroughREST(t *testing.T) {
 	if uf := f.fake.UnknownFields("PATCH /channels/{channel.id}/messages/{message.id}"); !slices.Equal(uf, []string{"Channel", "ID"}) {
 		t.Fatalf("unknown edit fields = %v", uf)
 	}
+	if _, err := bot.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: sent.ID, Channel: f.general.ID, Content: ptr("")}); restCode(err) != 50006 {
+		t.Fatalf("editing to nothing: %v", err)
+	}
 	if _, err := bot.ChannelMessageEdit(f.general.ID, q, "not mine"); restCode(err) != 50005 {
 		t.Fatalf("editing alice's message: %v", err)
 	}

@@ -1,7 +1,6 @@
 package discordfake
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -309,7 +308,7 @@ func matchSegs(pattern, segs []string) (map[string]string, bool) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"message":"500: Internal Server Error","code":0}`)
 	}
@@ -343,6 +342,6 @@ func apiErr(status, code int, msg string) (int, any) {
 
 // formErr is a 400 Invalid Form Body naming one field.
 func formErr(field, code, msg string) (int, any) {
-	errs, _ := json.Marshal(map[string]any{field: map[string]any{"_errors": []map[string]string{{"code": code, "message": msg}}}})
+	errs, _ := marshal(map[string]any{field: map[string]any{"_errors": []map[string]string{{"code": code, "message": msg}}}})
 	return http.StatusBadRequest, wireError{Message: "Invalid Form Body", Code: codeInvalidForm, Errors: errs}
 }
