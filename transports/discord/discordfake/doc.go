@@ -53,7 +53,8 @@
 // Discord would refuse, since those are mistakes in the calling test.
 //
 // Inspection: Messages, Message, WaitMessage and WaitUntil (woken by every
-// change; they never poll or sleep), CallCount, RateLimited, UnknownRoutes,
+// change; they never poll or sleep), CallCount, RateLimited,
+// InvalidRequests (401, 403 and 429 answers), UnknownRoutes,
 // UnknownFields, Connections, Sessions, Dispatches, Identifies,
 // LastIdentify, ReadState, User, Guild, Channel.
 //
@@ -71,7 +72,7 @@
 // 10007 Unknown Member, 10008 Unknown Message, 10013 Unknown User, 10014
 // Unknown Emoji, 10015 Unknown Webhook, 20001 for bots on user-only routes,
 // 50001 Missing Access, 50005 editing another's message, 50006 empty
-// message, 50013 Missing Permissions, 50024 wrong channel type, 50033
+// message, 50007 a DM to someone who shares no guild and is no friend, 50013 Missing Permissions, 50024 wrong channel type, 50033
 // invalid recipient, 50035 Invalid Form Body with its "errors" tree (content
 // over 2,000 characters, replies to unknown messages, allowed_mentions with
 // both parse "users" and users, limits out of range, webhook names with

@@ -107,6 +107,9 @@ func restCreateMessage(s *Server, c *call) (int, any) {
 	if ch == nil {
 		return st, e
 	}
+	if ch.kind == DM && !s.mayDMLocked(ch, c.me.id) {
+		return apiErr(http.StatusForbidden, codeCannotDM, "Cannot send messages to this user")
+	}
 	b, err := parseMessageBody(c)
 	if err != nil {
 		return badJSON()
@@ -118,6 +121,20 @@ func restCreateMessage(s *Server, c *call) (int, any) {
 	m.authorID = c.me.id
 	s.postLocked(ch, m)
 	return http.StatusOK, s.messageJSON(ch, m, c.me.id, false, false)
+}
+
+// mayDMLocked reports whether a user may write in a DM: Discord requires
+// the two to share a guild or be friends.
+func (s *Server) mayDMLocked(ch *channel, from string) bool {
+	for _, to := range ch.recipients {
+		if to == from {
+			continue
+		}
+		if !s.sharesGuild(from, to) && !slices.Contains(s.users[from].friends, to) {
+			return false
+		}
+	}
+	return true
 }
 
 // messageFor resolves the channel and message of a route.

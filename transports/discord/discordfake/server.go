@@ -40,6 +40,7 @@ type Server struct {
 	buckets       map[string]bucketCfg
 	bucketState   map[string]*bucketState
 	rateLimited   int
+	invalid       int                          // 401, 403 and 429 answers
 	readStates    map[string]map[string]string // user -> channel -> message
 	ackVersion    int
 	gw            gatewayState
@@ -211,6 +212,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.calls[rt.name]++
 	c := &call{route: rt.name, params: params, query: r.URL.Query(), body: body, ctype: r.Header.Get("Content-Type")}
 	status, resp, hdr := s.answerLocked(rt, c, r.Header.Get("Authorization"))
+	if status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusTooManyRequests {
+		s.invalid++
+	}
 	s.notifyLocked()
 	s.mu.Unlock()
 	for k, v := range hdr {
@@ -329,6 +333,7 @@ const (
 	codeMissingAccess    = 50001
 	codeEditOthers       = 50005
 	codeEmptyMessage     = 50006
+	codeCannotDM         = 50007
 	codeMissingPerms     = 50013
 	codeWrongChannelType = 50024
 	codeInvalidRecipient = 50033
