@@ -116,6 +116,9 @@ func TestMessagesThroughREST(t *testing.T) {
 	if _, err := bot.ChannelMessage(f.general.ID, sent.ID); restCode(err) != 10008 {
 		t.Fatalf("deleted message: %v", err)
 	}
+	if uf := f.fake.UnknownFields(sendRoute); len(uf) != 0 {
+		t.Errorf("send and reply bodies: unknown fields %v", uf)
+	}
 }
 
 // restCode returns the JSON error code of a discordgo REST error, or -1.
@@ -198,6 +201,14 @@ func TestWebhooksThreadsAndDirectory(t *testing.T) {
 	}
 	if m, _ := f.fake.Message(f.general.ID, msg.ID); m.Content != "relayed, fixed" || m.Username != "romeo (XMPP)" {
 		t.Fatalf("stored webhook message = %+v", m)
+	}
+	// Only edits carry undocumented fields; discordgo's create, reply and
+	// webhook bodies are clean.
+	for _, r := range []string{"POST /webhooks/{webhook.id}/{webhook.token}",
+		"PATCH /webhooks/{webhook.id}/{webhook.token}/messages/{message.id}"} {
+		if uf := f.fake.UnknownFields(r); len(uf) != 0 {
+			t.Errorf("%s: unknown fields %v", r, uf)
+		}
 	}
 	if _, err := bot.WebhookExecute(hook.ID, hook.Token, true, &discordgo.WebhookParams{Content: "x", Username: "Discord fan"}); restCode(err) != 50035 {
 		t.Fatalf("username with \"discord\": %v", err)
