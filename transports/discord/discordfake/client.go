@@ -18,6 +18,7 @@ func (s *Server) HTTPClient() *http.Client {
 // redirect is a RoundTripper that rewrites requests to one base URL.
 type redirect struct{ base *url.URL }
 
+// RoundTrip sends req to the base URL with its path and query.
 func (r redirect) RoundTrip(req *http.Request) (*http.Response, error) {
 	out := req.Clone(req.Context())
 	out.URL.Scheme, out.URL.Host, out.Host = r.base.Scheme, r.base.Host, r.base.Host
