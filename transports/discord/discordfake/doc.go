@@ -130,13 +130,15 @@
 // opcode, 4002 undecodable payload, 4003 not authenticated, 4004
 // authentication failed (also when a token is revoked), 4005 already
 // authenticated, 4007, 4013, 4014. Op 3 presence updates from clients set
-// the user's status and activities and are dispatched to others.
+// the user's status and activities and are dispatched to others; op 8
+// (request guild members, by query or user IDs) is answered with one
+// GUILD_MEMBERS_CHUNK per guild.
 //
 // Dispatches: MESSAGE_CREATE, MESSAGE_UPDATE, MESSAGE_DELETE,
 // MESSAGE_REACTION_ADD, MESSAGE_REACTION_REMOVE, TYPING_START,
 // PRESENCE_UPDATE, THREAD_CREATE, CHANNEL_CREATE, GUILD_CREATE,
-// GUILD_MEMBER_ADD, GUILD_MEMBER_UPDATE, USER_UPDATE, RELATIONSHIP_ADD,
-// MESSAGE_ACK, READY, RESUMED. Bot sessions get an
+// GUILD_MEMBER_ADD, GUILD_MEMBER_UPDATE, GUILD_MEMBERS_CHUNK, USER_UPDATE,
+// RELATIONSHIP_ADD, MESSAGE_ACK, READY, RESUMED. Bot sessions get an
 // event only with its intent (GUILD_/DIRECT_MESSAGES,
 // _MESSAGE_REACTIONS, _MESSAGE_TYPING, GUILD_PRESENCES, GUILD_MEMBERS,
 // GUILDS); your own messages and reactions come back to you, your own

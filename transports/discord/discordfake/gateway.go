@@ -183,7 +183,13 @@ func (s *Server) handleOpLocked(c *gwConn, in inbound) {
 			return
 		}
 		s.presenceFromGatewayLocked(c.sess.userID, in.D)
-	case opVoiceState, opRequestMembers:
+	case opRequestMembers:
+		if c.sess == nil {
+			c.closeWithLocked(4003, "Not authenticated.")
+			return
+		}
+		s.requestMembersLocked(c.sess, in.D)
+	case opVoiceState:
 		if c.sess == nil {
 			c.closeWithLocked(4003, "Not authenticated.")
 		}

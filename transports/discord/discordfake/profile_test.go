@@ -3,6 +3,7 @@ package discordfake_test
 import (
 	"encoding/json"
 	"image/png"
+	"slices"
 	"testing"
 
 	"github.com/bwmarrin/discordgo"
@@ -73,5 +74,40 @@ func TestReadState(t *testing.T) {
 	bot, _ := f.client(t, "Bot "+f.botToken, botIntents)
 	if _, err := bot.Request("POST", discordgo.EndpointChannelMessage(f.dm.ID, second)+"/ack", map[string]any{"token": nil}); restCode(err) != 20001 {
 		t.Fatalf("bot ack: %v", err)
+	}
+}
+
+func TestRequestGuildMembers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := testCtx(t)
+	bot, events := f.open(t, "Bot "+f.botToken, botIntents)
+	next(ctx, t, events, "READY")
+	for _, tc := range []struct {
+		query string
+		ids   []string
+		want  []string
+	}{
+		{"", nil, []string{f.alice.ID, f.bot.ID, f.bob.ID}},
+		{"BO", nil, []string{f.bob.ID}},
+		{"", []string{f.alice.ID}, []string{f.alice.ID}},
+	} {
+		var err error
+		if tc.ids != nil {
+			err = bot.RequestGuildMembersList(f.guild.ID, tc.ids, 0, "n1", false)
+		} else {
+			err = bot.RequestGuildMembers(f.guild.ID, tc.query, 0, "n1", true)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunk := next(ctx, t, events, "GUILD_MEMBERS_CHUNK").Struct.(*discordgo.GuildMembersChunk)
+		var got []string
+		for _, m := range chunk.Members {
+			got = append(got, m.User.ID)
+		}
+		if !slices.Equal(got, tc.want) || chunk.GuildID != f.guild.ID || chunk.Nonce != "n1" {
+			t.Errorf("query %q ids %v: members %v, want %v", tc.query, tc.ids, got, tc.want)
+		}
 	}
 }
