@@ -71,8 +71,8 @@ func (s *Server) Edit(userID, channelID, messageID, content string) {
 	if m.authorID != userID || m.webhookID != "" {
 		panic(fmt.Sprintf("discordfake: Edit: message %s is not by %s", messageID, userID))
 	}
+	s.rementionLocked(m, content, m.allowedMentions)
 	m.content = content
-	m.mentions, m.mentionEveryone, _ = s.mentionsLocked(content, m.allowedMentions, "")
 	m.edited = formatTimestamp(s.opts.now())
 	s.emitMessageLocked(c, m, "MESSAGE_UPDATE")
 	s.notifyLocked()
@@ -147,7 +147,7 @@ func (s *Server) SetPresence(userID, status string, activities ...Activity) {
 	default:
 		panic(fmt.Sprintf("discordfake: SetPresence: bad status %q", status))
 	}
-	acts, _ := json.Marshal(activities)
+	acts, _ := marshal(activities)
 	if activities == nil {
 		acts = []byte("[]")
 	}

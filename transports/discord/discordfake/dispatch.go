@@ -3,6 +3,7 @@ package discordfake
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 )
 
 // Routing of events to sessions. A bot session gets an event only if it
@@ -164,7 +165,7 @@ func (s *Server) presenceFromGatewayLocked(userID string, d json.RawMessage) {
 	if json.Unmarshal(d, &p) != nil {
 		return
 	}
-	acts, _ := json.Marshal(p.Activities)
+	acts, _ := marshal(p.Activities)
 	if p.Activities == nil {
 		acts = []byte("[]")
 	}
@@ -179,4 +180,60 @@ func (s *Server) setPresenceLocked(u *user, status string, activities json.RawMe
 	}
 	u.status, u.activities = status, activities
 	s.emitPresenceLocked(u)
+}
+
+// requestMembersLocked answers op 8 Request Guild Members with one
+// GUILD_MEMBERS_CHUNK per guild asked: members whose username starts with
+// the query (all for ""; bots need GUILD_MEMBERS for that), or the listed
+// user IDs, up to the limit (0: no limit).
+func (s *Server) requestMembersLocked(ss *session, d json.RawMessage) {
+	var r struct {
+		GuildID   json.RawMessage `json:"guild_id"` // a string, or a list (discordgo sends a list)
+		Query     *string         `json:"query"`
+		Limit     int             `json:"limit"`
+		UserIDs   []string        `json:"user_ids"`
+		Nonce     string          `json:"nonce"`
+		Presences bool            `json:"presences"`
+	}
+	if json.Unmarshal(d, &r) != nil {
+		return
+	}
+	var ids []string
+	if json.Unmarshal(r.GuildID, &ids) != nil {
+		var one string
+		json.Unmarshal(r.GuildID, &one)
+		ids = []string{one}
+	}
+	for _, gid := range ids {
+		g := s.guilds[gid]
+		if g == nil || !slices.Contains(g.members, ss.userID) {
+			continue
+		}
+		all := r.Query != nil && *r.Query == "" && r.UserIDs == nil
+		if ss.bot && all && ss.intents&IntentGuildMembers == 0 {
+			continue // Discord answers nothing without the intent
+		}
+		members := []wireMember{}
+		var pres []wirePresence
+		for _, uid := range g.members {
+			u := s.users[uid]
+			match := all || slices.Contains(r.UserIDs, uid) ||
+				(r.Query != nil && *r.Query != "" && strings.HasPrefix(strings.ToLower(u.username), strings.ToLower(*r.Query)))
+			if !match || (r.Limit > 0 && len(members) >= r.Limit) {
+				continue
+			}
+			members = append(members, s.memberJSON(g, uid, true))
+			if r.Presences {
+				pres = append(pres, s.presenceJSON(u, ""))
+			}
+		}
+		chunk := map[string]any{"guild_id": g.id, "members": members, "chunk_index": 0, "chunk_count": 1}
+		if r.Nonce != "" {
+			chunk["nonce"] = r.Nonce
+		}
+		if r.Presences {
+			chunk["presences"] = pres
+		}
+		s.appendLocked(ss, "GUILD_MEMBERS_CHUNK", chunk, true)
+	}
 }

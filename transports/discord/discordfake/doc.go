@@ -9,10 +9,11 @@
 // New starts a Server on its own 127.0.0.1 port; Close stops it, its sockets
 // and its goroutines. discordgo computes its endpoint URLs once, from
 // https://discord.com/, so point it at the fake through its HTTP client
-// rather than its globals; the Gateway URL comes from GET /gateway:
+// rather than its globals (HTTPClient rewrites every request to the fake);
+// the Gateway URL then comes from GET /gateway:
 //
 //	s, _ := discordgo.New("Bot " + fake.IssueBotToken(botID, discordfake.IntentMessageContent))
-//	s.Client = &http.Client{Transport: rewriteTo(fake.URL())} // discord.com → 127.0.0.1:PORT
+//	s.Client = fake.HTTPClient()
 //	s.Identify.Intents = discordgo.IntentsGuildMessages | discordgo.IntentsDirectMessages | discordgo.IntentMessageContent
 //	err := s.Open()
 //
@@ -21,6 +22,8 @@
 //	/api/v9/…, /api/v10/…      the REST API (see Routes)
 //	/gw/?v=9&encoding=json     the Gateway WebSocket, as GET /gateway answers
 //	/attachments/C/A/NAME?ex=… files of messages, on signed links that expire
+//	/avatars/USER/HASH.png     avatars, as on cdn.discordapp.com (a PNG colored
+//	                           by the hash; 404 once the user changed it)
 //
 // Every Server is independent: there is no global state, and all methods are
 // safe for concurrent use. One mutex guards the whole state; each REST call
@@ -45,13 +48,15 @@
 // CreateChannel, OpenDM, AddFriend, IssueBotToken (with the privileged
 // intents granted to the application), IssueUserToken, RevokeToken; Post
 // (ReplyTo, WithAttachment, WithEmbeds), Edit, Delete, React, Unreact,
-// Typing, SetPresence, StartThread. They panic on unknown IDs and on what
+// Typing, SetPresence, StartThread, UpdateProfile (USER_UPDATE,
+// GUILD_MEMBER_UPDATE), MarkRead (MESSAGE_ACK). They panic on unknown IDs and on what
 // Discord would refuse, since those are mistakes in the calling test.
 //
 // Inspection: Messages, Message, WaitMessage and WaitUntil (woken by every
-// change; they never poll or sleep), CallCount, RateLimited, UnknownRoutes,
+// change; they never poll or sleep), CallCount, RateLimited,
+// InvalidRequests (401, 403 and 429 answers), UnknownRoutes,
 // UnknownFields, Connections, Sessions, Dispatches, Identifies,
-// LastIdentify, User, Guild, Channel.
+// LastIdentify, ReadState, User, Guild, Channel.
 //
 // Faults: RateLimit (per-route 429), RateLimitGlobal, SetBucket (a real
 // bucket whose X-RateLimit-* headers discordgo's limiter follows), FailNext
@@ -67,7 +72,7 @@
 // 10007 Unknown Member, 10008 Unknown Message, 10013 Unknown User, 10014
 // Unknown Emoji, 10015 Unknown Webhook, 20001 for bots on user-only routes,
 // 50001 Missing Access, 50005 editing another's message, 50006 empty
-// message, 50013 Missing Permissions, 50024 wrong channel type, 50033
+// message, 50007 a DM to someone who shares no guild and is no friend, 50013 Missing Permissions, 50024 wrong channel type, 50033
 // invalid recipient, 50035 Invalid Form Body with its "errors" tree (content
 // over 2,000 characters, replies to unknown messages, allowed_mentions with
 // both parse "users" and users, limits out of range, webhook names with
@@ -91,7 +96,9 @@
 // Webhooks: create, list (channel, guild), execute (wait, thread_id,
 // username, avatar_url; the author is the webhook with bot true and
 // application_id of the bot that made it), edit and delete their messages.
-// Attachment URLs carry ex/is/hm like Discord's CDN and stop working 24
+// Read state (people only; bots get 20001): POST
+// /channels/C/messages/M/ack records it and sends MESSAGE_ACK to the
+// person's sessions. Attachment URLs carry ex/is/hm like Discord's CDN and stop working 24
 // hours after the upload (by the fake's clock).
 //
 // Rate limits: a scripted or bucket 429 has the body {"message":"You are
@@ -123,12 +130,15 @@
 // opcode, 4002 undecodable payload, 4003 not authenticated, 4004
 // authentication failed (also when a token is revoked), 4005 already
 // authenticated, 4007, 4013, 4014. Op 3 presence updates from clients set
-// the user's status and activities and are dispatched to others.
+// the user's status and activities and are dispatched to others; op 8
+// (request guild members, by query or user IDs) is answered with one
+// GUILD_MEMBERS_CHUNK per guild.
 //
 // Dispatches: MESSAGE_CREATE, MESSAGE_UPDATE, MESSAGE_DELETE,
 // MESSAGE_REACTION_ADD, MESSAGE_REACTION_REMOVE, TYPING_START,
 // PRESENCE_UPDATE, THREAD_CREATE, CHANNEL_CREATE, GUILD_CREATE,
-// GUILD_MEMBER_ADD, RELATIONSHIP_ADD, READY, RESUMED. Bot sessions get an
+// GUILD_MEMBER_ADD, GUILD_MEMBER_UPDATE, GUILD_MEMBERS_CHUNK, USER_UPDATE,
+// RELATIONSHIP_ADD, MESSAGE_ACK, READY, RESUMED. Bot sessions get an
 // event only with its intent (GUILD_/DIRECT_MESSAGES,
 // _MESSAGE_REACTIONS, _MESSAGE_TYPING, GUILD_PRESENCES, GUILD_MEMBERS,
 // GUILDS); your own messages and reactions come back to you, your own
@@ -142,8 +152,7 @@
 // no guild objects inline, GUILD_CREATE follows as for bots. No roles or
 // permission overwrites, categories, voice, stages, forums, stickers,
 // polls, components, interactions or slash commands; no guild emoji
-// registry (any "name:id" is accepted); no read states (ack routes are
-// unknown); no group DM creation over REST; no "around" in history; no
+// registry (any "name:id" is accepted); no group DM creation over REST; no "around" in history; no
 // pins, invites, bans, audit logs or member edits; no nonce
 // de-duplication; no edit of a thread's name; no sharding (shard is
 // ignored) and no per-identify rate limit; no automatic rate limits

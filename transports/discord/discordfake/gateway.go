@@ -127,7 +127,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	}
 	c.live = true
 	s.gw.conns = append(s.gw.conns, c)
-	hello, _ := json.Marshal(map[string]any{"op": opHello, "s": nil, "t": nil,
+	hello, _ := marshal(map[string]any{"op": opHello, "s": nil, "t": nil,
 		"d": map[string]any{"heartbeat_interval": s.opts.heartbeatInterval.Milliseconds(), "_trace": []string{"[\"discordfake\"]"}}})
 	c.ctl = append(c.ctl, ctlItem{frame: gwFrame{data: hello}})
 	s.wg.Add(2)
@@ -183,7 +183,13 @@ func (s *Server) handleOpLocked(c *gwConn, in inbound) {
 			return
 		}
 		s.presenceFromGatewayLocked(c.sess.userID, in.D)
-	case opVoiceState, opRequestMembers:
+	case opRequestMembers:
+		if c.sess == nil {
+			c.closeWithLocked(4003, "Not authenticated.")
+			return
+		}
+		s.requestMembersLocked(c.sess, in.D)
+	case opVoiceState:
 		if c.sess == nil {
 			c.closeWithLocked(4003, "Not authenticated.")
 		}
@@ -345,12 +351,12 @@ func (s *Server) resumeLocked(c *gwConn, d json.RawMessage) {
 // appendLocked adds a dispatch to a session's log with the next sequence
 // number; the attached socket's writer sends it.
 func (s *Server) appendLocked(ss *session, typ string, payload any, big bool) {
-	d, err := json.Marshal(payload)
+	d, err := marshal(payload)
 	if err != nil {
 		panic("discordfake: marshal " + typ + ": " + err.Error())
 	}
 	seq := ss.seq() + 1
-	frame, _ := json.Marshal(struct {
+	frame, _ := marshal(struct {
 		Op int             `json:"op"`
 		S  int             `json:"s"`
 		T  string          `json:"t"`

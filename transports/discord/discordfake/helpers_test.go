@@ -3,7 +3,6 @@ package discordfake_test
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,23 +46,9 @@ func newFixture(t testing.TB, opts ...discordfake.Option) *fixture {
 	return f
 }
 
-// rewrite sends requests for discord.com to the fake, as a transport given
-// a configurable base URL would.
-type rewrite struct{ base *url.URL }
-
-func (r rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
-	req = req.Clone(req.Context())
-	req.URL.Scheme, req.URL.Host = r.base.Scheme, r.base.Host
-	req.Host = r.base.Host
-	return http.DefaultTransport.RoundTrip(req)
-}
-
 // clientFor returns an HTTP client that sends discord.com requests to the
 // fake.
-func clientFor(f *fixture) *http.Client {
-	base, _ := url.Parse(f.fake.URL())
-	return &http.Client{Transport: rewrite{base}, Timeout: 10 * time.Second}
-}
+func clientFor(f *fixture) *http.Client { return f.fake.HTTPClient() }
 
 // client returns a discordgo session for a token ("Bot …" for bots),
 // pointed at the fake, that delivers every dispatch, in order, on events.

@@ -147,6 +147,15 @@ func (s *Server) RateLimited() int {
 	return s.rateLimited
 }
 
+// InvalidRequests returns how many requests were answered 401, 403 or 429,
+// the answers Discord counts towards its ban of clients that make 10,000
+// invalid requests in 10 minutes.
+func (s *Server) InvalidRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.invalid
+}
+
 // UnknownRoutes returns the requests the fake does not implement, as
 // "METHOD /path", in first-call order.
 func (s *Server) UnknownRoutes() []string {

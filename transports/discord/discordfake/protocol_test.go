@@ -229,6 +229,7 @@ func TestRESTErrors(t *testing.T) {
 	f := newFixture(t)
 	stranger := f.fake.CreateUser(discordfake.UserSpec{Username: "eve"})
 	eveTok := f.fake.IssueUserToken(stranger.ID)
+	eveBob := f.fake.OpenDM(stranger.ID, f.bob.ID)
 	bot := "Bot " + f.botToken
 	ch := "/api/v9/channels/" + f.general.ID
 	long := strings.Repeat("x", 2001)
@@ -253,6 +254,7 @@ func TestRESTErrors(t *testing.T) {
 		{"reply to nothing", "POST", ch + "/messages", bot, `{"content":"x","message_reference":{"message_id":"1"}}`, 400, `{"message":"Invalid Form Body","code":50035,…`},
 		{"parse users and users", "POST", ch + "/messages", bot, `{"content":"x","allowed_mentions":{"parse":["users"],"users":["1"]}}`, 400, `{"message":"Invalid Form Body","code":50035,…`},
 		{"history limit", "GET", ch + "/messages?limit=101", bot, "", 400, `{"message":"Invalid Form Body","code":50035,…`},
+		{"DM without a shared guild or friendship", "POST", "/api/v9/channels/" + eveBob.ID + "/messages", eveTok, `{"content":"hi"}`, 403, `{"message":"Cannot send messages to this user","code":50007}`},
 		{"unknown message", "GET", ch + "/messages/1", bot, "", 404, `{"message":"Unknown Message","code":10008}`},
 		{"relationships are for users", "GET", "/api/v9/users/@me/relationships", bot, "", 403, `{"message":"Bots cannot use this endpoint","code":20001}`},
 		{"unknown webhook", "POST", "/api/v9/webhooks/1/abc?wait=true", "", `{"content":"x"}`, 404, `{"message":"Unknown Webhook","code":10015}`},
@@ -260,6 +262,7 @@ func TestRESTErrors(t *testing.T) {
 		{"gateway needs no token", "GET", "/api/v9/gateway", "", "", 200, `{"url":"` + f.fake.GatewayURL() + `"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			before := f.fake.InvalidRequests()
 			req, _ := http.NewRequestWithContext(t.Context(), tc.method, f.fake.URL()+tc.path, strings.NewReader(tc.body))
 			if tc.auth != "" {
 				req.Header.Set("Authorization", tc.auth)
@@ -280,6 +283,10 @@ func TestRESTErrors(t *testing.T) {
 			}
 			if resp.StatusCode != tc.status || !match {
 				t.Fatalf("%d %s, want %d %s", resp.StatusCode, got, tc.status, tc.want)
+			}
+			invalid := tc.status == 401 || tc.status == 403 || tc.status == 429
+			if after := f.fake.InvalidRequests(); (after > before) != invalid {
+				t.Fatalf("invalid requests %d → %d after a %d", before, after, tc.status)
 			}
 		})
 	}

@@ -75,6 +75,25 @@ func cleanEmbeds(r json.RawMessage) json.RawMessage {
 	return slices.Clone(r)
 }
 
+// rementionLocked recomputes the mentions of an edited message; the reply
+// ping, if there was one, stays. It reports false for invalid
+// allowed_mentions.
+func (s *Server) rementionLocked(m *message, content string, am json.RawMessage) bool {
+	ids, everyone, ok := s.mentionsLocked(content, am, "")
+	if !ok {
+		return false
+	}
+	if m.typ == msgReply {
+		if rc := s.channels[m.refChannelID]; rc != nil {
+			if rm := rc.byID[m.refID]; rm != nil && slices.Contains(m.mentions, rm.authorID) && !slices.Contains(ids, rm.authorID) {
+				ids = append(ids, rm.authorID)
+			}
+		}
+	}
+	m.mentions, m.mentionEveryone = ids, everyone
+	return true
+}
+
 // postLocked stores a new message and dispatches MESSAGE_CREATE.
 func (s *Server) postLocked(ch *channel, m *message) {
 	m.id = s.ids.next()
@@ -88,6 +107,9 @@ func restCreateMessage(s *Server, c *call) (int, any) {
 	if ch == nil {
 		return st, e
 	}
+	if ch.kind == DM && !s.mayDMLocked(ch, c.me.id) {
+		return apiErr(http.StatusForbidden, codeCannotDM, "Cannot send messages to this user")
+	}
 	b, err := parseMessageBody(c)
 	if err != nil {
 		return badJSON()
@@ -99,6 +121,20 @@ func restCreateMessage(s *Server, c *call) (int, any) {
 	m.authorID = c.me.id
 	s.postLocked(ch, m)
 	return http.StatusOK, s.messageJSON(ch, m, c.me.id, false, false)
+}
+
+// mayDMLocked reports whether a user may write in a DM: Discord requires
+// the two to share a guild or be friends.
+func (s *Server) mayDMLocked(ch *channel, from string) bool {
+	for _, to := range ch.recipients {
+		if to == from {
+			continue
+		}
+		if !s.sharesGuild(from, to) && !slices.Contains(s.users[from].friends, to) {
+			return false
+		}
+	}
+	return true
 }
 
 // messageFor resolves the channel and message of a route.
@@ -190,24 +226,21 @@ func (s *Server) applyEditLocked(c *call, ch *channel, m *message) (int, any) {
 	if st, e, ok := checkContent(content); !ok {
 		return st, e
 	}
+	embeds := m.embeds
+	if b.Embeds != nil {
+		embeds = cleanEmbeds(b.Embeds)
+	}
+	if content == "" && len(embeds) == 0 && len(m.attachments) == 0 && len(b.files) == 0 {
+		return apiErr(http.StatusBadRequest, codeEmptyMessage, "Cannot send an empty message")
+	}
 	am := m.allowedMentions
 	if b.AllowedMentions != nil {
 		am = rawOrNil(b.AllowedMentions)
 	}
-	ids, everyone, ok := s.mentionsLocked(content, am, "")
-	if !ok {
+	if !s.rementionLocked(m, content, am) {
 		return formErr("allowed_mentions", "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE", "parse:[\"users\"] and users: [ids...] are mutually exclusive.")
 	}
-	m.content, m.allowedMentions, m.mentionEveryone = content, am, everyone
-	if m.typ == msgReply && m.refChannelID != "" {
-		if rm := s.channels[m.refChannelID].byID[m.refID]; rm != nil && slices.Contains(m.mentions, rm.authorID) && !slices.Contains(ids, rm.authorID) {
-			ids = append(ids, rm.authorID) // the reply ping stays
-		}
-	}
-	m.mentions = ids
-	if b.Embeds != nil {
-		m.embeds = cleanEmbeds(b.Embeds)
-	}
+	m.content, m.allowedMentions, m.embeds = content, am, embeds
 	if b.Attachments != nil {
 		var keep []*attachment
 		for _, ref := range *b.Attachments {

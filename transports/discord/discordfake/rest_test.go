@@ -72,6 +72,9 @@ func TestMessagesThroughREST(t *testing.T) {
 	if uf := f.fake.UnknownFields("PATCH /channels/{channel.id}/messages/{message.id}"); !slices.Equal(uf, []string{"Channel", "ID"}) {
 		t.Fatalf("unknown edit fields = %v", uf)
 	}
+	if _, err := bot.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: sent.ID, Channel: f.general.ID, Content: ptr("")}); restCode(err) != 50006 {
+		t.Fatalf("editing to nothing: %v", err)
+	}
 	if _, err := bot.ChannelMessageEdit(f.general.ID, q, "not mine"); restCode(err) != 50005 {
 		t.Fatalf("editing alice's message: %v", err)
 	}
@@ -112,6 +115,9 @@ func TestMessagesThroughREST(t *testing.T) {
 	}
 	if _, err := bot.ChannelMessage(f.general.ID, sent.ID); restCode(err) != 10008 {
 		t.Fatalf("deleted message: %v", err)
+	}
+	if uf := f.fake.UnknownFields(sendRoute); len(uf) != 0 {
+		t.Errorf("send and reply bodies: unknown fields %v", uf)
 	}
 }
 
@@ -195,6 +201,14 @@ func TestWebhooksThreadsAndDirectory(t *testing.T) {
 	}
 	if m, _ := f.fake.Message(f.general.ID, msg.ID); m.Content != "relayed, fixed" || m.Username != "romeo (XMPP)" {
 		t.Fatalf("stored webhook message = %+v", m)
+	}
+	// Only edits carry undocumented fields; discordgo's create, reply and
+	// webhook bodies are clean.
+	for _, r := range []string{"POST /webhooks/{webhook.id}/{webhook.token}",
+		"PATCH /webhooks/{webhook.id}/{webhook.token}/messages/{message.id}"} {
+		if uf := f.fake.UnknownFields(r); len(uf) != 0 {
+			t.Errorf("%s: unknown fields %v", r, uf)
+		}
 	}
 	if _, err := bot.WebhookExecute(hook.ID, hook.Token, true, &discordgo.WebhookParams{Content: "x", Username: "Discord fan"}); restCode(err) != 50035 {
 		t.Fatalf("username with \"discord\": %v", err)

@@ -28,6 +28,7 @@ var routes = []route{
 	{method: "DELETE", name: "DELETE /channels/{channel.id}/messages/{message.id}/reactions/{emoji}/@me", fn: restRemoveOwnReaction},
 	{method: "DELETE", name: "DELETE /channels/{channel.id}/messages/{message.id}/reactions/{emoji}/{user.id}", fn: restRemoveReaction},
 	{method: "POST", name: "POST /channels/{channel.id}/typing", fn: restTyping},
+	{method: "POST", name: "POST /channels/{channel.id}/messages/{message.id}/ack", fn: restAck, auth: authUser},
 	{method: "POST", name: "POST /channels/{channel.id}/messages/{message.id}/threads", fn: restThreadFromMessage},
 	{method: "POST", name: "POST /channels/{channel.id}/threads", fn: restThread},
 	{method: "POST", name: "POST /channels/{channel.id}/webhooks", fn: restCreateWebhook},

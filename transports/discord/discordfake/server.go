@@ -1,7 +1,6 @@
 package discordfake
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -41,6 +40,9 @@ type Server struct {
 	buckets       map[string]bucketCfg
 	bucketState   map[string]*bucketState
 	rateLimited   int
+	invalid       int                          // 401, 403 and 429 answers
+	readStates    map[string]map[string]string // user -> channel -> message
+	ackVersion    int
 	gw            gatewayState
 }
 
@@ -89,12 +91,14 @@ func New(opts ...Option) *Server {
 		tokens: map[string]*token{}, webhooks: map[string]*webhook{}, calls: map[string]int{},
 		unknownFields: map[string][]string{}, faults: map[string][]fault{},
 		buckets: map[string]bucketCfg{}, bucketState: map[string]*bucketState{},
+		readStates: map[string]map[string]string{},
 	}
 	s.gw.init()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.serveAPI)
 	mux.HandleFunc("/gw/", s.serveGateway)
 	mux.HandleFunc("/attachments/", s.serveAttachment)
+	mux.HandleFunc("/avatars/", s.serveAvatar)
 	s.srv = httptest.NewServer(mux)
 	s.base = s.srv.URL
 	return s
@@ -208,6 +212,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.calls[rt.name]++
 	c := &call{route: rt.name, params: params, query: r.URL.Query(), body: body, ctype: r.Header.Get("Content-Type")}
 	status, resp, hdr := s.answerLocked(rt, c, r.Header.Get("Authorization"))
+	if status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusTooManyRequests {
+		s.invalid++
+	}
 	s.notifyLocked()
 	s.mu.Unlock()
 	for k, v := range hdr {
@@ -305,7 +312,7 @@ func matchSegs(pattern, segs []string) (map[string]string, bool) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"message":"500: Internal Server Error","code":0}`)
 	}
@@ -326,6 +333,7 @@ const (
 	codeMissingAccess    = 50001
 	codeEditOthers       = 50005
 	codeEmptyMessage     = 50006
+	codeCannotDM         = 50007
 	codeMissingPerms     = 50013
 	codeWrongChannelType = 50024
 	codeInvalidRecipient = 50033
@@ -339,6 +347,6 @@ func apiErr(status, code int, msg string) (int, any) {
 
 // formErr is a 400 Invalid Form Body naming one field.
 func formErr(field, code, msg string) (int, any) {
-	errs, _ := json.Marshal(map[string]any{field: map[string]any{"_errors": []map[string]string{{"code": code, "message": msg}}}})
+	errs, _ := marshal(map[string]any{field: map[string]any{"_errors": []map[string]string{{"code": code, "message": msg}}}})
 	return http.StatusBadRequest, wireError{Message: "Invalid Form Body", Code: codeInvalidForm, Errors: errs}
 }

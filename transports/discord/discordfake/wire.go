@@ -1,6 +1,7 @@
 package discordfake
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -188,6 +189,17 @@ type wireError struct {
 	Message string          `json:"message"`
 	Code    int             `json:"code"`
 	Errors  json.RawMessage `json:"errors,omitempty"`
+}
+
+// marshal encodes JSON as Discord does, without escaping <, > and &.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func strPtr(s string) *string { return &s }
