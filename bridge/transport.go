@@ -169,6 +169,15 @@ type Transport interface {
 	ContactLocalpart(id UserID) string
 }
 
+// MultiStepRegistrar is implemented by transports whose registration takes
+// more than one form (a phone number, then the code the network texted to
+// it). The bridge calls RegisterStep instead of Register with every value
+// submitted so far; it returns the next form to fill in, or the account
+// when the network has all it needs. Errors are those of Register.
+type MultiStepRegistrar interface {
+	RegisterStep(ctx context.Context, values map[string]string) (AccountData, *RegistrationForm, error)
+}
+
 // Runner is implemented by transports with background work of their own.
 type Runner interface {
 	// Run blocks until ctx is done or the work fails for good.
