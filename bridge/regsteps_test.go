@@ -67,7 +67,9 @@ func TestMultiStepRegistration(t *testing.T) {
 		ask := func(body string) string {
 			t.Helper()
 			e.send(`<message type='chat' from='carol@example.org/a' to='fake.example.org'><body>%s</body></message>`, body)
-			return e.expectMessage(func(m *xmpp.Message) bool { return m.From.String() == domain && m.To.Bare().String() == "carol@example.org" }).Body
+			return e.expectMessage(func(m *xmpp.Message) bool {
+				return m.From.String() == domain && m.To.Bare().String() == "carol@example.org"
+			}).Body
 		}
 		if got := ask("register multi-c"); !strings.Contains(got, "Enter the code") || !strings.Contains(got, "register code=") {
 			t.Fatalf("first step: %q", got)
