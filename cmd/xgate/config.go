@@ -19,8 +19,9 @@ import (
 type document struct {
 	Log    logSection    `toml:"log"`
 	Store  storeSection  `toml:"store"`
-	Admin  adminSection  `toml:"admin"`
-	Access accessSection `toml:"access"`
+	Admin    adminSection    `toml:"admin"`
+	Webhooks webhooksSection `toml:"webhooks"`
+	Access   accessSection   `toml:"access"`
 	XMPP   xmppSection   `toml:"xmpp"`
 }
 
@@ -44,6 +45,12 @@ type adminSection struct {
 	AllowRemote bool     `toml:"allow_remote"`
 	Admins      []string `toml:"admins"`
 	BackupDir   string   `toml:"backup_dir"`
+}
+
+// webhooksSection is [webhooks]: the listener of transports that receive
+// their network's events over HTTP.
+type webhooksSection struct {
+	Listen string `toml:"listen"`
 }
 
 // accessSection is [access].

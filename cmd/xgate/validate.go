@@ -34,7 +34,10 @@ type config struct {
 	retention time.Duration
 
 	adminListen string // "" disables the admin endpoint
-	admins      []string
+	// webhooksListen is the address of the HTTP listener for transports
+	// that receive webhooks; "" when none is configured.
+	webhooksListen string
+	admins         []string
 	backupDir   string
 
 	instances []*instance
@@ -153,6 +156,11 @@ func validate(file string, pos positions, doc document, insts []decodedInstance,
 
 	validateStore(c, cfg, doc.Store)
 	validateAdmin(c, cfg, doc.Admin)
+	if l := doc.Webhooks.Listen; l != "" {
+		if _, ok := c.hostPort("webhooks.listen", l, true); ok {
+			cfg.webhooksListen = l
+		}
+	}
 	allow := validateAllow(c, "access.allow", doc.Access.Allow)
 	comp := validateXMPP(c, doc.XMPP)
 
