@@ -19,10 +19,11 @@ import (
 type document struct {
 	Log    logSection    `toml:"log"`
 	Store  storeSection  `toml:"store"`
-	Admin    adminSection    `toml:"admin"`
-	Webhooks webhooksSection `toml:"webhooks"`
-	Access   accessSection   `toml:"access"`
+	Admin  adminSection  `toml:"admin"`
+	Access accessSection `toml:"access"`
 	XMPP   xmppSection   `toml:"xmpp"`
+
+	Webhooks webhooksSection `toml:"webhooks"`
 }
 
 // logSection is [log].

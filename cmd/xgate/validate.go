@@ -34,11 +34,12 @@ type config struct {
 	retention time.Duration
 
 	adminListen string // "" disables the admin endpoint
+	admins      []string
+	backupDir   string
+
 	// webhooksListen is the address of the HTTP listener for transports
 	// that receive webhooks; "" when none is configured.
 	webhooksListen string
-	admins         []string
-	backupDir   string
 
 	instances []*instance
 	// warnings are problems that do not stop xgate; run logs them and
