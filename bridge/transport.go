@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"io"
 	"time"
 )
 
@@ -347,23 +346,6 @@ type HistoryFetcher interface {
 // SenderName and SenderAvatarURL say who.
 type Relay interface {
 	SendAs(ctx context.Context, chat ChatRef, msg OutgoingMessage) (MessageID, error)
-}
-
-// Uploader is implemented by sessions that upload files to the network
-// themselves (instead of sending a link): the bridge fetches the XMPP
-// side's file (XEP-0363 upload or XEP-0066 link) and hands over its
-// content.
-type Uploader interface {
-	Upload(ctx context.Context, chat ChatRef, f File) (MessageID, error)
-}
-
-// File is a file's content, for Uploader.
-type File struct {
-	Name    string
-	MIME    string
-	Size    int64
-	Content io.Reader
-	Caption string
 }
 
 // OutgoingMessage is a message from the XMPP user to the network. Text uses
