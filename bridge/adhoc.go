@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"sync"
 	"time"
 
@@ -75,7 +76,7 @@ func (rg *registrar) handleCommand(ctx context.Context, iq *xmpp.IQ) {
 	if sid == "" {
 		// A new execution.
 		if cmd.form == nil {
-			rg.finishCommand(ctx, iq, cmd, nil, reply)
+			rg.finishCommand(ctx, iq, cmd, nil, newSessionID(), reply)
 			return
 		}
 		sid = newSessionID()
@@ -109,15 +110,25 @@ func (rg *registrar) handleCommand(ctx context.Context, iq *xmpp.IQ) {
 		rg.out.replyError(ctx, iq, e)
 		return
 	}
-	rg.finishCommand(ctx, iq, cmd, sub, func(status, _ string, children ...*xmpp.Element) { reply(status, sid, children...) })
+	rg.finishCommand(ctx, iq, cmd, sub, sid, reply)
 }
 
-// finishCommand runs a command and completes it with a note. Failures the
+// finishCommand runs a command and completes it with a note, or, for a
+// registration that needs another step, asks for the next form in the
+// same session sid. Failures the
 // user can act on (a bad token, a missing field) complete with an error
 // note rather than an iq error, so every client shows them.
-func (rg *registrar) finishCommand(ctx context.Context, iq *xmpp.IQ, cmd *command, sub *form.Form, reply func(status, sid string, children ...*xmpp.Element)) {
+func (rg *registrar) finishCommand(ctx context.Context, iq *xmpp.IQ, cmd *command, sub *form.Form, sid string, reply func(status, sid string, children ...*xmpp.Element)) {
 	note, result, err := cmd.run(ctx, rg, iq.From, sub)
-	sid := newSessionID()
+	var next *nextStepError
+	if errors.As(err, &next) {
+		// A multi-step registration: the same session goes on with the
+		// next form.
+		rg.adhocs.put(sid, adhocSession{cmd: cmd, user: iq.From, expires: time.Now().Add(adhocSessionTTL)})
+		actions := xmpp.NewElement("", "actions", "execute", "complete").Append(xmpp.NewElement("", "complete"))
+		reply("executing", sid, actions, dataForm(next.Form, rg.info.Name).Element())
+		return
+	}
 	if err != nil {
 		rg.log.Info("command failed", "command", cmd.node, "user", iq.From.Bare(), "err", err)
 		reply("completed", sid, xmpp.TextElement("", "note", userError(err).Text).SetAttr("type", "error"))

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -48,11 +49,31 @@ func (rg *registrar) handleChatCommand(ctx context.Context, m *xmpp.Message) {
 		return
 	}
 	note, _, err := cmd.run(ctx, rg, m.From, f)
+	var next *nextStepError
+	if errors.As(err, &next) {
+		answer(nextStepText(next.Form))
+		return
+	}
 	if err != nil {
 		answer(userError(err).Text)
 		return
 	}
 	answer(note)
+}
+
+// nextStepText tells a chat user how to go on with a registration.
+func nextStepText(rf RegistrationForm) string {
+	var names []string
+	for _, fd := range rf.Fields {
+		if fd.Type != FieldFixed {
+			names = append(names, fd.Var+"=…")
+		}
+	}
+	text := "One more step."
+	if rf.Instructions != "" {
+		text = "One more step: " + rf.Instructions
+	}
+	return text + "\nSend: register " + strings.Join(names, " ")
 }
 
 func (rg *registrar) helpText(m *xmpp.Message) string {

@@ -32,10 +32,10 @@ var commands = []*command{
 	{
 		node: "register", name: "Register an account",
 		help: "register <credentials>: add an account (or log in again with new credentials)",
-		form: func(rg *registrar, _ jid.JID) *form.Form { return rg.registrationForm() },
+		form: func(rg *registrar, user jid.JID) *form.Form { return rg.registrationForm(user) },
 		run:  runRegister,
-		parse: func(rg *registrar, _ jid.JID, args string) (*form.Form, error) {
-			return rg.parseRegisterArgs(args)
+		parse: func(rg *registrar, user jid.JID, args string) (*form.Form, error) {
+			return rg.parseRegisterArgs(user, args)
 		},
 	},
 	{
@@ -98,10 +98,7 @@ func (rg *registrar) command(node string, user jid.JID) (*command, bool) {
 }
 
 func runRegister(ctx context.Context, rg *registrar, user jid.JID, sub *form.Form) (string, *form.Form, error) {
-	if err := rg.registrationForm().Validate(sub); err != nil {
-		return "", nil, err
-	}
-	data, err := rg.register(ctx, user, rg.formValues(sub))
+	data, err := rg.submitRegistration(ctx, user, sub)
 	if err != nil {
 		return "", nil, err
 	}
@@ -114,10 +111,10 @@ func runRegister(ctx context.Context, rg *registrar, user jid.JID, sub *form.For
 
 // parseRegisterArgs reads "register VALUE" (for a one-field form) or
 // "register field=value field=value".
-func (rg *registrar) parseRegisterArgs(args string) (*form.Form, error) {
+func (rg *registrar) parseRegisterArgs(user jid.JID, args string) (*form.Form, error) {
 	f := &form.Form{Type: form.TypeSubmit}
 	var inputs []Field
-	for _, fd := range rg.info.Registration.Fields {
+	for _, fd := range rg.currentForm(user).Fields {
 		if fd.Type != FieldFixed {
 			inputs = append(inputs, fd)
 		}

@@ -93,3 +93,24 @@ func TestPerChatCapabilities(t *testing.T) {
 		t.Fatalf("reactions sent %+v %v", sent, err)
 	}
 }
+
+// Group events (until the room part exists) are counted as unmapped and
+// accepted, never refused: refusing would make the network send them
+// again forever.
+func TestGroupEventsAreCountedUnmapped(t *testing.T) {
+	e := withBob(t)
+	evs := []bridge.Event{
+		bridge.GroupEvent{Group: bridge.GroupInfo{ID: "C1", Name: "general"}},
+		bridge.MemberEvent{Chat: "C1", Member: bridge.GroupMember{User: "bob", Nick: "Bob"}},
+		bridge.TopicEvent{Chat: "C1", Topic: "hi", By: "bob"},
+		bridge.MessageEvent{Chat: bridge.ChatRef{Kind: bridge.Group, ID: "C1"}, Sender: "bob", ID: "g1", Text: "to all"},
+	}
+	for _, ev := range evs {
+		if err := e.tr.Emit(e.ctx(), "acct-a", ev); err != nil {
+			t.Fatalf("%T: %v", ev, err)
+		}
+	}
+	if n := e.gw.Metrics().Snapshot().Events["unmapped"]; n != uint64(len(evs)) {
+		t.Fatalf("unmapped %d, want %d", n, len(evs))
+	}
+}

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -56,8 +57,8 @@ type Inbound struct {
 	// Order is the ordering key (a conversation; a workspace for events
 	// about the workspace).
 	Order string
-	// Describe names the event in logs.
-	Describe string
+	// Describe names the event in logs; it is only called for a log line.
+	Describe fmt.Stringer
 	// Route returns the accounts the event concerns, in the order they
 	// get it. complete is false when more accounts may be concerned but
 	// cannot take it yet (logging in): the event is then handled for those

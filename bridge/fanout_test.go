@@ -84,7 +84,7 @@ func (l *fanLog) snapshot() (handled, acked []string) {
 
 func fanEvent(f *bridge.Fanout, log *fanLog, id, order string, accts ...bridge.AccountID) bridge.Inbound {
 	return bridge.Inbound{
-		ID: id, Order: order, Describe: id,
+		ID: id, Order: order, Describe: fanName(id),
 		Route: func(context.Context) ([]bridge.AccountID, bool, error) { return accts, true, nil },
 		Handle: func(_ context.Context, s bridge.Session) error {
 			return log.handle(s.(*fanSession), id)
@@ -190,3 +190,8 @@ func TestFanout(t *testing.T) {
 		t.Fatalf("after Detach: group %v", f.Group("T1"))
 	}
 }
+
+// fanName is an event's name in logs.
+type fanName string
+
+func (n fanName) String() string { return string(n) }

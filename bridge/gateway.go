@@ -40,6 +40,10 @@ type Config struct {
 	// Backup, when set, writes an online backup for the admin command and
 	// returns where it went. It is shared by all gateways of the process.
 	Backup func(ctx context.Context) (path string, size int64, err error)
+	// Webhooks is the process's HTTP handler for transports that receive
+	// their network's events over HTTP (WebhookReceiver); such a transport
+	// needs it. It is shared by all gateways of the process.
+	Webhooks *Webhooks
 }
 
 func (c Config) withDefaults() Config {
@@ -128,6 +132,14 @@ func New(cfg Config, tr Transport, db *store.DB, log *slog.Logger) (*Gateway, er
 	}
 	if err := g.cfg.Access.compile(); err != nil {
 		return nil, err
+	}
+	if r, ok := tr.(WebhookReceiver); ok {
+		if cfg.Webhooks == nil {
+			return nil, fmt.Errorf("bridge: %s: the %s transport receives webhooks: configure [webhooks] listen", cfg.Name, info.Name)
+		}
+		if err := cfg.Webhooks.mount(cfg.Name, r); err != nil {
+			return nil, err
+		}
 	}
 	ccfg := cfg.Component
 	userOnState := ccfg.OnState

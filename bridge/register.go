@@ -31,14 +31,19 @@ type registrar struct {
 	metrics  *Metrics
 	log      *slog.Logger
 	adhocs   *adhocSessions
+	pending  registrations
 }
 
-// registrationForm is the transport's registration form as a data form.
-func (rg *registrar) registrationForm() *form.Form {
-	rf := rg.info.Registration
+// registrationForm is the form the user fills in now, as a data form.
+func (rg *registrar) registrationForm(user jid.JID) *form.Form {
+	return dataForm(rg.currentForm(user), rg.info.Name)
+}
+
+// dataForm turns a registration form into a data form.
+func dataForm(rf RegistrationForm, network string) *form.Form {
 	f := &form.Form{Type: form.TypeForm, Title: rf.Title}
 	if f.Title == "" {
-		f.Title = "Register with " + rg.info.Name
+		f.Title = "Register with " + network
 	}
 	if rf.Instructions != "" {
 		f.Instructions = []string{rf.Instructions}
@@ -57,11 +62,11 @@ func (rg *registrar) registrationForm() *form.Form {
 	return f
 }
 
-// formValues extracts the transport's fields from a submitted form, with
+// formValues extracts a form's fields from a submitted form, with
 // defaults for omitted optional fields.
-func (rg *registrar) formValues(sub *form.Form) map[string]string {
+func formValues(rf RegistrationForm, sub *form.Form) map[string]string {
 	vals := map[string]string{}
-	for _, fd := range rg.info.Registration.Fields {
+	for _, fd := range rf.Fields {
 		if fd.Type == FieldFixed {
 			continue
 		}
@@ -74,8 +79,9 @@ func (rg *registrar) formValues(sub *form.Form) map[string]string {
 	return vals
 }
 
-// register checks values with the transport, stores the account and logs
-// it in. Registering an account that exists replaces its credentials (this
+// register checks values with the transport (every value submitted so
+// far, for a multi-step registration: it returns a *nextStepError while the
+// network needs more), stores the account and logs it in. Registering an account that exists replaces its credentials (this
 // is how a logged-out user logs in again).
 func (rg *registrar) register(ctx context.Context, user jid.JID, values map[string]string) (AccountData, error) {
 	user = user.Bare()
@@ -84,7 +90,17 @@ func (rg *registrar) register(ctx context.Context, user jid.JID, values map[stri
 	}
 	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	data, err := rg.tr.Register(rctx, values)
+	var data AccountData
+	var err error
+	if ms, ok := rg.tr.(MultiStepRegistrar); ok {
+		var next *RegistrationForm
+		data, next, err = ms.RegisterStep(rctx, values)
+		if err == nil && next != nil {
+			return AccountData{}, &nextStepError{Form: *next}
+		}
+	} else {
+		data, err = rg.tr.Register(rctx, values)
+	}
 	if err != nil {
 		return AccountData{}, err
 	}
@@ -188,7 +204,16 @@ func (rg *registrar) unregister(ctx context.Context, user jid.JID, remote Accoun
 // with a sentence the user can act on.
 func userError(err error) *xmpp.StanzaError {
 	var ve *form.ValidationError
+	var next *nextStepError
 	switch {
+	case errors.As(err, &next):
+		// XEP-0077 has no second step: the user asks for the form again
+		// and gets the next one.
+		text := "One more step: ask for the registration form again and fill in the next one."
+		if next.Form.Instructions != "" {
+			text = "One more step: " + next.Form.Instructions + " Ask for the registration form again to continue."
+		}
+		return xmpp.NewStanzaError(xmpp.CondNotAcceptable, text)
 	case errors.As(err, &ve):
 		return xmpp.NewStanzaError(xmpp.CondNotAcceptable, ve.Error())
 	case errors.Is(err, ErrNotAllowed):
@@ -226,8 +251,8 @@ func (rg *registrar) handleRegisterIQ(ctx context.Context, iq *xmpp.IQ) {
 			return
 		}
 		q := xmpp.NewElement(NSRegister, "query")
-		f := rg.registrationForm()
-		if instr := rg.info.Registration.Instructions; instr != "" {
+		f := rg.registrationForm(user)
+		if instr := rg.currentForm(user).Instructions; instr != "" {
 			q.Append(xmpp.TextElement("", "instructions", instr))
 		} else {
 			q.Append(xmpp.TextElement("", "instructions", "Fill in the form to add a "+rg.info.Name+" account."))
@@ -256,12 +281,11 @@ func (rg *registrar) handleRegisterIQ(ctx context.Context, iq *xmpp.IQ) {
 		rg.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondBadRequest, err.Error()))
 		return
 	}
-	if err := rg.registrationForm().Validate(sub); err != nil {
-		rg.out.replyError(ctx, iq, userError(err))
-		return
-	}
-	if _, err := rg.register(ctx, user, rg.formValues(sub)); err != nil {
-		rg.log.Info("registration refused", "user", user, "err", err)
+	if _, err := rg.submitRegistration(ctx, user, sub); err != nil {
+		var next *nextStepError
+		if !errors.As(err, &next) {
+			rg.log.Info("registration refused", "user", user, "err", err)
+		}
 		rg.out.replyError(ctx, iq, userError(err))
 		return
 	}

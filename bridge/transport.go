@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"io"
 	"time"
 )
 
@@ -167,6 +166,15 @@ type Transport interface {
 	// XEP-0106 escaping. It must be stable and, case-folded, still unique
 	// per user ID; the bridge remembers the mapping.
 	ContactLocalpart(id UserID) string
+}
+
+// MultiStepRegistrar is implemented by transports whose registration takes
+// more than one form (a phone number, then the code the network texted to
+// it). The bridge calls RegisterStep instead of Register with every value
+// submitted so far; it returns the next form to fill in, or the account
+// when the network has all it needs. Errors are those of Register.
+type MultiStepRegistrar interface {
+	RegisterStep(ctx context.Context, values map[string]string) (AccountData, *RegistrationForm, error)
 }
 
 // Runner is implemented by transports with background work of their own.
@@ -338,23 +346,6 @@ type HistoryFetcher interface {
 // SenderName and SenderAvatarURL say who.
 type Relay interface {
 	SendAs(ctx context.Context, chat ChatRef, msg OutgoingMessage) (MessageID, error)
-}
-
-// Uploader is implemented by sessions that upload files to the network
-// themselves (instead of sending a link): the bridge fetches the XMPP
-// side's file (XEP-0363 upload or XEP-0066 link) and hands over its
-// content.
-type Uploader interface {
-	Upload(ctx context.Context, chat ChatRef, f File) (MessageID, error)
-}
-
-// File is a file's content, for Uploader.
-type File struct {
-	Name    string
-	MIME    string
-	Size    int64
-	Content io.Reader
-	Caption string
 }
 
 // OutgoingMessage is a message from the XMPP user to the network. Text uses

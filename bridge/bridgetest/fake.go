@@ -35,7 +35,9 @@ type Sent struct {
 
 // Transport is the fake network. Tokens "good-NAME" register as account
 // "acct-NAME"; "bad..." is refused with bridge.ErrAuth; "down..." fails with
-// bridge.ErrTemporary.
+// bridge.ErrTemporary. "multi-NAME" registers in two steps: a second form
+// asks for the code Fakenet "texted", 1234, then the account is
+// "acct-NAME".
 type Transport struct {
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced on every change
@@ -115,6 +117,36 @@ func (t *Transport) Register(_ context.Context, values map[string]string) (bridg
 		return bridge.AccountData{}, fmt.Errorf("fakenet unreachable: %w", bridge.ErrTemporary)
 	}
 	return bridge.AccountData{}, fmt.Errorf("invalid token: %w", bridge.ErrAuth)
+}
+
+// MultiStepCode is the code the second step of a "multi-" registration
+// wants.
+const MultiStepCode = "1234"
+
+var _ bridge.MultiStepRegistrar = (*Transport)(nil)
+
+// RegisterStep implements bridge.MultiStepRegistrar.
+func (t *Transport) RegisterStep(ctx context.Context, values map[string]string) (bridge.AccountData, *bridge.RegistrationForm, error) {
+	tok := values["token"]
+	name, multi := strings.CutPrefix(tok, "multi-")
+	if !multi {
+		data, err := t.Register(ctx, values)
+		return data, nil, err
+	}
+	switch values["code"] {
+	case "":
+		return bridge.AccountData{}, &bridge.RegistrationForm{
+			Title:        "Confirm your Fakenet account",
+			Instructions: "Enter the code Fakenet sent you.",
+			Fields:       []bridge.Field{{Var: "code", Label: "Code", Type: bridge.FieldText, Required: true}},
+		}, nil
+	case MultiStepCode:
+		return bridge.AccountData{
+			ID: bridge.AccountID("acct-" + name), Name: name + " on Fakenet",
+			Secrets: map[string]string{"token": "good-" + name},
+		}, nil, nil
+	}
+	return bridge.AccountData{}, nil, fmt.Errorf("wrong code: %w", bridge.ErrAuth)
 }
 
 // Login implements bridge.Transport.

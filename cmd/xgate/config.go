@@ -22,6 +22,8 @@ type document struct {
 	Admin  adminSection  `toml:"admin"`
 	Access accessSection `toml:"access"`
 	XMPP   xmppSection   `toml:"xmpp"`
+
+	Webhooks webhooksSection `toml:"webhooks"`
 }
 
 // logSection is [log].
@@ -50,6 +52,12 @@ type adminSection struct {
 	Token     string `toml:"token"`
 	TokenFile string `toml:"token_file"`
 	TokenEnv  string `toml:"token_env"`
+}
+
+// webhooksSection is [webhooks]: the listener of transports that receive
+// their network's events over HTTP.
+type webhooksSection struct {
+	Listen string `toml:"listen"`
 }
 
 // accessSection is [access].

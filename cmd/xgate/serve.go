@@ -73,20 +73,34 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, version string, r
 		}
 	}()
 	bk := &backups{db: db, dir: cfg.backupDir, keep: cfg.backupKeep, log: log.With("component", "backups")}
+	var hooks *bridge.Webhooks
+	if cfg.webhooksListen != "" {
+		hooks = bridge.NewWebhooks()
+	}
 
 	gws := make([]*bridge.Gateway, 0, len(cfg.instances))
 	for _, inst := range cfg.instances {
-		g, err := newGateway(cfg, inst, db, bk, log, version)
+		g, err := newGateway(cfg, inst, db, bk, hooks, log, version)
 		if err != nil {
 			return err
 		}
 		gws = append(gws, g)
 	}
 
+	var hooksLn net.Listener
+	if hooks != nil {
+		hooksLn, err = net.Listen("tcp", cfg.webhooksListen)
+		if err != nil {
+			return fmt.Errorf("webhooks.listen: %w", err)
+		}
+	}
 	var ln net.Listener
 	if cfg.adminListen != "" {
 		ln, err = net.Listen("tcp", cfg.adminListen)
 		if err != nil {
+			if hooksLn != nil {
+				hooksLn.Close()
+			}
 			return fmt.Errorf("admin.listen: %w", err)
 		}
 	}
@@ -129,6 +143,20 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, version string, r
 		})
 		log.Info("admin endpoint listening", "addr", "http://"+adminAddr)
 	}
+	var hooksSrv *http.Server
+	if hooksLn != nil {
+		hooksSrv = &http.Server{
+			Handler:           hooks,
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		wg.Go(func() {
+			if err := hooksSrv.Serve(hooksLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				cancel(fmt.Errorf("webhooks listener: %w", err))
+			}
+		})
+		log.Info("webhooks listening", "addr", "http://"+hooksLn.Addr().String(), "gateways", hooks.Mounted())
+	}
 	log.Info("xgate running", "version", version, "gateways", len(gws), "store", cfg.storePath)
 	if ready != nil {
 		ready(adminAddr)
@@ -143,10 +171,13 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, version string, r
 		log.Error("shutting down after a failure", "err", cause)
 	}
 	cancel(nil)
-	if srv != nil {
+	for _, s := range []*http.Server{srv, hooksSrv} {
+		if s == nil {
+			continue
+		}
 		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), adminShutdownTimeout)
-		if err := srv.Shutdown(sctx); err != nil {
-			srv.Close()
+		if err := s.Shutdown(sctx); err != nil {
+			s.Close()
 		}
 		scancel()
 	}
@@ -167,7 +198,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, version string, r
 }
 
 // newGateway builds the transport and gateway of one instance.
-func newGateway(cfg *config, inst *instance, db *store.DB, bk *backups, log *slog.Logger, version string) (*bridge.Gateway, error) {
+func newGateway(cfg *config, inst *instance, db *store.DB, bk *backups, hooks *bridge.Webhooks, log *slog.Logger, version string) (*bridge.Gateway, error) {
 	tr, err := inst.kind.newTransport(inst, log.With("gateway", inst.Name, "network", inst.network))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s transport: %w", inst.Name, inst.network, err)
@@ -180,6 +211,7 @@ func newGateway(cfg *config, inst *instance, db *store.DB, bk *backups, log *slo
 		DeliveryTimeout:  inst.deliveryTimeout,
 		Version:          version,
 		Backup:           bk.run,
+		Webhooks:         hooks,
 	}, tr, db, log)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", inst.Name, err)

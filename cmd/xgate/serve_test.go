@@ -295,6 +295,28 @@ func TestServeStartupErrors(t *testing.T) {
 			t.Errorf("got %v", err)
 		}
 	})
+	t.Run("webhooks address taken", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		cfg := serveConfig(t, t.TempDir(), "127.0.0.1:1", "")
+		cfg.webhooksListen = ln.Addr().String()
+		err = serve(t.Context(), cfg, slog.New(slog.DiscardHandler), "v", nil)
+		if err == nil || !strings.HasPrefix(err.Error(), "webhooks.listen: ") {
+			t.Errorf("got %v", err)
+		}
+	})
+	t.Run("webhooks listen validated", func(t *testing.T) {
+		c, err := parseConfig("x.toml", []byte(minimal+"[webhooks]\nlisten = \"0.0.0.0:8089\"\n"), transportKinds)
+		if err != nil || c.webhooksListen != "0.0.0.0:8089" {
+			t.Errorf("parsed %q, %v", c.webhooksListen, err)
+		}
+		if _, err := parseConfig("x.toml", []byte(minimal+"[webhooks]\nlisten = \"8089\"\n"), transportKinds); err == nil || !strings.Contains(err.Error(), "webhooks.listen") {
+			t.Errorf("bad listen: %v", err)
+		}
+	})
 	t.Run("no transports", func(t *testing.T) {
 		cfg := serveConfig(t, t.TempDir(), "127.0.0.1:1", "")
 		ctx, cancel := context.WithCancel(t.Context())

@@ -43,6 +43,10 @@ type config struct {
 	adminTokenFrom secret.Source
 	adminToken     string
 
+	// webhooksListen is the address of the HTTP listener for transports
+	// that receive webhooks; "" when none is configured.
+	webhooksListen string
+
 	instances []*instance
 	// warnings are problems that do not stop xgate; run logs them and
 	// check-config prints them.
@@ -159,6 +163,11 @@ func validate(file string, pos positions, doc document, insts []decodedInstance,
 
 	validateStore(c, cfg, doc.Store)
 	validateAdmin(c, cfg, doc.Admin)
+	if l := doc.Webhooks.Listen; l != "" {
+		if _, ok := c.hostPort("webhooks.listen", l, true); ok {
+			cfg.webhooksListen = l
+		}
+	}
 	allow := validateAllow(c, "access.allow", doc.Access.Allow)
 	comp := validateXMPP(c, doc.XMPP)
 

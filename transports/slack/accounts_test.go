@@ -108,7 +108,7 @@ func TestLogin(t *testing.T) {
 	if err := sess.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(tr.teamSessions(w.team.ID)); n != 0 {
+	if n := len(tr.fanout.Group(w.team.ID)); n != 0 {
 		t.Errorf("%d sessions left after Close", n)
 	}
 }

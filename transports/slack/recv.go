@@ -480,6 +480,9 @@ func tsTime(ts string) time.Time {
 }
 
 // describe names an event for logs.
+// String describes the event for logs (it is the Fanout's Describe).
+func (in *inbound) String() string { return in.describe() }
+
 func (in *inbound) describe() string {
 	return fmt.Sprintf("%s %s (team %s, channel %q)", in.typ, in.eventID, in.team, in.channel)
 }

@@ -80,7 +80,7 @@ func (r *router) dispatch(ctx context.Context, envelopeID string, in *inbound) {
 		order = "team:" + in.team
 	}
 	r.t.fanout.Dispatch(ctx, bridge.Inbound{
-		ID: id, Order: order, Describe: in.describe(),
+		ID: id, Order: order, Describe: in,
 		Route: func(ctx context.Context) ([]bridge.AccountID, bool, error) {
 			r.membershipChanged(in)
 			return r.route(ctx, in)
@@ -142,17 +142,20 @@ func (r *router) runAcker(ctx context.Context) {
 // route returns the accounts with a live session an event concerns, in
 // account order. complete is false when, shortly after the connection
 // started, the event also concerns installations whose accounts have not
-// logged in yet: they get it when Slack sends it again.
+// logged in yet: they get it when Slack sends it again. A conversation
+// whose members are known costs a lookup per member, not a look at every
+// session.
 func (r *router) route(ctx context.Context, in *inbound) (accounts []bridge.AccountID, complete bool, err error) {
-	live := r.t.teamSessions(in.team)
 	if in.channel == "" {
-		return sortedAccounts(live), true, nil
+		return r.t.fanout.Group(in.team), true, nil
 	}
 	r.mu.Lock()
 	rt, cached := r.routes[in.channel]
 	r.mu.Unlock()
+	grace := r.t.inGrace()
 	if !cached {
-		for _, acct := range sortedAccounts(live) {
+		live := r.t.fanout.Group(in.team)
+		for _, acct := range live {
 			s, ok := r.t.fanout.Session(acct)
 			if !ok {
 				continue
@@ -162,39 +165,39 @@ func (r *router) route(ctx context.Context, in *inbound) (accounts []bridge.Acco
 				break
 			}
 		}
-	}
-	grace := r.t.inGrace()
-	if !cached {
-		if len(live) == 0 && !grace {
-			return nil, true, nil
-		}
-		if in.eventContext == "" {
-			return sortedAccounts(live), true, nil // no way to know better
-		}
-		auths, err := r.t.app.ListEventAuthorizationsContext(ctx, in.eventContext)
-		if err != nil {
-			return nil, false, classify("apps.event.authorizations.list", err)
-		}
-		rt = route{team: in.team}
-		for _, a := range auths {
-			if !a.IsBot && (a.TeamID == "" || a.TeamID == in.team) && !slices.Contains(rt.members, a.UserID) {
-				rt.members = append(rt.members, a.UserID)
+		if !cached {
+			if len(live) == 0 && !grace {
+				return nil, true, nil
+			}
+			if in.eventContext == "" {
+				return live, true, nil // no way to know better
+			}
+			auths, err := r.t.app.ListEventAuthorizationsContext(ctx, in.eventContext)
+			if err != nil {
+				return nil, false, classify("apps.event.authorizations.list", err)
+			}
+			rt = route{team: in.team}
+			for _, a := range auths {
+				if !a.IsBot && (a.TeamID == "" || a.TeamID == in.team) && !slices.Contains(rt.members, a.UserID) {
+					rt.members = append(rt.members, a.UserID)
+				}
 			}
 		}
+		r.mu.Lock()
+		r.routes[in.channel] = rt
+		r.mu.Unlock()
 	}
-	r.mu.Lock()
-	r.routes[in.channel] = rt
-	r.mu.Unlock()
-	picked := map[string]bridge.AccountID{}
 	complete = true
 	for _, m := range rt.members {
-		if a, ok := live[m]; ok {
-			picked[m] = a
+		acct := MakeAccountID(in.team, m)
+		if _, ok := r.t.fanout.Session(acct); ok {
+			accounts = append(accounts, acct)
 		} else if grace && r.t.awaitLogin(in.team, m) {
 			complete = false
 		}
 	}
-	return sortedAccounts(picked), complete, nil
+	slices.SortFunc(accounts, func(a, b bridge.AccountID) int { return strings.Compare(string(a), string(b)) })
+	return accounts, complete, nil
 }
 
 // membershipChanged forgets the remembered route of a conversation whose
@@ -295,15 +298,4 @@ func parseEnvelope(payload []byte) (*inbound, error) {
 	}
 	in.channel = ch
 	return in, nil
-}
-
-// sortedAccounts returns the accounts of a member → account map in
-// account order, for deterministic delivery.
-func sortedAccounts(m map[string]bridge.AccountID) []bridge.AccountID {
-	out := make([]bridge.AccountID, 0, len(m))
-	for _, a := range m {
-		out = append(out, a)
-	}
-	slices.SortFunc(out, func(a, b bridge.AccountID) int { return strings.Compare(string(a), string(b)) })
-	return out
 }

@@ -271,18 +271,6 @@ func (t *Transport) removeSession(s *Session) {
 	t.router.sessionsChanged(s.team)
 }
 
-// teamSessions returns the accounts of a workspace with a live session, by
-// member ID; it costs the size of the workspace, not of every session.
-func (t *Transport) teamSessions(team string) map[string]bridge.AccountID {
-	out := map[string]bridge.AccountID{}
-	for _, a := range t.fanout.Group(team) {
-		if _, user, err := ParseAccountID(a); err == nil {
-			out[user] = a
-		}
-	}
-	return out
-}
-
 // isOurBot reports whether a member or bot ID is the app's bot in a team.
 func (t *Transport) isOurBot(team, userID, botID string) bool {
 	t.mu.Lock()
