@@ -438,6 +438,11 @@ func (l *loads) measure(ctx context.Context, d string, floor bool, n int, rate f
 		return nil, err
 	}
 	m := map[string]float64{"n": float64(n), "cpu_us": float64((c1 - c0).Microseconds()) / float64(n)}
+	for name, opid := range l.others {
+		if c, err := cpuTime(opid); err == nil {
+			m["cpu_us_"+name] = float64((c - others0[name]).Microseconds()) / float64(n)
+		}
+	}
 	if !floor {
 		env1, err := l.fake.do(fakeRequest{Op: "count"})
 		if err != nil {
