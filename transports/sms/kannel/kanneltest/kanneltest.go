@@ -315,8 +315,13 @@ func (k *Kannel) SendMO(from, to, text string) error {
 	return err
 }
 
-// Restart stops bearerbox and smsbox and starts them again with the same
-// configuration and store, reconnecting the SMSC.
+// Stop stops smsbox and bearerbox (SIGTERM, by PID) and disconnects the
+// SMSC; Restart brings them back.
+func (k *Kannel) Stop() { k.kill() }
+
+// Restart stops bearerbox and smsbox if they run and starts them again
+// with the same configuration and store, reconnecting the SMSC; it
+// returns once Kannel is online.
 func (k *Kannel) Restart(ctx context.Context) error {
 	k.kill()
 	return k.start(ctx)
