@@ -122,7 +122,10 @@ type Media struct {
 	ContentType string
 }
 
-// DeliveryReport is a status change of a sent message.
+// DeliveryReport is a status change of a sent message. Reports may arrive
+// out of order (Kannel reports a concatenated text's delivery before the
+// SMSC's acknowledgement) and more than once (per part, or retried by the
+// service): a message never moves back from a final status.
 type DeliveryReport struct {
 	// ID is the ID Send returned.
 	ID MessageID

@@ -53,6 +53,7 @@ type Kannel struct {
 	mu      sync.Mutex
 	bb, sb  *exec.Cmd
 	smsc    net.Conn
+	quit    chan struct{} // closed to stop the current reader
 	mt      chan Message
 	readers sync.WaitGroup
 }
@@ -191,8 +192,9 @@ func (k *Kannel) start(ctx context.Context) error {
 		return fmt.Errorf("connect to the fake SMSC port: %w", err)
 	}
 	k.smsc = conn
+	k.quit = make(chan struct{})
 	k.readers.Add(1)
-	go k.readMT(conn)
+	go k.readMT(conn, k.quit)
 	return k.waitOnline(ctx)
 }
 
@@ -237,7 +239,7 @@ func (k *Kannel) waitOnline(ctx context.Context) error {
 }
 
 // readMT turns the SMSC connection's lines into Messages.
-func (k *Kannel) readMT(conn net.Conn) {
+func (k *Kannel) readMT(conn net.Conn, quit <-chan struct{}) {
 	defer k.readers.Done()
 	r := bufio.NewReader(conn)
 	for {
@@ -250,7 +252,11 @@ func (k *Kannel) readMT(conn net.Conn) {
 			k.t.Errorf("kanneltest: %v", err)
 			continue
 		}
-		k.mt <- m
+		select {
+		case k.mt <- m:
+		case <-quit:
+			return
+		}
 	}
 }
 
@@ -347,6 +353,7 @@ func (k *Kannel) kill() {
 	k.sb, k.bb = nil, nil
 	if k.smsc != nil {
 		k.smsc.Close()
+		close(k.quit)
 		k.smsc = nil
 	}
 	k.readers.Wait()
