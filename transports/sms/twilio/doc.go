@@ -27,7 +27,8 @@
 // parameters sorted by name, each name followed by its value)), where URL
 // is the public URL Twilio called: Config.PublicURL (as seen from
 // Twilio, through any reverse proxy) + the path under the mount + the
-// query. A missing or wrong signature is answered 403 and changes nothing;
+// query (with or without the scheme's default port: Twilio has signed
+// both). A missing or wrong signature is answered 403 and changes nothing;
 // the comparison is constant-time. Signatures carry no timestamp, so a
 // replayed request verifies: the bridge suppresses it by MessageSid (and
 // status).

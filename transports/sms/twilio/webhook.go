@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xgate-im/xgate/transports/sms/phone"
@@ -79,11 +80,36 @@ func (p *Provider) verified(w http.ResponseWriter, r *http.Request) (url.Values,
 	if r.URL.RawQuery != "" {
 		public += "?" + r.URL.RawQuery
 	}
-	if !ValidSignature(p.cfg.AuthToken, public, r.PostForm, r.Header.Get("X-Twilio-Signature")) {
+	sig := r.Header.Get("X-Twilio-Signature")
+	if !ValidSignature(p.cfg.AuthToken, public, r.PostForm, sig) &&
+		!ValidSignature(p.cfg.AuthToken, togglePort(public), r.PostForm, sig) {
 		http.Error(w, "bad signature", http.StatusForbidden)
 		return nil, false
 	}
 	return r.PostForm, true
+}
+
+// togglePort returns u with its scheme's default port added when absent,
+// or removed when present: Twilio has signed https URLs both with and
+// without ":443", so both forms are accepted.
+func togglePort(u string) string {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	def := map[string]string{"https": "443", "http": "80"}[pu.Scheme]
+	switch pu.Port() {
+	case "":
+		pu.Host += ":" + def
+	case def:
+		pu.Host = pu.Hostname()
+		if strings.Contains(pu.Host, ":") { // IPv6 literal
+			pu.Host = "[" + pu.Host + "]"
+		}
+	default:
+		return u
+	}
+	return pu.String()
 }
 
 // parseInbound reads an incoming message webhook.

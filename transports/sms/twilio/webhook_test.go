@@ -61,6 +61,8 @@ func TestWebhookSignatures(t *testing.T) {
 		{"inbound signed for the public URL", "/inbound", inbound, Signature("token123", publicURL+"/inbound", inbound), 200},
 		{"status signed for the public URL", "/status", status, Signature("token123", publicURL+"/status", status), 204},
 		{"query is part of the signed URL", "/inbound?a=1", inbound, Signature("token123", publicURL+"/inbound?a=1", inbound), 200},
+		{"signed with the default port", "/inbound", inbound, Signature("token123", "https://gw.example.org:443/sms/tw/inbound", inbound), 200},
+		{"signed with another port", "/inbound", inbound, Signature("token123", "https://gw.example.org:8443/sms/tw/inbound", inbound), 403},
 		{"missing signature", "/inbound", inbound, "", 403},
 		{"signed with another token", "/inbound", inbound, Signature("other", publicURL+"/inbound", inbound), 403},
 		{"signed for the local URL", "/inbound", inbound, "", 403}, // filled below
@@ -173,4 +175,18 @@ func FuzzWebhookForms(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestTogglePort(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://gw.example.org/a?b=1":  "https://gw.example.org:443/a?b=1",
+		"https://gw.example.org:443/a":  "https://gw.example.org/a",
+		"http://gw.example.org/a":       "http://gw.example.org:80/a",
+		"https://gw.example.org:8443/a": "https://gw.example.org:8443/a",
+		"https://[2001:db8::1]:443/a":   "https://[2001:db8::1]/a",
+	} {
+		if got := togglePort(in); got != want {
+			t.Errorf("togglePort(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
