@@ -43,7 +43,7 @@ func (p *Provider) Capabilities() provider.Capabilities {
 	return provider.Capabilities{
 		Concatenates:    true,
 		DeliveryReports: p.cfg.dlrMask()&(1|2|8|16) != 0,
-		MaxBody:         p.cfg.maxParts() * segment.UCS2Part,
+		MaxSegments:     p.cfg.maxParts(),
 	}
 }
 
@@ -53,6 +53,12 @@ func (p *Provider) Capabilities() provider.Capabilities {
 func (p *Provider) Send(ctx context.Context, m provider.Outbound) (provider.Sent, error) {
 	if m.Body == "" {
 		return provider.Sent{}, provider.NewError(name, provider.Permanent, provider.ReasonRejected, "", "Kannel sends text only", nil)
+	}
+	// smsbox silently cuts a text longer than the sendsms-user's
+	// max-messages: refuse it instead.
+	if n := segment.Segments(m.Body); n > p.cfg.maxParts() {
+		return provider.Sent{}, provider.NewError(name, provider.Permanent, provider.ReasonRejected, "",
+			fmt.Sprintf("text needs %d SMS, the gateway allows %d", n, p.cfg.maxParts()), nil)
 	}
 	id, err := newID()
 	if err != nil {

@@ -202,3 +202,28 @@ func FuzzCallbacks(f *testing.F) {
 		}
 	})
 }
+
+func TestSendRefusesWhatKannelWouldCut(t *testing.T) {
+	p, err := New(Config{SendSMSURL: "http://127.0.0.1:1/cgi-bin/sendsms", Username: "u", Password: "p",
+		PublicURL: "https://gw.example.org/k", Secret: testSecret, MaxParts: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := p.Capabilities(); c.MaxSegments != 2 || !c.Concatenates || c.MMS || !c.DeliveryReports {
+		t.Fatalf("Capabilities = %+v", c)
+	}
+	tests := []struct {
+		body string
+		is   error
+	}{
+		{strings.Repeat("a", 307), provider.ErrPermanent}, // 3 parts
+		{strings.Repeat("a", 306), provider.ErrTemporary}, // 2 parts: reaches the (closed) port
+		{"", provider.ErrPermanent},
+	}
+	for _, tt := range tests {
+		_, err := p.Send(t.Context(), provider.Outbound{From: "+15559870000", To: "+15551230000", Body: tt.body})
+		if !errors.Is(err, tt.is) {
+			t.Errorf("Send(%d chars) = %v, want %v", len(tt.body), err, tt.is)
+		}
+	}
+}

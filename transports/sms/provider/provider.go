@@ -62,8 +62,12 @@ type Capabilities struct {
 	// DeliveryReports: DeliveryReport calls follow a Send.
 	DeliveryReports bool
 	// MaxBody is the longest body Send accepts, in characters; 0 means no
-	// limit beyond the SMS rules.
+	// limit of this kind.
 	MaxBody int
+	// MaxSegments is the most SMS segments (see package segment) one Send
+	// accepts; 0 means no limit of this kind. Longer texts are refused,
+	// never truncated: the transport splits them first.
+	MaxSegments int
 }
 
 // Outbound is one text or MMS to send.

@@ -15,6 +15,8 @@
 //     auth required, as at Twilio).
 //   - SendInbound posts a signed incoming-message webhook (with media
 //     URLs served by the fake) to Options.InboundURL.
+//   - Options.AutoReply makes numbers answer each message with an inbound
+//     text (the demo's SMS side).
 //   - Faults: FailNext answers the next requests with an HTTP status,
 //     Twilio error code and Retry-After; FailTo refuses every message to
 //     a number (e.g. 21610, opted out); FailDelivery accepts messages to a

@@ -30,6 +30,11 @@ type Options struct {
 	// in order; nil means "sent", "delivered"; an empty non-nil slice
 	// sends none.
 	Statuses []string
+	// AutoReply, when set, makes numbers answer: for each message
+	// created, after its status callbacks, the fake sends the returned
+	// text (when ok) as an inbound message from the recipient to the
+	// sender, through InboundURL. The demo uses it.
+	AutoReply func(m Message) (reply string, ok bool)
 	// Contract, when set, checks every API request (see Violations).
 	Contract *Contract
 	// Client sends webhooks; nil means a client with a 10 s timeout.
@@ -244,6 +249,16 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 			}
 			select {
 			case s.queue <- Callback{URL: m.StatusCallback, Form: form}:
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}
+	if s.opts.AutoReply != nil && s.opts.InboundURL != "" {
+		if reply, ok := s.opts.AutoReply(m); ok {
+			form := s.inboundForm(Inbound{From: m.To, To: m.From, Body: reply})
+			select {
+			case s.queue <- Callback{URL: s.opts.InboundURL, Form: form}:
 			case <-r.Context().Done():
 				return
 			}

@@ -197,3 +197,33 @@ func TestCloseTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestAutoReply(t *testing.T) {
+	var s *Server
+	hookSrv := startHook(t, &s)
+	s, err := Start(Options{
+		InboundURL: hookSrv.URL + "/inbound", Statuses: []string{"delivered"},
+		AutoReply: func(m Message) (string, bool) { return "echo: " + m.Body, m.Body != "quiet" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, body := range []string{"quiet", "hi"} {
+		create(t, s, url.Values{"To": {"+15551230000"}, "From": {"+15559870000"}, "Body": {body}, "StatusCallback": {hookSrv.URL + "/status"}})
+	}
+	cbs, err := s.WaitCallbacks(t.Context(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := cbs[2]
+	if !strings.HasSuffix(reply.URL, "/inbound") || reply.Status != 200 || reply.Form.Get("Body") != "echo: hi" ||
+		reply.Form.Get("From") != "+15551230000" || reply.Form.Get("To") != "+15559870000" {
+		t.Fatalf("reply %+v", reply)
+	}
+	for _, cb := range cbs[:2] {
+		if cb.Form.Get("MessageStatus") != "delivered" {
+			t.Fatalf("callback %+v", cb)
+		}
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/xgate-im/xgate/transports/sms/segment"
 )
 
 // sign computes X-Twilio-Signature: HMAC-SHA1 keyed with the auth token
@@ -106,15 +108,30 @@ func (s *Server) SendInbound(ctx context.Context, in Inbound) (sid string, statu
 	if s.opts.InboundURL == "" {
 		return "", 0, errors.New("smsfake: no InboundURL configured")
 	}
+	form := s.inboundForm(in)
+	sid = form.Get("MessageSid")
+	cb := s.post(ctx, s.opts.InboundURL, form)
+	if cb.Err != nil {
+		return sid, 0, fmt.Errorf("smsfake: inbound webhook: %w", cb.Err)
+	}
+	if cb.Status < 200 || cb.Status > 299 {
+		return sid, cb.Status, fmt.Errorf("smsfake: inbound webhook answered %d", cb.Status)
+	}
+	return sid, cb.Status, nil
+}
+
+// inboundForm builds the incoming-message webhook for in, storing its
+// media where the fake serves them.
+func (s *Server) inboundForm(in Inbound) url.Values {
 	prefix := "SM"
 	if len(in.Media) > 0 {
 		prefix = "MM"
 	}
-	sid = newSID(prefix)
+	sid := newSID(prefix)
 	form := url.Values{
 		"MessageSid": {sid}, "SmsMessageSid": {sid}, "SmsSid": {sid}, "AccountSid": {s.opts.AccountSID},
 		"From": {in.From}, "To": {in.To}, "Body": {in.Body}, "NumMedia": {fmt.Sprint(len(in.Media))},
-		"NumSegments": {fmt.Sprint(1)}, "SmsStatus": {"received"}, "ApiVersion": {"2010-04-01"},
+		"NumSegments": {fmt.Sprint(segment.Segments(in.Body))}, "SmsStatus": {"received"}, "ApiVersion": {"2010-04-01"},
 	}
 	for i, m := range in.Media {
 		mediaSID := newSID("ME")
@@ -124,12 +141,5 @@ func (s *Server) SendInbound(ctx context.Context, in Inbound) (sid string, statu
 		form.Set(fmt.Sprintf("MediaUrl%d", i), s.URL()+"/2010-04-01/Accounts/"+s.opts.AccountSID+"/Messages/"+sid+"/Media/"+mediaSID)
 		form.Set(fmt.Sprintf("MediaContentType%d", i), m.ContentType)
 	}
-	cb := s.post(ctx, s.opts.InboundURL, form)
-	if cb.Err != nil {
-		return sid, 0, fmt.Errorf("smsfake: inbound webhook: %w", cb.Err)
-	}
-	if cb.Status < 200 || cb.Status > 299 {
-		return sid, cb.Status, fmt.Errorf("smsfake: inbound webhook answered %d", cb.Status)
-	}
-	return sid, cb.Status, nil
+	return form
 }

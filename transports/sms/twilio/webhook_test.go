@@ -1,6 +1,7 @@
 package twilio
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -187,6 +188,28 @@ func TestTogglePort(t *testing.T) {
 	} {
 		if got := togglePort(in); got != want {
 			t.Errorf("togglePort(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	good := Config{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "t", PublicURL: "https://gw.example.org/tw"}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for name, mutate := range map[string]func(*Config){
+		"short sid":      func(c *Config) { c.AccountSID = "AC123" },
+		"not an account": func(c *Config) { c.AccountSID = "SK0123456789abcdef0123456789abcdef" },
+		"no token":       func(c *Config) { c.AuthToken = "" },
+		"base with path": func(c *Config) { c.BaseURL = "https://api.example.org/2010-04-01" },
+		"base not http":  func(c *Config) { c.BaseURL = "ftp://api.example.org" },
+		"no public url":  func(c *Config) { c.PublicURL = "" },
+		"public query":   func(c *Config) { c.PublicURL = "https://gw.example.org/tw?x=1" },
+	} {
+		c := good
+		mutate(&c)
+		if err := c.Validate(); !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: Validate = %v", name, err)
 		}
 	}
 }
