@@ -336,7 +336,11 @@ func (k *Kannel) Restart(ctx context.Context) error {
 func (k *Kannel) kill() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	for _, cmd := range []*exec.Cmd{k.sb, k.bb} {
+	// bearerbox first: stopping it hands what it holds for smsbox (DLRs,
+	// MO) over while smsbox still listens, and smsbox then ends with it.
+	// Stopped the other way round, bearerbox waits for an smsbox that
+	// never returns. The SMSC stays connected until bearerbox is gone.
+	for _, cmd := range []*exec.Cmd{k.bb, k.sb} {
 		if cmd == nil || cmd.Process == nil {
 			continue
 		}
@@ -346,6 +350,7 @@ func (k *Kannel) kill() {
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
+			k.t.Logf("kanneltest: %s ignored SIGTERM for 10 s; killing it", filepath.Base(cmd.Path))
 			_ = cmd.Process.Kill()
 			<-done
 		}
