@@ -128,8 +128,10 @@ type Media struct {
 
 // DeliveryReport is a status change of a sent message. Reports may arrive
 // out of order (Kannel reports a concatenated text's delivery before the
-// SMSC's acknowledgement) and more than once (per part, or retried by the
-// service): a message never moves back from a final status.
+// SMSC's acknowledgement), more than once (per part, or retried by the
+// service), and even before Send has returned the ID they carry: a message
+// never moves back from a final status, and a report for an unknown ID is
+// kept until Send's answer is stored.
 type DeliveryReport struct {
 	// ID is the ID Send returned.
 	ID MessageID

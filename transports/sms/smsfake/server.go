@@ -233,6 +233,12 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 	close(s.changed)
 	s.changed = make(chan struct{})
 	s.mu.Unlock()
+	// Answer first, as Twilio does; callbacks follow (a client may still
+	// see one before it has read the answer).
+	writeJSON(w, http.StatusCreated, s.resource(m))
+	if fl, ok := w.(http.Flusher); ok {
+		fl.Flush()
+	}
 	if m.StatusCallback != "" {
 		statuses := s.opts.Statuses
 		if fails {
@@ -249,7 +255,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 			}
 			select {
 			case s.queue <- Callback{URL: m.StatusCallback, Form: form}:
-			case <-r.Context().Done():
+			case <-s.done:
 				return
 			}
 		}
@@ -259,12 +265,11 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 			form := s.inboundForm(Inbound{From: m.To, To: m.From, Body: reply})
 			select {
 			case s.queue <- Callback{URL: s.opts.InboundURL, Form: form}:
-			case <-r.Context().Done():
+			case <-s.done:
 				return
 			}
 		}
 	}
-	writeJSON(w, http.StatusCreated, s.resource(m))
 }
 
 func (s *Server) fetchMessage(w http.ResponseWriter, r *http.Request) {
