@@ -3,7 +3,10 @@
 // directory, and plays its SMS centre: Kannel's "fake" SMSC speaks plain
 // text lines ("FROM TO TYPE DATA") over TCP, the protocol of fakesmsc from
 // kannel-extras, so the test reads what Kannel sends to phones (MT) and
-// injects texts from phones (MO) without any other process.
+// injects texts from phones (MO) without any other process (fakesmsc
+// itself is not needed). Kannel 1.4.5's line types: "text", "data"
+// (URL-encoded bytes), "ucs2" from the SMSC and "ucs-2" to it (URL-encoded
+// UTF-16BE), "udh UDH data|text DATA" for parts of concatenated texts.
 //
 // Start skips the test (with the reason) only when bearerbox or smsbox is
 // not installed; any other failure fails it. Every process is stopped by
@@ -87,7 +90,7 @@ func Start(t testing.TB, opts Options) *Kannel {
 	t.Helper()
 	for _, bin := range []string{"bearerbox", "smsbox"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("kanneltest: %s not installed (Debian packages kannel and kannel-extras): %v", bin, err)
+			t.Skipf("kanneltest: %s not installed (Debian package kannel): %v", bin, err)
 		}
 	}
 	k := &Kannel{t: t, dir: t.TempDir(), mt: make(chan Message, 1024)}
