@@ -40,6 +40,16 @@ type MediaFetcher interface {
 	FetchMedia(ctx context.Context, url string) (body io.ReadCloser, contentType string, err error)
 }
 
+// Runner is implemented by providers that fetch messages instead of (or
+// besides) receiving webhooks: a phone gateway polled over its local API,
+// a modem, a persistent connection. The transport runs Run for the
+// provider's lifetime; it blocks until ctx ends and delivers to sink under
+// the same contract as webhooks (a message is acknowledged to the service
+// only after the Sink returned nil).
+type Runner interface {
+	Run(ctx context.Context, sink Sink) error
+}
+
 // Sink receives what a provider's webhook parsed. Its methods return only
 // after the message is stored durably; an error makes the webhook answer
 // 5xx so the service retries. Duplicates (the same ID delivered twice by a
