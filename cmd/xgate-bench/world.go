@@ -121,6 +121,9 @@ func seedStore(ctx context.Context, path string, sc scenario, w *fakeWorld) erro
 		return fmt.Errorf("seeding accounts: %w (and %d more)", errs[0], len(errs)-1)
 	}
 	for i := range sc.Contacts {
+		if i%1000 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		uid := slack.MakeUserID(w.Team, fmt.Sprintf("U9%08d", i))
 		if err := db.PutContact(instanceName, string(uid), slack.ContactLocalpart(uid)); err != nil {
 			return fmt.Errorf("seeding contacts: %w", err)

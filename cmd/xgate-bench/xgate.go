@@ -166,6 +166,13 @@ func (x *xgateProc) waitLoggedIn(ctx context.Context, n int) error {
 	}
 }
 
+// loggedInCount returns how many accounts have logged in so far.
+func (x *xgateProc) loggedInCount() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.loggedIn
+}
+
 // waitQuiet waits until the process uses less than 2% of a core over
 // 300 ms, so that start-up work does not count in a measurement window.
 func waitQuiet(ctx context.Context, pid int) error {

@@ -38,7 +38,8 @@ type Config struct {
 	// Timeout bounds one sendsms request; 0 means 30 s.
 	Timeout time.Duration
 	// MaxParts is how many concatenated parts the sendsms-user allows
-	// (its max-messages); 0 means 10. It bounds Capabilities.MaxBody.
+	// (its max-messages); 0 means 10. Send refuses longer texts, which
+	// smsbox would cut.
 	MaxParts int
 }
 

@@ -2,11 +2,12 @@
 // smsbox), which in turn reaches SMSCs over SMPP, UCP/EMI, CIMD or GSM
 // modems.
 //
-// Toward phones, Send calls smsbox's HTTP sendsms interface: the text in
-// UTF-8 (charset=UTF-8), coding=2 when it needs UCS-2 (see package
-// segment), and a dlr-mask with a dlr-url that carries the ID Send made up
-// for the message (Kannel's sendsms answers no ID of its own) and the
-// shared secret. Kannel splits long texts into concatenated parts itself
+// Toward phones, Send POSTs to smsbox's HTTP sendsms interface: the text
+// as a UTF-8 body, the rest in X-Kannel headers (so neither the password
+// nor the text is in a URL), coding 2 when the text needs UCS-2 (see
+// package segment), and a dlr-mask with a dlr-url that carries the ID Send
+// made up for the message (Kannel's sendsms answers no ID of its own) and
+// the shared secret. Kannel splits long texts into concatenated parts itself
 // (the sendsms-user's max-messages must allow them).
 //
 // From phones, smsbox calls the handler Webhook returns:

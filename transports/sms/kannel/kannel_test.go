@@ -145,3 +145,46 @@ func fromUCS2(b []byte) string {
 }
 
 var _ = phone.Number("")
+
+// While Kannel is down Send fails as temporary; after a restart both
+// directions work again.
+func TestKannelRestart(t *testing.T) {
+	k, p, rec := startKannel(t, false)
+	out := provider.Outbound{From: "+15559870000", To: "+15551230000", Body: "before"}
+	if _, err := p.Send(t.Context(), out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.NextMT(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	k.Stop()
+	out.Body = "while down"
+	if _, err := p.Send(t.Context(), out); !errors.Is(err, provider.ErrTemporary) {
+		t.Fatalf("Send while Kannel is down = %v, want temporary", err)
+	}
+	if err := k.Restart(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	out.Body = "after"
+	sent, err := p.Send(t.Context(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reports of the first message may still arrive; wait for this one's.
+	for {
+		m, err := k.NextMT(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(m.Data) == "after" {
+			break
+		}
+	}
+	rec.waitReports(t, sent.ID, provider.StatusDelivered)
+	if err := k.SendMO("+15551230000", "+15559870000", "back"); err != nil {
+		t.Fatal(err)
+	}
+	if m := rec.nextInbound(t); m.Body != "back" {
+		t.Fatalf("inbound %+v", m)
+	}
+}

@@ -43,7 +43,7 @@ func (p *Provider) Capabilities() provider.Capabilities {
 	return provider.Capabilities{
 		Concatenates:    true,
 		DeliveryReports: p.cfg.dlrMask()&(1|2|8|16) != 0,
-		MaxBody:         p.cfg.maxParts() * segment.UCS2Part,
+		MaxSegments:     p.cfg.maxParts(),
 	}
 }
 
@@ -54,33 +54,40 @@ func (p *Provider) Send(ctx context.Context, m provider.Outbound) (provider.Sent
 	if m.Body == "" {
 		return provider.Sent{}, provider.NewError(name, provider.Permanent, provider.ReasonRejected, "", "Kannel sends text only", nil)
 	}
+	// smsbox silently cuts a text longer than the sendsms-user's
+	// max-messages: refuse it instead.
+	if n := segment.Segments(m.Body); n > p.cfg.maxParts() {
+		return provider.Sent{}, provider.NewError(name, provider.Permanent, provider.ReasonRejected, "",
+			fmt.Sprintf("text needs %d SMS, the gateway allows %d", n, p.cfg.maxParts()), nil)
+	}
 	id, err := newID()
 	if err != nil {
 		return provider.Sent{}, provider.Classify(name, err)
 	}
-	q := url.Values{}
-	q.Set("username", p.cfg.Username)
-	q.Set("password", p.cfg.Password)
-	q.Set("from", m.From.String())
-	q.Set("to", m.To.String())
-	q.Set("text", m.Body)
-	q.Set("charset", "UTF-8")
-	if segment.Detect(m.Body) == segment.UCS2 {
-		q.Set("coding", "2")
-	}
-	if p.cfg.SMSC != "" {
-		q.Set("smsc", p.cfg.SMSC)
-	}
-	if mask := p.cfg.dlrMask(); mask != 0 {
-		q.Set("dlr-mask", fmt.Sprint(mask))
-		q.Set("dlr-url", p.dlrURL(m.StatusCallback, id))
-	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.timeout())
 	defer cancel()
-	// smsbox's sendsms takes its parameters in the query of a GET.
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.cfg.SendSMSURL+"?"+q.Encode(), nil)
+	// smsbox's POST form of sendsms: the text is the body and everything
+	// else travels in X-Kannel headers, so neither the password nor the
+	// text appears in a URL (or a log of URLs).
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.cfg.SendSMSURL, strings.NewReader(m.Body))
 	if err != nil {
 		return provider.Sent{}, provider.NewError(name, provider.Permanent, provider.ReasonRejected, "", "bad request", err)
+	}
+	h := req.Header
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("X-Kannel-Username", p.cfg.Username)
+	h.Set("X-Kannel-Password", p.cfg.Password)
+	h.Set("X-Kannel-From", m.From.String())
+	h.Set("X-Kannel-To", m.To.String())
+	if segment.Detect(m.Body) == segment.UCS2 {
+		h.Set("X-Kannel-Coding", "2")
+	}
+	if p.cfg.SMSC != "" {
+		h.Set("X-Kannel-SMSC", p.cfg.SMSC)
+	}
+	if mask := p.cfg.dlrMask(); mask != 0 {
+		h.Set("X-Kannel-DLR-Mask", fmt.Sprint(mask))
+		h.Set("X-Kannel-DLR-Url", p.dlrURL(m.StatusCallback, id))
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
@@ -134,8 +141,7 @@ func classifyAnswer(code int, body string) error {
 	}
 }
 
-// stripURL removes the request URL, which carries the password, from a
-// client error.
+// stripURL removes the request URL from a client error.
 func stripURL(err error) error {
 	if ue, ok := err.(*url.Error); ok {
 		return ue.Err

@@ -206,3 +206,13 @@ func FuzzParseWire(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkNormalize(b *testing.B) {
+	us, _ := NewNormalizer("US")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := us.Normalize("(555) 123-4567"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

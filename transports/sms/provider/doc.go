@@ -44,6 +44,9 @@
 //     long texts itself, and whether it reports delivery.
 //   - A service that serves inbound media behind credentials implements
 //     MediaFetcher so the bridge can re-host the media.
+//   - A gateway that must be polled or holds a connection (an Android
+//     phone's local API, a modem) implements Runner; its Webhook may then
+//     return a handler that answers 404.
 //
 // The transport then gets one line in its table of provider kinds; nothing
 // else changes.

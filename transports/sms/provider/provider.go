@@ -40,6 +40,16 @@ type MediaFetcher interface {
 	FetchMedia(ctx context.Context, url string) (body io.ReadCloser, contentType string, err error)
 }
 
+// Runner is implemented by providers that fetch messages instead of (or
+// besides) receiving webhooks: a phone gateway polled over its local API,
+// a modem, a persistent connection. The transport runs Run for the
+// provider's lifetime; it blocks until ctx ends and delivers to sink under
+// the same contract as webhooks (a message is acknowledged to the service
+// only after the Sink returned nil).
+type Runner interface {
+	Run(ctx context.Context, sink Sink) error
+}
+
 // Sink receives what a provider's webhook parsed. Its methods return only
 // after the message is stored durably; an error makes the webhook answer
 // 5xx so the service retries. Duplicates (the same ID delivered twice by a
@@ -62,8 +72,12 @@ type Capabilities struct {
 	// DeliveryReports: DeliveryReport calls follow a Send.
 	DeliveryReports bool
 	// MaxBody is the longest body Send accepts, in characters; 0 means no
-	// limit beyond the SMS rules.
+	// limit of this kind.
 	MaxBody int
+	// MaxSegments is the most SMS segments (see package segment) one Send
+	// accepts; 0 means no limit of this kind. Longer texts are refused,
+	// never truncated: the transport splits them first.
+	MaxSegments int
 }
 
 // Outbound is one text or MMS to send.
@@ -122,7 +136,12 @@ type Media struct {
 	ContentType string
 }
 
-// DeliveryReport is a status change of a sent message.
+// DeliveryReport is a status change of a sent message. Reports may arrive
+// out of order (Kannel reports a concatenated text's delivery before the
+// SMSC's acknowledgement), more than once (per part, or retried by the
+// service), and even before Send has returned the ID they carry: a message
+// never moves back from a final status, and a report for an unknown ID is
+// kept until Send's answer is stored.
 type DeliveryReport struct {
 	// ID is the ID Send returned.
 	ID MessageID

@@ -21,12 +21,29 @@ var gsmExtension = map[rune]bool{
 	'[': true, '~': true, ']': true, '|': true, '€': true,
 }
 
+// gsmCost is the septet cost of every rune below tableSize (0: not in
+// GSM-7); every GSM-7 character but € falls in that range.
+const tableSize = 0x3AA // past Ω, the highest Greek letter of the alphabet
+
+var gsmCost = func() (t [tableSize]uint8) {
+	for r := range gsmBasic {
+		t[r] = 1
+	}
+	for r := range gsmExtension {
+		if r < tableSize {
+			t[r] = 2
+		}
+	}
+	return t
+}()
+
 // septets returns the cost of r in GSM-7 and whether r has one.
 func septets(r rune) (int, bool) {
-	if gsmBasic[r] {
-		return 1, true
+	if r >= 0 && r < tableSize {
+		c := gsmCost[r]
+		return int(c), c != 0
 	}
-	if gsmExtension[r] {
+	if r == '€' {
 		return 2, true
 	}
 	return 0, false

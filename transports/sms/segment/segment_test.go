@@ -143,3 +143,22 @@ func BenchmarkCount(b *testing.B) {
 		Count(text)
 	}
 }
+
+// The lookup table agrees with the alphabet's definition for every rune
+// up to the Basic Multilingual Plane's end.
+func TestSeptetsTable(t *testing.T) {
+	for r := rune(0); r < 0x10000; r++ {
+		want, wantOK := 0, false
+		if gsmBasic[r] {
+			want, wantOK = 1, true
+		} else if gsmExtension[r] {
+			want, wantOK = 2, true
+		}
+		if got, ok := septets(r); got != want || ok != wantOK {
+			t.Fatalf("septets(%U) = %d, %v; want %d, %v", r, got, ok, want, wantOK)
+		}
+	}
+	if len(gsmBasic) != 127 || len(gsmExtension) != 10 {
+		t.Fatalf("alphabet sizes %d + %d, want 127 + 10", len(gsmBasic), len(gsmExtension))
+	}
+}

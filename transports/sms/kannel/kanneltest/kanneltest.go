@@ -3,7 +3,10 @@
 // directory, and plays its SMS centre: Kannel's "fake" SMSC speaks plain
 // text lines ("FROM TO TYPE DATA") over TCP, the protocol of fakesmsc from
 // kannel-extras, so the test reads what Kannel sends to phones (MT) and
-// injects texts from phones (MO) without any other process.
+// injects texts from phones (MO) without any other process (fakesmsc
+// itself is not needed). Kannel 1.4.5's line types: "text", "data"
+// (URL-encoded bytes), "ucs2" from the SMSC and "ucs-2" to it (URL-encoded
+// UTF-16BE), "udh UDH data|text DATA" for parts of concatenated texts.
 //
 // Start skips the test (with the reason) only when bearerbox or smsbox is
 // not installed; any other failure fails it. Every process is stopped by
@@ -53,6 +56,7 @@ type Kannel struct {
 	mu      sync.Mutex
 	bb, sb  *exec.Cmd
 	smsc    net.Conn
+	quit    chan struct{} // closed to stop the current reader
 	mt      chan Message
 	readers sync.WaitGroup
 }
@@ -86,7 +90,7 @@ func Start(t testing.TB, opts Options) *Kannel {
 	t.Helper()
 	for _, bin := range []string{"bearerbox", "smsbox"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("kanneltest: %s not installed (Debian packages kannel and kannel-extras): %v", bin, err)
+			t.Skipf("kanneltest: %s not installed (Debian package kannel): %v", bin, err)
 		}
 	}
 	k := &Kannel{t: t, dir: t.TempDir(), mt: make(chan Message, 1024)}
@@ -191,8 +195,9 @@ func (k *Kannel) start(ctx context.Context) error {
 		return fmt.Errorf("connect to the fake SMSC port: %w", err)
 	}
 	k.smsc = conn
+	k.quit = make(chan struct{})
 	k.readers.Add(1)
-	go k.readMT(conn)
+	go k.readMT(conn, k.quit)
 	return k.waitOnline(ctx)
 }
 
@@ -237,7 +242,7 @@ func (k *Kannel) waitOnline(ctx context.Context) error {
 }
 
 // readMT turns the SMSC connection's lines into Messages.
-func (k *Kannel) readMT(conn net.Conn) {
+func (k *Kannel) readMT(conn net.Conn, quit <-chan struct{}) {
 	defer k.readers.Done()
 	r := bufio.NewReader(conn)
 	for {
@@ -250,7 +255,11 @@ func (k *Kannel) readMT(conn net.Conn) {
 			k.t.Errorf("kanneltest: %v", err)
 			continue
 		}
-		k.mt <- m
+		select {
+		case k.mt <- m:
+		case <-quit:
+			return
+		}
 	}
 }
 
@@ -315,8 +324,13 @@ func (k *Kannel) SendMO(from, to, text string) error {
 	return err
 }
 
-// Restart stops bearerbox and smsbox and starts them again with the same
-// configuration and store, reconnecting the SMSC.
+// Stop stops smsbox and bearerbox (SIGTERM, by PID) and disconnects the
+// SMSC; Restart brings them back.
+func (k *Kannel) Stop() { k.kill() }
+
+// Restart stops bearerbox and smsbox if they run and starts them again
+// with the same configuration and store, reconnecting the SMSC; it
+// returns once Kannel is online.
 func (k *Kannel) Restart(ctx context.Context) error {
 	k.kill()
 	return k.start(ctx)
@@ -325,7 +339,11 @@ func (k *Kannel) Restart(ctx context.Context) error {
 func (k *Kannel) kill() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	for _, cmd := range []*exec.Cmd{k.sb, k.bb} {
+	// bearerbox first: stopping it hands what it holds for smsbox (DLRs,
+	// MO) over while smsbox still listens, and smsbox then ends with it.
+	// Stopped the other way round, bearerbox waits for an smsbox that
+	// never returns. The SMSC stays connected until bearerbox is gone.
+	for _, cmd := range []*exec.Cmd{k.bb, k.sb} {
 		if cmd == nil || cmd.Process == nil {
 			continue
 		}
@@ -335,6 +353,7 @@ func (k *Kannel) kill() {
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
+			k.t.Logf("kanneltest: %s ignored SIGTERM for 10 s; killing it", filepath.Base(cmd.Path))
 			_ = cmd.Process.Kill()
 			<-done
 		}
@@ -342,6 +361,7 @@ func (k *Kannel) kill() {
 	k.sb, k.bb = nil, nil
 	if k.smsc != nil {
 		k.smsc.Close()
+		close(k.quit)
 		k.smsc = nil
 	}
 	k.readers.Wait()
