@@ -147,11 +147,32 @@ func (f *fromNetwork) onMessage(ctx context.Context, acc *account, ev MessageEve
 	if err != nil {
 		return f.unmapped(acc, "message", err)
 	}
+	if ev.FromSelf && ev.ID != "" && f.sentFromXMPP(ctx, key, ev.ID) {
+		return nil
+	}
 	deliver := func() error { return f.out.sendConfirmed(ctx, messageStanza(c, ev)) }
 	if ev.ID == "" {
 		return deliver()
 	}
 	return f.dedupe.once(ctx, key.seenKey(f.name, ev.ID), deliver)
+}
+
+// sentFromXMPP reports whether a message the account's owner wrote is one
+// they sent through the gateway: its remote ID is paired with an XMPP id in
+// the chat's scope (once a send in flight has stored its pair). The
+// network's copy of such a message, its echo, is not shown again as
+// written elsewhere, even after a restart made the transport forget what it
+// had sent.
+func (f *fromNetwork) sentFromXMPP(ctx context.Context, key chatKey, id MessageID) bool {
+	scope := key.scope(f.name)
+	if _, ok := xmppID(f.db, scope, id); ok {
+		return true
+	}
+	if !f.sending.wait(ctx, scope) {
+		return false
+	}
+	_, ok := xmppID(f.db, scope, id)
+	return ok
 }
 
 // chatPeer resolves a direct chat: its stanzas come from the peer's

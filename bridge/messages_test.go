@@ -354,3 +354,28 @@ func TestReactionRightAfterSendNamesTheXMPPID(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The network's copy of a message the user sent through the gateway (its
+// echo, which Slack sends back as a message of the user's own) is not shown
+// to her as written elsewhere, even after a restart made the transport
+// forget what it had sent; a message she did write elsewhere still is.
+func TestEchoOfOwnMessageIsNotReflected(t *testing.T) {
+	e := withBob(t)
+	e.send(`<message type='chat' id='x1' from='alice@example.org/a' to='bob@fake.example.org'><body>hi</body><request xmlns='urn:xmpp:receipts'/></message>`)
+	sent, err := e.tr.WaitSent(e.ctx(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.expectMessage(func(m *xmpp.Message) bool { return len(m.Extra) > 0 && m.Extra[0].Name.Local == "received" })
+	e.restart()
+	if err := e.tr.Emit(e.ctx(), "acct-a", bridge.MessageEvent{Chat: bobChat, Sender: "acct-a-self", FromSelf: true, ID: sent[0].ID, Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.tr.Emit(e.ctx(), "acct-a", bridge.MessageEvent{Chat: bobChat, Sender: "acct-a-self", FromSelf: true, ID: "r2", Text: "from my phone"}); err != nil {
+		t.Fatal(err)
+	}
+	m := e.expectMessage(func(m *xmpp.Message) bool { return m.Body != "" })
+	if m.ID != "r2" {
+		t.Fatalf("the echo of the user's own message was reflected: %s", m.Element())
+	}
+}
