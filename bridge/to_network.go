@@ -90,7 +90,13 @@ type queueWorker struct {
 	wake    chan struct{} // something changed: look at the queue again
 	pending int           // senders between registering and sending (under toNetwork.mu)
 	closed  bool          // the worker is stopping: store directly (under toNetwork.mu)
-	unsaved [][]byte      // taken in but not stored yet (the worker's own)
+	// saving counts the items the saver took from intake and has not
+	// stored yet (under toNetwork.mu).
+	saving int
+	// quit stops the saver; unsaved is what it could not store (the
+	// store refused), for stop to try again.
+	quit    chan struct{}
+	unsaved [][]byte
 }
 
 // enqueue hands an item to its chat's worker. It blocks only while that
@@ -143,7 +149,7 @@ func (q *toNetwork) running() bool {
 
 // start starts a worker for a queue; q.mu is held.
 func (q *toNetwork) start(name string) *queueWorker {
-	w := &queueWorker{intake: make(chan []byte, 256), wake: make(chan struct{}, 1)}
+	w := &queueWorker{intake: make(chan []byte, 256), wake: make(chan struct{}, 1), quit: make(chan struct{})}
 	q.active[name] = w
 	ctx := q.life.ctx
 	q.wg.Go(func() { q.work(ctx, name, w) })
@@ -205,17 +211,22 @@ func (q *toNetwork) resumeAccount(k store.AccountKey) {
 // wait waits for every worker to stop (after the run context ended).
 func (q *toNetwork) wait() { q.wg.Wait() }
 
-// work drains one queue in order until it is empty, storing what arrives
-// in its intake first.
+// work drains one queue in order until it is empty. A saver goroutine of
+// its own stores what arrives in the intake as it arrives, however long a
+// send takes: what the host server handed over is on disk within one
+// commit, and a backlog grows in the store, never in memory.
 func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
-	defer q.stop(name, w)
+	saverDone := make(chan struct{})
+	go func() {
+		defer close(saverDone)
+		q.save(ctx, name, w)
+	}()
+	defer func() {
+		close(w.quit)
+		<-saverDone
+		q.stop(name, w)
+	}()
 	for {
-		if !q.absorb(name, w) {
-			if !sleepCtx(ctx, time.Second) {
-				return
-			}
-			continue
-		}
 		items, err := q.outbox.OutboxPeek(name, 1)
 		if err != nil {
 			q.log.Error("reading queue", "err", err)
@@ -226,13 +237,19 @@ func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
 		}
 		if len(items) == 0 {
 			q.mu.Lock()
-			idle := len(w.intake) == 0 && w.pending == 0
+			idle := len(w.intake) == 0 && w.pending == 0 && w.saving == 0
 			if idle {
 				delete(q.active, name)
 			}
 			q.mu.Unlock()
 			if idle {
 				return
+			}
+			// The saver is storing something: it wakes us then.
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.wake:
 			}
 			continue
 		}
@@ -247,10 +264,6 @@ func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
 			case <-w.wake:
 				timer.Stop()
 				continue
-			case b := <-w.intake:
-				timer.Stop()
-				w.unsaved = append(w.unsaved, b) // stored at the top of the loop, behind the head
-				continue
 			}
 		}
 		if ctx.Err() != nil {
@@ -260,31 +273,63 @@ func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
 	}
 }
 
-// absorb stores everything taken in so far, in order, in one transaction.
-// It reports false if the store failed; the items are kept and retried.
-func (q *toNetwork) absorb(name string, w *queueWorker) bool {
+// save stores what arrives in a worker's intake, in order, a burst in one
+// transaction (and, through the store's batcher, in the same commit as
+// other chats'), and wakes the worker. It returns when the worker quits or
+// the run ends; what it could not store is left in w.unsaved.
+func (q *toNetwork) save(ctx context.Context, name string, w *queueWorker) {
 	for {
+		var batch [][]byte
 		select {
 		case b := <-w.intake:
-			w.unsaved = append(w.unsaved, b)
-			continue
+			batch = append(batch, b)
+		case <-w.quit:
+			return
+		case <-ctx.Done():
+			return
+		}
+		q.mu.Lock()
+		w.saving += len(batch)
+		q.mu.Unlock()
+	more:
+		for len(batch) < 1024 {
+			select {
+			case b := <-w.intake:
+				batch = append(batch, b)
+				q.mu.Lock()
+				w.saving++
+				q.mu.Unlock()
+			default:
+				break more
+			}
+		}
+		for {
+			_, err := q.outbox.EnqueueAll(name, batch...)
+			if err == nil {
+				break
+			}
+			q.log.Error("storing queued messages", "err", err, "count", len(batch))
+			if !sleepCtx(ctx, time.Second) {
+				q.mu.Lock()
+				w.unsaved = append(w.unsaved, batch...)
+				w.saving -= len(batch)
+				q.mu.Unlock()
+				return
+			}
+		}
+		q.mu.Lock()
+		w.saving -= len(batch)
+		q.mu.Unlock()
+		select {
+		case w.wake <- struct{}{}:
 		default:
 		}
-		break
 	}
-	if len(w.unsaved) == 0 {
-		return true
-	}
-	if _, err := q.outbox.EnqueueAll(name, w.unsaved...); err != nil {
-		q.log.Error("storing queued messages", "err", err, "count", len(w.unsaved))
-		return false
-	}
-	w.unsaved = nil
-	return true
 }
 
-// stop ends a worker at shutdown: what is still in its intake, or being
-// handed to it, is stored for the next start.
+// stop ends a worker (idle, or at shutdown, after its saver returned):
+// what is still in its intake, or being handed to it, is stored for the
+// next start.
 func (q *toNetwork) stop(name string, w *queueWorker) {
 	q.mu.Lock()
 	w.closed = true
@@ -301,8 +346,17 @@ func (q *toNetwork) stop(name string, w *queueWorker) {
 		}
 		w.unsaved = append(w.unsaved, <-w.intake)
 	}
-	if !q.absorb(name, w) {
-		q.log.Error("messages lost at shutdown: the store refused them", "queue", name, "count", len(w.unsaved))
+	if len(w.unsaved) == 0 {
+		return
+	}
+	if _, err := q.outbox.EnqueueAll(name, w.unsaved...); err != nil {
+		q.log.Error("messages lost at shutdown: the store refused them", "queue", name, "count", len(w.unsaved), "err", err)
+		return
+	}
+	w.unsaved = nil
+	if q.running() {
+		// Stopped idle while the saver was retrying: the queue has work.
+		q.kick(name)
 	}
 }
 
