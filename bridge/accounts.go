@@ -39,6 +39,23 @@ type accounts struct {
 
 	mu   sync.Mutex
 	live map[store.AccountKey]*account
+	// byRemote indexes live by remote account ID (several XMPP users may
+	// have registered the same remote account).
+	byRemote map[AccountID][]*account
+}
+
+// expecting reports whether a remote account is registered and logging in
+// (or retrying to): its events should wait for its session.
+func (ac *accounts) expecting(id AccountID) bool {
+	ac.mu.Lock()
+	accs := ac.byRemote[id]
+	ac.mu.Unlock()
+	for _, a := range accs {
+		if _, state, _ := a.snapshot(); state == Connecting {
+			return true
+		}
+	}
+	return false
 }
 
 // account is one registered remote account and its live session.
@@ -107,6 +124,8 @@ func (ac *accounts) start(ctx context.Context, a store.Account) error {
 	}
 	ac.mu.Lock()
 	ac.live[a.AccountKey] = acc
+	id := AccountID(a.Remote)
+	ac.byRemote[id] = append(ac.byRemote[id], acc)
 	ac.mu.Unlock()
 	ac.life.wg.Go(func() {
 		defer close(acc.done)
@@ -209,6 +228,13 @@ func (ac *accounts) stop(k store.AccountKey) {
 	ac.mu.Lock()
 	acc := ac.live[k]
 	delete(ac.live, k)
+	if acc != nil {
+		id := AccountID(k.Remote)
+		ac.byRemote[id] = slices.DeleteFunc(ac.byRemote[id], func(x *account) bool { return x == acc })
+		if len(ac.byRemote[id]) == 0 {
+			delete(ac.byRemote, id)
+		}
+	}
 	ac.mu.Unlock()
 	if acc == nil {
 		return

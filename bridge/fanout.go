@@ -42,6 +42,9 @@ type Fanout struct {
 	smu      sync.Mutex
 	sessions map[AccountID]Session
 	groups   map[string]map[AccountID]Session
+	// expecting is the gateway's answer to Expecting; nil until a gateway
+	// takes the Fanout (FanoutProvider).
+	expecting func(AccountID) bool
 
 	mu     sync.Mutex
 	states map[string]*fanoutEvent // by event ID, until acknowledged
@@ -164,6 +167,34 @@ func (f *Fanout) Group(group string) []AccountID {
 	f.smu.Unlock()
 	slices.SortFunc(out, func(a, b AccountID) int { return strings.Compare(string(a), string(b)) })
 	return out
+}
+
+// Expecting reports whether an account that has no live session is
+// registered with the gateway and logging in (or retrying to), so that an
+// event for it should wait for it (Route: complete false) rather than skip
+// it. known is false when no gateway answers (a transport tested on its
+// own); the transport then decides by itself.
+func (f *Fanout) Expecting(acct AccountID) (expected, known bool) {
+	f.smu.Lock()
+	fn := f.expecting
+	f.smu.Unlock()
+	if fn == nil {
+		return false, false
+	}
+	return fn(acct), true
+}
+
+// expect makes the gateway answer Expecting.
+func (f *Fanout) expect(fn func(AccountID) bool) {
+	f.smu.Lock()
+	defer f.smu.Unlock()
+	f.expecting = fn
+}
+
+// FanoutProvider is implemented by transports that use a Fanout: the
+// gateway tells it which accounts are logging in (Fanout.Expecting).
+type FanoutProvider interface {
+	Fanout() *Fanout
 }
 
 // Dispatch starts handling an event; ack acknowledges it to the network
