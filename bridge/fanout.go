@@ -319,7 +319,7 @@ func (f *Fanout) handle(ctx context.Context, acct AccountID, in Inbound) error {
 	if !ok {
 		return nil // logged out meanwhile: nobody is left to tell
 	}
-	wait := handleBackoff
+	backoff := handleBackoff
 	for attempt := 1; ; attempt++ {
 		err := in.Handle(ctx, s)
 		switch {
@@ -342,16 +342,21 @@ func (f *Fanout) handle(ctx context.Context, acct AccountID, in Inbound) error {
 		if attempt == handleAttempts {
 			return err
 		}
+		// A rate limit waits what the network asks (at most 30 s: then the
+		// event is rather left for the network to send again) and does not
+		// lengthen the backoff of real failures.
+		wait := backoff
 		var rl *RateLimitError
-		if errors.As(err, &rl) && rl.RetryAfter > wait {
-			wait = min(rl.RetryAfter, 30*time.Second)
+		if errors.As(err, &rl) {
+			wait = min(max(rl.RetryAfter, 0), 30*time.Second)
+		} else {
+			backoff *= 4
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(wait):
 		}
-		wait *= 4
 	}
 }
 

@@ -2,11 +2,13 @@ package bridge_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/xgate-im/xgate/bridge"
 	"github.com/xgate-im/xgate/bridge/bridgetest"
@@ -233,5 +235,31 @@ func TestFanoutExpectsAccountsLoggingIn(t *testing.T) {
 		if got, known := f.Expecting(tt.acct); !known || got != tt.expected {
 			t.Errorf("Expecting(%s) = %v, %v; want %v", tt.acct, got, known, tt.expected)
 		}
+	}
+}
+
+// A rate limit while handling an event waits what the network asked, and
+// does not grow the backoff: three 1 ms rate limits cost milliseconds,
+// not the 2.1 s of three failures.
+func TestFanoutRateLimitWaitsRetryAfter(t *testing.T) {
+	log := newFanLog()
+	f := bridge.NewFanout(nil, nil)
+	f.Attach("a", &fanSession{"a1", log})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer func() { cancel(); f.Wait() }()
+	limited := 3
+	in := fanEvent(f, log, "e1", "C1", "a")
+	in.Handle = func(_ context.Context, s bridge.Session) error {
+		if limited > 0 {
+			limited--
+			return &bridge.RateLimitError{RetryAfter: time.Millisecond, Err: errors.New("429")}
+		}
+		return log.handle(s.(*fanSession), "e1")
+	}
+	start := time.Now()
+	f.Dispatch(ctx, in, log.ack("e1"))
+	log.waitAcked(t, 1)
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("took %s", took)
 	}
 }
