@@ -103,7 +103,7 @@ func (ac *accounts) loginAll(ctx context.Context) error {
 	return nil
 }
 
-// startAccount logs an account in, in the background, retrying transient
+// start logs an account in, in the background, retrying transient
 // failures with backoff. An account already running is restarted (its
 // credentials may have changed).
 func (ac *accounts) start(ctx context.Context, a store.Account) error {
@@ -221,7 +221,7 @@ func (ac *accounts) recordLoginError(acc *account, reason string) {
 	}
 }
 
-// stopAccount closes an account's session and forgets it (the stored
+// stop closes an account's session and forgets it (the stored
 // account is untouched). It returns once the session is closed, so that a
 // removed account sends nothing more.
 func (ac *accounts) stop(k store.AccountKey) {
@@ -331,7 +331,7 @@ func (ac *accounts) accountFor(user jid.JID, uid UserID) (*account, error) {
 	return accs[0], nil
 }
 
-// accountByKey returns the live account with the given key.
+// byKey returns the live account with the given key.
 func (ac *accounts) byKey(k store.AccountKey) *account {
 	ac.mu.Lock()
 	defer ac.mu.Unlock()
