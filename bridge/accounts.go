@@ -39,6 +39,23 @@ type accounts struct {
 
 	mu   sync.Mutex
 	live map[store.AccountKey]*account
+	// byRemote indexes live by remote account ID (several XMPP users may
+	// have registered the same remote account).
+	byRemote map[AccountID][]*account
+}
+
+// expecting reports whether a remote account is registered and logging in
+// (or retrying to): its events should wait for its session.
+func (ac *accounts) expecting(id AccountID) bool {
+	ac.mu.Lock()
+	accs := ac.byRemote[id]
+	ac.mu.Unlock()
+	for _, a := range accs {
+		if _, state, _ := a.snapshot(); state == Connecting {
+			return true
+		}
+	}
+	return false
 }
 
 // account is one registered remote account and its live session.
@@ -86,7 +103,7 @@ func (ac *accounts) loginAll(ctx context.Context) error {
 	return nil
 }
 
-// startAccount logs an account in, in the background, retrying transient
+// start logs an account in, in the background, retrying transient
 // failures with backoff. An account already running is restarted (its
 // credentials may have changed).
 func (ac *accounts) start(ctx context.Context, a store.Account) error {
@@ -107,6 +124,8 @@ func (ac *accounts) start(ctx context.Context, a store.Account) error {
 	}
 	ac.mu.Lock()
 	ac.live[a.AccountKey] = acc
+	id := AccountID(a.Remote)
+	ac.byRemote[id] = append(ac.byRemote[id], acc)
 	ac.mu.Unlock()
 	ac.life.wg.Go(func() {
 		defer close(acc.done)
@@ -202,13 +221,20 @@ func (ac *accounts) recordLoginError(acc *account, reason string) {
 	}
 }
 
-// stopAccount closes an account's session and forgets it (the stored
+// stop closes an account's session and forgets it (the stored
 // account is untouched). It returns once the session is closed, so that a
 // removed account sends nothing more.
 func (ac *accounts) stop(k store.AccountKey) {
 	ac.mu.Lock()
 	acc := ac.live[k]
 	delete(ac.live, k)
+	if acc != nil {
+		id := AccountID(k.Remote)
+		ac.byRemote[id] = slices.DeleteFunc(ac.byRemote[id], func(x *account) bool { return x == acc })
+		if len(ac.byRemote[id]) == 0 {
+			delete(ac.byRemote, id)
+		}
+	}
 	ac.mu.Unlock()
 	if acc == nil {
 		return
@@ -305,7 +331,7 @@ func (ac *accounts) accountFor(user jid.JID, uid UserID) (*account, error) {
 	return accs[0], nil
 }
 
-// accountByKey returns the live account with the given key.
+// byKey returns the live account with the given key.
 func (ac *accounts) byKey(k store.AccountKey) *account {
 	ac.mu.Lock()
 	defer ac.mu.Unlock()

@@ -32,6 +32,9 @@ type env struct {
 	dbPath string
 	key    *store.Key
 	tr     *bridgetest.Transport
+	// net, when set, is the transport the gateway runs instead of tr (tr
+	// wrapped with more interfaces).
+	net    bridge.Transport
 	gw     *bridge.Gateway
 	cancel context.CancelFunc
 	done   chan error
@@ -94,7 +97,11 @@ func (e *env) start(mods ...func(*bridge.Config)) {
 	for _, m := range mods {
 		m(&cfg)
 	}
-	gw, err := bridge.New(cfg, e.tr, e.db, logger(t))
+	var tr bridge.Transport = e.tr
+	if e.net != nil {
+		tr = e.net
+	}
+	gw, err := bridge.New(cfg, tr, e.db, logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,9 @@ type Fanout struct {
 	smu      sync.Mutex
 	sessions map[AccountID]Session
 	groups   map[string]map[AccountID]Session
+	// expecting is the gateway's answer to Expecting; nil until a gateway
+	// takes the Fanout (FanoutProvider).
+	expecting func(AccountID) bool
 
 	mu     sync.Mutex
 	states map[string]*fanoutEvent // by event ID, until acknowledged
@@ -166,6 +169,34 @@ func (f *Fanout) Group(group string) []AccountID {
 	return out
 }
 
+// Expecting reports whether an account that has no live session is
+// registered with the gateway and logging in (or retrying to), so that an
+// event for it should wait for it (Route: complete false) rather than skip
+// it. known is false when no gateway answers (a transport tested on its
+// own); the transport then decides by itself.
+func (f *Fanout) Expecting(acct AccountID) (expected, known bool) {
+	f.smu.Lock()
+	fn := f.expecting
+	f.smu.Unlock()
+	if fn == nil {
+		return false, false
+	}
+	return fn(acct), true
+}
+
+// expect makes the gateway answer Expecting.
+func (f *Fanout) expect(fn func(AccountID) bool) {
+	f.smu.Lock()
+	defer f.smu.Unlock()
+	f.expecting = fn
+}
+
+// FanoutProvider is implemented by transports that use a Fanout: the
+// gateway tells it which accounts are logging in (Fanout.Expecting).
+type FanoutProvider interface {
+	Fanout() *Fanout
+}
+
 // Dispatch starts handling an event; ack acknowledges it to the network
 // and must not block. Dispatch blocks only when the events of in.Order
 // are far behind, or until ctx ends; the work it starts stops with ctx
@@ -288,7 +319,7 @@ func (f *Fanout) handle(ctx context.Context, acct AccountID, in Inbound) error {
 	if !ok {
 		return nil // logged out meanwhile: nobody is left to tell
 	}
-	wait := handleBackoff
+	backoff := handleBackoff
 	for attempt := 1; ; attempt++ {
 		err := in.Handle(ctx, s)
 		switch {
@@ -311,16 +342,21 @@ func (f *Fanout) handle(ctx context.Context, acct AccountID, in Inbound) error {
 		if attempt == handleAttempts {
 			return err
 		}
+		// A rate limit waits what the network asks (at most 30 s: then the
+		// event is rather left for the network to send again) and does not
+		// lengthen the backoff of real failures.
+		wait := backoff
 		var rl *RateLimitError
-		if errors.As(err, &rl) && rl.RetryAfter > wait {
-			wait = min(rl.RetryAfter, 30*time.Second)
+		if errors.As(err, &rl) {
+			wait = min(max(rl.RetryAfter, 0), 30*time.Second)
+		} else {
+			backoff *= 4
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(wait):
 		}
-		wait *= 4
 	}
 }
 

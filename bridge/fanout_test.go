@@ -2,13 +2,17 @@ package bridge_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/bridge/bridgetest"
+	"github.com/xgate-im/xgate/xmpp/jid"
 )
 
 // fanSession is a session of the Fanout tests: it records the events it
@@ -195,3 +199,67 @@ func TestFanout(t *testing.T) {
 type fanName string
 
 func (n fanName) String() string { return string(n) }
+
+// fanNet is the fake network with a shared connection: the gateway tells
+// its Fanout which accounts are logging in.
+type fanNet struct {
+	*bridgetest.Transport
+	f *bridge.Fanout
+}
+
+func (n fanNet) Fanout() *bridge.Fanout { return n.f }
+
+// An event for an account that is registered but still logging in waits
+// for it; one for an account nobody registered does not.
+func TestFanoutExpectsAccountsLoggingIn(t *testing.T) {
+	f := bridge.NewFanout(nil, nil)
+	if _, known := f.Expecting("acct-x"); known {
+		t.Fatal("Expecting known without a gateway")
+	}
+	e := newEnv(t)
+	if err := bridge.Provision(e.db, "fake", jid.MustParse(alice), bridge.AccountData{ID: "acct-f", Name: "flaky", Secrets: map[string]string{"token": "down-f"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.net = fanNet{Transport: e.tr, f: f}
+	e.restart()
+	e.register(alice, "good-a")
+	tests := []struct {
+		acct     bridge.AccountID
+		expected bool
+	}{
+		{"acct-f", true},  // stored, login failing for now: retried
+		{"acct-a", false}, // logged in: its session is live
+		{"acct-zz", false},
+	}
+	for _, tt := range tests {
+		if got, known := f.Expecting(tt.acct); !known || got != tt.expected {
+			t.Errorf("Expecting(%s) = %v, %v; want %v", tt.acct, got, known, tt.expected)
+		}
+	}
+}
+
+// A rate limit while handling an event waits what the network asked, and
+// does not grow the backoff: three 1 ms rate limits cost milliseconds,
+// not the 2.1 s of three failures.
+func TestFanoutRateLimitWaitsRetryAfter(t *testing.T) {
+	log := newFanLog()
+	f := bridge.NewFanout(nil, nil)
+	f.Attach("a", &fanSession{"a1", log})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer func() { cancel(); f.Wait() }()
+	limited := 3
+	in := fanEvent(f, log, "e1", "C1", "a")
+	in.Handle = func(_ context.Context, s bridge.Session) error {
+		if limited > 0 {
+			limited--
+			return &bridge.RateLimitError{RetryAfter: time.Millisecond, Err: errors.New("429")}
+		}
+		return log.handle(s.(*fanSession), "e1")
+	}
+	start := time.Now()
+	f.Dispatch(ctx, in, log.ack("e1"))
+	log.waitAcked(t, 1)
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("took %s", took)
+	}
+}

@@ -217,7 +217,7 @@ func (g *Gateway) assemble() {
 	sending := newSendsInFlight()
 	g.accounts = &accounts{
 		name: name, info: g.info, tr: g.tr, db: g.db, log: g.log, metrics: g.metrics,
-		life: g.life, out: g.deliv, live: map[store.AccountKey]*account{},
+		life: g.life, out: g.deliv, live: map[store.AccountKey]*account{}, byRemote: map[AccountID][]*account{},
 	}
 	g.roster = &roster{
 		name: name, info: g.info, access: access, domain: g.domain, db: g.db, contacts: contacts,
@@ -236,6 +236,9 @@ func (g *Gateway) assemble() {
 		dedupe: newDedupe(g.db, g.metrics, g.log), sending: sending,
 	}
 	g.toNet.delivered = g.fromNet.dedupe.delivered
+	if fp, ok := g.tr.(FanoutProvider); ok {
+		fp.Fanout().expect(g.accounts.expecting)
+	}
 	g.reg = &registrar{
 		cfg: g.cfg, info: g.info, tr: g.tr, db: g.db, domain: g.domain, accounts: g.accounts,
 		roster: g.roster, contacts: contacts, out: g.deliv, metrics: g.metrics, log: g.log,

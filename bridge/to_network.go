@@ -42,7 +42,10 @@ type xmppReplies interface {
 // toNetwork keeps one durable, ordered queue per chat of an account
 // towards the network, each drained by its own worker goroutine while it
 // has items: order inside a chat, parallelism across chats. It depends on
-// the outbox, a session lookup and the replies to XMPP only.
+// the outbox, a session lookup and the replies to XMPP (bounces,
+// receipts), plus two lookups it shares with fromNetwork: which remote
+// messages were delivered (the targets a user may name) and which sends
+// are in flight (sendsInFlight).
 //
 // The dispatcher hands a new item to the chat's worker through a bounded
 // in-memory intake and goes on with the next stanza; the worker stores

@@ -35,7 +35,8 @@ type Sent struct {
 
 // Transport is the fake network. Tokens "good-NAME" register as account
 // "acct-NAME"; "bad..." is refused with bridge.ErrAuth; "down..." fails with
-// bridge.ErrTemporary. "multi-NAME" registers in two steps: a second form
+// bridge.ErrTemporary (and an account stored with it keeps failing to log
+// in). "multi-NAME" registers in two steps: a second form
 // asks for the code Fakenet "texted", 1234, then the account is
 // "acct-NAME".
 type Transport struct {
@@ -153,6 +154,9 @@ func (t *Transport) RegisterStep(ctx context.Context, values map[string]string) 
 func (t *Transport) Login(_ context.Context, acct bridge.AccountData, sink bridge.Sink) (bridge.Session, error) {
 	if acct.Secrets["token"] == "" || strings.HasPrefix(acct.Secrets["token"], "bad") {
 		return nil, fmt.Errorf("token refused: %w", bridge.ErrAuth)
+	}
+	if strings.HasPrefix(acct.Secrets["token"], "down") {
+		return nil, fmt.Errorf("fakenet unreachable: %w", bridge.ErrTemporary)
 	}
 	t.mu.Lock()
 	t.sinks[acct.ID] = sink

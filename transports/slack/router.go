@@ -192,6 +192,11 @@ func (r *router) route(ctx context.Context, in *inbound) (accounts []bridge.Acco
 		acct := MakeAccountID(in.team, m)
 		if _, ok := r.t.fanout.Session(acct); ok {
 			accounts = append(accounts, acct)
+		} else if expected, known := r.t.fanout.Expecting(acct); known {
+			// The gateway knows which accounts are registered and logging
+			// in: wait for those only, and never for an installation
+			// nobody registered.
+			complete = complete && !expected
 		} else if grace && r.t.awaitLogin(in.team, m) {
 			complete = false
 		}

@@ -51,9 +51,13 @@ type Transport struct {
 type botInfo struct{ userID, botID string }
 
 var (
-	_ bridge.Transport = (*Transport)(nil)
-	_ bridge.Runner    = (*Transport)(nil)
+	_ bridge.Transport      = (*Transport)(nil)
+	_ bridge.Runner         = (*Transport)(nil)
+	_ bridge.FanoutProvider = (*Transport)(nil)
 )
+
+// Fanout implements bridge.FanoutProvider.
+func (t *Transport) Fanout() *bridge.Fanout { return t.fanout }
 
 // Grace before events of not-yet-logged-in accounts are given up, and the
 // default bound on presence polling (users.getPresence is a Tier 3
