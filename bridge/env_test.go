@@ -128,11 +128,12 @@ func (e *env) stop() {
 	}
 	e.cancel()
 	e.cancel = nil
+	conn := e.conn // a restart replaces e.conn while this one closes
 	go func() {
 		// Answer the closing handshake like a server does.
 		for {
-			if _, err := e.conn.Next(context.Background()); err != nil {
-				e.conn.CloseStream()
+			if _, err := conn.Next(context.Background()); err != nil {
+				conn.CloseStream()
 				return
 			}
 		}

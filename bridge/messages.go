@@ -38,6 +38,12 @@ type toNetworkItem struct {
 	Emojis   []string     `json:"emojis,omitempty"`
 	Files    []Attachment `json:"files,omitempty"`
 	Receipt  bool         `json:"receipt,omitempty"` // XEP-0184 receipt requested
+	// PartsSent and FirstID record the progress of a message the network
+	// takes in several parts (longer than its MaxMessageLength): a retry
+	// goes on after the parts already sent, and the user's id maps to
+	// the first part.
+	PartsSent int    `json:"parts_sent,omitempty"`
+	FirstID   string `json:"first_id,omitempty"`
 }
 
 // chat returns the chat of the item.

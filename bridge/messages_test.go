@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -368,6 +369,9 @@ func TestEchoOfOwnMessageIsNotReflected(t *testing.T) {
 	}
 	e.expectMessage(func(m *xmpp.Message) bool { return len(m.Extra) > 0 && m.Extra[0].Name.Local == "received" })
 	e.restart()
+	if err := e.tr.WaitLogin(e.ctx(), "acct-a"); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.tr.Emit(e.ctx(), "acct-a", bridge.MessageEvent{Chat: bobChat, Sender: "acct-a-self", FromSelf: true, ID: sent[0].ID, Text: "hi"}); err != nil {
 		t.Fatal(err)
 	}
@@ -377,5 +381,41 @@ func TestEchoOfOwnMessageIsNotReflected(t *testing.T) {
 	m := e.expectMessage(func(m *xmpp.Message) bool { return m.Body != "" })
 	if m.ID != "r2" {
 		t.Fatalf("the echo of the user's own message was reflected: %s", m.Element())
+	}
+}
+
+// A message longer than the network takes (MaxMessageLength) goes in parts
+// cut at word boundaries, in order; a failure after the first part retries
+// from the part that failed, not from the start; the user's id maps to the
+// first part.
+func TestLongMessagesAreSplit(t *testing.T) {
+	tr := bridgetest.New()
+	tr.Caps = func(c *bridge.Capabilities) { c.MaxMessageLength = 12 }
+	e := newEnvWith(t, tr)
+	e.tr.SetContacts("acct-a", bridge.Contact{ID: "bob", Name: "Bob"})
+	e.register(alice, "good-a")
+	e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == "subscribe" && p.From.Local() == "bob" })
+	e.tr.FailSends(nil, bridge.ErrTemporary) // the second part fails once
+	e.send(`<message type='chat' id='x1' from='alice@example.org/a' to='bob@fake.example.org'><body>one two three four five six</body><request xmlns='urn:xmpp:receipts'/></message>`)
+	e.expectMessage(func(m *xmpp.Message) bool { return len(m.Extra) > 0 && m.Extra[0].Name.Local == "received" })
+	sent := e.tr.Sent()
+	var texts []string
+	for _, s := range sent {
+		if s.Kind == "message" {
+			texts = append(texts, s.Msg.Text)
+		}
+	}
+	want := []string{"one two", "three four", "five six"}
+	if !slices.Equal(texts, want) {
+		t.Fatalf("sent %q, want %q", texts, want)
+	}
+	// A reaction to the user's message goes to its first part.
+	e.send(`<message type='chat' id='x2' from='alice@example.org/a' to='bob@fake.example.org'><reactions xmlns='urn:xmpp:reactions:0' id='x1'><reaction>👍</reaction></reactions></message>`)
+	all, err := e.tr.WaitSent(e.ctx(), len(sent)+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := all[len(all)-1]; r.Kind != "react" || r.ID != sent[0].ID {
+		t.Fatalf("reaction %+v, want on %q", r, sent[0].ID)
 	}
 }

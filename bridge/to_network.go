@@ -9,7 +9,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
+	"github.com/xgate-im/xgate/kit/split"
 	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/jid"
@@ -91,11 +93,13 @@ type toNetwork struct {
 type queueWorker struct {
 	intake  chan []byte   // encoded items not stored yet, in arrival order
 	wake    chan struct{} // something changed: look at the queue again
-	pending int           // senders between registering and sending (under toNetwork.mu)
+	// unstored counts the items handed to this worker and not stored yet:
+	// in a sender's hand, in the intake, or in the saver's (under
+	// toNetwork.mu). A worker is idle only when it is 0.
+	unstored int
 	closed  bool          // the worker is stopping: store directly (under toNetwork.mu)
-	// saving counts the items the saver took from intake and has not
-	// stored yet (under toNetwork.mu).
-	saving int
+	// saved counts the batches the saver stored (under toNetwork.mu).
+	saved uint64
 	// quit stops the saver; unsaved is what it could not store (the
 	// store refused), for stop to try again.
 	quit    chan struct{}
@@ -125,23 +129,21 @@ func (q *toNetwork) enqueue(ctx context.Context, chat chatKey, it toNetworkItem)
 		_, err := q.outbox.Enqueue(name, b)
 		return err
 	}
+	w.unstored++ // until the saver stored it
 	select {
 	case w.intake <- b:
 		q.mu.Unlock()
 		return nil
 	default:
 	}
-	w.pending++
 	q.mu.Unlock()
-	defer func() {
-		q.mu.Lock()
-		w.pending--
-		q.mu.Unlock()
-	}()
 	select {
 	case w.intake <- b:
 		return nil
 	case <-ctx.Done():
+		q.mu.Lock()
+		w.unstored--
+		q.mu.Unlock()
 		return ctx.Err()
 	}
 }
@@ -230,6 +232,9 @@ func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
 		q.stop(name, w)
 	}()
 	for {
+		q.mu.Lock()
+		savedBefore := w.saved
+		q.mu.Unlock()
 		items, err := q.outbox.OutboxPeek(name, 1)
 		if err != nil {
 			q.log.Error("reading queue", "err", err)
@@ -240,7 +245,9 @@ func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
 		}
 		if len(items) == 0 {
 			q.mu.Lock()
-			idle := len(w.intake) == 0 && w.pending == 0 && w.saving == 0
+			// Idle only if nothing is on its way in and the saver stored
+			// nothing since the queue was found empty.
+			idle := w.unstored == 0 && w.saved == savedBefore
 			if idle {
 				delete(q.active, name)
 			}
@@ -291,17 +298,11 @@ func (q *toNetwork) save(ctx context.Context, name string, w *queueWorker) {
 		case <-ctx.Done():
 			return
 		}
-		q.mu.Lock()
-		w.saving += len(batch)
-		q.mu.Unlock()
 	more:
 		for len(batch) < 1024 {
 			select {
 			case b := <-w.intake:
 				batch = append(batch, b)
-				q.mu.Lock()
-				w.saving++
-				q.mu.Unlock()
 			default:
 				break more
 			}
@@ -315,13 +316,13 @@ func (q *toNetwork) save(ctx context.Context, name string, w *queueWorker) {
 			if !sleepCtx(ctx, time.Second) {
 				q.mu.Lock()
 				w.unsaved = append(w.unsaved, batch...)
-				w.saving -= len(batch)
 				q.mu.Unlock()
 				return
 			}
 		}
 		q.mu.Lock()
-		w.saving -= len(batch)
+		w.unstored -= len(batch)
+		w.saved++
 		q.mu.Unlock()
 		select {
 		case w.wake <- struct{}{}:
@@ -340,14 +341,24 @@ func (q *toNetwork) stop(name string, w *queueWorker) {
 		delete(q.active, name)
 	}
 	q.mu.Unlock()
+	// Every item not stored is in w.unsaved, in the intake, or about to
+	// be pushed there by a sender that counted it.
 	for {
 		q.mu.Lock()
-		done := w.pending == 0 && len(w.intake) == 0
+		done := w.unstored == len(w.unsaved)
 		q.mu.Unlock()
 		if done {
 			break
 		}
-		w.unsaved = append(w.unsaved, <-w.intake)
+		select {
+		case b := <-w.intake:
+			q.mu.Lock()
+			w.unsaved = append(w.unsaved, b)
+			q.mu.Unlock()
+		case <-time.After(10 * time.Millisecond):
+			// A sender may give up (its context ended) and uncount its
+			// item: look at the count again.
+		}
 	}
 	if len(w.unsaved) == 0 {
 		return
@@ -356,7 +367,10 @@ func (q *toNetwork) stop(name string, w *queueWorker) {
 		q.log.Error("messages lost at shutdown: the store refused them", "queue", name, "count", len(w.unsaved), "err", err)
 		return
 	}
+	q.mu.Lock()
+	w.unstored -= len(w.unsaved)
 	w.unsaved = nil
+	q.mu.Unlock()
 	if q.running() {
 		// Stopped idle while the saver was retrying: the queue has work.
 		q.kick(name)
@@ -398,7 +412,7 @@ func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) {
 	if ri.Kind == kindMessage {
 		end = q.sending.begin(chat.scope(q.name))
 	}
-	refs, err := q.do(ctx, sess, chat, ri)
+	refs, err := q.do(ctx, sess, chat, &it, ri)
 	if end != nil {
 		defer end() // after the pair is stored below
 	}
@@ -428,7 +442,7 @@ func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) {
 
 // do performs one queued action. It returns the message references to
 // record with its completion.
-func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, ri toNetworkItem) ([]store.MessageRef, error) {
+func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, it *store.OutboxItem, ri toNetworkItem) ([]store.MessageRef, error) {
 	chat, scope := key.Chat, key.scope(q.name)
 	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -441,7 +455,7 @@ func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, ri toNetw
 		if ri.Thread != "" {
 			msg.Thread = q.remoteID(scope, ri.Thread)
 		}
-		id, err := sess.Send(sctx, chat, msg)
+		id, err := q.sendParts(sctx, sess, chat, q.chatCaps(sctx, sess, chat).MaxMessageLength, msg, it, ri)
 		if err != nil {
 			return nil, err
 		}
@@ -484,6 +498,46 @@ func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, ri toNetw
 		return nil, r.React(sctx, chat, target, ri.Emojis)
 	}
 	return nil, fmt.Errorf("%w: unknown queued action %q", ErrUnsupported, ri.Kind)
+}
+
+// sendParts sends a message, in several parts when its text is longer than
+// maxRunes (kit/split cuts at word boundaries, never inside a styling span
+// or a pre block), and returns the remote ID of the first part: the one
+// the user's id maps to. Attachments and the reply go with the first part,
+// the thread with every part. Each part sent is recorded in the queued
+// item, so a retry after a failure goes on with the next part rather than
+// sending the first ones again.
+func (q *toNetwork) sendParts(ctx context.Context, sess Session, chat ChatRef, maxRunes int, msg OutgoingMessage, it *store.OutboxItem, ri toNetworkItem) (MessageID, error) {
+	if maxRunes <= 0 || utf8.RuneCountInString(msg.Text) <= maxRunes {
+		return sess.Send(ctx, chat, msg)
+	}
+	parts := split.Split(msg.Text, maxRunes, nil)
+	for i := ri.PartsSent; i < len(parts); i++ {
+		part := OutgoingMessage{Text: parts[i].Text, Thread: msg.Thread}
+		if i == 0 {
+			part.ReplyTo, part.Attachments = msg.ReplyTo, msg.Attachments
+		}
+		id, err := sess.Send(ctx, chat, part)
+		if err != nil {
+			return "", err
+		}
+		if i == 0 {
+			ri.FirstID = string(id)
+		}
+		if i == len(parts)-1 {
+			break
+		}
+		ri.PartsSent = i + 1
+		b, err := json.Marshal(ri)
+		if err != nil {
+			return "", fmt.Errorf("bridge: encode queued item: %w", err)
+		}
+		it.Payload = b
+		if err := q.outbox.OutboxUpdate(*it); err != nil {
+			q.log.Error("recording the parts of a message sent", "err", err)
+		}
+	}
+	return MessageID(ri.FirstID), nil
 }
 
 // retry schedules the next attempt, or bounces the item when it has waited

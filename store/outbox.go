@@ -185,9 +185,10 @@ func (db *DB) OutboxPeek(queue string, max int) ([]OutboxItem, error) {
 	return out, nil
 }
 
-// OutboxUpdate persists the Attempts, NotBefore and LastError of an item
-// (its payload is not changed). It returns ErrNotFound if the item was
-// acknowledged meanwhile.
+// OutboxUpdate persists the Attempts, NotBefore and LastError of an item,
+// and its Payload when that is not nil (a queue records the progress of an
+// item it handles in several steps). It returns ErrNotFound if the item
+// was acknowledged meanwhile.
 func (db *DB) OutboxUpdate(it OutboxItem) error {
 	if err := checkID("queue", it.Queue); err != nil {
 		return fmt.Errorf("store: outbox update: %w", err)
@@ -207,6 +208,9 @@ func (db *DB) OutboxUpdate(it OutboxItem) error {
 			return fmt.Errorf("outbox item %q: %v: %w", k, err, ErrCorrupt)
 		}
 		rec.Attempts, rec.NotBefore, rec.LastError = it.Attempts, it.NotBefore.UTC(), it.LastError
+		if it.Payload != nil {
+			rec.Payload = it.Payload
+		}
 		v, err := json.Marshal(rec)
 		if err != nil {
 			return err

@@ -67,7 +67,7 @@ func TestOutbox(t *testing.T) {
 		}
 	}
 
-	// Update persists the retry state and not the payload.
+	// Update persists the retry state, and the payload it is given.
 	items, _ := db.OutboxPeek("slack|alice", 1)
 	it := items[0]
 	if !it.Enqueued.Equal(clock.t) || it.Attempts != 0 || !it.NotBefore.IsZero() {
@@ -79,8 +79,16 @@ func TestOutbox(t *testing.T) {
 	}
 	items, _ = db.OutboxPeek("slack|alice", 1)
 	got := items[0]
-	if got.Attempts != 2 || !got.NotBefore.Equal(it.NotBefore) || got.LastError != "rate limited" || string(got.Payload) != "m1" {
+	if got.Attempts != 2 || !got.NotBefore.Equal(it.NotBefore) || got.LastError != "rate limited" || string(got.Payload) != "changed" {
 		t.Errorf("after OutboxUpdate: %+v", got)
+	}
+	// Without a payload, the stored one is kept.
+	it.Payload = nil
+	if err := db.OutboxUpdate(it); err != nil {
+		t.Fatal(err)
+	}
+	if items, _ = db.OutboxPeek("slack|alice", 1); string(items[0].Payload) != "changed" {
+		t.Errorf("an update without payload changed it: %q", items[0].Payload)
 	}
 
 	// Ack: missing seqs are ignored, the counter follows.
