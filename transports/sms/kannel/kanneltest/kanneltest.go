@@ -54,7 +54,7 @@ type Kannel struct {
 	conf    string
 	ports   ports
 	mu      sync.Mutex
-	bb, sb  *exec.Cmd
+	bb, sb  *proc
 	smsc    net.Conn
 	quit    chan struct{} // closed to stop the current reader
 	mt      chan Message
@@ -201,7 +201,15 @@ func (k *Kannel) start(ctx context.Context) error {
 	return k.waitOnline(ctx)
 }
 
-func (k *Kannel) spawn(name string) (*exec.Cmd, error) {
+// proc is a started box; exited is closed once it has ended and been
+// reaped (by the one goroutine that waits for it).
+type proc struct {
+	name   string
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+func (k *Kannel) spawn(name string) (*proc, error) {
 	out, err := os.Create(filepath.Join(k.dir, name+".out"))
 	if err != nil {
 		return nil, err
@@ -214,7 +222,9 @@ func (k *Kannel) spawn(name string) (*exec.Cmd, error) {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	out.Close()
-	return cmd, nil
+	p := &proc{name: name, cmd: cmd, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	return p, nil
 }
 
 // waitOnline polls bearerbox's status page until the SMSC is online and a
@@ -236,6 +246,10 @@ func (k *Kannel) waitOnline(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("kannel not online: %w; last status:\n%s", ctx.Err(), last)
+		case <-k.bb.exited:
+			return errors.New("bearerbox exited during start-up (a port taken?)")
+		case <-k.sb.exited:
+			return errors.New("smsbox exited during start-up")
 		case <-tick.C:
 		}
 	}
@@ -343,19 +357,17 @@ func (k *Kannel) kill() {
 	// MO) over while smsbox still listens, and smsbox then ends with it.
 	// Stopped the other way round, bearerbox waits for an smsbox that
 	// never returns. The SMSC stays connected until bearerbox is gone.
-	for _, cmd := range []*exec.Cmd{k.bb, k.sb} {
-		if cmd == nil || cmd.Process == nil {
+	for _, p := range []*proc{k.bb, k.sb} {
+		if p == nil {
 			continue
 		}
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-done:
+		case <-p.exited:
 		case <-time.After(10 * time.Second):
-			k.t.Logf("kanneltest: %s ignored SIGTERM for 10 s; killing it", filepath.Base(cmd.Path))
-			_ = cmd.Process.Kill()
-			<-done
+			k.t.Logf("kanneltest: %s ignored SIGTERM for 10 s; killing it", p.name)
+			_ = p.cmd.Process.Kill()
+			<-p.exited
 		}
 	}
 	k.sb, k.bb = nil, nil
