@@ -283,6 +283,9 @@ func ParseLine(line string) (Message, error) {
 	if len(f) < 4 {
 		return Message{}, fmt.Errorf("short SMSC line %q", line)
 	}
+	if f[0] == "" || f[1] == "" {
+		return Message{}, fmt.Errorf("SMSC line without numbers: %q", line)
+	}
 	m := Message{From: f[0], To: f[1], Type: f[2]}
 	data := f[3]
 	var err error
@@ -294,7 +297,7 @@ func ParseLine(line string) (Message, error) {
 	case "udh":
 		// "udh UDH TYPE DATA"
 		g := strings.SplitN(data, " ", 3)
-		if len(g) != 3 {
+		if len(g) != 3 || (g[1] != "data" && g[1] != "text") {
 			return m, fmt.Errorf("bad udh line %q", line)
 		}
 		if m.UDH, err = unescape(g[0]); err == nil {
