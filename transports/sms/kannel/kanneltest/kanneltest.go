@@ -341,6 +341,24 @@ func (k *Kannel) SendMO(from, to, text string) error {
 	return err
 }
 
+// SendMOParts injects a long text from phone from to number to as
+// concatenated parts (8-bit data with a concatenation header, reference
+// ref), which Kannel joins before calling the sms-service.
+func (k *Kannel) SendMOParts(from, to string, ref byte, parts []string) error {
+	var b strings.Builder
+	for i, p := range parts {
+		udh := []byte{5, 0, 3, ref, byte(len(parts)), byte(i + 1)}
+		fmt.Fprintf(&b, "%s %s udh %s %s\n", from, to, escapeBytes(udh), escapeBytes([]byte(p)))
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.smsc == nil {
+		return errors.New("kanneltest: SMSC not connected")
+	}
+	_, err := io.WriteString(k.smsc, b.String())
+	return err
+}
+
 // Stop stops smsbox and bearerbox (SIGTERM, by PID) and disconnects the
 // SMSC; Restart brings them back.
 func (k *Kannel) Stop() { k.kill() }
