@@ -143,7 +143,6 @@ func fromUCS2(b []byte) string {
 	return string(utf16.Decode(u))
 }
 
-
 // While Kannel is down Send fails as temporary; after a restart both
 // directions work again.
 func TestKannelRestart(t *testing.T) {
