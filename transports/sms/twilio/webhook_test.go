@@ -201,6 +201,7 @@ func TestConfigValidate(t *testing.T) {
 		"short sid":      func(c *Config) { c.AccountSID = "AC123" },
 		"not an account": func(c *Config) { c.AccountSID = "SK0123456789abcdef0123456789abcdef" },
 		"no token":       func(c *Config) { c.AuthToken = "" },
+		"bad service":    func(c *Config) { c.MessagingServiceSID = "MG123" },
 		"base with path": func(c *Config) { c.BaseURL = "https://api.example.org/2010-04-01" },
 		"base not http":  func(c *Config) { c.BaseURL = "ftp://api.example.org" },
 		"no public url":  func(c *Config) { c.PublicURL = "" },
