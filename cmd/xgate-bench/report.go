@@ -127,6 +127,9 @@ func (r *report) markdown() string {
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s |\n", s.Scenario.Name, s.Scenario.Users,
 			mm(st["startup_ms"], 0), mm(st["logged_in"], 0), mm(st["logins_ms"], 0), mm(st["idle_rss_mb"], 1), mm(st["peak_rss_mb"], 1), mm(st["idle_cpu_pct"], 1))
 	}
+	if !slices.ContainsFunc(r.Scenarios, func(s scenarioSummary) bool { return len(s.Windows) > 0 }) {
+		return b.String()
+	}
 	b.WriteString("\n| scenario | direction | rate | xgate CPU µs/msg | floor CPU µs/msg | × floor | B/msg | allocs/msg | p50 ms | p99 ms | max ms | floor p99 ms | msg/s | RSS MB |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range r.Scenarios {

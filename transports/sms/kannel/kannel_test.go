@@ -9,7 +9,6 @@ import (
 	"unicode/utf16"
 
 	"github.com/xgate-im/xgate/transports/sms/kannel/kanneltest"
-	"github.com/xgate-im/xgate/transports/sms/phone"
 	"github.com/xgate-im/xgate/transports/sms/provider"
 )
 
@@ -144,8 +143,6 @@ func fromUCS2(b []byte) string {
 	return string(utf16.Decode(u))
 }
 
-var _ = phone.Number("")
-
 // While Kannel is down Send fails as temporary; after a restart both
 // directions work again.
 func TestKannelRestart(t *testing.T) {
@@ -185,6 +182,20 @@ func TestKannelRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	if m := rec.nextInbound(t); m.Body != "back" {
+		t.Fatalf("inbound %+v", m)
+	}
+}
+
+// A long text from a phone arrives in concatenated parts; Kannel joins
+// them and calls the get-url once with the whole text.
+func TestPhoneToKannelLong(t *testing.T) {
+	k, _, rec := startKannel(t, false)
+	parts := []string{"The first half of a long text, ", "and its second half: Grüße."}
+	if err := k.SendMOParts("+15551230000", "+15559870000", 7, parts); err != nil {
+		t.Fatal(err)
+	}
+	m := rec.nextInbound(t)
+	if m.Body != parts[0]+parts[1] || m.From != "+15551230000" {
 		t.Fatalf("inbound %+v", m)
 	}
 }

@@ -2,6 +2,7 @@ package kannel
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -225,5 +226,60 @@ func TestSendRefusesWhatKannelWouldCut(t *testing.T) {
 		if !errors.Is(err, tt.is) {
 			t.Errorf("Send(%d chars) = %v, want %v", len(tt.body), err, tt.is)
 		}
+	}
+}
+
+func TestDLRURL(t *testing.T) {
+	p := newTestProvider(t)
+	tests := []struct {
+		hint string
+		want string
+	}{
+		{"", "https://gw.example.org/sms/kannel/dlr?id=k1&secret=" + testSecret + "&type=%d&ts=%T&answer=%A"},
+		{"https://gw.example.org/other?tok=a%2Fb", "https://gw.example.org/other?tok=a%2Fb&id=k1&secret=" + testSecret + "&type=%d&ts=%T&answer=%A"},
+	}
+	for _, tt := range tests {
+		if got := p.dlrURL(tt.hint, "k1"); got != tt.want {
+			t.Errorf("dlrURL(%q) = %q, want %q", tt.hint, got, tt.want)
+		}
+	}
+}
+
+// The exact request Send makes, as smsbox receives it.
+func TestSendWire(t *testing.T) {
+	got := make(chan *http.Request, 1)
+	bodies := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := new(strings.Builder)
+		_, _ = io.Copy(b, r.Body)
+		got <- r
+		bodies <- b.String()
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte("0: Accepted for delivery"))
+	}))
+	defer srv.Close()
+	p, err := New(Config{SendSMSURL: srv.URL + "/cgi-bin/sendsms", Username: "xgate", Password: "pw", SMSC: "smpp1",
+		PublicURL: "https://gw.example.org/k", Secret: testSecret, DLRMask: 3}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := p.Send(t.Context(), provider.Outbound{From: "+15559870000", To: "+15551230000", Body: "привет"})
+	if err != nil || sent.Status != provider.StatusAccepted {
+		t.Fatalf("Send = %+v, %v", sent, err)
+	}
+	r, body := <-got, <-bodies
+	want := map[string]string{
+		"Content-Type": "text/plain; charset=UTF-8", "X-Kannel-Username": "xgate", "X-Kannel-Password": "pw",
+		"X-Kannel-From": "+15559870000", "X-Kannel-To": "+15551230000", "X-Kannel-Coding": "2",
+		"X-Kannel-Smsc": "smpp1", "X-Kannel-Dlr-Mask": "3",
+		"X-Kannel-Dlr-Url": "https://gw.example.org/k/dlr?id=" + string(sent.ID) + "&secret=" + testSecret + "&type=%d&ts=%T&answer=%A",
+	}
+	for k, v := range want {
+		if r.Header.Get(k) != v {
+			t.Errorf("%s = %q, want %q", k, r.Header.Get(k), v)
+		}
+	}
+	if r.Method != http.MethodPost || r.URL.RawQuery != "" || body != "привет" {
+		t.Errorf("%s %s body %q", r.Method, r.URL, body)
 	}
 }

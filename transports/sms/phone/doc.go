@@ -23,7 +23,8 @@
 //     it is scoped to the gateway's default region, the region of the
 //     provider numbers that send to it. Its localpart is the digits
 //     ("12345@sms.example.org"), which cannot collide with an E.164
-//     localpart because those always start with "+".
+//     localpart because those always start with "+". Emergency numbers
+//     of the region (911, 112, …) are refused with ErrEmergency.
 //   - Localparts follow the JMP/Cheogram convention: the E.164 number with
 //     its "+" ("+15551234567@sms.example.org"). ParseLocalpart accepts only
 //     the canonical form, so each number has exactly one JID.

@@ -25,6 +25,9 @@ var (
 	// ErrLocalOnly: the number can only be dialled locally (an area code is
 	// missing), so it has no E.164 form.
 	ErrLocalOnly = errors.New("phone: local number without area code")
+	// ErrEmergency: an emergency number (911, 112, …) of the default
+	// region; texts to it through a provider would not reach help.
+	ErrEmergency = errors.New("phone: emergency numbers cannot be texted through this gateway")
 	// ErrNotCanonical: a localpart is not the canonical "+E164" or
 	// short-code form of its number.
 	ErrNotCanonical = errors.New("phone: localpart is not canonical")

@@ -107,6 +107,9 @@ func (z *Normalizer) Normalize(raw string) (Number, error) {
 	}
 	if text[0] != '+' && len(text) >= 3 && len(text) <= 8 &&
 		phonenumbers.IsPossibleShortNumberForRegion(n, z.region) {
+		if phonenumbers.IsEmergencyNumber(text, z.region) {
+			return "", refuse(raw, ErrEmergency)
+		}
 		return Number(text), nil
 	}
 	return "", refuse(raw, reason)

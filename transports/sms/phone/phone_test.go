@@ -38,6 +38,8 @@ func TestNormalize(t *testing.T) {
 		{us, "12345", "12345", nil},
 		{us, "898211", "898211", nil},
 		{us, "123-4567", "", ErrLocalOnly},
+		{us, "911", "", ErrEmergency},
+		{de, "112", "", ErrEmergency},
 		{us, "12", "", ErrTooShort},
 		{us, "+1 555 123 45678", "", ErrTooLong},
 		{us, "+999 1234567", "", ErrCountryCode},

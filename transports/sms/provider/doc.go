@@ -48,6 +48,8 @@
 //     phone's local API, a modem) implements Runner; its Webhook may then
 //     return a handler that answers 404.
 //
-// The transport then gets one line in its table of provider kinds; nothing
-// else changes.
+// Its tests run the conformance suite, providertest.Run, against the
+// service's fake (as twilio does with smsfake) or a real gateway (as
+// kannel does with kanneltest). The transport then gets one line in its
+// table of provider kinds; nothing else changes.
 package provider

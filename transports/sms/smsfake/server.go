@@ -52,11 +52,13 @@ type Message struct {
 	SID            string
 	From, To, Body string
 	MediaURLs      []string
-	StatusCallback string
-	Status         string
-	ErrorCode      int
-	Segments       int
-	Created        time.Time
+	// MessagingServiceSID is the Messaging Service the client named, if any.
+	MessagingServiceSID string
+	StatusCallback      string
+	Status              string
+	ErrorCode           int
+	Segments            int
+	Created             time.Time
 }
 
 // Callback is one webhook the fake sent, with the answer it got.
@@ -205,6 +207,10 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, 21604, "A 'To' phone number is required.", "")
 		return
 	}
+	if f.Get("From") == "" && f.Get("MessagingServiceSid") == "" {
+		writeError(w, http.StatusBadRequest, 21603, "A 'From' phone number is required.", "")
+		return
+	}
 	if f.Get("Body") == "" && len(f["MediaUrl"]) == 0 {
 		writeError(w, http.StatusBadRequest, 21602, "Message body is required.", "")
 		return
@@ -223,7 +229,8 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	m := Message{
 		SID: newSID(prefix), From: f.Get("From"), To: f.Get("To"), Body: f.Get("Body"),
-		MediaURLs: f["MediaUrl"], StatusCallback: f.Get("StatusCallback"), Status: "queued",
+		MediaURLs: f["MediaUrl"], MessagingServiceSID: f.Get("MessagingServiceSid"),
+		StatusCallback: f.Get("StatusCallback"), Status: "queued",
 		Segments: segment.Segments(f.Get("Body")), Created: time.Now().UTC(),
 	}
 	s.mu.Lock()
@@ -312,7 +319,7 @@ func (s *Server) resource(m Message) map[string]any {
 		"account_sid": s.opts.AccountSID, "api_version": "2010-04-01", "body": m.Body,
 		"date_created": date, "date_updated": date, "date_sent": nil, "direction": "outbound-api",
 		"error_code": errCode, "error_message": nil, "from": m.From, "to": m.To,
-		"messaging_service_sid": nil, "num_media": fmt.Sprint(len(m.MediaURLs)),
+		"messaging_service_sid": nilIfEmpty(m.MessagingServiceSID), "num_media": fmt.Sprint(len(m.MediaURLs)),
 		"num_segments": fmt.Sprint(m.Segments), "price": nil, "price_unit": "USD",
 		"sid": m.SID, "status": m.Status, "uri": uri + ".json",
 		"subresource_uris": map[string]string{"media": uri + "/Media.json"},
@@ -350,6 +357,13 @@ func writeError(w http.ResponseWriter, status, code int, message, retryAfter str
 		body["more_info"] = fmt.Sprintf("https://www.twilio.com/docs/errors/%d", code)
 	}
 	writeJSON(w, status, body)
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 func newSID(prefix string) string {

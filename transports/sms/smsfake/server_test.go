@@ -130,8 +130,9 @@ func TestAuthAndValidation(t *testing.T) {
 	}{
 		{"wrong token", DefaultAccountSID, "nope", messagesPath, url.Values{"To": {"+1"}, "Body": {"x"}}, 401, 20003},
 		{"other account", "AC00000000000000000000000000000000", DefaultAuthToken, "/2010-04-01/Accounts/AC00000000000000000000000000000000/Messages.json", url.Values{"To": {"+1"}, "Body": {"x"}}, 401, 20003},
-		{"no body", DefaultAccountSID, DefaultAuthToken, messagesPath, url.Values{"To": {"+1"}}, 400, 21602},
-		{"too long", DefaultAccountSID, DefaultAuthToken, messagesPath, url.Values{"To": {"+1"}, "Body": {strings.Repeat("x", 1601)}}, 400, 21617},
+		{"no body", DefaultAccountSID, DefaultAuthToken, messagesPath, url.Values{"To": {"+1"}, "From": {"+2"}}, 400, 21602},
+		{"no From", DefaultAccountSID, DefaultAuthToken, messagesPath, url.Values{"To": {"+1"}, "Body": {"x"}}, 400, 21603},
+		{"too long", DefaultAccountSID, DefaultAuthToken, messagesPath, url.Values{"To": {"+1"}, "From": {"+2"}, "Body": {strings.Repeat("x", 1601)}}, 400, 21617},
 		{"no To", DefaultAccountSID, DefaultAuthToken, messagesPath, url.Values{"Body": {"x"}}, 400, 21604},
 	}
 	for _, tt := range tests {

@@ -14,7 +14,10 @@ var ErrConfig = errors.New("twilio: invalid configuration")
 // DefaultBaseURL is Twilio's API origin.
 const DefaultBaseURL = "https://api.twilio.com"
 
-var accountSID = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
+var (
+	accountSID = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
+	serviceSID = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
+)
 
 // Config is one Twilio (or compatible) account.
 type Config struct {
@@ -30,6 +33,10 @@ type Config struct {
 	// mount point for this provider, as Twilio calls it). Signatures are
 	// checked against it, and status callbacks go to PublicURL + "/status".
 	PublicURL string
+	// MessagingServiceSID ("MG" + 32 hex digits), when set, sends every
+	// message through that Messaging Service (required for US A2P 10DLC
+	// traffic); From is still sent, picking the sender in its pool.
+	MessagingServiceSID string
 	// Timeout bounds one API request; 0 means 30 s.
 	Timeout time.Duration
 }
@@ -38,6 +45,9 @@ type Config struct {
 func (c *Config) Validate() error {
 	if !accountSID.MatchString(c.AccountSID) {
 		return fmt.Errorf("%w: account_sid must be AC followed by 32 hex digits", ErrConfig)
+	}
+	if c.MessagingServiceSID != "" && !serviceSID.MatchString(c.MessagingServiceSID) {
+		return fmt.Errorf("%w: messaging_service_sid must be MG followed by 32 hex digits", ErrConfig)
 	}
 	if c.AuthToken == "" {
 		return fmt.Errorf("%w: auth_token is required", ErrConfig)

@@ -3,7 +3,7 @@
 // configurable.
 //
 // Toward phones, Send POSTs a form (To, From, Body, MediaUrl…,
-// StatusCallback) to {BaseURL}/2010-04-01/Accounts/{AccountSid}/Messages.json
+// StatusCallback, and MessagingServiceSid when configured) to {BaseURL}/2010-04-01/Accounts/{AccountSid}/Messages.json
 // with HTTP Basic auth (AccountSid:AuthToken) and returns the Message SID.
 // Every request it makes conforms to Twilio's official OpenAPI description
 // (the tests check each one against it). Twilio concatenates long texts

@@ -61,7 +61,12 @@ func (p *Provider) Send(ctx context.Context, m provider.Outbound) (provider.Sent
 	}
 	form := url.Values{}
 	form.Set("To", m.To.String())
-	form.Set("From", m.From.String())
+	if m.From != "" {
+		form.Set("From", m.From.String())
+	}
+	if p.cfg.MessagingServiceSID != "" {
+		form.Set("MessagingServiceSid", p.cfg.MessagingServiceSID)
+	}
 	if m.Body != "" {
 		form.Set("Body", m.Body)
 	}

@@ -195,3 +195,22 @@ func TestInboundNotStored(t *testing.T) {
 		t.Fatalf("SendInbound with a failing store = %v, %d; want 503", err, status)
 	}
 }
+
+func TestSendThroughMessagingService(t *testing.T) {
+	e := newEnv(t)
+	p, err := New(Config{AccountSID: e.fake.AccountSID(), AuthToken: e.fake.AuthToken(), BaseURL: e.fake.URL(),
+		PublicURL: e.hook.URL + "/hook", MessagingServiceSID: "MG0123456789abcdef0123456789abcdef"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Send(t.Context(), provider.Outbound{To: "+15551230000", Body: "from the pool"}); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := e.fake.WaitMessages(t.Context(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs[0].From != "" || msgs[0].MessagingServiceSID != "MG0123456789abcdef0123456789abcdef" {
+		t.Fatalf("recorded %+v", msgs[0])
+	}
+}

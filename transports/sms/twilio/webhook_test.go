@@ -2,6 +2,7 @@ package twilio
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -201,6 +202,7 @@ func TestConfigValidate(t *testing.T) {
 		"short sid":      func(c *Config) { c.AccountSID = "AC123" },
 		"not an account": func(c *Config) { c.AccountSID = "SK0123456789abcdef0123456789abcdef" },
 		"no token":       func(c *Config) { c.AuthToken = "" },
+		"bad service":    func(c *Config) { c.MessagingServiceSID = "MG123" },
 		"base with path": func(c *Config) { c.BaseURL = "https://api.example.org/2010-04-01" },
 		"base not http":  func(c *Config) { c.BaseURL = "ftp://api.example.org" },
 		"no public url":  func(c *Config) { c.PublicURL = "" },
@@ -211,5 +213,40 @@ func TestConfigValidate(t *testing.T) {
 		if err := c.Validate(); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: Validate = %v", name, err)
 		}
+	}
+}
+
+// The exact request Send makes.
+func TestSendWire(t *testing.T) {
+	type captured struct {
+		method, path, ctype, accept, user, pass, body string
+	}
+	got := make(chan captured, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := new(strings.Builder)
+		_, _ = io.Copy(b, r.Body)
+		user, pass, _ := r.BasicAuth()
+		got <- captured{r.Method, r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("Accept"), user, pass, b.String()}
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"sid":"MM0123456789abcdef0123456789abcdef","status":"queued","num_segments":"1"}`))
+	}))
+	defer srv.Close()
+	p, err := New(Config{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "tok", BaseURL: srv.URL + "/", PublicURL: "https://gw.example.org/tw/"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := p.Send(t.Context(), provider.Outbound{From: "+15559870000", To: "+15551230000", Body: "hi & bye", Media: []string{"https://f.example.org/a.jpg", "https://f.example.org/b.png"}})
+	if err != nil || sent.ID != "MM0123456789abcdef0123456789abcdef" || sent.Segments != 1 {
+		t.Fatalf("Send = %+v, %v", sent, err)
+	}
+	want := captured{
+		method: "POST", path: "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json",
+		ctype: "application/x-www-form-urlencoded", accept: "application/json",
+		user: "AC0123456789abcdef0123456789abcdef", pass: "tok",
+		body: "Body=hi+%26+bye&From=%2B15559870000&MediaUrl=https%3A%2F%2Ff.example.org%2Fa.jpg&MediaUrl=https%3A%2F%2Ff.example.org%2Fb.png" +
+			"&StatusCallback=https%3A%2F%2Fgw.example.org%2Ftw%2Fstatus&To=%2B15551230000",
+	}
+	if c := <-got; c != want {
+		t.Fatalf("request\n%+v\nwant\n%+v", c, want)
 	}
 }

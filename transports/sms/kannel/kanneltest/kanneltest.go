@@ -54,7 +54,7 @@ type Kannel struct {
 	conf    string
 	ports   ports
 	mu      sync.Mutex
-	bb, sb  *exec.Cmd
+	bb, sb  *proc
 	smsc    net.Conn
 	quit    chan struct{} // closed to stop the current reader
 	mt      chan Message
@@ -201,7 +201,15 @@ func (k *Kannel) start(ctx context.Context) error {
 	return k.waitOnline(ctx)
 }
 
-func (k *Kannel) spawn(name string) (*exec.Cmd, error) {
+// proc is a started box; exited is closed once it has ended and been
+// reaped (by the one goroutine that waits for it).
+type proc struct {
+	name   string
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+func (k *Kannel) spawn(name string) (*proc, error) {
 	out, err := os.Create(filepath.Join(k.dir, name+".out"))
 	if err != nil {
 		return nil, err
@@ -214,7 +222,9 @@ func (k *Kannel) spawn(name string) (*exec.Cmd, error) {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	out.Close()
-	return cmd, nil
+	p := &proc{name: name, cmd: cmd, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	return p, nil
 }
 
 // waitOnline polls bearerbox's status page until the SMSC is online and a
@@ -236,6 +246,10 @@ func (k *Kannel) waitOnline(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("kannel not online: %w; last status:\n%s", ctx.Err(), last)
+		case <-k.bb.exited:
+			return errors.New("bearerbox exited during start-up (a port taken?)")
+		case <-k.sb.exited:
+			return errors.New("smsbox exited during start-up")
 		case <-tick.C:
 		}
 	}
@@ -269,6 +283,9 @@ func ParseLine(line string) (Message, error) {
 	if len(f) < 4 {
 		return Message{}, fmt.Errorf("short SMSC line %q", line)
 	}
+	if f[0] == "" || f[1] == "" {
+		return Message{}, fmt.Errorf("SMSC line without numbers: %q", line)
+	}
 	m := Message{From: f[0], To: f[1], Type: f[2]}
 	data := f[3]
 	var err error
@@ -280,7 +297,7 @@ func ParseLine(line string) (Message, error) {
 	case "udh":
 		// "udh UDH TYPE DATA"
 		g := strings.SplitN(data, " ", 3)
-		if len(g) != 3 {
+		if len(g) != 3 || (g[1] != "data" && g[1] != "text") {
 			return m, fmt.Errorf("bad udh line %q", line)
 		}
 		if m.UDH, err = unescape(g[0]); err == nil {
@@ -324,6 +341,24 @@ func (k *Kannel) SendMO(from, to, text string) error {
 	return err
 }
 
+// SendMOParts injects a long text from phone from to number to as
+// concatenated parts (8-bit data with a concatenation header, reference
+// ref), which Kannel joins before calling the sms-service.
+func (k *Kannel) SendMOParts(from, to string, ref byte, parts []string) error {
+	var b strings.Builder
+	for i, p := range parts {
+		udh := []byte{5, 0, 3, ref, byte(len(parts)), byte(i + 1)}
+		fmt.Fprintf(&b, "%s %s udh %s %s\n", from, to, escapeBytes(udh), escapeBytes([]byte(p)))
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.smsc == nil {
+		return errors.New("kanneltest: SMSC not connected")
+	}
+	_, err := io.WriteString(k.smsc, b.String())
+	return err
+}
+
 // Stop stops smsbox and bearerbox (SIGTERM, by PID) and disconnects the
 // SMSC; Restart brings them back.
 func (k *Kannel) Stop() { k.kill() }
@@ -343,19 +378,17 @@ func (k *Kannel) kill() {
 	// MO) over while smsbox still listens, and smsbox then ends with it.
 	// Stopped the other way round, bearerbox waits for an smsbox that
 	// never returns. The SMSC stays connected until bearerbox is gone.
-	for _, cmd := range []*exec.Cmd{k.bb, k.sb} {
-		if cmd == nil || cmd.Process == nil {
+	for _, p := range []*proc{k.bb, k.sb} {
+		if p == nil {
 			continue
 		}
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-done:
+		case <-p.exited:
 		case <-time.After(10 * time.Second):
-			k.t.Logf("kanneltest: %s ignored SIGTERM for 10 s; killing it", filepath.Base(cmd.Path))
-			_ = cmd.Process.Kill()
-			<-done
+			k.t.Logf("kanneltest: %s ignored SIGTERM for 10 s; killing it", p.name)
+			_ = p.cmd.Process.Kill()
+			<-p.exited
 		}
 	}
 	k.sb, k.bb = nil, nil

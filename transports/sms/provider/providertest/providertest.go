@@ -1,0 +1,174 @@
+// Package providertest is the conformance suite every provider.Provider
+// passes, run against the provider's network (its fake, or a real
+// gateway such as Kannel started by the test): texts both ways with their
+// numbers and Unicode intact, delivery reports under Send's ID, forged
+// webhooks refused before they reach the Sink. (That a failing Sink is
+// never answered 2xx each provider tests on its webhook directly: how a
+// service retries differs.)
+//
+// A provider's tests call Run with a Setup that starts the network, points
+// it at the given webhook URL and returns the provider and a Network
+// driving the far side. Run serves the provider's Webhook at that URL the
+// way the bridge does (mounted under a prefix that is stripped).
+package providertest
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xgate-im/xgate/transports/sms/phone"
+	"github.com/xgate-im/xgate/transports/sms/provider"
+)
+
+// Network is the far side of a provider: the phones and the service.
+type Network interface {
+	// FromPhone makes phone from text body to number to; the service
+	// passes it on to the webhook.
+	FromPhone(ctx context.Context, from, to phone.Number, body string) error
+	// ToPhone returns the next text the service received from the
+	// provider for delivery to a phone.
+	ToPhone(ctx context.Context) (from, to phone.Number, body string, err error)
+	// Forge sends the webhook a request the provider must refuse (a wrong
+	// signature or secret) and returns the HTTP status it answered.
+	Forge(ctx context.Context) (status int, err error)
+}
+
+// Setup starts the network for one test, with its callbacks going to
+// hookURL (the provider's public URL), and returns the provider and the
+// network's driver.
+type Setup func(t *testing.T, hookURL string) (provider.Provider, Network)
+
+// Numbers used by the suite.
+const (
+	Gateway phone.Number = "+15559870000" // the provider's number
+	Phone   phone.Number = "+15551230000" // a phone
+)
+
+// Run runs the suite.
+func Run(t *testing.T, setup Setup) {
+	sink := &Sink{inbound: make(chan provider.Inbound, 64), reports: make(chan provider.DeliveryReport, 64)}
+	var handler http.Handler
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		h := handler
+		mu.Unlock()
+		if h == nil {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		http.StripPrefix("/hook", h).ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p, network := setup(t, srv.URL+"/hook")
+	mu.Lock()
+	handler = p.Webhook(sink)
+	mu.Unlock()
+	caps := p.Capabilities()
+
+	for _, body := range []string{"hello from xmpp", "Grüße, привет 😀 {€}"} {
+		t.Run("to phone/"+body, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			sent, err := p.Send(ctx, provider.Outbound{From: Gateway, To: Phone, Body: body})
+			if err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			if sent.ID == "" {
+				t.Fatal("Send returned no ID")
+			}
+			from, to, got, err := network.ToPhone(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if from != Gateway || to != Phone || got != body {
+				t.Fatalf("phone got %q from %s to %s; want %q from %s to %s", got, from, to, body, Gateway, Phone)
+			}
+			if caps.DeliveryReports {
+				sink.waitFinal(t, ctx, sent.ID)
+			}
+		})
+	}
+	t.Run("from phone", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		const body = "reply: ça va? 👍"
+		if err := network.FromPhone(ctx, Phone, Gateway, body); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-sink.inbound:
+			if m.ID == "" || m.From != Phone || m.To != Gateway || m.Body != body || m.Received.IsZero() {
+				t.Fatalf("inbound %+v", m)
+			}
+		case <-ctx.Done():
+			t.Fatal("no inbound message")
+		}
+	})
+	t.Run("forged webhook", func(t *testing.T) {
+		before := len(sink.inbound) + len(sink.reports)
+		status, err := network.Forge(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status < 400 || status > 499 {
+			t.Fatalf("forged webhook answered %d, want 4xx", status)
+		}
+		if after := len(sink.inbound) + len(sink.reports); after != before {
+			t.Fatal("a forged webhook reached the sink")
+		}
+	})
+}
+
+// Sink is the provider.Sink the suite uses.
+type Sink struct {
+	mu      sync.Mutex
+	seen    map[provider.MessageID][]provider.Status
+	inbound chan provider.Inbound
+	reports chan provider.DeliveryReport
+}
+
+// Inbound keeps m.
+func (s *Sink) Inbound(_ context.Context, m provider.Inbound) error {
+	s.inbound <- m
+	return nil
+}
+
+// DeliveryReport keeps d.
+func (s *Sink) DeliveryReport(_ context.Context, d provider.DeliveryReport) error {
+	s.reports <- d
+	return nil
+}
+
+// waitFinal waits for a final report for id, keeping others for later.
+func (s *Sink) waitFinal(t *testing.T, ctx context.Context, id provider.MessageID) {
+	t.Helper()
+	for {
+		s.mu.Lock()
+		if s.seen == nil {
+			s.seen = map[provider.MessageID][]provider.Status{}
+		}
+		for _, st := range s.seen[id] {
+			if st.Final() {
+				s.mu.Unlock()
+				if st != provider.StatusDelivered {
+					t.Fatalf("message %s ended %v", id, st)
+				}
+				return
+			}
+		}
+		s.mu.Unlock()
+		select {
+		case d := <-s.reports:
+			s.mu.Lock()
+			s.seen[d.ID] = append(s.seen[d.ID], d.Status)
+			s.mu.Unlock()
+		case <-ctx.Done():
+			t.Fatalf("no final report for %s", id)
+		}
+	}
+}
