@@ -91,13 +91,13 @@ type toNetwork struct {
 // queueWorker is the state shared between a queue's worker and the
 // goroutines handing it items.
 type queueWorker struct {
-	intake  chan []byte   // encoded items not stored yet, in arrival order
-	wake    chan struct{} // something changed: look at the queue again
+	intake chan []byte   // encoded items not stored yet, in arrival order
+	wake   chan struct{} // something changed: look at the queue again
 	// unstored counts the items handed to this worker and not stored yet:
 	// in a sender's hand, in the intake, or in the saver's (under
 	// toNetwork.mu). A worker is idle only when it is 0.
 	unstored int
-	closed  bool          // the worker is stopping: store directly (under toNetwork.mu)
+	closed   bool // the worker is stopping: store directly (under toNetwork.mu)
 	// saved counts the batches the saver stored (under toNetwork.mu).
 	saved uint64
 	// quit stops the saver; unsaved is what it could not store (the
