@@ -152,6 +152,8 @@ func TestFind(t *testing.T) {
 
 func TestSkipOrFail(t *testing.T) {
 	const env = "XGATE_HOSTPROC_TEST_REQUIRE"
+	var notes []string
+	defer hostproc.SetSkipNote(func(line string) { notes = append(notes, line) })()
 	for _, tc := range []struct {
 		env         string
 		skip, fatal bool
@@ -174,6 +176,11 @@ func TestSkipOrFail(t *testing.T) {
 				t.Errorf("skip message %q", f.SkipMsg)
 			}
 		})
+	}
+	// Two skips for one reason, one announcement.
+	want := "github.com/xgate-im/xgate/xmpp/internal/hostproc: integration tests SKIPPED: server missing (" + env + "=1 fails them instead)\n"
+	if len(notes) != 1 || notes[0] != want {
+		t.Errorf("announcements %q, want [%q]", notes, want)
 	}
 }
 

@@ -20,12 +20,14 @@ func Find(name, fallback string) string {
 
 // SkipOrFail skips t with msg, the reason the server cannot run, or fails
 // it when the environment variable env is "1" (as in CI, which must not
-// pass by skipping).
+// pass by skipping). The first skip for each msg in a test binary is also
+// announced in one line visible without -v (see skipnote.go).
 func SkipOrFail(t testing.TB, env, msg string) {
 	t.Helper()
 	if os.Getenv(env) == "1" {
 		t.Fatalf("%s (%s=1 requires it)", msg, env)
 	} else {
+		announceSkip(env, msg)
 		t.Skip(msg)
 	}
 }
