@@ -177,10 +177,9 @@ func TestSkipOrFail(t *testing.T) {
 			}
 		})
 	}
-	// Two skips for one reason, one announcement.
-	want := "github.com/xgate-im/xgate/xmpp/internal/hostproc: integration tests SKIPPED: server missing (" + env + "=1 fails them instead)\n"
-	if len(notes) != 1 || notes[0] != want {
-		t.Errorf("announcements %q, want [%q]", notes, want)
+	// A stand-in TB is not announced: TestSkipNoteVisible covers real ones.
+	if len(notes) != 0 {
+		t.Errorf("announcements %q for a stand-in TB", notes)
 	}
 }
 
