@@ -25,8 +25,9 @@ import (
 
 // demoOptions are the flags of `xgate demo`.
 type demoOptions struct {
-	server, domain, secret string
+	server, domain, secret string // server "" runs a private Prosody
 	user                   string // XMPP user to register at once, or ""
+	password               string // the user's on the private Prosody; random when ""
 	admin                  string // admin HTTP address, or ""
 	dir                    string // where the demo keeps its files; a temp dir when ""
 	debug                  bool
@@ -34,10 +35,11 @@ type demoOptions struct {
 
 func (c *cli) demoCommand(fs *flagSet) func([]string) int {
 	o := &demoOptions{}
-	fs.StringVar(&o.server, "server", "127.0.0.1:5347", "the host server's component `ADDRESS`")
+	fs.StringVar(&o.server, "server", "", "attach to the component `ADDRESS` of your XMPP server (default: run a private Prosody on loopback)")
 	fs.StringVar(&o.domain, "domain", "slack.localhost", "the component `DOMAIN` declared on the host server")
 	fs.StringVar(&o.secret, "secret", "demo", "the component `SECRET` declared on the host server")
-	fs.StringVar(&o.user, "user", "", "an XMPP account (`JID`) to register with the demo workspace right away")
+	fs.StringVar(&o.user, "user", "", "an XMPP account (`JID`) to register with the demo workspace right away (default with the private Prosody: "+defaultDemoUser+")")
+	fs.StringVar(&o.password, "password", "", "the `PASSWORD` of -user on the private Prosody (default: a random one, printed)")
 	fs.StringVar(&o.admin, "admin", "", "serve /healthz and /metrics on this loopback `ADDRESS`")
 	fs.StringVar(&o.dir, "dir", "", "keep the demo's store and config in `DIR` (default: a temporary directory, removed at exit)")
 	fs.BoolVar(&o.debug, "v", false, "log at debug level")
@@ -48,17 +50,34 @@ func (c *cli) demoCommand(fs *flagSet) func([]string) int {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		context.AfterFunc(ctx, stop)
-		if err := runDemo(ctx, *o, c.stderr, c.ready); err != nil {
+		ready := func(i demoInfo) {
+			if c.ready != nil {
+				c.ready(i.adminAddr)
+			}
+		}
+		if err := runDemo(ctx, *o, c.stderr, ready); err != nil {
 			return c.fail(err)
 		}
 		return exitOK
 	}
 }
 
+// demoInfo is what a running demo tells its caller: how to reach it.
+type demoInfo struct {
+	adminAddr string  // the admin endpoint's address, or ""
+	user      jid.JID // the demo user, or zero
+	password  string  // the demo user's password on the private server
+	c2s       string  // the private server's client address, or ""
+	muc       string  // the private server's group chat service, or ""
+	domain    string  // the component's domain
+}
+
 // runDemo runs a gateway bridging a fake Slack workspace, whose people
 // answer, to the host server, until ctx ends. Everything is real but the
-// network: the transport, the bridge, the store, the config path.
-func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(string)) error {
+// network: the transport, the bridge, the store, the config path. Without
+// o.server it runs a private Prosody for the time of the demo. ready, if
+// set, is called once the gateway serves.
+func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoInfo)) error {
 	level := slog.LevelInfo
 	if o.debug {
 		level = slog.LevelDebug
@@ -74,6 +93,9 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(strin
 	} else if err := os.MkdirAll(o.dir, 0o700); err != nil {
 		return fmt.Errorf("demo: -dir: %w", err)
 	}
+	if o.server == "" && o.user == "" {
+		o.user = defaultDemoUser
+	}
 	var user jid.JID
 	if o.user != "" {
 		u, err := jid.Parse(o.user)
@@ -81,6 +103,18 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(strin
 			return fmt.Errorf("demo: -user %q is not a user JID", o.user)
 		}
 		user = u.Bare()
+	}
+	info := demoInfo{user: user, domain: o.domain}
+	var private *privateServer
+	if o.server == "" {
+		p, err := startPrivateServer(ctx, &o, user, privateServerDir(o.dir))
+		if err != nil {
+			return err
+		}
+		defer p.stop()
+		private = p
+		o.server = p.srv.ComponentAddr()
+		info.password, info.c2s, info.muc = p.password, p.c2s, p.muc
 	}
 
 	fake := slackfake.New()
@@ -111,8 +145,17 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(strin
 		stopPeople()
 		ws.wait()
 	}()
-	fmt.Fprint(out, demoBanner(o, user, ws.meToken))
-	return serve(ctx, cfg, log, versionString()+" (demo)", ready)
+	if private != nil {
+		fmt.Fprint(out, privateBanner(o, user, private))
+	} else {
+		fmt.Fprint(out, demoBanner(o, user, ws.meToken))
+	}
+	return serve(ctx, cfg, log, versionString()+" (demo)", func(admin string) {
+		if ready != nil {
+			info.adminAddr = admin
+			ready(info)
+		}
+	})
 }
 
 // writeDemoConfig writes the demo's configuration file, and its store key
@@ -206,6 +249,19 @@ func demoBanner(o demoOptions, user jid.JID, token string) string {
 	} else {
 		fmt.Fprintf(&b, "  - %s is registered already: log in and accept the contacts;\n", user)
 	}
+	b.WriteString("  - write to Eliza (she answers), Ada (she answers, then corrects herself),\n")
+	b.WriteString("    Grace (away, giving a talk) or Linus (he reacts);\n")
+	fmt.Fprintf(&b, "  - send \"help\" to %s for the commands.\n\nCtrl-C stops the demo.\n\n", o.domain)
+	return b.String()
+}
+
+// privateBanner tells how to use the demo on its private server.
+func privateBanner(o demoOptions, user jid.JID, p *privateServer) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nxgate demo: a fake Slack workspace, \"Demo Workspace\", bridged on %s\n", o.domain)
+	fmt.Fprintf(&b, "through a private Prosody on loopback (stopped when the demo ends).\n\n")
+	b.WriteString(p.connectHelp(user))
+	fmt.Fprintf(&b, "%s is registered with the workspace: accept the contacts, then\n", user)
 	b.WriteString("  - write to Eliza (she answers), Ada (she answers, then corrects herself),\n")
 	b.WriteString("    Grace (away, giving a talk) or Linus (he reacts);\n")
 	fmt.Fprintf(&b, "  - send \"help\" to %s for the commands.\n\nCtrl-C stops the demo.\n\n", o.domain)

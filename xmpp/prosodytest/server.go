@@ -145,6 +145,13 @@ func Launch(ctx context.Context, dir string, opts Options) (*Server, error) {
 	return s, nil
 }
 
+// Require skips t (or fails it when XGATE_REQUIRE_PROSODY is "1") unless
+// prosody is installed, for tests that run Prosody through Launch.
+func Require(t testing.TB) {
+	t.Helper()
+	haveBinary(t, Binary())
+}
+
 // haveBinary reports whether bin is set; when it is not it skips the test,
 // or fails it when RequireEnv is "1".
 func haveBinary(t testing.TB, bin string) bool {
