@@ -30,6 +30,7 @@ type demoOptions struct {
 	password               string // the user's on the private Prosody; random when ""
 	admin                  string // admin HTTP address, or ""
 	dir                    string // where the demo keeps its files; a temp dir when ""
+	playground             string // the playground page's loopback address ("" any port), or "off"
 	debug                  bool
 }
 
@@ -42,6 +43,7 @@ func (c *cli) demoCommand(fs *flagSet) func([]string) int {
 	fs.StringVar(&o.password, "password", "", "the `PASSWORD` of -user on the private Prosody (default: a random one, printed)")
 	fs.StringVar(&o.admin, "admin", "", "serve /healthz and /metrics on this loopback `ADDRESS`")
 	fs.StringVar(&o.dir, "dir", "", "keep the demo's store and config in `DIR` (default: a temporary directory, removed at exit)")
+	fs.StringVar(&o.playground, "playground", "127.0.0.1:0", "serve the playground page (the fake networks as their people see them) on this loopback `ADDRESS`, or \"off\"")
 	fs.BoolVar(&o.debug, "v", false, "log at debug level")
 	return func(args []string) int {
 		if len(args) > 0 {
@@ -70,6 +72,8 @@ type demoInfo struct {
 	c2s       string  // the private server's client address, or ""
 	muc       string  // the private server's group chat service, or ""
 	domain    string  // the component's domain
+	// playground is the playground page's URL, or "".
+	playground string
 }
 
 // runDemo runs a gateway bridging a fake Slack workspace, whose people
@@ -145,6 +149,20 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 		stopPeople()
 		ws.wait()
 	}()
+	if o.playground == "" {
+		o.playground = "127.0.0.1:0"
+	}
+	if o.playground != "off" {
+		pg, err := startPlayground(o.playground, ws)
+		if err != nil {
+			return err
+		}
+		defer pg.stop()
+		info.playground = pg.url
+	}
+	if info.playground != "" {
+		fmt.Fprintf(out, "\nPlayground: %s — the workspace as its people see it: act as Eliza,\nAda, Grace or Linus and talk to %s.\n", info.playground, user)
+	}
 	if private != nil {
 		fmt.Fprint(out, privateBanner(o, user, private))
 	} else {

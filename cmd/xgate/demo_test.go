@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -176,6 +177,18 @@ func TestDemoPrivateServer(t *testing.T) {
 	host, port, _ := strings.Cut(info.c2s, ":")
 	mustContain(t, out.String(), "JID       "+defaultDemoUser, "password  "+info.password, "server    "+host+"  port "+port,
 		"/connect "+defaultDemoUser+" server "+host+" port "+port, "conference.localhost")
+
+	// The playground page lists the workspace's people.
+	if !strings.HasPrefix(info.playground, "http://127.0.0.1:") || !strings.Contains(out.String(), "Playground: "+info.playground) {
+		t.Errorf("playground %q not announced:\n%s", info.playground, out.String())
+	}
+	resp, err := http.Get(info.playground + "api/slack/people")
+	if err != nil {
+		t.Fatal(err)
+	}
+	people, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	mustContain(t, string(people), `"name":"Eliza"`, `"name":"Linus"`)
 
 	wctx, wcancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer wcancel()
