@@ -32,6 +32,7 @@ type demoOptions struct {
 	dir                    string // where the demo keeps its files; a temp dir when ""
 	playground             string // the playground page's loopback address ("" any port), or "off"
 	debug                  bool
+	script                 bool // run the scripted tour, then exit
 }
 
 func (c *cli) demoCommand(fs *flagSet) func([]string) int {
@@ -45,6 +46,7 @@ func (c *cli) demoCommand(fs *flagSet) func([]string) int {
 	fs.StringVar(&o.dir, "dir", "", "keep the demo's store and config in `DIR` (default: a temporary directory, removed at exit)")
 	fs.StringVar(&o.playground, "playground", "127.0.0.1:0", "serve the playground page (the fake networks as their people see them) on this loopback `ADDRESS`, or \"off\"")
 	fs.BoolVar(&o.debug, "v", false, "log at debug level")
+	fs.BoolVar(&o.script, "script", false, "run a scripted tour (a built-in XMPP client talks to the workspace through the private Prosody), print its transcript and exit: 0 when every step passed")
 	return func(args []string) int {
 		if len(args) > 0 {
 			return c.usageError(fs, "unexpected argument %q", args[0])
@@ -85,6 +87,12 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 	level := slog.LevelInfo
 	if o.debug {
 		level = slog.LevelDebug
+	}
+	if o.script && o.server != "" {
+		return errTourNeedsPrivateServer
+	}
+	if o.script && !o.debug {
+		level = slog.LevelWarn // the transcript is the output
 	}
 	log := newLogger(out, level, false)
 	if o.dir == "" {
@@ -168,12 +176,35 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 	} else {
 		fmt.Fprint(out, demoBanner(o, user, ws.meToken))
 	}
-	return serve(ctx, cfg, log, versionString()+" (demo)", func(admin string) {
-		if ready != nil {
-			info.adminAddr = admin
-			ready(info)
-		}
+	if !o.script {
+		return serve(ctx, cfg, log, versionString()+" (demo)", func(admin string) {
+			if ready != nil {
+				info.adminAddr = admin
+				ready(info)
+			}
+		})
+	}
+	// The tour runs once the gateway serves, and its end ends the demo.
+	sctx, stopServe := context.WithCancel(ctx)
+	defer stopServe()
+	tourDone := make(chan error, 1)
+	started := false
+	serveErr := serve(sctx, cfg, log, versionString()+" (demo)", func(admin string) {
+		started = true
+		go func() {
+			tourDone <- runTour(sctx, info, ws, out)
+			stopServe()
+		}()
 	})
+	if !started {
+		return fmt.Errorf("demo: the gateway did not start: %w", serveErr)
+	}
+	stopServe()
+	tourErr := <-tourDone
+	if tourErr == nil && serveErr != nil {
+		return fmt.Errorf("demo: the gateway failed after the tour: %w", serveErr)
+	}
+	return tourErr
 }
 
 // writeDemoConfig writes the demo's configuration file, and its store key
