@@ -1,11 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/xgate-im/xgate/store"
 )
 
 // dist/xgate.service runs commands and flags that exist, on the default
@@ -62,5 +67,67 @@ func TestSystemdUnit(t *testing.T) {
 			}
 			t.Errorf("systemd-analyze verify: %s (%v)", l, err)
 		}
+	}
+}
+
+// dashboard is the part of a Grafana dashboard the test reads.
+type dashboard struct {
+	Title  string `json:"title"`
+	Panels []struct {
+		ID      int    `json:"id"`
+		Title   string `json:"title"`
+		Targets []struct {
+			Expr string `json:"expr"`
+		} `json:"targets"`
+	} `json:"panels"`
+}
+
+var dashboardMetric = regexp.MustCompile(`\bxgate_[a-z_]+\b`)
+
+// dist/grafana-dashboard.json parses, and every metric it graphs is one
+// xgate exports.
+func TestGrafanaDashboard(t *testing.T) {
+	data, err := os.ReadFile("../../dist/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dashboard
+	if err := json.Unmarshal(data, &d); err != nil {
+		t.Fatalf("dashboard JSON: %v", err)
+	}
+	exported := map[string]bool{}
+	text := writeMetrics(metricsData{
+		gateways: []gatewayStatus{{Name: "slack", Domain: "slack.example.org", Network: "slack", Outbox: 1}},
+		store:    &store.Stats{}, version: "v", start: time.Unix(0, 0),
+	})
+	for _, l := range strings.Split(string(text), "\n") {
+		if f := strings.Fields(l); len(f) >= 3 && f[0] == "#" && f[1] == "TYPE" {
+			exported[f[2]] = true
+		}
+	}
+	used, ids := 0, map[int]bool{}
+	for _, p := range d.Panels {
+		if ids[p.ID] {
+			t.Errorf("panel id %d used twice", p.ID)
+		}
+		ids[p.ID] = true
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q graphs nothing", p.Title)
+		}
+		for _, tg := range p.Targets {
+			names := dashboardMetric.FindAllString(tg.Expr, -1)
+			if len(names) == 0 {
+				t.Errorf("panel %q: %q names no xgate metric", p.Title, tg.Expr)
+			}
+			for _, n := range names {
+				used++
+				if !exported[n] {
+					t.Errorf("panel %q graphs %s, which xgate does not export", p.Title, n)
+				}
+			}
+		}
+	}
+	if used < 10 {
+		t.Errorf("only %d metric uses", used)
 	}
 }
