@@ -121,7 +121,9 @@ func exampleKeys(t *testing.T) map[string][]string {
 	keys := map[string][]string{"": nil}
 	table := ""
 	header := regexp.MustCompile(`^#?\s*\[\[?([a-z_]+)\]\]?\s*$`)
-	key := regexp.MustCompile(`^#?\s*([a-z][a-z0-9_]*)\s*=`)
+	// A key set or commented out ("# key = …"); indented lines in
+	// comments are examples of other files (a Prosody snippet).
+	key := regexp.MustCompile(`^(?:# )?([a-z][a-z0-9_]*) *=`)
 	for _, l := range strings.Split(string(data), "\n") {
 		if m := header.FindStringSubmatch(l); m != nil {
 			table = m[1]
@@ -231,4 +233,78 @@ func TestReadmeQuickStart(t *testing.T) {
 		return
 	}
 	t.Error("Quick start has no sh block")
+}
+
+// commonTable stands, in the reference, for the keys every network table has.
+const commonTable = "every network table"
+
+// docsReference returns the configuration reference of docs/admin.md: for
+// each table (or commonTable), its keys.
+func docsReference(t *testing.T) map[string][]string {
+	t.Helper()
+	data, err := os.ReadFile("../../docs/admin.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "### Configuration reference\n")
+	if !ok {
+		t.Fatal("docs/admin.md has no configuration reference")
+	}
+	ref := map[string][]string{}
+	for _, l := range strings.Split(section, "\n") {
+		if strings.HasPrefix(l, "#") {
+			break
+		}
+		cells := strings.Split(l, "|")
+		if len(cells) < 4 || strings.HasPrefix(strings.TrimSpace(cells[1]), "---") || strings.TrimSpace(cells[1]) == "table" {
+			continue
+		}
+		table := strings.Trim(strings.TrimSpace(cells[1]), "`[]")
+		for _, k := range strings.Split(cells[2], ",") {
+			ref[table] = append(ref[table], strings.Trim(strings.TrimSpace(k), "`"))
+		}
+	}
+	return ref
+}
+
+// The configuration reference of docs/admin.md and config.example.toml
+// name the same keys.
+func TestConfigReferenceInSync(t *testing.T) {
+	example, ref := exampleKeys(t), docsReference(t)
+	networks := map[string]bool{}
+	for _, k := range transportKinds {
+		networks[k.network] = true
+	}
+	for _, n := range plannedNetworks {
+		networks[n] = true
+	}
+	inRef := func(table, key string) bool {
+		if slices.Contains(ref[table], key) {
+			return true
+		}
+		return networks[table] && slices.Contains(ref[commonTable], key)
+	}
+	for table, keys := range example {
+		for _, k := range keys {
+			if !inRef(table, k) {
+				t.Errorf("config.example.toml: [%s] %s is missing from the reference in docs/admin.md", table, k)
+			}
+		}
+	}
+	// Keys the example describes in prose (app_token, the inline secret)
+	// count as documented when it names them.
+	text, err := os.ReadFile("../../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table, keys := range ref {
+		for _, k := range keys {
+			if !regexp.MustCompile(`\b` + k + `\b`).Match(text) {
+				t.Errorf("docs/admin.md: the reference names %s.%s, which config.example.toml does not mention", table, k)
+			}
+		}
+	}
+	if len(ref) < 6 {
+		t.Errorf("reference has %d tables: the parser is broken", len(ref))
+	}
 }
