@@ -168,12 +168,14 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 		defer pg.stop()
 		info.playground = pg.url
 	}
-	if info.playground != "" {
+	if info.playground != "" && !o.script {
 		fmt.Fprintf(out, "\nPlayground: %s — the workspace as its people see it: act as Eliza,\nAda, Grace or Linus and talk to %s.\n", info.playground, user)
 	}
-	if private != nil {
+	switch {
+	case o.script: // the transcript says what happens
+	case private != nil:
 		fmt.Fprint(out, privateBanner(o, user, private))
-	} else {
+	default:
 		fmt.Fprint(out, demoBanner(o, user, ws.meToken))
 	}
 	if !o.script {
