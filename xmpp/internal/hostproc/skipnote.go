@@ -15,7 +15,8 @@ import (
 // binary therefore prints one line where the person running the tests
 // reads it: on the go command's own standard error when the go command
 // runs the binary (it is the parent process, and on Linux its descriptor
-// is reachable through /proc), else on the binary's standard error.
+// is reachable through /proc) and writes to a terminal or a pipe, else on
+// the binary's standard error (which go test shows with -v or a failure).
 //
 // go test caches a passing result and replays no output, so a second
 // identical run prints "(cached)" without the note; changing XGATE_REQUIRE_*
@@ -61,14 +62,20 @@ func writeSkipNote(line string) {
 }
 
 // goCommandStderr opens the standard error of the parent process when it
-// is the go command, or returns nil.
+// is the go command writing to a terminal or a pipe, or returns nil. A
+// regular file is left alone: opened anew it would have its own offset,
+// and the go command's next writes would overwrite the note.
 func goCommandStderr() io.WriteCloser {
 	ppid := os.Getppid()
 	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", ppid))
 	if err != nil || strings.TrimSpace(string(comm)) != "go" {
 		return nil
 	}
-	f, err := os.OpenFile(fmt.Sprintf("/proc/%d/fd/2", ppid), os.O_WRONLY|os.O_APPEND, 0)
+	path := fmt.Sprintf("/proc/%d/fd/2", ppid)
+	if fi, err := os.Stat(path); err != nil || fi.Mode().IsRegular() {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return nil
 	}
