@@ -72,16 +72,10 @@ func capitalize(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// loadConfig reads, validates and resolves a configuration file.
+// loadConfig reads, validates and resolves a configuration file,
+// reporting all its problems at once.
 func (c *cli) loadConfig(path string) (*config, error) {
-	cfg, err := readConfig(path, c.kinds)
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.resolve(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return loadConfigFile(path, c.kinds)
 }
 
 func (c *cli) runCommand(fs *flagSet) func([]string) int {

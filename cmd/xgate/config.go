@@ -130,6 +130,36 @@ func (e *configError) Error() string {
 // readConfig reads, decodes and validates a configuration file. It does not
 // read secrets or the store key; see config.resolve.
 func readConfig(path string, kinds []transportKind) (*config, error) {
+	data, err := readConfigFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseConfig(path, data, kinds)
+}
+
+// loadConfigFile reads, decodes, validates and resolves a configuration
+// file, reporting every problem of validation and resolution at once,
+// each at the line of the key it is about, in the order of the file. A
+// document that does not decode stops at the decoding errors.
+func loadConfigFile(path string, kinds []transportKind) (*config, error) {
+	data, err := readConfigFile(path)
+	if err != nil {
+		return nil, err
+	}
+	d, err := decodeConfig(path, data, kinds)
+	if err != nil {
+		return nil, err
+	}
+	cfg, c := check(path, findPositions(data), d.doc, d.insts, d.unavailable)
+	cfg.resolveWith(c, cfg.secretsToRead)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	cfg.warnings = c.warnings
+	return cfg, nil
+}
+
+func readConfigFile(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -137,23 +167,40 @@ func readConfig(path string, kinds []transportKind) (*config, error) {
 		}
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
-	return parseConfig(path, data, kinds)
+	return data, nil
 }
 
 // parseConfig decodes and validates a configuration document named name.
 func parseConfig(name string, data []byte, kinds []transportKind) (*config, error) {
+	d, err := decodeConfig(name, data, kinds)
+	if err != nil {
+		return nil, err
+	}
+	return validate(name, findPositions(data), d.doc, d.insts, d.unavailable)
+}
+
+// decoded is a configuration document as decoded, before validation.
+type decoded struct {
+	doc         document
+	insts       []decodedInstance
+	unavailable map[string]int
+}
+
+// decodeConfig decodes a configuration document against the schema of
+// kinds, refusing unknown keys.
+func decodeConfig(name string, data []byte, kinds []transportKind) (decoded, error) {
 	s, err := buildSchema(kinds)
 	if err != nil {
-		return nil, fmt.Errorf("transport table: %w", err)
+		return decoded{}, fmt.Errorf("transport table: %w", err)
 	}
 	v := reflect.New(s.typ)
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v.Interface()); err != nil {
-		return nil, decodeError(name, s, err)
+		return decoded{}, decodeError(name, s, err)
 	}
 	doc, insts, unavailable := s.split(v.Elem())
-	return validate(name, findPositions(data), doc, insts, unavailable)
+	return decoded{doc, insts, unavailable}, nil
 }
 
 // decodeError turns a go-toml error into a configError with positions and

@@ -25,22 +25,28 @@ import (
 
 // demoOptions are the flags of `xgate demo`.
 type demoOptions struct {
-	server, domain, secret string
+	server, domain, secret string // server "" runs a private Prosody
 	user                   string // XMPP user to register at once, or ""
+	password               string // the user's on the private Prosody; random when ""
 	admin                  string // admin HTTP address, or ""
 	dir                    string // where the demo keeps its files; a temp dir when ""
+	playground             string // the playground page's loopback address ("" any port), or "off"
 	debug                  bool
+	script                 bool // run the scripted tour, then exit
 }
 
 func (c *cli) demoCommand(fs *flagSet) func([]string) int {
 	o := &demoOptions{}
-	fs.StringVar(&o.server, "server", "127.0.0.1:5347", "the host server's component `ADDRESS`")
+	fs.StringVar(&o.server, "server", "", "attach to the component `ADDRESS` of your XMPP server (default: run a private Prosody on loopback)")
 	fs.StringVar(&o.domain, "domain", "slack.localhost", "the component `DOMAIN` declared on the host server")
 	fs.StringVar(&o.secret, "secret", "demo", "the component `SECRET` declared on the host server")
-	fs.StringVar(&o.user, "user", "", "an XMPP account (`JID`) to register with the demo workspace right away")
+	fs.StringVar(&o.user, "user", "", "an XMPP account (`JID`) to register with the demo workspace right away (default with the private Prosody: "+defaultDemoUser+")")
+	fs.StringVar(&o.password, "password", "", "the `PASSWORD` of -user on the private Prosody (default: a random one, printed)")
 	fs.StringVar(&o.admin, "admin", "", "serve /healthz and /metrics on this loopback `ADDRESS`")
 	fs.StringVar(&o.dir, "dir", "", "keep the demo's store and config in `DIR` (default: a temporary directory, removed at exit)")
+	fs.StringVar(&o.playground, "playground", "127.0.0.1:0", "serve the playground page (the fake networks as their people see them) on this loopback `ADDRESS`, or \"off\"")
 	fs.BoolVar(&o.debug, "v", false, "log at debug level")
+	fs.BoolVar(&o.script, "script", false, "run a scripted tour (a built-in XMPP client talks to the workspace through the private Prosody), print its transcript and exit: 0 when every step passed")
 	return func(args []string) int {
 		if len(args) > 0 {
 			return c.usageError(fs, "unexpected argument %q", args[0])
@@ -48,20 +54,45 @@ func (c *cli) demoCommand(fs *flagSet) func([]string) int {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		context.AfterFunc(ctx, stop)
-		if err := runDemo(ctx, *o, c.stderr, c.ready); err != nil {
+		ready := func(i demoInfo) {
+			if c.ready != nil {
+				c.ready(i.adminAddr)
+			}
+		}
+		if err := runDemo(ctx, *o, c.stderr, ready); err != nil {
 			return c.fail(err)
 		}
 		return exitOK
 	}
 }
 
+// demoInfo is what a running demo tells its caller: how to reach it.
+type demoInfo struct {
+	adminAddr string  // the admin endpoint's address, or ""
+	user      jid.JID // the demo user, or zero
+	password  string  // the demo user's password on the private server
+	c2s       string  // the private server's client address, or ""
+	muc       string  // the private server's group chat service, or ""
+	domain    string  // the component's domain
+	// playground is the playground page's URL, or "".
+	playground string
+}
+
 // runDemo runs a gateway bridging a fake Slack workspace, whose people
 // answer, to the host server, until ctx ends. Everything is real but the
-// network: the transport, the bridge, the store, the config path.
-func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(string)) error {
+// network: the transport, the bridge, the store, the config path. Without
+// o.server it runs a private Prosody for the time of the demo. ready, if
+// set, is called once the gateway serves.
+func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoInfo)) error {
 	level := slog.LevelInfo
 	if o.debug {
 		level = slog.LevelDebug
+	}
+	if o.script && o.server != "" {
+		return errTourNeedsPrivateServer
+	}
+	if o.script && !o.debug {
+		level = slog.LevelWarn // the transcript is the output
 	}
 	log := newLogger(out, level, false)
 	if o.dir == "" {
@@ -74,6 +105,9 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(strin
 	} else if err := os.MkdirAll(o.dir, 0o700); err != nil {
 		return fmt.Errorf("demo: -dir: %w", err)
 	}
+	if o.server == "" && o.user == "" {
+		o.user = defaultDemoUser
+	}
 	var user jid.JID
 	if o.user != "" {
 		u, err := jid.Parse(o.user)
@@ -81,6 +115,18 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(strin
 			return fmt.Errorf("demo: -user %q is not a user JID", o.user)
 		}
 		user = u.Bare()
+	}
+	info := demoInfo{user: user, domain: o.domain}
+	var private *privateServer
+	if o.server == "" {
+		p, err := startPrivateServer(ctx, &o, user, privateServerDir(o.dir))
+		if err != nil {
+			return err
+		}
+		defer p.stop()
+		private = p
+		o.server = p.srv.ComponentAddr()
+		info.password, info.c2s, info.muc = p.password, p.c2s, p.muc
 	}
 
 	fake := slackfake.New()
@@ -111,8 +157,56 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(strin
 		stopPeople()
 		ws.wait()
 	}()
-	fmt.Fprint(out, demoBanner(o, user, ws.meToken))
-	return serve(ctx, cfg, log, versionString()+" (demo)", ready)
+	if o.playground == "" {
+		o.playground = "127.0.0.1:0"
+	}
+	if o.playground != "off" {
+		pg, err := startPlayground(o.playground, ws)
+		if err != nil {
+			return err
+		}
+		defer pg.stop()
+		info.playground = pg.url
+	}
+	if info.playground != "" && !o.script {
+		fmt.Fprintf(out, "\nPlayground: %s — the workspace as its people see it: act as Eliza,\nAda, Grace or Linus and talk to %s.\n", info.playground, user)
+	}
+	switch {
+	case o.script: // the transcript says what happens
+	case private != nil:
+		fmt.Fprint(out, privateBanner(o, user, private))
+	default:
+		fmt.Fprint(out, demoBanner(o, user, ws.meToken))
+	}
+	if !o.script {
+		return serve(ctx, cfg, log, versionString()+" (demo)", func(admin string) {
+			if ready != nil {
+				info.adminAddr = admin
+				ready(info)
+			}
+		})
+	}
+	// The tour runs once the gateway serves, and its end ends the demo.
+	sctx, stopServe := context.WithCancel(ctx)
+	defer stopServe()
+	tourDone := make(chan error, 1)
+	started := false
+	serveErr := serve(sctx, cfg, log, versionString()+" (demo)", func(admin string) {
+		started = true
+		go func() {
+			tourDone <- runTour(sctx, info, ws, out)
+			stopServe()
+		}()
+	})
+	if !started {
+		return fmt.Errorf("demo: the gateway did not start: %w", serveErr)
+	}
+	stopServe()
+	tourErr := <-tourDone
+	if tourErr == nil && serveErr != nil {
+		return fmt.Errorf("demo: the gateway failed after the tour: %w", serveErr)
+	}
+	return tourErr
 }
 
 // writeDemoConfig writes the demo's configuration file, and its store key
@@ -206,6 +300,19 @@ func demoBanner(o demoOptions, user jid.JID, token string) string {
 	} else {
 		fmt.Fprintf(&b, "  - %s is registered already: log in and accept the contacts;\n", user)
 	}
+	b.WriteString("  - write to Eliza (she answers), Ada (she answers, then corrects herself),\n")
+	b.WriteString("    Grace (away, giving a talk) or Linus (he reacts);\n")
+	fmt.Fprintf(&b, "  - send \"help\" to %s for the commands.\n\nCtrl-C stops the demo.\n\n", o.domain)
+	return b.String()
+}
+
+// privateBanner tells how to use the demo on its private server.
+func privateBanner(o demoOptions, user jid.JID, p *privateServer) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nxgate demo: a fake Slack workspace, \"Demo Workspace\", bridged on %s\n", o.domain)
+	fmt.Fprintf(&b, "through a private Prosody on loopback (stopped when the demo ends).\n\n")
+	b.WriteString(p.connectHelp(user))
+	fmt.Fprintf(&b, "%s is registered with the workspace: accept the contacts, then\n", user)
 	b.WriteString("  - write to Eliza (she answers), Ada (she answers, then corrects herself),\n")
 	b.WriteString("    Grace (away, giving a talk) or Linus (he reacts);\n")
 	fmt.Fprintf(&b, "  - send \"help\" to %s for the commands.\n\nCtrl-C stops the demo.\n\n", o.domain)

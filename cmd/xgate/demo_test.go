@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -104,7 +108,7 @@ func TestDemoReusesItsDirectory(t *testing.T) {
 		done := make(chan error, 1)
 		go func() {
 			done <- runDemo(ctx, demoOptions{server: p.ComponentAddr(), domain: "slack.localhost", secret: "demo", user: "alice@localhost", dir: dir}, &out,
-				func(string) { cancel() })
+				func(demoInfo) { cancel() })
 		}()
 		select {
 		case err := <-done:
@@ -137,5 +141,86 @@ func TestDemoEndsOnFatalError(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("demo with a wrong secret still runs\n%s", out.String())
+	}
+}
+
+// runDemoUntilReady starts runDemo and returns what it tells once it
+// serves, the channel of its result and its output.
+func runDemoUntilReady(t *testing.T, ctx context.Context, o demoOptions) (demoInfo, <-chan error, *lockedBuffer) {
+	t.Helper()
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	readyc := make(chan demoInfo, 1)
+	go func() { done <- runDemo(ctx, o, out, func(i demoInfo) { readyc <- i }) }()
+	select {
+	case i := <-readyc:
+		return i, done, out
+	case err := <-done:
+		t.Fatalf("demo ended before serving: %v\n%s", err, out.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("demo not serving after 30 s\n%s", out.String())
+	}
+	return demoInfo{}, nil, nil
+}
+
+// `xgate demo` with no flags: a private Prosody on loopback, the demo user
+// registered there and with the workspace, the way to connect printed, and
+// Prosody stopped when the demo ends.
+func TestDemoPrivateServer(t *testing.T) {
+	prosodytest.Require(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	info, done, out := runDemoUntilReady(t, ctx, demoOptions{domain: "slack.localhost", secret: "demo", dir: t.TempDir()})
+	if info.user.String() != defaultDemoUser || info.password == "" || info.c2s == "" {
+		t.Fatalf("demo info %+v", info)
+	}
+	host, port, _ := strings.Cut(info.c2s, ":")
+	mustContain(t, out.String(), "JID       "+defaultDemoUser, "password  "+info.password, "server    "+host+"  port "+port,
+		"/connect "+defaultDemoUser+" server "+host+" port "+port, "conference.localhost")
+
+	// The playground page lists the workspace's people.
+	if !strings.HasPrefix(info.playground, "http://127.0.0.1:") || !strings.Contains(out.String(), "Playground: "+info.playground) {
+		t.Errorf("playground %q not announced:\n%s", info.playground, out.String())
+	}
+	resp, err := http.Get(info.playground + "api/slack/people")
+	if err != nil {
+		t.Fatal(err)
+	}
+	people, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	mustContain(t, string(people), `"name":"Eliza"`, `"name":"Linus"`)
+
+	wctx, wcancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer wcancel()
+	c := prosodytest.Dial(wctx, t, info.c2s, info.user.Local(), info.user.Domain(), info.password)
+	c.Send(&xmpp.Presence{})
+	if _, err := c.Expect(wctx, func(s xmpp.Stanza) bool {
+		pr, ok := s.(*xmpp.Presence)
+		return ok && pr.Type == xmpp.PresenceSubscribe && strings.HasSuffix(pr.From.String(), "@slack.localhost")
+	}); err != nil {
+		t.Fatalf("no contact offer: %v\n%s", err, out.String())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not stop")
+	}
+	if conn, err := net.DialTimeout("tcp", info.c2s, time.Second); err == nil {
+		conn.Close()
+		t.Errorf("the private Prosody still listens on %s after the demo", info.c2s)
+	}
+}
+
+// Without prosody and without -server, the demo says what to install.
+func TestDemoWithoutProsody(t *testing.T) {
+	defer func(f func() string) { findProsody = f }(findProsody)
+	findProsody = func() string { return "" }
+	err := runDemo(t.Context(), demoOptions{domain: "slack.localhost", secret: "demo", dir: t.TempDir()}, io.Discard, nil)
+	if !errors.Is(err, errNoProsody) || !strings.Contains(err.Error(), "apt-get install prosody") || !strings.Contains(err.Error(), "-server") {
+		t.Fatalf("err = %v, want one that says to apt-get install prosody or use -server", err)
 	}
 }

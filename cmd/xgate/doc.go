@@ -12,6 +12,18 @@
 //	                                copy the store of a stopped xgate
 //	xgate genkey                    print a new store encryption key
 //	xgate version                   print the version
+//	xgate demo [--script] [-server ADDR] [-user JID] [-playground ADDR]
+//	                                the gateway against a fake Slack workspace
+//
+// # Demo
+//
+// demo runs the real gateway (transport, bridge, store, config path)
+// against slackfake, whose people answer. Without -server it starts a
+// private Prosody on loopback (xmpp/prosodytest.Launch) with the component,
+// a MUC service and the demo user, prints how to connect any client, and
+// stops it at exit. It serves the playground page (internal/playground) on
+// a loopback port. --script runs a scripted tour with a built-in client and
+// exits with its result.
 //
 // The configuration is one TOML file (default /etc/xgate/config.toml);
 // config.example.toml at the root of the repository documents every option.

@@ -54,7 +54,7 @@ var commands = []command{
 	{"store", "check|salvage [-c FILE | --db PATH] [-out NEW]", "check the store of a stopped xgate, or salvage a damaged one", (*cli).storeCommand},
 	{"genkey", "", "print a new store encryption key", (*cli).genkeyCommand},
 	{"version", "", "print the version", (*cli).versionCommand},
-	{"demo", "[-server ADDR] [-domain DOMAIN] [-secret SECRET] [-user JID]", "try xgate without accounts: a fake Slack workspace whose people answer", (*cli).demoCommand},
+	{"demo", "[--script] [-server ADDR] [-user JID] [-playground ADDR] [-dir DIR]", "try xgate without accounts: a fake Slack workspace whose people answer, on a private Prosody", (*cli).demoCommand},
 }
 
 func findCommand(name string) *command {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +50,9 @@ type config struct {
 	webhooksListen string
 
 	instances []*instance
+	// secretsToRead are the instances whose component secret source is
+	// valid, usable or not: check-config reads their secrets too.
+	secretsToRead []*instance
 	// warnings are problems that do not stop xgate; run logs them and
 	// check-config prints them.
 	warnings []string
@@ -75,30 +80,72 @@ type instance struct {
 type checker struct {
 	file     string
 	pos      positions
-	problems []string
+	problems []problem
 	warnings []string
 }
 
-func (c *checker) where(path string) string {
-	if p, ok := c.pos.lookup(path); ok {
-		return fmt.Sprintf("%s:%d:%d: %s", c.file, p.line, p.col, path)
+// problem is one line of a configError and the file line it is about (0
+// when unknown), which orders the report.
+type problem struct {
+	line int
+	text string
+}
+
+func (c *checker) where(path string) (string, int) {
+	if p, ok := c.pos.lookup(path); ok { // or its table's
+		return fmt.Sprintf("%s:%d:%d: %s", c.file, p.line, p.col, path), p.line
 	}
-	return c.file + ": " + path
+	return c.file + ": " + path, 0
 }
 
 func (c *checker) errorf(path, format string, args ...any) {
-	c.problems = append(c.problems, c.where(path)+": "+fmt.Sprintf(format, args...))
+	w, line := c.where(path)
+	c.problems = append(c.problems, problem{line, w + ": " + fmt.Sprintf(format, args...)})
+}
+
+// keyError reports err, a problem of the table at path, at the key it
+// names: a *secret.Error's key, or a leading "key: " that the table has.
+func (c *checker) keyError(table string, err error) {
+	var se *secret.Error
+	if errors.As(err, &se) && se.Key != "" {
+		c.errorf(c.writtenKey(table, se.Key), "%s", se.Msg)
+		return
+	}
+	msg := err.Error()
+	if key, rest, ok := strings.Cut(msg, ": "); ok && configKey.MatchString(key) {
+		c.errorf(c.writtenKey(table, key), "%s", rest)
+		return
+	}
+	c.errorf(table, "%s", msg)
+}
+
+// writtenKey returns table.key, or the variant of a secret key that the
+// file sets (key_file, key_env) when a message names the secret itself.
+func (c *checker) writtenKey(table, key string) string {
+	for _, k := range []string{key, key + "_env", key + "_file"} {
+		if _, ok := c.pos[table+"."+k]; ok {
+			return table + "." + k
+		}
+	}
+	return table + "." + key
 }
 
 func (c *checker) warnf(path, format string, args ...any) {
 	c.warnings = append(c.warnings, path+": "+fmt.Sprintf(format, args...))
 }
 
+// err returns every problem, in the order of the file, or nil.
 func (c *checker) err() error {
 	if len(c.problems) == 0 {
 		return nil
 	}
-	return &configError{file: c.file, problems: c.problems}
+	sorted := slices.Clone(c.problems)
+	slices.SortStableFunc(sorted, func(a, b problem) int { return cmp.Compare(a.line, b.line) })
+	texts := make([]string, len(sorted))
+	for i, p := range sorted {
+		texts[i] = p.text
+	}
+	return &configError{file: c.file, problems: texts}
 }
 
 // duration parses a duration option; "" gives def.
@@ -133,11 +180,25 @@ func (c *checker) path(p string) string {
 var (
 	instanceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	envName      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// configKey is what a bare TOML key of ours looks like.
+	configKey = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 )
 
 // validate checks a decoded document and builds the config. It reads no
-// file and no environment variable.
+// file and no environment variable (a transport's own validation may read
+// the environment variables its options name).
 func validate(file string, pos positions, doc document, insts []decodedInstance, unavailable map[string]int) (*config, error) {
+	cfg, c := check(file, pos, doc, insts, unavailable)
+	cfg.warnings = c.warnings
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// check is validate's work: the config built from what is valid, and the
+// checker holding every problem and warning found.
+func check(file string, pos positions, doc document, insts []decodedInstance, unavailable map[string]int) (*config, *checker) {
 	c := &checker{file: file, pos: pos}
 	cfg := &config{file: file, pos: pos}
 
@@ -178,8 +239,11 @@ func validate(file string, pos positions, doc document, insts []decodedInstance,
 	}
 	names, domains := map[string]string{}, map[string]string{}
 	for _, d := range insts {
-		inst := validateInstance(c, d, comp, allow)
-		if inst == nil {
+		inst, ok := validateInstance(c, d, comp, allow)
+		if inst.secretSource != "" {
+			cfg.secretsToRead = append(cfg.secretsToRead, inst)
+		}
+		if !ok {
 			continue
 		}
 		if prev, ok := names[strings.ToLower(inst.Name)]; ok {
@@ -211,11 +275,7 @@ func validate(file string, pos positions, doc document, insts []decodedInstance,
 			c.warnf(from, "is empty: %s may register on %s", who, inst.Name)
 		}
 	}
-	cfg.warnings = c.warnings
-	if err := c.err(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return cfg, c
 }
 
 func validateStore(c *checker, cfg *config, s storeSection) {
@@ -335,9 +395,10 @@ func validateXMPP(c *checker, x xmppSection) xmpp.ComponentConfig {
 	return comp
 }
 
-// validateInstance checks one [[network]] table; nil means it is unusable.
-func validateInstance(c *checker, d decodedInstance, comp xmpp.ComponentConfig, allow []string) *instance {
-	inst := &instance{
+// validateInstance checks one [[network]] table; !ok means it is unusable
+// (its secret may still be checked when secretSource is set).
+func validateInstance(c *checker, d decodedInstance, comp xmpp.ComponentConfig, allow []string) (inst *instance, ok bool) {
+	inst = &instance{
 		instanceConfig: d.common,
 		network:        d.network,
 		path:           fmt.Sprintf("%s[%d]", d.network, d.index),
@@ -393,25 +454,31 @@ func validateInstance(c *checker, d decodedInstance, comp xmpp.ComponentConfig, 
 	}
 	if err := d.kind.validate(d.options); err != nil {
 		for _, e := range splitErrors(err) {
-			c.errorf(inst.path, "%s", e)
+			c.keyError(inst.path, e)
 		}
 	}
-	if len(c.problems) > before {
-		return nil
-	}
-	return inst
+	return inst, len(c.problems) == before
 }
 
-// splitErrors returns the lines of an error, unwrapping errors.Join.
-func splitErrors(err error) []string {
+// splitErrors returns the errors joined in err (errors.Join), or err's
+// lines when it is a single multi-line error.
+func splitErrors(err error) []error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []string
+		var out []error
 		for _, e := range j.Unwrap() {
 			out = append(out, splitErrors(e)...)
 		}
 		return out
 	}
-	return strings.Split(err.Error(), "\n")
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) == 1 {
+		return []error{err}
+	}
+	out := make([]error, len(lines))
+	for i, l := range lines {
+		out[i] = errors.New(l)
+	}
+	return out
 }
 
 // hostPort checks a host:port address and returns its host. Port 0 (any
@@ -440,21 +507,34 @@ func isLoopback(host string) bool {
 
 // resolve reads the store key and the component secrets. It is separate
 // from validate so that a configuration can be checked where the secrets
-// are not available (tests, a build machine); check-config and run do both.
+// are not available (tests, a build machine); check-config and run use
+// loadConfigFile, which does both and reports their problems together.
 func (cfg *config) resolve() error {
 	c := &checker{file: cfg.file, pos: cfg.pos}
-	key, err := store.LoadKey(cfg.keyFile, cfg.keyEnv)
-	switch {
-	case err == nil:
-		cfg.key = key
-	case cfg.keyEnv != "" && errors.Is(err, store.ErrNoKey):
-		c.errorf("store.key_env", "environment variable %s is not set; put a key made with `xgate genkey` in it", cfg.keyEnv)
-	case cfg.keyEnv != "":
-		c.errorf("store.key_env", "%v", err)
-	case errors.Is(err, os.ErrNotExist):
-		c.errorf("store.key_file", "%s does not exist; create it with `(umask 077; xgate genkey > %s)`", cfg.keyFile, cfg.keyFile)
-	default:
-		c.errorf("store.key_file", "%v", err)
+	cfg.resolveWith(c, cfg.instances)
+	cfg.warnings = append(cfg.warnings, c.warnings...)
+	return c.err()
+}
+
+// resolveWith reads the store key, the admin token and the secrets of
+// insts, reporting problems to c.
+func (cfg *config) resolveWith(c *checker, insts []*instance) {
+	// Without exactly one valid source, validate has said so already.
+	keySet := (cfg.keyFile == "") != (cfg.keyEnv == "") && (cfg.keyEnv == "" || envName.MatchString(cfg.keyEnv))
+	if keySet {
+		key, err := store.LoadKey(cfg.keyFile, cfg.keyEnv)
+		switch {
+		case err == nil:
+			cfg.key = key
+		case cfg.keyEnv != "" && errors.Is(err, store.ErrNoKey):
+			c.errorf("store.key_env", "environment variable %s is not set; put a key made with `xgate genkey` in it", cfg.keyEnv)
+		case cfg.keyEnv != "":
+			c.errorf("store.key_env", "%v", err)
+		case errors.Is(err, os.ErrNotExist):
+			c.errorf("store.key_file", "%s does not exist; create it with `(umask 077; xgate genkey > %s)`", cfg.keyFile, cfg.keyFile)
+		default:
+			c.errorf("store.key_file", "%v", err)
+		}
 	}
 	if cfg.adminTokenFrom.IsSet() && cfg.adminTokenFrom.Check(false) == nil {
 		token, warnings, err := cfg.adminTokenFrom.Read()
@@ -463,17 +543,17 @@ func (cfg *config) resolve() error {
 		}
 		switch {
 		case err != nil:
-			c.errorf("admin", "%v", err)
+			c.keyError("admin", err)
 		case len(token) < minAdminToken:
 			c.errorf("admin", "the admin token is shorter than %d characters; use a long random one (`xgate genkey` prints one)", minAdminToken)
 		default:
 			cfg.adminToken = token
 		}
 	}
-	for _, inst := range cfg.instances {
+	for _, inst := range insts {
 		value, warnings, err := inst.secretFrom().Read()
 		if err != nil {
-			c.errorf(inst.path, "%v", err)
+			c.keyError(inst.path, err)
 			continue
 		}
 		inst.component.Secret = value
@@ -481,8 +561,6 @@ func (cfg *config) resolve() error {
 			c.warnf(inst.path+"."+w.Key, "%s", w.Msg)
 		}
 	}
-	cfg.warnings = append(cfg.warnings, c.warnings...)
-	return c.err()
 }
 
 // secretFrom says where the component secret is, for kit/secret.

@@ -17,7 +17,14 @@
 // binary dies without cleaning up.
 //
 // When the prosody binary is missing Start skips the test, unless
-// XGATE_REQUIRE_PROSODY=1 (as in CI), in which case it fails it.
+// XGATE_REQUIRE_PROSODY=1 (as in CI), in which case it fails it; Require
+// does the same for tests that need Prosody without Start.
+//
+// Launch is Start without a test: the same server in a directory the
+// caller gives, stopped by the caller, with ErrNotInstalled when prosody
+// is missing. xgate demo runs its private server with it, and its scripted
+// tour logs in with Connect; so the xgate binary links this package (and
+// the testing package it imports, which registers no flags).
 //
 // Ports are picked by listening on 127.0.0.1:0 and closing the listener, so
 // another process may take one before Prosody binds it. Prosody does not exit

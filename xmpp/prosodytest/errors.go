@@ -14,6 +14,8 @@ var (
 	// ErrNotReady means Prosody did not open its ports within the start-up
 	// deadline, or exited first.
 	ErrNotReady = errors.New("prosodytest: prosody did not become ready")
+	// ErrNotInstalled means there is no prosody binary to run (Launch).
+	ErrNotInstalled = errors.New("prosodytest: prosody is not installed (apt-get install prosody)")
 
 	// errPortInUse means another process took one of the ports picked for
 	// Prosody between picking and binding; Start retries with new ports.

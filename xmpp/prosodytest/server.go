@@ -80,11 +80,33 @@ type Server struct {
 // fails the test with the tail of Prosody's log.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	bin := Binary()
-	if !haveBinary(t, bin) {
+	if !haveBinary(t, Binary()) {
 		return nil
 	}
-	dir := t.TempDir()
+	s, err := Launch(t.Context(), t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("prosodytest: %s", s.report())
+		}
+		s.Stop()
+	})
+	return s
+}
+
+// Launch runs Prosody as Start does, without a test: in dir (which must
+// exist and should be empty or hold an earlier Launch's files), until
+// Stop or Kill, which the caller must call. ctx bounds the start only.
+// It returns ErrNotInstalled when there is no prosody binary; any other
+// error carries the tail of Prosody's log. xgate demo runs its private
+// server with it.
+func Launch(ctx context.Context, dir string, opts Options) (*Server, error) {
+	bin := Binary()
+	if bin == "" {
+		return nil, ErrNotInstalled
+	}
 	s := &Server{
 		opts: opts,
 		bin:  bin,
@@ -100,30 +122,34 @@ func Start(t testing.TB, opts Options) *Server {
 		},
 	}
 	for _, d := range []string{s.paths.data, s.paths.certs} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatalf("prosodytest: %v", err)
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("prosodytest: %w", err)
 		}
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("prosodytest: %s", s.report())
-		}
-		s.Stop()
-	})
 	err := hostproc.OnFreePorts(pickPorts, 3, errPortInUse, func(attempt int, p []int) error {
 		s.ports = ports{c2s: p[0], component: p[1], http: p[2]}
 		if err := os.WriteFile(s.paths.config, []byte(renderConfig(opts, s.paths, s.ports)), 0o600); err != nil {
-			t.Fatalf("prosodytest: write config: %v", err)
+			return fmt.Errorf("prosodytest: write config: %w", err)
 		}
 		if attempt == 1 {
-			s.registerUsers(t)
+			if err := s.registerUsers(ctx); err != nil {
+				return err
+			}
 		}
-		return s.launch(t.Context())
+		return s.launch(ctx)
 	})
 	if err != nil {
-		t.Fatalf("prosodytest: start: %v\n%s", err, s.report())
+		s.Stop()
+		return nil, fmt.Errorf("prosodytest: start: %w\n%s", err, s.report())
 	}
-	return s
+	return s, nil
+}
+
+// Require skips t (or fails it when XGATE_REQUIRE_PROSODY is "1") unless
+// prosody is installed, for tests that run Prosody through Launch.
+func Require(t testing.TB) {
+	t.Helper()
+	haveBinary(t, Binary())
 }
 
 // haveBinary reports whether bin is set; when it is not it skips the test,
@@ -138,14 +164,13 @@ func haveBinary(t testing.TB, bin string) bool {
 }
 
 // registerUsers creates opts.Users, in parallel.
-func (s *Server) registerUsers(t testing.TB) {
-	t.Helper()
+func (s *Server) registerUsers(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make([]error, 0, len(s.opts.Users))
 	var mu sync.Mutex
 	for user, password := range s.opts.Users {
 		wg.Go(func() {
-			if err := s.register(t.Context(), user, password); err != nil {
+			if err := s.register(ctx, user, password); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -153,9 +178,7 @@ func (s *Server) registerUsers(t testing.TB) {
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
+	return errors.Join(errs...)
 }
 
 // Register creates the account user@Host with password, or sets its

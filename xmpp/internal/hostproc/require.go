@@ -20,12 +20,27 @@ func Find(name, fallback string) string {
 
 // SkipOrFail skips t with msg, the reason the server cannot run, or fails
 // it when the environment variable env is "1" (as in CI, which must not
-// pass by skipping).
+// pass by skipping). The first skip for each msg in a test binary is also
+// announced in one line visible without -v (see skipnote.go), unless t is
+// a stand-in (a test of the skipping itself).
 func SkipOrFail(t testing.TB, env, msg string) {
 	t.Helper()
 	if os.Getenv(env) == "1" {
 		t.Fatalf("%s (%s=1 requires it)", msg, env)
 	} else {
+		if isRealTest(t) {
+			announceSkip(env, msg)
+		}
 		t.Skip(msg)
 	}
+}
+
+// isRealTest reports whether t is a test or benchmark run by the testing
+// package rather than a stand-in.
+func isRealTest(t testing.TB) bool {
+	switch t.(type) {
+	case *testing.T, *testing.B, *testing.F:
+		return true
+	}
+	return false
 }

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/xgate-im/xgate/internal/playground"
+)
+
+// playgroundShutdown bounds how long open pages may hold the demo's exit.
+const playgroundShutdown = 2 * time.Second
+
+// demoPlayground serves the playground page of the demo's networks.
+type demoPlayground struct {
+	url  string
+	srv  *http.Server
+	done chan struct{}
+}
+
+// startPlayground listens on addr, which must be a loopback address, and
+// serves the page of the workspace's people and conversations.
+func startPlayground(addr string, ws *demoWorkspace) (*demoPlayground, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || !isLoopback(host) {
+		return nil, fmt.Errorf("demo: -playground %q is not a loopback host:port", addr)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("demo: playground: %w", err)
+	}
+	var people, convs []string
+	for _, p := range ws.people {
+		people = append(people, p.user.ID)
+		convs = append(convs, p.im)
+	}
+	p := &demoPlayground{
+		url:  "http://" + l.Addr().String() + "/",
+		srv:  &http.Server{Handler: playground.New(playground.NewSlack(ws.fake, people, convs)), ReadHeaderTimeout: 10 * time.Second},
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(p.done)
+		if err := p.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // the listener failed; the page is gone, the demo goes on
+		}
+	}()
+	return p, nil
+}
+
+// stop closes the page's connections (event streams included) and waits.
+func (p *demoPlayground) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), playgroundShutdown)
+	defer cancel()
+	if p.srv.Shutdown(ctx) != nil {
+		p.srv.Close()
+	}
+	<-p.done
+}
