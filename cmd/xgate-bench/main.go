@@ -71,7 +71,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.keep, "keep", "", "keep the work directory (logs, configs, stores) in `DIR` instead of a removed temp dir")
 	fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of xgate for each window of the first run into `DIR`")
 	fs.IntVar(&o.profileS, "profile-seconds", 0, "with -cpuprofile, the profile's length (default: the window's expected duration)")
-	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
+	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "give up after this long")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -25,13 +25,17 @@ type prosody struct {
 	version        string
 }
 
+// prosodyFallback is where Debian installs prosody, tried when it is not
+// on PATH. A variable for tests.
+var prosodyFallback = "/usr/bin/prosody"
+
 // prosodyBinary returns the path of prosody, or "" when it is not installed.
 func prosodyBinary() string {
 	if p, err := exec.LookPath("prosody"); err == nil {
 		return p
 	}
-	if _, err := os.Stat("/usr/bin/prosody"); err == nil {
-		return "/usr/bin/prosody"
+	if _, err := os.Stat(prosodyFallback); err == nil {
+		return prosodyFallback
 	}
 	return ""
 }
