@@ -198,6 +198,19 @@ post_burst = 1000
 // connected.
 func (r *rig) start(ctx context.Context) {
 	r.t.Helper()
+	g := r.launch()
+	select {
+	case <-g.connected:
+	case <-g.exited:
+		r.t.Fatalf("xgate exited before connecting: %v\n%s", g.cmd.ProcessState, r.logTail(30))
+	case <-ctx.Done():
+		r.t.Fatalf("xgate did not connect: %v\n%s", ctx.Err(), r.logTail(30))
+	}
+}
+
+// launch runs a new xgate process.
+func (r *rig) launch() *gatewayProc {
+	r.t.Helper()
 	r.mu.Lock()
 	r.runs++
 	logPath := filepath.Join(r.dir, fmt.Sprintf("xgate-%d.log", r.runs))
@@ -221,13 +234,7 @@ func (r *rig) start(ctx context.Context) {
 	r.mu.Lock()
 	r.proc = g
 	r.mu.Unlock()
-	select {
-	case <-g.connected:
-	case <-g.exited:
-		r.t.Fatalf("xgate exited before connecting: %v\n%s", cmd.ProcessState, r.logTail(30))
-	case <-ctx.Done():
-		r.t.Fatalf("xgate did not connect: %v\n%s", ctx.Err(), r.logTail(30))
-	}
+	return g
 }
 
 // watch copies the process's log to its file and notices the connection.
