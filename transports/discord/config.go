@@ -135,7 +135,7 @@ func (c Config) settings() (settings, error) {
 		}
 		s.intents |= bit
 	}
-	if s.botToken == "" && !s.personal {
+	if !src.IsSet() && !s.personal {
 		bad("bot_token: set the bot token, or personal_accounts = true to let users register their own accounts")
 	}
 	if len(errs) > 0 {

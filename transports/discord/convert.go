@@ -215,8 +215,8 @@ func (c *fromMarkdown) block(p string) {
 }
 
 // markers are Discord's inline markers and what they become.
-var markers = []struct{ from, to string }{
-	{"**", "*"}, {"__", "_"}, {"~~", "~"}, {"||", "||"}, {"*", "_"}, {"_", "_"},
+var markers = []struct{ from, open, close string }{
+	{"***", "*_", "_*"}, {"**", "*", "*"}, {"__", "_", "_"}, {"~~", "~", "~"}, {"||", "||", "||"}, {"*", "_", "_"}, {"_", "_", "_"},
 }
 
 // inline converts text outside code blocks. depth bounds nesting.
@@ -267,9 +267,9 @@ func (c *fromMarkdown) span(s string, depth int) int {
 		if nl := strings.IndexByte(body, '\n'); end <= 0 || (nl >= 0 && nl < end) || body[end-1] == ' ' {
 			continue
 		}
-		c.write(m.to)
+		c.write(m.open)
 		c.inline(body[:end], depth+1)
-		c.write(m.to)
+		c.write(m.close)
 		return len(m.from) + end + len(m.from)
 	}
 	return 0
