@@ -70,6 +70,7 @@ const (
 	maxPending      = 10000
 	reopenMin       = 250 * time.Millisecond
 	reopenMax       = 2 * time.Minute
+	stableAfter     = 30 * time.Second // a connection up this long resets the backoff
 	closeAuthFailed = 4004
 	closeDisallowed = 4014
 )
@@ -115,6 +116,7 @@ func newConn(t *Transport, token string, bot bool, log *slog.Logger) *conn {
 		if ctx == nil || ctx.Err() != nil {
 			return
 		}
+		c.log.Debug("dispatch", "type", e.Type)
 		if e.Type == "READY" {
 			c.noteReady(e)
 		}
@@ -174,7 +176,7 @@ func (c *conn) run(ctx context.Context, redeliver time.Duration) error {
 			wait = min(wait*2, reopenMax)
 			continue
 		}
-		wait = reopenMin
+		opened := time.Now()
 		// Connected: wait for a drop, redelivering meanwhile.
 	connected:
 		for {
@@ -190,12 +192,27 @@ func (c *conn) run(ctx context.Context, redeliver time.Duration) error {
 		if err := c.closedFor(); err != nil {
 			return err
 		}
+		// discordgo does not tell why a live connection closed: 4004
+		// (token revoked) is recognized by asking REST who we are.
+		if err := c.request(ctx, "users/@me", "GET", discordgo.EndpointUser("@me"), discordgo.EndpointUsers, nil, nil); errors.Is(err, bridge.ErrAuth) {
+			return err
+		}
+		if time.Since(opened) > stableAfter {
+			wait = reopenMin
+		} else if !sleep(ctx, jitter(wait)) { // it keeps closing: back off
+			return nil
+		} else {
+			wait = min(wait*2, reopenMax)
+		}
 		c.log.Info("discord gateway connection dropped; resuming")
 	}
 }
 
 // open opens the Gateway connection once, and classifies a refusal.
 func (c *conn) open(ctx context.Context) error {
+	if c.t.beforeOpen != nil {
+		c.t.beforeOpen()
+	}
 	done := make(chan error, 1)
 	go func() { done <- c.dg.Open() }()
 	var err error

@@ -335,15 +335,18 @@ func (s *Session) catchUp(ctx context.Context) {
 		cursors[ch] = id
 	}
 	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, catchUpTimeout)
+	// REST calls are bounded; dispatches use the connection's context,
+	// which the Fanout's work for the channel lives as long as.
+	rctx, cancel := context.WithTimeout(ctx, catchUpTimeout)
 	defer cancel()
 	for ch, after := range cursors {
 		for {
-			ms, err := messagesAfter(ctx, s.c, ch, after)
+			ms, err := messagesAfter(rctx, s.c, ch, after)
 			if err != nil {
 				s.log.Warn("catch-up of a DM failed; its messages since the drop may be missing", "channel", ch, "err", err)
 				break
 			}
+			s.log.Debug("catch-up", "channel", ch, "after", after, "messages", len(ms))
 			for _, m := range ms {
 				raw, err := json.Marshal(m)
 				if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +43,7 @@ type world struct {
 	bot               discordfake.User
 	aliceTok, botTok  string
 	aliceBob          string // DM channel
+	general           string // the guild's text channel
 }
 
 func newWorld(t testing.TB, privileged discordfake.Intent, opts ...discordfake.Option) *world {
@@ -57,7 +59,7 @@ func newWorld(t testing.TB, privileged discordfake.Intent, opts ...discordfake.O
 	for _, u := range []discordfake.User{w.bob, w.carol, w.bot} {
 		fake.AddMember(w.guild.ID, u.ID, "")
 	}
-	fake.CreateChannel(w.guild.ID, "general")
+	w.general = fake.CreateChannel(w.guild.ID, "general").ID
 	fake.AddFriend(w.alice.ID, w.bob.ID)
 	w.aliceBob = fake.OpenDM(w.alice.ID, w.bob.ID).ID
 	w.aliceTok = fake.IssueUserToken(w.alice.ID)
@@ -123,4 +125,36 @@ func (w *world) login(tr *Transport) (*Session, *bridgetest.Recorder) {
 // dm is alice's direct chat with bob.
 func (w *world) dm() bridge.ChatRef {
 	return bridge.ChatRef{Kind: bridge.Direct, Peer: bridge.UserID(w.bob.ID)}
+}
+
+// logCapture is a slog handler that passes every record on a channel.
+type logCapture struct{ records chan slog.Record }
+
+func newLogCapture() *logCapture { return &logCapture{records: make(chan slog.Record, 256)} }
+
+func (l *logCapture) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logCapture) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case l.records <- r:
+	default:
+	}
+	return nil
+}
+func (l *logCapture) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logCapture) WithGroup(string) slog.Handler      { return l }
+
+// wait returns the first record at level whose message contains text.
+func (l *logCapture) wait(t testing.TB, level slog.Level, text string) slog.Record {
+	t.Helper()
+	ctx := bounded(t, 10*time.Second)
+	for {
+		select {
+		case r := <-l.records:
+			if r.Level == level && strings.Contains(r.Message, text) {
+				return r
+			}
+		case <-ctx.Done():
+			t.Fatalf("no %s log line with %q", level, text)
+		}
+	}
 }

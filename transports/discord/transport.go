@@ -30,6 +30,8 @@ type Transport struct {
 	// redeliver is how long an event waits for its sessions before it is
 	// dispatched again; tests shorten it.
 	redeliver time.Duration
+	// beforeOpen, when set by a test, runs before every Gateway connection.
+	beforeOpen func()
 
 	mu      sync.Mutex
 	codes   map[string]linkCode // pending bot links, by Discord user ID
