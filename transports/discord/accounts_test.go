@@ -40,6 +40,22 @@ func linkAlice(t *testing.T, w *world, tr *Transport) bridge.AccountData {
 	if err != nil || form != nil || acct.ID != MakeAccountID(kindBot, w.alice.ID) {
 		t.Fatalf("second step: %+v %+v %v", acct, form, err)
 	}
+	// Five wrong tries void a code.
+	if _, _, err := tr.RegisterStep(ctx, map[string]string{"user": w.carol.ID}); err != nil {
+		t.Fatal(err)
+	}
+	carolDM := w.fake.OpenDM(w.carol.ID, w.bot.ID).ID
+	carolCode := codeRE.FindString(w.fake.Messages(carolDM)[0].Content)
+	for range linkCodeAttempts {
+		bad := "999999"
+		if carolCode == bad {
+			bad = "999998"
+		}
+		_, _, _ = tr.RegisterStep(ctx, map[string]string{"user": w.carol.ID, "code": bad})
+	}
+	if _, _, err := tr.RegisterStep(ctx, map[string]string{"user": w.carol.ID, "code": carolCode}); !errors.Is(err, bridge.ErrAuth) {
+		t.Fatalf("the right code after %d wrong ones: %v, want ErrAuth", linkCodeAttempts, err)
+	}
 	// A code works once.
 	if _, _, err := tr.RegisterStep(ctx, map[string]string{"user": w.alice.ID, "code": code}); !errors.Is(err, bridge.ErrAuth) {
 		t.Fatalf("code used twice: %v", err)
@@ -65,6 +81,9 @@ func TestBotLinkedAccount(t *testing.T) {
 	var ids []string
 	for _, c := range cs {
 		ids = append(ids, string(c.ID))
+		if want := map[string]string{w.bob.ID: "Bob Builder", w.carol.ID: "Caz"}[string(c.ID)]; c.Name != want {
+			t.Errorf("contact %s named %q, want %q (the guild nickname, else the display name)", c.ID, c.Name, want)
+		}
 	}
 	slices.Sort(ids)
 	want := []string{w.bob.ID, w.carol.ID}

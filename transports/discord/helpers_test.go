@@ -32,7 +32,8 @@ func bounded(t testing.TB, d time.Duration) context.Context {
 const allPrivileged = discordfake.IntentGuildMembers | discordfake.IntentGuildPresences | discordfake.IntentMessageContent
 
 // world is a fake Discord with a guild "Hub" whose members are alice
-// (display name "Alice"), bob ("Bob Builder", avatar), carol and the
+// (display name "Alice"), bob ("Bob Builder", avatar), carol (nickname
+// "Caz" in the guild) and the
 // gateway's bot; alice and bob are friends with a DM; alice has a user
 // token.
 type world struct {
@@ -56,9 +57,9 @@ func newWorld(t testing.TB, privileged discordfake.Intent, opts ...discordfake.O
 	w.carol = fake.CreateUser(discordfake.UserSpec{Username: "carol"})
 	w.bot = fake.CreateUser(discordfake.UserSpec{Username: "xgate", Bot: true})
 	w.guild = fake.CreateGuild(w.alice.ID, "Hub")
-	for _, u := range []discordfake.User{w.bob, w.carol, w.bot} {
-		fake.AddMember(w.guild.ID, u.ID, "")
-	}
+	fake.AddMember(w.guild.ID, w.bob.ID, "")
+	fake.AddMember(w.guild.ID, w.carol.ID, "Caz")
+	fake.AddMember(w.guild.ID, w.bot.ID, "")
 	w.general = fake.CreateChannel(w.guild.ID, "general").ID
 	fake.AddFriend(w.alice.ID, w.bob.ID)
 	w.aliceBob = fake.OpenDM(w.alice.ID, w.bob.ID).ID
