@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/xgate-im/xgate/kit/secret"
 )
@@ -46,12 +47,19 @@ type Config struct {
 	// its user token. Discord's terms forbid automating user accounts: the
 	// registration form says so, and the user takes that risk.
 	PersonalAccounts bool `toml:"personal_accounts"`
+	// CatchUp is how far back a personal account's DMs are read when it
+	// logs in (at xgate's start, or after a new login), as a Go duration:
+	// what was said while xgate was stopped, up to that long, is delivered
+	// (what was delivered before is recognized). Default "1h"; "0s" turns
+	// it off.
+	CatchUp string `toml:"catch_up"`
 }
 
 // Defaults.
 const (
-	DefaultAPIURL = "https://discord.com/api/v9/"
-	DefaultCDNURL = "https://cdn.discordapp.com/"
+	DefaultAPIURL  = "https://discord.com/api/v9/"
+	DefaultCDNURL  = "https://cdn.discordapp.com/"
+	DefaultCatchUp = time.Hour
 )
 
 // intentBits are the Gateway intents by their documented names.
@@ -85,6 +93,7 @@ type settings struct {
 	botToken string
 	intents  int
 	personal bool
+	catchUp  time.Duration
 }
 
 // Validate checks the configuration without network I/O. It may read the
@@ -135,6 +144,18 @@ func (c Config) settings() (settings, error) {
 		}
 		s.intents |= bit
 	}
+	s.catchUp = DefaultCatchUp
+	if c.CatchUp != "" {
+		d, err := time.ParseDuration(c.CatchUp)
+		switch {
+		case err != nil:
+			bad("catch_up: %q is not a duration (write it like \"1h\" or \"30m\")", c.CatchUp)
+		case d < 0:
+			bad("catch_up: must not be negative")
+		default:
+			s.catchUp = d
+		}
+	}
 	if !src.IsSet() && !s.personal {
 		bad("bot_token: set the bot token, or personal_accounts = true to let users register their own accounts")
 	}
@@ -165,8 +186,8 @@ func (e configErrors) Is(target error) bool { return target == ErrConfig }
 // String describes the configuration without its token.
 func (c Config) String() string {
 	tok := secret.Source{Inline: c.BotToken, File: c.BotTokenFile, Env: c.BotTokenEnv}.Describe()
-	return fmt.Sprintf("discord.Config{api_url: %q, cdn_url: %q, bot_token: %s, intents: %q, personal_accounts: %v}",
-		c.APIURL, c.CDNURL, tok, c.Intents, c.PersonalAccounts)
+	return fmt.Sprintf("discord.Config{api_url: %q, cdn_url: %q, bot_token: %s, intents: %q, personal_accounts: %v, catch_up: %q}",
+		c.APIURL, c.CDNURL, tok, c.Intents, c.PersonalAccounts, c.CatchUp)
 }
 
 // Format prints String for every verb, so that no verb can show the token.

@@ -46,7 +46,7 @@ type conn struct {
 	onFatal func(err error)
 
 	down  chan struct{} // a disconnect happened (buffered 1)
-	ready chan struct{} // closed at the first READY
+	ready chan struct{} // closed once the first READY was handled
 
 	mu        sync.Mutex
 	ctx       context.Context // the run's context, for dispatches
@@ -123,6 +123,9 @@ func newConn(t *Transport, token string, bot bool, log *slog.Logger) *conn {
 		if c.onEvent != nil {
 			c.onEvent(ctx, c, e)
 		}
+		if e.Type == "READY" { // after its catch-up: Login returns then
+			c.readyOnce.Do(func() { close(c.ready) })
+		}
 	})
 	return c
 }
@@ -139,7 +142,6 @@ func (c *conn) noteReady(e *discordgo.Event) {
 		c.self = r.User.ID
 		c.mu.Unlock()
 	}
-	c.readyOnce.Do(func() { close(c.ready) })
 }
 
 // selfID returns our user ID ("" before the first READY).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -319,40 +320,70 @@ func (s *Session) History(ctx context.Context, chat bridge.ChatRef, before bridg
 	return out, nil
 }
 
-// catchUpTimeout bounds one catch-up after a re-identify.
+// catchUpTimeout bounds one catch-up.
 const catchUpTimeout = time.Minute
 
-// catchUp runs after a personal account's READY: a new Gateway session,
-// which Discord does not replay the old one's events to. Every DM channel
-// the session delivered a message in is read from the last one delivered,
-// and what follows is dispatched, in order, before the events of the new
-// session (it runs on the connection's reader goroutine). The Fanout and
-// the bridge recognize what was delivered already.
-func (s *Session) catchUp(ctx context.Context) {
+// discordEpoch is the time of snowflake 0.
+var discordEpoch = time.UnixMilli(1420070400000)
+
+// snowflakeAt is the smallest snowflake of a time, for "after" queries.
+func snowflakeAt(t time.Time) string {
+	ms := t.Sub(discordEpoch).Milliseconds()
+	if ms < 0 {
+		ms = 0
+	}
+	return strconv.FormatUint(uint64(ms)<<22, 10)
+}
+
+// catchUp runs at each READY of a personal account: a new Gateway
+// session, which Discord replays nothing of the old one to. A DM the
+// session delivered messages in is read from the last one delivered; the
+// other DMs of READY from CatchUp before the login, as history. What
+// follows is dispatched in order before the new session's events (this
+// runs on the connection's reader goroutine); the Fanout and the bridge
+// recognize what was delivered already.
+func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 	s.mu.Lock()
-	cursors := make(map[string]string, len(s.cursors))
+	from := make(map[string]string, len(s.cursors))
 	for ch, id := range s.cursors {
-		cursors[ch] = id
+		from[ch] = id
 	}
 	s.mu.Unlock()
+	historical := map[string]bool{}
+	if s.t.set.catchUp > 0 {
+		since := snowflakeAt(s.loginAt.Add(-s.t.set.catchUp))
+		for _, ch := range chs {
+			if _, ok := from[ch.ID]; ok || ch.Type != int(discordgo.ChannelTypeDM) {
+				continue
+			}
+			if ch.LastMessage != "" && !snowflakeLess(since, ch.LastMessage) {
+				continue // nothing said since
+			}
+			from[ch.ID], historical[ch.ID] = since, true
+		}
+	}
 	// REST calls are bounded; dispatches use the connection's context,
 	// which the Fanout's work for the channel lives as long as.
 	rctx, cancel := context.WithTimeout(ctx, catchUpTimeout)
 	defer cancel()
-	for ch, after := range cursors {
+	only := func(context.Context) ([]bridge.AccountID, bool, error) {
+		return []bridge.AccountID{s.acct}, true, nil
+	}
+	for ch, after := range from {
 		for {
 			ms, err := messagesAfter(rctx, s.c, ch, after)
 			if err != nil {
 				s.log.Warn("catch-up of a DM failed; its messages since the drop may be missing", "channel", ch, "err", err)
 				break
 			}
-			s.log.Debug("catch-up", "channel", ch, "after", after, "messages", len(ms))
 			for _, m := range ms {
-				raw, err := json.Marshal(m)
-				if err != nil {
-					continue
-				}
-				s.t.onUserEvent(ctx, s.c, &discordgo.Event{Type: "MESSAGE_CREATE", RawData: raw})
+				hist := historical[ch]
+				s.c.dispatch(ctx, bridge.Inbound{
+					ID: "m:" + m.ID, Order: ch, Describe: describe("MESSAGE_CREATE (catch-up)"), Route: only,
+					Handle: func(ctx context.Context, bs bridge.Session) error {
+						return bs.(*Session).fromMessage(ctx, m, "", false, hist)
+					},
+				})
 				after = m.ID
 			}
 			if len(ms) < 100 {

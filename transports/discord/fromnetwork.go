@@ -58,8 +58,11 @@ func (s *Session) sender(author, nonce string) (sender string, fromSelf, ok bool
 	return author, false, true
 }
 
-// fromMessage emits a new or edited message of a DM.
-func (s *Session) fromMessage(ctx context.Context, m *discordgo.Message, nonce string, edit bool) error {
+// fromMessage emits a new or edited message of a DM. A historical one
+// (read at login) is marked so, and skipped when the user wrote it: it
+// may be one they sent from XMPP before a restart, whose nonce is
+// forgotten.
+func (s *Session) fromMessage(ctx context.Context, m *discordgo.Message, nonce string, edit, historical bool) error {
 	if s.isClosed() {
 		return bridge.ErrSessionClosed
 	}
@@ -67,7 +70,7 @@ func (s *Session) fromMessage(ctx context.Context, m *discordgo.Message, nonce s
 		return nil
 	}
 	sender, fromSelf, ok := s.sender(m.Author.ID, nonce)
-	if !ok {
+	if !ok || historical && fromSelf {
 		return nil
 	}
 	peer, err := s.peerOf(ctx, m.ChannelID)
@@ -82,7 +85,9 @@ func (s *Session) fromMessage(ctx context.Context, m *discordgo.Message, nonce s
 			Text: text, Mentions: mentions, Time: timeOf(m),
 		})
 	}
-	if err := s.sink.Emit(ctx, s.messageEvent(chat, m, sender, fromSelf, text, mentions)); err != nil {
+	ev := s.messageEvent(chat, m, sender, fromSelf, text, mentions)
+	ev.Historical = historical
+	if err := s.sink.Emit(ctx, ev); err != nil {
 		return err
 	}
 	s.noteCursor(m.ChannelID, m.ID)

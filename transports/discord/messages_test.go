@@ -2,6 +2,7 @@ package discord
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -261,5 +262,38 @@ func TestCatchUpAfterReidentify(t *testing.T) {
 	}
 	if !slices.Equal(order, []string{"one", "two", "three", "four"}) {
 		t.Errorf("messages %q, want one to four once each in order (ids %s %s)", order, two, three)
+	}
+}
+
+func TestCatchUpAfterRestart(t *testing.T) {
+	w := newWorld(t, allPrivileged)
+	s, rec := w.login(w.transport())
+	one := w.fake.Post(w.bob.ID, w.aliceBob, "one")
+	bridgetest.WaitFor(t, rec, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(one) })
+	// xgate stops; bob writes, and alice from her phone.
+	s.Close()
+	w.fake.Post(w.bob.ID, w.aliceBob, "two")
+	w.fake.Post(w.alice.ID, w.aliceBob, "from my phone")
+	w.fake.Post(w.bob.ID, w.aliceBob, "three")
+	// xgate starts again: the DM is read back an hour.
+	_, rec2 := w.login(w.transport())
+	four := w.fake.Post(w.bob.ID, w.aliceBob, "four")
+	bridgetest.WaitFor(t, rec2, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(four) })
+	var got []string
+	for _, ev := range rec2.Events() {
+		if m, ok := ev.(bridge.MessageEvent); ok {
+			got = append(got, fmt.Sprintf("%s %v", m.Text, m.Historical))
+		}
+	}
+	// "one" again (the bridge recognizes it), alice's own message left out.
+	if want := []string{"one true", "two true", "three true", "four false"}; !slices.Equal(got, want) {
+		t.Errorf("after the restart %q, want %q", got, want)
+	}
+	// With catch_up = "0s" nothing is read back.
+	_, rec3 := w.login(w.transport(func(c *Config) { c.CatchUp = "0s" }))
+	five := w.fake.Post(w.bob.ID, w.aliceBob, "five")
+	bridgetest.WaitFor(t, rec3, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(five) })
+	if n := bridgetest.Count(rec3, func(m bridge.MessageEvent) bool { return true }); n != 1 {
+		t.Errorf("%d messages with catch-up off, want 1", n)
 	}
 }

@@ -91,7 +91,7 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 		}
 		in.Route = route(m.ChannelID, author)
 		in.Handle = func(ctx context.Context, s bridge.Session) error {
-			return s.(*Session).fromMessage(ctx, &m, nonce, edit)
+			return s.(*Session).fromMessage(ctx, &m, nonce, edit, false)
 		}
 	case "MESSAGE_DELETE":
 		var d struct {
@@ -190,6 +190,7 @@ type privateChannel struct {
 	Type         int      `json:"type"`
 	Recipients   []me     `json:"recipients"`
 	RecipientIDs []string `json:"recipient_ids"`
+	LastMessage  string   `json:"last_message_id"`
 }
 
 // onReady records the DM channels a personal account's READY lists.
@@ -202,7 +203,7 @@ func (t *Transport) onReady(ctx context.Context, c *conn, raw json.RawMessage) {
 	}
 	if !c.bot {
 		if s, ok := t.fanout.Session(c.account); ok {
-			s.(*Session).catchUp(ctx)
+			s.(*Session).catchUp(ctx, r.PrivateChannels)
 		}
 	}
 }

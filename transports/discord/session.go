@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
@@ -41,6 +42,7 @@ type Session struct {
 	nonces    map[string]struct{} // nonces of our own sends, to skip their echoes
 	contacts  map[string]bool     // the contacts last listed (and the user)
 	cursors   map[string]string   // DM channel → newest message delivered
+	loginAt   time.Time
 }
 
 var (
@@ -70,6 +72,7 @@ func (t *Transport) Login(ctx context.Context, acct bridge.AccountData, sink bri
 		t: t, acct: acct.ID, kind: kind, user: user, sink: sink,
 		log: t.log.With("account", string(acct.ID)),
 		dms: map[string]string{}, peers: map[string]string{}, nonces: map[string]struct{}{}, cursors: map[string]string{},
+		loginAt: time.Now(),
 	}
 	switch kind {
 	case kindUser:
