@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,8 +33,9 @@ func testLogger() *slog.Logger {
 }
 
 // gateway runs a bridge.Gateway with the Discord transport on a real
-// Prosody until the test ends; it returns once the component is connected.
-func gateway(t *testing.T, p *prosodytest.Server, db *store.DB, cfg discord.Config) {
+// Prosody until the test ends or stop is called; it returns once the
+// component is connected.
+func gateway(t *testing.T, p *prosodytest.Server, db *store.DB, cfg discord.Config) (stop func()) {
 	t.Helper()
 	tr, err := discord.New(cfg, testLogger(), nil)
 	if err != nil {
@@ -60,17 +62,21 @@ func gateway(t *testing.T, p *prosodytest.Server, db *store.DB, cfg discord.Conf
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- gw.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("gateway: %v", err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("gateway: %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Error("gateway did not stop")
 			}
-		case <-time.After(15 * time.Second):
-			t.Error("gateway did not stop")
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
 	timeout := time.After(15 * time.Second)
 	for connected := false; !connected; {
 		select {
@@ -82,6 +88,7 @@ func gateway(t *testing.T, p *prosodytest.Server, db *store.DB, cfg discord.Conf
 			t.Fatalf("component never connected; prosody log:\n%s", p.LogTail(20))
 		}
 	}
+	return stop
 }
 
 func bounded(t testing.TB) context.Context {
@@ -300,5 +307,81 @@ func TestEndToEndThroughProsody(t *testing.T) {
 	}
 	if _, err := c.Expect(ctx, presenceFrom(gw, func(p *xmpp.Presence) bool { return p.Show == "xa" && strings.Contains(p.Status, "revoked") })); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRestartCatchUpThroughProsody: xgate stops, bob writes, xgate starts
+// again: alice gets what he wrote, once, in order, and nothing twice.
+func TestRestartCatchUpThroughProsody(t *testing.T) {
+	fake := discordfake.New()
+	t.Cleanup(fake.Close)
+	alice := fake.CreateUser(discordfake.UserSpec{Username: "alice", GlobalName: "Alice"})
+	bob := fake.CreateUser(discordfake.UserSpec{Username: "bob", GlobalName: "Bob"})
+	fake.AddFriend(alice.ID, bob.ID)
+	dm := fake.OpenDM(alice.ID, bob.ID).ID
+	token := fake.IssueUserToken(alice.ID)
+	p := prosodytest.Start(t, prosodytest.Options{
+		Components: []prosodytest.Component{{Domain: gwDomain, Secret: "s3cret"}},
+		Users:      map[string]string{"alice": "pw"},
+	})
+	key, err := store.ParseKey([]byte(strings.Repeat("5a", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(t.TempDir(), "xgate.db"), store.Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cfg := discord.Config{APIURL: fake.APIURL(), CDNURL: fake.URL() + "/", PersonalAccounts: true}
+	stop := gateway(t, p, db, cfg)
+	ctx := bounded(t)
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c := prosodytest.Dial(dctx, t, p.C2SAddr(), "alice", "localhost", "pw")
+	gw := jid.MustParse(gwDomain)
+	bobJID := jid.MustParse(bob.ID + "@" + gwDomain)
+	c.Send(&xmpp.Presence{})
+	sub := &form.Form{Type: form.TypeSubmit}
+	sub.Set("FORM_TYPE", bridge.NSRegister)
+	sub.Set("token", token)
+	if res, err := c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQSet}, Payload: xmpp.NewElement(bridge.NSRegister, "query").Append(sub.Element())}); err != nil || res.Type != xmpp.IQResult {
+		t.Fatalf("register: %v %v", res, err)
+	}
+	for _, j := range []jid.JID{gw, bobJID} {
+		if _, err := c.Expect(ctx, prosodytest.PresenceFrom(j, xmpp.PresenceSubscribe)); err != nil {
+			t.Fatal(err)
+		}
+		c.Approve(j)
+		c.Subscribe(j)
+	}
+	fake.Post(bob.ID, dm, "before")
+	if _, err := c.Expect(ctx, messageFrom(bobJID, func(b string) bool { return b == "before" })); err != nil {
+		t.Fatal(err)
+	}
+	c.Send(&xmpp.Message{Header: xmpp.Header{To: bobJID, Type: xmpp.MessageChat, ID: "x1"}, Body: "mine"})
+	if _, err := fake.WaitMessage(ctx, dm, func(m discordfake.Message) bool { return m.Content == "mine" }); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	for i := range 5 {
+		fake.Post(bob.ID, dm, fmt.Sprint("meanwhile ", i))
+	}
+	gateway(t, p, db, cfg)
+	fake.Post(bob.ID, dm, "after")
+	// Every message with a body, in order: neither "before" again nor
+	// "mine" as a carbon.
+	chat := func(s xmpp.Stanza) bool {
+		m, is := s.(*xmpp.Message)
+		return is && m.Body != "" && (m.From.Bare() == bobJID || m.From.Bare() == c.JID().Bare())
+	}
+	for _, want := range []string{"meanwhile 0", "meanwhile 1", "meanwhile 2", "meanwhile 3", "meanwhile 4", "after"} {
+		m, err := c.Expect(ctx, chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := m.(*xmpp.Message).Body; body != want {
+			t.Fatalf("came %q, want %q", body, want)
+		}
 	}
 }
