@@ -145,7 +145,12 @@ func TestRepliesReactionsTypingEdits(t *testing.T) {
 
 func TestPresenceBothWays(t *testing.T) {
 	w := newWorld(t, allPrivileged)
+	w.fake.SetPresence(w.bob.ID, "dnd")
 	s, rec := w.login(w.transport())
+	// The friend's presence at login, from READY.
+	if p := bridgetest.WaitFor(t, rec, func(e bridge.PresenceEvent) bool { return e.User == bridge.UserID(w.bob.ID) }); p.Presence.Show != bridge.ShowDND {
+		t.Errorf("presence at login %+v", p.Presence)
+	}
 	ctx := bounded(t, 10*time.Second)
 	cs, err := s.Contacts(ctx)
 	if err != nil {
@@ -155,7 +160,9 @@ func TestPresenceBothWays(t *testing.T) {
 		t.Fatalf("contacts %+v, want bob with his display name and avatar", cs)
 	}
 	w.fake.SetPresence(w.bob.ID, "idle", discordfake.Activity{Name: "Custom Status", Type: 4, State: "out for lunch"})
-	p := bridgetest.WaitFor(t, rec, func(e bridge.PresenceEvent) bool { return e.User == bridge.UserID(w.bob.ID) })
+	p := bridgetest.WaitFor(t, rec, func(e bridge.PresenceEvent) bool {
+		return e.User == bridge.UserID(w.bob.ID) && e.Presence.Show != bridge.ShowDND
+	})
 	if p.Presence.Show != bridge.ShowAway || p.Presence.Status != "out for lunch" {
 		t.Errorf("presence %+v", p.Presence)
 	}

@@ -197,9 +197,26 @@ type privateChannel struct {
 func (t *Transport) onReady(ctx context.Context, c *conn, raw json.RawMessage) {
 	var r struct {
 		PrivateChannels []privateChannel `json:"private_channels"`
+		Presences       []presenceUpdate `json:"presences"`
 	}
 	if json.Unmarshal(raw, &r) == nil {
 		t.notePrivateChannels(c, r.PrivateChannels)
+	}
+	if !c.bot {
+		// A person's READY carries their friends' presences: the roster
+		// starts right.
+		only := func(context.Context) ([]bridge.AccountID, bool, error) {
+			return []bridge.AccountID{c.account}, true, nil
+		}
+		for _, p := range r.Presences {
+			if p.User.ID == "" {
+				continue
+			}
+			c.dispatch(ctx, bridge.Inbound{
+				Order: "presence:" + p.User.ID, Describe: describe("READY presence"), Route: only,
+				Handle: func(ctx context.Context, s bridge.Session) error { return s.(*Session).fromPresence(ctx, p) },
+			})
+		}
 	}
 	if !c.bot {
 		if s, ok := t.fanout.Session(c.account); ok {
