@@ -187,3 +187,27 @@ func TestInfoAgreesWithSession(t *testing.T) {
 }
 
 func implements[T any](s bridge.Session) bool { _, ok := s.(T); return ok }
+
+func TestLoginAgainWhileAnEventIsInFlight(t *testing.T) {
+	w := newWorld(t, allPrivileged)
+	tr := w.transport()
+	s1, rec1 := w.login(tr)
+	rec1.Hold()
+	w.fake.Post(w.bob.ID, w.aliceBob, "held")
+	select {
+	case <-rec1.Entered():
+	case <-bounded(t, 10*time.Second).Done():
+		t.Fatal("never emitted")
+	}
+	w.fake.Post(w.bob.ID, w.aliceBob, "queued behind it")
+	if err := s1.c.waitPending(bounded(t, 10*time.Second), func(n int) bool { return n == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	s1.Close()
+	_, rec2 := w.login(tr)
+	rec1.Release()
+	// The channel's queue still has a worker: the new session gets what
+	// comes next.
+	after := w.fake.Post(w.bob.ID, w.aliceBob, "after")
+	bridgetest.WaitFor(t, rec2, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(after) })
+}

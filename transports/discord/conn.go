@@ -54,7 +54,7 @@ type conn struct {
 	closeCode int             // the last close code Discord sent
 	pending   map[string]pendingEvent
 	counter   uint64        // numbers events that have no ID of their own
-	idle      chan struct{} // closed when pending becomes empty, then replaced
+	changed   chan struct{} // closed when pending changes, then replaced
 	readyOnce sync.Once
 }
 
@@ -101,7 +101,7 @@ func newConn(t *Transport, token string, bot bool, log *slog.Logger) *conn {
 		down:    make(chan struct{}, 1),
 		ready:   make(chan struct{}),
 		pending: map[string]pendingEvent{},
-		idle:    make(chan struct{}),
+		changed: make(chan struct{}),
 	}
 	dg.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) {
 		select {
@@ -258,8 +258,15 @@ func (c *conn) closedFor() error {
 }
 
 // dispatch hands an event to the Fanout and keeps it pending until every
-// session it concerns emitted it.
-func (c *conn) dispatch(ctx context.Context, in bridge.Inbound) {
+// session it concerns emitted it. The order key is the connection's own
+// (two personal accounts share the DM between them), and the Fanout's work
+// lives as long as the transport, not the connection: work bound to a
+// session that ends would leave its channel's queue without a worker.
+// Dispatch blocks while the channel's queue is full (backpressure on the
+// connection's reader).
+func (c *conn) dispatch(_ context.Context, in bridge.Inbound) {
+	in.Order = c.name() + "|" + in.Order
+	ctx := c.t.lifetime()
 	if in.ID == "" {
 		c.t.fanout.Dispatch(ctx, in, func() {})
 		return
@@ -267,9 +274,18 @@ func (c *conn) dispatch(ctx context.Context, in bridge.Inbound) {
 	c.mu.Lock()
 	if len(c.pending) < maxPending {
 		c.pending[in.ID] = pendingEvent{in: in, at: time.Now()}
+		c.changedLocked()
 	}
 	c.mu.Unlock()
 	c.t.fanout.Dispatch(ctx, in, func() { c.delivered(in.ID) })
+}
+
+// name tells the connection apart in order keys.
+func (c *conn) name() string {
+	if c.bot {
+		return kindBot
+	}
+	return string(c.account)
 }
 
 // delivered forgets a pending event.
@@ -280,27 +296,35 @@ func (c *conn) delivered(id string) {
 		return
 	}
 	delete(c.pending, id)
-	if len(c.pending) == 0 {
-		close(c.idle)
-		c.idle = make(chan struct{})
+	c.changedLocked()
+}
+
+// changedLocked wakes the waiters of waitPending.
+func (c *conn) changedLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// waitPending waits until ok accepts the number of pending events.
+func (c *conn) waitPending(ctx context.Context, ok func(n int) bool) error {
+	for {
+		c.mu.Lock()
+		n, changed := len(c.pending), c.changed
+		c.mu.Unlock()
+		if ok(n) {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
 // waitDelivered waits until no event is pending.
 func (c *conn) waitDelivered(ctx context.Context) error {
-	for {
-		c.mu.Lock()
-		n, idle := len(c.pending), c.idle
-		c.mu.Unlock()
-		if n == 0 {
-			return nil
-		}
-		select {
-		case <-idle:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return c.waitPending(ctx, func(n int) bool { return n == 0 })
 }
 
 // redeliver dispatches again the events pending for longer than after.
@@ -315,6 +339,7 @@ func (c *conn) redeliver(ctx context.Context, now time.Time, after time.Duration
 		}
 	}
 	c.mu.Unlock()
+	ctx = c.t.lifetime()
 	for _, in := range again {
 		c.t.fanout.Dispatch(ctx, in, func() { c.delivered(in.ID) })
 	}

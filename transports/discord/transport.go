@@ -33,6 +33,10 @@ type Transport struct {
 	// beforeOpen, when set by a test, runs before every Gateway connection.
 	beforeOpen func()
 
+	// life is the context of the Fanout's work: it ends when Run returns.
+	life    context.Context
+	endLife context.CancelFunc
+
 	mu      sync.Mutex
 	codes   map[string]linkCode // pending bot links, by Discord user ID
 	botDMs  map[string]string   // the person of each of the bot's DM channels
@@ -65,8 +69,9 @@ func New(cfg Config, log *slog.Logger, httpClient *http.Client) (*Transport, err
 	}
 	hc := *httpClient
 	hc.Transport = rewrite{base: httpClient.Transport, api: set.apiURL, cdn: set.cdnURL}
+	life, endLife := context.WithCancel(context.Background())
 	t := &Transport{
-		set: set, log: log, hc: &hc, redeliver: defaultRedeliver,
+		set: set, log: log, hc: &hc, redeliver: defaultRedeliver, life: life, endLife: endLife,
 		codes: map[string]linkCode{}, replyTo: map[string]bridge.AccountID{}, warned: map[string]bool{},
 	}
 	t.fanout = bridge.NewFanout(log, func(a bridge.AccountID) string {
@@ -159,6 +164,7 @@ func (t *Transport) Info() bridge.Info {
 // since retrying cannot help until the admin acts.
 func (t *Transport) Run(ctx context.Context) error {
 	defer t.fanout.Wait()
+	defer t.endLife()
 	if t.bot == nil {
 		<-ctx.Done()
 		return nil
@@ -185,6 +191,10 @@ func (t *Transport) Run(ctx context.Context) error {
 	<-ctx.Done()
 	return nil
 }
+
+// lifetime is the context that ends with the transport (when Run
+// returns): what the Fanout's work for an event runs in.
+func (t *Transport) lifetime() context.Context { return t.life }
 
 // warnOnce logs advice for the admin the first time key comes up.
 func (t *Transport) warnOnce(key, msg string, args ...any) {
