@@ -304,3 +304,32 @@ func TestCatchUpAfterRestart(t *testing.T) {
 		t.Errorf("%d messages with catch-up off, want 1", n)
 	}
 }
+
+func TestHistory(t *testing.T) {
+	w := newWorld(t, allPrivileged)
+	s, _ := w.login(w.transport())
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, w.fake.Post(w.bob.ID, w.aliceBob, fmt.Sprint("old ", i)))
+	}
+	w.fake.Post(w.alice.ID, w.aliceBob, "mine")
+	ctx := bounded(t, 10*time.Second)
+	evs, err := s.History(ctx, w.dm(), bridge.MessageID(ids[4]), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		if !e.Historical || e.Chat.Peer != bridge.UserID(w.bob.ID) {
+			t.Errorf("event %+v", e)
+		}
+		got = append(got, e.Text)
+	}
+	if want := []string{"old 1", "old 2", "old 3"}; !slices.Equal(got, want) {
+		t.Errorf("history before the fifth %q, want %q", got, want)
+	}
+	evs, err = s.History(ctx, w.dm(), "", 1)
+	if err != nil || len(evs) != 1 || evs[0].Text != "mine" || !evs[0].FromSelf {
+		t.Errorf("newest: %+v %v", evs, err)
+	}
+}
