@@ -235,6 +235,7 @@ func TestParseConfigErrors(t *testing.T) {
 // [[slack]] section is uncommented.
 func TestExampleConfig(t *testing.T) {
 	t.Setenv("XGATE_SLACK_APP_TOKEN", "xapp-1-A1-example")
+	t.Setenv("XGATE_DISCORD_BOT_TOKEN", "MTIz.example.token")
 	data, err := os.ReadFile("../../config.example.toml")
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +262,8 @@ func TestExampleConfig(t *testing.T) {
 		}
 	}
 
-	if len(c.instances) != 1 || c.instances[0].network != "slack" || c.instances[0].component.Domain != "slack.example.org" {
+	if len(c.instances) != 2 || c.instances[0].network != "slack" || c.instances[0].component.Domain != "slack.example.org" ||
+		c.instances[1].network != "discord" || c.instances[1].component.Domain != "discord.example.org" {
 		t.Errorf("instances: %+v", c.instances)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/transports/discord"
 	"github.com/xgate-im/xgate/transports/slack"
 )
 
@@ -86,6 +87,9 @@ var plannedNetworks = []string{"slack", "discord", "sms"}
 var transportKinds = []transportKind{
 	transportRow("slack", func(inst *instance, opts *slack.Config, log *slog.Logger) (bridge.Transport, error) {
 		return slack.New(*opts, log, nil)
+	}),
+	transportRow("discord", func(inst *instance, opts *discord.Config, log *slog.Logger) (bridge.Transport, error) {
+		return discord.New(*opts, log, nil)
 	}),
 }
 

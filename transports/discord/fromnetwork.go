@@ -1,0 +1,252 @@
+package discord
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/xgate-im/xgate/bridge"
+)
+
+// A session's side of incoming events: it places an event in a chat
+// (which DM, with whom, whether the user wrote it elsewhere) and emits it.
+
+// peerOf returns the other person of a DM channel, reading the channel
+// when it is new to the session. A group DM is not a direct chat.
+func (s *Session) peerOf(ctx context.Context, channel string) (string, error) {
+	s.mu.Lock()
+	p, ok := s.peers[channel]
+	s.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	if s.kind == kindBot {
+		if p := s.t.botDMPeer(channel); p != "" {
+			return p, nil
+		}
+	}
+	var ch privateChannel
+	if err := s.c.request(ctx, "get channel", "GET", discordgo.EndpointChannel(channel), discordgo.EndpointChannels, nil, &ch); err != nil {
+		return "", s.checked(ctx, err)
+	}
+	var others []string
+	for _, u := range ch.Recipients {
+		if u.ID != s.user && u.ID != s.c.selfID() {
+			others = append(others, u.ID)
+		}
+	}
+	if ch.Type != int(discordgo.ChannelTypeDM) || len(others) != 1 {
+		return "", fmt.Errorf("discord: channel %s is not a direct chat: %w", channel, bridge.ErrUnsupported)
+	}
+	s.notePeer(channel, others[0])
+	return others[0], nil
+}
+
+// sender returns who wrote a message as the bridge names them, and
+// whether it is the account's user writing from another client. ok is
+// false for a message that is not to be bridged: the echo of one this
+// session sent, or one the bot sent for someone else.
+func (s *Session) sender(author, nonce string) (sender string, fromSelf, ok bool) {
+	switch {
+	case s.kind == kindUser && author == s.user:
+		return author, true, !s.ours(nonce)
+	case s.kind == kindBot && author == s.c.selfID():
+		return "", false, false
+	}
+	return author, false, true
+}
+
+// fromMessage emits a new or edited message of a DM. A historical one
+// (read at login) is marked so, and skipped when the user wrote it: it
+// may be one they sent from XMPP before a restart, whose nonce is
+// forgotten.
+func (s *Session) fromMessage(ctx context.Context, m *discordgo.Message, nonce string, edit, historical bool) error {
+	if s.isClosed() {
+		return bridge.ErrSessionClosed
+	}
+	if m.Author == nil {
+		return nil
+	}
+	sender, fromSelf, ok := s.sender(m.Author.ID, nonce)
+	if !ok || historical && fromSelf {
+		return nil
+	}
+	peer, err := s.peerOf(ctx, m.ChannelID)
+	if err != nil {
+		return err
+	}
+	chat := bridge.ChatRef{Kind: bridge.Direct, ID: bridge.ChatID(m.ChannelID), Peer: bridge.UserID(peer)}
+	text, mentions := FromDiscord(m.Content, namesOf(m))
+	if edit {
+		return s.sink.Emit(ctx, bridge.EditEvent{
+			Chat: chat, Sender: bridge.UserID(sender), FromSelf: fromSelf, ID: bridge.MessageID(m.ID),
+			Text: text, Mentions: mentions, Time: timeOf(m),
+		})
+	}
+	ev := s.messageEvent(chat, m, sender, fromSelf, text, mentions)
+	ev.Historical = historical
+	if err := s.sink.Emit(ctx, ev); err != nil {
+		return err
+	}
+	s.noteCursor(m.ChannelID, m.ID)
+	return nil
+}
+
+// messageEvent builds the event of a new message.
+func (s *Session) messageEvent(chat bridge.ChatRef, m *discordgo.Message, sender string, fromSelf bool, text string, mentions []bridge.Mention) bridge.MessageEvent {
+	ev := bridge.MessageEvent{
+		Chat: chat, Sender: bridge.UserID(sender), FromSelf: fromSelf, ID: bridge.MessageID(m.ID),
+		Time: m.Timestamp, Text: text, Mentions: mentions,
+	}
+	if m.Type == discordgo.MessageTypeReply && m.MessageReference != nil {
+		ev.ReplyTo = bridge.MessageID(m.MessageReference.MessageID)
+	}
+	// Discord's attachment links expire (after about a day): they are
+	// passed as links, which the user should open soon (see docs/discord.md).
+	for _, a := range m.Attachments {
+		ev.Attachments = append(ev.Attachments, bridge.Attachment{URL: a.URL, Name: a.Filename, MIME: a.ContentType, Size: int64(a.Size)})
+	}
+	return ev
+}
+
+// timeOf is when a message was last changed.
+func timeOf(m *discordgo.Message) time.Time {
+	if m.EditedTimestamp != nil {
+		return *m.EditedTimestamp
+	}
+	return m.Timestamp
+}
+
+// namesOf resolves the users a message mentions from the message itself.
+func namesOf(m *discordgo.Message) Names {
+	return Names{User: func(id string) string {
+		for _, u := range m.Mentions {
+			if u != nil && u.ID == id {
+				return displayName(u)
+			}
+		}
+		return ""
+	}}
+}
+
+// displayName is a user's global name, else their username.
+func displayName(u *discordgo.User) string {
+	if u.GlobalName != "" {
+		return u.GlobalName
+	}
+	return u.Username
+}
+
+// fromDelete emits the deletion of a message.
+func (s *Session) fromDelete(ctx context.Context, channel, id string) error {
+	if s.isClosed() {
+		return bridge.ErrSessionClosed
+	}
+	peer, err := s.peerOf(ctx, channel)
+	if err != nil {
+		return err
+	}
+	// Discord does not say who deleted it; in a DM only its author can.
+	return s.sink.Emit(ctx, bridge.RetractionEvent{
+		Chat:   bridge.ChatRef{Kind: bridge.Direct, ID: bridge.ChatID(channel), Peer: bridge.UserID(peer)},
+		Sender: bridge.UserID(peer), ID: bridge.MessageID(id),
+	})
+}
+
+// fromReaction emits the full set of user's reactions on a message: in a
+// DM it reads the message, whose reactions the two people share.
+func (s *Session) fromReaction(ctx context.Context, channel, id, user string) error {
+	if s.isClosed() {
+		return bridge.ErrSessionClosed
+	}
+	sender, fromSelf, ok := s.sender(user, "")
+	if !ok {
+		return nil
+	}
+	peer, err := s.peerOf(ctx, channel)
+	if err != nil {
+		return err
+	}
+	m, err := getMessage(ctx, s.c, channel, id)
+	if err != nil {
+		return s.checked(ctx, err)
+	}
+	var emojis []string
+	for _, r := range m.Reactions {
+		if r.Emoji == nil {
+			continue
+		}
+		mine := 0
+		if r.Me {
+			mine = 1
+		}
+		// The reactor is the session's user (Me) or the peer (the rest).
+		if (user == s.c.selfID() && r.Me) || (user != s.c.selfID() && r.Count-mine > 0) {
+			emojis = append(emojis, emojiText(r.Emoji))
+		}
+	}
+	return s.sink.Emit(ctx, bridge.ReactionEvent{
+		Chat:   bridge.ChatRef{Kind: bridge.Direct, ID: bridge.ChatID(channel), Peer: bridge.UserID(peer)},
+		Sender: bridge.UserID(sender), FromSelf: fromSelf, ID: bridge.MessageID(id), Emojis: emojis,
+	})
+}
+
+// emojiText shows an emoji: itself, or a custom one by its name.
+func emojiText(e *discordgo.Emoji) string {
+	if e.ID != "" {
+		return ":" + e.Name + ":"
+	}
+	return e.Name
+}
+
+// fromTyping emits that the peer is typing.
+func (s *Session) fromTyping(ctx context.Context, channel, user string) error {
+	if s.isClosed() {
+		return bridge.ErrSessionClosed
+	}
+	if _, _, ok := s.sender(user, ""); !ok || user == s.user {
+		return nil
+	}
+	peer, err := s.peerOf(ctx, channel)
+	if err != nil {
+		return err
+	}
+	return s.sink.Emit(ctx, bridge.TypingEvent{
+		Chat:   bridge.ChatRef{Kind: bridge.Direct, ID: bridge.ChatID(channel), Peer: bridge.UserID(peer)},
+		Sender: bridge.UserID(user), State: bridge.TypingComposing,
+	})
+}
+
+// noteBotDM remembers the person of one of the bot's DM channels.
+func (t *Transport) noteBotDM(channel, peer string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.botDMs == nil {
+		t.botDMs = map[string]string{}
+	}
+	t.botDMs[channel] = peer
+}
+
+// botDMPeer returns the person of one of the bot's DM channels, if known.
+func (t *Transport) botDMPeer(channel string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.botDMs[channel]
+}
+
+// setReplyRoute makes account the one that gets what peer writes to the bot.
+func (t *Transport) setReplyRoute(peer string, account bridge.AccountID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.replyTo[peer] = account
+}
+
+// replyRoute returns the account that gets what peer writes to the bot.
+func (t *Transport) replyRoute(peer string) (bridge.AccountID, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a, ok := t.replyTo[peer]
+	return a, ok
+}
