@@ -62,16 +62,19 @@ func (t *tracker) sent(acct bridge.AccountID, chat bridge.ChatRef, id bridge.Mes
 		st.parts[p] = provider.StatusAccepted
 		t.byID[p] = st
 	}
-	var out []outcome
+	var last *outcome
 	for _, p := range parts {
 		for _, r := range t.early[p] {
 			if o, ok := t.applyLocked(st, r); ok {
-				out = append(out, o)
+				last = &o
 			}
 		}
 		delete(t.early, p)
 	}
-	return out
+	if last == nil {
+		return nil
+	}
+	return []outcome{*last}
 }
 
 // report applies a delivery report if owns accepts the text's account.
