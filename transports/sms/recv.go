@@ -77,10 +77,10 @@ func (f fromProvider) DeliveryReport(ctx context.Context, r provider.DeliveryRep
 		f.t.log.Debug("delivery report for an unknown message kept for a while", "id", string(r.ID), "status", r.Status.String())
 		return nil
 	}
-	if !f.owns(o.text.acct) {
-		return f.refuse("delivery report", o.text.acct)
-	}
 	if !ok {
+		if o.text.acct != "" { // the text of another provider's account
+			return f.refuse("delivery report", o.text.acct)
+		}
 		return nil
 	}
 	return f.t.dispatchOutcome(ctx, o, true)
