@@ -2,6 +2,7 @@ package sms
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -138,9 +139,34 @@ func (t *Transport) dispatchOutcome(ctx context.Context, o outcome, wait bool) e
 }
 
 // dispatch hands an event to the Fanout and waits until it is
-// acknowledged (stored), or fails with ErrNotReady when its account is
-// still logging in, or ErrTimeout.
+// acknowledged (stored). While the event's account is still logging in,
+// it hands it over again every notReadyRetry, so a text that comes at
+// start-up waits for the login instead of being refused (Twilio does not
+// send a refused text again); after eventWait it gives up with
+// ErrNotReady or ErrTimeout and the webhook is answered 503.
 func (t *Transport) dispatch(ctx context.Context, in bridge.Inbound) error {
+	timer := time.NewTimer(eventWait)
+	defer timer.Stop()
+	for {
+		err := t.dispatchOnce(ctx, in, timer.C)
+		if !errors.Is(err, ErrNotReady) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+			return err
+		case <-time.After(notReadyRetry):
+		}
+	}
+}
+
+// notReadyRetry is how often an event for an account that is logging in
+// is handed over again.
+const notReadyRetry = 100 * time.Millisecond
+
+func (t *Transport) dispatchOnce(ctx context.Context, in bridge.Inbound, deadline <-chan time.Time) error {
 	done := make(chan error, 2)
 	route := in.Route
 	in.Route = func(ctx context.Context) ([]bridge.AccountID, bool, error) {
@@ -159,14 +185,12 @@ func (t *Transport) dispatch(ctx context.Context, in bridge.Inbound) error {
 		default:
 		}
 	})
-	timer := time.NewTimer(eventWait)
-	defer timer.Stop()
 	select {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-timer.C:
+	case <-deadline:
 		return ErrTimeout
 	}
 }
