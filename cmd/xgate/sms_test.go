@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +153,47 @@ func TestServeSMS(t *testing.T) {
 	for _, secret := range []string{fake.AuthToken(), smsToken} {
 		if strings.Contains(s.logs.String(), secret) {
 			t.Error("a secret was logged")
+		}
+	}
+}
+
+// TestExampleSMSSection checks that config.example.toml's [[sms]] section,
+// uncommented, is valid with every key it documents.
+func TestExampleSMSSection(t *testing.T) {
+	data, err := os.ReadFile("../../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	start := strings.Index(doc, "# [webhooks]\n")
+	if start < 0 {
+		t.Fatal("no [[sms]] section in the example")
+	}
+	var section []string
+	for _, line := range strings.Split(doc[start:], "\n") {
+		if !strings.HasPrefix(line, "#") {
+			break
+		}
+		line = strings.TrimPrefix(strings.TrimPrefix(line, "#"), " ")
+		// Keys are uncommented; the prose between them stays a comment.
+		if strings.HasPrefix(line, "[") || strings.Contains(line, " = ") && !strings.Contains(line, ": ") {
+			section = append(section, line)
+		}
+	}
+	t.Setenv("XGATE_TEST_KEY", testKey(t))
+	for _, v := range []string{"XGATE_SMS_SECRET", "XGATE_SMS_WEBHOOK_TOKEN", "XGATE_KANNEL_PASSWORD", "XGATE_KANNEL_CALLBACK_SECRET", "XGATE_TWILIO_AUTH_TOKEN"} {
+		t.Setenv(v, "example-secret-0123456789")
+	}
+	c, err := parseConfig("example", []byte(minimal+strings.Join(section, "\n")+"\n"), transportKinds)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(section, "\n"))
+	}
+	if len(c.instances) != 1 || c.instances[0].network != "sms" || c.webhooksListen != "127.0.0.1:8089" {
+		t.Errorf("instances %+v", c.instances)
+	}
+	for _, key := range []string{"kannel_secret_env", "twilio_auth_token_env", "user_credentials", "send_burst", "contacts"} {
+		if !strings.Contains(strings.Join(section, "\n"), key+" = ") {
+			t.Errorf("the example does not set %s", key)
 		}
 	}
 }
