@@ -52,22 +52,25 @@ func TestCheckConfigExampleReportsAll(t *testing.T) {
 			"admin.token_file@" + fmt.Sprint(lineOf(t, example, "[admin]", "token_file")),
 			"slack[0].secret_env@" + fmt.Sprint(lineOf(t, example, "[[slack]]", "secret_env")),
 			"slack[0].app_token_env@" + fmt.Sprint(lineOf(t, example, "[[slack]]", "app_token_env")),
+			"discord[0].secret_file@" + fmt.Sprint(lineOf(t, example, "[[discord]]", "secret_file")),
+			"discord[0].bot_token_env@" + fmt.Sprint(lineOf(t, example, "[[discord]]", "bot_token_env")),
 		}},
-		{"files written, variables unset", setup{files: map[string]string{"store.key": key, "admin.token": token}}, []string{
+		{"files written, variables unset", setup{files: map[string]string{"store.key": key, "admin.token": token, "discord.secret": "d"}}, []string{
 			"slack[0].secret_env@" + fmt.Sprint(lineOf(t, example, "[[slack]]", "secret_env")),
 			"slack[0].app_token_env@" + fmt.Sprint(lineOf(t, example, "[[slack]]", "app_token_env")),
+			"discord[0].bot_token_env@" + fmt.Sprint(lineOf(t, example, "[[discord]]", "bot_token_env")),
 		}},
 		{"a bot token where the app token goes, a bad roster", setup{
-			files: map[string]string{"store.key": key, "admin.token": token},
-			env:   map[string]string{"XGATE_SLACK_SECRET": "s", "XGATE_SLACK_APP_TOKEN": "xoxb-1"},
+			files: map[string]string{"store.key": key, "admin.token": token, "discord.secret": "d"},
+			env:   map[string]string{"XGATE_SLACK_SECRET": "s", "XGATE_SLACK_APP_TOKEN": "xoxb-1", "XGATE_DISCORD_BOT_TOKEN": "bot"},
 			edit:  func(doc string) string { return strings.Replace(doc, `roster = "dms"`, `roster = "everyone"`, 1) },
 		}, []string{
 			"slack[0].app_token_env@" + fmt.Sprint(lineOf(t, example, "[[slack]]", "app_token_env")),
 			"slack[0].roster@" + fmt.Sprint(lineOf(t, example, "[[slack]]", "roster")),
 		}},
 		{"filled in", setup{
-			files: map[string]string{"store.key": key, "admin.token": token},
-			env:   map[string]string{"XGATE_SLACK_SECRET": "s", "XGATE_SLACK_APP_TOKEN": "xapp-1-A1-x"},
+			files: map[string]string{"store.key": key, "admin.token": token, "discord.secret": "d"},
+			env:   map[string]string{"XGATE_SLACK_SECRET": "s", "XGATE_SLACK_APP_TOKEN": "xapp-1-A1-x", "XGATE_DISCORD_BOT_TOKEN": "bot"},
 		}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,7 +78,7 @@ func TestCheckConfigExampleReportsAll(t *testing.T) {
 			for name, content := range tc.files {
 				writeFile(t, etc, name, content+"\n")
 			}
-			for _, v := range []string{"XGATE_SLACK_SECRET", "XGATE_SLACK_APP_TOKEN"} {
+			for _, v := range []string{"XGATE_SLACK_SECRET", "XGATE_SLACK_APP_TOKEN", "XGATE_DISCORD_BOT_TOKEN"} {
 				t.Setenv(v, tc.env[v])
 				if tc.env[v] == "" {
 					os.Unsetenv(v)

@@ -136,8 +136,6 @@ func TestCLICheckConfig(t *testing.T) {
 			[]string{":4:1: unknown key admin.lisen (did you mean \"listen\"?)", "4| lisen"}},
 		{"wrong type", writeFile(t, dir, "type.toml", "[store]\nkey_env = 7\n"), env, 1, nil,
 			[]string{":2:11: store.key_env: wrong type: expected a string, found an integer"}},
-		{"transport not built", writeFile(t, dir, "sms.toml", "[store]\nkey_env = \"XGATE_CLI_KEY\"\n[[sms]]\ndomain = \"sms.example.org\"\nsecret = \"x\"\n"), env, 1, nil,
-			[]string{":3:3: sms: sms transport is not available in this build"}},
 		{"missing file", filepath.Join(dir, "none.toml"), env, 1, nil, []string{"config file " + filepath.Join(dir, "none.toml") + " does not exist"}},
 		{"unreadable file", dir, env, 1, nil, []string{"xgate: reading config: "}},
 	}

@@ -216,6 +216,9 @@ func newGateway(cfg *config, inst *instance, db *store.DB, bk *backups, hooks *b
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", inst.Name, err)
 	}
+	if err := provisionAssigned(db, inst, tr, log); err != nil {
+		return nil, err
+	}
 	log.Info("gateway configured", "gateway", inst.Name, "network", inst.network, "domain", inst.component.Domain, "server", inst.component.Addr)
 	return g, nil
 }

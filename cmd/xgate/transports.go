@@ -7,8 +7,11 @@ import (
 	"slices"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/transports/discord"
 	"github.com/xgate-im/xgate/transports/slack"
+	"github.com/xgate-im/xgate/transports/sms"
+	"github.com/xgate-im/xgate/xmpp/jid"
 )
 
 // transportKind wires one network into the binary: its name, the type of
@@ -91,6 +94,38 @@ var transportKinds = []transportKind{
 	transportRow("discord", func(inst *instance, opts *discord.Config, log *slog.Logger) (bridge.Transport, error) {
 		return discord.New(*opts, log, nil)
 	}),
+	transportRow("sms", func(inst *instance, opts *sms.Config, log *slog.Logger) (bridge.Transport, error) {
+		return sms.New(*opts, log, nil)
+	}),
+}
+
+// assigner is implemented by transports whose administrator assigns
+// remote accounts to XMPP users in the configuration (SMS numbers).
+type assigner interface {
+	Assignments() []sms.Assignment
+}
+
+// provisionAssigned stores the accounts a transport's configuration
+// assigns to users, as if each user had registered them: the gateway logs
+// them in when it starts. Provisioning again at each start replaces what
+// was stored (an account removed from the configuration stays stored but
+// its login is refused by the transport).
+func provisionAssigned(db *store.DB, inst *instance, tr bridge.Transport, log *slog.Logger) error {
+	a, ok := tr.(assigner)
+	if !ok {
+		return nil
+	}
+	for _, as := range a.Assignments() {
+		user, err := jid.Parse(as.User)
+		if err != nil {
+			return fmt.Errorf("%s: assigned account %s: user %q: %w", inst.Name, as.Account.ID, as.User, err)
+		}
+		if err := bridge.Provision(db, inst.Name, user.Bare(), as.Account); err != nil {
+			return fmt.Errorf("%s: assigned account %s: %w", inst.Name, as.Account.ID, err)
+		}
+		log.Info("account assigned", "gateway", inst.Name, "user", user.Bare().String(), "account", string(as.Account.ID))
+	}
+	return nil
 }
 
 // networkNames returns the networks the configuration file may contain:
