@@ -65,7 +65,22 @@ func linkAlice(t *testing.T, w *world, tr *Transport) bridge.AccountData {
 
 func TestBotLinkedAccount(t *testing.T) {
 	w := newWorld(t, allPrivileged)
+	w.fake.SetPresence(w.bob.ID, "dnd")
 	tr := w.transport()
+	// The bot learns bob's presence when it connects (GUILD_CREATE).
+	for ctx := bounded(t, 10*time.Second); ; {
+		tr.mu.Lock()
+		p, changed := tr.presences[w.bob.ID], tr.presenceChanged
+		tr.mu.Unlock()
+		if p.Status == "dnd" {
+			break
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			t.Fatal("the bot never saw bob's presence")
+		}
+	}
 	acct := linkAlice(t, w, tr)
 	ctx := bounded(t, 10*time.Second)
 	rec := bridgetest.NewRecorder()
@@ -84,6 +99,10 @@ func TestBotLinkedAccount(t *testing.T) {
 		if want := map[string]string{w.bob.ID: "Bob Builder", w.carol.ID: "Caz"}[string(c.ID)]; c.Name != want {
 			t.Errorf("contact %s named %q, want %q (the guild nickname, else the display name)", c.ID, c.Name, want)
 		}
+	}
+	// bob's presence, seen before alice logged in, comes with her contacts.
+	if p := bridgetest.WaitFor(t, rec, func(e bridge.PresenceEvent) bool { return e.User == bridge.UserID(w.bob.ID) }); p.Presence.Show != bridge.ShowDND {
+		t.Errorf("bob's presence %+v", p.Presence)
 	}
 	slices.Sort(ids)
 	want := []string{w.bob.ID, w.carol.ID}

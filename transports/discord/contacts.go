@@ -75,7 +75,29 @@ func (s *Session) Contacts(ctx context.Context) ([]bridge.Contact, error) {
 	s.mu.Lock()
 	s.contacts = seen
 	s.mu.Unlock()
+	if s.kind == kindBot {
+		s.knownPresences(ctx, out)
+	}
 	return out, nil
+}
+
+// knownPresences passes on the presences the bot saw of a bot-linked
+// account's contacts before it logged in (Discord sends them once, when
+// the bot connects). They go through the Fanout, in each person's order.
+func (s *Session) knownPresences(ctx context.Context, cs []bridge.Contact) {
+	only := func(context.Context) ([]bridge.AccountID, bool, error) {
+		return []bridge.AccountID{s.acct}, true, nil
+	}
+	for _, c := range cs {
+		p, ok := s.t.knownPresence(string(c.ID))
+		if !ok {
+			continue
+		}
+		s.c.dispatch(ctx, bridge.Inbound{
+			Order: "presence:" + string(c.ID), Describe: describe("known presence"), Route: only,
+			Handle: func(ctx context.Context, bs bridge.Session) error { return bs.(*Session).fromPresence(ctx, p) },
+		})
+	}
 }
 
 // guildPeople lists the members of the guilds the linked user shares with

@@ -135,10 +135,23 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 		in.Handle = func(ctx context.Context, s bridge.Session) error {
 			return s.(*Session).fromTyping(ctx, ty.ChannelID, ty.UserID)
 		}
+	case "GUILD_CREATE":
+		var g struct {
+			Presences []presenceUpdate `json:"presences"`
+		}
+		if c.bot && json.Unmarshal(e.RawData, &g) == nil {
+			for _, p := range g.Presences {
+				t.notePresence(p)
+			}
+		}
+		return
 	case "PRESENCE_UPDATE":
 		var p presenceUpdate
 		if json.Unmarshal(e.RawData, &p) != nil || p.User.ID == "" {
 			return
+		}
+		if c.bot {
+			t.notePresence(p)
 		}
 		in.Order, in.Route = "presence:"+p.User.ID, route("", "")
 		in.Handle = func(ctx context.Context, s bridge.Session) error {
@@ -273,4 +286,24 @@ func sortMessages(ms []*discordgo.Message) {
 		}
 		return 0
 	})
+}
+
+// notePresence remembers the last presence the bot saw of a user.
+func (t *Transport) notePresence(p presenceUpdate) {
+	if p.User.ID == "" {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.presences[p.User.ID] = p
+	close(t.presenceChanged)
+	t.presenceChanged = make(chan struct{})
+}
+
+// knownPresence returns the last presence the bot saw of a user.
+func (t *Transport) knownPresence(id string) (presenceUpdate, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.presences[id]
+	return p, ok
 }

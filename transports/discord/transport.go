@@ -37,10 +37,15 @@ type Transport struct {
 	life    context.Context
 	endLife context.CancelFunc
 
-	mu      sync.Mutex
-	codes   map[string]linkCode // pending bot links, by Discord user ID
-	botDMs  map[string]string   // the person of each of the bot's DM channels
-	replyTo map[string]bridge.AccountID
+	mu     sync.Mutex
+	codes  map[string]linkCode // pending bot links, by Discord user ID
+	botDMs map[string]string   // the person of each of the bot's DM channels
+	// presences are the last presences the bot saw, by user, for
+	// bot-linked accounts that log in later; presenceChanged is closed
+	// (and replaced) at each change.
+	presences       map[string]presenceUpdate
+	presenceChanged chan struct{}
+	replyTo         map[string]bridge.AccountID
 	// warned remembers the advice given to the admin once.
 	warned map[string]bool
 }
@@ -73,6 +78,7 @@ func New(cfg Config, log *slog.Logger, httpClient *http.Client) (*Transport, err
 	t := &Transport{
 		set: set, log: log, hc: &hc, redeliver: defaultRedeliver, life: life, endLife: endLife,
 		codes: map[string]linkCode{}, replyTo: map[string]bridge.AccountID{}, warned: map[string]bool{},
+		presences: map[string]presenceUpdate{}, presenceChanged: make(chan struct{}),
 	}
 	t.fanout = bridge.NewFanout(log, func(a bridge.AccountID) string {
 		kind, user, _ := ParseAccountID(a)
