@@ -233,6 +233,12 @@ func (f *Fanout) Dispatch(ctx context.Context, in Inbound, ack func()) {
 	select {
 	case p.jobs <- fanoutJob{st: st, in: in}:
 	case <-ctx.Done():
+		// Not queued: the network sends it again, and it must then be
+		// taken as new.
+		f.mu.Lock()
+		st.queued = false
+		p.pending--
+		f.mu.Unlock()
 	}
 }
 
@@ -258,6 +264,7 @@ func (f *Fanout) work(ctx context.Context, key string, p *fanoutPart) {
 		case j := <-p.jobs:
 			f.process(ctx, j)
 		case <-ctx.Done():
+			f.abandon(key, p)
 			return
 		}
 		f.mu.Lock()
@@ -268,6 +275,27 @@ func (f *Fanout) work(ctx context.Context, key string, p *fanoutPart) {
 			return
 		}
 		f.mu.Unlock()
+	}
+}
+
+// abandon ends the work of an Order key whose context ended: its part is
+// forgotten, so that a later Dispatch starts a new one, and the events
+// still queued in it are marked unqueued, so that the network's next
+// delivery of them is handled rather than taken for one already waiting.
+func (f *Fanout) abandon(key string, p *fanoutPart) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.parts[key] == p {
+		delete(f.parts, key)
+	}
+	for {
+		select {
+		case j := <-p.jobs:
+			j.st.queued = false
+			p.pending--
+		default:
+			return
+		}
 	}
 }
 

@@ -263,3 +263,69 @@ func TestFanoutRateLimitWaitsRetryAfter(t *testing.T) {
 		t.Errorf("took %s", took)
 	}
 }
+
+// When the context a Dispatch ran with ends while events of its Order wait
+// (a connection closed with events queued), those events are not stranded:
+// dispatched again with a live context (the network resends them), they
+// are handled and acknowledged, and so are new events of the same Order.
+func TestFanoutContextEndsWithEventsQueued(t *testing.T) {
+	log := newFanLog()
+	f := bridge.NewFanout(nil, nil)
+	f.Attach("a", &fanSession{"a1", log})
+	ctx1, cancel1 := context.WithCancel(t.Context())
+	started, release := make(chan struct{}), make(chan struct{})
+	slow := fanEvent(f, log, "e1", "C1", "a")
+	slow.Handle = func(ctx context.Context, s bridge.Session) error {
+		close(started)
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return log.handle(s.(*fanSession), "e1")
+	}
+	f.Dispatch(ctx1, slow, log.ack("e1"))
+	<-started
+	f.Dispatch(ctx1, fanEvent(f, log, "e2", "C1", "a"), log.ack("e2")) // waits behind e1
+	cancel1()
+	close(release)
+
+	f.Wait() // the first connection's work is over
+
+	// The network resends what was not acknowledged, as Slack does, and
+	// sends e3.
+	ctx2, cancel2 := context.WithCancel(t.Context())
+	defer func() { cancel2(); f.Wait() }()
+	wait, stop := context.WithTimeout(t.Context(), 10*time.Second)
+	defer stop()
+	resend := time.NewTicker(50 * time.Millisecond)
+	defer resend.Stop()
+	for {
+		got := acked(log)
+		missing := 0
+		for _, id := range []string{"e1", "e2", "e3"} {
+			if !slices.Contains(got, id) {
+				missing++
+				f.Dispatch(ctx2, fanEvent(f, log, id, "C1", "a"), log.ack(id))
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		select {
+		case <-resend.C:
+		case <-wait.Done():
+			t.Fatalf("acknowledged %v, want e1, e2 and e3", got)
+		}
+	}
+	handled, _ := log.snapshot()
+	if want := []string{"a1:e1", "a1:e2", "a1:e3"}; !slices.Equal(handled, want) {
+		t.Errorf("handled %v, want %v", handled, want)
+	}
+}
+
+func acked(l *fanLog) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.acked)
+}
