@@ -190,6 +190,15 @@ func TestEndToEndSMSFake(t *testing.T) {
 	}
 	e.expectBody(ctx, peer, "hi from a phone")
 
+	// A number's JID never resolved nor seen is not known to the gateway.
+	e.send(jid.MustParse("+12025550155@"+gwDomain), "m3", "hello?")
+	if _, err := e.alice.Expect(ctx, func(s xmpp.Stanza) bool {
+		m, ok := s.(*xmpp.Message)
+		return ok && m.ID == "m3" && m.Type == xmpp.MessageError && m.Error != nil && m.Error.Condition == xmpp.CondItemNotFound
+	}); err != nil {
+		t.Fatalf("no item-not-found for an unknown contact: %v", err)
+	}
+
 	// A recipient who texted STOP: the message bounces with the reason.
 	fake.FailTo("+12025550144", smsfake.OptedOut)
 	res, err = e.resolve(ctx, "+1 202 555 0144")
@@ -242,6 +251,14 @@ func TestEndToEndKannel(t *testing.T) {
 		t.Errorf("phone got %q", s)
 	}
 	e.expectReceipt(ctx, "k1")
+
+	// Kannel carries no MMS: a XEP-0066 link stays in the text.
+	e.alice.Send(&xmpp.Message{Header: xmpp.Header{To: peer, Type: xmpp.MessageChat, ID: "k2"}, Body: "a picture",
+		Extra: []*xmpp.Element{xmpp.NewElement(bridge.NSOOB, "x").Append(xmpp.TextElement("", "url", "https://up.example.org/p.jpg"))}})
+	m, err := k.NextMT(ctx)
+	if err != nil || string(m.Data) != "a picture https://up.example.org/p.jpg" {
+		t.Errorf("phone got %q (%v)", m.Data, err)
+	}
 
 	// A text from a phone.
 	if err := k.SendMO(peerNumber, assignedNumber, "hello gateway"); err != nil {

@@ -132,8 +132,7 @@ func (t *Transport) dispatchOutcome(ctx context.Context, o outcome, wait bool) e
 		},
 	}
 	if !wait {
-		t.fan.Dispatch(t.base, in, func() {})
-		return nil
+		return t.fanDispatch(in, func() {})
 	}
 	return t.dispatch(ctx, in)
 }
@@ -151,6 +150,9 @@ func (t *Transport) dispatch(ctx context.Context, in bridge.Inbound) error {
 		err := t.dispatchOnce(ctx, in, timer.C)
 		if !errors.Is(err, ErrNotReady) {
 			return err
+		}
+		if t.onNotReady != nil {
+			t.onNotReady()
 		}
 		select {
 		case <-ctx.Done():
@@ -179,12 +181,14 @@ func (t *Transport) dispatchOnce(ctx context.Context, in bridge.Inbound, deadlin
 		}
 		return accts, complete, err
 	}
-	t.fan.Dispatch(t.base, in, func() {
+	if err := t.fanDispatch(in, func() {
 		select {
 		case done <- nil:
 		default:
 		}
-	})
+	}); err != nil {
+		return err
+	}
 	select {
 	case err := <-done:
 		return err

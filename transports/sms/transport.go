@@ -35,14 +35,21 @@ type Transport struct {
 	fan     *bridge.Fanout
 	limit   *ratelimit.Limiter[phone.Number]
 	reports *tracker
-	// base is the context of the Fanout's work; Run cancels it.
-	base   context.Context
-	cancel context.CancelFunc
+	// base is the context of the Fanout's work; Run cancels it. stopping
+	// is set under smu's write lock when Run ends, so that no Dispatch
+	// starts once Run waits for the Fanout.
+	base     context.Context
+	cancel   context.CancelFunc
+	smu      sync.RWMutex
+	stopping bool
 
 	hmu   sync.Mutex
 	hooks map[string]http.Handler // own-credential accounts' webhooks, by hook
 
 	mediaKey []byte
+	// onNotReady, for tests, is called each time an event waits for its
+	// account's login.
+	onNotReady func()
 
 	unassigned atomic.Int64
 	forged     atomic.Int64
@@ -102,8 +109,22 @@ func New(cfg Config, log *slog.Logger, client *http.Client) (*Transport, error) 
 // until ctx ends, then waits for it.
 func (t *Transport) Run(ctx context.Context) error {
 	<-ctx.Done()
-	t.cancel()
+	t.cancel() // first: a Dispatch blocked on a full queue returns
+	t.smu.Lock()
+	t.stopping = true
+	t.smu.Unlock()
 	t.fan.Wait()
+	return nil
+}
+
+// fanDispatch hands an event to the Fanout unless the transport stopped.
+func (t *Transport) fanDispatch(in bridge.Inbound, ack func()) error {
+	t.smu.RLock()
+	defer t.smu.RUnlock()
+	if t.stopping {
+		return bridge.ErrShuttingDown
+	}
+	t.fan.Dispatch(t.base, in, ack)
 	return nil
 }
 

@@ -428,3 +428,63 @@ func TestOwnAccountSpeaksForItsNumberOnly(t *testing.T) {
 		t.Errorf("%d events, stats %+v", n, w.tr.Stats())
 	}
 }
+
+// TestTextWaitsForLogin: a text to an assigned number whose account is not
+// logged in yet is held until it is, then delivered and answered 200.
+func TestTextWaitsForLogin(t *testing.T) {
+	srv, mux := listener(t)
+	base := srv.URL + "/sms"
+	fake, err := smsfake.Start(smsfake.Options{InboundURL: base + "/p/" + testToken + "/inbound"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fake.Close() })
+	tr, err := New(Config{
+		Provider: KindTwilio, DefaultRegion: "US", PublicURL: base, WebhookToken: testToken,
+		TwilioBaseURL: fake.URL(), TwilioAccountSID: fake.AccountSID(), TwilioAuthToken: fake.AuthToken(),
+		Numbers: []NumberConfig{{Number: assignedNumber, User: "alice@example.org"}},
+	}, testLog(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan struct{}, 1)
+	tr.onNotReady = func() {
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+	}
+	tr.MountWebhooks(testMux{mux})
+	serve(t, tr)
+	ctx := bounded(t, 10*time.Second)
+	type answer struct {
+		sid    string
+		status int
+		err    error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		sid, st, err := fake.SendInbound(ctx, smsfake.Inbound{From: peerNumber, To: assignedNumber, Body: "early"})
+		answered <- answer{sid, st, err}
+	}()
+	select {
+	case <-waiting:
+	case a := <-answered:
+		t.Fatalf("answered before the login: %+v", a)
+	case <-ctx.Done():
+		t.Fatal("the text never waited for the login")
+	}
+	rec := bridgetest.NewRecorder()
+	sess, err := tr.Login(ctx, tr.Assignments()[0].Account, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	a := <-answered
+	if a.err != nil || a.status != 200 {
+		t.Fatalf("%+v", a)
+	}
+	if m := bridgetest.WaitFor(t, rec, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(a.sid) }); m.Text != "early" {
+		t.Errorf("%+v", m)
+	}
+}
