@@ -2,6 +2,8 @@ package sms
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -281,4 +283,55 @@ func utf16BE(b []byte) string {
 		rs = append(rs, u)
 	}
 	return string(rs)
+}
+
+// TestEndToEndKannelRestart: texts sent while Kannel is down wait in the
+// gateway's durable queue and all reach the phone, in order, once it is
+// back.
+func TestEndToEndKannelRestart(t *testing.T) {
+	hooks, public := webhookServer(t)
+	const secret = "kannel-callback-secret-0123"
+	k := kanneltest.Start(t, kanneltest.Options{
+		MOURL: public + "/p/" + testToken + "/mo?secret=" + secret + "&id=%I&from=%p&to=%P&ts=%T&coding=%c&charset=%C&text=%a",
+	})
+	e := startE2E(t, hooks, Config{
+		Provider: KindKannel, DefaultRegion: "US", PublicURL: public, WebhookToken: testToken,
+		KannelSendSMSURL: k.SendSMSURL(), KannelUsername: kanneltest.Username, KannelPassword: kanneltest.Password,
+		KannelSecret: secret, SendRate: 100, SendBurst: 100,
+		Numbers: []NumberConfig{{Number: assignedNumber, User: "alice@localhost", Contacts: []string{peerNumber}}},
+	})
+	ctx := bounded(t, 60*time.Second)
+	peer := jid.MustParse(peerNumber + "@" + gwDomain)
+	if _, err := e.resolve(ctx, peerNumber); err != nil {
+		t.Fatal(err)
+	}
+	e.send(peer, "before", "before")
+	if m, err := k.NextMT(ctx); err != nil || string(m.Data) != "before" {
+		t.Fatalf("%q %v", m.Data, err)
+	}
+	k.Stop()
+	const n = 5
+	for i := range n {
+		e.send(peer, fmt.Sprintf("r%d", i), fmt.Sprintf("during %d", i))
+	}
+	if err := k.Restart(ctx); err != nil {
+		logs, _ := filepath.Glob(filepath.Join(k.Dir(), "*.log"))
+		for _, l := range logs {
+			b, _ := os.ReadFile(l)
+			t.Logf("%s:\n%s", l, b[max(0, len(b)-3000):])
+		}
+		t.Fatal(err)
+	}
+	for i := range n {
+		m, err := k.NextMT(ctx)
+		if err != nil {
+			t.Fatalf("text %d never reached the phone: %v", i, err)
+		}
+		if want := fmt.Sprintf("during %d", i); string(m.Data) != want {
+			t.Errorf("phone got %q, want %q", m.Data, want)
+		}
+	}
+	for i := range n {
+		e.expectReceipt(ctx, fmt.Sprintf("r%d", i))
+	}
 }
