@@ -419,6 +419,11 @@ func TestOwnAccountSpeaksForItsNumberOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sess.Close()
+	// The account's name (shown by the status command) says where to point
+	// the number's webhook.
+	if want := w.srv.URL + "/sms/a/" + w.hook() + "/inbound"; !strings.Contains(acct.Name, want) || acct.ID != assignedNumber {
+		t.Errorf("account %q %q lacks %s", acct.ID, acct.Name, want)
+	}
 	ctx := bounded(t, 10*time.Second)
 	form := url.Values{"MessageSid": {newSID("SM")}, "From": {peerNumber}, "To": {"+12025550177"}, "Body": {"x"}}
 	if st, err := w.sim.post(ctx, w.srv.URL+"/sms/a/"+w.hook()+"/inbound", form); err != nil || st != 200 {
