@@ -252,6 +252,9 @@ func TestEndToEndKannel(t *testing.T) {
 	if s := utf16BE(got); s != long {
 		t.Errorf("phone got %q", s)
 	}
+	// Two receipts: the bridge's when Kannel accepted the text, then the
+	// one made of Kannel's delivery reports (every part delivered).
+	e.expectReceipt(ctx, "k1")
 	e.expectReceipt(ctx, "k1")
 
 	// Kannel carries no MMS: a XEP-0066 link stays in the text.
