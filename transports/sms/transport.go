@@ -232,13 +232,21 @@ func (t *Transport) Register(_ context.Context, values map[string]string) (bridg
 		return bridge.AccountData{}, err
 	}
 	return bridge.AccountData{
-		ID:   bridge.AccountID(num),
+		ID:   ownAccountID(num, hook),
 		Name: fmt.Sprintf("%s (webhook %s/a/%s/inbound)", num, t.s.publicURL, hook),
 		Settings: map[string]string{
 			"mode": modeOwn, "number": num.String(), "account_sid": sid, "hook": hook, "contacts": contacts,
 		},
 		Secrets: map[string]string{"auth_token": tok},
 	}, nil
+}
+
+// ownAccountID names a user's own account: its number and its hook, so
+// that two users who register the same number (only one of whom can own it
+// at the provider) never share an account, and each one's webhooks reach
+// only their own session.
+func ownAccountID(num phone.Number, hook string) bridge.AccountID {
+	return bridge.AccountID(num.String() + "~" + hook)
 }
 
 // parseContacts normalizes a comma-separated list of numbers.
@@ -305,7 +313,11 @@ func (t *Transport) ResolveContact(_ context.Context, input string) (bridge.Cont
 // Login starts the session of an account.
 func (t *Transport) Login(_ context.Context, acct bridge.AccountData, sink bridge.Sink) (bridge.Session, error) {
 	num, err := phone.ParseLocalpart(acct.Settings["number"])
-	if err != nil || bridge.AccountID(num) != acct.ID {
+	want := bridge.AccountID(num)
+	if acct.Settings["mode"] == modeOwn {
+		want = ownAccountID(num, acct.Settings["hook"])
+	}
+	if err != nil || want != acct.ID {
 		return nil, fmt.Errorf("%w: stored account %s has no valid number", bridge.ErrAuth, acct.ID)
 	}
 	s := &session{t: t, acct: acct.ID, number: num, sink: sink, seen: map[phone.Number]bool{}}
@@ -330,7 +342,7 @@ func (t *Transport) Login(_ context.Context, acct bridge.AccountData, sink bridg
 				s.contacts = append(s.contacts, n)
 			}
 		}
-		h := t.counted(p.Webhook(fromProvider{t: t, only: acct.ID}))
+		h := t.counted(p.Webhook(fromProvider{t: t, only: acct.ID, number: num}))
 		t.hmu.Lock()
 		t.hooks[s.hook] = h
 		t.hmu.Unlock()

@@ -421,7 +421,7 @@ func TestOwnAccountSpeaksForItsNumberOnly(t *testing.T) {
 	defer sess.Close()
 	// The account's name (shown by the status command) says where to point
 	// the number's webhook.
-	if want := w.srv.URL + "/sms/a/" + w.hook() + "/inbound"; !strings.Contains(acct.Name, want) || acct.ID != assignedNumber {
+	if want := w.srv.URL + "/sms/a/" + w.hook() + "/inbound"; !strings.Contains(acct.Name, want) || !strings.HasPrefix(string(acct.ID), assignedNumber+"~") {
 		t.Errorf("account %q %q lacks %s", acct.ID, acct.Name, want)
 	}
 	ctx := bounded(t, 10*time.Second)
@@ -491,5 +491,40 @@ func TestTextWaitsForLogin(t *testing.T) {
 	}
 	if m := bridgetest.WaitFor(t, rec, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(a.sid) }); m.Text != "early" {
 		t.Errorf("%+v", m)
+	}
+}
+
+// TestSameNumberTwoUsers: two users registering the same number with
+// their own credentials get separate accounts; a text through one's
+// webhook reaches only that one.
+func TestSameNumberTwoUsers(t *testing.T) {
+	w := newFakeWorld(t, smsfake.Options{})
+	ctx := bounded(t, 10*time.Second)
+	var accts []bridge.AccountData
+	var recs []*bridgetest.Recorder
+	for range 2 {
+		acct, err := w.tr.Register(ctx, w.Credentials())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := bridgetest.NewRecorder()
+		sess, err := w.tr.Login(ctx, acct, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sess.Close()
+		accts, recs = append(accts, acct), append(recs, rec)
+	}
+	if accts[0].ID == accts[1].ID {
+		t.Fatalf("both users got account %s", accts[0].ID)
+	}
+	sid := newSID("SM")
+	form := url.Values{"MessageSid": {sid}, "From": {peerNumber}, "To": {w.number}, "Body": {"for the first"}}
+	if st, err := w.sim.post(ctx, w.srv.URL+"/sms/a/"+accts[0].Settings["hook"]+"/inbound", form); err != nil || st != 200 {
+		t.Fatalf("%d %v", st, err)
+	}
+	bridgetest.WaitFor(t, recs[0], func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(sid) })
+	if n := bridgetest.Count(recs[1], func(bridge.MessageEvent) bool { return true }); n != 0 {
+		t.Errorf("the second user got %d messages of the first", n)
 	}
 }
