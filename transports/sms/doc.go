@@ -14,8 +14,10 @@
 //
 // # Who owns which number
 //
-// An account is one provider number (its AccountID is the number). Numbers
-// come two ways:
+// An account is one provider number. Its AccountID is the number for an
+// assigned number, and the number with the account's webhook hook
+// ("+15551234567~HOOK") for a user's own account, so that two users who
+// register the same number never share an account. Numbers come two ways:
 //
 //   - assigned by the administrator in the configuration ([[sms.numbers]]:
 //     number, user, contacts), sent through the instance's provider;

@@ -2,8 +2,10 @@ package sms
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -190,6 +192,15 @@ func TestEndToEndSMSFake(t *testing.T) {
 	}
 	e.expectBody(ctx, peer, "hi from a phone")
 
+	// A number's JID never resolved nor seen is not known to the gateway.
+	e.send(jid.MustParse("+12025550155@"+gwDomain), "m3", "hello?")
+	if _, err := e.alice.Expect(ctx, func(s xmpp.Stanza) bool {
+		m, ok := s.(*xmpp.Message)
+		return ok && m.ID == "m3" && m.Type == xmpp.MessageError && m.Error != nil && m.Error.Condition == xmpp.CondItemNotFound
+	}); err != nil {
+		t.Fatalf("no item-not-found for an unknown contact: %v", err)
+	}
+
 	// A recipient who texted STOP: the message bounces with the reason.
 	fake.FailTo("+12025550144", smsfake.OptedOut)
 	res, err = e.resolve(ctx, "+1 202 555 0144")
@@ -241,7 +252,18 @@ func TestEndToEndKannel(t *testing.T) {
 	if s := utf16BE(got); s != long {
 		t.Errorf("phone got %q", s)
 	}
+	// Two receipts: the bridge's when Kannel accepted the text, then the
+	// one made of Kannel's delivery reports (every part delivered).
 	e.expectReceipt(ctx, "k1")
+	e.expectReceipt(ctx, "k1")
+
+	// Kannel carries no MMS: a XEP-0066 link stays in the text.
+	e.alice.Send(&xmpp.Message{Header: xmpp.Header{To: peer, Type: xmpp.MessageChat, ID: "k2"}, Body: "a picture",
+		Extra: []*xmpp.Element{xmpp.NewElement(bridge.NSOOB, "x").Append(xmpp.TextElement("", "url", "https://up.example.org/p.jpg"))}})
+	m, err := k.NextMT(ctx)
+	if err != nil || string(m.Data) != "a picture https://up.example.org/p.jpg" {
+		t.Errorf("phone got %q (%v)", m.Data, err)
+	}
 
 	// A text from a phone.
 	if err := k.SendMO(peerNumber, assignedNumber, "hello gateway"); err != nil {
@@ -264,4 +286,55 @@ func utf16BE(b []byte) string {
 		rs = append(rs, u)
 	}
 	return string(rs)
+}
+
+// TestEndToEndKannelRestart: texts sent while Kannel is down wait in the
+// gateway's durable queue and all reach the phone, in order, once it is
+// back.
+func TestEndToEndKannelRestart(t *testing.T) {
+	hooks, public := webhookServer(t)
+	const secret = "kannel-callback-secret-0123"
+	k := kanneltest.Start(t, kanneltest.Options{
+		MOURL: public + "/p/" + testToken + "/mo?secret=" + secret + "&id=%I&from=%p&to=%P&ts=%T&coding=%c&charset=%C&text=%a",
+	})
+	e := startE2E(t, hooks, Config{
+		Provider: KindKannel, DefaultRegion: "US", PublicURL: public, WebhookToken: testToken,
+		KannelSendSMSURL: k.SendSMSURL(), KannelUsername: kanneltest.Username, KannelPassword: kanneltest.Password,
+		KannelSecret: secret, SendRate: 100, SendBurst: 100,
+		Numbers: []NumberConfig{{Number: assignedNumber, User: "alice@localhost", Contacts: []string{peerNumber}}},
+	})
+	ctx := bounded(t, 60*time.Second)
+	peer := jid.MustParse(peerNumber + "@" + gwDomain)
+	if _, err := e.resolve(ctx, peerNumber); err != nil {
+		t.Fatal(err)
+	}
+	e.send(peer, "before", "before")
+	if m, err := k.NextMT(ctx); err != nil || string(m.Data) != "before" {
+		t.Fatalf("%q %v", m.Data, err)
+	}
+	k.Stop()
+	const n = 5
+	for i := range n {
+		e.send(peer, fmt.Sprintf("r%d", i), fmt.Sprintf("during %d", i))
+	}
+	if err := k.Restart(ctx); err != nil {
+		logs, _ := filepath.Glob(filepath.Join(k.Dir(), "*.log"))
+		for _, l := range logs {
+			b, _ := os.ReadFile(l)
+			t.Logf("%s:\n%s", l, b[max(0, len(b)-3000):])
+		}
+		t.Fatal(err)
+	}
+	for i := range n {
+		m, err := k.NextMT(ctx)
+		if err != nil {
+			t.Fatalf("text %d never reached the phone: %v", i, err)
+		}
+		if want := fmt.Sprintf("during %d", i); string(m.Data) != want {
+			t.Errorf("phone got %q, want %q", m.Data, want)
+		}
+	}
+	for i := range n {
+		e.expectReceipt(ctx, fmt.Sprintf("r%d", i))
+	}
 }

@@ -53,6 +53,14 @@ func listener(t *testing.T) (*httptest.Server, *http.ServeMux) {
 	return srv, mux
 }
 
+// benchListener is listener for benchmarks.
+func benchListener(b *testing.B) (string, *http.ServeMux) {
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	b.Cleanup(srv.Close)
+	return srv.URL, mux
+}
+
 // bounded returns a context ending with the test or after d.
 func bounded(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), d)

@@ -21,8 +21,9 @@ const eventWait = 20 * time.Second
 // the assigned numbers, a user's own account for its number (only), so a
 // user's validly signed webhook cannot reach another user's account.
 type fromProvider struct {
-	t    *Transport
-	only bridge.AccountID // "" for the shared provider
+	t      *Transport
+	only   bridge.AccountID // a user's own account; "" for the shared provider
+	number phone.Number     // the own account's number
 }
 
 // owns reports whether the provider speaks for acct.
@@ -49,8 +50,11 @@ var _ provider.Sink = fromProvider{}
 func (f fromProvider) Inbound(ctx context.Context, m provider.Inbound) error {
 	t := f.t
 	acct := bridge.AccountID(m.To)
-	if f.only != "" && !f.owns(acct) {
-		return f.refuse("text", acct)
+	if f.only != "" {
+		if m.To != f.number {
+			return f.refuse("text", acct)
+		}
+		acct = f.only
 	}
 	ev := bridge.Inbound{
 		ID:       "in/" + string(m.ID),
@@ -132,8 +136,7 @@ func (t *Transport) dispatchOutcome(ctx context.Context, o outcome, wait bool) e
 		},
 	}
 	if !wait {
-		t.fan.Dispatch(t.base, in, func() {})
-		return nil
+		return t.fanDispatch(in, func() {})
 	}
 	return t.dispatch(ctx, in)
 }
@@ -151,6 +154,9 @@ func (t *Transport) dispatch(ctx context.Context, in bridge.Inbound) error {
 		err := t.dispatchOnce(ctx, in, timer.C)
 		if !errors.Is(err, ErrNotReady) {
 			return err
+		}
+		if t.onNotReady != nil {
+			t.onNotReady()
 		}
 		select {
 		case <-ctx.Done():
@@ -179,12 +185,14 @@ func (t *Transport) dispatchOnce(ctx context.Context, in bridge.Inbound, deadlin
 		}
 		return accts, complete, err
 	}
-	t.fan.Dispatch(t.base, in, func() {
+	if err := t.fanDispatch(in, func() {
 		select {
 		case done <- nil:
 		default:
 		}
-	})
+	}); err != nil {
+		return err
+	}
 	select {
 	case err := <-done:
 		return err

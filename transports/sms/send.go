@@ -35,7 +35,7 @@ func (s *session) Send(ctx context.Context, chat bridge.ChatRef, msg bridge.Outg
 			continue
 		}
 		if !strings.Contains(text, a.URL) {
-			text = strings.TrimSpace(text + "\n" + a.URL)
+			text = strings.TrimSpace(text + " " + a.URL)
 		}
 	}
 	var ids []provider.MessageID

@@ -35,14 +35,21 @@ type Transport struct {
 	fan     *bridge.Fanout
 	limit   *ratelimit.Limiter[phone.Number]
 	reports *tracker
-	// base is the context of the Fanout's work; Run cancels it.
-	base   context.Context
-	cancel context.CancelFunc
+	// base is the context of the Fanout's work; Run cancels it. stopping
+	// is set under smu's write lock when Run ends, so that no Dispatch
+	// starts once Run waits for the Fanout.
+	base     context.Context
+	cancel   context.CancelFunc
+	smu      sync.RWMutex
+	stopping bool
 
 	hmu   sync.Mutex
 	hooks map[string]http.Handler // own-credential accounts' webhooks, by hook
 
 	mediaKey []byte
+	// onNotReady, for tests, is called each time an event waits for its
+	// account's login.
+	onNotReady func()
 
 	unassigned atomic.Int64
 	forged     atomic.Int64
@@ -102,8 +109,22 @@ func New(cfg Config, log *slog.Logger, client *http.Client) (*Transport, error) 
 // until ctx ends, then waits for it.
 func (t *Transport) Run(ctx context.Context) error {
 	<-ctx.Done()
-	t.cancel()
+	t.cancel() // first: a Dispatch blocked on a full queue returns
+	t.smu.Lock()
+	t.stopping = true
+	t.smu.Unlock()
 	t.fan.Wait()
+	return nil
+}
+
+// fanDispatch hands an event to the Fanout unless the transport stopped.
+func (t *Transport) fanDispatch(in bridge.Inbound, ack func()) error {
+	t.smu.RLock()
+	defer t.smu.RUnlock()
+	if t.stopping {
+		return bridge.ErrShuttingDown
+	}
+	t.fan.Dispatch(t.base, in, ack)
 	return nil
 }
 
@@ -211,13 +232,21 @@ func (t *Transport) Register(_ context.Context, values map[string]string) (bridg
 		return bridge.AccountData{}, err
 	}
 	return bridge.AccountData{
-		ID:   bridge.AccountID(num),
+		ID:   ownAccountID(num, hook),
 		Name: fmt.Sprintf("%s (webhook %s/a/%s/inbound)", num, t.s.publicURL, hook),
 		Settings: map[string]string{
 			"mode": modeOwn, "number": num.String(), "account_sid": sid, "hook": hook, "contacts": contacts,
 		},
 		Secrets: map[string]string{"auth_token": tok},
 	}, nil
+}
+
+// ownAccountID names a user's own account: its number and its hook, so
+// that two users who register the same number (only one of whom can own it
+// at the provider) never share an account, and each one's webhooks reach
+// only their own session.
+func ownAccountID(num phone.Number, hook string) bridge.AccountID {
+	return bridge.AccountID(num.String() + "~" + hook)
 }
 
 // parseContacts normalizes a comma-separated list of numbers.
@@ -284,7 +313,11 @@ func (t *Transport) ResolveContact(_ context.Context, input string) (bridge.Cont
 // Login starts the session of an account.
 func (t *Transport) Login(_ context.Context, acct bridge.AccountData, sink bridge.Sink) (bridge.Session, error) {
 	num, err := phone.ParseLocalpart(acct.Settings["number"])
-	if err != nil || bridge.AccountID(num) != acct.ID {
+	want := bridge.AccountID(num)
+	if acct.Settings["mode"] == modeOwn {
+		want = ownAccountID(num, acct.Settings["hook"])
+	}
+	if err != nil || want != acct.ID {
 		return nil, fmt.Errorf("%w: stored account %s has no valid number", bridge.ErrAuth, acct.ID)
 	}
 	s := &session{t: t, acct: acct.ID, number: num, sink: sink, seen: map[phone.Number]bool{}}
@@ -309,7 +342,7 @@ func (t *Transport) Login(_ context.Context, acct bridge.AccountData, sink bridg
 				s.contacts = append(s.contacts, n)
 			}
 		}
-		h := t.counted(p.Webhook(fromProvider{t: t, only: acct.ID}))
+		h := t.counted(p.Webhook(fromProvider{t: t, only: acct.ID, number: num}))
 		t.hmu.Lock()
 		t.hooks[s.hook] = h
 		t.hmu.Unlock()

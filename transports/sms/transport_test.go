@@ -419,6 +419,11 @@ func TestOwnAccountSpeaksForItsNumberOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sess.Close()
+	// The account's name (shown by the status command) says where to point
+	// the number's webhook.
+	if want := w.srv.URL + "/sms/a/" + w.hook() + "/inbound"; !strings.Contains(acct.Name, want) || !strings.HasPrefix(string(acct.ID), assignedNumber+"~") {
+		t.Errorf("account %q %q lacks %s", acct.ID, acct.Name, want)
+	}
 	ctx := bounded(t, 10*time.Second)
 	form := url.Values{"MessageSid": {newSID("SM")}, "From": {peerNumber}, "To": {"+12025550177"}, "Body": {"x"}}
 	if st, err := w.sim.post(ctx, w.srv.URL+"/sms/a/"+w.hook()+"/inbound", form); err != nil || st != 200 {
@@ -426,5 +431,100 @@ func TestOwnAccountSpeaksForItsNumberOnly(t *testing.T) {
 	}
 	if n := len(rec.Events()); n != 0 || w.tr.Stats().Forged != 1 {
 		t.Errorf("%d events, stats %+v", n, w.tr.Stats())
+	}
+}
+
+// TestTextWaitsForLogin: a text to an assigned number whose account is not
+// logged in yet is held until it is, then delivered and answered 200.
+func TestTextWaitsForLogin(t *testing.T) {
+	srv, mux := listener(t)
+	base := srv.URL + "/sms"
+	fake, err := smsfake.Start(smsfake.Options{InboundURL: base + "/p/" + testToken + "/inbound"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fake.Close() })
+	tr, err := New(Config{
+		Provider: KindTwilio, DefaultRegion: "US", PublicURL: base, WebhookToken: testToken,
+		TwilioBaseURL: fake.URL(), TwilioAccountSID: fake.AccountSID(), TwilioAuthToken: fake.AuthToken(),
+		Numbers: []NumberConfig{{Number: assignedNumber, User: "alice@example.org"}},
+	}, testLog(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan struct{}, 1)
+	tr.onNotReady = func() {
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+	}
+	tr.MountWebhooks(testMux{mux})
+	serve(t, tr)
+	ctx := bounded(t, 10*time.Second)
+	type answer struct {
+		sid    string
+		status int
+		err    error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		sid, st, err := fake.SendInbound(ctx, smsfake.Inbound{From: peerNumber, To: assignedNumber, Body: "early"})
+		answered <- answer{sid, st, err}
+	}()
+	select {
+	case <-waiting:
+	case a := <-answered:
+		t.Fatalf("answered before the login: %+v", a)
+	case <-ctx.Done():
+		t.Fatal("the text never waited for the login")
+	}
+	rec := bridgetest.NewRecorder()
+	sess, err := tr.Login(ctx, tr.Assignments()[0].Account, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	a := <-answered
+	if a.err != nil || a.status != 200 {
+		t.Fatalf("%+v", a)
+	}
+	if m := bridgetest.WaitFor(t, rec, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(a.sid) }); m.Text != "early" {
+		t.Errorf("%+v", m)
+	}
+}
+
+// TestSameNumberTwoUsers: two users registering the same number with
+// their own credentials get separate accounts; a text through one's
+// webhook reaches only that one.
+func TestSameNumberTwoUsers(t *testing.T) {
+	w := newFakeWorld(t, smsfake.Options{})
+	ctx := bounded(t, 10*time.Second)
+	var accts []bridge.AccountData
+	var recs []*bridgetest.Recorder
+	for range 2 {
+		acct, err := w.tr.Register(ctx, w.Credentials())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := bridgetest.NewRecorder()
+		sess, err := w.tr.Login(ctx, acct, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sess.Close()
+		accts, recs = append(accts, acct), append(recs, rec)
+	}
+	if accts[0].ID == accts[1].ID {
+		t.Fatalf("both users got account %s", accts[0].ID)
+	}
+	sid := newSID("SM")
+	form := url.Values{"MessageSid": {sid}, "From": {peerNumber}, "To": {w.number}, "Body": {"for the first"}}
+	if st, err := w.sim.post(ctx, w.srv.URL+"/sms/a/"+accts[0].Settings["hook"]+"/inbound", form); err != nil || st != 200 {
+		t.Fatalf("%d %v", st, err)
+	}
+	bridgetest.WaitFor(t, recs[0], func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(sid) })
+	if n := bridgetest.Count(recs[1], func(bridge.MessageEvent) bool { return true }); n != 0 {
+		t.Errorf("the second user got %d messages of the first", n)
 	}
 }
