@@ -66,10 +66,15 @@ const (
 	defaultGrace         = 30 * time.Second
 	defaultPresenceLimit = rate.Limit(40.0 / 60)
 	defaultPresenceBurst = 10
+	// maxIdlePerHost is how many idle keep-alive connections to one host
+	// the default client keeps: one per chat sending at once, up to this.
+	maxIdlePerHost = 64
 )
 
 // New returns a transport for cfg. log may be nil; httpClient nil means a
-// client with a 30-second timeout. It does no network I/O and fails only
+// client with a 30-second timeout that keeps up to maxIdlePerHost
+// keep-alive connections to Slack (Go's default keeps 2, so that parallel
+// chats open a new TLS connection for most calls). It does no network I/O and fails only
 // on an invalid configuration.
 func New(cfg Config, log *slog.Logger, httpClient *http.Client) (*Transport, error) {
 	set, err := cfg.settings()
@@ -80,7 +85,10 @@ func New(cfg Config, log *slog.Logger, httpClient *http.Client) (*Transport, err
 		log = slog.New(slog.DiscardHandler)
 	}
 	if httpClient == nil {
-		httpClient = &http.Client{Timeout: 30 * time.Second}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns = maxIdlePerHost * 2
+		tr.MaxIdleConnsPerHost = maxIdlePerHost
+		httpClient = &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	}
 	t := &Transport{
 		set: set, log: log, hc: httpClient,
