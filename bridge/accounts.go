@@ -47,6 +47,8 @@ type accounts struct {
 	// byRemote indexes live by remote account ID (several XMPP users may
 	// have registered the same remote account).
 	byRemote map[AccountID][]*account
+	// byUser indexes live by XMPP user (bare JID).
+	byUser map[jid.JID][]*account
 }
 
 // expecting reports whether a remote account is registered and logging in
@@ -131,6 +133,10 @@ func (ac *accounts) start(ctx context.Context, a store.Account) error {
 	ac.live[a.AccountKey] = acc
 	id := AccountID(a.Remote)
 	ac.byRemote[id] = append(ac.byRemote[id], acc)
+	if ac.byUser == nil {
+		ac.byUser = map[jid.JID][]*account{}
+	}
+	ac.byUser[acc.user] = append(ac.byUser[acc.user], acc)
 	ac.mu.Unlock()
 	ac.life.wg.Go(func() {
 		if !ac.loginLoop(actx, acc) {
@@ -260,6 +266,10 @@ func (ac *accounts) stop(k store.AccountKey) {
 		if len(ac.byRemote[id]) == 0 {
 			delete(ac.byRemote, id)
 		}
+		ac.byUser[acc.user] = slices.DeleteFunc(ac.byUser[acc.user], func(x *account) bool { return x == acc })
+		if len(ac.byUser[acc.user]) == 0 {
+			delete(ac.byUser, acc.user)
+		}
 	}
 	ac.mu.Unlock()
 	if acc == nil {
@@ -294,12 +304,7 @@ func (ac *accounts) logoutAll() {
 func (ac *accounts) userAccounts(user jid.JID) []*account {
 	user = user.Bare()
 	ac.mu.Lock()
-	var out []*account
-	for _, a := range ac.live {
-		if a.user == user {
-			out = append(out, a)
-		}
-	}
+	out := slices.Clone(ac.byUser[user])
 	ac.mu.Unlock()
 	slices.SortFunc(out, func(a, b *account) int { return strings.Compare(a.key.Remote, b.key.Remote) })
 	return out
