@@ -218,6 +218,7 @@ func (s *Session) noteIM(channel, peer string) {
 	s.ims[peer] = channel
 	s.imPeers[channel] = peer
 	s.mu.Unlock()
+	s.t.noteIM(s.team, channel, s.user, peer)
 }
 
 // imPeer returns the peer of a known IM conversation.
