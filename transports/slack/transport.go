@@ -40,12 +40,12 @@ type Transport struct {
 	presenceLimit rate.Limit
 	presenceBurst int
 
-	mu        sync.Mutex
-	dirs      map[string]*directory     // by team ID
+	mu   sync.Mutex
+	dirs map[string]*directory // by team ID
 	// ims indexes the direct-message conversations any session learned,
 	// by team and channel: the router finds a DM's members in it without
 	// asking every session of the workspace.
-	ims map[imKey]imPair
+	ims       map[imKey]imPair
 	bots      map[string]botInfo        // the app's bot, by team ID
 	closed    map[bridge.AccountID]bool // accounts whose session closed, not logged in again
 	connected time.Time                 // first Socket Mode connection of Run
