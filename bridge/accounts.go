@@ -37,11 +37,18 @@ type accounts struct {
 	// changed announces a user's new login state.
 	changed func(ctx context.Context, user jid.JID)
 
+	// loginSlots paces logins: at most cap(loginSlots) run at once, so
+	// that thousands of accounts starting together do not hold up the
+	// component's handshake nor open thousands of connections at once.
+	loginSlots chan struct{}
+
 	mu   sync.Mutex
 	live map[store.AccountKey]*account
 	// byRemote indexes live by remote account ID (several XMPP users may
 	// have registered the same remote account).
 	byRemote map[AccountID][]*account
+	// byUser indexes live by XMPP user (bare JID).
+	byUser map[jid.JID][]*account
 }
 
 // expecting reports whether a remote account is registered and logging in
@@ -126,25 +133,46 @@ func (ac *accounts) start(ctx context.Context, a store.Account) error {
 	ac.live[a.AccountKey] = acc
 	id := AccountID(a.Remote)
 	ac.byRemote[id] = append(ac.byRemote[id], acc)
+	if ac.byUser == nil {
+		ac.byUser = map[jid.JID][]*account{}
+	}
+	ac.byUser[acc.user] = append(ac.byUser[acc.user], acc)
 	ac.mu.Unlock()
 	ac.life.wg.Go(func() {
-		defer close(acc.done)
-		ac.loginLoop(actx, acc)
+		if !ac.loginLoop(actx, acc) {
+			close(acc.done)
+		}
 	})
 	return nil
 }
 
+// concurrentLogins is how many logins run at once.
+const concurrentLogins = 16
+
+// login calls the transport's Login in one of the login slots.
+func (ac *accounts) login(ctx context.Context, acc *account) (Session, error) {
+	select {
+	case ac.loginSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-ac.loginSlots }()
+	return ac.tr.Login(ctx, acc.data, ac.sink(acc))
+}
+
 // loginLoop logs in until it succeeds, the credentials are refused, or the
-// account is stopped. Then it waits for the stop and closes the session.
-func (ac *accounts) loginLoop(ctx context.Context, acc *account) {
+// account is stopped. Once logged in it returns true, leaving no goroutine
+// behind: the stop closes the session and then acc.done. Otherwise acc.done
+// is for the caller to close.
+func (ac *accounts) loginLoop(ctx context.Context, acc *account) (handedOff bool) {
 	backoff := time.Second
 	for {
-		sess, err := ac.tr.Login(ctx, acc.data, ac.sink(acc))
+		sess, err := ac.login(ctx, acc)
 		if ctx.Err() != nil {
 			if err == nil {
 				sess.Close()
 			}
-			return
+			return false
 		}
 		if err == nil {
 			acc.mu.Lock()
@@ -154,20 +182,24 @@ func (ac *accounts) loginLoop(ctx context.Context, acc *account) {
 			ac.recordLoginError(acc, "")
 			ac.changed(ctx, acc.user)
 			ac.loggedIn(ctx, acc, sess)
-			<-ctx.Done()
-			acc.mu.Lock()
-			s := acc.session
-			acc.session = nil
-			acc.mu.Unlock()
-			if s != nil {
-				s.Close()
-			}
-			return
+			ac.life.wg.Add(1) // inside a counted goroutine: never from zero
+			context.AfterFunc(ctx, func() {
+				defer ac.life.wg.Done()
+				defer close(acc.done)
+				acc.mu.Lock()
+				s := acc.session
+				acc.session = nil
+				acc.mu.Unlock()
+				if s != nil {
+					s.Close()
+				}
+			})
+			return true
 		}
 		ac.metrics.loginFailures.Add(1)
 		if errors.Is(err, ErrAuth) {
 			ac.loggedOut(ctx, acc, err.Error())
-			return
+			return false
 		}
 		acc.log.Warn("login failed, retrying", "err", err, "in", backoff)
 		acc.mu.Lock()
@@ -176,7 +208,7 @@ func (ac *accounts) loginLoop(ctx context.Context, acc *account) {
 		ac.changed(ctx, acc.user)
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 5*time.Minute)
@@ -234,6 +266,10 @@ func (ac *accounts) stop(k store.AccountKey) {
 		if len(ac.byRemote[id]) == 0 {
 			delete(ac.byRemote, id)
 		}
+		ac.byUser[acc.user] = slices.DeleteFunc(ac.byUser[acc.user], func(x *account) bool { return x == acc })
+		if len(ac.byUser[acc.user]) == 0 {
+			delete(ac.byUser, acc.user)
+		}
 	}
 	ac.mu.Unlock()
 	if acc == nil {
@@ -268,12 +304,7 @@ func (ac *accounts) logoutAll() {
 func (ac *accounts) userAccounts(user jid.JID) []*account {
 	user = user.Bare()
 	ac.mu.Lock()
-	var out []*account
-	for _, a := range ac.live {
-		if a.user == user {
-			out = append(out, a)
-		}
-	}
+	out := slices.Clone(ac.byUser[user])
 	ac.mu.Unlock()
 	slices.SortFunc(out, func(a, b *account) int { return strings.Compare(a.key.Remote, b.key.Remote) })
 	return out

@@ -169,6 +169,14 @@ func (f *Fanout) Group(group string) []AccountID {
 	return out
 }
 
+// GroupLive reports whether a group has an account with a live session,
+// without listing them (Group copies and sorts the whole group).
+func (f *Fanout) GroupLive(group string) bool {
+	f.smu.Lock()
+	defer f.smu.Unlock()
+	return len(f.groups[group]) > 0
+}
+
 // Expecting reports whether an account that has no live session is
 // registered with the gateway and logging in (or retrying to), so that an
 // event for it should wait for it (Route: complete false) rather than skip

@@ -218,6 +218,7 @@ func (g *Gateway) assemble() {
 	g.accounts = &accounts{
 		name: name, info: g.info, tr: g.tr, db: g.db, log: g.log, metrics: g.metrics,
 		life: g.life, out: g.deliv, live: map[store.AccountKey]*account{}, byRemote: map[AccountID][]*account{},
+		loginSlots: make(chan struct{}, concurrentLogins),
 	}
 	g.roster = &roster{
 		name: name, info: g.info, access: access, domain: g.domain, db: g.db, contacts: contacts,

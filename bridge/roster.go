@@ -41,7 +41,10 @@ type roster struct {
 	life     *lifetime
 	log      *slog.Logger
 
-	rosterMu sync.Mutex // serializes read-modify-write of roster items
+	// rosterMu serializes read-modify-write of roster items, striped by
+	// user: one user's changes never overwrite each other, and users do
+	// not wait for each other's commits.
+	rosterMu [rosterStripes]sync.Mutex
 
 	mu sync.Mutex
 	// presence caches the last known presence of each contact.
@@ -240,14 +243,27 @@ func (ro *roster) offerContact(ctx context.Context, acc *account, c Contact) {
 	}
 }
 
+// rosterStripes is the number of roster locks.
+const rosterStripes = 64
+
+// stripe picks the roster lock of a user (FNV-1a).
+func stripe(user string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(user); i++ {
+		h = (h ^ uint32(user[i])) * 16777619
+	}
+	return int(h % rosterStripes)
+}
+
 // updateRosterItem changes a stored roster item under the roster lock, so
 // that concurrent changes (a login offering contacts while the user answers
 // subscriptions) never overwrite each other. update reports whether to
 // store the result.
 func (ro *roster) updateRosterItem(user, contact jid.JID, update func(it *store.RosterItem, fresh bool) bool) {
-	ro.rosterMu.Lock()
-	defer ro.rosterMu.Unlock()
 	u := user.Bare().String()
+	mu := &ro.rosterMu[stripe(u)]
+	mu.Lock()
+	defer mu.Unlock()
 	it, err := ro.db.GetRosterItem(u, ro.name, contact.String())
 	fresh := errors.Is(err, store.ErrNotFound)
 	switch {

@@ -231,40 +231,49 @@ func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
 		<-saverDone
 		q.stop(name, w)
 	}()
+	// ahead holds the items read from the queue and not handled yet: one
+	// read transaction for a run of items, read again after anything but
+	// a completion (a retry changes the head).
+	var ahead []store.OutboxItem
 	for {
-		q.mu.Lock()
-		savedBefore := w.saved
-		q.mu.Unlock()
-		items, err := q.outbox.OutboxPeek(name, 1)
-		if err != nil {
-			q.log.Error("reading queue", "err", err)
-			if !sleepCtx(ctx, 5*time.Second) {
-				return
-			}
-			continue
-		}
-		if len(items) == 0 {
+		if len(ahead) == 0 {
 			q.mu.Lock()
-			// Idle only if nothing is on its way in and the saver stored
-			// nothing since the queue was found empty.
-			idle := w.unstored == 0 && w.saved == savedBefore
-			if idle {
-				delete(q.active, name)
-			}
+			savedBefore := w.saved
 			q.mu.Unlock()
-			if idle {
-				return
+			items, err := q.outbox.OutboxPeek(name, peekAhead)
+			if err != nil {
+				q.log.Error("reading queue", "err", err)
+				if !sleepCtx(ctx, 5*time.Second) {
+					return
+				}
+				continue
 			}
-			// The saver is storing something: it wakes us then.
-			select {
-			case <-ctx.Done():
-				return
-			case <-w.wake:
+			if len(items) == 0 {
+				q.mu.Lock()
+				// Idle only if nothing is on its way in and the saver stored
+				// nothing since the queue was found empty.
+				idle := w.unstored == 0 && w.saved == savedBefore
+				if idle {
+					delete(q.active, name)
+				}
+				q.mu.Unlock()
+				if idle {
+					return
+				}
+				// The saver is storing something: it wakes us then.
+				select {
+				case <-ctx.Done():
+					return
+				case <-w.wake:
+				}
+				continue
 			}
-			continue
+			ahead = items
 		}
-		it := items[0]
+		it := ahead[0]
+		ahead = ahead[1:]
 		if d := time.Until(it.NotBefore); d > 0 {
+			ahead = nil
 			timer := time.NewTimer(d)
 			select {
 			case <-ctx.Done():
@@ -273,15 +282,20 @@ func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
 			case <-timer.C:
 			case <-w.wake:
 				timer.Stop()
-				continue
 			}
+			continue
 		}
 		if ctx.Err() != nil {
 			return
 		}
-		q.attempt(ctx, it)
+		if !q.attempt(ctx, it) {
+			ahead = nil
+		}
 	}
 }
+
+// peekAhead is how many items of a queue a worker reads at once.
+const peekAhead = 64
 
 // save stores what arrives in a worker's intake, in order, a burst in one
 // transaction (and, through the store's batcher, in the same commit as
@@ -387,8 +401,10 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 // attempt tries to deliver the head of a queue once and records the
-// outcome: done, retry later, or bounced to the sender.
-func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) {
+// outcome: done, retry later, or bounced to the sender. It reports whether
+// the item was sent and left the queue, so that the next one read with it
+// may follow without reading the queue again.
+func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) (removed bool) {
 	var ri toNetworkItem
 	if err := json.Unmarshal(it.Payload, &ri); err != nil {
 		q.log.Error("dropping unreadable queued item", "queue", it.Queue, "err", err)
@@ -421,6 +437,8 @@ func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) {
 	case err == nil:
 		if doneErr := q.outbox.OutboxDone(it.Queue, it.Seq, refs...); doneErr != nil {
 			q.log.Error("recording a sent item", "err", doneErr)
+		} else {
+			removed = true
 		}
 		q.metrics.sentRemote.Add(1)
 		if ri.Receipt && ri.ID != "" {
@@ -438,6 +456,7 @@ func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) {
 		q.log.Info("message refused by the network", "user", key.User, "account", key.Remote, "err", err, "kind", ri.Kind)
 		q.fail(ctx, it, ri, sendError(err))
 	}
+	return removed
 }
 
 // do performs one queued action. It returns the message references to

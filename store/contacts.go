@@ -9,13 +9,15 @@ import (
 // PutContact maps a remote contact ID to a JID localpart on one transport
 // instance, writing both directions in one transaction. Putting the same
 // pair again does nothing; if remoteID or localpart is already mapped to
-// something else it returns ErrConflict and changes nothing.
+// something else it returns ErrConflict and changes nothing. It goes
+// through the group commit: thousands of accounts mapping their contacts
+// at start-up share commits instead of waiting for one fsync each.
 func (db *DB) PutContact(transport, remoteID, localpart string) error {
 	if err := checkIDs("transport", transport, "remote ID", remoteID, "localpart", localpart); err != nil {
 		return fmt.Errorf("store: put contact: %w", err)
 	}
 	rk, lk := joinKey(transport, remoteID), joinKey(transport, localpart)
-	err := db.update(func(tx *bbolt.Tx) error {
+	err := db.batch(func(tx *bbolt.Tx) error {
 		byRemote, err := bucket(tx, bucketContactsByRemote)
 		if err != nil {
 			return err

@@ -41,9 +41,10 @@ type Options struct {
 	// only.
 	NoSync bool
 
-	// BatchDelay is how long a write through the batcher (PutMessageRefs,
-	// Enqueue) may wait for others to join its transaction. Zero means
-	// bbolt's default (10ms).
+	// BatchDelay is no longer waited for: a write through the batcher
+	// (PutMessageRefs, Enqueue, OutboxDone) starts a commit at once when
+	// none is running, and writes arriving during a commit share the next
+	// one (a group commit). Kept so that existing configurations compile.
 	BatchDelay time.Duration
 
 	// BackupDir is where backups of this file are kept. It is only read to

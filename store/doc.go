@@ -107,10 +107,10 @@
 // is copied before it is returned. Each method is one transaction, so both
 // directions of a mapping and the outbox counter always change together.
 // PutMessageRefs and Enqueue go through the batcher: concurrent calls
-// share one transaction (and one fsync) and may wait up to
-// Options.BatchDelay for company, so they suit many goroutines better than a
-// tight loop in one. No method takes a context: none blocks longer than
-// the lock wait of Open (Options.Timeout) or one batch delay plus a commit.
+// share one transaction (and one fsync): a call commits at once when no
+// commit runs, and the calls arriving during a commit share the next one.
+// No method takes a context: none blocks longer than the lock wait of
+// Open (Options.Timeout) or two commits.
 // Close waits for running transactions; methods called after Close return
 // ErrClosed.
 package store

@@ -57,7 +57,8 @@ func decodeRosterItem(key, value []byte) (RosterItem, error) {
 	}, nil
 }
 
-// PutRosterItem inserts or replaces a roster item.
+// PutRosterItem inserts or replaces a roster item, through the group
+// commit (see PutContact).
 func (db *DB) PutRosterItem(it RosterItem) error {
 	if err := checkIDs("user", it.User, "transport", it.Transport, "contact", it.Contact); err != nil {
 		return fmt.Errorf("store: put roster item: %w", err)
@@ -73,7 +74,7 @@ func (db *DB) PutRosterItem(it RosterItem) error {
 		return fmt.Errorf("store: put roster item: %w", err)
 	}
 	k := joinKey(it.User, it.Transport, it.Contact)
-	err = db.update(func(tx *bbolt.Tx) error {
+	err = db.batch(func(tx *bbolt.Tx) error {
 		b, err := bucket(tx, bucketRoster)
 		if err != nil {
 			return err

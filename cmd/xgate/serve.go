@@ -26,10 +26,8 @@ const (
 // concluding that another xgate holds it. A variable for tests.
 var storeLockTimeout = 2 * time.Second
 
-// storeBatchDelay is how long a hot-path write (queued messages, message-ID
-// mappings) waits for others to share its commit. bbolt's default, 10 ms,
-// caps each chat at about 80 messages per second; 2 ms still lets
-// concurrent chats share commits while keeping one chat near 300/s.
+// storeBatchDelay is passed to the store, which no longer waits for it:
+// its writes are group-committed (store.Options.BatchDelay).
 const storeBatchDelay = 2 * time.Millisecond
 
 // gatewayError is a gateway that stopped for good.

@@ -52,6 +52,8 @@
 // # Concurrency
 //
 // Transport, Session and the router are safe for concurrent use. Run owns
-// the Socket Mode client and the router's workers and waits for them; each
-// Session owns its presence poller, stopped and waited for by Close.
+// the Socket Mode connection (read directly with gorilla/websocket, one
+// writer goroutine per connection) and the router's workers and waits for
+// them; each Session owns its presence rounds (timers, no goroutine while
+// idle), stopped and waited for by Close.
 package slack

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -31,25 +32,91 @@ const maxPolled = 100
 // deactivated is the presence of a deactivated member.
 var deactivated = bridge.Presence{Show: bridge.ShowOffline, Status: "Deactivated account"}
 
-// pollLoop polls presence until the session closes.
-func (s *Session) pollLoop() {
-	lim := rate.NewLimiter(s.t.presenceLimit, s.t.presenceBurst)
-	tick := time.NewTicker(s.t.set.presencePoll)
-	defer tick.Stop()
-	full := true
-	for {
-		s.poll(s.ctx, lim, !full)
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-tick.C:
-			full = true
-		case <-s.pollNow:
-			full = false
+// poller schedules a session's polls without a goroutine of its own: a
+// timer starts each round in a goroutine that ends with it, so ten
+// thousand idle sessions cost ten thousand timers, not ten thousand
+// goroutine stacks. One round runs at a time.
+type poller struct {
+	mu      sync.Mutex
+	lim     *rate.Limiter
+	timer   *time.Timer // the next full round
+	running bool        // a round runs
+	again   bool        // an onlyNew round was asked for while one ran
+	full    bool        // the next round is a full one
+	stopped bool
+}
+
+// startPolling starts the first round at once: a full one, which checks
+// the token when nobody is watched (a token revoked right after Login is
+// noticed).
+func (s *Session) startPolling() {
+	p := &s.polls
+	p.lim = rate.NewLimiter(s.t.presenceLimit, s.t.presenceBurst)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.timer = time.AfterFunc(s.t.set.presencePoll, func() { s.pollRound(true) })
+	s.runPollLocked(true)
+}
+
+// pollSoon asks for a round of the contacts never polled.
+func (s *Session) pollSoon() {
+	p := &s.polls
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running {
+		p.again = true
+		return
+	}
+	s.runPollLocked(false)
+}
+
+// pollRound is the timer's: a full round, then the next one scheduled.
+func (s *Session) pollRound(full bool) {
+	p := &s.polls
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return
+	}
+	p.timer.Reset(s.t.set.presencePoll)
+	if p.running {
+		p.full, p.again = p.full || full, true
+		return
+	}
+	s.runPollLocked(full)
+}
+
+// runPollLocked starts a round in a goroutine of its own; p.mu is held.
+func (s *Session) runPollLocked(full bool) {
+	p := &s.polls
+	if p.stopped || s.loggedOut.Load() {
+		return
+	}
+	p.running = true
+	s.wg.Go(func() {
+		for {
+			s.poll(s.ctx, p.lim, !full)
+			p.mu.Lock()
+			if !p.again || p.stopped || s.ctx.Err() != nil || s.loggedOut.Load() {
+				p.running = false
+				p.mu.Unlock()
+				return
+			}
+			full, p.again, p.full = p.full, false, false
+			p.mu.Unlock()
 		}
-		if s.loggedOut.Load() {
-			return
-		}
+	})
+}
+
+// stopPolling stops the rounds; the running one ends with the session's
+// context, and Close waits for it (s.wg).
+func (s *Session) stopPolling() {
+	p := &s.polls
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopped = true
+	if p.timer != nil {
+		p.timer.Stop()
 	}
 }
 
@@ -153,10 +220,7 @@ func (s *Session) statusChanged(ctx context.Context, m member) error {
 	prev, known := s.presence[m.id]
 	s.mu.Unlock()
 	if !known {
-		select { // its first poll gives show and status together
-		case s.pollNow <- struct{}{}:
-		default:
-		}
+		s.pollSoon() // its first poll gives show and status together
 		return nil
 	}
 	if prev.Show == bridge.ShowOffline {

@@ -154,23 +154,17 @@ func (r *router) route(ctx context.Context, in *inbound) (accounts []bridge.Acco
 	r.mu.Unlock()
 	grace := r.t.inGrace()
 	if !cached {
-		live := r.t.fanout.Group(in.team)
-		for _, acct := range live {
-			s, ok := r.t.fanout.Session(acct)
-			if !ok {
-				continue
-			}
-			if peer, ok := s.(*Session).imPeer(in.channel); ok {
-				rt, cached = route{team: in.team, members: []string{s.(*Session).user, peer}}, true
-				break
-			}
+		// A direct message some session knows: its two members, without
+		// looking at every session of the workspace.
+		if im, ok := r.t.imMembers(in.team, in.channel); ok {
+			rt, cached = route{team: in.team, members: []string{im.user, im.peer}}, true
 		}
 		if !cached {
-			if len(live) == 0 && !grace {
+			if !grace && !r.t.fanout.GroupLive(in.team) {
 				return nil, true, nil
 			}
 			if in.eventContext == "" {
-				return live, true, nil // no way to know better
+				return r.t.fanout.Group(in.team), true, nil // no way to know better
 			}
 			auths, err := r.t.app.ListEventAuthorizationsContext(ctx, in.eventContext)
 			if err != nil {

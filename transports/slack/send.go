@@ -100,6 +100,7 @@ func (s *Session) sendError(conv string, chat bridge.ChatRef, op string, err err
 			delete(s.ims, peer)
 		}
 		s.mu.Unlock()
+		s.t.forgetIM(s.team, conv)
 	}
 	return err
 }

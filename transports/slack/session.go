@@ -44,7 +44,7 @@ type Session struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	loggedOut atomic.Bool
-	pollNow   chan struct{}
+	polls     poller
 
 	mu       sync.Mutex
 	ims      map[string]string // peer member ID → IM channel ID
@@ -77,7 +77,6 @@ func newSession(t *Transport, id bridge.AccountID, team, user string, api *slack
 	return &Session{
 		t: t, id: id, team: team, user: user, api: api, dir: dir, sink: sink,
 		log: t.log.With("account", string(id)), ctx: ctx, cancel: cancel,
-		pollNow:  make(chan struct{}, 1),
 		ims:      map[string]string{},
 		imPeers:  map[string]string{},
 		watched:  map[string]time.Time{},
@@ -90,7 +89,7 @@ func newSession(t *Transport, id bridge.AccountID, team, user string, api *slack
 
 // start begins the background work.
 func (s *Session) start() {
-	s.wg.Go(s.pollLoop)
+	s.startPolling()
 }
 
 // Close implements bridge.Session. It waits for an Emit in progress before
@@ -101,6 +100,7 @@ func (s *Session) Close() error {
 	s.closed = true
 	s.sinkMu.Unlock()
 	s.cancel()
+	s.stopPolling()
 	s.wg.Wait()
 	s.t.removeSession(s)
 	return nil
@@ -218,6 +218,7 @@ func (s *Session) noteIM(channel, peer string) {
 	s.ims[peer] = channel
 	s.imPeers[channel] = peer
 	s.mu.Unlock()
+	s.t.noteIM(s.team, channel, s.user, peer)
 }
 
 // imPeer returns the peer of a known IM conversation.
@@ -274,10 +275,7 @@ func (s *Session) watch(member string) {
 	s.watched[member] = time.Now()
 	s.mu.Unlock()
 	if !known {
-		select {
-		case s.pollNow <- struct{}{}:
-		default:
-		}
+		s.pollSoon()
 	}
 }
 

@@ -5,51 +5,40 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
-	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/socketmode"
+	"github.com/gorilla/websocket"
 
 	"github.com/xgate-im/xgate/bridge"
 )
 
+// Socket Mode is read here directly from the WebSocket rather than through
+// slack-go's socketmode client: that client decodes every envelope into
+// typed structs xgate does not use, several times over (about a fifth of
+// the CPU of a relayed message). Here each frame is decoded once into the
+// few fields used (socketFrame); the payload goes to parseEnvelope as it
+// came.
+
 // Run implements bridge.Runner: it keeps the instance's one Socket Mode
 // connection (app-level token) and hands its events to the router until
-// ctx ends. slack-go reconnects by itself when Slack asks (disconnect
-// envelopes) or the connection breaks; envelopes not acknowledged by then
+// ctx ends. It opens a new connection when Slack asks (a disconnect
+// message) or the connection breaks; envelopes not acknowledged by then
 // come again on the new connection. Run fails only when Slack refuses the
 // app-level token.
 func (t *Transport) Run(ctx context.Context) error {
 	if t.set.botToken != "" {
 		t.identifyBot(ctx)
 	}
-	api := slack.New(t.set.botToken, t.options(slack.OptionAppLevelToken(t.set.appToken))...)
-	smc := socketmode.New(api, socketmode.OptionLog(debugLog{t.log}))
-	t.router.ack = func(ctx context.Context, id string) error { return smc.AckCtx(ctx, id, nil) }
-
+	sm := &socketMode{t: t}
+	t.router.ack = sm.ack
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	t.router.start(runCtx)
-	errc := make(chan error, 1)
-	go func() { errc <- smc.RunContext(runCtx) }()
-	var err error
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			break loop
-		case err = <-errc:
-			break loop
-		case evt := <-smc.Events:
-			t.onSocketEvent(runCtx, smc, evt)
-		}
-	}
+	err := sm.run(runCtx)
 	cancel()
-	if err == nil {
-		err = <-errc
-	}
 	t.router.wait()
-	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+	if ctx.Err() != nil || err == nil {
 		return nil
 	}
 	return fmt.Errorf("slack: Socket Mode stopped: Slack refused the app-level token (%v); check app_token: %w", err, bridge.ErrAuth)
@@ -70,56 +59,212 @@ func (t *Transport) identifyBot(ctx context.Context) {
 	t.mu.Unlock()
 }
 
-// onSocketEvent handles one item of the Socket Mode client: envelopes go
-// to the router, everything else is logged. Every envelope is
-// acknowledged, also those this transport has no use for.
-func (t *Transport) onSocketEvent(ctx context.Context, smc *socketmode.Client, evt socketmode.Event) {
-	switch evt.Type {
-	case socketmode.EventTypeConnecting:
+// socketMode is the Socket Mode client: one connection at a time, read by
+// run, written by the connection's writer goroutine only.
+type socketMode struct {
+	t *Transport
+
+	mu  sync.Mutex
+	cur *socketConn // the connection acknowledgements go to; nil between connections
+}
+
+// socketConn is one Socket Mode WebSocket and its writer.
+type socketConn struct {
+	ws   *websocket.Conn
+	out  chan []byte   // frames for the writer
+	gone chan struct{} // closed when the connection is finished
+	once sync.Once
+}
+
+func (c *socketConn) close() {
+	c.once.Do(func() {
+		close(c.gone)
+		_ = c.ws.Close()
+	})
+}
+
+// errNotConnected: an acknowledgement found no connection; the envelope
+// comes again and is recognized.
+var errNotConnected = errors.New("slack: Socket Mode not connected")
+
+// Backoff between failed connection attempts.
+const (
+	socketRetryMin = 250 * time.Millisecond
+	socketRetryMax = 30 * time.Second
+	// socketReadTimeout: Slack pings every few seconds; a connection
+	// silent for this long is dead.
+	socketReadTimeout  = 2 * time.Minute
+	socketWriteTimeout = 10 * time.Second
+)
+
+// run connects and reads until ctx ends, or until Slack refuses the token
+// (the error returned).
+func (sm *socketMode) run(ctx context.Context) error {
+	t := sm.t
+	delay := time.Duration(0)
+	for {
+		if delay > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(delay):
+			}
+		}
 		t.log.Debug("Socket Mode connecting")
-	case socketmode.EventTypeConnected:
+		_, url, err := t.app.StartSocketModeContext(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(classify("apps.connections.open", err), bridge.ErrAuth) {
+				t.log.Error("Socket Mode refused the app-level token")
+				return err
+			}
+			t.log.Warn("Socket Mode connection failed; retrying", "err", err)
+			delay = min(max(2*delay, socketRetryMin), socketRetryMax)
+			continue
+		}
+		ws, _, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			t.log.Warn("Socket Mode connection failed; retrying", "err", err)
+			delay = min(max(2*delay, socketRetryMin), socketRetryMax)
+			continue
+		}
+		delay = 0
 		t.mu.Lock()
 		if t.connected.IsZero() {
 			t.connected = time.Now()
 		}
 		t.mu.Unlock()
 		t.log.Info("Socket Mode connected")
-	case socketmode.EventTypeHello:
-		t.log.Debug("Socket Mode hello")
-	case socketmode.EventTypeConnectionError:
-		t.log.Warn("Socket Mode connection failed; retrying", "err", eventError(evt))
-	case socketmode.EventTypeInvalidAuth:
-		t.log.Error("Socket Mode refused the app-level token")
-	case socketmode.EventTypeEventsAPI:
-		if evt.Request != nil {
-			t.onEnvelope(ctx, evt.Request.EnvelopeID, evt.Request.Payload)
+		if !sm.serve(ctx, ws) && ctx.Err() == nil {
+			delay = socketRetryMin // broke: do not hammer Slack
 		}
-	case socketmode.EventTypeErrorBadMessage:
-		// slack-go could not read it, often an event type it does not know:
-		// read the envelope here.
-		bad, _ := evt.Data.(*socketmode.ErrorBadMessage)
-		if bad == nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// serve reads one connection until it breaks, Slack asks to disconnect or
+// ctx ends. It reports whether it ended because Slack asked.
+func (sm *socketMode) serve(ctx context.Context, ws *websocket.Conn) (asked bool) {
+	t := sm.t
+	c := &socketConn{ws: ws, out: make(chan []byte, 256), gone: make(chan struct{})}
+	ws.SetReadLimit(maxPayload + 64<<10)
+	ws.SetPingHandler(func(data string) error {
+		_ = ws.SetReadDeadline(time.Now().Add(socketReadTimeout))
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(socketWriteTimeout))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		return err
+	})
+	var wg sync.WaitGroup
+	wg.Go(func() { sm.write(c) })
+	stop := context.AfterFunc(ctx, c.close)
+	defer func() {
+		stop()
+		sm.mu.Lock()
+		if sm.cur == c {
+			sm.cur = nil
+		}
+		sm.mu.Unlock()
+		c.close()
+		wg.Wait()
+	}()
+	sm.mu.Lock()
+	sm.cur = c
+	sm.mu.Unlock()
+	for {
+		_ = ws.SetReadDeadline(time.Now().Add(socketReadTimeout))
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			if ctx.Err() == nil {
+				t.log.Debug("Socket Mode connection ended", "err", err)
+			}
+			return false
+		}
+		var f socketFrame
+		if err := json.Unmarshal(data, &f); err != nil {
+			t.log.Warn("unreadable Socket Mode message", "err", err)
+			continue
+		}
+		switch f.Type {
+		case "hello":
+			t.log.Debug("Socket Mode hello")
+		case "disconnect":
+			// Slack sends nothing new on this connection: open the next
+			// one; acknowledgements go there from now on.
+			t.log.Debug("Socket Mode disconnect", "reason", f.Reason)
+			return true
+		case "events_api":
+			if f.EnvelopeID != "" {
+				t.onEnvelope(ctx, f.EnvelopeID, f.Payload)
+			}
+		default:
+			// Interactivity and slash commands: the app does not offer any.
+			if f.EnvelopeID != "" {
+				t.log.Warn("unsupported Socket Mode envelope", "type", f.Type)
+				t.router.acknowledge(ctx, []string{f.EnvelopeID})
+			} else {
+				t.log.Debug("Socket Mode message ignored", "type", f.Type)
+			}
+		}
+	}
+}
+
+// socketFrame is what is read of a Socket Mode message.
+type socketFrame struct {
+	Type       string          `json:"type"`
+	EnvelopeID string          `json:"envelope_id"`
+	Reason     string          `json:"reason"`
+	Payload    json.RawMessage `json:"payload"`
+}
+
+// write is the connection's one writer: it sends queued frames until the
+// connection is finished.
+func (sm *socketMode) write(c *socketConn) {
+	for {
+		select {
+		case <-c.gone:
 			return
+		case f := <-c.out:
+			_ = c.ws.SetWriteDeadline(time.Now().Add(socketWriteTimeout))
+			if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
+				sm.t.log.Debug("Socket Mode write failed", "err", err)
+				c.close()
+				return
+			}
 		}
-		var req socketmode.Request
-		if json.Unmarshal(bad.Message, &req) != nil || req.EnvelopeID == "" {
-			t.log.Warn("unreadable Socket Mode message", "err", bad.Cause)
-			return
-		}
-		if req.Type == socketmode.RequestTypeEventsAPI {
-			t.onEnvelope(ctx, req.EnvelopeID, req.Payload)
-			return
-		}
-		t.log.Warn("unsupported Socket Mode envelope", "type", req.Type, "err", bad.Cause)
-		t.router.acknowledge(ctx, []string{req.EnvelopeID})
-	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
-		t.log.Debug("Socket Mode transfer failed", "type", evt.Type, "err", eventError(evt))
-	default:
-		// Interactivity and slash commands: the app does not offer any.
-		if evt.Request != nil && evt.Request.EnvelopeID != "" {
-			t.log.Warn("unsupported Socket Mode envelope", "type", evt.Type)
-			t.router.acknowledge(ctx, []string{evt.Request.EnvelopeID})
-		}
+	}
+}
+
+// ack acknowledges an envelope on the current connection. It fails when
+// there is none: Slack then sends the envelope again.
+func (sm *socketMode) ack(ctx context.Context, envelopeID string) error {
+	sm.mu.Lock()
+	c := sm.cur
+	sm.mu.Unlock()
+	if c == nil {
+		return errNotConnected
+	}
+	frame, err := json.Marshal(struct {
+		EnvelopeID string `json:"envelope_id"`
+	}{envelopeID})
+	if err != nil {
+		return err
+	}
+	select {
+	case c.out <- frame:
+		return nil
+	case <-c.gone:
+		return errNotConnected
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -134,19 +279,4 @@ func (t *Transport) onEnvelope(ctx context.Context, envelopeID string, payload [
 		return
 	}
 	t.router.dispatch(ctx, envelopeID, in)
-}
-
-// eventError returns the error carried by a Socket Mode client event.
-func eventError(evt socketmode.Event) error {
-	switch d := evt.Data.(type) {
-	case *slack.ConnectionErrorEvent:
-		return d.ErrorObj
-	case *slack.IncomingEventError:
-		return d.ErrorObj
-	case *socketmode.ErrorWriteFailed:
-		return d.Cause
-	case error:
-		return d
-	}
-	return nil
 }

@@ -40,8 +40,12 @@ type Transport struct {
 	presenceLimit rate.Limit
 	presenceBurst int
 
-	mu        sync.Mutex
-	dirs      map[string]*directory     // by team ID
+	mu   sync.Mutex
+	dirs map[string]*directory // by team ID
+	// ims indexes the direct-message conversations any session learned,
+	// by team and channel: the router finds a DM's members in it without
+	// asking every session of the workspace.
+	ims       map[imKey]imPair
 	bots      map[string]botInfo        // the app's bot, by team ID
 	closed    map[bridge.AccountID]bool // accounts whose session closed, not logged in again
 	connected time.Time                 // first Socket Mode connection of Run
@@ -66,10 +70,18 @@ const (
 	defaultGrace         = 30 * time.Second
 	defaultPresenceLimit = rate.Limit(40.0 / 60)
 	defaultPresenceBurst = 10
+	// maxIdlePerHost is how many keep-alive connections to one host the
+	// default client keeps, and opens at most: one per chat sending at
+	// once, up to this; more calls at once wait for a connection (a
+	// backlog of events at start-up once opened thousands, each with its
+	// buffers and goroutines).
+	maxIdlePerHost = 64
 )
 
 // New returns a transport for cfg. log may be nil; httpClient nil means a
-// client with a 30-second timeout. It does no network I/O and fails only
+// client with a 30-second timeout that keeps up to maxIdlePerHost
+// keep-alive connections to Slack (Go's default keeps 2, so that parallel
+// chats open a new TLS connection for most calls) and opens no more. It does no network I/O and fails only
 // on an invalid configuration.
 func New(cfg Config, log *slog.Logger, httpClient *http.Client) (*Transport, error) {
 	set, err := cfg.settings()
@@ -80,7 +92,11 @@ func New(cfg Config, log *slog.Logger, httpClient *http.Client) (*Transport, err
 		log = slog.New(slog.DiscardHandler)
 	}
 	if httpClient == nil {
-		httpClient = &http.Client{Timeout: 30 * time.Second}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns = maxIdlePerHost * 2
+		tr.MaxIdleConnsPerHost = maxIdlePerHost
+		tr.MaxConnsPerHost = maxIdlePerHost
+		httpClient = &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	}
 	t := &Transport{
 		set: set, log: log, hc: httpClient,
@@ -88,6 +104,7 @@ func New(cfg Config, log *slog.Logger, httpClient *http.Client) (*Transport, err
 		dirs:   map[string]*directory{},
 		bots:   map[string]botInfo{},
 		closed: map[bridge.AccountID]bool{},
+		ims:    map[imKey]imPair{},
 	}
 	t.app = slack.New("", t.options(slack.OptionAppLevelToken(set.appToken))...)
 	t.router = newRouter(t)
@@ -298,4 +315,30 @@ func (t *Transport) inGrace() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return !t.connected.IsZero() && time.Since(t.connected) < t.grace
+}
+
+// imKey names a direct-message conversation; imPair is its two members.
+type imKey struct{ team, channel string }
+type imPair struct{ user, peer string }
+
+// noteIM records the members of a direct-message conversation.
+func (t *Transport) noteIM(team, channel, user, peer string) {
+	t.mu.Lock()
+	t.ims[imKey{team, channel}] = imPair{user, peer}
+	t.mu.Unlock()
+}
+
+// forgetIM forgets a direct-message conversation that is gone.
+func (t *Transport) forgetIM(team, channel string) {
+	t.mu.Lock()
+	delete(t.ims, imKey{team, channel})
+	t.mu.Unlock()
+}
+
+// imMembers returns the members of a known direct-message conversation.
+func (t *Transport) imMembers(team, channel string) (imPair, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.ims[imKey{team, channel}]
+	return p, ok
 }

@@ -193,6 +193,7 @@ func (s *Server) DeactivateUser(userID string) {
 	defer s.mu.Unlock()
 	u := s.mustUser("DeactivateUser", userID)
 	u.deleted = true
+	s.forgetInstallationsLocked()
 	u.updated = s.clock.unix()
 	s.emitUserLocked(u, "user_change")
 	s.notifyLocked()

@@ -15,7 +15,26 @@ type installation struct {
 
 // installationsLocked lists the app's live installations in a team: the
 // bot first, then each user holding a valid user token, in issue order.
+// The list is kept per team until a token, a deletion or the bot changes
+// it (forgetInstallationsLocked): building it walks every token, which at
+// 10,000 users cost the fake milliseconds per event. Callers must not
+// modify it.
 func (s *Server) installationsLocked(teamID string) []installation {
+	if out, ok := s.instCache[teamID]; ok {
+		return out
+	}
+	if s.instCache == nil {
+		s.instCache = map[string][]installation{}
+	}
+	out := s.buildInstallationsLocked(teamID)
+	s.instCache[teamID] = out
+	return out
+}
+
+// forgetInstallationsLocked drops the kept installation lists.
+func (s *Server) forgetInstallationsLocked() { s.instCache = nil }
+
+func (s *Server) buildInstallationsLocked(teamID string) []installation {
 	var out []installation
 	if t := s.teams[teamID]; t != nil && t.botID != "" {
 		if tok := s.tokens[t.botToken]; tok != nil && tok.state == TokenValid {

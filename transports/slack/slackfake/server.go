@@ -29,7 +29,8 @@ type Server struct {
 	done chan struct{}  // closed by Close
 
 	mu         sync.Mutex
-	changed    chan struct{} // closed and replaced on every change
+	instCache  map[string][]installation // installationsLocked, by team
+	changed    chan struct{}             // closed and replaced on every change
 	closed     bool
 	ids        idGen
 	clock      tsClock

@@ -231,6 +231,7 @@ func (s *Server) InstallApp(teamID string) (botToken, botUserID string) {
 	tok := &token{value: s.ids.token("xoxb", teamID, b.id), kind: kindBot, teamID: teamID, userID: u.id, botID: b.id}
 	s.addTokenLocked(tok)
 	t.botID, t.botToken = b.id, tok.value
+	s.forgetInstallationsLocked()
 	s.notifyLocked()
 	return tok.value, u.id
 }
@@ -269,6 +270,7 @@ func (s *Server) IssueUserToken(teamID, userID string) string {
 func (s *Server) addTokenLocked(t *token) {
 	s.tokens[t.value] = t
 	s.tokenOrder = append(s.tokenOrder, t)
+	s.forgetInstallationsLocked()
 }
 
 // SetTokenState makes a token valid, revoked, invalid or inactive. Only
@@ -282,6 +284,7 @@ func (s *Server) SetTokenState(tok string, st TokenState) {
 		panic("slackfake: SetTokenState: unknown token")
 	}
 	t.state = st
+	s.forgetInstallationsLocked()
 	s.notifyLocked()
 }
 
