@@ -120,7 +120,7 @@ func exampleKeys(t *testing.T) map[string][]string {
 	}
 	keys := map[string][]string{"": nil}
 	table := ""
-	header := regexp.MustCompile(`^#?\s*\[\[?([a-z_]+)\]\]?\s*$`)
+	header := regexp.MustCompile(`^#?\s*\[\[?([a-z_.]+)\]\]?\s*$`)
 	// A key set or commented out ("# key = …"); indented lines in
 	// comments are examples of other files (a Prosody snippet).
 	key := regexp.MustCompile(`^(?:# )?([a-z][a-z0-9_]*) *=`)
@@ -138,12 +138,12 @@ func exampleKeys(t *testing.T) map[string][]string {
 }
 
 var (
-	tomlHeader = regexp.MustCompile(`^\s*\[\[?([a-z_]+)\]\]?\s*(#.*)?$`)
+	tomlHeader = regexp.MustCompile(`^\s*\[\[?([a-z_.]+)\]\]?\s*(#.*)?$`)
 	tomlKey    = regexp.MustCompile(`^\s*([a-z][a-z0-9_]*)\s*=`)
 	// keyRef is "[table].key", "table.key" or "[[table]].key" in prose code.
 	keyRef = regexp.MustCompile(`^\[{0,2}([a-z_]+)\]{0,2}\.([a-z][a-z0-9_]*)$`)
 	// tableRef is "[table]" or "[[table]]".
-	tableRef = regexp.MustCompile(`^\[\[?([a-z_]+)\]\]?$`)
+	tableRef = regexp.MustCompile(`^\[\[?([a-z_.]+)\]\]?$`)
 )
 
 func TestDocsNameRealConfigKeys(t *testing.T) {
