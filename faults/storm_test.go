@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 )
 
 // Slack answers alice's messages with rounds of rate limits (HTTP 429 with
-// Retry-After) and temporary errors. Everything must arrive once and in
+// Retry-After) and server errors (HTTP 503). Everything must arrive once and in
 // order, and a rate limit must cost only the wait Slack asked for: it does
 // not grow the backoff that real failures do.
 func TestRateLimitAndErrorStorm(t *testing.T) {
@@ -21,7 +22,7 @@ func TestRateLimitAndErrorStorm(t *testing.T) {
 	const rounds, limits = 2, 3
 	for range rounds {
 		r.fake.RateLimit("chat.postMessage", limits, time.Second)
-		r.fake.FailNext("chat.postMessage", 1, "internal_error")
+		r.fake.FailHTTP("chat.postMessage", 1, http.StatusServiceUnavailable)
 	}
 	n := min(*flagMessages, 300)
 	tr := newTraffic(r, n)
@@ -52,10 +53,13 @@ func TestRateLimitAndErrorStorm(t *testing.T) {
 	stopReading()
 	tr.settle(ctx, 0)
 	out := tr.toSlack.Tally()
-	report(t, fmt.Sprintf("%d×(%d 429s + 1 error)", rounds, limits), map[string]Tally{"XMPP→network": out})
+	report(t, fmt.Sprintf("%d×(%d 429s + one 503)", rounds, limits), map[string]Tally{"XMPP→network": out})
 	t.Logf("%d of %d delivered in %s; postMessage called %d times", tr.slackArrivals(), n, took.Round(time.Millisecond), r.fake.CallCount("chat.postMessage"))
 	if out.Lost > 0 || out.Duplicated > 0 || out.Reordered > 0 || out.Bounced > 0 {
 		t.Errorf("XMPP→network: %v", out)
+	}
+	if calls, want := r.fake.CallCount("chat.postMessage"), n+rounds*(limits+1); calls != want {
+		t.Errorf("chat.postMessage called %d times, want %d (each message once, each fault once)", calls, want)
 	}
 	if took > budget {
 		t.Errorf("delivery took %s: rate limits grew the backoff", took)

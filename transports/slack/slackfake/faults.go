@@ -12,9 +12,14 @@ import (
 type fault struct {
 	retryAfter time.Duration // for 429s
 	code       string        // "" for a 429, else the error code to answer
+	status     int           // an HTTP error status to answer instead (5xx)
 }
 
 func (f fault) write(w http.ResponseWriter) {
+	if f.status != 0 {
+		http.Error(w, http.StatusText(f.status), f.status)
+		return
+	}
 	if f.code != "" {
 		writeJSON(w, http.StatusOK, errJSON(f.code))
 		return
@@ -50,6 +55,16 @@ func (s *Server) FailNext(method string, times int, code string) {
 		panic("slackfake: FailNext: empty error code")
 	}
 	s.addFaults(method, times, fault{code: code})
+}
+
+// FailHTTP makes the next `times` calls of a Web API method answer the HTTP
+// status (500, 502, 503, ...) with a plain-text body, as Slack's edge does
+// when the API behind it is down.
+func (s *Server) FailHTTP(method string, times, status int) {
+	if status < 400 {
+		panic("slackfake: FailHTTP: not an error status")
+	}
+	s.addFaults(method, times, fault{status: status})
 }
 
 func (s *Server) addFaults(method string, times int, f fault) {
