@@ -270,6 +270,16 @@ func (f *Fanout) work(ctx context.Context, key string, p *fanoutPart) {
 	for {
 		select {
 		case j := <-p.jobs:
+			if ctx.Err() != nil {
+				// Both were ready: the job is not handled with an ended
+				// context, after an event that failed for it.
+				f.mu.Lock()
+				j.st.queued = false
+				p.pending--
+				f.mu.Unlock()
+				f.abandon(key, p)
+				return
+			}
 			f.process(ctx, j)
 		case <-ctx.Done():
 			f.abandon(key, p)
