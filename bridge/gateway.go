@@ -255,6 +255,7 @@ func (g *Gateway) assemble() {
 	g.accounts.loggedIn = func(ctx context.Context, acc *account, sess Session) {
 		g.toNet.resumeAccount(acc.key)
 		g.roster.syncContacts(ctx, acc, sess)
+		g.roster.pushUserPresence(acc, sess)
 	}
 }
 

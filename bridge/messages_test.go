@@ -419,3 +419,26 @@ func TestLongMessagesAreSplit(t *testing.T) {
 		t.Fatalf("reaction %+v, want on %q", r, sent[0].ID)
 	}
 }
+
+// The presence a user sends while their account is still logging in (as
+// right after a restart, when the host server answers the gateway's
+// probes) reaches the network once the account is logged in.
+func TestPresenceDuringLoginReachesTheNetwork(t *testing.T) {
+	e := withBob(t)
+	release := make(chan struct{})
+	e.tr.BeforeLogin = func(bridge.AccountID) { <-release }
+	e.restart()
+	e.send(`<presence from='alice@example.org/a' to='fake.example.org'><show>dnd</show><status>busy</status></presence>`)
+	// The dispatcher handles stanzas in order: once the ping is answered,
+	// the presence was handled, while the login was held back.
+	e.send(`<iq type='get' id='p1' from='alice@example.org/a' to='fake.example.org'><ping xmlns='urn:xmpp:ping'/></iq>`)
+	e.expectIQ("p1")
+	close(release)
+	sent, err := e.tr.WaitSentKind(e.ctx(), "presence", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := sent[len(sent)-1].Pres; p.Show != bridge.ShowDND || p.Status != "busy" {
+		t.Fatalf("presence to the network %+v", p)
+	}
+}

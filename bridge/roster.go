@@ -455,19 +455,37 @@ func (ro *roster) userPresenceChanged(ctx context.Context, p *xmpp.Presence) {
 	}
 	for _, a := range ro.accounts.userAccounts(user) {
 		sess, state, _ := a.snapshot()
-		ps, ok := sess.(PresenceSetter)
-		if state != LoggedIn || !ok || !ro.info.Capabilities.SetPresence {
-			continue
+		if state == LoggedIn {
+			ro.setPresence(a, sess, pr)
 		}
-		ro.life.wg.Go(func() {
-			sctx, cancel := context.WithTimeout(ro.life.ctx, 30*time.Second)
-			defer cancel()
-			if err := ps.SetPresence(sctx, pr); err != nil {
-				a.log.Warn("setting presence on the network", "err", err)
-			}
-		})
 	}
 	_ = ctx
+}
+
+// pushUserPresence gives an account that just logged in the presence its
+// user last sent, which no session could take while it was logging in.
+func (ro *roster) pushUserPresence(a *account, sess Session) {
+	ro.mu.Lock()
+	pr, seen := ro.userPresence[a.user]
+	ro.mu.Unlock()
+	if seen {
+		ro.setPresence(a, sess, pr)
+	}
+}
+
+// setPresence publishes pr on the network through a session that can.
+func (ro *roster) setPresence(a *account, sess Session, pr Presence) {
+	ps, ok := sess.(PresenceSetter)
+	if !ok || !ro.info.Capabilities.SetPresence {
+		return
+	}
+	ro.life.wg.Go(func() {
+		sctx, cancel := context.WithTimeout(ro.life.ctx, 30*time.Second)
+		defer cancel()
+		if err := ps.SetPresence(sctx, pr); err != nil {
+			a.log.Warn("setting presence on the network", "err", err)
+		}
+	})
 }
 
 // describeAccount is the one-line description of an account for status

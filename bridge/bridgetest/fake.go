@@ -61,6 +61,9 @@ type Transport struct {
 	// call that made it returns: a test plays a network that reacts at
 	// once, before the gateway heard back from its call.
 	Taken func(Sent)
+	// BeforeLogin, when set before the gateway starts, is called at the
+	// start of every login: a test holds a login back by blocking in it.
+	BeforeLogin func(bridge.AccountID)
 }
 
 // New returns an empty fake network.
@@ -152,6 +155,9 @@ func (t *Transport) RegisterStep(ctx context.Context, values map[string]string) 
 
 // Login implements bridge.Transport.
 func (t *Transport) Login(_ context.Context, acct bridge.AccountData, sink bridge.Sink) (bridge.Session, error) {
+	if t.BeforeLogin != nil {
+		t.BeforeLogin(acct.ID)
+	}
 	if acct.Secrets["token"] == "" || strings.HasPrefix(acct.Secrets["token"], "bad") {
 		return nil, fmt.Errorf("token refused: %w", bridge.ErrAuth)
 	}
