@@ -141,7 +141,9 @@ func TestResumeAfterBusyOutage(t *testing.T) {
 	if got := collect(ctx, t, events, n); !slices.Equal(got, want) {
 		t.Fatalf("got %d messages, first differences at %v", len(got), firstDiff(got, want))
 	}
-	if ss := f.fake.Sessions(); len(ss) != 1 || ss[0].Resumes != 1 {
+	// One resume, or more when a loaded machine delays heartbeat ACKs
+	// past discordgo's patience: never a new session.
+	if ss := f.fake.Sessions(); len(ss) != 1 || ss[0].Resumes < 1 {
 		t.Fatalf("sessions = %+v", ss)
 	}
 }
