@@ -3,7 +3,6 @@ package discordfake_test
 import (
 	"context"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -123,36 +122,3 @@ func restHistory(f *fixture) ([]*discordgo.Message, error) {
 	return s.ChannelMessages(f.general.ID, 100, "", "", "")
 }
 
-// TestResumeAfterBusyOutage drops the socket while hundreds of messages are
-// posted: discordgo resumes and gets every one, once, in order.
-func TestResumeAfterBusyOutage(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	ctx := testCtx(t)
-	_, events := f.open(t, "Bot "+f.botToken, botIntents)
-	next(ctx, t, events, "READY")
-	f.fake.DropSockets()
-	const n = 300
-	var want []string
-	for i := range n {
-		want = append(want, "m"+strconv.Itoa(i))
-		f.fake.Post(f.alice.ID, f.general.ID, want[i])
-	}
-	if got := collect(ctx, t, events, n); !slices.Equal(got, want) {
-		t.Fatalf("got %d messages, first differences at %v", len(got), firstDiff(got, want))
-	}
-	// One resume, or more when a loaded machine delays heartbeat ACKs
-	// past discordgo's patience: never a new session.
-	if ss := f.fake.Sessions(); len(ss) != 1 || ss[0].Resumes < 1 {
-		t.Fatalf("sessions = %+v", ss)
-	}
-}
-
-func firstDiff(a, b []string) int {
-	for i := range min(len(a), len(b)) {
-		if a[i] != b[i] {
-			return i
-		}
-	}
-	return min(len(a), len(b))
-}
