@@ -121,4 +121,3 @@ func restHistory(f *fixture) ([]*discordgo.Message, error) {
 	s.Client = clientFor(f)
 	return s.ChannelMessages(f.general.ID, 100, "", "", "")
 }
-
