@@ -317,26 +317,52 @@ func (f *Fanout) abandon(key string, p *fanoutPart) {
 	}
 }
 
+// fanoutLoginWait bounds how long an event waits, holding up its Order,
+// for accounts it concerns that are logging in; past it the event is left
+// for the network to send again.
+const fanoutLoginWait = 10 * time.Second
+
 // process has every account concerned handle one event, then acknowledges
 // it, or leaves it for the network to send again.
 func (f *Fanout) process(ctx context.Context, j fanoutJob) {
 	in := j.in
 	accts, complete, err := in.Route(ctx)
-	for _, a := range accts {
+	deadline := time.Now().Add(fanoutLoginWait)
+	pause := 20 * time.Millisecond
+	for {
+		for _, a := range accts {
+			if err != nil {
+				break
+			}
+			f.mu.Lock()
+			had := j.st.delivered[a]
+			f.mu.Unlock()
+			if had {
+				continue
+			}
+			if err = f.handle(ctx, a, in); err == nil {
+				f.mu.Lock()
+				j.st.delivered[a] = true
+				f.mu.Unlock()
+			}
+		}
+		if err != nil || complete || !time.Now().Before(deadline) {
+			break
+		}
+		// An account concerned is still logging in. The next events of
+		// this Order must not overtake this one (they would reach the
+		// user before it when the network sends it again): wait for the
+		// login, within fanoutLoginWait, and route it again.
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-time.After(pause):
+		}
 		if err != nil {
 			break
 		}
-		f.mu.Lock()
-		had := j.st.delivered[a]
-		f.mu.Unlock()
-		if had {
-			continue
-		}
-		if err = f.handle(ctx, a, in); err == nil {
-			f.mu.Lock()
-			j.st.delivered[a] = true
-			f.mu.Unlock()
-		}
+		pause = min(2*pause, 500*time.Millisecond)
+		accts, complete, err = in.Route(ctx)
 	}
 	f.mu.Lock()
 	if err != nil || !complete {

@@ -329,3 +329,40 @@ func acked(l *fanLog) []string {
 	defer l.mu.Unlock()
 	return slices.Clone(l.acked)
 }
+
+// An event for an account that is still logging in holds its Order until
+// the account is up, so that the next event of the conversation cannot
+// reach the user first (it did after a restart: the first event was left
+// for the network to resend, the next ones went through).
+func TestFanoutEventWaitsForLoggingInAccount(t *testing.T) {
+	log := newFanLog()
+	f := bridge.NewFanout(nil, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer func() { cancel(); f.Wait() }()
+	var mu sync.Mutex
+	up := false
+	routes := 0
+	route := func(context.Context) ([]bridge.AccountID, bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		routes++
+		if routes == 3 && !up { // the login ends while the first event waits
+			f.Attach("a", &fanSession{"a1", log})
+			up = true
+		}
+		if !up {
+			return nil, false, nil
+		}
+		return []bridge.AccountID{"a"}, true, nil
+	}
+	for _, id := range []string{"e1", "e2"} {
+		ev := fanEvent(f, log, id, "C1", "a")
+		ev.Route = route
+		f.Dispatch(ctx, ev, log.ack(id))
+	}
+	log.waitAcked(t, 2)
+	handled, acked := log.snapshot()
+	if want := []string{"a1:e1", "a1:e2"}; !slices.Equal(handled, want) || !slices.Equal(acked, []string{"e1", "e2"}) {
+		t.Fatalf("handled %v, acknowledged %v; want e1 then e2", handled, acked)
+	}
+}
