@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/transports/slack/slackfake"
 )
 
 func TestGroupsListsTheMembersConversations(t *testing.T) {
@@ -85,5 +86,68 @@ func TestMembersOfAGroup(t *testing.T) {
 				t.Errorf("members %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestHistoryOldestFirstLikeLiveMessages(t *testing.T) {
+	w := newWorld(t)
+	general := w.fake.CreateChannel(w.team.ID, "general", false, w.alice.ID, w.bob.ID)
+	one := w.fake.Post(w.bob.ID, general.ID, "one")
+	two := w.fake.Post(w.alice.ID, general.ID, "*two*")
+	w.fake.Post(w.bob.ID, general.ID, "hidden reply", slackfake.WithThread(one))
+	three := w.fake.Post(w.bob.ID, general.ID, "shown reply", slackfake.WithThread(one), slackfake.WithBroadcast())
+	four := w.fake.Post(w.bob.ID, general.ID, "hi <@"+w.alice.ID+">")
+	w.fake.Join(w.carol.ID, general.ID) // a channel_join notice, newest
+	dm := w.fake.Post(w.bob.ID, w.aliceBob, "in private")
+	sess, _ := w.login(w.transport(), w.aliceTok)
+	group := bridge.ChatRef{Kind: bridge.Group, ID: bridge.ChatID(general.ID)}
+	direct := bridge.ChatRef{Kind: bridge.Direct, Peer: w.uid(w.bob)}
+	msg := func(chat bridge.ChatRef, from bridge.UserID, ts, text string) string {
+		return fmt.Sprintf("%s %s %s %q self=%v", chat.ID, from, ts, text, from == w.uid(w.alice))
+	}
+	for _, tc := range []struct {
+		name   string
+		chat   bridge.ChatRef
+		before string
+		limit  int
+		want   []string
+		err    error
+	}{
+		{"newest", group, "", 10, []string{
+			msg(group, w.uid(w.bob), one, "one"), msg(group, w.uid(w.alice), two, "*two*"),
+			msg(group, w.uid(w.bob), three, "shown reply"), msg(group, w.uid(w.bob), four, "hi @Alice"),
+		}, nil},
+		{"last two past the notice", group, "", 2, []string{
+			msg(group, w.uid(w.bob), three, "shown reply"), msg(group, w.uid(w.bob), four, "hi @Alice"),
+		}, nil},
+		{"before", group, three, 5, []string{
+			msg(group, w.uid(w.bob), one, "one"), msg(group, w.uid(w.alice), two, "*two*"),
+		}, nil},
+		{"direct by peer", direct, "", 5, []string{
+			msg(bridge.ChatRef{ID: bridge.ChatID(w.aliceBob)}, w.uid(w.bob), dm, "in private"),
+		}, nil},
+		{"no limit", group, "", 0, nil, bridge.ErrInvalidInput},
+		{"bad before", group, "yesterday", 5, nil, bridge.ErrInvalidInput},
+		{"not a group", bridge.ChatRef{Kind: bridge.Group, ID: "nope"}, "", 5, nil, bridge.ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := sess.History(bounded(t, 10*time.Second), tc.chat, bridge.MessageID(tc.before), tc.limit)
+			if !errors.Is(err, tc.err) || (tc.err == nil && err != nil) {
+				t.Fatalf("err %v, want %v", err, tc.err)
+			}
+			var got []string
+			for _, ev := range evs {
+				if !ev.Historical || ev.Time.IsZero() || ev.Chat.Kind != tc.chat.Kind {
+					t.Errorf("event %+v: not historical, no time or wrong kind", ev)
+				}
+				got = append(got, msg(ev.Chat, ev.Sender, string(ev.ID), ev.Text))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("history\n%q\nwant\n%q", got, tc.want)
+			}
+		})
+	}
+	if evs, err := sess.History(bounded(t, 10*time.Second), group, "", 10); err == nil && (len(evs[3].Mentions) != 1 || evs[3].Mentions[0].User != w.uid(w.alice)) {
+		t.Errorf("mentions %+v", evs[3].Mentions)
 	}
 }
