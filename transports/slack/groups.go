@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -17,6 +18,8 @@ import (
 var (
 	_ bridge.GroupLister  = (*Session)(nil)
 	_ bridge.GroupMembers = (*Session)(nil)
+	_ bridge.GroupJoiner  = (*Session)(nil)
+	_ bridge.TopicSetter  = (*Session)(nil)
 )
 
 // groupTypes are the conversation types that are groups (direct messages
@@ -96,4 +99,58 @@ func (s *Session) Members(ctx context.Context, chat bridge.ChatID) ([]bridge.Gro
 		out = append(out, bridge.GroupMember{User: s.userID(id), Nick: nick, Role: bridge.RoleMember})
 	}
 	return out, nil
+}
+
+// JoinGroup implements bridge.GroupJoiner with conversations.join. Only
+// public channels can be joined that way; Slack refuses it for private
+// channels and group DMs, which a member sees only when already in them,
+// so that refusal means there is nothing to do.
+func (s *Session) JoinGroup(ctx context.Context, chat bridge.ChatID) error {
+	conv, err := groupID(chat)
+	if err != nil {
+		return err
+	}
+	ch, _, _, err := s.api.JoinConversationContext(ctx, conv)
+	if hasCode(err, "method_not_supported_for_channel_type") {
+		return nil
+	}
+	if err != nil {
+		return classify("conversations.join", err)
+	}
+	if ch != nil && ch.Name != "" {
+		s.dir.putChannel(ch.ID, ch.Name)
+	}
+	return nil
+}
+
+// LeaveGroup implements bridge.GroupJoiner with conversations.leave;
+// leaving a group the member is not in succeeds.
+func (s *Session) LeaveGroup(ctx context.Context, chat bridge.ChatID) error {
+	conv, err := groupID(chat)
+	if err != nil {
+		return err
+	}
+	if _, err := s.api.LeaveConversationContext(ctx, conv); err != nil {
+		return classify("conversations.leave", err)
+	}
+	return nil
+}
+
+// maxTopicRunes is the longest topic Slack takes.
+const maxTopicRunes = 250
+
+// SetTopic implements bridge.TopicSetter with conversations.setTopic. The
+// topic is plain text on both sides.
+func (s *Session) SetTopic(ctx context.Context, chat bridge.ChatID, topic string) error {
+	conv, err := groupID(chat)
+	if err != nil {
+		return err
+	}
+	if n := utf8.RuneCountInString(topic); n > maxTopicRunes {
+		return fmt.Errorf("slack: the topic is %d characters long, Slack takes at most %d: %w", n, maxTopicRunes, bridge.ErrInvalidInput)
+	}
+	if _, err := s.api.SetTopicOfConversationContext(ctx, conv, topic); err != nil {
+		return classify("conversations.setTopic", err)
+	}
+	return nil
 }

@@ -1,8 +1,11 @@
 package slack
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,5 +152,55 @@ func TestHistoryOldestFirstLikeLiveMessages(t *testing.T) {
 	}
 	if evs, err := sess.History(bounded(t, 10*time.Second), group, "", 10); err == nil && (len(evs[3].Mentions) != 1 || evs[3].Mentions[0].User != w.uid(w.alice)) {
 		t.Errorf("mentions %+v", evs[3].Mentions)
+	}
+}
+
+func TestJoinLeaveAndTopic(t *testing.T) {
+	w := newWorld(t)
+	random := w.fake.CreateChannel(w.team.ID, "random", false, w.bob.ID)
+	secret := w.fake.CreateChannel(w.team.ID, "secret", true, w.alice.ID, w.bob.ID)
+	bobs := w.fake.CreateChannel(w.team.ID, "bobs", true, w.bob.ID)
+	lobby := w.fake.CreateChannel(w.team.ID, "lobby", false, w.bob.ID)
+	mpim := w.fake.OpenMPIM(w.team.ID, w.alice.ID, w.bob.ID, w.carol.ID)
+	sess, _ := w.login(w.transport(), w.aliceTok)
+	member := func(ch string) bool {
+		c, _ := w.fake.Channel(ch)
+		return slices.Contains(c.Members, w.alice.ID)
+	}
+	for _, tc := range []struct {
+		name   string
+		op     func(context.Context) error
+		err    error
+		chat   string
+		member bool
+	}{
+		{"join public", func(ctx context.Context) error { return sess.JoinGroup(ctx, bridge.ChatID(random.ID)) }, nil, random.ID, true},
+		{"join again", func(ctx context.Context) error { return sess.JoinGroup(ctx, bridge.ChatID(random.ID)) }, nil, random.ID, true},
+		{"join a private one she is in", func(ctx context.Context) error { return sess.JoinGroup(ctx, bridge.ChatID(secret.ID)) }, nil, secret.ID, true},
+		{"join a private one she is not in", func(ctx context.Context) error { return sess.JoinGroup(ctx, bridge.ChatID(bobs.ID)) }, bridge.ErrNotFound, bobs.ID, false},
+		{"join a DM", func(ctx context.Context) error { return sess.JoinGroup(ctx, bridge.ChatID(w.aliceBob)) }, bridge.ErrNotFound, w.aliceBob, true},
+		{"topic", func(ctx context.Context) error { return sess.SetTopic(ctx, bridge.ChatID(random.ID), "Fun & games") }, nil, random.ID, true},
+		{"topic too long", func(ctx context.Context) error {
+			return sess.SetTopic(ctx, bridge.ChatID(random.ID), strings.Repeat("é", 251))
+		}, bridge.ErrInvalidInput, random.ID, true},
+		{"topic elsewhere", func(ctx context.Context) error { return sess.SetTopic(ctx, bridge.ChatID(bobs.ID), "x") }, bridge.ErrNotFound, bobs.ID, false},
+		{"leave", func(ctx context.Context) error { return sess.LeaveGroup(ctx, bridge.ChatID(secret.ID)) }, nil, secret.ID, false},
+		{"leave a private one she left", func(ctx context.Context) error { return sess.LeaveGroup(ctx, bridge.ChatID(secret.ID)) }, bridge.ErrNotFound, secret.ID, false},
+		{"leave a public one she is not in", func(ctx context.Context) error { return sess.LeaveGroup(ctx, bridge.ChatID(lobby.ID)) }, nil, lobby.ID, false},
+		{"leave a group DM", func(ctx context.Context) error { return sess.LeaveGroup(ctx, bridge.ChatID(mpim)) }, nil, mpim, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.op(bounded(t, 10*time.Second))
+			if !errors.Is(err, tc.err) || (tc.err == nil && err != nil) {
+				t.Fatalf("err %v, want %v", err, tc.err)
+			}
+			if member(tc.chat) != tc.member {
+				t.Errorf("member of %s: %v, want %v", tc.chat, !tc.member, tc.member)
+			}
+		})
+	}
+	groups, err := sess.Groups(bounded(t, 10*time.Second))
+	if err != nil || len(groups) != 1 || groups[0].ID != bridge.ChatID(random.ID) || groups[0].Topic != "Fun & games" {
+		t.Errorf("groups %+v, %v", groups, err)
 	}
 }
