@@ -318,6 +318,13 @@ func TestInfoAgreesWithSession(t *testing.T) {
 	_, typer := s.(bridge.Typer)
 	_, marker := s.(bridge.ReadMarker)
 	_, setter := s.(bridge.PresenceSetter)
+	_, lister := s.(bridge.GroupLister)
+	_, members := s.(bridge.GroupMembers)
+	_, joiner := s.(bridge.GroupJoiner)
+	_, topics := s.(bridge.TopicSetter)
+	if caps.Groups != (lister && members && joiner && topics) {
+		t.Errorf("Groups %v, but the session's group interfaces: list %v, members %v, join %v, topic %v", caps.Groups, lister, members, joiner, topics)
+	}
 	if caps.Edits != editor || caps.Retractions != retractor || caps.Reactions != reactor || caps.Typing != typer ||
 		caps.ReadMarkers != marker || caps.SetPresence != setter || caps.Typing {
 		t.Errorf("capabilities %+v disagree with the session's interfaces", caps)

@@ -28,7 +28,8 @@ type Config struct {
 	AppTokenFile string `toml:"app_token_file"`
 	AppTokenEnv  string `toml:"app_token_env"`
 	// BotToken is the workspace bot's token ("xoxb-…"). Optional: used to
-	// recognize the bot's own posts.
+	// recognize the bot's own posts and, with the chat:write.customize
+	// scope, to relay messages under other names (Session.SendAs).
 	BotToken     string `toml:"bot_token"`
 	BotTokenFile string `toml:"bot_token_file"`
 	BotTokenEnv  string `toml:"bot_token_env"`

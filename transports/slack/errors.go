@@ -57,6 +57,8 @@ var errorCodes = map[string]error{
 	"method_not_supported_for_channel_type": bridge.ErrForbidden,
 	"not_admin":                             bridge.ErrForbidden,
 	"cannot_update_admin_user":              bridge.ErrForbidden,
+	"cant_leave_general":                    bridge.ErrForbidden,
+	"last_member":                           bridge.ErrForbidden,
 	// What was sent is not acceptable.
 	"msg_too_long":         bridge.ErrInvalidInput,
 	"no_text":              bridge.ErrInvalidInput,

@@ -214,18 +214,27 @@ func (s *Session) onNewMessage(ctx context.Context, channel, channelType string,
 	if s.t.isOurBot(s.team, m.User, m.BotID) {
 		return nil // the app's own posts
 	}
-	fromSelf := m.User == s.user
-	if fromSelf && s.takeEcho(echoKey{kind: "message", channel: channel, ts: m.TS}) {
+	if m.User == s.user && s.takeEcho(echoKey{kind: "message", channel: channel, ts: m.TS}) {
 		return nil // sent from XMPP through this session
 	}
-	chat, peer, err := s.chat(ctx, channel, channelType, m.User)
+	ev, peer, err := s.messageFromNetwork(ctx, channel, channelType, m)
 	if err != nil {
 		return err
 	}
-	if chat.Kind == bridge.Direct {
+	if ev.Chat.Kind == bridge.Direct {
 		if err := s.offer(ctx, peer); err != nil {
 			return err
 		}
+	}
+	return s.emit(ctx, ev)
+}
+
+// messageFromNetwork converts a new Slack message, live or from history,
+// to a bridge message; peer is the other member of a direct message.
+func (s *Session) messageFromNetwork(ctx context.Context, channel, channelType string, m *wireMsg) (ev bridge.MessageEvent, peer string, err error) {
+	chat, peer, err := s.chat(ctx, channel, channelType, m.User)
+	if err != nil {
+		return ev, "", err
 	}
 	text, mentions := s.incomingText(ctx, chat, m.Text)
 	if m.Subtype == "me_message" {
@@ -235,8 +244,8 @@ func (s *Session) onNewMessage(ctx context.Context, channel, channelType string,
 			mentions[i].End += 4
 		}
 	}
-	ev := bridge.MessageEvent{
-		Chat: chat, Sender: s.sender(m.User, peer), FromSelf: fromSelf,
+	ev = bridge.MessageEvent{
+		Chat: chat, Sender: s.sender(m.User, peer), FromSelf: m.User == s.user,
 		ID: bridge.MessageID(m.TS), Time: tsTime(m.TS), Text: text, Mentions: mentions,
 	}
 	if m.ThreadTS != "" && m.ThreadTS != m.TS {
@@ -247,7 +256,7 @@ func (s *Session) onNewMessage(ctx context.Context, channel, channelType string,
 			URL: firstNonEmpty(f.Permalink, f.URLPrivate), Name: firstNonEmpty(f.Name, f.Title), MIME: f.Mimetype, Size: f.Size,
 		})
 	}
-	return s.emit(ctx, ev)
+	return ev, peer, nil
 }
 
 func (s *Session) onEdit(ctx context.Context, channel, channelType string, m *wireMsg) error {

@@ -150,8 +150,9 @@
 // is read with users.getPresence); message_replied, im_created,
 // file_shared, user_status_changed and channel_* events other than
 // channel_created; tombstones for deleted thread parents (their replies
-// stay stored but unreachable); archiving, topics, invites, kicks, leaving
-// and renaming through the Web API; a default #general channel and
+// stay stored but unreachable); archiving, invites, kicks and renaming
+// through the Web API (conversations.leave and conversations.setTopic are
+// there, without their member_left_channel and channel_topic events); a default #general channel and
 // Slackbot; Enterprise Grid and shared channels; ephemeral, scheduled and
 // /me messages, message metadata and unfurls; edit windows; files.info and
 // other file methods; Slack's automatic rate limit tiers (only scripted

@@ -101,6 +101,7 @@ type conv struct {
 	created          int64
 	members          []string // in join order
 	archived         bool
+	topic            wireTopic
 	msgs             []*message // ts order, including thread replies
 	byTS             map[string]*message
 	threads          map[string][]*message // parent ts -> replies in ts order
@@ -154,6 +155,17 @@ func (c *conv) addMember(userID string) bool {
 		return false
 	}
 	c.members = append(c.members, userID)
+	return true
+}
+
+// removeMember removes userID from the members; it reports whether it was
+// one.
+func (c *conv) removeMember(userID string) bool {
+	i := slices.Index(c.members, userID)
+	if i < 0 {
+		return false
+	}
+	c.members = slices.Delete(c.members, i, i+1)
 	return true
 }
 

@@ -28,6 +28,8 @@ var methods = map[string]apiMethod{
 	"conversations.replies":          {apiConversationsReplies, anyToken},
 	"conversations.mark":             {apiConversationsMark, anyToken},
 	"conversations.join":             {apiConversationsJoin, anyToken},
+	"conversations.leave":            {apiConversationsLeave, anyToken},
+	"conversations.setTopic":         {apiConversationsSetTopic, anyToken},
 	"chat.postMessage":               {apiChatPostMessage, anyToken},
 	"chat.update":                    {apiChatUpdate, anyToken},
 	"chat.delete":                    {apiChatDelete, anyToken},

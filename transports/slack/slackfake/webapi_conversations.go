@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // convVisibleLocked finds a conversation the caller may see: public
@@ -319,4 +320,53 @@ func (s *Server) joinLocked(cv *conv, userID string) bool {
 	s.postLocked(cv, &message{user: userID, subtype: "channel_join", text: fmt.Sprintf("<@%s> has joined the channel", userID)})
 	s.emitMemberJoinedLocked(cv, userID, "")
 	return true
+}
+
+// maxTopicLen is Slack's limit on a topic, in characters.
+const maxTopicLen = 250
+
+func apiConversationsLeave(s *Server, c *call) (any, string) {
+	cv := s.convVisibleLocked(c, c.str("channel"))
+	switch {
+	case cv == nil:
+		return nil, "channel_not_found"
+	case cv.kind == IM:
+		return nil, "method_not_supported_for_channel_type"
+	case cv.archived:
+		return nil, "is_archived"
+	case !cv.isMember(c.tok.userID):
+		// Slack answers "ok":false without an error here; the fake says
+		// "ok":true, which clients read the same way (no error).
+		return struct {
+			NotInChannel bool `json:"not_in_channel"`
+		}{true}, ""
+	case len(cv.members) == 1:
+		return nil, "last_member"
+	}
+	cv.removeMember(c.tok.userID)
+	s.postLocked(cv, &message{user: c.tok.userID, subtype: "channel_leave", text: fmt.Sprintf("<@%s> has left the channel", c.tok.userID)})
+	return nil, ""
+}
+
+func apiConversationsSetTopic(s *Server, c *call) (any, string) {
+	cv := s.convVisibleLocked(c, c.str("channel"))
+	switch {
+	case cv == nil:
+		return nil, "channel_not_found"
+	case cv.kind == IM:
+		return nil, "method_not_supported_for_channel_type"
+	case cv.archived:
+		return nil, "is_archived"
+	case !cv.isMember(c.tok.userID):
+		return nil, "not_in_channel"
+	}
+	topic := c.params.Get("topic")
+	if utf8.RuneCountInString(topic) > maxTopicLen {
+		return nil, "too_long"
+	}
+	cv.topic = wireTopic{Value: topic, Creator: c.tok.userID, LastSet: s.clock.unix()}
+	s.postLocked(cv, &message{user: c.tok.userID, subtype: "channel_topic", text: fmt.Sprintf("<@%s> set the channel topic: %s", c.tok.userID, topic)})
+	return struct {
+		Channel wireConv `json:"channel"`
+	}{s.wireConvLocked(cv, c.tok.userID, false)}, ""
 }

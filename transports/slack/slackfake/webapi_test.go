@@ -525,3 +525,53 @@ func TestTeamBotsEmoji(t *testing.T) {
 		t.Fatalf("emoji = %v, %v", emoji, err)
 	}
 }
+
+func TestLeaveAndSetTopic(t *testing.T) {
+	f := newFixture(t)
+	ctx := testCtx(t)
+	random := f.fake.CreateChannel(f.team.ID, "random", false, f.alice.ID, f.botUser)
+	lonely := f.fake.CreateChannel(f.team.ID, "lonely", true, f.botUser)
+	outside := f.fake.CreateChannel(f.team.ID, "outside", false, f.alice.ID)
+	im := f.fake.OpenIM(f.team.ID, f.botUser, f.carol.ID)
+	for _, tc := range []struct {
+		name, channel, topic, err string
+	}{
+		{"set", random.ID, "Weekly :tada:", ""},
+		{"too long", random.ID, strings.Repeat("x", 251), "too_long"},
+		{"not a member", outside.ID, "x", "not_in_channel"},
+		{"direct message", im, "x", "method_not_supported_for_channel_type"},
+		{"unknown", "C999999999", "x", "channel_not_found"},
+	} {
+		ch, err := f.bot.SetTopicOfConversationContext(ctx, tc.channel, tc.topic)
+		if slackErr(err) != tc.err || (err == nil && ch.Topic.Value != tc.topic) {
+			t.Errorf("setTopic %s: %+v, %v", tc.name, ch, err)
+		}
+	}
+	info, err := f.bot.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: random.ID})
+	if err != nil || info.Topic.Value != "Weekly :tada:" || info.Topic.Creator != f.botUser {
+		t.Errorf("topic = %+v, %v", info.Topic, err)
+	}
+	for _, tc := range []struct {
+		name, channel string
+		notIn         bool
+		err           string
+	}{
+		{"leave", random.ID, false, ""},
+		{"again", random.ID, true, ""},
+		{"last member", lonely.ID, false, "last_member"},
+		{"direct message", im, false, "method_not_supported_for_channel_type"},
+		{"unknown", "C999999999", false, "channel_not_found"},
+	} {
+		notIn, err := f.bot.LeaveConversationContext(ctx, tc.channel)
+		if slackErr(err) != tc.err || notIn != tc.notIn {
+			t.Errorf("leave %s: %v, %v", tc.name, notIn, err)
+		}
+	}
+	if ch, _ := f.fake.Channel(random.ID); slices.Contains(ch.Members, f.botUser) {
+		t.Errorf("still a member: %v", ch.Members)
+	}
+	msgs := f.fake.Messages(random.ID)
+	if len(msgs) != 2 || msgs[0].Subtype != "channel_topic" || msgs[1].Subtype != "channel_leave" {
+		t.Errorf("messages %+v", msgs)
+	}
+}

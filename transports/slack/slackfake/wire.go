@@ -242,12 +242,12 @@ func (s *Server) wireConvLocked(c *conv, viewer string, withNumMembers bool) wir
 		w.Name, w.NameNormalized, w.Creator = c.name, c.name, c.creator
 		w.IsChannel, w.IsPrivate = true, c.kind == PrivateChannel
 		w.IsMember = ptr(c.isMember(viewer))
-		w.Topic, w.Purpose = &wireTopic{}, &wireTopic{}
+		w.Topic, w.Purpose = ptr(c.topic), &wireTopic{}
 	case MPIM:
 		w.Name, w.NameNormalized, w.Creator = c.name, c.name, c.creator
 		w.IsGroup, w.IsMpIM, w.IsPrivate = true, true, true
 		w.IsOpen = ptr(true)
-		w.Topic, w.Purpose = &wireTopic{}, &wireTopic{}
+		w.Topic, w.Purpose = ptr(c.topic), &wireTopic{}
 	case IM:
 		w.IsIM, w.IsPrivate = true, true
 		w.IsOpen = ptr(true)

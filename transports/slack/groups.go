@@ -1,0 +1,156 @@
+package slack
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/xgate-im/xgate/bridge"
+)
+
+// Group chats: the channels, private channels and group direct messages
+// the account's member is in, for the bridge's room side.
+
+var (
+	_ bridge.GroupLister  = (*Session)(nil)
+	_ bridge.GroupMembers = (*Session)(nil)
+	_ bridge.GroupJoiner  = (*Session)(nil)
+	_ bridge.TopicSetter  = (*Session)(nil)
+)
+
+// groupTypes are the conversation types that are groups (direct messages
+// are contacts).
+var groupTypes = []string{"public_channel", "private_channel", "mpim"}
+
+// Groups implements bridge.GroupLister: conversations.list, page by page,
+// keeping the conversations the member is in, sorted by ID.
+func (s *Session) Groups(ctx context.Context) ([]bridge.GroupInfo, error) {
+	var out []bridge.GroupInfo
+	params := &slack.GetConversationsParameters{Types: groupTypes, ExcludeArchived: true, Limit: 200}
+	for {
+		chans, next, err := s.api.GetConversationsContext(ctx, params)
+		if err != nil {
+			return nil, classify("conversations.list", err)
+		}
+		for _, c := range chans {
+			if !c.IsMpIM && !c.IsMember {
+				continue // a public channel of the workspace the member is not in
+			}
+			if c.Name != "" {
+				s.dir.putChannel(c.ID, c.Name)
+			}
+			out = append(out, bridge.GroupInfo{
+				ID: bridge.ChatID(c.ID), Name: c.Name, Topic: c.Topic.Value,
+				Private: c.IsPrivate || c.IsMpIM, Members: c.NumMembers,
+			})
+		}
+		if next == "" {
+			break
+		}
+		params.Cursor = next
+	}
+	slices.SortFunc(out, func(a, b bridge.GroupInfo) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	return out, nil
+}
+
+// groupID checks that a chat ID names a Slack channel or group direct
+// message ("C…" or "G…").
+func groupID(chat bridge.ChatID) (string, error) {
+	if !validID(string(chat), "CG") {
+		return "", fmt.Errorf("slack: %q is not a Slack channel: %w", chat, bridge.ErrNotFound)
+	}
+	return string(chat), nil
+}
+
+// Members implements bridge.GroupMembers: conversations.members, page by
+// page, each member named by their display name (users.info for members
+// the directory does not know). Slack has no per-channel roles that a user
+// token can read: everyone is a RoleMember.
+func (s *Session) Members(ctx context.Context, chat bridge.ChatID) ([]bridge.GroupMember, error) {
+	conv, err := groupID(chat)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	params := &slack.GetUsersInConversationParameters{ChannelID: conv, Limit: 200}
+	for {
+		page, next, err := s.api.GetUsersInConversationContext(ctx, params)
+		if err != nil {
+			return nil, classify("conversations.members", err)
+		}
+		ids = append(ids, page...)
+		if next == "" {
+			break
+		}
+		params.Cursor = next
+	}
+	out := make([]bridge.GroupMember, 0, len(ids))
+	for _, id := range ids {
+		nick := id
+		if m, err := s.member(ctx, id); err == nil {
+			nick = m.display
+		} else if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		out = append(out, bridge.GroupMember{User: s.userID(id), Nick: nick, Role: bridge.RoleMember})
+	}
+	return out, nil
+}
+
+// JoinGroup implements bridge.GroupJoiner with conversations.join. Only
+// public channels can be joined that way; Slack refuses it for private
+// channels and group DMs, which a member sees only when already in them,
+// so that refusal means there is nothing to do.
+func (s *Session) JoinGroup(ctx context.Context, chat bridge.ChatID) error {
+	conv, err := groupID(chat)
+	if err != nil {
+		return err
+	}
+	ch, _, _, err := s.api.JoinConversationContext(ctx, conv)
+	if hasCode(err, "method_not_supported_for_channel_type") {
+		return nil
+	}
+	if err != nil {
+		return classify("conversations.join", err)
+	}
+	if ch != nil && ch.Name != "" {
+		s.dir.putChannel(ch.ID, ch.Name)
+	}
+	return nil
+}
+
+// LeaveGroup implements bridge.GroupJoiner with conversations.leave;
+// leaving a group the member is not in succeeds.
+func (s *Session) LeaveGroup(ctx context.Context, chat bridge.ChatID) error {
+	conv, err := groupID(chat)
+	if err != nil {
+		return err
+	}
+	if _, err := s.api.LeaveConversationContext(ctx, conv); err != nil {
+		return classify("conversations.leave", err)
+	}
+	return nil
+}
+
+// maxTopicRunes is the longest topic Slack takes.
+const maxTopicRunes = 250
+
+// SetTopic implements bridge.TopicSetter with conversations.setTopic. The
+// topic is plain text on both sides.
+func (s *Session) SetTopic(ctx context.Context, chat bridge.ChatID, topic string) error {
+	conv, err := groupID(chat)
+	if err != nil {
+		return err
+	}
+	if n := utf8.RuneCountInString(topic); n > maxTopicRunes {
+		return fmt.Errorf("slack: the topic is %d characters long, Slack takes at most %d: %w", n, maxTopicRunes, bridge.ErrInvalidInput)
+	}
+	if _, err := s.api.SetTopicOfConversationContext(ctx, conv, topic); err != nil {
+		return classify("conversations.setTopic", err)
+	}
+	return nil
+}
