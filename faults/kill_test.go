@@ -224,13 +224,13 @@ func TestKillUnderTraffic(t *testing.T) {
 	report(t, fmt.Sprintf("SIGKILL ×%d", kills), map[string]Tally{"network→XMPP": in, "XMPP→network": out})
 	t.Logf("echoes of alice's own messages: %d", tr.echoes)
 	// Every Socket Mode envelope is acknowledged in the end, and promptly:
-	// a restart redelivers what was in flight and what waited longer than
-	// the fake's 2 s acknowledgement timeout on a loaded machine, not a
-	// backlog over and over (before, 11,000 envelopes went out for 1,076
-	// events).
+	// a restart redelivers what was in flight, and what waited longer than
+	// the fake's 2 s acknowledgement timeout (events wait for their
+	// account's login after a start), not a backlog over and over (before,
+	// 11,000 envelopes went out for 1,076 events).
 	frames, acked, pending := r.fake.Delivered(), r.fake.Acked(), r.fake.Pending()
 	t.Logf("Socket Mode: %d envelopes acknowledged, %d frames written, %d pending", acked, frames, pending)
-	if pending > 0 || frames > 2*acked {
+	if pending > 0 || frames > 3*acked {
 		t.Errorf("Socket Mode: %d envelopes acknowledged, %d frames written, %d pending", acked, frames, pending)
 	}
 	// A message is reflected back only when xgate died after Slack took it
