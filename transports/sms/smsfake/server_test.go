@@ -217,12 +217,25 @@ func TestAutoReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reply := cbs[2]
-	if !strings.HasSuffix(reply.URL, "/inbound") || reply.Status != 200 || reply.Form.Get("Body") != "echo: hi" ||
+	// Status callbacks and the auto-reply are sent concurrently, so their
+	// order is not fixed: sort them by where they went.
+	var replies, statuses []Callback
+	for _, cb := range cbs {
+		if strings.HasSuffix(cb.URL, "/inbound") {
+			replies = append(replies, cb)
+		} else {
+			statuses = append(statuses, cb)
+		}
+	}
+	if len(replies) != 1 || len(statuses) != 2 {
+		t.Fatalf("callbacks %+v", cbs)
+	}
+	reply := replies[0]
+	if reply.Status != 200 || reply.Form.Get("Body") != "echo: hi" ||
 		reply.Form.Get("From") != "+15551230000" || reply.Form.Get("To") != "+15559870000" {
 		t.Fatalf("reply %+v", reply)
 	}
-	for _, cb := range cbs[:2] {
+	for _, cb := range statuses {
 		if cb.Form.Get("MessageStatus") != "delivered" {
 			t.Fatalf("callback %+v", cb)
 		}
