@@ -34,6 +34,9 @@ var (
 	ErrNotAllowed = errors.New("bridge: not allowed to use this gateway")
 	// ErrShuttingDown: the gateway is stopping and accepts no more work.
 	ErrShuttingDown = errors.New("bridge: shutting down")
+	// errNotInGroup: none of the user's accounts is in the group chat of a
+	// room.
+	errNotInGroup = errors.New("none of your accounts is in this group")
 )
 
 // RateLimitError says the network refused a request for now. The bridge

@@ -27,6 +27,9 @@ type fromNetwork struct {
 	dedupe   *dedupe
 	sending  *sendsInFlight
 	metrics  *Metrics
+	// rooms handles the events of group chats; nil when the transport
+	// has none.
+	rooms *rooms
 }
 
 // eventKind names an event for metrics and logs.
@@ -77,6 +80,11 @@ func (s accountSink) Emit(ctx context.Context, ev Event) error {
 // handle turns a remote event into stanzas for the account's user.
 func (f *fromNetwork) handle(ctx context.Context, acc *account, ev Event) error {
 	f.metrics.countEvent(eventKind(ev))
+	if f.rooms != nil {
+		if handled, err := f.rooms.fromNetwork(ctx, acc, ev); handled {
+			return err
+		}
+	}
 	switch ev := ev.(type) {
 	case MessageEvent:
 		return f.onMessage(ctx, acc, ev)

@@ -74,6 +74,7 @@ func (c Config) withDefaults() Config {
 //	accounts     registered accounts, logins, sessions
 //	roster       rosters, subscriptions and presence
 //	registrar    registration and commands
+//	rooms        group chats as XEP-0045 rooms (transports with Groups)
 type Gateway struct {
 	cfg     Config
 	tr      Transport
@@ -237,6 +238,14 @@ func (g *Gateway) assemble() {
 		dedupe: newDedupe(g.db, g.metrics, g.log), sending: sending,
 	}
 	g.toNet.delivered = g.fromNet.dedupe.delivered
+	if g.info.Capabilities.Groups {
+		g.fromNet.rooms = &rooms{
+			name: name, domain: g.domain, info: g.info, db: g.db, accounts: g.accounts, contacts: contacts,
+			toNet: g.toNet, out: g.deliv, dedupe: g.fromNet.dedupe, sending: sending, metrics: g.metrics,
+			life: g.life, log: g.log, access: access, sentFromXMPP: g.fromNet.sentFromXMPP,
+			slots: make(chan struct{}, 32), views: map[viewKey]*roomView{}, groups: map[store.AccountKey]groupList{},
+		}
+	}
 	if fp, ok := g.tr.(FanoutProvider); ok {
 		fp.Fanout().expect(g.accounts.expecting)
 	}
@@ -247,8 +256,11 @@ func (g *Gateway) assemble() {
 	}
 	*g.router = router{
 		cfg: g.cfg, info: g.info, domain: g.domain, out: g.deliv, contacts: contacts,
-		accounts: g.accounts, toNet: g.toNet, roster: g.roster, reg: g.reg,
+		accounts: g.accounts, toNet: g.toNet, roster: g.roster, reg: g.reg, rooms: g.fromNet.rooms,
 		metrics: g.metrics, life: g.life, log: g.log, slowSlots: make(chan struct{}, 32),
+	}
+	if g.router.rooms != nil {
+		g.router.rooms.direct = g.router.directMessage
 	}
 	g.accounts.sink = g.fromNet.sink
 	g.accounts.changed = g.roster.announceGateway

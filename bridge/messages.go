@@ -74,6 +74,10 @@ func (rt *router) handleMessage(ctx context.Context, m *xmpp.Message) {
 		}
 		return
 	}
+	if rt.rooms != nil && isRoomLocal(m.To.Local()) {
+		rt.rooms.handleMessage(ctx, m)
+		return
+	}
 	if m.Type == xmpp.MessageGroupchat {
 		rt.out.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, "Group chats are not available on this gateway yet."))
 		return
@@ -87,6 +91,12 @@ func (rt *router) handleMessage(ctx context.Context, m *xmpp.Message) {
 		rt.out.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondItemNotFound, "No such contact on this gateway."))
 		return
 	}
+	rt.directMessage(ctx, m, uid)
+}
+
+// directMessage handles a message of a user to the remote person uid (to
+// their contact JID, or privately to their occupant JID in a room).
+func (rt *router) directMessage(ctx context.Context, m *xmpp.Message, uid UserID) {
 	acc, err := rt.accounts.accountFor(m.From, uid)
 	if err != nil {
 		rt.out.bounce(ctx, m, userError(err))

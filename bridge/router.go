@@ -44,6 +44,7 @@ type router struct {
 	toNet    *toNetwork
 	roster   *roster
 	reg      *registrar
+	rooms    *rooms // nil without group chats
 	metrics  *Metrics
 	life     *lifetime
 	log      *slog.Logger
@@ -64,6 +65,10 @@ func (rt *router) handleStanza(ctx context.Context, s xmpp.Stanza) {
 	case *xmpp.Message:
 		rt.handleMessage(ctx, s)
 	case *xmpp.Presence:
+		if rt.rooms != nil && isRoomLocal(s.To.Local()) {
+			rt.rooms.handlePresence(ctx, s)
+			return
+		}
 		rt.roster.handlePresence(ctx, s)
 	}
 }
@@ -76,7 +81,13 @@ func (rt *router) handleIQ(ctx context.Context, iq *xmpp.IQ) {
 	p := iq.Payload
 	toGateway := iq.To.Local() == "" && iq.To.Resource() == ""
 	get := iq.Type == xmpp.IQGet
+	if rt.rooms != nil && isRoomLocal(iq.To.Local()) {
+		rt.rooms.handleIQ(ctx, iq)
+		return
+	}
 	switch {
+	case p.Name.Space == disco.NSItems && get && toGateway && p.AttrValue("node") == "" && rt.rooms != nil:
+		rt.background(ctx, iq, rt.rooms.discoItems)
 	case p.Name.Space == disco.NSInfo && get:
 		rt.discoInfo(ctx, iq, toGateway)
 	case p.Name.Space == disco.NSItems && get:
@@ -131,6 +142,11 @@ func gatewayDisco(tinfo Info) *disco.Info {
 	}
 	if tinfo.ContactPrompt != "" {
 		info.Features = append(info.Features, NSGatewayIQ)
+	}
+	if tinfo.Capabilities.Groups {
+		// Also a chat room service: the rooms of the users' group chats.
+		info.Identities = append(info.Identities, disco.Identity{Category: "conference", Type: "text", Name: tinfo.Name + " group chats"})
+		info.Features = append(info.Features, NSMUC)
 	}
 	return info
 }

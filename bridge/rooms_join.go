@@ -1,0 +1,250 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/jid"
+)
+
+// Joining and leaving rooms (XEP-0045 §7.2, §7.14).
+
+// defaultHistory is how many past messages a join gets when the client
+// asks for no particular amount.
+const defaultHistory = 20
+
+// maxHistory bounds what a client may ask for on join.
+const maxHistory = 200
+
+// joinTimeout bounds the network calls of one join.
+const joinTimeout = 30 * time.Second
+
+// handlePresence handles a presence to a room or an occupant: a join (an
+// available presence carrying the XEP-0045 <x/>, or the first presence of
+// a resource), a leave (unavailable), or a presence update of an
+// occupant, which changes nothing remote.
+func (r *rooms) handlePresence(ctx context.Context, p *xmpp.Presence) {
+	switch p.Type {
+	case xmpp.PresenceAvailable, xmpp.PresenceUnavailable:
+	default:
+		return // subscriptions and probes mean nothing to a room
+	}
+	if p.Type == xmpp.PresenceUnavailable {
+		r.leave(ctx, p)
+		return
+	}
+	if !r.access.Allowed(p.From) {
+		r.out.bounce(ctx, p, userError(ErrNotAllowed))
+		return
+	}
+	if p.To.Resource() == "" {
+		r.out.bounce(ctx, p, xmpp.NewStanzaError(xmpp.CondJIDMalformed, "Join with a nickname: room@domain/nick."))
+		return
+	}
+	if v := r.existingView(p.From, p.To.Local()); v != nil && mucJoin(p) == nil {
+		v.mu.Lock()
+		joined := v.joined[p.From]
+		v.mu.Unlock()
+		if joined {
+			return // a presence update of an occupant
+		}
+	}
+	select {
+	case r.slots <- struct{}{}:
+	default:
+		r.out.bounce(ctx, p, xmpp.NewStanzaError(xmpp.CondResourceConstraint, "The gateway is busy; try again in a moment."))
+		return
+	}
+	r.life.wg.Go(func() {
+		defer func() { <-r.slots }()
+		jctx, cancel := context.WithTimeout(r.life.ctx, joinTimeout)
+		defer cancel()
+		r.join(jctx, p)
+	})
+}
+
+// historyRequest is what a client asks of the room's history on join
+// (XEP-0045 §7.2.15): at most max messages, none older than since.
+type historyRequest struct {
+	max   int
+	since time.Time
+}
+
+// parseHistory reads the <history/> of a join's <x/>, relative to now.
+func parseHistory(x *xmpp.Element, now time.Time) historyRequest {
+	h := historyRequest{max: defaultHistory}
+	if x == nil {
+		return h
+	}
+	el := x.Child(NSMUC, "history")
+	if el == nil {
+		return h
+	}
+	if v, err := strconv.Atoi(el.AttrValue("maxstanzas")); err == nil && v >= 0 {
+		h.max = min(v, maxHistory)
+	}
+	if v, err := strconv.Atoi(el.AttrValue("maxchars")); err == nil && v == 0 {
+		h.max = 0
+	}
+	if v, err := strconv.Atoi(el.AttrValue("seconds")); err == nil && v >= 0 {
+		h.since = now.Add(-time.Duration(v) * time.Second)
+	}
+	if t, err := time.Parse(time.RFC3339, el.AttrValue("since")); err == nil && t.After(h.since) {
+		h.since = t
+	}
+	return h
+}
+
+// joinError maps why a user cannot join a room to the presence error.
+func joinError(err error) *xmpp.StanzaError {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return xmpp.NewStanzaError(xmpp.CondItemNotFound, "There is no such room on this gateway.")
+	case errors.Is(err, ErrNotRegistered):
+		return xmpp.NewStanzaError(xmpp.CondRegistrationRequired, "Register with this gateway first.")
+	case errors.Is(err, errNotInGroup):
+		return xmpp.NewStanzaError(xmpp.CondRegistrationRequired, "None of your accounts is a member of this chat.")
+	}
+	return userError(err)
+}
+
+// join brings one resource into a room: the remote members' presences,
+// its own presence last (110), the history it asked for, then the
+// subject.
+func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
+	user, room, want := p.From, p.To.Bare(), p.To.Resource()
+	chat, _, err := r.chatOf(room.Local())
+	if err != nil {
+		r.out.bounce(ctx, p, joinError(err))
+		return
+	}
+	acc, g, err := r.groupAccount(ctx, user, chat.ID)
+	if err != nil {
+		r.out.bounce(ctx, p, joinError(err))
+		return
+	}
+	sess, _, _ := acc.snapshot()
+	if sess == nil {
+		r.out.bounce(ctx, p, xmpp.NewStanzaError(xmpp.CondRemoteServerTimeout, "Your account is not logged in; try again in a moment."))
+		return
+	}
+	var members []GroupMember
+	if gm, ok := sess.(GroupMembers); ok {
+		if members, err = gm.Members(ctx, chat.ID); err != nil {
+			r.log.Info("listing the members of a room", "room", room, "err", err)
+			members = nil
+		}
+	}
+	v := r.view(user, room)
+	v.order.Lock()
+	defer v.order.Unlock()
+
+	v.mu.Lock()
+	v.acc, v.chat, v.name, v.subject = acc, chat, g.Name, g.Topic
+	v.self = UserID(acc.key.Remote)
+	if len(v.joined) == 0 {
+		v.nick = ""
+	}
+	if members != nil || len(v.joined) == 0 {
+		v.setMembers(members)
+	}
+	nick := v.nick
+	if nick == "" {
+		nick = uniqueNick(want, strings.ToLower(user.Local()), func(n string) bool { _, taken := v.nicks[n]; return taken })
+		v.nick = nick
+	}
+	occupants := make([]GroupMember, 0, len(v.members))
+	for _, m := range v.members {
+		occupants = append(occupants, m)
+	}
+	v.joined[user] = true
+	subject := v.subject
+	v.mu.Unlock()
+	r.rememberJoined(user, room.Local(), nick)
+
+	slices.SortFunc(occupants, func(a, b GroupMember) int { return strings.Compare(a.Nick, b.Nick) })
+	for _, m := range occupants {
+		_ = r.out.send(ctx, occupantPresence(room, user, r.remoteOccupant(room, m), false))
+	}
+	statuses := []int{statusNonAnonymous, statusSelf}
+	if nick != want {
+		statuses = append(statuses, statusNickChanged)
+	}
+	self := occupant{Nick: nick, RealJID: user, Role: RoleMember, ID: occupantID(room, user.Bare().String())}
+	_ = r.out.send(ctx, occupantPresence(room, user, self, false, statuses...))
+	r.sendHistory(ctx, v, sess, user, parseHistory(mucJoin(p), time.Now()))
+	_ = r.out.send(ctx, subjectMessage(room, user, r.out.newID(), subject))
+}
+
+// remoteOccupant describes a remote member as an occupant.
+func (r *rooms) remoteOccupant(room jid.JID, m GroupMember) occupant {
+	o := occupant{Nick: m.Nick, Role: m.Role, ID: occupantID(room, string(m.User))}
+	if cj, err := r.contacts.jidFor(m.User); err == nil {
+		o.RealJID = cj
+	}
+	return o
+}
+
+// sendHistory sends a joining resource the past messages of the room it
+// asked for, from the network's history, each with a XEP-0203 delay.
+// Each is recorded as delivered, so that the user may react to it.
+func (r *rooms) sendHistory(ctx context.Context, v *roomView, sess Session, to jid.JID, h historyRequest) {
+	hf, ok := sess.(HistoryFetcher)
+	if !ok || h.max == 0 {
+		return
+	}
+	v.mu.Lock()
+	chat, acc := v.chat, v.acc
+	v.mu.Unlock()
+	evs, err := hf.History(ctx, chat, "", h.max)
+	if err != nil {
+		r.log.Info("reading the history of a room", "room", v.room, "err", err)
+		return
+	}
+	key := chatKey{Account: acc.key, Chat: chat}
+	for _, ev := range evs {
+		if !h.since.IsZero() && !ev.Time.IsZero() && !ev.Time.After(h.since) {
+			continue
+		}
+		m := roomMessageStanza(r.roomChat(ctx, v, key, ev.Sender, ev.FromSelf, ev.SenderName), ev, true)
+		m.To = to
+		if err := r.out.send(ctx, m); err != nil {
+			return
+		}
+		if ev.ID != "" {
+			_ = r.dedupe.once(ctx, key.seenKey(r.name, ev.ID), func() error { return nil })
+		}
+	}
+}
+
+// leave takes a resource out of a room: its own unavailable presence
+// (110) comes back. When it was the user's last resource in the room, the
+// room is remembered as left.
+func (r *rooms) leave(ctx context.Context, p *xmpp.Presence) {
+	user, room := p.From, p.To.Bare()
+	nick := p.To.Resource()
+	v := r.existingView(user, room.Local())
+	last := true
+	if v != nil {
+		v.mu.Lock()
+		if v.joined[user] {
+			delete(v.joined, user)
+			nick = v.nick
+		}
+		last = len(v.joined) == 0
+		v.mu.Unlock()
+	}
+	if last {
+		r.rememberJoined(user, room.Local(), "")
+	}
+	if nick == "" {
+		return
+	}
+	self := occupant{Nick: nick, RealJID: user, Role: RoleMember, ID: occupantID(room, user.Bare().String())}
+	_ = r.out.send(ctx, occupantPresence(room, user, self, true, statusSelf))
+}

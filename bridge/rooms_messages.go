@@ -1,0 +1,250 @@
+package bridge
+
+import (
+	"context"
+
+	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/disco"
+	"github.com/xgate-im/xgate/xmpp/jid"
+)
+
+// What users send to rooms and occupants: groupchat messages (to the
+// network through the chat's queue, reflected to the sender's
+// resources), private messages (to the person's direct chat), and iqs
+// (XEP-0410 self-ping, disco).
+
+// handleMessage handles a message to a room or an occupant.
+func (r *rooms) handleMessage(ctx context.Context, m *xmpp.Message) {
+	if !r.access.Allowed(m.From) {
+		r.out.bounce(ctx, m, userError(ErrNotAllowed))
+		return
+	}
+	v := r.existingView(m.From, m.To.Local())
+	var nick string
+	joined := false
+	if v != nil {
+		v.mu.Lock()
+		joined, nick = v.joined[m.From], v.nick
+		v.mu.Unlock()
+	}
+	if !joined {
+		r.out.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondNotAcceptable, "You are not in this room; join it first."))
+		return
+	}
+	if m.To.Resource() != "" {
+		r.privateMessage(ctx, v, m)
+		return
+	}
+	if m.Type != xmpp.MessageGroupchat {
+		r.out.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondBadRequest, "Messages to a room are of type groupchat."))
+		return
+	}
+	if m.ID == "" {
+		m.ID = r.out.newID()
+	}
+	it, chatState, _ := parseUserMessage(m, r.info.Capabilities)
+	it.Receipt = false // a room's reflection says it was taken
+	it.User, it.Contact = m.From.String(), m.To.Bare().String()
+	v.mu.Lock()
+	key := chatKey{Account: v.acc.key, Chat: v.chat}
+	v.mu.Unlock()
+	if chatState != "" && it.Kind == "" {
+		r.toNet.sendTyping(key, chatState)
+	}
+	if it.Kind != "" {
+		if err := r.toNet.enqueue(ctx, key, it); err != nil {
+			r.log.Error("queueing a room message", "err", err)
+			r.out.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondInternalServerError, "The gateway could not store your message; it was not sent."))
+			return
+		}
+	}
+	r.reflect(ctx, v, m, nick)
+}
+
+// reflect sends a user's groupchat message back to each of their
+// resources in the room, from their nick, with its id and the room's
+// stanza-id (its origin-id if it has one, else its id: the ids the
+// gateway maps to the remote message).
+func (r *rooms) reflect(ctx context.Context, v *roomView, m *xmpp.Message, nick string) {
+	sid := m.ID
+	if m.OriginID != "" {
+		sid = m.OriginID
+	}
+	v.mu.Lock()
+	to := v.resources()
+	v.mu.Unlock()
+	for _, res := range to {
+		c := *m
+		c.From, c.To = v.occupantJID(nick), res
+		c.StanzaIDs = []xmpp.StanzaID{{ID: sid, By: v.room.String()}}
+		_ = r.out.send(ctx, &c)
+	}
+}
+
+// privateMessage passes a message to an occupant on to the person's
+// direct chat; the answers come from the person's contact JID.
+func (r *rooms) privateMessage(ctx context.Context, v *roomView, m *xmpp.Message) {
+	v.mu.Lock()
+	uid, ok := v.nicks[m.To.Resource()]
+	v.mu.Unlock()
+	if !ok {
+		r.out.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondItemNotFound, "There is no such occupant in this room."))
+		return
+	}
+	cj, err := r.contacts.jidFor(uid)
+	if err != nil {
+		r.out.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondItemNotFound, "This occupant cannot be reached directly."))
+		return
+	}
+	pm := *m
+	pm.To = cj
+	if pm.Type == xmpp.MessageGroupchat {
+		pm.Type = xmpp.MessageChat
+	}
+	r.direct(ctx, &pm, uid)
+}
+
+// handleIQ answers an iq to a room or an occupant: XEP-0410 self-ping,
+// disco#info and disco#items of the room.
+func (r *rooms) handleIQ(ctx context.Context, iq *xmpp.IQ) {
+	p := iq.Payload
+	get := iq.Type == xmpp.IQGet
+	switch {
+	case p.Name.Space == xmpp.NSPing && get && iq.To.Resource() != "":
+		r.selfPing(ctx, iq)
+	case p.Name.Space == xmpp.NSPing && get:
+		if _, _, err := r.chatOf(iq.To.Local()); err != nil {
+			r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
+			return
+		}
+		r.out.reply(ctx, iq, nil)
+	case p.Name.Space == disco.NSInfo && get && iq.To.Resource() == "" && p.AttrValue("node") == "":
+		r.discoInfo(ctx, iq)
+	case p.Name.Space == disco.NSItems && get && iq.To.Resource() == "":
+		if _, _, err := r.chatOf(iq.To.Local()); err != nil {
+			r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
+			return
+		}
+		r.out.reply(ctx, iq, (&disco.Items{Node: p.AttrValue("node")}).Element())
+	default:
+		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, ""))
+	}
+}
+
+// selfPing answers XEP-0410: a ping to an occupant JID from the resource
+// that holds it is answered; from anyone else not-acceptable, which tells
+// a client that it is no longer in the room (after a gateway restart) and
+// should join again.
+func (r *rooms) selfPing(ctx context.Context, iq *xmpp.IQ) {
+	ok := false
+	if v := r.existingView(iq.From, iq.To.Local()); v != nil {
+		v.mu.Lock()
+		ok = v.joined[iq.From] && v.nick == iq.To.Resource()
+		v.mu.Unlock()
+	}
+	if !ok {
+		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondNotAcceptable, "You are not in this room."))
+		return
+	}
+	r.out.reply(ctx, iq, nil)
+}
+
+// discoInfo answers disco#info on a room, from what the gateway knows
+// without asking the network.
+func (r *rooms) discoInfo(ctx context.Context, iq *xmpp.IQ) {
+	chat, rm, err := r.chatOf(iq.To.Local())
+	if err != nil {
+		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
+		return
+	}
+	name, subject, private, occupants := rm.Name, rm.Topic, false, 0
+	for _, acc := range r.accounts.userAccounts(iq.From) {
+		r.mu.Lock()
+		gl := r.groups[acc.key]
+		r.mu.Unlock()
+		for _, g := range gl.groups {
+			if g.ID == chat.ID {
+				name, subject, private, occupants = g.Name, g.Topic, g.Private, g.Members
+			}
+		}
+	}
+	if v := r.existingView(iq.From, iq.To.Local()); v != nil {
+		v.mu.Lock()
+		if v.acc != nil {
+			subject, occupants = v.subject, len(v.members)+1
+		}
+		v.mu.Unlock()
+	}
+	if name == "" {
+		name = iq.To.Local()
+	}
+	r.out.reply(ctx, iq, roomDisco(name, subject, private, occupants).Element())
+}
+
+// discoItems answers disco#items on the component: the rooms of the
+// user's group chats, from each account's group list (network I/O: run
+// outside the dispatcher).
+func (r *rooms) discoItems(ctx context.Context, iq *xmpp.IQ) {
+	items := &disco.Items{}
+	for _, acc := range r.accounts.userAccounts(iq.From) {
+		gs, err := r.accountGroups(ctx, acc, true)
+		if err != nil {
+			acc.log.Info("listing groups for disco", "err", err)
+			continue
+		}
+		for _, g := range gs {
+			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID}, g.Name)
+			if err != nil {
+				acc.log.Error("mapping a room", "chat", g.ID, "err", err)
+				continue
+			}
+			name := g.Name
+			if name == "" {
+				name = room.Local()
+			}
+			items.Items = append(items.Items, disco.Item{JID: room, Name: name})
+		}
+	}
+	r.out.reply(ctx, iq, items.Element())
+}
+
+// roomChat is what the conversion of a room event for the user needs:
+// from the sender's occupant JID (the user's nick for what they wrote
+// elsewhere), ids mapped in the chat's scope, mentions as occupant JIDs.
+// The caller sets To.
+func (r *rooms) roomChat(ctx context.Context, v *roomView, key chatKey, sender UserID, fromSelf bool, senderName string) chatStanza {
+	scope := key.scope(r.name)
+	v.mu.Lock()
+	nick := v.nickOf(sender, senderName)
+	if fromSelf {
+		nick = v.nick
+	}
+	v.mu.Unlock()
+	return chatStanza{
+		From: v.occupantJID(nick), ID: r.out.newID(),
+		XMPPID: func(id MessageID) string {
+			x, _ := xmppID(r.db, scope, id)
+			return x
+		},
+		TargetID: func(id MessageID) string {
+			x, ok := xmppID(r.db, scope, id)
+			if !ok && r.sending.wait(ctx, scope) {
+				x, _ = xmppID(r.db, scope, id)
+			}
+			return x
+		},
+		JIDOf: func(u UserID) (jid.JID, bool) {
+			v.mu.Lock()
+			defer v.mu.Unlock()
+			if u == v.self && v.nick != "" {
+				return v.occupantJID(v.nick), true
+			}
+			if m, ok := v.members[u]; ok {
+				return v.occupantJID(m.Nick), true
+			}
+			j, err := r.contacts.jidFor(u)
+			return j, err == nil
+		},
+		Domain: v.room.String(),
+	}
+}
