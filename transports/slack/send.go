@@ -12,12 +12,12 @@ import (
 	"github.com/xgate-im/xgate/bridge"
 )
 
-// conversation returns the Slack conversation of a chat: its ID when the
-// bridge knows it, else the direct message with its peer, opened if
-// needed.
+// conversation returns the Slack conversation of a chat: a group's
+// channel, a direct chat's ID when the bridge knows it, else the direct
+// message with its peer, opened if needed.
 func (s *Session) conversation(ctx context.Context, chat bridge.ChatRef) (string, error) {
-	if chat.Kind != bridge.Direct {
-		return "", fmt.Errorf("slack: group chats are not bridged yet: %w", bridge.ErrUnsupported)
+	if chat.Kind == bridge.Group {
+		return groupID(chat.ID)
 	}
 	if chat.ID != "" {
 		return string(chat.ID), nil
@@ -51,8 +51,8 @@ func (s *Session) outgoingText(msg bridge.OutgoingMessage) (string, error) {
 	return text, nil
 }
 
-// Send implements bridge.Session: chat.postMessage in the direct message
-// with the peer, behind the conversation's rate limiter. The message shows
+// Send implements bridge.Session: chat.postMessage in the channel of a
+// group or the direct message with the peer, behind the conversation's rate limiter. The message shows
 // as written by the account's member.
 func (s *Session) Send(ctx context.Context, chat bridge.ChatRef, msg bridge.OutgoingMessage) (bridge.MessageID, error) {
 	text, err := s.outgoingText(msg)
