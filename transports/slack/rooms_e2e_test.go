@@ -309,7 +309,7 @@ func TestRoomsEndToEnd(t *testing.T) {
 
 	// Rooms that do not exist, and channels alice is not in, cannot be
 	// joined.
-	nope, _ := jid.MustParse("#nope@"+gwDomain).WithResource("alice")
+	nope, _ := jid.MustParse("#nope@" + gwDomain).WithResource("alice")
 	c.Send(&xmpp.Presence{Header: xmpp.Header{To: nope}, Extra: []*xmpp.Element{xmpp.NewElement(bridge.NSMUC, "x")}})
 	s, err = c.Expect(ctx, prosodytest.PresenceFrom(nope, xmpp.PresenceError))
 	if err != nil || s.(*xmpp.Presence).Error.Condition != xmpp.CondItemNotFound {
