@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -119,6 +120,9 @@ func joinError(err error) *xmpp.StanzaError {
 func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
 	user, room, want := p.From, p.To.Bare(), p.To.Resource()
 	chat, _, err := r.chatOf(room.Local())
+	if errors.Is(err, ErrNotFound) {
+		chat, err = r.discoverRoom(ctx, user, room.Local())
+	}
 	if err != nil {
 		r.out.bounce(ctx, p, joinError(err))
 		return
@@ -179,6 +183,34 @@ func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
 	_ = r.out.send(ctx, occupantPresence(room, user, self, false, statuses...))
 	r.sendHistory(ctx, v, sess, user, parseHistory(mucJoin(p), time.Now()))
 	_ = r.out.send(ctx, subjectMessage(room, user, r.out.newID(), subject))
+}
+
+// discoverRoom finds a group of the user's accounts that has no room JID
+// yet and would get local: a user may join "#name" before any room list
+// made the mapping.
+func (r *rooms) discoverRoom(ctx context.Context, user jid.JID, local string) (ChatRef, error) {
+	for _, acc := range r.accounts.userAccounts(user) {
+		gs, err := r.accountGroups(ctx, acc, false)
+		if err != nil {
+			continue
+		}
+		for _, g := range gs {
+			if roomLocalpart(g.Name, g.ID, r.domain.Domain()) != local {
+				continue
+			}
+			if _, err := r.db.RoomByChat(r.name, string(g.ID)); err == nil {
+				continue // mapped to another localpart already
+			}
+			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID}, g.Name)
+			if err != nil {
+				return ChatRef{}, err
+			}
+			if room.Local() == local {
+				return ChatRef{Kind: Group, ID: g.ID}, nil
+			}
+		}
+	}
+	return ChatRef{}, fmt.Errorf("bridge: no room %q: %w", local, ErrNotFound)
 }
 
 // remoteOccupant describes a remote member as an occupant.

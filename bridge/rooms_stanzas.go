@@ -113,6 +113,13 @@ func roomMessageStanza(c chatStanza, ev MessageEvent, history bool) *xmpp.Messag
 	m := messageStanza(c, ev)
 	m.Type = xmpp.MessageGroupchat
 	m.StanzaIDs = []xmpp.StanzaID{{ID: m.ID, By: c.From.Bare().String()}}
+	for _, x := range m.Extra {
+		if x.Name.Space == NSReply {
+			// The author of the message replied to is not known here;
+			// the id alone (the room's stanza-id) names it.
+			x.SetAttr("to", "")
+		}
+	}
 	if history && !ev.Time.IsZero() {
 		m.Delay = &xmpp.Delay{Stamp: ev.Time, From: c.From.Bare().String()}
 	}

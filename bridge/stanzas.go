@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -69,9 +70,37 @@ func references(ms []Mention, shift int, body string, jidOf func(UserID) (jid.JI
 			continue
 		}
 		out = append(out, xmpp.NewElement(NSReference, "reference", "type", "mention",
-			"uri", "xmpp:"+cj.String(), "begin", strconv.Itoa(b), "end", strconv.Itoa(e)))
+			"uri", xmppURI(cj), "begin", strconv.Itoa(b), "end", strconv.Itoa(e)))
 	}
 	return out
+}
+
+// xmppURI returns the RFC 5122 IRI of a JID: in the localpart and the
+// resource, ASCII characters other than unreserved ones, sub-delims, ":"
+// and "@" are percent-encoded (a room's "#", a nick's space); other
+// characters stay as they are.
+func xmppURI(j jid.JID) string {
+	enc := func(s string) string {
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c >= 0x80 || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0 {
+				b.WriteByte(c)
+				continue
+			}
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+		return b.String()
+	}
+	u := "xmpp:"
+	if j.Local() != "" {
+		u += enc(j.Local()) + "@"
+	}
+	u += j.Domain()
+	if j.Resource() != "" {
+		u += "/" + enc(j.Resource())
+	}
+	return u
 }
 
 // messageStanza converts a new message.

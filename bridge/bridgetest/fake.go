@@ -50,6 +50,7 @@ type Transport struct {
 	logins   int
 	seq      int
 	closed   map[bridge.AccountID]int
+	gd       *groupData // group chats, made on first use
 	// Caps, when set before the gateway is created, changes the declared
 	// capabilities.
 	Caps func(*bridge.Capabilities)

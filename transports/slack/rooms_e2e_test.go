@@ -219,7 +219,7 @@ func TestRoomsEndToEnd(t *testing.T) {
 			ref = x
 		}
 	}
-	if ref == nil || ref.AttrValue("uri") != "xmpp:"+self.String() {
+	if ref == nil || ref.AttrValue("uri") != "xmpp:%23design@"+gwDomain+"/alice" {
 		t.Errorf("mention %s", s.Element())
 	}
 
