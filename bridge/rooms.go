@@ -33,13 +33,12 @@ import (
 //
 // State. Each user's view of a room (which of their accounts is in the
 // chat, the occupants it knows, which of their resources joined, under
-// which nick) is kept in memory by rooms, guarded by the view's own mutex,
-// which a join holds while it talks to the network so that messages of the
-// room wait for the join to end rather than overtake its presences. Which
-// rooms a user is in (and their nick) is also stored, so that a room the
-// user left stays left across restarts; after a restart the gateway sends
-// nothing into any room until the user's client joins again, as clients do
-// when their XEP-0410 self-ping is refused.
+// which nick) is kept in memory by rooms, guarded by the view's mutexes.
+// Occupancy is deliberately not stored: after a restart the gateway is in
+// no room for anyone, so a room the user left stays left, and a room they
+// were in is entered again only when their client joins again, as clients
+// do when their XEP-0410 self-ping is refused. Until then the room's new
+// messages are not sent; the join's history brings them.
 
 // roomPrefix starts every room localpart.
 const roomPrefix = "#"
@@ -343,39 +342,4 @@ func (r *rooms) existingView(user jid.JID, local string) *roomView {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.views[viewKey{user: user.Bare(), local: local}]
-}
-
-// joinedNS is the KV namespace of the rooms each user is in: key
-// gateway, user and room localpart; value the user's nick.
-const joinedNS = "rooms.joined"
-
-func joinedKey(gateway string, user jid.JID, local string) string {
-	return gateway + "\x1f" + user.Bare().String() + "\x1f" + local
-}
-
-// rememberJoined stores that user is in a room under nick, or, with nick
-// "", that they left it.
-func (r *rooms) rememberJoined(user jid.JID, local, nick string) {
-	k := joinedKey(r.name, user, local)
-	var err error
-	if nick == "" {
-		err = r.db.KVDelete(joinedNS, k)
-		if errors.Is(err, store.ErrNotFound) {
-			err = nil
-		}
-	} else {
-		err = r.db.KVPut(joinedNS, k, []byte(nick))
-	}
-	if err != nil {
-		r.log.Error("storing which rooms a user is in", "user", user.Bare(), "room", local, "err", err)
-	}
-}
-
-// wasJoined reports whether user is in a room by the store, and the nick.
-func (r *rooms) wasJoined(user jid.JID, local string) (string, bool) {
-	v, err := r.db.KVGet(joinedNS, joinedKey(r.name, user, local))
-	if err != nil {
-		return "", false
-	}
-	return string(v), true
 }

@@ -249,7 +249,6 @@ func (r *rooms) onGroup(ctx context.Context, acc *account, ev GroupEvent) {
 	room, nick, to := v.room, v.nick, v.resources()
 	v.joined = map[jid.JID]bool{}
 	v.mu.Unlock()
-	r.rememberJoined(acc.user, room.Local(), "")
 	for _, res := range to {
 		self := occupant{Nick: nick, RealJID: res, Role: RoleMember, ID: occupantID(room, acc.user.String())}
 		_ = r.out.send(ctx, occupantPresence(room, res, self, true, statusSelf, statusRemoved))

@@ -169,7 +169,6 @@ func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
 	v.joined[user] = true
 	subject := v.subject
 	v.mu.Unlock()
-	r.rememberJoined(user, room.Local(), nick)
 
 	slices.SortFunc(occupants, func(a, b GroupMember) int { return strings.Compare(a.Nick, b.Nick) })
 	for _, m := range occupants {
@@ -255,24 +254,18 @@ func (r *rooms) sendHistory(ctx context.Context, v *roomView, sess Session, to j
 }
 
 // leave takes a resource out of a room: its own unavailable presence
-// (110) comes back. When it was the user's last resource in the room, the
-// room is remembered as left.
+// (110) comes back.
 func (r *rooms) leave(ctx context.Context, p *xmpp.Presence) {
 	user, room := p.From, p.To.Bare()
 	nick := p.To.Resource()
 	v := r.existingView(user, room.Local())
-	last := true
 	if v != nil {
 		v.mu.Lock()
 		if v.joined[user] {
 			delete(v.joined, user)
 			nick = v.nick
 		}
-		last = len(v.joined) == 0
 		v.mu.Unlock()
-	}
-	if last {
-		r.rememberJoined(user, room.Local(), "")
 	}
 	if nick == "" {
 		return

@@ -1,0 +1,236 @@
+package bridge_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/bridge/bridgetest"
+	"github.com/xgate-im/xgate/xmpp"
+)
+
+const (
+	lounge    = "#lounge@" + domain
+	loungeRes = lounge + "/"
+)
+
+var loungeChat = bridge.ChatRef{Kind: bridge.Group, ID: "g1"}
+
+// newRoomEnv is a gateway whose network has group chats: alice's account
+// is in "Lounge" with Bob, Carol (whose display name is "alice") and two
+// past messages; "Other" exists without her.
+func newRoomEnv(t *testing.T) *env {
+	t.Helper()
+	tr := bridgetest.New()
+	tr.Caps = func(c *bridge.Capabilities) { c.Groups = true }
+	tr.SetGroups("acct-alice", bridge.GroupInfo{ID: "g1", Name: "Lounge", Topic: "Be nice", Members: 4})
+	tr.SetGroups("acct-bob", bridge.GroupInfo{ID: "g2", Name: "Other"})
+	tr.SetMembers("g1",
+		bridge.GroupMember{User: "acct-alice", Nick: "Alice"},
+		bridge.GroupMember{User: "bob", Nick: "Bob"},
+		bridge.GroupMember{User: "carol", Nick: "alice", Role: bridge.RoleOwner},
+	)
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	tr.SetHistory("g1",
+		bridge.MessageEvent{Chat: loungeChat, Sender: "bob", ID: "h1", Time: t0, Text: "oldest"},
+		bridge.MessageEvent{Chat: loungeChat, Sender: "carol", ID: "h2", Time: t0.Add(time.Minute), Text: "older"},
+	)
+	e := newEnvWith(t, tr)
+	e.register(alice, "good-alice")
+	return e
+}
+
+// join sends a join presence and returns the presences of the room up to
+// the user's own (status 110), in order.
+func (e *env) join(from, to, history string) []*xmpp.Presence {
+	e.t.Helper()
+	e.send(`<presence from='%s' to='%s'><x xmlns='http://jabber.org/protocol/muc'>%s</x></presence>`, from, to, history)
+	room, _, _ := strings.Cut(to, "/")
+	var out []*xmpp.Presence
+	for {
+		p := e.expectPresence(func(p *xmpp.Presence) bool { return p.From.Bare().String() == room && p.To.String() == from })
+		out = append(out, p)
+		if strings.Contains(p.Element().String(), `code="110"`) {
+			return out
+		}
+	}
+}
+
+func TestRoomJoinAndLiveChanges(t *testing.T) {
+	e := newRoomEnv(t)
+	me := alice + "/phone"
+	pres := e.join(me, loungeRes+"alice", `<history maxstanzas='1'/>`)
+	var nicks []string
+	for _, p := range pres {
+		nicks = append(nicks, p.From.Resource())
+	}
+	// Carol's display name is "alice": she keeps it and the user gets
+	// "alice (2)", told by 210.
+	if strings.Join(nicks, ",") != "Bob,alice,alice (2)" {
+		t.Fatalf("occupants %v", nicks)
+	}
+	if s := pres[1].Element().String(); !strings.Contains(s, `affiliation="owner"`) || !strings.Contains(s, `jid="carol@`+domain+`"`) {
+		t.Errorf("carol %s", s)
+	}
+	if s := pres[2].Element().String(); !strings.Contains(s, `code="210"`) || !strings.Contains(s, `code="100"`) {
+		t.Errorf("self-presence %s", s)
+	}
+	m := e.expectMessage(func(m *xmpp.Message) bool { return m.From.Bare().String() == lounge })
+	if m.Body != "older" || m.From.Resource() != "alice" || m.Delay == nil || m.ID != "h2" {
+		t.Errorf("history %s", m.Element())
+	}
+	m = e.expectMessage(func(m *xmpp.Message) bool { return m.From.Bare().String() == lounge })
+	if m.Subject != "Be nice" || m.From.String() != lounge {
+		t.Errorf("subject %s", m.Element())
+	}
+
+	ctx := e.ctx()
+	emit := func(ev bridge.Event) {
+		t.Helper()
+		if err := e.tr.Emit(ctx, "acct-alice", ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Members come and go, the topic changes, live.
+	emit(bridge.MemberEvent{Chat: "g1", Member: bridge.GroupMember{User: "dave", Nick: "Dave"}})
+	e.expectPresence(func(p *xmpp.Presence) bool { return p.From.String() == loungeRes+"Dave" && p.Type == "" })
+	emit(bridge.MemberEvent{Chat: "g1", Member: bridge.GroupMember{User: "bob"}, Left: true})
+	e.expectPresence(func(p *xmpp.Presence) bool { return p.From.String() == loungeRes+"Bob" && p.Type == xmpp.PresenceUnavailable })
+	emit(bridge.TopicEvent{Chat: "g1", Topic: "Be very nice", By: "carol"})
+	e.expectMessage(func(m *xmpp.Message) bool { return m.From.String() == lounge && m.Subject == "Be very nice" })
+
+	// What alice wrote on another client of the network comes from her
+	// own nick, as it is; a reaction of Carol's to a message of the
+	// history names it by its id.
+	emit(bridge.MessageEvent{Chat: loungeChat, Sender: "acct-alice", FromSelf: true, ID: "r1", Text: "from my phone"})
+	m = e.expectMessage(func(m *xmpp.Message) bool { return m.Body == "from my phone" })
+	if m.From.String() != loungeRes+"alice (2)" || m.Type != xmpp.MessageGroupchat {
+		t.Errorf("own message %s", m.Element())
+	}
+	emit(bridge.ReactionEvent{Chat: loungeChat, Sender: "carol", ID: "h2", Emojis: []string{"👍"}})
+	m = e.expectMessage(func(m *xmpp.Message) bool { return len(m.Extra) > 0 && m.Extra[0].Name.Space == bridge.NSReactions })
+	if m.From.String() != loungeRes+"alice" || m.Extra[0].AttrValue("id") != "h2" || m.Type != xmpp.MessageGroupchat {
+		t.Errorf("reaction %s", m.Element())
+	}
+
+	// alice reacts to a message of the history, corrects her own message:
+	// both go to the group through its queue.
+	e.send(`<message from='%s' to='%s' type='groupchat' id='x1'><body>hello</body><origin-id xmlns='urn:xmpp:sid:0' id='o1'/></message>`, me, lounge)
+	m = e.expectMessage(func(m *xmpp.Message) bool { return m.Body == "hello" })
+	if m.ID != "x1" || len(m.StanzaIDs) != 1 || m.StanzaIDs[0].ID != "o1" || m.From.String() != loungeRes+"alice (2)" {
+		t.Errorf("reflection %s", m.Element())
+	}
+	e.send(`<message from='%s' to='%s' type='groupchat' id='x2'><reactions xmlns='urn:xmpp:reactions:0' id='h2'><reaction>🎉</reaction></reactions></message>`, me, lounge)
+	e.send(`<message from='%s' to='%s' type='groupchat' id='x3'><body>hello!</body><replace xmlns='urn:xmpp:message-correct:0' id='x1'/></message>`, me, lounge)
+	if _, err := e.tr.WaitSentKind(ctx, "edit", 1); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range e.tr.Sent() {
+		if s.Chat == loungeChat {
+			got = append(got, s.Kind+":"+string(s.ID)+":"+s.Msg.Text+strings.Join(s.Emojis, ""))
+		}
+	}
+	if !slices.Equal(got, []string{"message:m1:hello", "react:h2:🎉", "edit:m1:hello!"}) {
+		t.Errorf("sent to the group %q", got)
+	}
+	// Echo of alice's own message from the network: not shown twice.
+	emit(bridge.MessageEvent{Chat: loungeChat, Sender: "acct-alice", FromSelf: true, ID: "m1", Text: "hello"})
+	emit(bridge.MessageEvent{Chat: loungeChat, Sender: "carol", ID: "c1", Text: "welcome"})
+	e.expectMessage(func(m *xmpp.Message) bool { return m.Body == "welcome" })
+	for _, s := range e.backlog {
+		if m, ok := s.(*xmpp.Message); ok && m.Body == "hello" {
+			t.Errorf("echo shown: %s", m.Element())
+		}
+	}
+
+	// The account leaves the group: the user is taken out of the room.
+	emit(bridge.GroupEvent{Group: bridge.GroupInfo{ID: "g1"}, Left: true})
+	p := e.expectPresence(func(p *xmpp.Presence) bool { return p.From.String() == loungeRes+"alice (2)" })
+	if p.Type != xmpp.PresenceUnavailable || !strings.Contains(p.Element().String(), `code="110"`) {
+		t.Errorf("removal %s", p.Element())
+	}
+}
+
+func TestRoomRefusals(t *testing.T) {
+	e := newRoomEnv(t)
+	refused := func(from, to string) xmpp.Condition {
+		t.Helper()
+		e.send(`<presence from='%s' to='%s'><x xmlns='http://jabber.org/protocol/muc'/></presence>`, from, to)
+		return errCond(e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == xmpp.PresenceError && p.To.String() == from }))
+	}
+	if c := refused(alice+"/a", "#nowhere@"+domain+"/alice"); c != xmpp.CondItemNotFound {
+		t.Errorf("unknown room: %s", c)
+	}
+	// Bob's account is in "Other"; its room exists once he joined it.
+	e.register("bob@example.org", "good-bob")
+	e.join("bob@example.org/b", "#other@"+domain+"/bob", "")
+	if c := refused(alice+"/a", "#other@"+domain+"/alice"); c != xmpp.CondRegistrationRequired {
+		t.Errorf("a group alice is not in: %s", c)
+	}
+	if c := refused("carol@example.org/c", "#other@"+domain+"/carol"); c != xmpp.CondRegistrationRequired {
+		t.Errorf("not registered: %s", c)
+	}
+	if c := refused("mallory@evil.example/m", loungeRes+"m"); c != xmpp.CondForbidden {
+		t.Errorf("not allowed: %s", c)
+	}
+	// Groupchat to a room not joined, and a private message from outside.
+	e.send(`<message from='%s/a' to='%s' type='groupchat' id='g1'><body>hi</body></message>`, alice, lounge)
+	if c := errCond(e.expectMessage(func(m *xmpp.Message) bool { return m.ID == "g1" })); c != xmpp.CondNotAcceptable {
+		t.Errorf("groupchat without joining: %s", c)
+	}
+	e.send(`<message from='%s/a' to='%s' type='chat' id='p1'><body>hi</body></message>`, alice, loungeRes+"Bob")
+	if c := errCond(e.expectMessage(func(m *xmpp.Message) bool { return m.ID == "p1" })); c != xmpp.CondNotAcceptable {
+		t.Errorf("private message without joining: %s", c)
+	}
+}
+
+// A room the user left stays left across a restart; a room they were in
+// is not entered again by the gateway (its self-ping is refused, so the
+// client joins again) and gets nothing until the client does.
+func TestRoomStaysLeftAcrossRestart(t *testing.T) {
+	e := newRoomEnv(t)
+	me := alice + "/phone"
+	e.join(me, loungeRes+"alice", `<history maxstanzas='0'/>`)
+	e.send(`<iq type='get' id='sp1' from='%s' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>`, me, loungeRes+"alice (2)")
+	if iq := e.expectIQ("sp1"); iq.Type != xmpp.IQResult {
+		t.Fatalf("self-ping %s", iq.Element())
+	}
+	e.restart()
+	e.tr.WaitLogin(e.ctx(), "acct-alice")
+	e.send(`<iq type='get' id='sp2' from='%s' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>`, me, loungeRes+"alice (2)")
+	if c := errCond(e.expectIQ("sp2")); c != xmpp.CondNotAcceptable {
+		t.Fatalf("self-ping after a restart: %s", c)
+	}
+	ctx := e.ctx()
+	if err := e.tr.Emit(ctx, "acct-alice", bridge.MessageEvent{Chat: loungeChat, Sender: "bob", ID: "n1", Text: "while away"}); err != nil {
+		t.Fatal(err)
+	}
+	// The client joins again, leaves, and after another restart nothing
+	// of the room reaches it.
+	e.join(me, loungeRes+"alice", "")
+	e.send(`<presence from='%s' to='%s' type='unavailable'/>`, me, loungeRes+"alice (2)")
+	p := e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == xmpp.PresenceUnavailable && p.From.Bare().String() == lounge })
+	if !strings.Contains(p.Element().String(), `code="110"`) {
+		t.Errorf("leave %s", p.Element())
+	}
+	e.restart()
+	e.tr.WaitLogin(e.ctx(), "acct-alice")
+	e.backlog = nil
+	if err := e.tr.Emit(ctx, "acct-alice", bridge.MessageEvent{Chat: loungeChat, Sender: "bob", ID: "n2", Text: "after leaving"}); err != nil {
+		t.Fatal(err)
+	}
+	// A message of a direct chat, sent after, arrives; nothing of the
+	// room came before it.
+	if err := e.tr.Emit(ctx, "acct-alice", bridge.MessageEvent{Chat: bridge.ChatRef{Kind: bridge.Direct, Peer: "bob"}, Sender: "bob", ID: "d1", Text: "direct"}); err != nil {
+		t.Fatal(err)
+	}
+	e.expectMessage(func(m *xmpp.Message) bool { return m.Body == "direct" })
+	for _, s := range e.backlog {
+		if m, ok := s.(*xmpp.Message); ok && m.From.Bare().String() == lounge {
+			t.Errorf("room message after leaving: %s", m.Element())
+		}
+	}
+}
