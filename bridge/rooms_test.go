@@ -97,7 +97,9 @@ func TestRoomJoinAndLiveChanges(t *testing.T) {
 	emit(bridge.MemberEvent{Chat: "g1", Member: bridge.GroupMember{User: "dave", Nick: "Dave"}})
 	e.expectPresence(func(p *xmpp.Presence) bool { return p.From.String() == loungeRes+"Dave" && p.Type == "" })
 	emit(bridge.MemberEvent{Chat: "g1", Member: bridge.GroupMember{User: "bob"}, Left: true})
-	e.expectPresence(func(p *xmpp.Presence) bool { return p.From.String() == loungeRes+"Bob" && p.Type == xmpp.PresenceUnavailable })
+	e.expectPresence(func(p *xmpp.Presence) bool {
+		return p.From.String() == loungeRes+"Bob" && p.Type == xmpp.PresenceUnavailable
+	})
 	emit(bridge.TopicEvent{Chat: "g1", Topic: "Be very nice", By: "carol"})
 	e.expectMessage(func(m *xmpp.Message) bool { return m.From.String() == lounge && m.Subject == "Be very nice" })
 
@@ -212,7 +214,9 @@ func TestRoomStaysLeftAcrossRestart(t *testing.T) {
 	// of the room reaches it.
 	e.join(me, loungeRes+"alice", "")
 	e.send(`<presence from='%s' to='%s' type='unavailable'/>`, me, loungeRes+"alice (2)")
-	p := e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == xmpp.PresenceUnavailable && p.From.Bare().String() == lounge })
+	p := e.expectPresence(func(p *xmpp.Presence) bool {
+		return p.Type == xmpp.PresenceUnavailable && p.From.Bare().String() == lounge
+	})
 	if !strings.Contains(p.Element().String(), `code="110"`) {
 		t.Errorf("leave %s", p.Element())
 	}
