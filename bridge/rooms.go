@@ -134,6 +134,9 @@ type roomView struct {
 	// nick is the user's nick; joined their resources in the room.
 	nick   string
 	joined map[jid.JID]bool
+	// leaves counts each resource's leaves, so that a join that a leave
+	// overtook while it talked to the network does not complete.
+	leaves map[jid.JID]int
 }
 
 // occupantJID returns the occupant JID of a nick.
@@ -331,7 +334,7 @@ func (r *rooms) view(user jid.JID, room jid.JID) *roomView {
 	defer r.mu.Unlock()
 	v := r.views[k]
 	if v == nil {
-		v = &roomView{room: room.Bare(), joined: map[jid.JID]bool{}, members: map[UserID]GroupMember{}, nicks: map[string]UserID{}}
+		v = &roomView{room: room.Bare(), joined: map[jid.JID]bool{}, leaves: map[jid.JID]int{}, members: map[UserID]GroupMember{}, nicks: map[string]UserID{}}
 		r.views[k] = v
 	}
 	return v

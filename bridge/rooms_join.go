@@ -137,6 +137,12 @@ func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
 		r.out.bounce(ctx, p, xmpp.NewStanzaError(xmpp.CondRemoteServerTimeout, "Your account is not logged in; try again in a moment."))
 		return
 	}
+	// A leave of this resource while the join talks to the network
+	// cancels the join.
+	v := r.view(user, room)
+	v.mu.Lock()
+	leaves := v.leaves[user]
+	v.mu.Unlock()
 	var members []GroupMember
 	if gm, ok := sess.(GroupMembers); ok {
 		if members, err = gm.Members(ctx, chat.ID); err != nil {
@@ -144,11 +150,14 @@ func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
 			members = nil
 		}
 	}
-	v := r.view(user, room)
 	v.order.Lock()
 	defer v.order.Unlock()
 
 	v.mu.Lock()
+	if v.leaves[user] != leaves {
+		v.mu.Unlock()
+		return
+	}
 	v.acc, v.chat, v.name, v.subject = acc, chat, g.Name, g.Topic
 	v.self = UserID(acc.key.Remote)
 	if len(v.joined) == 0 {
@@ -265,6 +274,7 @@ func (r *rooms) leave(ctx context.Context, p *xmpp.Presence) {
 			delete(v.joined, user)
 			nick = v.nick
 		}
+		v.leaves[user]++
 		v.mu.Unlock()
 	}
 	if nick == "" {

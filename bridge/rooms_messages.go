@@ -42,7 +42,11 @@ func (r *rooms) handleMessage(ctx context.Context, m *xmpp.Message) {
 	if m.ID == "" {
 		m.ID = r.out.newID()
 	}
-	it, chatState, _ := parseUserMessage(m, r.info.Capabilities)
+	if m.Subject != "" && m.Body == "" {
+		r.setSubject(ctx, v, m)
+		return
+	}
+	it, chatState, displayed := parseUserMessage(m, r.info.Capabilities)
 	it.Receipt = false // a room's reflection says it was taken
 	it.User, it.Contact = m.From.String(), m.To.Bare().String()
 	v.mu.Lock()
@@ -50,6 +54,9 @@ func (r *rooms) handleMessage(ctx context.Context, m *xmpp.Message) {
 	v.mu.Unlock()
 	if chatState != "" && it.Kind == "" {
 		r.toNet.sendTyping(key, chatState)
+	}
+	if displayed != "" {
+		r.toNet.sendDisplayed(key, displayed)
 	}
 	if it.Kind != "" {
 		if err := r.toNet.enqueue(ctx, key, it); err != nil {
@@ -79,6 +86,47 @@ func (r *rooms) reflect(ctx context.Context, v *roomView, m *xmpp.Message, nick 
 		c.StanzaIDs = []xmpp.StanzaID{{ID: sid, By: v.room.String()}}
 		_ = r.out.send(ctx, &c)
 	}
+}
+
+// setSubject changes the group's topic (TopicSetter) when a user sets the
+// room's subject, outside the dispatcher; once the network took it, every
+// resource of the user in the room gets the new subject from their nick.
+func (r *rooms) setSubject(ctx context.Context, v *roomView, m *xmpp.Message) {
+	v.mu.Lock()
+	acc, chat, nick := v.acc, v.chat, v.nick
+	v.mu.Unlock()
+	sess, _, _ := acc.snapshot()
+	ts, ok := sess.(TopicSetter)
+	if !ok {
+		r.out.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondForbidden, "The subject of this room cannot be changed from here."))
+		return
+	}
+	select {
+	case r.slots <- struct{}{}:
+	default:
+		r.out.bounce(ctx, m, xmpp.NewStanzaError(xmpp.CondResourceConstraint, "The gateway is busy; try again in a moment."))
+		return
+	}
+	r.life.wg.Go(func() {
+		defer func() { <-r.slots }()
+		ctx, cancel := context.WithTimeout(r.life.ctx, joinTimeout)
+		defer cancel()
+		if err := ts.SetTopic(ctx, chat.ID, m.Subject); err != nil {
+			r.out.bounce(ctx, m, sendError(err))
+			return
+		}
+		v.order.Lock()
+		defer v.order.Unlock()
+		v.mu.Lock()
+		v.subject = m.Subject
+		to := v.resources()
+		v.mu.Unlock()
+		for _, res := range to {
+			s := subjectMessage(v.room, res, m.ID, m.Subject)
+			s.From = v.occupantJID(nick)
+			_ = r.out.send(ctx, s)
+		}
+	})
 }
 
 // privateMessage passes a message to an occupant on to the person's
@@ -118,6 +166,19 @@ func (r *rooms) handleIQ(ctx context.Context, iq *xmpp.IQ) {
 			return
 		}
 		r.out.reply(ctx, iq, nil)
+	case p.Name.Space == NSMAM && p.Name.Local == "query" && iq.Type == xmpp.IQSet && iq.To.Resource() == "":
+		select {
+		case r.slots <- struct{}{}:
+		default:
+			r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondResourceConstraint, "The gateway is busy; try again in a moment."))
+			return
+		}
+		r.life.wg.Go(func() {
+			defer func() { <-r.slots }()
+			mctx, cancel := context.WithTimeout(r.life.ctx, joinTimeout)
+			defer cancel()
+			r.handleMAM(mctx, iq)
+		})
 	case p.Name.Space == disco.NSInfo && get && iq.To.Resource() == "" && p.AttrValue("node") == "":
 		r.discoInfo(ctx, iq)
 	case p.Name.Space == disco.NSItems && get && iq.To.Resource() == "":
@@ -157,8 +218,12 @@ func (r *rooms) discoInfo(ctx context.Context, iq *xmpp.IQ) {
 		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
 		return
 	}
-	name, subject, private, occupants := rm.Name, rm.Topic, false, 0
+	name, subject, private, occupants, archive := rm.Name, rm.Topic, false, 0, false
 	for _, acc := range r.accounts.userAccounts(iq.From) {
+		if sess, _, _ := acc.snapshot(); sess != nil {
+			_, hf := sess.(HistoryFetcher)
+			archive = archive || hf
+		}
 		r.mu.Lock()
 		gl := r.groups[acc.key]
 		r.mu.Unlock()
@@ -178,7 +243,7 @@ func (r *rooms) discoInfo(ctx context.Context, iq *xmpp.IQ) {
 	if name == "" {
 		name = iq.To.Local()
 	}
-	r.out.reply(ctx, iq, roomDisco(name, subject, private, occupants).Element())
+	r.out.reply(ctx, iq, roomDisco(name, subject, private, occupants, archive).Element())
 }
 
 // discoItems answers disco#items on the component: the rooms of the

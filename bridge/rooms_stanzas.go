@@ -136,14 +136,18 @@ func inRoom(m *xmpp.Message) *xmpp.Message {
 // roomDisco is the disco#info of a room: a XEP-0045 room that is
 // persistent (it is the remote chat), members-only (only members of the
 // chat can join), non-anonymous (occupants show contact JIDs), public or
-// hidden as the chat is, with XEP-0128 room information.
-func roomDisco(name, subject string, private bool, occupants int) *disco.Info {
+// hidden as the chat is, with XEP-0128 room information, and with a
+// XEP-0313 archive when the network's history can be read.
+func roomDisco(name, subject string, private bool, occupants int, archive bool) *disco.Info {
 	info := &disco.Info{
 		Identities: []disco.Identity{{Category: "conference", Type: "text", Name: name}},
 		Features: []string{
 			disco.NSInfo, NSMUC, NSOccupantID, xmpp.NSPing,
 			"muc_persistent", "muc_membersonly", "muc_nonanonymous", "muc_unmoderated", "muc_unsecured",
 		},
+	}
+	if archive {
+		info.Features = append(info.Features, NSMAM)
 	}
 	if private {
 		info.Features = append(info.Features, "muc_hidden")

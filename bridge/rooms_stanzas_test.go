@@ -77,6 +77,9 @@ func TestRoomStanzas(t *testing.T) {
 		{"retraction", inRoom(retractionStanza(chat, RetractionEvent{Sender: "bob", ID: "m1"}))},
 		{"reaction", inRoom(reactionStanza(chat, ReactionEvent{Sender: "bob", ID: "m1", Emojis: []string{"👍"}}))},
 		{"typing", inRoom(typingStanza(chat, TypingEvent{Sender: "bob", State: TypingComposing}))},
+		{"mam-result", mamResult(room, user, "q1", "x-m0", stamp, roomMessageStanza(chat, MessageEvent{Sender: "bob", ID: "m0", Text: "earlier", Time: stamp}, false))},
+		{"mam-fin", &xmpp.IQ{Header: xmpp.Header{From: room, To: user, ID: "i1", Type: xmpp.IQResult}, Payload: mamFin("x-m0", "x-m1", false)}},
+		{"mam-fin-empty", &xmpp.IQ{Header: xmpp.Header{From: room, To: user, ID: "i2", Type: xmpp.IQResult}, Payload: mamFin("", "", true)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,8 +103,8 @@ func TestXMPPURI(t *testing.T) {
 }
 
 func TestRoomDisco(t *testing.T) {
-	checkGolden(t, "disco-public", roomDisco("Lounge", "Be nice", false, 4).Element().String())
-	checkGolden(t, "disco-private", roomDisco("secret", "", true, 0).Element().String())
+	checkGolden(t, "disco-public", roomDisco("Lounge", "Be nice", false, 4, true).Element().String())
+	checkGolden(t, "disco-private", roomDisco("secret", "", true, 0, false).Element().String())
 }
 
 func TestRoomLocalpart(t *testing.T) {
@@ -158,6 +161,29 @@ func TestParseHistory(t *testing.T) {
 		h := parseHistory(x, now)
 		if h.max != tc.max || !h.since.Equal(tc.since) {
 			t.Errorf("%s: got %d since %v, want %d since %v", tc.xml, h.max, h.since, tc.max, tc.since)
+		}
+	}
+}
+
+func TestParseMAMQuery(t *testing.T) {
+	tests := []struct {
+		xml  string
+		want mamQuery
+	}{
+		{`<query xmlns='urn:xmpp:mam:2'/>`, mamQuery{max: mamDefaultMax}},
+		{`<query xmlns='urn:xmpp:mam:2' queryid='q'><set xmlns='http://jabber.org/protocol/rsm'><max>10</max><before/></set></query>`, mamQuery{queryID: "q", max: 10}},
+		{`<query xmlns='urn:xmpp:mam:2'><set xmlns='http://jabber.org/protocol/rsm'><max>1000</max><before>x9</before></set></query>`, mamQuery{max: mamMaxMax, before: "x9"}},
+		{`<query xmlns='urn:xmpp:mam:2'><set xmlns='http://jabber.org/protocol/rsm'><after>x9</after></set></query>`, mamQuery{max: mamDefaultMax, after: true}},
+		{`<query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field><field var='start'><value>2026-12-01T00:00:00Z</value></field><field var='end'><value>2026-12-02T00:00:00Z</value></field></x></query>`,
+			mamQuery{max: mamDefaultMax, start: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), end: time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)}},
+	}
+	for _, tc := range tests {
+		q, err := xmpp.ParseElement(tc.xml)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := parseMAMQuery(q); got != tc.want {
+			t.Errorf("%s:\ngot  %+v\nwant %+v", tc.xml, got, tc.want)
 		}
 	}
 }

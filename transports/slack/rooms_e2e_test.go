@@ -161,8 +161,42 @@ func TestRoomsEndToEnd(t *testing.T) {
 	}
 	info, err := disco.ParseInfo(res.Payload)
 	if err != nil || len(info.Identities) != 1 || info.Identities[0].Category != "conference" || info.Identities[0].Name != "Design" ||
-		!info.HasFeature(bridge.NSMUC) || !info.HasFeature("muc_persistent") || !info.HasFeature(bridge.NSOccupantID) {
+		!info.HasFeature(bridge.NSMUC) || !info.HasFeature("muc_persistent") || !info.HasFeature(bridge.NSOccupantID) || !info.HasFeature(bridge.NSMAM) {
 		t.Errorf("room disco#info %s (%v)", res.Payload, err)
+	}
+
+	// XEP-0313 on the room, from Slack's history: the newest two, then the
+	// page before them.
+	mam := func(id, before string) (bodies []string, fin *xmpp.Element) {
+		t.Helper()
+		q := xmpp.NewElement(bridge.NSMAM, "query", "queryid", id).Append(
+			xmpp.NewElement(bridge.NSRSM, "set").Append(xmpp.TextElement(bridge.NSRSM, "max", "2"), xmpp.TextElement(bridge.NSRSM, "before", before)))
+		res, err := c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: room, Type: xmpp.IQSet}, Payload: q})
+		if err != nil || res.Type != xmpp.IQResult {
+			t.Fatalf("archive query: %v %v", res, err)
+		}
+		for {
+			s, err := c.Expect(ctx, func(s xmpp.Stanza) bool {
+				m, ok := s.(*xmpp.Message)
+				return ok && len(m.Extra) == 1 && m.Extra[0].Name.Space == bridge.NSMAM && m.Extra[0].AttrValue("queryid") == id
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fwd := s.(*xmpp.Message).Extra[0].Child(bridge.NSForward, "forwarded")
+			bodies = append(bodies, fwd.Child(xmpp.NSClient, "message").ChildText(xmpp.NSClient, "body"))
+			if len(bodies) == 2 || strings.Join(bodies, "") == "first" {
+				return bodies, res.Payload
+			}
+		}
+	}
+	bodies, fin := mam("a1", "")
+	if strings.Join(bodies, "|") != "second|third, by me" || fin.AttrValue("complete") == "true" {
+		t.Fatalf("archive page %q %s", bodies, fin)
+	}
+	bodies, fin = mam("a2", fin.Child(bridge.NSRSM, "set").ChildText(bridge.NSRSM, "first"))
+	if strings.Join(bodies, "|") != "first" || fin.AttrValue("complete") != "true" {
+		t.Fatalf("archive page before %q %s", bodies, fin)
 	}
 
 	// Join with two messages of history: the members as occupants (the
@@ -256,6 +290,17 @@ func TestRoomsEndToEnd(t *testing.T) {
 	im := fake.OpenIM(team.ID, alice.ID, bob.ID)
 	if _, err := fake.WaitMessage(ctx, im, func(m slackfake.Message) bool { return m.Text == "psst" && m.User == alice.ID }); err != nil {
 		t.Fatal(err)
+	}
+
+	// alice changes the subject: the channel's topic changes, and the new
+	// subject comes from her nick.
+	c.Send(&xmpp.Message{Header: xmpp.Header{To: room, Type: xmpp.MessageGroupchat, ID: "t1"}, Subject: "Design, all of it"})
+	s, err = c.Expect(ctx, func(s xmpp.Stanza) bool { m, ok := s.(*xmpp.Message); return ok && m.Subject == "Design, all of it" })
+	if err != nil || s.(*xmpp.Message).From != self {
+		t.Fatalf("subject change %v %v", s, err)
+	}
+	if info, err := api.GetConversationInfo(&slackapi.GetConversationInfoInput{ChannelID: ch.ID}); err != nil || info.Topic.Value != "Design, all of it" {
+		t.Errorf("topic on Slack %+v %v", info, err)
 	}
 
 	// XEP-0410: alice's self-ping is answered.
