@@ -49,9 +49,13 @@ func (r *rooms) handlePresence(ctx context.Context, p *xmpp.Presence) {
 	}
 	if v := r.existingView(p.From, p.To.Local()); v != nil && mucJoin(p) == nil {
 		v.mu.Lock()
-		joined := v.joined[p.From]
+		joined, nick := v.joined[p.From], v.nick
 		v.mu.Unlock()
-		if joined {
+		switch {
+		case joined && p.To.Resource() != nick:
+			r.out.bounce(ctx, p, xmpp.NewStanzaError(xmpp.CondNotAcceptable, "Nick changes are not supported here; leave the room and join it again."))
+			return
+		case joined:
 			return // a presence update of an occupant
 		}
 	}

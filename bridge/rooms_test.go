@@ -86,6 +86,14 @@ func TestRoomJoinAndLiveChanges(t *testing.T) {
 		t.Errorf("subject %s", m.Element())
 	}
 
+	// A nick change is refused; a presence update changes nothing.
+	e.send(`<presence from='%s' to='%s'><show>away</show></presence>`, me, loungeRes+"alice (2)")
+	e.send(`<presence from='%s' to='%s'/>`, me, loungeRes+"ally")
+	p := e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == xmpp.PresenceError })
+	if p.From.String() != loungeRes+"ally" || errCond(p) != xmpp.CondNotAcceptable {
+		t.Errorf("nick change %s", p.Element())
+	}
+
 	ctx := e.ctx()
 	emit := func(ev bridge.Event) {
 		t.Helper()
@@ -150,7 +158,7 @@ func TestRoomJoinAndLiveChanges(t *testing.T) {
 
 	// The account leaves the group: the user is taken out of the room.
 	emit(bridge.GroupEvent{Group: bridge.GroupInfo{ID: "g1"}, Left: true})
-	p := e.expectPresence(func(p *xmpp.Presence) bool { return p.From.String() == loungeRes+"alice (2)" })
+	p = e.expectPresence(func(p *xmpp.Presence) bool { return p.From.String() == loungeRes+"alice (2)" })
 	if p.Type != xmpp.PresenceUnavailable || !strings.Contains(p.Element().String(), `code="110"`) {
 		t.Errorf("removal %s", p.Element())
 	}
