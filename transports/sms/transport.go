@@ -146,7 +146,9 @@ func (t *Transport) Stats() Stats {
 
 // Info describes the network.
 func (t *Transport) Info() bridge.Info {
-	caps := bridge.Capabilities{}
+	// Every provider reports delivery (Twilio status callbacks, Kannel
+	// dlr-url): receipts wait for the report.
+	caps := bridge.Capabilities{DeliveryReports: true}
 	if t.shared != nil {
 		pc := t.shared.Capabilities()
 		caps.Attachments = pc.MMS
