@@ -157,6 +157,9 @@ func New(cfg Config, tr Transport, db *store.DB, log *slog.Logger) (*Gateway, er
 	g.comp = comp
 	g.domain = comp.Domain()
 	g.assemble()
+	if hu, ok := tr.(HostUser); ok {
+		hu.UseHost(&Host{g: g})
+	}
 	return g, nil
 }
 
@@ -244,7 +247,7 @@ func (g *Gateway) assemble() {
 	g.reg = &registrar{
 		cfg: g.cfg, info: g.info, tr: g.tr, db: g.db, domain: g.domain, accounts: g.accounts,
 		roster: g.roster, contacts: contacts, out: g.deliv, metrics: g.metrics, log: g.log,
-		adhocs: &adhocSessions{m: map[string]adhocSession{}},
+		adhocs: &adhocSessions{m: map[string]adhocSession{}}, extra: transportCommands(g.tr),
 	}
 	*g.router = router{
 		cfg: g.cfg, info: g.info, domain: g.domain, out: g.deliv, contacts: contacts,
