@@ -100,7 +100,9 @@ func TestTransportHost(t *testing.T) {
 	if err := e.tr.WaitLogin(e.ctx(), "acct-x"); err != nil {
 		t.Fatal(err)
 	}
-	e.expectPresence(func(p *xmpp.Presence) bool { return p.To.String() == "bob@example.org" && p.Type == xmpp.PresenceSubscribe })
+	e.expectPresence(func(p *xmpp.Presence) bool {
+		return p.To.String() == "bob@example.org" && p.Type == xmpp.PresenceSubscribe
+	})
 	e.expectMessage(func(m *xmpp.Message) bool { return m.To.String() == "admin@example.org" && m.Body == "assigned x" })
 	if got := e.gw.TransportStats(); got["widgets"] != 7 {
 		t.Fatalf("stats %v", got)
@@ -110,7 +112,9 @@ func TestTransportHost(t *testing.T) {
 	ask := func(body string) string {
 		t.Helper()
 		e.send(`<message type='chat' id='q' from='admin@example.org/x' to='fake.example.org'><body>%s</body></message>`, body)
-		return e.expectMessage(func(m *xmpp.Message) bool { return m.From.String() == domain && m.Body != "" && m.To.Bare().String() == "admin@example.org" }).Body
+		return e.expectMessage(func(m *xmpp.Message) bool {
+			return m.From.String() == domain && m.Body != "" && m.To.Bare().String() == "admin@example.org"
+		}).Body
 	}
 	if got := ask("assigned"); got != "1 bob@example.org by admin@example.org" {
 		t.Fatalf("after a restart: %q", got)
