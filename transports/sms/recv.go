@@ -113,6 +113,9 @@ func (t *Transport) route(acct bridge.AccountID, nobody func()) ([]bridge.Accoun
 // With wait it waits until the state is stored; without, it returns at
 // once (a report that came before Send returned: ctx is unused).
 func (t *Transport) dispatchOutcome(ctx context.Context, o outcome, wait bool) error {
+	if o.newFailure {
+		t.failed.Add(1)
+	}
 	ev := bridge.DeliveryEvent{Chat: o.text.chat, ID: o.text.id, State: o.state, Reason: o.reason}
 	in := bridge.Inbound{
 		ID:       fmt.Sprintf("dlr/%s/%s/%d", o.text.acct, o.text.id, o.state),
@@ -219,7 +222,11 @@ func (s *session) fromNetworkText(ctx context.Context, m provider.Inbound) error
 		Text:   m.Body,
 	}
 	ev.Attachments = s.t.mediaAttachments(s.acct, m.Media)
-	return s.sink.Emit(ctx, ev)
+	if err := s.sink.Emit(ctx, ev); err != nil {
+		return err
+	}
+	s.t.inbound.Add(1)
+	return nil
 }
 
 // describe is a fmt.Stringer of a fixed text.

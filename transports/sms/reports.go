@@ -37,6 +37,8 @@ type outcome struct {
 	text   sentText
 	state  bridge.DeliveryState
 	reason string
+	// newFailure: this report is the one that failed the text.
+	newFailure bool
 }
 
 // tracker maps provider message IDs to the texts they belong to, and
@@ -107,17 +109,19 @@ func (t *tracker) applyLocked(st *sentText, r provider.DeliveryReport) (outcome,
 	if !ok {
 		return outcome{}, false
 	}
+	newFailure := false
 	if !cur.Final() && r.Status != provider.StatusUnknown && (r.Status.Final() || r.Status > cur) {
 		st.parts[r.ID] = r.Status
 		if r.Status.Failed() && st.failure == "" {
 			st.failure = failureText(r)
+			newFailure = true
 		}
 	}
 	if st.passed {
 		return outcome{}, false
 	}
 	if st.failure != "" {
-		return outcome{text: *st, state: bridge.Failed, reason: st.failure}, true
+		return outcome{text: *st, state: bridge.Failed, reason: st.failure, newFailure: newFailure}, true
 	}
 	for _, s := range st.parts {
 		if s != provider.StatusDelivered {

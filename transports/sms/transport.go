@@ -53,6 +53,10 @@ type Transport struct {
 
 	unassigned atomic.Int64
 	forged     atomic.Int64
+	sent       atomic.Int64
+	segments   atomic.Int64
+	failed     atomic.Int64
+	inbound    atomic.Int64
 }
 
 var (
@@ -61,6 +65,7 @@ var (
 	_ bridge.ContactResolver = (*Transport)(nil)
 	_ bridge.WebhookReceiver = (*Transport)(nil)
 	_ bridge.FanoutProvider  = (*Transport)(nil)
+	_ bridge.StatsReporter   = (*Transport)(nil)
 )
 
 // New returns a Transport for cfg. client is used for provider requests
@@ -133,15 +138,36 @@ func (t *Transport) Fanout() *bridge.Fanout { return t.fan }
 
 // Stats are the transport's own counters.
 type Stats struct {
+	// Sent counts texts the providers accepted, and Segments the SMS
+	// parts they took.
+	Sent, Segments int64
+	// Failed counts texts refused for good or reported undelivered.
+	Failed int64
+	// Inbound counts texts from phones passed on to their users.
+	Inbound int64
 	// Unassigned counts texts to numbers no account has.
 	Unassigned int64
-	// Forged counts webhook requests refused with 403.
+	// Forged counts webhook requests refused (403) or about numbers their
+	// provider does not serve.
 	Forged int64
 }
 
 // Stats returns the counters.
 func (t *Transport) Stats() Stats {
-	return Stats{Unassigned: t.unassigned.Load(), Forged: t.forged.Load()}
+	return Stats{
+		Sent: t.sent.Load(), Segments: t.segments.Load(), Failed: t.failed.Load(), Inbound: t.inbound.Load(),
+		Unassigned: t.unassigned.Load(), Forged: t.forged.Load(),
+	}
+}
+
+// TransportStats returns the counters for /metrics
+// (bridge.StatsReporter).
+func (t *Transport) TransportStats() map[string]int64 {
+	s := t.Stats()
+	return map[string]int64{
+		"sms_sent": s.Sent, "sms_segments": s.Segments, "sms_failed": s.Failed, "sms_inbound": s.Inbound,
+		"sms_unassigned": s.Unassigned, "sms_webhook_rejects": s.Forged,
+	}
 }
 
 // Info describes the network.
