@@ -72,7 +72,7 @@ var commands = []*command{
 // commandsFor lists the commands a user may run.
 func (rg *registrar) commandsFor(user jid.JID) []*command {
 	var out []*command
-	for _, c := range commands {
+	for _, c := range append(commands[:len(commands):len(commands)], rg.extra...) {
 		if c.admin && !rg.cfg.Access.IsAdmin(user) {
 			continue
 		}

@@ -93,8 +93,9 @@ type TypingEvent struct {
 }
 
 // DeliveryState is what became of a message the user sent, after the
-// network accepted it (which the bridge reports itself, as a XEP-0184
-// receipt, when Send returns).
+// network accepted it. The bridge sends the XEP-0184 receipt when Send
+// returns, or, for a transport that declares Capabilities.DeliveryReports,
+// on Delivered (delivery.go).
 type DeliveryState int
 
 // Delivery states.

@@ -26,6 +26,7 @@ type fromNetwork struct {
 	out      *toXMPP
 	dedupe   *dedupe
 	sending  *sendsInFlight
+	sent     *sentLog // delivery.go
 	metrics  *Metrics
 	// rooms handles the events of group chats; nil when the transport
 	// has none.
@@ -97,7 +98,7 @@ func (f *fromNetwork) handle(ctx context.Context, acc *account, ev Event) error 
 	case TypingEvent:
 		return f.chatEvent(ctx, acc, "typing", ev.Chat, ev.Sender, false, func(c chatStanza) *xmpp.Message { return typingStanza(c, ev) })
 	case DeliveryEvent:
-		return f.chatEvent(ctx, acc, "delivery", ev.Chat, "", true, func(c chatStanza) *xmpp.Message { return deliveryStanza(c, ev) })
+		return f.onDelivery(ctx, acc, ev)
 	case PresenceEvent:
 		return f.roster.contactPresenceChanged(ctx, acc, ev.User, ev.Presence)
 	case ContactEvent:

@@ -158,6 +158,9 @@ func New(cfg Config, tr Transport, db *store.DB, log *slog.Logger) (*Gateway, er
 	g.comp = comp
 	g.domain = comp.Domain()
 	g.assemble()
+	if hu, ok := tr.(HostUser); ok {
+		hu.UseHost(&Host{g: g})
+	}
 	return g, nil
 }
 
@@ -216,6 +219,7 @@ func (g *Gateway) assemble() {
 	g.deliv = newToXMPP(name, g.db, g.comp, g.domain, g.metrics, g.log)
 	contacts := newContactMap(name, g.domain.Domain(), g.db, g.tr.ContactLocalpart)
 	sending := newSendsInFlight()
+	sent := &sentLog{db: g.db}
 	g.accounts = &accounts{
 		name: name, info: g.info, tr: g.tr, db: g.db, log: g.log, metrics: g.metrics,
 		life: g.life, out: g.deliv, live: map[store.AccountKey]*account{}, byRemote: map[AccountID][]*account{},
@@ -228,14 +232,14 @@ func (g *Gateway) assemble() {
 	}
 	g.toNet = &toNetwork{
 		name: name, caps: g.info.Capabilities, retryBase: g.cfg.RetryBase, deliveryTimeout: g.cfg.DeliveryTimeout,
-		outbox: g.db, session: g.accounts.session, authFailed: g.accounts.authFailed, replies: g.deliv, sending: sending,
+		outbox: g.db, session: g.accounts.session, authFailed: g.accounts.authFailed, replies: g.deliv, sending: sending, sent: sent,
 		metrics: g.metrics, log: g.log, life: g.life,
 		ephemeralSlots: make(chan struct{}, 64), active: map[string]*queueWorker{},
 	}
 	g.fromNet = &fromNetwork{
 		name: name, info: g.info, domain: g.domain, db: g.db, contacts: contacts,
 		accounts: g.accounts, roster: g.roster, out: g.deliv, metrics: g.metrics,
-		dedupe: newDedupe(g.db, g.metrics, g.log), sending: sending,
+		dedupe: newDedupe(g.db, g.metrics, g.log), sending: sending, sent: sent,
 	}
 	g.toNet.delivered = g.fromNet.dedupe.delivered
 	if g.info.Capabilities.Groups {
@@ -252,7 +256,7 @@ func (g *Gateway) assemble() {
 	g.reg = &registrar{
 		cfg: g.cfg, info: g.info, tr: g.tr, db: g.db, domain: g.domain, accounts: g.accounts,
 		roster: g.roster, contacts: contacts, out: g.deliv, metrics: g.metrics, log: g.log,
-		adhocs: &adhocSessions{m: map[string]adhocSession{}},
+		adhocs: &adhocSessions{m: map[string]adhocSession{}}, extra: transportCommands(g.tr),
 	}
 	*g.router = router{
 		cfg: g.cfg, info: g.info, domain: g.domain, out: g.deliv, contacts: contacts,
@@ -383,6 +387,11 @@ func (g *Gateway) pruneLoop(ctx context.Context) {
 			g.log.Error("pruning message ids", "err", err)
 		} else if n > 0 {
 			g.log.Debug("pruned message ids", "count", n)
+		}
+		if n, err := g.fromNet.sent.prune(g.cfg.Name, cut); err != nil {
+			g.log.Error("pruning sent-message records", "err", err)
+		} else if n > 0 {
+			g.log.Debug("pruned sent-message records", "count", n)
 		}
 		if n, err := g.db.PruneSeen(cut); err != nil {
 			g.log.Error("pruning delivered events", "err", err)

@@ -32,6 +32,8 @@ type registrar struct {
 	log      *slog.Logger
 	adhocs   *adhocSessions
 	pending  registrations
+	// extra are the transport's admin commands (host.go).
+	extra []*command
 }
 
 // registrationForm is the form the user fills in now, as a data form.

@@ -76,6 +76,9 @@ type toNetwork struct {
 	// sending tracks the messages being sent whose ID pairs are not
 	// stored yet.
 	sending *sendsInFlight
+	// sent records the senders of messages whose delivery the transport
+	// reports (delivery.go).
+	sent    *sentLog
 	metrics *Metrics
 	log     *slog.Logger
 	life    *lifetime
@@ -435,13 +438,14 @@ func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) (removed b
 	var rl *RateLimitError
 	switch {
 	case err == nil:
+		awaitReport := q.noteSent(chat, ri, refs)
 		if doneErr := q.outbox.OutboxDone(it.Queue, it.Seq, refs...); doneErr != nil {
 			q.log.Error("recording a sent item", "err", doneErr)
 		} else {
 			removed = true
 		}
 		q.metrics.sentRemote.Add(1)
-		if ri.Receipt && ri.ID != "" {
+		if ri.Receipt && ri.ID != "" && !awaitReport {
 			q.receipt(ctx, ri)
 		}
 	case errors.As(err, &rl):

@@ -82,6 +82,12 @@ type Capabilities struct {
 	SetPresence bool // PresenceSetter: the user's XMPP presence goes to the network
 	Attachments bool // files both ways
 	Avatars     bool // contact avatars
+	// DeliveryReports: the network reports what became of a message
+	// after accepting it (DeliveryEvent Delivered or Failed, e.g. SMS
+	// delivery reports). The XEP-0184 receipt then waits for Delivered,
+	// and a late failure is addressed to the client that sent the
+	// message (delivery.go). Without it the receipt is sent on acceptance.
+	DeliveryReports bool
 	// Groups: group chats (GroupLister and the other group interfaces),
 	// for the bridge's room side.
 	Groups bool

@@ -244,6 +244,7 @@ func gatewayStatuses(gws []*bridge.Gateway) func() []gatewayStatus {
 				Bridge:    g.Metrics().Snapshot(),
 				Limits:    g.SenderLimits(),
 				Outbox:    gatewayOutbox(g),
+				Transport: g.TransportStats(),
 			})
 		}
 		return out

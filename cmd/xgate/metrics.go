@@ -25,6 +25,9 @@ type gatewayStatus struct {
 	// Outbox is the number of items the gateway has queued in the store,
 	// or -1 when the bridge cannot tell.
 	Outbox int
+	// Transport is the transport's own counters (bridge.StatsReporter),
+	// nil when it has none.
+	Transport map[string]int64 `json:",omitempty"`
 }
 
 // metricsData is everything one scrape reports.
@@ -201,6 +204,13 @@ func writeMetrics(d metricsData) []byte {
 		g := &d.gateways[i]
 		for _, kind := range slices.Sorted(maps.Keys(g.Bridge.Events)) {
 			p.sample("xgate_bridge_events_total", u64(g.Bridge.Events[kind]), gwLabels(g, "kind", kind)...)
+		}
+	}
+	p.family("xgate_transport_total", "counter", "The transport's own counters (e.g. SMS sent, failed, segments, inbound, unassigned, webhook rejects), by counter.")
+	for i := range d.gateways {
+		g := &d.gateways[i]
+		for _, name := range slices.Sorted(maps.Keys(g.Transport)) {
+			p.sample("xgate_transport_total", strconv.FormatInt(g.Transport[name], 10), gwLabels(g, "counter", name)...)
 		}
 	}
 	p.family("xgate_gateway_outbox_items", "gauge", "Items the gateway has queued in the store's outbox.")

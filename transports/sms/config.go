@@ -127,6 +127,9 @@ type twilioSettings struct {
 type assigned struct {
 	user     string
 	contacts []phone.Number
+	// byCommand: assigned with sms-assign (admin.go), not in the
+	// configuration.
+	byCommand bool
 }
 
 // Validate checks the configuration without network I/O (it may read the

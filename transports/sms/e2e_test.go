@@ -215,6 +215,23 @@ func TestEndToEndSMSFake(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("no bounce with the provider's reason: %v", err)
 	}
+
+	// A text the provider accepted and then could not deliver: the
+	// delivery report becomes an error on the message, addressed to the
+	// client that sent it (Prosody drops message errors to a bare JID).
+	fake.FailDelivery("+12025550166", 30007)
+	res, err = e.resolve(ctx, "+1 202 555 0166")
+	if err != nil {
+		t.Fatal(err)
+	}
+	filtered := jid.MustParse(res.Payload.ChildText("", "jid"))
+	e.send(filtered, "m4", "filtered?")
+	if _, err := e.alice.Expect(ctx, func(s xmpp.Stanza) bool {
+		m, ok := s.(*xmpp.Message)
+		return ok && m.ID == "m4" && m.Type == xmpp.MessageError && m.From == filtered && m.Error != nil && strings.Contains(m.Error.Text, "30007")
+	}); err != nil {
+		t.Fatalf("no late failure on the message: %v", err)
+	}
 }
 
 func TestEndToEndKannel(t *testing.T) {
@@ -252,9 +269,8 @@ func TestEndToEndKannel(t *testing.T) {
 	if s := utf16BE(got); s != long {
 		t.Errorf("phone got %q", s)
 	}
-	// Two receipts: the bridge's when Kannel accepted the text, then the
-	// one made of Kannel's delivery reports (every part delivered).
-	e.expectReceipt(ctx, "k1")
+	// The receipt comes from Kannel's delivery reports (every part
+	// delivered), not when Kannel accepted the text.
 	e.expectReceipt(ctx, "k1")
 
 	// Kannel carries no MMS: a XEP-0066 link stays in the text.

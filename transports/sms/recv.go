@@ -31,7 +31,7 @@ func (f fromProvider) owns(acct bridge.AccountID) bool {
 	if f.only != "" {
 		return acct == f.only
 	}
-	_, ok := f.t.s.numbers[phone.Number(acct)]
+	_, ok := f.t.assignment(phone.Number(acct))
 	return ok
 }
 
@@ -60,12 +60,8 @@ func (f fromProvider) Inbound(ctx context.Context, m provider.Inbound) error {
 		ID:       "in/" + string(m.ID),
 		Order:    string(m.To) + "|" + string(m.From),
 		Describe: describe(fmt.Sprintf("text %s from %s to %s", m.ID, m.From, m.To)),
-		Route: func(context.Context) ([]bridge.AccountID, bool, error) {
-			return t.route(acct, func() {
-				t.unassigned.Add(1)
-				t.log.Error("text to a number no account has: not delivered to anyone",
-					"to", m.To.String(), "from", m.From.String(), "id", string(m.ID), "received", m.Received)
-			})
+		Route: func(rctx context.Context) ([]bridge.AccountID, bool, error) {
+			return t.route(acct, func() error { return t.keep(rctx, m) })
 		},
 		Handle: func(ctx context.Context, s bridge.Session) error {
 			return s.(*session).fromNetworkText(ctx, m)
@@ -93,19 +89,21 @@ func (f fromProvider) DeliveryReport(ctx context.Context, r provider.DeliveryRep
 
 // route names the account of a number: its live session, or none yet
 // while it logs in (incomplete: the event comes again). nobody is called
-// when no account has the number.
-func (t *Transport) route(acct bridge.AccountID, nobody func()) ([]bridge.AccountID, bool, error) {
+// when no account has the number; its error fails the event.
+func (t *Transport) route(acct bridge.AccountID, nobody func() error) ([]bridge.AccountID, bool, error) {
 	if _, ok := t.fan.Session(acct); ok {
 		return []bridge.AccountID{acct}, true, nil
 	}
 	expected, known := t.fan.Expecting(acct)
 	if !known {
-		_, expected = t.s.numbers[phone.Number(acct)]
+		_, expected = t.assignment(phone.Number(acct))
 	}
 	if expected {
 		return nil, false, nil
 	}
-	nobody()
+	if err := nobody(); err != nil {
+		return nil, false, err
+	}
 	return nil, true, nil
 }
 
@@ -113,14 +111,18 @@ func (t *Transport) route(acct bridge.AccountID, nobody func()) ([]bridge.Accoun
 // With wait it waits until the state is stored; without, it returns at
 // once (a report that came before Send returned: ctx is unused).
 func (t *Transport) dispatchOutcome(ctx context.Context, o outcome, wait bool) error {
+	if o.newFailure {
+		t.failed.Add(1)
+	}
 	ev := bridge.DeliveryEvent{Chat: o.text.chat, ID: o.text.id, State: o.state, Reason: o.reason}
 	in := bridge.Inbound{
 		ID:       fmt.Sprintf("dlr/%s/%s/%d", o.text.acct, o.text.id, o.state),
 		Order:    string(o.text.acct) + "|" + string(o.text.chat.Peer),
 		Describe: describe(fmt.Sprintf("delivery report of %s", o.text.id)),
 		Route: func(context.Context) ([]bridge.AccountID, bool, error) {
-			return t.route(o.text.acct, func() {
+			return t.route(o.text.acct, func() error {
 				t.log.Warn("delivery report for an account that is gone", "account", string(o.text.acct), "id", string(o.text.id))
+				return nil
 			})
 		},
 		Handle: func(ctx context.Context, s bridge.Session) error {
@@ -219,7 +221,11 @@ func (s *session) fromNetworkText(ctx context.Context, m provider.Inbound) error
 		Text:   m.Body,
 	}
 	ev.Attachments = s.t.mediaAttachments(s.acct, m.Media)
-	return s.sink.Emit(ctx, ev)
+	if err := s.sink.Emit(ctx, ev); err != nil {
+		return err
+	}
+	s.t.inbound.Add(1)
+	return nil
 }
 
 // describe is a fmt.Stringer of a fixed text.

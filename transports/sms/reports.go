@@ -1,6 +1,7 @@
 package sms
 
 import (
+	"log/slog"
 	"sync"
 	"time"
 
@@ -37,19 +38,28 @@ type outcome struct {
 	text   sentText
 	state  bridge.DeliveryState
 	reason string
+	// newFailure: this report is the one that failed the text.
+	newFailure bool
 }
 
 // tracker maps provider message IDs to the texts they belong to, and
 // folds the parts' statuses into one final state. Safe for concurrent use.
+//
+// With a record store (the gateway's, bridge.Host) every text it tracks
+// is also stored, until its final state reached the bridge: a report that
+// arrives after a restart still finds its text (records.go).
 type tracker struct {
 	mu    sync.Mutex
 	byID  map[provider.MessageID]*sentText
 	early map[provider.MessageID][]provider.DeliveryReport
 	now   func() time.Time
+	rec   records // nil: memory only
+	log   *slog.Logger
 }
 
 func newTracker() *tracker {
-	return &tracker{byID: map[provider.MessageID]*sentText{}, early: map[provider.MessageID][]provider.DeliveryReport{}, now: time.Now}
+	return &tracker{byID: map[provider.MessageID]*sentText{}, early: map[provider.MessageID][]provider.DeliveryReport{}, now: time.Now,
+		log: slog.New(slog.DiscardHandler)}
 }
 
 // sent records a text's parts and applies the reports that came early.
@@ -62,6 +72,7 @@ func (t *tracker) sent(acct bridge.AccountID, chat bridge.ChatRef, id bridge.Mes
 		st.parts[p] = provider.StatusAccepted
 		t.byID[p] = st
 	}
+	t.storeLocked(st, true)
 	var last *outcome
 	for _, p := range parts {
 		for _, r := range t.early[p] {
@@ -84,6 +95,9 @@ func (t *tracker) report(r provider.DeliveryReport, owns func(bridge.AccountID) 
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.byID[r.ID]
+	if st == nil {
+		st = t.loadLocked(r.ID)
+	}
 	if st != nil && !owns(st.acct) {
 		return outcome{text: sentText{acct: st.acct}}, false, true
 	}
@@ -94,7 +108,11 @@ func (t *tracker) report(r provider.DeliveryReport, owns func(bridge.AccountID) 
 		}
 		return outcome{}, false, false
 	}
+	before := st.parts[r.ID]
 	o, changed = t.applyLocked(st, r)
+	if st.parts[r.ID] != before {
+		t.storeLocked(st, false)
+	}
 	return o, changed, true
 }
 
@@ -107,17 +125,19 @@ func (t *tracker) applyLocked(st *sentText, r provider.DeliveryReport) (outcome,
 	if !ok {
 		return outcome{}, false
 	}
+	newFailure := false
 	if !cur.Final() && r.Status != provider.StatusUnknown && (r.Status.Final() || r.Status > cur) {
 		st.parts[r.ID] = r.Status
 		if r.Status.Failed() && st.failure == "" {
 			st.failure = failureText(r)
+			newFailure = true
 		}
 	}
 	if st.passed {
 		return outcome{}, false
 	}
 	if st.failure != "" {
-		return outcome{text: *st, state: bridge.Failed, reason: st.failure}, true
+		return outcome{text: *st, state: bridge.Failed, reason: st.failure, newFailure: newFailure}, true
 	}
 	for _, s := range st.parts {
 		if s != provider.StatusDelivered {
@@ -136,7 +156,8 @@ func failureText(r provider.DeliveryReport) string {
 	return "not delivered: " + reason
 }
 
-// passed records that a text's final state reached the bridge.
+// passed records that a text's final state reached the bridge; its
+// stored record is removed.
 func (t *tracker) passed(o outcome) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -145,6 +166,7 @@ func (t *tracker) passed(o outcome) {
 			st.passed = true
 		}
 	}
+	t.forgetLocked(o.text)
 }
 
 // pruneLocked forgets early reports older than ReportWait and, when too

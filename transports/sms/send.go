@@ -52,7 +52,9 @@ func (s *session) Send(ctx context.Context, chat bridge.ChatRef, msg bridge.Outg
 			return "", s.sendError(ctx, err)
 		}
 		ids = append(ids, sent.ID)
+		s.t.segments.Add(int64(segment.Segments(body)))
 	}
+	s.t.sent.Add(1)
 	id := bridge.MessageID(ids[0])
 	for _, o := range s.t.reports.sent(s.acct, chat, id, ids) {
 		// Reports that came before Send returned: passed on once the
@@ -110,6 +112,7 @@ func (s *session) sendError(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", bridge.ErrTemporary, err)
 	}
 	why := reasonText(pe)
+	s.t.failed.Add(1)
 	switch pe.Reason {
 	case provider.ReasonUnauthorized:
 		reason := "the SMS provider refused the credentials of " + s.number.String() + ": " + why

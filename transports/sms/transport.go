@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/xgate-im/xgate/bridge"
 	"github.com/xgate-im/xgate/kit/ratelimit"
@@ -51,8 +53,25 @@ type Transport struct {
 	// account's login.
 	onNotReady func()
 
+	// host is the gateway's records and services (UseHost); nil outside
+	// a gateway.
+	host *bridge.Host
+	// numbers are the assigned numbers: the configuration's and those
+	// assigned by command (admin.go).
+	amu     sync.RWMutex
+	numbers map[phone.Number]assigned
+	// noticed: when the admins were last told about an unassigned number.
+	nmu     sync.Mutex
+	noticed map[phone.Number]time.Time
+	// wg: the goroutines passing kept texts on (Login).
+	wg sync.WaitGroup
+
 	unassigned atomic.Int64
 	forged     atomic.Int64
+	sent       atomic.Int64
+	segments   atomic.Int64
+	failed     atomic.Int64
+	inbound    atomic.Int64
 }
 
 var (
@@ -61,6 +80,9 @@ var (
 	_ bridge.ContactResolver = (*Transport)(nil)
 	_ bridge.WebhookReceiver = (*Transport)(nil)
 	_ bridge.FanoutProvider  = (*Transport)(nil)
+	_ bridge.StatsReporter   = (*Transport)(nil)
+	_ bridge.HostUser        = (*Transport)(nil)
+	_ bridge.AdminCommander  = (*Transport)(nil)
 )
 
 // New returns a Transport for cfg. client is used for provider requests
@@ -82,6 +104,7 @@ func New(cfg Config, log *slog.Logger, client *http.Client) (*Transport, error) 
 		limit:   ratelimit.New[phone.Number](ratelimit.Rate{PerSecond: s.sendRate, Burst: s.sendBurst}, 10000),
 		reports: newTracker(),
 		hooks:   map[string]http.Handler{},
+		numbers: maps.Clone(s.numbers), noticed: map[phone.Number]time.Time{},
 	}
 	t.base, t.cancel = context.WithCancel(context.Background())
 	t.mediaKey = mediaKey(s.hookToken)
@@ -108,12 +131,22 @@ func New(cfg Config, log *slog.Logger, client *http.Client) (*Transport, error) 
 // Run keeps the transport's background work (events being handled) going
 // until ctx ends, then waits for it.
 func (t *Transport) Run(ctx context.Context) error {
-	<-ctx.Done()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-prune.C:
+			t.reports.pruneStored()
+		}
+	}
 	t.cancel() // first: a Dispatch blocked on a full queue returns
 	t.smu.Lock()
 	t.stopping = true
 	t.smu.Unlock()
 	t.fan.Wait()
+	t.wg.Wait()
 	return nil
 }
 
@@ -133,20 +166,43 @@ func (t *Transport) Fanout() *bridge.Fanout { return t.fan }
 
 // Stats are the transport's own counters.
 type Stats struct {
+	// Sent counts texts the providers accepted, and Segments the SMS
+	// parts they took.
+	Sent, Segments int64
+	// Failed counts texts refused for good or reported undelivered.
+	Failed int64
+	// Inbound counts texts from phones passed on to their users.
+	Inbound int64
 	// Unassigned counts texts to numbers no account has.
 	Unassigned int64
-	// Forged counts webhook requests refused with 403.
+	// Forged counts webhook requests refused (403) or about numbers their
+	// provider does not serve.
 	Forged int64
 }
 
 // Stats returns the counters.
 func (t *Transport) Stats() Stats {
-	return Stats{Unassigned: t.unassigned.Load(), Forged: t.forged.Load()}
+	return Stats{
+		Sent: t.sent.Load(), Segments: t.segments.Load(), Failed: t.failed.Load(), Inbound: t.inbound.Load(),
+		Unassigned: t.unassigned.Load(), Forged: t.forged.Load(),
+	}
+}
+
+// TransportStats returns the counters for /metrics
+// (bridge.StatsReporter).
+func (t *Transport) TransportStats() map[string]int64 {
+	s := t.Stats()
+	return map[string]int64{
+		"sms_sent": s.Sent, "sms_segments": s.Segments, "sms_failed": s.Failed, "sms_inbound": s.Inbound,
+		"sms_unassigned": s.Unassigned, "sms_webhook_rejects": s.Forged,
+	}
 }
 
 // Info describes the network.
 func (t *Transport) Info() bridge.Info {
-	caps := bridge.Capabilities{}
+	// Every provider reports delivery (Twilio status callbacks, Kannel
+	// dlr-url): receipts wait for the report.
+	caps := bridge.Capabilities{DeliveryReports: true}
 	if t.shared != nil {
 		pc := t.shared.Capabilities()
 		caps.Attachments = pc.MMS
@@ -219,7 +275,7 @@ func (t *Transport) Register(_ context.Context, values map[string]string) (bridg
 	if err != nil {
 		return bridge.AccountData{}, fmt.Errorf("%w: number: %v", bridge.ErrInvalidInput, err)
 	}
-	if _, ok := t.s.numbers[num]; ok {
+	if _, ok := t.assignment(num); ok {
 		return bridge.AccountData{}, fmt.Errorf("%w: %s is assigned by the administrator", bridge.ErrInvalidInput, num)
 	}
 	sid, tok := strings.TrimSpace(values["account_sid"]), strings.TrimSpace(values["auth_token"])
@@ -281,15 +337,13 @@ type Assignment struct {
 	Account bridge.AccountData
 }
 
-// Assignments lists the configured numbers as accounts, for cmd/xgate to
-// provision (bridge.Provision) when the gateway starts.
+// Assignments lists the numbers the configuration assigns, as accounts,
+// for cmd/xgate to provision (bridge.Provision) when the gateway starts.
+// Those assigned by command are provisioned by the command.
 func (t *Transport) Assignments() []Assignment {
 	out := make([]Assignment, 0, len(t.s.numbers))
 	for num, a := range t.s.numbers {
-		out = append(out, Assignment{User: a.user, Account: bridge.AccountData{
-			ID: bridge.AccountID(num), Name: num.String(),
-			Settings: map[string]string{"mode": modeAssigned, "number": num.String()},
-		}})
+		out = append(out, Assignment{User: a.user, Account: t.assignedAccount(num)})
 	}
 	return out
 }
@@ -323,7 +377,7 @@ func (t *Transport) Login(_ context.Context, acct bridge.AccountData, sink bridg
 	s := &session{t: t, acct: acct.ID, number: num, sink: sink, seen: map[phone.Number]bool{}}
 	switch acct.Settings["mode"] {
 	case modeAssigned:
-		a, ok := t.s.numbers[num]
+		a, ok := t.assignment(num)
 		if !ok || t.shared == nil {
 			return nil, fmt.Errorf("%w: %s is no longer assigned on this gateway", bridge.ErrAuth, num)
 		}
@@ -351,6 +405,13 @@ func (t *Transport) Login(_ context.Context, acct bridge.AccountData, sink bridg
 	}
 	s.caps = s.prov.Capabilities()
 	t.fan.Attach(acct.ID, s)
+	if acct.Settings["mode"] == modeAssigned {
+		t.smu.RLock()
+		if !t.stopping {
+			t.wg.Go(func() { t.passKept(t.base, num) })
+		}
+		t.smu.RUnlock()
+	}
 	return s, nil
 }
 

@@ -275,6 +275,12 @@ func TestDeliveryReports(t *testing.T) {
 	if ev.State != bridge.Failed || !strings.Contains(ev.Reason, "30007") {
 		t.Errorf("%+v, want failed with code 30007", ev)
 	}
+	if s := w.tr.Stats(); s.Sent != 2 || s.Segments != 2 || s.Failed != 1 {
+		t.Errorf("stats %+v", s)
+	}
+	if m := w.tr.TransportStats(); m["sms_sent"] != 2 || m["sms_failed"] != 1 || len(m) != 6 {
+		t.Errorf("transport stats %v", m)
+	}
 }
 
 func TestDefinitiveFailuresBounced(t *testing.T) {
@@ -331,8 +337,8 @@ func TestInboundOnceAndForgedRefused(t *testing.T) {
 	if n := bridgetest.Count(w.rec, func(m bridge.MessageEvent) bool { return true }); n != 1 {
 		t.Errorf("%d messages emitted, want 1", n)
 	}
-	if s := w.tr.Stats(); s.Forged != 1 {
-		t.Errorf("stats %+v, want one forged", s)
+	if s := w.tr.Stats(); s.Forged != 1 || s.Inbound != 1 {
+		t.Errorf("stats %+v, want one forged, one inbound", s)
 	}
 	// A text to a number nobody has is answered (kept by the log), counted.
 	form.Set("To", "+12025550199")
