@@ -366,3 +366,38 @@ func TestFanoutEventWaitsForLoggingInAccount(t *testing.T) {
 		t.Fatalf("handled %v, acknowledged %v; want e1 then e2", handled, acked)
 	}
 }
+
+// BenchmarkFanoutDispatchFailedBacklog measures Dispatch while the Fanout
+// remembers more failed events than fanoutMaxStates (4,096), all younger
+// than an hour, as after a restart with thousands of accounts logging in:
+// each Dispatch used to walk all of them. ns/op is the time of one event,
+// dispatched and acknowledged.
+func BenchmarkFanoutDispatchFailedBacklog(b *testing.B) {
+	f := bridge.NewFanout(nil, nil)
+	ctx := b.Context()
+	failing := errors.New("not yet")
+	var failed sync.WaitGroup
+	const backlog = 6000
+	failed.Add(backlog)
+	for i := range backlog {
+		f.Dispatch(ctx, bridge.Inbound{
+			ID: fmt.Sprintf("failed-%d", i), Order: fmt.Sprintf("chat-%d", i%64), Describe: stringer("failed"),
+			Route: func(context.Context) ([]bridge.AccountID, bool, error) { failed.Done(); return nil, false, failing },
+		}, func() {})
+	}
+	failed.Wait()
+	acked := make(chan struct{}, 1)
+	n := 0
+	for b.Loop() {
+		n++
+		f.Dispatch(ctx, bridge.Inbound{
+			ID: fmt.Sprintf("ok-%d", n), Order: "chat-ok", Describe: stringer("ok"),
+			Route: func(context.Context) ([]bridge.AccountID, bool, error) { return nil, true, nil },
+		}, func() { acked <- struct{}{} })
+		<-acked
+	}
+}
+
+type stringer string
+
+func (s stringer) String() string { return string(s) }

@@ -1,11 +1,13 @@
 package slack
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -262,6 +264,12 @@ func TestParseEnvelope(t *testing.T) {
 			inbound{team: "T1", eventID: "Ev5", typ: "channel_created"}, false},
 		{"team from authorizations", `{"type":"event_callback","authorizations":[{"team_id":"T7","user_id":"U1"}],"event":{"type":"team_join"}}`,
 			inbound{team: "T7", typ: "team_join"}, false},
+		{"full message", `{"type":"event_callback","team_id":"T1","event_id":"Ev6","event":{"type":"message","channel":"D1","channel_type":"im","user":"U1","text":"hi","ts":"1.2","thread_ts":"1.1","bot_id":"B1","files":[{"name":"a.png","mimetype":"image/png","size":3}],"edited":{"user":"U1","ts":"1.3"},"blocks":[{"type":"rich_text"}]}}`,
+			inbound{team: "T1", eventID: "Ev6", typ: "message", channel: "D1"}, false},
+		{"message changed", `{"type":"event_callback","team_id":"T1","event_id":"Ev7","event":{"type":"message","subtype":"message_changed","channel":"D1","message":{"user":"U1","text":"b","ts":"1.2"},"previous_message":{"user":"U1","text":"a","ts":"1.2"}}}`,
+			inbound{team: "T1", eventID: "Ev7", typ: "message", subtype: "message_changed", channel: "D1"}, false},
+		{"im_created", `{"type":"event_callback","team_id":"T1","event_id":"Ev8","event":{"type":"im_created","user":"U2","channel":{"id":"D3"}}}`,
+			inbound{team: "T1", eventID: "Ev8", typ: "im_created", channel: "D3"}, false},
 		{"not a callback", `{"type":"url_verification"}`, inbound{}, true},
 		{"no team", `{"type":"event_callback","event":{"type":"message"}}`, inbound{}, true},
 		{"no type", `{"type":"event_callback","team_id":"T1","event":{}}`, inbound{}, true},
@@ -281,11 +289,33 @@ func TestParseEnvelope(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			in.raw = nil
+			checkOnePass(t, in)
+			if (in.msg != nil) != (in.typ == "message") {
+				t.Errorf("message decoded with the frame: %v", in.msg != nil)
+			}
+			in.raw, in.msg, in.reaction = nil, nil, nil
 			if fmt.Sprintf("%+v", *in) != fmt.Sprintf("%+v", tc.want) {
 				t.Errorf("got %+v, want %+v", *in, tc.want)
 			}
 		})
+	}
+}
+
+// checkOnePass checks that an event decoded with its frame reads as the
+// same event decoded on its own from its bytes, as sessions did before.
+func checkOnePass(t *testing.T, in *inbound) {
+	t.Helper()
+	if in.msg != nil {
+		var want msgEvent
+		if err := json.Unmarshal(in.raw, &want); err == nil && !reflect.DeepEqual(*in.msg, want) {
+			t.Errorf("message read in one pass as %+v, on its own as %+v", *in.msg, want)
+		}
+	}
+	if in.reaction != nil {
+		var want reactionEvent
+		if err := json.Unmarshal(in.raw, &want); err == nil && !reflect.DeepEqual(*in.reaction, want) {
+			t.Errorf("reaction read in one pass as %+v, on its own as %+v", *in.reaction, want)
+		}
 	}
 }
 
@@ -297,6 +327,7 @@ func FuzzParseEnvelope(f *testing.F) {
 	f.Add([]byte(`{"type":"event_callback","team_id":"T1","event":{"type":"channel_created","channel":{"id":"C5"}}}`))
 	f.Add([]byte(`{"type":"event_callback","team_id":"T1","event":null}`))
 	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"type":"event_callback","team_id":"T1","event":{"type":"message","channel":"D1","user":{"id":"U1"},"files":[{"name":"a"}]}}`))
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		in, err := parseEnvelope(payload)
 		if err != nil {
@@ -305,5 +336,6 @@ func FuzzParseEnvelope(f *testing.F) {
 		if !validID(in.team, teamKinds) || in.typ == "" || (in.channel != "" && !validID(in.channel, "CDG")) {
 			t.Fatalf("accepted %+v", in)
 		}
+		checkOnePass(t, in)
 	})
 }

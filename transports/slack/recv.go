@@ -24,6 +24,11 @@ type inbound struct {
 	subtype      string
 	channel      string // the conversation it happened in, "" for workspace-wide events
 	raw          json.RawMessage
+	// msg and reaction are the event decoded with the frame, for the
+	// events of those types that decoded (see envelope.go); shared by the
+	// sessions that handle it, which only read them.
+	msg      *msgEvent
+	reaction *reactionEvent
 }
 
 // Shapes of the events this file reads, as Slack documents them.
@@ -95,17 +100,26 @@ type imCreatedEvent struct {
 func (s *Session) handle(ctx context.Context, in *inbound) error {
 	switch in.typ {
 	case "message":
-		var ev msgEvent
-		if err := json.Unmarshal(in.raw, &ev); err != nil {
-			return s.unknown(ctx, in, "malformed message event")
+		ev := in.msg
+		if ev == nil {
+			ev = new(msgEvent)
+			if err := json.Unmarshal(in.raw, ev); err != nil {
+				return s.unknown(ctx, in, "malformed message event")
+			}
 		}
-		return s.onMessage(ctx, in, &ev)
+		return s.onMessage(ctx, in, ev)
 	case "reaction_added", "reaction_removed":
-		var ev reactionEvent
-		if err := json.Unmarshal(in.raw, &ev); err != nil || ev.Item.Type != "message" {
+		ev := in.reaction
+		if ev == nil {
+			ev = new(reactionEvent)
+			if err := json.Unmarshal(in.raw, ev); err != nil {
+				return s.unknown(ctx, in, "reaction to something other than a message")
+			}
+		}
+		if ev.Item.Type != "message" {
 			return s.unknown(ctx, in, "reaction to something other than a message")
 		}
-		return s.onReaction(ctx, &ev, in.typ == "reaction_added")
+		return s.onReaction(ctx, ev, in.typ == "reaction_added")
 	case "user_change", "team_join":
 		var ev userEvent
 		if err := json.Unmarshal(in.raw, &ev); err != nil || ev.User.ID == "" {

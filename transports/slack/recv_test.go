@@ -1,6 +1,8 @@
 package slack
 
 import (
+	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +23,7 @@ func TestEventsFromEnvelopes(t *testing.T) {
 	}
 	envelope := func(id, event string) {
 		payload := `{"type":"event_callback","team_id":"` + w.team.ID + `","event_id":"` + id + `","event":` + event + `}`
-		tr.onEnvelope(ctx, "envelope-"+id, []byte(payload))
+		onPayload(t, ctx, tr, "envelope-"+id, payload)
 	}
 	// A marker goes through the conversation's worker after the events
 	// before it: once it is out, they were handled.
@@ -71,7 +73,7 @@ func TestEventsFromEnvelopes(t *testing.T) {
 		t.Errorf("logout %+v", l)
 	}
 	// Unreadable envelopes are logged and acknowledged, not handled.
-	tr.onEnvelope(ctx, "envelope-bad", []byte(`{"type":"event_callback","event":{}}`))
+	onPayload(t, ctx, tr, "envelope-bad", `{"type":"event_callback","event":{}}`)
 }
 
 func TestAppUninstalledLogsOut(t *testing.T) {
@@ -79,11 +81,22 @@ func TestAppUninstalledLogsOut(t *testing.T) {
 	tr := w.transport()
 	_, aliceSink := w.login(tr, w.aliceTok)
 	_, bobSink := w.login(tr, w.bobTok)
-	tr.onEnvelope(bounded(t, 5*time.Second), "envelope-1",
-		[]byte(`{"type":"event_callback","team_id":"`+w.team.ID+`","event_id":"EvU","event":{"type":"app_uninstalled"}}`))
+	onPayload(t, bounded(t, 5*time.Second), tr, "envelope-1",
+		`{"type":"event_callback","team_id":"`+w.team.ID+`","event_id":"EvU","event":{"type":"app_uninstalled"}}`)
 	for _, sink := range []*bridgetest.Recorder{aliceSink, bobSink} {
 		if l := waitFor[bridge.LoginStateEvent](t, sink, nil); l.State != bridge.LoggedOut || !strings.Contains(l.Reason, "removed") {
 			t.Errorf("logout %+v", l)
 		}
 	}
+}
+
+// onPayload hands an events_api envelope to the transport as the Socket
+// Mode reader does: decoded with its frame.
+func onPayload(t *testing.T, ctx context.Context, tr *Transport, envelopeID, payload string) {
+	t.Helper()
+	var f socketFrame
+	if err := json.Unmarshal([]byte(`{"type":"events_api","envelope_id":"`+envelopeID+`","payload":`+payload+`}`), &f); err != nil {
+		t.Fatal(err)
+	}
+	tr.onEnvelope(ctx, f.EnvelopeID, f.Payload)
 }

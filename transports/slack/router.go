@@ -2,9 +2,7 @@ package slack
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -218,83 +216,4 @@ func (r *router) sessionsChanged(team string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	maps.DeleteFunc(r.routes, func(_ string, rt route) bool { return rt.team == team })
-}
-
-// callback is the Events API outer event of an events_api envelope.
-type callback struct {
-	Type           string `json:"type"`
-	TeamID         string `json:"team_id"`
-	EventID        string `json:"event_id"`
-	EventContext   string `json:"event_context"`
-	Authorizations []struct {
-		TeamID string `json:"team_id"`
-		UserID string `json:"user_id"`
-		IsBot  bool   `json:"is_bot"`
-	} `json:"authorizations"`
-	Event json.RawMessage `json:"event"`
-}
-
-// innerHead is what the router reads of an inner event.
-type innerHead struct {
-	Type    string          `json:"type"`
-	Subtype string          `json:"subtype"`
-	Channel json.RawMessage `json:"channel"`
-	Item    struct {
-		Channel string `json:"channel"`
-	} `json:"item"`
-}
-
-// maxPayload bounds the payload of one envelope.
-const maxPayload = 4 << 20
-
-// parseEnvelope reads the payload of an events_api envelope.
-func parseEnvelope(payload []byte) (*inbound, error) {
-	if len(payload) > maxPayload {
-		return nil, fmt.Errorf("slack: envelope payload of %d bytes", len(payload))
-	}
-	var cb callback
-	if err := json.Unmarshal(payload, &cb); err != nil {
-		return nil, fmt.Errorf("slack: envelope payload: %w", err)
-	}
-	if cb.Type != "event_callback" {
-		return nil, fmt.Errorf("slack: envelope payload of type %q", truncate(cb.Type, 40))
-	}
-	team := cb.TeamID
-	if team == "" && len(cb.Authorizations) > 0 {
-		team = cb.Authorizations[0].TeamID
-	}
-	var head innerHead
-	if err := json.Unmarshal(cb.Event, &head); err != nil {
-		return nil, fmt.Errorf("slack: inner event: %w", err)
-	}
-	if head.Type == "" || !validID(team, teamKinds) {
-		return nil, fmt.Errorf("slack: event without type or team")
-	}
-	in := &inbound{
-		team: team, eventID: cb.EventID, eventContext: cb.EventContext,
-		typ: head.Type, subtype: head.Subtype, raw: cb.Event,
-	}
-	var ch string
-	if json.Unmarshal(head.Channel, &ch) != nil {
-		var obj struct {
-			ID string `json:"id"`
-		}
-		if json.Unmarshal(head.Channel, &obj) == nil {
-			ch = obj.ID
-		}
-	}
-	if ch == "" {
-		ch = head.Item.Channel
-	}
-	switch head.Type {
-	case "channel_created", "channel_rename", "group_rename":
-		// About the workspace's list of conversations: no conversation's
-		// members to route by.
-		ch = ""
-	}
-	if ch != "" && !validID(ch, "CDG") {
-		return nil, fmt.Errorf("slack: event in conversation %q", truncate(ch, 40))
-	}
-	in.channel = ch
-	return in, nil
 }

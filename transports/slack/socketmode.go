@@ -17,8 +17,7 @@ import (
 // slack-go's socketmode client: that client decodes every envelope into
 // typed structs xgate does not use, several times over (about a fifth of
 // the CPU of a relayed message). Here each frame is decoded once into the
-// few fields used (socketFrame); the payload goes to parseEnvelope as it
-// came.
+// few fields used (socketFrame, envelope.go).
 
 // Run implements bridge.Runner: it keeps the instance's one Socket Mode
 // connection (app-level token) and hands its events to the router until
@@ -190,8 +189,17 @@ func (sm *socketMode) serve(ctx context.Context, ws *websocket.Conn) (asked bool
 		}
 		var f socketFrame
 		if err := json.Unmarshal(data, &f); err != nil {
-			t.log.Warn("unreadable Socket Mode message", "err", err)
-			continue
+			// A payload of another shape than an Events API callback
+			// (interactivity, slash commands) may not fit socketFrame:
+			// what was read still names its envelope.
+			var ute *json.UnmarshalTypeError
+			if !errors.As(err, &ute) || f.Type == "events_api" || f.Type == "" {
+				t.log.Warn("unreadable Socket Mode message", "err", err)
+				if f.Type == "events_api" && f.EnvelopeID != "" {
+					t.router.acknowledge(ctx, []string{f.EnvelopeID})
+				}
+				continue
+			}
 		}
 		switch f.Type {
 		case "hello":
@@ -215,14 +223,6 @@ func (sm *socketMode) serve(ctx context.Context, ws *websocket.Conn) (asked bool
 			}
 		}
 	}
-}
-
-// socketFrame is what is read of a Socket Mode message.
-type socketFrame struct {
-	Type       string          `json:"type"`
-	EnvelopeID string          `json:"envelope_id"`
-	Reason     string          `json:"reason"`
-	Payload    json.RawMessage `json:"payload"`
 }
 
 // write is the connection's one writer: it sends queued frames until the
@@ -269,8 +269,11 @@ func (sm *socketMode) ack(ctx context.Context, envelopeID string) error {
 }
 
 // onEnvelope routes one events_api envelope.
-func (t *Transport) onEnvelope(ctx context.Context, envelopeID string, payload []byte) {
-	in, err := parseEnvelope(payload)
+func (t *Transport) onEnvelope(ctx context.Context, envelopeID string, payload *callback) {
+	if payload == nil {
+		payload = &callback{}
+	}
+	in, err := envelopeEvent(payload)
 	if err != nil {
 		// It will never read better: acknowledge it so that it does not
 		// come back, and say so.
