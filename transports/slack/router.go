@@ -50,6 +50,8 @@ type router struct {
 
 	mu     sync.Mutex
 	routes map[string]route // by conversation ID
+	// bridged names the community session of each bridged channel.
+	bridged map[string]bridge.AccountID
 	wg     sync.WaitGroup
 }
 
@@ -83,7 +85,8 @@ func (r *router) dispatch(ctx context.Context, envelopeID string, in *inbound) {
 		ID: id, Order: order, Describe: in,
 		Route: func(ctx context.Context) ([]bridge.AccountID, bool, error) {
 			r.membershipChanged(in)
-			return r.route(ctx, in)
+			accounts, complete, err := r.route(ctx, in)
+			return r.withBridged(in, accounts), complete, err
 		},
 		Handle: func(ctx context.Context, bs bridge.Session) error {
 			s := bs.(*Session)
