@@ -114,6 +114,8 @@ func (r *room) onPresence(o *occupant, p *xmpp.Presence) {
 			r.bar(o, codes["301"])
 		case codes["303"]:
 			// A nick change: the available presence under the new nick follows.
+		case o.listener:
+			r.lost() // the room is shutting down, or lost us: so are the puppets
 		default:
 			r.setOut(o)
 		}
@@ -302,7 +304,15 @@ func (r *room) onIQ(ctx context.Context, o *occupant, iq *xmpp.IQ) {
 func (r *room) listen(ctx context.Context) {
 	t := time.NewTicker(r.h.cfg.SelfPing)
 	defer t.Stop()
-	reported := false
+	reported, joinedOnce := false, false
+	if b, err := r.h.db.KVGet(r.h.queue, sinceKey); err == nil {
+		var at time.Time
+		if at.UnmarshalText(b) == nil {
+			r.mu.Lock()
+			r.lastIn = at
+			r.mu.Unlock()
+		}
+	}
 	for ctx.Err() == nil {
 		r.mu.Lock()
 		in, gone := r.listener.state == stIn, r.gone
@@ -315,7 +325,6 @@ func (r *room) listen(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				r.h.rejoins.Add(1)
 				r.h.log.Warn("the room lost the bridge's occupants; joining again", "err", err)
 				r.lost()
 				r.h.kick()
@@ -330,7 +339,12 @@ func (r *room) listen(ctx context.Context) {
 				reported = true
 			}
 		} else {
-			reported = false
+			if joinedOnce {
+				r.h.rejoins.Add(1)
+				r.h.log.Info("joined the room again")
+			}
+			reported, joinedOnce = false, true
+			r.markIn()
 			r.h.kick()
 		}
 		select {
@@ -361,18 +375,12 @@ func (r *room) selfPing(ctx context.Context) error {
 		return err
 	}
 	if res.Type == xmpp.IQResult || res.Error == nil {
-		r.mu.Lock()
-		r.lastIn = time.Now()
-		r.mu.Unlock()
+		r.markIn()
 		return nil
 	}
 	switch res.Error.Condition {
 	case xmpp.CondServiceUnavailable, xmpp.CondFeatureNotImplemented:
 		return nil // joined; the ping went to a client that does not answer pings
-	case xmpp.CondItemNotFound:
-		r.mu.Lock()
-		r.lastIn = time.Now()
-		r.mu.Unlock()
 	}
 	return fmt.Errorf("community: self-ping: %s: %w", res.Error.Condition, errNotJoined)
 }
@@ -414,5 +422,21 @@ func (r *room) sweep(ctx context.Context) {
 				r.h.log.Debug("leaving the room", "nick", nicks[i], "err", err)
 			}
 		}
+	}
+}
+
+// sinceKey keeps when the listener was last known in the room, so that
+// after a restart of xgate it asks the room for what it missed.
+const sinceKey = "listener-since"
+
+// markIn records that the listener is in the room now.
+func (r *room) markIn() {
+	now := time.Now()
+	r.mu.Lock()
+	r.lastIn = now
+	r.mu.Unlock()
+	b, _ := now.UTC().MarshalText()
+	if err := r.h.db.KVPut(r.h.queue, sinceKey, b); err != nil {
+		r.h.log.Warn("recording when the listener was in the room", "err", err)
 	}
 }

@@ -168,9 +168,6 @@ func (r *room) join(ctx context.Context, o *occupant) error {
 	switch {
 	case err == nil:
 		o.state = stIn
-		if o.listener {
-			r.lastIn = time.Now()
-		}
 	case errors.Is(err, ErrBarred):
 		o.state = stBarred
 	default:
