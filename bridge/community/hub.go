@@ -33,11 +33,11 @@ type post struct {
 	From string `json:"from"`
 	// G is the group-wide ID of the message (made from the member and the
 	// message's ID there); every member's ID of it is stored under it.
-	G      string `json:"g"`
-	Sender string `json:"sender,omitempty"` // a network's user ID, or an occupant's nick
-	Name   string `json:"name,omitempty"`
-	Avatar string `json:"avatar,omitempty"`
-	Text   string `json:"text,omitempty"`
+	G      string   `json:"g"`
+	Sender string   `json:"sender,omitempty"` // a network's user ID, or an occupant's nick
+	Name   string   `json:"name,omitempty"`
+	Avatar string   `json:"avatar,omitempty"`
+	Text   string   `json:"text,omitempty"`
 	To     []string `json:"to"`
 }
 

@@ -42,10 +42,10 @@ type occupant struct {
 	// Under room.mu:
 	nick     string
 	state    int
-	done     chan struct{}   // closed when a join ends, either way
-	answer   chan error      // the room's answer to the join in progress
-	lastUsed time.Time       // last message sent, for the idle sweeper
-	busy     int             // deliveries in progress
+	done     chan struct{} // closed when a join ends, either way
+	answer   chan error    // the room's answer to the join in progress
+	lastUsed time.Time     // last message sent, for the idle sweeper
+	busy     int           // deliveries in progress
 }
 
 // room is the XMPP side of a hub: its occupants of the room.

@@ -175,7 +175,9 @@ func TestCommunityRoomAndSlackChannel(t *testing.T) {
 
 	// Slack → room: Carol speaks as herself, from her own occupant.
 	ts1 := w.fake.Post(w.carol.ID, w.channel.ID, "hello from *Slack*")
-	s, err := alice.Expect(ctx, w.groupchat("Carol C", func(m *xmpp.Message) bool { return m.Body == "hello from Slack" || strings.Contains(m.Body, "hello from") }))
+	s, err := alice.Expect(ctx, w.groupchat("Carol C", func(m *xmpp.Message) bool {
+		return m.Body == "hello from Slack" || strings.Contains(m.Body, "hello from")
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ type router struct {
 	routes map[string]route // by conversation ID
 	// bridged names the community session of each bridged channel.
 	bridged map[string]bridge.AccountID
-	wg     sync.WaitGroup
+	wg      sync.WaitGroup
 }
 
 // route is a remembered answer of apps.event.authorizations.list.
