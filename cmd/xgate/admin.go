@@ -41,8 +41,8 @@ type admin struct {
 	gateways func() []gatewayStatus
 	// groups returns the bridge groups' counters; nil when there are none.
 	groups func() []groupStatus
-	db       storeReader
-	backup   func(ctx context.Context) (path string, size int64, err error)
+	db     storeReader
+	backup func(ctx context.Context) (path string, size int64, err error)
 	// token guards POST /backup; "" disables it.
 	token   string
 	version string
