@@ -44,6 +44,18 @@ type Config struct {
 	// their network's events over HTTP (WebhookReceiver); such a transport
 	// needs it. It is shared by all gateways of the process.
 	Webhooks *Webhooks
+	// Community, when set, takes the stanzas of community bridging
+	// (package bridge/community): those from the rooms it bridges go to
+	// it instead of the gateway's own parts.
+	Community CommunityHandler
+}
+
+// CommunityHandler takes the stanzas of community bridging from a
+// gateway's component. Claims is called for every stanza and must be
+// cheap; HandleStanza is called on the dispatcher and must not block.
+type CommunityHandler interface {
+	Claims(from jid.JID) bool
+	HandleStanza(ctx context.Context, s xmpp.Stanza)
 }
 
 func (c Config) withDefaults() Config {
@@ -191,7 +203,7 @@ func (g *Gateway) senderLimits() xmpp.SenderLimits {
 	answers := rate.NewLimiter(limitAnswerRate, int(limitAnswerRate))
 	return xmpp.SenderLimits{
 		Classify: func(from jid.JID) string {
-			if !from.IsZero() && (access.Allowed(from) || access.IsAdmin(from)) {
+			if !from.IsZero() && (access.Allowed(from) || access.IsAdmin(from) || (g.cfg.Community != nil && g.cfg.Community.Claims(from))) {
 				return senderAllowed
 			}
 			return senderStranger

@@ -55,6 +55,10 @@ type router struct {
 // handleStanza is the component's handler: it routes every stanza.
 func (rt *router) handleStanza(ctx context.Context, s xmpp.Stanza) {
 	h := s.Head()
+	if c := rt.cfg.Community; c != nil && !h.From.IsZero() && c.Claims(h.From) {
+		c.HandleStanza(ctx, s)
+		return
+	}
 	if h.From.IsZero() || h.To.Domain() != rt.domain.Domain() {
 		rt.out.bounce(ctx, s, xmpp.NewStanzaError(xmpp.CondBadRequest, "missing or foreign address"))
 		return

@@ -39,8 +39,10 @@ type storeReader interface {
 type admin struct {
 	log      *slog.Logger
 	gateways func() []gatewayStatus
-	db       storeReader
-	backup   func(ctx context.Context) (path string, size int64, err error)
+	// groups returns the bridge groups' counters; nil when there are none.
+	groups func() []groupStatus
+	db     storeReader
+	backup func(ctx context.Context) (path string, size int64, err error)
 	// token guards POST /backup; "" disables it.
 	token   string
 	version string
@@ -198,6 +200,9 @@ func (a *admin) healthz(w http.ResponseWriter, _ *http.Request) {
 
 func (a *admin) metrics(w http.ResponseWriter, _ *http.Request) {
 	d := metricsData{gateways: a.gateways(), version: a.version, start: a.start}
+	if a.groups != nil {
+		d.groups = a.groups()
+	}
 	if st, err := a.db.Stats(); err == nil {
 		d.store = &st
 	} else {

@@ -24,6 +24,8 @@ type document struct {
 	XMPP   xmppSection   `toml:"xmpp"`
 
 	Webhooks webhooksSection `toml:"webhooks"`
+
+	BridgeGroups []bridgeGroupSection `toml:"bridge_group"`
 }
 
 // logSection is [log].

@@ -33,6 +33,7 @@ type gatewayStatus struct {
 // metricsData is everything one scrape reports.
 type metricsData struct {
 	gateways   []gatewayStatus
+	groups     []groupStatus
 	store      *store.Stats // nil when the store could not be read
 	goroutines int
 	heapBytes  uint64
@@ -219,6 +220,8 @@ func writeMetrics(d metricsData) []byte {
 			p.sample("xgate_gateway_outbox_items", itoa(g.Outbox), gwLabels(g)...)
 		}
 	}
+
+	writeGroupMetrics(&p, d.groups)
 
 	p.family("xgate_store_up", "gauge", "Whether the store's statistics could be read (1) or not (0).")
 	p.sample("xgate_store_up", boolGauge(d.store != nil))

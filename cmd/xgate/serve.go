@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/bridge/community"
 	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp"
 )
@@ -77,12 +78,23 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, version string, r
 	}
 
 	gws := make([]*bridge.Gateway, 0, len(cfg.instances))
+	trs := make([]bridge.Transport, 0, len(cfg.instances))
+	var mux *community.Mux
+	if len(cfg.groups) > 0 {
+		mux = community.NewMux()
+	}
 	for _, inst := range cfg.instances {
-		g, err := newGateway(cfg, inst, db, bk, hooks, log, version)
+		g, tr, err := newGateway(cfg, inst, db, bk, hooks, mux, log, version)
 		if err != nil {
 			return err
 		}
-		gws = append(gws, g)
+		gws, trs = append(gws, g), append(trs, tr)
+	}
+	var hubs []*community.Hub
+	if mux != nil {
+		if hubs, err = newHubs(cfg, gws, trs, mux, db, log); err != nil {
+			return err
+		}
 	}
 
 	var hooksLn net.Listener
@@ -115,6 +127,9 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, version string, r
 			log.Info("gateway stopped", "gateway", inst.Name)
 		})
 	}
+	if len(hubs) > 0 {
+		wg.Go(func() { runHubs(runCtx, hubs, log) })
+	}
 	// A transaction that finds the file damaged stops xgate with the
 	// store's error, which says how to restore.
 	go func() {
@@ -127,7 +142,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, version string, r
 	var srv *http.Server
 	adminAddr := ""
 	if ln != nil {
-		adm := &admin{log: log.With("component", "admin"), gateways: gatewayStatuses(gws), db: db, backup: bk.run, token: cfg.adminToken, version: version, start: time.Now()}
+		adm := &admin{log: log.With("component", "admin"), gateways: gatewayStatuses(gws), groups: groupStatuses(hubs), db: db, backup: bk.run, token: cfg.adminToken, version: version, start: time.Now()}
 		srv = &http.Server{
 			Handler:           adm.handler(),
 			ReadHeaderTimeout: 10 * time.Second,
@@ -196,10 +211,14 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, version string, r
 }
 
 // newGateway builds the transport and gateway of one instance.
-func newGateway(cfg *config, inst *instance, db *store.DB, bk *backups, hooks *bridge.Webhooks, log *slog.Logger, version string) (*bridge.Gateway, error) {
+func newGateway(cfg *config, inst *instance, db *store.DB, bk *backups, hooks *bridge.Webhooks, mux *community.Mux, log *slog.Logger, version string) (*bridge.Gateway, bridge.Transport, error) {
 	tr, err := inst.kind.newTransport(inst, log.With("gateway", inst.Name, "network", inst.network))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s transport: %w", inst.Name, inst.network, err)
+		return nil, nil, fmt.Errorf("%s: %s transport: %w", inst.Name, inst.network, err)
+	}
+	var ch bridge.CommunityHandler
+	if mux != nil {
+		ch = mux
 	}
 	g, err := bridge.New(bridge.Config{
 		Name:             inst.Name,
@@ -210,15 +229,16 @@ func newGateway(cfg *config, inst *instance, db *store.DB, bk *backups, hooks *b
 		Version:          version,
 		Backup:           bk.run,
 		Webhooks:         hooks,
+		Community:        ch,
 	}, tr, db, log)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", inst.Name, err)
+		return nil, nil, fmt.Errorf("%s: %w", inst.Name, err)
 	}
 	if err := provisionAssigned(db, inst, tr, log); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	log.Info("gateway configured", "gateway", inst.Name, "network", inst.network, "domain", inst.component.Domain, "server", inst.component.Addr)
-	return g, nil
+	return g, tr, nil
 }
 
 // storeOpenError explains why the store could not be opened.

@@ -50,6 +50,8 @@ type config struct {
 	webhooksListen string
 
 	instances []*instance
+	// groups are the [[bridge_group]] tables.
+	groups []*bridgeGroup
 	// secretsToRead are the instances whose component secret source is
 	// valid, usable or not: check-config reads their secrets too.
 	secretsToRead []*instance
@@ -259,6 +261,7 @@ func check(file string, pos positions, doc document, insts []decodedInstance, un
 		cfg.instances = append(cfg.instances, inst)
 	}
 
+	validateBridgeGroups(c, cfg, doc.BridgeGroups)
 	if len(insts) == 0 && len(unavailable) == 0 {
 		c.warnf("config", "no transports configured: xgate will only serve the admin endpoint")
 	}

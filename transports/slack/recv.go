@@ -262,6 +262,11 @@ func (s *Session) messageFromNetwork(ctx context.Context, channel, channelType s
 		Chat: chat, Sender: s.sender(m.User, peer), FromSelf: m.User == s.user,
 		ID: bridge.MessageID(m.TS), Time: tsTime(m.TS), Text: text, Mentions: mentions,
 	}
+	if s.community != "" {
+		if err := s.senderOf(ctx, &ev, m.User); err != nil {
+			return ev, "", err
+		}
+	}
 	if m.ThreadTS != "" && m.ThreadTS != m.TS {
 		ev.Thread = bridge.MessageID(m.ThreadTS)
 	}

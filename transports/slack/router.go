@@ -48,7 +48,9 @@ type router struct {
 
 	mu     sync.Mutex
 	routes map[string]route // by conversation ID
-	wg     sync.WaitGroup
+	// bridged names the community session of each bridged channel.
+	bridged map[string]bridge.AccountID
+	wg      sync.WaitGroup
 }
 
 // route is a remembered answer of apps.event.authorizations.list.
@@ -81,7 +83,8 @@ func (r *router) dispatch(ctx context.Context, envelopeID string, in *inbound) {
 		ID: id, Order: order, Describe: in,
 		Route: func(ctx context.Context) ([]bridge.AccountID, bool, error) {
 			r.membershipChanged(in)
-			return r.route(ctx, in)
+			accounts, complete, err := r.route(ctx, in)
+			return r.withBridged(in, accounts), complete, err
 		},
 		Handle: func(ctx context.Context, bs bridge.Session) error {
 			s := bs.(*Session)

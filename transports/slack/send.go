@@ -16,6 +16,9 @@ import (
 // channel, a direct chat's ID when the bridge knows it, else the direct
 // message with its peer, opened if needed.
 func (s *Session) conversation(ctx context.Context, chat bridge.ChatRef) (string, error) {
+	if chat.Kind == bridge.Group && s.community != "" && string(chat.ID) == s.community {
+		return s.community, nil // a bridged channel (community.go)
+	}
 	if chat.Kind == bridge.Group {
 		return groupID(chat.ID)
 	}

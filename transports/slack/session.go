@@ -35,6 +35,9 @@ type Session struct {
 	api  *slack.Client
 	dir  *directory
 	log  *slog.Logger
+	// community is the channel of a bot session that bridges it to a
+	// community room (community.go), "" for a person's account.
+	community string
 
 	sinkMu sync.RWMutex // held for reading while emitting, for writing by Close
 	sink   bridge.Sink

@@ -284,6 +284,9 @@ func (t *Transport) directory(team string) *directory {
 // removeSession forgets a closed session, unless a newer one of the same
 // account replaced it.
 func (t *Transport) removeSession(s *Session) {
+	if s.community != "" {
+		t.router.unbridge(s.community)
+	}
 	if t.fanout.Detach(s.id, s) {
 		t.mu.Lock()
 		t.closed[s.id] = true
