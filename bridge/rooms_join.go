@@ -144,6 +144,8 @@ func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
 	// A leave of this resource while the join talks to the network
 	// cancels the join.
 	v := r.view(user, room)
+	v.order.Lock()
+	defer v.order.Unlock()
 	v.mu.Lock()
 	leaves := v.leaves[user]
 	v.mu.Unlock()
@@ -154,9 +156,6 @@ func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
 			members = nil
 		}
 	}
-	v.order.Lock()
-	defer v.order.Unlock()
-
 	v.mu.Lock()
 	if v.leaves[user] != leaves {
 		v.mu.Unlock()
@@ -261,7 +260,7 @@ func (r *rooms) sendHistory(ctx context.Context, v *roomView, sess Session, to j
 			return
 		}
 		if ev.ID != "" {
-			_ = r.dedupe.once(ctx, key.seenKey(r.name, ev.ID), func() error { return nil })
+			r.dedupe.mark(key.seenKey(r.name, ev.ID))
 		}
 	}
 }

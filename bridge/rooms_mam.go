@@ -138,7 +138,7 @@ func (r *rooms) handleMAM(ctx context.Context, iq *xmpp.IQ) {
 			return
 		}
 		if ev.ID != "" {
-			_ = r.dedupe.once(ctx, key.seenKey(r.name, ev.ID), func() error { return nil })
+			r.dedupe.mark(key.seenKey(r.name, ev.ID))
 		}
 	}
 	// The answer's end follows the results it closes.
