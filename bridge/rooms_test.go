@@ -282,7 +282,9 @@ func TestRoomLeaveOvertakesJoin(t *testing.T) {
 		t.Fatal("the join never asked for the members")
 	}
 	e.send(`<presence from='%s' to='%s' type='unavailable'/>`, me, loungeRes+"alice")
-	e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == xmpp.PresenceUnavailable && p.From.String() == loungeRes+"alice" })
+	e.expectPresence(func(p *xmpp.Presence) bool {
+		return p.Type == xmpp.PresenceUnavailable && p.From.String() == loungeRes+"alice"
+	})
 	close(release)
 	// A message of the room waits for the join to end; then a direct
 	// message: nothing of the room comes before it.
