@@ -91,15 +91,13 @@ func (r *rooms) handleMAM(ctx context.Context, iq *xmpp.IQ) {
 		return
 	}
 	user, room := iq.From, iq.To.Bare()
-	chat, _, err := r.chatOf(room.Local())
+	acc, g, err := r.memberChat(ctx, iq)
 	if err != nil {
-		r.out.replyError(ctx, iq, joinError(err))
 		return
 	}
-	acc, _, err := r.groupAccount(ctx, user, chat.ID)
-	if err != nil {
-		r.out.replyError(ctx, iq, joinError(err))
-		return
+	chat := ChatRef{Kind: Group, ID: g.ID}
+	if c, _, err := r.chatOf(room.Local()); err == nil {
+		chat = c
 	}
 	sess, _, _ := acc.snapshot()
 	hf, ok := sess.(HistoryFetcher)

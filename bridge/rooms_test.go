@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -182,6 +183,21 @@ func TestRoomRefusals(t *testing.T) {
 	e.join("bob@example.org/b", "#other@"+domain+"/bob", "")
 	if c := refused(alice+"/a", "#other@"+domain+"/alice"); c != xmpp.CondRegistrationRequired {
 		t.Errorf("a group alice is not in: %s", c)
+	}
+	// A room tells nothing of itself to those outside it.
+	for i, who := range []struct {
+		from string
+		want xmpp.Condition
+	}{{alice + "/a", xmpp.CondRegistrationRequired}, {"mallory@evil.example/m", xmpp.CondForbidden}, {"carol@example.org/c", xmpp.CondRegistrationRequired}} {
+		id := fmt.Sprint("di", i)
+		e.send(`<iq type='get' id='%s' from='%s' to='#other@%s'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`, id, who.from, domain)
+		if c := errCond(e.expectIQ(id)); c != who.want {
+			t.Errorf("disco#info of #other by %s: %q, want %q", who.from, c, who.want)
+		}
+	}
+	e.send(`<iq type='get' id='di-bob' from='bob@example.org/b' to='#other@%s'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`, domain)
+	if iq := e.expectIQ("di-bob"); iq.Type != xmpp.IQResult || !strings.Contains(iq.Payload.String(), `name="Other"`) {
+		t.Errorf("disco#info of #other by bob: %s", iq.Element())
 	}
 	if c := refused("carol@example.org/c", "#other@"+domain+"/carol"); c != xmpp.CondRegistrationRequired {
 		t.Errorf("not registered: %s", c)
