@@ -87,6 +87,8 @@ type rooms struct {
 	// sentFromXMPP reports whether a remote message the user wrote is one
 	// they sent through the gateway (fromNetwork.sentFromXMPP).
 	sentFromXMPP func(ctx context.Context, key chatKey, id MessageID) bool
+	// presenceOf returns the last known presence of a remote person.
+	presenceOf func(UserID) (Presence, bool)
 	// slots bounds the joins running at once.
 	slots chan struct{}
 

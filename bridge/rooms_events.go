@@ -45,6 +45,9 @@ func (r *rooms) fromNetwork(ctx context.Context, acc *account, ev Event) (bool, 
 	case TopicEvent:
 		r.onTopic(ctx, acc, ev.Chat, ev.Topic)
 		return true, nil
+	case PresenceEvent:
+		r.onPresence(ctx, acc, ev.User, ev.Presence)
+		return false, nil // the roster shows it to the contact's subscribers too
 	}
 	chat, ok := groupChatOf(ev)
 	if !ok {
@@ -178,6 +181,33 @@ func (r *rooms) onMember(ctx context.Context, acc *account, ev MemberEvent) {
 	for _, c := range send {
 		for _, res := range to {
 			_ = r.out.send(ctx, occupantPresence(room, res, r.remoteOccupant(room, c.m), c.gone))
+		}
+	}
+}
+
+// onPresence shows a person's new presence in every room of the
+// account's user where they are an occupant.
+func (r *rooms) onPresence(ctx context.Context, acc *account, u UserID, pr Presence) {
+	r.mu.Lock()
+	var vs []*roomView
+	for k, v := range r.views {
+		if k.user == acc.user {
+			vs = append(vs, v)
+		}
+	}
+	r.mu.Unlock()
+	for _, v := range vs {
+		v.mu.Lock()
+		m, ok := v.members[u]
+		room, to := v.room, v.resources()
+		v.mu.Unlock()
+		if !ok {
+			continue
+		}
+		o := r.remoteOccupant(room, m)
+		o.Presence = &pr
+		for _, res := range to {
+			r.out.sendEphemeral(ctx, occupantPresence(room, res, o, false))
 		}
 	}
 }

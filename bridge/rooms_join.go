@@ -230,6 +230,11 @@ func (r *rooms) remoteOccupant(room jid.JID, m GroupMember) occupant {
 	if cj, err := r.contacts.jidFor(m.User); err == nil {
 		o.RealJID = cj
 	}
+	if r.presenceOf != nil {
+		if pr, ok := r.presenceOf(m.User); ok {
+			o.Presence = &pr
+		}
+	}
 	return o
 }
 

@@ -62,6 +62,8 @@ func TestRoomStanzas(t *testing.T) {
 		s    xmpp.Stanza
 	}{
 		{"occupant", occupantPresence(room, user, occupant{Nick: "Bob", RealJID: bob, Role: RoleMember, ID: occupantID(room, "bob")}, false)},
+		{"occupant-away", occupantPresence(room, user, occupant{Nick: "Bob", RealJID: bob, ID: occupantID(room, "bob"), Presence: &Presence{Show: ShowAway, Status: "Lunch"}}, false)},
+		{"occupant-offline", occupantPresence(room, user, occupant{Nick: "Bob", RealJID: bob, ID: occupantID(room, "bob"), Presence: &Presence{Show: ShowOffline}}, false)},
 		{"occupant-owner", occupantPresence(room, user, occupant{Nick: "Carol", Role: RoleOwner, ID: occupantID(room, "carol")}, false)},
 		{"self", occupantPresence(room, user, occupant{Nick: "alice", RealJID: user, ID: occupantID(room, "alice@example.org")}, false, statusNonAnonymous, statusSelf)},
 		{"self-renamed", occupantPresence(room, user, occupant{Nick: "alice (2)", RealJID: user, ID: occupantID(room, "alice@example.org")}, false, statusNonAnonymous, statusSelf, statusNickChanged)},

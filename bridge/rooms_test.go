@@ -110,6 +110,10 @@ func TestRoomJoinAndLiveChanges(t *testing.T) {
 	e.expectPresence(func(p *xmpp.Presence) bool {
 		return p.From.String() == loungeRes+"Bob" && p.Type == xmpp.PresenceUnavailable
 	})
+	emit(bridge.PresenceEvent{User: "dave", Presence: bridge.Presence{Show: bridge.ShowAway, Status: "Lunch"}})
+	e.expectPresence(func(p *xmpp.Presence) bool {
+		return p.From.String() == loungeRes+"Dave" && p.Show == "away" && p.Status == "Lunch"
+	})
 	emit(bridge.TopicEvent{Chat: "g1", Topic: "Be very nice", By: "carol"})
 	e.expectMessage(func(m *xmpp.Message) bool { return m.From.String() == lounge && m.Subject == "Be very nice" })
 
