@@ -230,13 +230,20 @@ func uniqueNick(want, fallback string, taken func(string) bool) string {
 }
 
 // roomFor returns the room JID of a chat, making the mapping on first
-// sight; name is the chat's name if the caller knows it.
+// sight; name is the chat's name if the caller knows it. A chat mapped
+// without its parent gets it recorded when it comes (chatOf returns it).
 func (r *rooms) roomFor(chat ChatRef, name string) (jid.JID, error) {
 	if chat.ID == "" {
 		return jid.JID{}, fmt.Errorf("bridge: a group chat without an ID: %w", ErrInvalidInput)
 	}
 	rm, err := r.db.RoomByChat(r.name, string(chat.ID))
 	if err == nil {
+		if rm.Parent == "" && chat.Parent != "" {
+			rm.Parent = string(chat.Parent)
+			if err := r.db.PutRoom(rm); err != nil {
+				return jid.JID{}, fmt.Errorf("bridge: room of %s: %w", chat.ID, err)
+			}
+		}
 		return jid.New(rm.Local, r.domain.Domain(), "")
 	}
 	if !errors.Is(err, store.ErrNotFound) {

@@ -57,8 +57,21 @@ func (r *rooms) fromNetwork(ctx context.Context, acc *account, ev Event) (bool, 
 	if err != nil {
 		return true, err
 	}
-	key := chatKey{Account: acc.key, Chat: ChatRef{Kind: Group, ID: chat.ID, Parent: chat.Parent}}
+	// The chat as the room records it, so that both directions use one
+	// queue and one ID-mapping scope.
+	chat, _, err = r.chatOf(room.Local())
+	if err != nil {
+		return true, err
+	}
+	key := chatKey{Account: acc.key, Chat: chat}
 	v := r.existingView(acc.user, room.Local())
+	if v != nil {
+		v.mu.Lock()
+		if v.acc != nil {
+			v.chat = chat // a parent recorded since the join
+		}
+		v.mu.Unlock()
+	}
 	switch ev := ev.(type) {
 	case MessageEvent:
 		if ev.FromSelf && ev.ID != "" && r.sentFromXMPP(ctx, key, ev.ID) {

@@ -212,12 +212,12 @@ func (r *rooms) discoverRoom(ctx context.Context, user jid.JID, local string) (C
 			if _, err := r.db.RoomByChat(r.name, string(g.ID)); err == nil {
 				continue // mapped to another localpart already
 			}
-			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID}, g.Name)
+			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}, g.Name)
 			if err != nil {
 				return ChatRef{}, err
 			}
 			if room.Local() == local {
-				return ChatRef{Kind: Group, ID: g.ID}, nil
+				return ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}, nil
 			}
 		}
 	}

@@ -95,7 +95,7 @@ func (r *rooms) handleMAM(ctx context.Context, iq *xmpp.IQ) {
 	if err != nil {
 		return
 	}
-	chat := ChatRef{Kind: Group, ID: g.ID}
+	chat := ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}
 	if c, _, err := r.chatOf(room.Local()); err == nil {
 		chat = c
 	}

@@ -276,7 +276,7 @@ func (r *rooms) discoItems(ctx context.Context, iq *xmpp.IQ) {
 			continue
 		}
 		for _, g := range gs {
-			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID}, g.Name)
+			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}, g.Name)
 			if err != nil {
 				acc.log.Error("mapping a room", "chat", g.ID, "err", err)
 				continue
