@@ -291,3 +291,33 @@ func (r *rooms) leave(ctx context.Context, p *xmpp.Presence) {
 	self := occupant{Nick: nick, RealJID: user, Role: RoleMember, ID: occupantID(room, user.Bare().String())}
 	_ = r.out.send(ctx, occupantPresence(room, user, self, true, statusSelf))
 }
+
+// refused handles an error that a user's server returned for a stanza of
+// a room: a resource that is gone (its client ended without leaving) is
+// taken out of the room, as XEP-0045 §18.1 says of such ghosts, so that
+// the room stops writing to it.
+func (r *rooms) refused(ctx context.Context, m *xmpp.Message) {
+	if m.Error == nil {
+		return
+	}
+	switch m.Error.Condition {
+	case xmpp.CondRecipientUnavailable, xmpp.CondServiceUnavailable, xmpp.CondItemNotFound,
+		xmpp.CondRemoteServerNotFound, xmpp.CondRemoteServerTimeout, xmpp.CondGone, xmpp.CondJIDMalformed:
+	default:
+		return
+	}
+	v := r.existingView(m.From, m.To.Local())
+	if v == nil {
+		return
+	}
+	v.mu.Lock()
+	gone := v.joined[m.From]
+	if gone {
+		delete(v.joined, m.From)
+		v.leaves[m.From]++
+	}
+	v.mu.Unlock()
+	if gone {
+		r.log.Info("a resource that is gone was taken out of a room", "user", m.From, "room", m.To.Bare(), "condition", m.Error.Condition)
+	}
+}

@@ -232,6 +232,20 @@ func TestRoomStaysLeftAcrossRestart(t *testing.T) {
 	if iq := e.expectIQ("sp1"); iq.Type != xmpp.IQResult {
 		t.Fatalf("self-ping %s", iq.Element())
 	}
+	// A second resource whose server answers the room's stanzas with an
+	// error is taken out of the room; the first stays.
+	e.join(alice+"/laptop", loungeRes+"alice", `<history maxstanzas='0'/>`)
+	e.expectMessage(func(m *xmpp.Message) bool { return m.From.String() == lounge && m.Subject != "" && m.To.Resource() == "laptop" })
+	e.send(`<message type='error' from='%s/laptop' to='%s' id='z'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`, alice, loungeRes+"alice (2)")
+	e.send(`<iq type='get' id='sp-l' from='%s/laptop' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>`, alice, loungeRes+"alice (2)")
+	if c := errCond(e.expectIQ("sp-l")); c != xmpp.CondNotAcceptable {
+		t.Errorf("self-ping of a resource that is gone: %q", c)
+	}
+	e.send(`<iq type='get' id='sp-p' from='%s' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>`, me, loungeRes+"alice (2)")
+	if iq := e.expectIQ("sp-p"); iq.Type != xmpp.IQResult {
+		t.Errorf("self-ping of the resource still in: %s", iq.Element())
+	}
+
 	e.restart()
 	if err := e.tr.WaitLogin(e.ctx(), "acct-alice"); err != nil {
 		t.Fatal(err)
