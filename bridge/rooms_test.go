@@ -235,7 +235,9 @@ func TestRoomStaysLeftAcrossRestart(t *testing.T) {
 	// A second resource whose server answers the room's stanzas with an
 	// error is taken out of the room; the first stays.
 	e.join(alice+"/laptop", loungeRes+"alice", `<history maxstanzas='0'/>`)
-	e.expectMessage(func(m *xmpp.Message) bool { return m.From.String() == lounge && m.Subject != "" && m.To.Resource() == "laptop" })
+	e.expectMessage(func(m *xmpp.Message) bool {
+		return m.From.String() == lounge && m.Subject != "" && m.To.Resource() == "laptop"
+	})
 	e.send(`<message type='error' from='%s/laptop' to='%s' id='z'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`, alice, loungeRes+"alice (2)")
 	e.send(`<iq type='get' id='sp-l' from='%s/laptop' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>`, alice, loungeRes+"alice (2)")
 	if c := errCond(e.expectIQ("sp-l")); c != xmpp.CondNotAcceptable {
