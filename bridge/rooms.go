@@ -313,6 +313,20 @@ func (r *rooms) accountGroups(ctx context.Context, acc *account, fresh bool) ([]
 	return gs, nil
 }
 
+// noteTopic records a group's new topic in the cached group lists, so
+// that a join soon after shows it rather than the listed one.
+func (r *rooms) noteTopic(chat ChatID, topic string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, gl := range r.groups {
+		for i := range gl.groups {
+			if gl.groups[i].ID == chat {
+				gl.groups[i].Topic = topic
+			}
+		}
+	}
+}
+
 // groupAccount returns the first account of user (by account ID) that is
 // in the group chat, with what it knows of the group.
 func (r *rooms) groupAccount(ctx context.Context, user jid.JID, chat ChatID) (*account, GroupInfo, error) {

@@ -241,6 +241,7 @@ func uniqueNickIn(v *roomView, m GroupMember) string {
 
 // onTopic shows a group's new topic as the room's subject.
 func (r *rooms) onTopic(ctx context.Context, acc *account, chat ChatID, topic string) {
+	r.noteTopic(chat, topic)
 	if rm, err := r.db.RoomByChat(r.name, string(chat)); err == nil && rm.Topic != topic {
 		rm.Topic = topic
 		if err := r.db.PutRoom(rm); err != nil {

@@ -116,6 +116,7 @@ func (r *rooms) setSubject(ctx context.Context, v *roomView, m *xmpp.Message) {
 			r.out.bounce(ctx, m, sendError(err))
 			return
 		}
+		r.noteTopic(chat.ID, m.Subject)
 		v.order.Lock()
 		defer v.order.Unlock()
 		v.mu.Lock()

@@ -371,6 +371,9 @@ func TestRoomsEndToEnd(t *testing.T) {
 	if last := pres[len(pres)-1]; last.From != self || !hasStatus(last, "210") {
 		t.Errorf("second resource's self-presence %s", last.Element())
 	}
+	if s, err := c2.Expect(ctx, fromRoom(room)); err != nil || s.(*xmpp.Message).Subject != "Design, all of it" {
+		t.Errorf("second resource's subject: %v %v", s, err)
+	}
 	fake.Post(bob.ID, ch.ID, "to both")
 	for _, cl := range []*prosodytest.Client{c, c2} {
 		if _, err := cl.Expect(ctx, groupchatFrom(bobOcc, func(b string) bool { return b == "to both" })); err != nil {
