@@ -213,3 +213,34 @@ func TestUniqueNicks(t *testing.T) {
 		t.Errorf("the freed nick is %q", m.Nick)
 	}
 }
+
+func FuzzParseHistory(f *testing.F) {
+	f.Add(`<x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='5' seconds='60' since='2026-12-04T11:00:00Z'/></x>`)
+	f.Add(`<x xmlns='http://jabber.org/protocol/muc'><history maxchars='0'/></x>`)
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, doc string) {
+		x, err := xmpp.ParseElement(doc)
+		if err != nil {
+			return
+		}
+		h := parseHistory(x, now)
+		if h.max < 0 || h.max > maxHistory {
+			t.Errorf("max %d out of bounds", h.max)
+		}
+	})
+}
+
+func FuzzParseMAMQuery(f *testing.F) {
+	f.Add(`<query xmlns='urn:xmpp:mam:2' queryid='q'><set xmlns='http://jabber.org/protocol/rsm'><max>10</max><before>x</before></set></query>`)
+	f.Add(`<query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' type='submit'><field var='start'><value>2026-12-01T00:00:00Z</value></field></x></query>`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		q, err := xmpp.ParseElement(doc)
+		if err != nil {
+			return
+		}
+		mq := parseMAMQuery(q)
+		if mq.max < 0 || mq.max > mamMaxMax {
+			t.Errorf("max %d out of bounds", mq.max)
+		}
+	})
+}
