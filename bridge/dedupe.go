@@ -116,6 +116,25 @@ func (d *dedupe) once(ctx context.Context, k store.SeenKey, deliver func() error
 	return nil
 }
 
+// mark records the message k names as delivered without delivering it (a
+// message the user got another way: a room's history, an archive query),
+// so that the user may name it and a late live copy is not shown again.
+// It never waits: a message being delivered at this moment is left to
+// that delivery.
+func (d *dedupe) mark(k store.SeenKey) {
+	d.mu.Lock()
+	if d.inflight[k] != nil || d.unsaved[k] {
+		d.mu.Unlock()
+		return
+	}
+	d.unsaved[k] = true
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
 // delivered reports whether the message k names was delivered (and its
 // record not pruned yet).
 func (d *dedupe) delivered(k store.SeenKey) bool {

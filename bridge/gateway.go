@@ -258,7 +258,7 @@ func (g *Gateway) assemble() {
 		g.fromNet.rooms = &rooms{
 			name: name, domain: g.domain, info: g.info, db: g.db, accounts: g.accounts, contacts: contacts,
 			toNet: g.toNet, out: g.deliv, dedupe: g.fromNet.dedupe, sending: sending, metrics: g.metrics,
-			life: g.life, log: g.log, access: access, sentFromXMPP: g.fromNet.sentFromXMPP,
+			life: g.life, log: g.log, access: access, sentFromXMPP: g.fromNet.sentFromXMPP, presenceOf: g.roster.presenceOf,
 			slots: make(chan struct{}, 32), views: map[viewKey]*roomView{}, groups: map[store.AccountKey]groupList{},
 		}
 	}

@@ -60,6 +60,9 @@ func (rt *router) handleMessage(ctx context.Context, m *xmpp.Message) {
 		if m.Error != nil {
 			rt.log.Info("user's server refused a message", "from", m.From, "to", m.To, "condition", m.Error.Condition)
 		}
+		if rt.rooms != nil && isRoomLocal(m.To.Local()) {
+			rt.rooms.refused(ctx, m)
+		}
 		return
 	}
 	if m.To.Local() == "" {

@@ -87,6 +87,8 @@ type rooms struct {
 	// sentFromXMPP reports whether a remote message the user wrote is one
 	// they sent through the gateway (fromNetwork.sentFromXMPP).
 	sentFromXMPP func(ctx context.Context, key chatKey, id MessageID) bool
+	// presenceOf returns the last known presence of a remote person.
+	presenceOf func(UserID) (Presence, bool)
 	// slots bounds the joins running at once.
 	slots chan struct{}
 
@@ -228,13 +230,20 @@ func uniqueNick(want, fallback string, taken func(string) bool) string {
 }
 
 // roomFor returns the room JID of a chat, making the mapping on first
-// sight; name is the chat's name if the caller knows it.
+// sight; name is the chat's name if the caller knows it. A chat mapped
+// without its parent gets it recorded when it comes (chatOf returns it).
 func (r *rooms) roomFor(chat ChatRef, name string) (jid.JID, error) {
 	if chat.ID == "" {
 		return jid.JID{}, fmt.Errorf("bridge: a group chat without an ID: %w", ErrInvalidInput)
 	}
 	rm, err := r.db.RoomByChat(r.name, string(chat.ID))
 	if err == nil {
+		if rm.Parent == "" && chat.Parent != "" {
+			rm.Parent = string(chat.Parent)
+			if err := r.db.PutRoom(rm); err != nil {
+				return jid.JID{}, fmt.Errorf("bridge: room of %s: %w", chat.ID, err)
+			}
+		}
 		return jid.New(rm.Local, r.domain.Domain(), "")
 	}
 	if !errors.Is(err, store.ErrNotFound) {
@@ -302,6 +311,20 @@ func (r *rooms) accountGroups(ctx context.Context, acc *account, fresh bool) ([]
 	r.groups[acc.key] = groupList{at: time.Now(), groups: gs}
 	r.mu.Unlock()
 	return gs, nil
+}
+
+// noteTopic records a group's new topic in the cached group lists, so
+// that a join soon after shows it rather than the listed one.
+func (r *rooms) noteTopic(chat ChatID, topic string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, gl := range r.groups {
+		for i := range gl.groups {
+			if gl.groups[i].ID == chat {
+				gl.groups[i].Topic = topic
+			}
+		}
+	}
 }
 
 // groupAccount returns the first account of user (by account ID) that is

@@ -45,6 +45,9 @@ func (r *rooms) fromNetwork(ctx context.Context, acc *account, ev Event) (bool, 
 	case TopicEvent:
 		r.onTopic(ctx, acc, ev.Chat, ev.Topic)
 		return true, nil
+	case PresenceEvent:
+		r.onPresence(ctx, acc, ev.User, ev.Presence)
+		return false, nil // the roster shows it to the contact's subscribers too
 	}
 	chat, ok := groupChatOf(ev)
 	if !ok {
@@ -54,8 +57,21 @@ func (r *rooms) fromNetwork(ctx context.Context, acc *account, ev Event) (bool, 
 	if err != nil {
 		return true, err
 	}
-	key := chatKey{Account: acc.key, Chat: ChatRef{Kind: Group, ID: chat.ID, Parent: chat.Parent}}
+	// The chat as the room records it, so that both directions use one
+	// queue and one ID-mapping scope.
+	chat, _, err = r.chatOf(room.Local())
+	if err != nil {
+		return true, err
+	}
+	key := chatKey{Account: acc.key, Chat: chat}
 	v := r.existingView(acc.user, room.Local())
+	if v != nil {
+		v.mu.Lock()
+		if v.acc != nil {
+			v.chat = chat // a parent recorded since the join
+		}
+		v.mu.Unlock()
+	}
 	switch ev := ev.(type) {
 	case MessageEvent:
 		if ev.FromSelf && ev.ID != "" && r.sentFromXMPP(ctx, key, ev.ID) {
@@ -182,6 +198,33 @@ func (r *rooms) onMember(ctx context.Context, acc *account, ev MemberEvent) {
 	}
 }
 
+// onPresence shows a person's new presence in every room of the
+// account's user where they are an occupant.
+func (r *rooms) onPresence(ctx context.Context, acc *account, u UserID, pr Presence) {
+	r.mu.Lock()
+	var vs []*roomView
+	for k, v := range r.views {
+		if k.user == acc.user {
+			vs = append(vs, v)
+		}
+	}
+	r.mu.Unlock()
+	for _, v := range vs {
+		v.mu.Lock()
+		m, ok := v.members[u]
+		room, to := v.room, v.resources()
+		v.mu.Unlock()
+		if !ok {
+			continue
+		}
+		o := r.remoteOccupant(room, m)
+		o.Presence = &pr
+		for _, res := range to {
+			r.out.sendEphemeral(ctx, occupantPresence(room, res, o, false))
+		}
+	}
+}
+
 // occupantChange is a presence to send about an occupant.
 type occupantChange struct {
 	m    GroupMember
@@ -198,6 +241,7 @@ func uniqueNickIn(v *roomView, m GroupMember) string {
 
 // onTopic shows a group's new topic as the room's subject.
 func (r *rooms) onTopic(ctx context.Context, acc *account, chat ChatID, topic string) {
+	r.noteTopic(chat, topic)
 	if rm, err := r.db.RoomByChat(r.name, string(chat)); err == nil && rm.Topic != topic {
 		rm.Topic = topic
 		if err := r.db.PutRoom(rm); err != nil {

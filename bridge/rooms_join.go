@@ -144,6 +144,8 @@ func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
 	// A leave of this resource while the join talks to the network
 	// cancels the join.
 	v := r.view(user, room)
+	v.order.Lock()
+	defer v.order.Unlock()
 	v.mu.Lock()
 	leaves := v.leaves[user]
 	v.mu.Unlock()
@@ -154,9 +156,6 @@ func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
 			members = nil
 		}
 	}
-	v.order.Lock()
-	defer v.order.Unlock()
-
 	v.mu.Lock()
 	if v.leaves[user] != leaves {
 		v.mu.Unlock()
@@ -213,12 +212,12 @@ func (r *rooms) discoverRoom(ctx context.Context, user jid.JID, local string) (C
 			if _, err := r.db.RoomByChat(r.name, string(g.ID)); err == nil {
 				continue // mapped to another localpart already
 			}
-			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID}, g.Name)
+			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}, g.Name)
 			if err != nil {
 				return ChatRef{}, err
 			}
 			if room.Local() == local {
-				return ChatRef{Kind: Group, ID: g.ID}, nil
+				return ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}, nil
 			}
 		}
 	}
@@ -230,6 +229,11 @@ func (r *rooms) remoteOccupant(room jid.JID, m GroupMember) occupant {
 	o := occupant{Nick: m.Nick, Role: m.Role, ID: occupantID(room, string(m.User))}
 	if cj, err := r.contacts.jidFor(m.User); err == nil {
 		o.RealJID = cj
+	}
+	if r.presenceOf != nil {
+		if pr, ok := r.presenceOf(m.User); ok {
+			o.Presence = &pr
+		}
 	}
 	return o
 }
@@ -261,7 +265,7 @@ func (r *rooms) sendHistory(ctx context.Context, v *roomView, sess Session, to j
 			return
 		}
 		if ev.ID != "" {
-			_ = r.dedupe.once(ctx, key.seenKey(r.name, ev.ID), func() error { return nil })
+			r.dedupe.mark(key.seenKey(r.name, ev.ID))
 		}
 	}
 }
@@ -286,4 +290,34 @@ func (r *rooms) leave(ctx context.Context, p *xmpp.Presence) {
 	}
 	self := occupant{Nick: nick, RealJID: user, Role: RoleMember, ID: occupantID(room, user.Bare().String())}
 	_ = r.out.send(ctx, occupantPresence(room, user, self, true, statusSelf))
+}
+
+// refused handles an error that a user's server returned for a stanza of
+// a room: a resource that is gone (its client ended without leaving) is
+// taken out of the room, as XEP-0045 §18.1 says of such ghosts, so that
+// the room stops writing to it.
+func (r *rooms) refused(ctx context.Context, m *xmpp.Message) {
+	if m.Error == nil {
+		return
+	}
+	switch m.Error.Condition {
+	case xmpp.CondRecipientUnavailable, xmpp.CondServiceUnavailable, xmpp.CondItemNotFound,
+		xmpp.CondRemoteServerNotFound, xmpp.CondRemoteServerTimeout, xmpp.CondGone, xmpp.CondJIDMalformed:
+	default:
+		return
+	}
+	v := r.existingView(m.From, m.To.Local())
+	if v == nil {
+		return
+	}
+	v.mu.Lock()
+	gone := v.joined[m.From]
+	if gone {
+		delete(v.joined, m.From)
+		v.leaves[m.From]++
+	}
+	v.mu.Unlock()
+	if gone {
+		r.log.Info("a resource that is gone was taken out of a room", "user", m.From, "room", m.To.Bare(), "condition", m.Error.Condition)
+	}
 }

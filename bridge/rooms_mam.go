@@ -91,15 +91,13 @@ func (r *rooms) handleMAM(ctx context.Context, iq *xmpp.IQ) {
 		return
 	}
 	user, room := iq.From, iq.To.Bare()
-	chat, _, err := r.chatOf(room.Local())
+	acc, g, err := r.memberChat(ctx, iq)
 	if err != nil {
-		r.out.replyError(ctx, iq, joinError(err))
 		return
 	}
-	acc, _, err := r.groupAccount(ctx, user, chat.ID)
-	if err != nil {
-		r.out.replyError(ctx, iq, joinError(err))
-		return
+	chat := ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}
+	if c, _, err := r.chatOf(room.Local()); err == nil {
+		chat = c
 	}
 	sess, _, _ := acc.snapshot()
 	hf, ok := sess.(HistoryFetcher)
@@ -138,7 +136,7 @@ func (r *rooms) handleMAM(ctx context.Context, iq *xmpp.IQ) {
 			return
 		}
 		if ev.ID != "" {
-			_ = r.dedupe.once(ctx, key.seenKey(r.name, ev.ID), func() error { return nil })
+			r.dedupe.mark(key.seenKey(r.name, ev.ID))
 		}
 	}
 	// The answer's end follows the results it closes.

@@ -45,6 +45,13 @@ func TestRoomJIDsAreStable(t *testing.T) {
 	if err != nil || chat.ID != "C4" || rm.Name != "Design Team" {
 		t.Errorf("chatOf: %+v %+v %v", chat, rm, err)
 	}
+	// A parent learnt later is recorded.
+	if _, err := r.roomFor(ChatRef{Kind: Group, ID: "C4", Parent: "G1"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if chat, _, err := r.chatOf(`#design\20team`); err != nil || chat.Parent != "G1" {
+		t.Errorf("parent not recorded: %+v %v", chat, err)
+	}
 	if _, _, err := r.chatOf("#nowhere"); err == nil {
 		t.Error("chatOf an unknown room succeeded")
 	}

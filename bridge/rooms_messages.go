@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/disco"
@@ -115,6 +116,7 @@ func (r *rooms) setSubject(ctx context.Context, v *roomView, m *xmpp.Message) {
 			r.out.bounce(ctx, m, sendError(err))
 			return
 		}
+		r.noteTopic(chat.ID, m.Subject)
 		v.order.Lock()
 		defer v.order.Unlock()
 		v.mu.Lock()
@@ -160,33 +162,24 @@ func (r *rooms) handleIQ(ctx context.Context, iq *xmpp.IQ) {
 	switch {
 	case p.Name.Space == xmpp.NSPing && get && iq.To.Resource() != "":
 		r.selfPing(ctx, iq)
-	case p.Name.Space == xmpp.NSPing && get:
-		if _, _, err := r.chatOf(iq.To.Local()); err != nil {
-			r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
-			return
-		}
-		r.out.reply(ctx, iq, nil)
-	case p.Name.Space == NSMAM && p.Name.Local == "query" && iq.Type == xmpp.IQSet && iq.To.Resource() == "":
-		select {
-		case r.slots <- struct{}{}:
-		default:
-			r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondResourceConstraint, "The gateway is busy; try again in a moment."))
-			return
-		}
-		r.life.wg.Go(func() {
-			defer func() { <-r.slots }()
-			mctx, cancel := context.WithTimeout(r.life.ctx, joinTimeout)
-			defer cancel()
-			r.handleMAM(mctx, iq)
+	case p.Name.Space == xmpp.NSPing && get && r.access.Allowed(iq.From):
+		r.background(ctx, iq, func(ctx context.Context, iq *xmpp.IQ) {
+			if _, _, err := r.memberChat(ctx, iq); err == nil {
+				r.out.reply(ctx, iq, nil)
+			}
 		})
+	case !r.access.Allowed(iq.From):
+		r.out.replyError(ctx, iq, userError(ErrNotAllowed))
+	case p.Name.Space == NSMAM && p.Name.Local == "query" && iq.Type == xmpp.IQSet && iq.To.Resource() == "":
+		r.background(ctx, iq, r.handleMAM)
 	case p.Name.Space == disco.NSInfo && get && iq.To.Resource() == "" && p.AttrValue("node") == "":
-		r.discoInfo(ctx, iq)
+		r.background(ctx, iq, r.discoInfo)
 	case p.Name.Space == disco.NSItems && get && iq.To.Resource() == "":
-		if _, _, err := r.chatOf(iq.To.Local()); err != nil {
-			r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
-			return
-		}
-		r.out.reply(ctx, iq, (&disco.Items{Node: p.AttrValue("node")}).Element())
+		r.background(ctx, iq, func(ctx context.Context, iq *xmpp.IQ) {
+			if _, _, err := r.memberChat(ctx, iq); err == nil {
+				r.out.reply(ctx, iq, (&disco.Items{Node: p.AttrValue("node")}).Element())
+			}
+		})
 	default:
 		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, ""))
 	}
@@ -210,29 +203,16 @@ func (r *rooms) selfPing(ctx context.Context, iq *xmpp.IQ) {
 	r.out.reply(ctx, iq, nil)
 }
 
-// discoInfo answers disco#info on a room, from what the gateway knows
-// without asking the network.
+// discoInfo answers disco#info on a room, to members of its chat only,
+// from the account's group list and the user's view of the room.
 func (r *rooms) discoInfo(ctx context.Context, iq *xmpp.IQ) {
-	chat, rm, err := r.chatOf(iq.To.Local())
+	acc, g, err := r.memberChat(ctx, iq)
 	if err != nil {
-		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
 		return
 	}
-	name, subject, private, occupants, archive := rm.Name, rm.Topic, false, 0, false
-	for _, acc := range r.accounts.userAccounts(iq.From) {
-		if sess, _, _ := acc.snapshot(); sess != nil {
-			_, hf := sess.(HistoryFetcher)
-			archive = archive || hf
-		}
-		r.mu.Lock()
-		gl := r.groups[acc.key]
-		r.mu.Unlock()
-		for _, g := range gl.groups {
-			if g.ID == chat.ID {
-				name, subject, private, occupants = g.Name, g.Topic, g.Private, g.Members
-			}
-		}
-	}
+	name, subject, private, occupants := g.Name, g.Topic, g.Private, g.Members
+	sess, _, _ := acc.snapshot()
+	_, archive := sess.(HistoryFetcher)
 	if v := r.existingView(iq.From, iq.To.Local()); v != nil {
 		v.mu.Lock()
 		if v.acc != nil {
@@ -244,6 +224,45 @@ func (r *rooms) discoInfo(ctx context.Context, iq *xmpp.IQ) {
 		name = iq.To.Local()
 	}
 	r.out.reply(ctx, iq, roomDisco(name, subject, private, occupants, archive).Element())
+}
+
+// memberChat returns the account of the user of an iq that is in the
+// room's chat, with what it knows of the group. Otherwise it answers the
+// iq with item-not-found (registration-required for a room that exists
+// but none of the user's groups) and returns an error: a room tells
+// nothing of itself to those outside it.
+func (r *rooms) memberChat(ctx context.Context, iq *xmpp.IQ) (*account, GroupInfo, error) {
+	chat, _, err := r.chatOf(iq.To.Local())
+	if errors.Is(err, ErrNotFound) {
+		chat, err = r.discoverRoom(ctx, iq.From, iq.To.Local())
+	}
+	if err != nil {
+		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, ""))
+		return nil, GroupInfo{}, err
+	}
+	acc, g, err := r.groupAccount(ctx, iq.From, chat.ID)
+	if err != nil {
+		r.out.replyError(ctx, iq, joinError(err))
+		return nil, GroupInfo{}, err
+	}
+	return acc, g, nil
+}
+
+// background runs an iq's handling, which may wait for the network,
+// outside the dispatcher, within the join slots.
+func (r *rooms) background(ctx context.Context, iq *xmpp.IQ, handle func(context.Context, *xmpp.IQ)) {
+	select {
+	case r.slots <- struct{}{}:
+	default:
+		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondResourceConstraint, "The gateway is busy; try again in a moment."))
+		return
+	}
+	r.life.wg.Go(func() {
+		defer func() { <-r.slots }()
+		bctx, cancel := context.WithTimeout(r.life.ctx, joinTimeout)
+		defer cancel()
+		handle(bctx, iq)
+	})
 }
 
 // discoItems answers disco#items on the component: the rooms of the
@@ -258,7 +277,7 @@ func (r *rooms) discoItems(ctx context.Context, iq *xmpp.IQ) {
 			continue
 		}
 		for _, g := range gs {
-			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID}, g.Name)
+			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}, g.Name)
 			if err != nil {
 				acc.log.Error("mapping a room", "chat", g.ID, "err", err)
 				continue

@@ -40,6 +40,9 @@ type occupant struct {
 	Role    Role
 	// ID is the XEP-0421 occupant id.
 	ID string
+	// Presence is the person's presence on the network, when known. A
+	// member who is offline stays an occupant, shown extended away.
+	Presence *Presence
 }
 
 // occupantID returns the XEP-0421 id of an occupant: stable for a person
@@ -73,6 +76,12 @@ func occupantPresence(room, to jid.JID, o occupant, unavailable bool, statuses .
 		from = room.Bare()
 	}
 	p := &xmpp.Presence{Header: xmpp.Header{From: from, To: to}}
+	if pr := o.Presence; pr != nil && !unavailable {
+		applyPresence(p, *pr)
+		if pr.Show == ShowOffline {
+			p.Type, p.Show = xmpp.PresenceAvailable, "xa"
+		}
+	}
 	aff, role := mucAffiliation(o.Role)
 	if unavailable {
 		p.Type, role = xmpp.PresenceUnavailable, "none"

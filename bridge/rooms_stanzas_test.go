@@ -62,6 +62,8 @@ func TestRoomStanzas(t *testing.T) {
 		s    xmpp.Stanza
 	}{
 		{"occupant", occupantPresence(room, user, occupant{Nick: "Bob", RealJID: bob, Role: RoleMember, ID: occupantID(room, "bob")}, false)},
+		{"occupant-away", occupantPresence(room, user, occupant{Nick: "Bob", RealJID: bob, ID: occupantID(room, "bob"), Presence: &Presence{Show: ShowAway, Status: "Lunch"}}, false)},
+		{"occupant-offline", occupantPresence(room, user, occupant{Nick: "Bob", RealJID: bob, ID: occupantID(room, "bob"), Presence: &Presence{Show: ShowOffline}}, false)},
 		{"occupant-owner", occupantPresence(room, user, occupant{Nick: "Carol", Role: RoleOwner, ID: occupantID(room, "carol")}, false)},
 		{"self", occupantPresence(room, user, occupant{Nick: "alice", RealJID: user, ID: occupantID(room, "alice@example.org")}, false, statusNonAnonymous, statusSelf)},
 		{"self-renamed", occupantPresence(room, user, occupant{Nick: "alice (2)", RealJID: user, ID: occupantID(room, "alice@example.org")}, false, statusNonAnonymous, statusSelf, statusNickChanged)},
@@ -210,4 +212,35 @@ func TestUniqueNicks(t *testing.T) {
 	if m, _ := v.addMember(GroupMember{User: "u6", Nick: "Bob"}); m.Nick != "Bob" {
 		t.Errorf("the freed nick is %q", m.Nick)
 	}
+}
+
+func FuzzParseHistory(f *testing.F) {
+	f.Add(`<x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='5' seconds='60' since='2026-12-04T11:00:00Z'/></x>`)
+	f.Add(`<x xmlns='http://jabber.org/protocol/muc'><history maxchars='0'/></x>`)
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, doc string) {
+		x, err := xmpp.ParseElement(doc)
+		if err != nil {
+			return
+		}
+		h := parseHistory(x, now)
+		if h.max < 0 || h.max > maxHistory {
+			t.Errorf("max %d out of bounds", h.max)
+		}
+	})
+}
+
+func FuzzParseMAMQuery(f *testing.F) {
+	f.Add(`<query xmlns='urn:xmpp:mam:2' queryid='q'><set xmlns='http://jabber.org/protocol/rsm'><max>10</max><before>x</before></set></query>`)
+	f.Add(`<query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' type='submit'><field var='start'><value>2026-12-01T00:00:00Z</value></field></x></query>`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		q, err := xmpp.ParseElement(doc)
+		if err != nil {
+			return
+		}
+		mq := parseMAMQuery(q)
+		if mq.max < 0 || mq.max > mamMaxMax {
+			t.Errorf("max %d out of bounds", mq.max)
+		}
+	})
 }

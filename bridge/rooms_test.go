@@ -1,8 +1,10 @@
 package bridge_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,6 +110,10 @@ func TestRoomJoinAndLiveChanges(t *testing.T) {
 	e.expectPresence(func(p *xmpp.Presence) bool {
 		return p.From.String() == loungeRes+"Bob" && p.Type == xmpp.PresenceUnavailable
 	})
+	emit(bridge.PresenceEvent{User: "dave", Presence: bridge.Presence{Show: bridge.ShowAway, Status: "Lunch"}})
+	e.expectPresence(func(p *xmpp.Presence) bool {
+		return p.From.String() == loungeRes+"Dave" && p.Show == "away" && p.Status == "Lunch"
+	})
 	emit(bridge.TopicEvent{Chat: "g1", Topic: "Be very nice", By: "carol"})
 	e.expectMessage(func(m *xmpp.Message) bool { return m.From.String() == lounge && m.Subject == "Be very nice" })
 
@@ -134,16 +140,18 @@ func TestRoomJoinAndLiveChanges(t *testing.T) {
 	}
 	e.send(`<message from='%s' to='%s' type='groupchat' id='x2'><reactions xmlns='urn:xmpp:reactions:0' id='h2'><reaction>🎉</reaction></reactions></message>`, me, lounge)
 	e.send(`<message from='%s' to='%s' type='groupchat' id='x3'><body>hello!</body><replace xmlns='urn:xmpp:message-correct:0' id='x1'/></message>`, me, lounge)
-	if _, err := e.tr.WaitSentKind(ctx, "edit", 1); err != nil {
+	e.send(`<message from='%s' to='%s' type='groupchat' id='x4'><body>indeed</body><reply xmlns='urn:xmpp:reply:0' id='h2'/></message>`, me, lounge)
+	e.send(`<message from='%s' to='%s' type='groupchat' id='x5'><retract xmlns='urn:xmpp:message-retract:1' id='x1'/></message>`, me, lounge)
+	if _, err := e.tr.WaitSentKind(ctx, "retract", 1); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for _, s := range e.tr.Sent() {
 		if s.Chat == loungeChat {
-			got = append(got, s.Kind+":"+string(s.ID)+":"+s.Msg.Text+strings.Join(s.Emojis, ""))
+			got = append(got, s.Kind+":"+string(s.ID)+":"+s.Msg.Text+strings.Join(s.Emojis, "")+":"+string(s.Msg.ReplyTo))
 		}
 	}
-	if !slices.Equal(got, []string{"message:m1:hello", "react:h2:🎉", "edit:m1:hello!"}) {
+	if !slices.Equal(got, []string{"message:m1:hello:", "react:h2:🎉:", "edit:m1:hello!:", "message:m2:indeed:h2", "retract:m1::"}) {
 		t.Errorf("sent to the group %q", got)
 	}
 	// Echo of alice's own message from the network: not shown twice.
@@ -180,6 +188,21 @@ func TestRoomRefusals(t *testing.T) {
 	if c := refused(alice+"/a", "#other@"+domain+"/alice"); c != xmpp.CondRegistrationRequired {
 		t.Errorf("a group alice is not in: %s", c)
 	}
+	// A room tells nothing of itself to those outside it.
+	for i, who := range []struct {
+		from string
+		want xmpp.Condition
+	}{{alice + "/a", xmpp.CondRegistrationRequired}, {"mallory@evil.example/m", xmpp.CondForbidden}, {"carol@example.org/c", xmpp.CondRegistrationRequired}} {
+		id := fmt.Sprint("di", i)
+		e.send(`<iq type='get' id='%s' from='%s' to='#other@%s'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`, id, who.from, domain)
+		if c := errCond(e.expectIQ(id)); c != who.want {
+			t.Errorf("disco#info of #other by %s: %q, want %q", who.from, c, who.want)
+		}
+	}
+	e.send(`<iq type='get' id='di-bob' from='bob@example.org/b' to='#other@%s'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`, domain)
+	if iq := e.expectIQ("di-bob"); iq.Type != xmpp.IQResult || !strings.Contains(iq.Payload.String(), `name="Other"`) {
+		t.Errorf("disco#info of #other by bob: %s", iq.Element())
+	}
 	if c := refused("carol@example.org/c", "#other@"+domain+"/carol"); c != xmpp.CondRegistrationRequired {
 		t.Errorf("not registered: %s", c)
 	}
@@ -204,12 +227,32 @@ func TestRoomStaysLeftAcrossRestart(t *testing.T) {
 	e := newRoomEnv(t)
 	me := alice + "/phone"
 	e.join(me, loungeRes+"alice", `<history maxstanzas='0'/>`)
+	e.expectMessage(func(m *xmpp.Message) bool { return m.From.String() == lounge && m.Subject != "" })
 	e.send(`<iq type='get' id='sp1' from='%s' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>`, me, loungeRes+"alice (2)")
 	if iq := e.expectIQ("sp1"); iq.Type != xmpp.IQResult {
 		t.Fatalf("self-ping %s", iq.Element())
 	}
+	// A second resource whose server answers the room's stanzas with an
+	// error is taken out of the room; the first stays.
+	e.join(alice+"/laptop", loungeRes+"alice", `<history maxstanzas='0'/>`)
+	e.expectMessage(func(m *xmpp.Message) bool {
+		return m.From.String() == lounge && m.Subject != "" && m.To.Resource() == "laptop"
+	})
+	e.send(`<message type='error' from='%s/laptop' to='%s' id='z'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`, alice, loungeRes+"alice (2)")
+	e.send(`<iq type='get' id='sp-l' from='%s/laptop' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>`, alice, loungeRes+"alice (2)")
+	if c := errCond(e.expectIQ("sp-l")); c != xmpp.CondNotAcceptable {
+		t.Errorf("self-ping of a resource that is gone: %q", c)
+	}
+	e.send(`<iq type='get' id='sp-p' from='%s' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>`, me, loungeRes+"alice (2)")
+	if iq := e.expectIQ("sp-p"); iq.Type != xmpp.IQResult {
+		t.Errorf("self-ping of the resource still in: %s", iq.Element())
+	}
+
 	e.restart()
-	e.tr.WaitLogin(e.ctx(), "acct-alice")
+	if err := e.tr.WaitLogin(e.ctx(), "acct-alice"); err != nil {
+		t.Fatal(err)
+	}
+	e.backlog = nil
 	e.send(`<iq type='get' id='sp2' from='%s' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>`, me, loungeRes+"alice (2)")
 	if c := errCond(e.expectIQ("sp2")); c != xmpp.CondNotAcceptable {
 		t.Fatalf("self-ping after a restart: %s", c)
@@ -218,9 +261,15 @@ func TestRoomStaysLeftAcrossRestart(t *testing.T) {
 	if err := e.tr.Emit(ctx, "acct-alice", bridge.MessageEvent{Chat: loungeChat, Sender: "bob", ID: "n1", Text: "while away"}); err != nil {
 		t.Fatal(err)
 	}
-	// The client joins again, leaves, and after another restart nothing
-	// of the room reaches it.
-	e.join(me, loungeRes+"alice", "")
+	// The client joins again, asking for the history since a time: the
+	// message older than that is left out.
+	e.join(me, loungeRes+"alice", `<history since='2026-12-01T09:00:30Z'/>`)
+	m := e.expectMessage(func(m *xmpp.Message) bool { return m.From.Bare().String() == lounge })
+	if m.Body != "older" {
+		t.Errorf("history since: %s", m.Element())
+	}
+	e.expectMessage(func(m *xmpp.Message) bool { return m.From.String() == lounge && m.Subject != "" })
+	// It leaves, and after another restart nothing of the room reaches it.
 	e.send(`<presence from='%s' to='%s' type='unavailable'/>`, me, loungeRes+"alice (2)")
 	p := e.expectPresence(func(p *xmpp.Presence) bool {
 		return p.Type == xmpp.PresenceUnavailable && p.From.Bare().String() == lounge
@@ -229,7 +278,9 @@ func TestRoomStaysLeftAcrossRestart(t *testing.T) {
 		t.Errorf("leave %s", p.Element())
 	}
 	e.restart()
-	e.tr.WaitLogin(e.ctx(), "acct-alice")
+	if err := e.tr.WaitLogin(e.ctx(), "acct-alice"); err != nil {
+		t.Fatal(err)
+	}
 	e.backlog = nil
 	if err := e.tr.Emit(ctx, "acct-alice", bridge.MessageEvent{Chat: loungeChat, Sender: "bob", ID: "n2", Text: "after leaving"}); err != nil {
 		t.Fatal(err)
@@ -243,6 +294,47 @@ func TestRoomStaysLeftAcrossRestart(t *testing.T) {
 	for _, s := range e.backlog {
 		if m, ok := s.(*xmpp.Message); ok && m.From.Bare().String() == lounge {
 			t.Errorf("room message after leaving: %s", m.Element())
+		}
+	}
+}
+
+// A leave that arrives while the join still talks to the network cancels
+// the join: the resource is not in the room afterwards.
+func TestRoomLeaveOvertakesJoin(t *testing.T) {
+	e := newRoomEnv(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	e.tr.BeforeMembers = func(bridge.ChatID) {
+		once.Do(func() {
+			close(entered)
+			<-release
+		})
+	}
+	me := alice + "/phone"
+	e.send(`<presence from='%s' to='%s'><x xmlns='http://jabber.org/protocol/muc'/></presence>`, me, loungeRes+"alice")
+	select {
+	case <-entered:
+	case <-e.ctx().Done():
+		t.Fatal("the join never asked for the members")
+	}
+	e.send(`<presence from='%s' to='%s' type='unavailable'/>`, me, loungeRes+"alice")
+	e.expectPresence(func(p *xmpp.Presence) bool {
+		return p.Type == xmpp.PresenceUnavailable && p.From.String() == loungeRes+"alice"
+	})
+	close(release)
+	// A message of the room waits for the join to end; then a direct
+	// message: nothing of the room comes before it.
+	ctx := e.ctx()
+	if err := e.tr.Emit(ctx, "acct-alice", bridge.MessageEvent{Chat: loungeChat, Sender: "bob", ID: "n1", Text: "in the room"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.tr.Emit(ctx, "acct-alice", bridge.MessageEvent{Chat: bridge.ChatRef{Kind: bridge.Direct, Peer: "bob"}, Sender: "bob", ID: "d1", Text: "direct"}); err != nil {
+		t.Fatal(err)
+	}
+	e.expectMessage(func(m *xmpp.Message) bool { return m.Body == "direct" })
+	for _, s := range e.backlog {
+		if s.Head().From.Bare().String() == lounge {
+			t.Errorf("the cancelled join went on: %s", s.Element())
 		}
 	}
 }

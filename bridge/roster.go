@@ -167,6 +167,14 @@ func (ro *roster) sendContactPresence(ctx context.Context, contact, to jid.JID) 
 	ro.out.sendEphemeral(ctx, ro.contactPresence(contact, to))
 }
 
+// presenceOf returns the last known presence of a remote person.
+func (ro *roster) presenceOf(uid UserID) (Presence, bool) {
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	pr, ok := ro.presence[uid]
+	return pr, ok
+}
+
 // contactPresenceChanged caches a contact's presence and shows it to the
 // user of the account it came through.
 func (ro *roster) contactPresenceChanged(ctx context.Context, acc *account, uid UserID, pr Presence) error {

@@ -286,7 +286,10 @@ type Profile struct {
 
 // GroupInfo describes a remote multi-party conversation.
 type GroupInfo struct {
-	ID      ChatID
+	ID ChatID
+	// Parent is the group's parent (a Discord guild, the channel of a
+	// thread), as ChatRef.Parent names it in events; "" if none.
+	Parent  ChatID
 	Name    string
 	Topic   string
 	Private bool

@@ -65,6 +65,9 @@ type Transport struct {
 	// BeforeLogin, when set before the gateway starts, is called at the
 	// start of every login: a test holds a login back by blocking in it.
 	BeforeLogin func(bridge.AccountID)
+	// BeforeMembers, when set, is called at the start of every Members
+	// call: a test holds a join back by blocking in it.
+	BeforeMembers func(bridge.ChatID)
 }
 
 // New returns an empty fake network.

@@ -65,6 +65,9 @@ func (s *session) Groups(context.Context) ([]bridge.GroupInfo, error) {
 }
 
 func (s *session) Members(_ context.Context, chat bridge.ChatID) ([]bridge.GroupMember, error) {
+	if s.t.BeforeMembers != nil {
+		s.t.BeforeMembers(chat)
+	}
 	s.t.mu.Lock()
 	defer s.t.mu.Unlock()
 	ms, ok := s.t.groupsLocked().members[chat]

@@ -257,6 +257,51 @@ func TestRoomsEndToEnd(t *testing.T) {
 		t.Errorf("mention %s", s.Element())
 	}
 
+	// Edits, reactions and deletions on Slack reach the room, naming the
+	// message by its stanza-id; alice's reaction reaches Slack.
+	hiTS := s.(*xmpp.Message).StanzaIDs[0].ID
+	fake.Edit(bob.ID, ch.ID, hiTS, "hi again")
+	if _, err := c.Expect(ctx, func(s xmpp.Stanza) bool {
+		m, ok := s.(*xmpp.Message)
+		return ok && m.From == bobOcc && m.Body == "hi again" && len(m.Extra) > 0 && m.Extra[0].Name.Space == bridge.NSCorrect && m.Extra[0].AttrValue("id") == hiTS
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fake.React(carol.ID, ch.ID, hiTS, "tada")
+	if _, err := c.Expect(ctx, func(s xmpp.Stanza) bool {
+		m, ok := s.(*xmpp.Message)
+		if !ok || m.From != carolOcc || m.Type != xmpp.MessageGroupchat {
+			return false
+		}
+		for _, x := range m.Extra {
+			if x.Name.Space == bridge.NSReactions && x.AttrValue("id") == hiTS && x.ChildText("", "reaction") == "🎉" {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.Send(&xmpp.Message{Header: xmpp.Header{To: room, Type: xmpp.MessageGroupchat, ID: "r1"},
+		Extra: []*xmpp.Element{xmpp.NewElement(bridge.NSReactions, "reactions", "id", hiTS).Append(xmpp.TextElement("", "reaction", "👍"))}})
+	if _, err := fake.WaitMessage(ctx, ch.ID, func(m slackfake.Message) bool {
+		for _, r := range m.Reactions {
+			if m.TS == hiTS && r.Name == "+1" && len(r.Users) == 1 && r.Users[0] == alice.ID {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatalf("reaction on Slack: %v", err)
+	}
+	fake.Delete(bob.ID, ch.ID, hiTS)
+	if _, err := c.Expect(ctx, func(s xmpp.Stanza) bool {
+		m, ok := s.(*xmpp.Message)
+		return ok && m.From == bobOcc && m.Element().Child(bridge.NSRetract, "retract") != nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
 	// alice writes in the room: the message goes to the channel and is
 	// reflected once, with her id and a stanza-id, never echoed again.
 	c.Send(&xmpp.Message{Header: xmpp.Header{To: room, Type: xmpp.MessageGroupchat, ID: "g1"}, Body: "hello room"})
@@ -325,6 +370,9 @@ func TestRoomsEndToEnd(t *testing.T) {
 	pres = joinRoom(t, ctx, c2, room, "other-nick", "<history xmlns='http://jabber.org/protocol/muc' maxstanzas='0'/>")
 	if last := pres[len(pres)-1]; last.From != self || !hasStatus(last, "210") {
 		t.Errorf("second resource's self-presence %s", last.Element())
+	}
+	if s, err := c2.Expect(ctx, fromRoom(room)); err != nil || s.(*xmpp.Message).Subject != "Design, all of it" {
+		t.Errorf("second resource's subject: %v %v", s, err)
 	}
 	fake.Post(bob.ID, ch.ID, "to both")
 	for _, cl := range []*prosodytest.Client{c, c2} {
