@@ -469,6 +469,11 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 		if err := h.linkID(s.net, g, string(ev.ID)); err != nil {
 			return err
 		}
+		// Its corrections and deletion come from the same person, whom
+		// a network may not name with them (Discord's deletions).
+		if err := h.db.KVPut(h.queue, authorKey(g), []byte(ev.Sender)); err != nil {
+			return fmt.Errorf("community: recording an author: %w", err)
+		}
 		p = post{Kind: kindMessage, From: s.net, G: g, Sender: string(ev.Sender), Name: ev.SenderName, Avatar: ev.SenderAvatarURL, Text: withAttachments(ev.Text, ev.Attachments)}
 		if p.Name == "" {
 			p.Name = string(ev.Sender)
@@ -477,7 +482,7 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 		if ev.Chat.ID != s.channel {
 			return nil
 		}
-		g, err := h.groupID(s.net, string(ev.ID))
+		g, err := s.origin(ev.ID)
 		if err != nil || g == "" {
 			return err
 		}
@@ -486,7 +491,7 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 		if ev.Chat.ID != s.channel {
 			return nil
 		}
-		g, err := h.groupID(s.net, string(ev.ID))
+		g, err := s.origin(ev.ID)
 		if err != nil || g == "" {
 			return err
 		}
@@ -495,6 +500,21 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 		return nil // reactions, typing, contacts...: not bridged (yet)
 	}
 	return h.enqueue(p)
+}
+
+// authorKey keys the author of a group-wide message in the store.
+func authorKey(g string) string { return "author|" + g }
+
+// origin returns the group-wide ID of a message of the channel that was
+// written there, "" for one the group posted there (its correction or
+// deletion is the group's own echo, or a moderator's, which the other
+// members cannot follow) or one the group never saw.
+func (s *netSink) origin(id bridge.MessageID) (string, error) {
+	g, err := s.h.groupID(s.net, string(id))
+	if err != nil || !strings.HasPrefix(g, s.net+":") {
+		return "", err
+	}
+	return g, nil
 }
 
 // withAttachments adds the links of a message's files to its text.
