@@ -264,16 +264,18 @@ func (s *communitySession) Close() error {
 }
 
 // webhookUsername makes a name Discord accepts for a webhook message: 1 to
-// 80 characters, without "discord" or "clyde" (which it refuses).
+// 80 characters, without "discord" or "clyde" (which it refuses): a
+// zero-width space is put inside those words.
 func webhookUsername(name string) string {
 	name = strings.TrimSpace(name)
-	for _, w := range []struct{ bad, good string }{{"discord", "disc\u200Bord"}, {"clyde", "cly\u200Bde"}} {
-		for {
-			i := strings.Index(strings.ToLower(name), w.bad)
-			if i < 0 {
-				break
+	for _, w := range []struct {
+		bad string
+		cut int
+	}{{"discord", 4}, {"clyde", 3}} {
+		for i := 0; i+len(w.bad) <= len(name); i++ {
+			if strings.EqualFold(name[i:i+len(w.bad)], w.bad) {
+				name = name[:i+w.cut] + "\u200B" + name[i+w.cut:]
 			}
-			name = name[:i] + w.good + name[i+len(w.bad):]
 		}
 	}
 	if utf8.RuneCountInString(name) > 80 {
