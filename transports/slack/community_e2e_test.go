@@ -83,7 +83,7 @@ func newCommunity(t *testing.T) *communityWorld {
 
 // start runs xgate (the Slack transport, its gateway and the hub of the
 // group bridging the room with channel) until stop or the end of the test.
-func (w *communityWorld) start(channel string) (stop func()) {
+func (w *communityWorld) start(channel string, mods ...func(*community.Config)) (stop func()) {
 	t := w.t
 	t.Helper()
 	tr, err := slack.New(slack.Config{
@@ -104,14 +104,18 @@ func (w *communityWorld) start(channel string) (stop func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub, err := community.New(community.Config{
+	hc := community.Config{
 		Name: "general", Room: w.room,
 		Networks: []community.Network{{
 			Name: "slack", Channel: bridge.ChatID(channel), Bridger: tr,
 			Component: gw.Component(), Localpart: tr.ContactLocalpart,
 		}},
 		SelfPing: 100 * time.Millisecond, AnswerTimeout: 3 * time.Second, RetryBase: 20 * time.Millisecond,
-	}, w.db, testLogger())
+	}
+	for _, m := range mods {
+		m(&hc)
+	}
+	hub, err := community.New(hc, w.db, testLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,6 +484,26 @@ func TestCommunityRoomDestroyedIsReported(t *testing.T) {
 	}
 	w.fake.Post(w.carol.ID, w.channel.ID, "hello?")
 	if err := w.hub.WaitStats(ctx, func(st community.Stats) bool { return st.Dropped == 1 && st.Queued == 0 }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCommunityIdlePuppetLeaves(t *testing.T) {
+	w := newCommunity(t)
+	w.start(w.channel.ID, func(c *community.Config) { c.IdleTimeout = 300 * time.Millisecond })
+	ctx := bounded(t)
+	alice := w.join(ctx, "alice", "alice")
+	w.fake.Post(w.carol.ID, w.channel.ID, "hello")
+	if _, err := alice.Expect(ctx, w.groupchat("Carol C", func(m *xmpp.Message) bool { return m.Body == "hello" })); err != nil {
+		t.Fatal(err)
+	}
+	carol, _ := w.room.WithResource("Carol C")
+	if _, err := alice.Expect(ctx, prosodytest.PresenceFrom(carol, xmpp.PresenceUnavailable)); err != nil {
+		t.Fatal(err)
+	}
+	// She comes back with her next message.
+	w.fake.Post(w.carol.ID, w.channel.ID, "again")
+	if _, err := alice.Expect(ctx, w.groupchat("Carol C", func(m *xmpp.Message) bool { return m.Body == "again" })); err != nil {
 		t.Fatal(err)
 	}
 }
