@@ -81,6 +81,9 @@ type Hub struct {
 	inWake chan struct{}
 
 	delivered, dropped, rejoins, barred, gone atomic.Uint64
+	// changed is closed and replaced whenever Stats may have changed.
+	changedMu sync.Mutex
+	changed   chan struct{}
 }
 
 // New returns the hub of a bridge group. It does no I/O.
@@ -97,6 +100,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Hub, error) {
 		queue: "community|" + cfg.Name, nets: map[string]*Network{},
 		wake: make(chan struct{}, 1), inWake: make(chan struct{}, 1),
 		chans: map[string]bridge.Session{}, lost: map[string]bool{},
+		changed: make(chan struct{}),
 	}
 	for i := range cfg.Networks {
 		h.nets[cfg.Networks[i].Name] = &cfg.Networks[i]
@@ -118,6 +122,31 @@ func (h *Hub) Stats() Stats {
 		st.Queued = n
 	}
 	return st
+}
+
+// notify wakes WaitStats.
+func (h *Hub) notify() {
+	h.changedMu.Lock()
+	close(h.changed)
+	h.changed = make(chan struct{})
+	h.changedMu.Unlock()
+}
+
+// WaitStats waits until cond holds for the hub's Stats, or ctx is done.
+func (h *Hub) WaitStats(ctx context.Context, cond func(Stats) bool) error {
+	for {
+		h.changedMu.Lock()
+		ch := h.changed
+		h.changedMu.Unlock()
+		if cond(h.Stats()) {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("community: waiting for stats (now %+v): %w", h.Stats(), ctx.Err())
+		}
+	}
 }
 
 // Run opens the group's channels, joins the room and delivers posts until
@@ -181,6 +210,7 @@ func (h *Hub) channelGone(name string, err error) {
 	h.mu.Unlock()
 	if !already {
 		h.gone.Add(1)
+		h.notify()
 		h.log.Error("the channel is gone or unreachable: its posts are dropped until the configuration changes", "network", name, "err", err)
 	}
 	h.kick()
@@ -251,6 +281,7 @@ func (h *Hub) enqueue(p post) error {
 	if _, err := h.db.Enqueue(h.queue, b); err != nil {
 		return fmt.Errorf("community: queueing a post: %w", err)
 	}
+	h.notify()
 	h.kick()
 	return nil
 }
@@ -306,8 +337,10 @@ func (h *Hub) handle(ctx context.Context, it store.OutboxItem) bool {
 		switch {
 		case err == nil:
 			h.delivered.Add(1)
+			h.notify()
 		case permanent(err):
 			h.dropped.Add(1)
+			h.notify()
 			h.log.Error("a post could not be delivered and is dropped for this member", "to", dest, "kind", p.Kind, "from", p.From, "sender", p.Sender, "err", err)
 		default:
 			h.log.Warn("delivering a post; will retry", "to", dest, "kind", p.Kind, "err", err, "in", delay)
@@ -331,6 +364,7 @@ func (h *Hub) handle(ctx context.Context, it store.OutboxItem) bool {
 	if err := h.db.OutboxAck(h.queue, it.Seq); err != nil {
 		h.log.Error("removing a delivered post", "err", err)
 	}
+	h.notify()
 	return true
 }
 
@@ -435,6 +469,11 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 		if err := h.linkID(s.net, g, string(ev.ID)); err != nil {
 			return err
 		}
+		// Its corrections and deletion come from the same person, whom
+		// a network may not name with them (Discord's deletions).
+		if err := h.db.KVPut(h.queue, authorKey(g), []byte(ev.Sender)); err != nil {
+			return fmt.Errorf("community: recording an author: %w", err)
+		}
 		p = post{Kind: kindMessage, From: s.net, G: g, Sender: string(ev.Sender), Name: ev.SenderName, Avatar: ev.SenderAvatarURL, Text: withAttachments(ev.Text, ev.Attachments)}
 		if p.Name == "" {
 			p.Name = string(ev.Sender)
@@ -443,7 +482,7 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 		if ev.Chat.ID != s.channel {
 			return nil
 		}
-		g, err := h.groupID(s.net, string(ev.ID))
+		g, err := s.origin(ev.ID)
 		if err != nil || g == "" {
 			return err
 		}
@@ -452,7 +491,7 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 		if ev.Chat.ID != s.channel {
 			return nil
 		}
-		g, err := h.groupID(s.net, string(ev.ID))
+		g, err := s.origin(ev.ID)
 		if err != nil || g == "" {
 			return err
 		}
@@ -461,6 +500,21 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 		return nil // reactions, typing, contacts...: not bridged (yet)
 	}
 	return h.enqueue(p)
+}
+
+// authorKey keys the author of a group-wide message in the store.
+func authorKey(g string) string { return "author|" + g }
+
+// origin returns the group-wide ID of a message of the channel that was
+// written there, "" for one the group posted there (its correction or
+// deletion is the group's own echo, or a moderator's, which the other
+// members cannot follow) or one the group never saw.
+func (s *netSink) origin(id bridge.MessageID) (string, error) {
+	g, err := s.h.groupID(s.net, string(id))
+	if err != nil || !strings.HasPrefix(g, s.net+":") {
+		return "", err
+	}
+	return g, nil
 }
 
 // withAttachments adds the links of a message's files to its text.

@@ -155,6 +155,7 @@ func (r *room) bar(o *occupant, banned bool) {
 		return
 	}
 	r.h.barred.Add(1)
+	r.h.notify()
 	r.h.log.Error("the room "+what+" a puppet: it is not joined again, and its person's messages are not bridged to the room", "nick", o.nick, "network", o.network, "jid", o.jid.String())
 }
 
@@ -168,6 +169,7 @@ func (r *room) roomGone(err error) {
 	r.mu.Unlock()
 	if !already {
 		r.h.gone.Add(1)
+		r.h.notify()
 		r.h.log.Error("the room is gone: posts to it are dropped until the configuration changes", "err", err)
 	}
 }
@@ -341,6 +343,7 @@ func (r *room) listen(ctx context.Context) {
 		} else {
 			if joinedOnce {
 				r.h.rejoins.Add(1)
+				r.h.notify()
 				r.h.log.Info("joined the room again")
 			}
 			reported, joinedOnce = false, true

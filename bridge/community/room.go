@@ -259,6 +259,14 @@ func (r *room) deliver(ctx context.Context, p *post) error {
 	if p.Kind != kindMessage && prev == "" {
 		return nil // the message never reached the room
 	}
+	if p.Kind != kindMessage {
+		if b, err := r.h.db.KVGet(r.h.queue, authorKey(p.G)); err == nil && len(b) > 0 {
+			p.Sender = string(b) // the puppet that posted it
+		}
+	}
+	if p.Sender == "" {
+		return fmt.Errorf("community: a post without an author: %w", bridge.ErrInvalidInput)
+	}
 	name := p.Name
 	if name != "" {
 		if err := r.h.db.KVPut(r.h.queue, "name|"+p.From+"|"+p.Sender, []byte(name)); err != nil {
@@ -297,6 +305,15 @@ func (r *room) deliver(ctx context.Context, p *post) error {
 	}
 	if err := r.sendAwait(ctx, o, m); err != nil {
 		return err
+	}
+	// The room has it. Wait until the component saw the host server
+	// confirm it too (a delivery barrier), so that a connection lost now
+	// does not write it again on the next one; what follows in the queue
+	// then implies that it is settled.
+	if f, ok := o.comp.(interface{ Flush(context.Context) error }); ok {
+		if err := f.Flush(ctx); err != nil {
+			r.h.log.Debug("confirming a message to the room", "err", err)
+		}
 	}
 	if p.Kind == kindMessage {
 		return r.h.linkID(xmppSide, p.G, id)

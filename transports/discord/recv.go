@@ -72,6 +72,15 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 			t.log.Warn("undecodable Discord event", "type", e.Type)
 			return
 		}
+		if cs := t.bridgedChannel(m.ChannelID); cs != nil && c.bot && m.GuildID != "" {
+			edit := e.Type == "MESSAGE_UPDATE"
+			in.ID = "m:" + m.ID
+			if edit {
+				in.ID = "u:" + m.ID + ":" + m.EditedTimestamp.String()
+			}
+			cs.inbound(&in, func(ctx context.Context, s *communitySession) error { return s.fromMessage(ctx, &m, edit) })
+			break
+		}
 		if m.GuildID != "" {
 			t.guildMessage(c, &m)
 			return
@@ -99,7 +108,15 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 			ChannelID string `json:"channel_id"`
 			GuildID   string `json:"guild_id"`
 		}
-		if json.Unmarshal(e.RawData, &d) != nil || d.GuildID != "" {
+		if json.Unmarshal(e.RawData, &d) != nil {
+			return
+		}
+		if cs := t.bridgedChannel(d.ChannelID); cs != nil && c.bot && d.GuildID != "" {
+			in.ID = "d:" + d.ID
+			cs.inbound(&in, func(ctx context.Context, s *communitySession) error { return s.fromDelete(ctx, d.ID) })
+			break
+		}
+		if d.GuildID != "" {
 			return
 		}
 		in.ID, in.Order, in.Route = "d:"+d.ID, d.ChannelID, route(d.ChannelID, "")

@@ -48,6 +48,8 @@ type Transport struct {
 	replyTo         map[string]bridge.AccountID
 	// warned remembers the advice given to the admin once.
 	warned map[string]bool
+	// bridged are the channels bridged to community rooms (community.go).
+	bridged map[string]*communitySession
 }
 
 var (

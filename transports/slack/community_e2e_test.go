@@ -21,20 +21,33 @@ import (
 // service and a channel of the fake Slack, through the Slack transport's
 // gateway and a community hub.
 type communityWorld struct {
-	t       *testing.T
-	p       *prosodytest.Server
-	fake    *slackfake.Server
-	hub     *community.Hub
-	gw      *bridge.Gateway
-	room    jid.JID
-	channel slackfake.Channel
-	carol   slackfake.User // a Slack member in the channel
-	dave    slackfake.User // another, whose display name clashes with alice's nick
+	t        *testing.T
+	p        *prosodytest.Server
+	fake     *slackfake.Server
+	db       *store.DB
+	botToken string
+	room     jid.JID
+	channel  slackfake.Channel
+	carol    slackfake.User // a Slack member in the channel
+	dave     slackfake.User // another, whose display name clashes with alice's nick
+
+	hub *community.Hub // of the running xgate
+	gw  *bridge.Gateway
 }
 
 const mucDomain = "conference.localhost"
 
+// startCommunity starts Prosody, the fake Slack and xgate with a bridge
+// group of the room general@conference.localhost and #general.
 func startCommunity(t *testing.T) *communityWorld {
+	t.Helper()
+	w := newCommunity(t)
+	w.start(w.channel.ID)
+	return w
+}
+
+// newCommunity starts Prosody and the fake Slack and opens the store.
+func newCommunity(t *testing.T) *communityWorld {
 	t.Helper()
 	prosodytest.Require(t)
 	fake := slackfake.New()
@@ -58,8 +71,23 @@ func startCommunity(t *testing.T) *communityWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := db.Verify(); err != nil {
+			t.Errorf("store invariants: %v", err)
+		}
+		db.Close()
+	})
+	return &communityWorld{t: t, p: p, fake: fake, db: db, botToken: botToken,
+		room: jid.MustParse("general@" + mucDomain), channel: ch, carol: carol, dave: dave}
+}
+
+// start runs xgate (the Slack transport, its gateway and the hub of the
+// group bridging the room with channel) until stop or the end of the test.
+func (w *communityWorld) start(channel string, mods ...func(*community.Config)) (stop func()) {
+	t := w.t
+	t.Helper()
 	tr, err := slack.New(slack.Config{
-		APIURL: fake.APIURL(), AppToken: fake.AppToken(), BotToken: botToken,
+		APIURL: w.fake.APIURL(), AppToken: w.fake.AppToken(), BotToken: w.botToken,
 		PresencePoll: slack.Duration(time.Hour), PostRate: 1000, PostBurst: 1000,
 	}, testLogger(), nil)
 	if err != nil {
@@ -68,34 +96,43 @@ func startCommunity(t *testing.T) *communityWorld {
 	mux := community.NewMux()
 	gw, err := bridge.New(bridge.Config{
 		Name:      "slack",
-		Component: xmpp.ComponentConfig{Addr: p.ComponentAddr(), Domain: gwDomain, Secret: "s3cret", MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
+		Component: xmpp.ComponentConfig{Addr: w.p.ComponentAddr(), Domain: gwDomain, Secret: "s3cret", MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
 		Access:    bridge.Access{Allow: []string{"localhost"}},
 		RetryBase: 10 * time.Millisecond,
 		Community: mux,
-	}, tr, db, testLogger())
+	}, tr, w.db, testLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	room := jid.MustParse("general@" + mucDomain)
-	hub, err := community.New(community.Config{
-		Name: "general", Room: room,
+	hc := community.Config{
+		Name: "general", Room: w.room,
 		Networks: []community.Network{{
-			Name: "slack", Channel: bridge.ChatID(ch.ID), Bridger: tr,
+			Name: "slack", Channel: bridge.ChatID(channel), Bridger: tr,
 			Component: gw.Component(), Localpart: tr.ContactLocalpart,
 		}},
 		SelfPing: 100 * time.Millisecond, AnswerTimeout: 3 * time.Second, RetryBase: 20 * time.Millisecond,
-	}, db, testLogger())
+	}
+	for _, m := range mods {
+		m(&hc)
+	}
+	hub, err := community.New(hc, w.db, testLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := mux.Add(hub); err != nil {
 		t.Fatal(err)
 	}
+	w.hub, w.gw = hub, gw
 	ctx, cancel := context.WithCancel(context.Background())
 	gwDone, hubDone := make(chan error, 1), make(chan error, 1)
 	go func() { gwDone <- gw.Run(ctx) }()
 	go func() { hubDone <- hub.Run(ctx) }()
-	t.Cleanup(func() {
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		for _, done := range []chan error{hubDone, gwDone} {
 			select {
@@ -107,12 +144,9 @@ func startCommunity(t *testing.T) *communityWorld {
 				t.Error("did not stop")
 			}
 		}
-		if err := db.Verify(); err != nil {
-			t.Errorf("store invariants: %v", err)
-		}
-		db.Close()
-	})
-	return &communityWorld{t: t, p: p, fake: fake, hub: hub, gw: gw, room: room, channel: ch, carol: carol, dave: dave}
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 // join connects an XMPP user and has them join the room under nick; it
@@ -304,8 +338,8 @@ func TestCommunityPuppetKickedIsReportedNotRejoined(t *testing.T) {
 	}); err == nil {
 		t.Error("the kicked puppet joined again")
 	}
-	if st := w.hub.Stats(); st.Barred != 1 || st.Dropped != 1 {
-		t.Errorf("stats %+v, want one puppet barred and one post dropped", st)
+	if err := w.hub.WaitStats(ctx, func(st community.Stats) bool { return st.Barred == 1 && st.Dropped == 1 }); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -334,8 +368,11 @@ func TestCommunityProsodyRestartLosesNothing(t *testing.T) {
 	w.fake.Post(w.dave.ID, w.channel.ID, "during 2")
 	// Both are acknowledged to Slack while the host server is down: they
 	// are in the hub's queue.
-	if err := w.fake.WaitUntil(ctx, func() bool { return w.fake.Pending() == 0 && w.hub.Stats().Queued == 2 }); err != nil {
-		t.Fatalf("%v (stats %+v)", err, w.hub.Stats())
+	if err := w.hub.WaitStats(ctx, func(st community.Stats) bool { return st.Queued == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.fake.WaitUntil(ctx, func() bool { return w.fake.Pending() == 0 }); err != nil {
+		t.Fatal(err)
 	}
 	w.p.Restart(t)
 
@@ -382,5 +419,91 @@ func TestCommunityProsodyRestartLosesNothing(t *testing.T) {
 	}
 	if st := w.hub.Stats(); st.Rejoins == 0 || st.Dropped != 0 || st.Queued != 0 {
 		t.Errorf("stats %+v, want a rejoin and nothing dropped or left", st)
+	}
+}
+
+func TestCommunityQueueSurvivesXgateRestart(t *testing.T) {
+	w := newCommunity(t)
+	stop := w.start(w.channel.ID)
+	ctx := bounded(t)
+	alice := w.join(ctx, "alice", "alice")
+	if _, err := alice.Expect(ctx, prosodytest.PresenceFrom(jid.MustParse("general@"+mucDomain+"/bridge"), "")); err != nil {
+		t.Fatal(err)
+	}
+	w.p.Stop()
+	w.fake.Post(w.carol.ID, w.channel.ID, "queued")
+	if err := w.hub.WaitStats(ctx, func(st community.Stats) bool { return st.Queued == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.fake.WaitUntil(ctx, func() bool { return w.fake.Pending() == 0 }); err != nil {
+		t.Fatal(err) // acknowledged to Slack: it will not come again
+	}
+	stop()
+	w.p.Restart(t)
+	alice = w.join(ctx, "alice", "alice")
+	w.start(w.channel.ID)
+	if _, err := alice.Expect(ctx, w.groupchat("Carol C", func(m *xmpp.Message) bool { return m.Body == "queued" })); err != nil {
+		t.Fatal(err)
+	}
+	w.fake.Post(w.carol.ID, w.channel.ID, "sentinel")
+	if _, err := alice.Expect(ctx, w.groupchat("Carol C", func(m *xmpp.Message) bool { return m.Body == "sentinel" })); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Expect(expired(), prosodytest.MessageWithBody("queued")); err == nil {
+		t.Error("the queued message came twice")
+	}
+}
+
+func TestCommunityChannelGoneIsReported(t *testing.T) {
+	w := newCommunity(t)
+	w.start("C999999999")
+	ctx := bounded(t)
+	alice := w.join(ctx, "alice", "alice")
+	if _, err := alice.Expect(ctx, prosodytest.PresenceFrom(jid.MustParse("general@"+mucDomain+"/bridge"), "")); err != nil {
+		t.Fatal(err)
+	}
+	w.say(alice, "g1", "anyone?")
+	if err := w.hub.WaitStats(ctx, func(st community.Stats) bool { return st.Gone == 1 && st.Dropped == 1 && st.Queued == 0 }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCommunityRoomDestroyedIsReported(t *testing.T) {
+	w := startCommunity(t)
+	ctx := bounded(t)
+	alice := w.join(ctx, "alice", "alice") // the owner
+	if _, err := alice.Expect(ctx, prosodytest.PresenceFrom(jid.MustParse("general@"+mucDomain+"/bridge"), "")); err != nil {
+		t.Fatal(err)
+	}
+	destroy := xmpp.NewElement("http://jabber.org/protocol/muc#owner", "query").Append(xmpp.NewElement("", "destroy"))
+	if res, err := alice.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: w.room, Type: xmpp.IQSet}, Payload: destroy}); err != nil || res.Type != xmpp.IQResult {
+		t.Fatalf("destroy: %v %v", res, err)
+	}
+	if err := w.hub.WaitStats(ctx, func(st community.Stats) bool { return st.Gone == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	w.fake.Post(w.carol.ID, w.channel.ID, "hello?")
+	if err := w.hub.WaitStats(ctx, func(st community.Stats) bool { return st.Dropped == 1 && st.Queued == 0 }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCommunityIdlePuppetLeaves(t *testing.T) {
+	w := newCommunity(t)
+	w.start(w.channel.ID, func(c *community.Config) { c.IdleTimeout = 300 * time.Millisecond })
+	ctx := bounded(t)
+	alice := w.join(ctx, "alice", "alice")
+	w.fake.Post(w.carol.ID, w.channel.ID, "hello")
+	if _, err := alice.Expect(ctx, w.groupchat("Carol C", func(m *xmpp.Message) bool { return m.Body == "hello" })); err != nil {
+		t.Fatal(err)
+	}
+	carol, _ := w.room.WithResource("Carol C")
+	if _, err := alice.Expect(ctx, prosodytest.PresenceFrom(carol, xmpp.PresenceUnavailable)); err != nil {
+		t.Fatal(err)
+	}
+	// She comes back with her next message.
+	w.fake.Post(w.carol.ID, w.channel.ID, "again")
+	if _, err := alice.Expect(ctx, w.groupchat("Carol C", func(m *xmpp.Message) bool { return m.Body == "again" })); err != nil {
+		t.Fatal(err)
 	}
 }
