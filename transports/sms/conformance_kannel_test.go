@@ -88,7 +88,9 @@ func newKannelWorld(t *testing.T) *kannelWorld {
 	return &kannelWorld{t: t, k: k, tr: tr, hub: hub, out: out}
 }
 
-func (w *kannelWorld) Credentials() map[string]string { return map[string]string{"number": assignedNumber} }
+func (w *kannelWorld) Credentials() map[string]string {
+	return map[string]string{"number": assignedNumber}
+}
 
 func (w *kannelWorld) BadCredentials() map[string]string {
 	return map[string]string{"number": "+12025550199"}
