@@ -156,6 +156,7 @@ func (t *Transport) runAssign(ctx context.Context, admin string, v map[string]st
 	if err := t.host.Put(numPrefix+num.String(), b); err != nil {
 		return "", err
 	}
+	kept := t.keptCount(num)
 	t.amu.Lock()
 	t.numbers[num] = a
 	t.amu.Unlock()
@@ -168,8 +169,8 @@ func (t *Transport) runAssign(ctx context.Context, admin string, v map[string]st
 	}
 	t.log.Info("number assigned by command", "number", num.String(), "user", user, "admin", admin)
 	note := fmt.Sprintf("%s is now %s's.", num, user)
-	if n := t.keptCount(num); n > 0 {
-		note += fmt.Sprintf(" The %d text(s) kept for it are passed on to them.", n)
+	if kept > 0 {
+		note += fmt.Sprintf(" The %d text(s) kept for it are passed on to them.", kept)
 	}
 	return note, nil
 }
@@ -325,7 +326,7 @@ func (t *Transport) passKept(ctx context.Context, num phone.Number) {
 	}
 	slices.SortFunc(texts, func(a, b keptText) int { return a.At.Compare(b.At) })
 	for _, kt := range texts {
-		if err := (fromProvider{t: t}).Inbound(ctx, kt.In); err != nil {
+		if err := (fromProvider{t: t}).inbound(ctx, kt.In, "kept/"+string(kt.In.ID)); err != nil {
 			t.log.Warn("kept text not passed on yet: tried again at the next login", "number", num.String(), "id", string(kt.In.ID), "err", err)
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,15 +42,34 @@ func webhookServer(t *testing.T) (*bridge.Webhooks, string) {
 
 func startE2E(t *testing.T, hooks *bridge.Webhooks, cfg Config) *e2e {
 	t.Helper()
-	p := prosodytest.Start(t, prosodytest.Options{
+	p := startProsody(t)
+	startGateway(t, p, filepath.Join(t.TempDir(), "xgate.db"), hooks, cfg)
+	dctx, dcancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer dcancel()
+	alice := prosodytest.Dial(dctx, t, p.C2SAddr(), "alice", "localhost", "pw")
+	alice.Send(&xmpp.Presence{})
+	return &e2e{t: t, p: p, alice: alice}
+}
+
+// startProsody starts a Prosody with the gateway's component and the
+// users alice and admin (the gateway's administrator).
+func startProsody(t *testing.T) *prosodytest.Server {
+	return prosodytest.Start(t, prosodytest.Options{
 		Components: []prosodytest.Component{{Domain: gwDomain, Secret: "s3cret"}},
-		Users:      map[string]string{"alice": "pw"},
+		Users:      map[string]string{"alice": "pw", "admin": "pw"},
 	})
+}
+
+// startGateway runs a gateway with the SMS transport of cfg on the store
+// at dbPath until the returned stop is called (or the test ends), and
+// returns once its component is connected.
+func startGateway(t *testing.T, p *prosodytest.Server, dbPath string, hooks *bridge.Webhooks, cfg Config) (*Transport, func()) {
+	t.Helper()
 	key, err := store.ParseKey([]byte(strings.Repeat("5a", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "xgate.db"), store.Options{Key: key})
+	db, err := store.Open(dbPath, store.Options{Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +92,7 @@ func startE2E(t *testing.T, hooks *bridge.Webhooks, cfg Config) *e2e {
 				default:
 				}
 			}},
-		Access:    bridge.Access{Allow: []string{"localhost"}},
+		Access:    bridge.Access{Allow: []string{"localhost"}, Admins: []string{"admin@localhost"}},
 		RetryBase: 10 * time.Millisecond,
 		Webhooks:  hooks,
 	}, tr, db, testLog(t))
@@ -82,18 +102,22 @@ func startE2E(t *testing.T, hooks *bridge.Webhooks, cfg Config) *e2e {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- gw.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("gateway: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("gateway: %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Error("gateway did not stop")
 			}
-		case <-time.After(15 * time.Second):
-			t.Error("gateway did not stop")
-		}
-		db.Close()
-	})
+			db.Close()
+		})
+	}
+	t.Cleanup(stop)
 	timeout := time.After(15 * time.Second)
 	for connected := false; !connected; {
 		select {
@@ -105,11 +129,7 @@ func startE2E(t *testing.T, hooks *bridge.Webhooks, cfg Config) *e2e {
 			t.Fatal("component never connected")
 		}
 	}
-	dctx, dcancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer dcancel()
-	alice := prosodytest.Dial(dctx, t, p.C2SAddr(), "alice", "localhost", "pw")
-	alice.Send(&xmpp.Presence{})
-	return &e2e{t: t, p: p, alice: alice}
+	return tr, stop
 }
 
 // resolve asks the gateway (XEP-0100) for the JID of a typed number.

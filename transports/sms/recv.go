@@ -48,6 +48,13 @@ var _ provider.Sink = fromProvider{}
 // Inbound passes a text from a phone to the account of the number it was
 // sent to.
 func (f fromProvider) Inbound(ctx context.Context, m provider.Inbound) error {
+	return f.inbound(ctx, m, "in/"+string(m.ID))
+}
+
+// inbound is Inbound with the event's ID for the Fanout's dedupe: a kept
+// text passed on later (admin.go) is a new event, while the bridge still
+// delivers the message once by its provider ID.
+func (f fromProvider) inbound(ctx context.Context, m provider.Inbound, evID string) error {
 	t := f.t
 	acct := bridge.AccountID(m.To)
 	if f.only != "" {
@@ -57,7 +64,7 @@ func (f fromProvider) Inbound(ctx context.Context, m provider.Inbound) error {
 		acct = f.only
 	}
 	ev := bridge.Inbound{
-		ID:       "in/" + string(m.ID),
+		ID:       evID,
 		Order:    string(m.To) + "|" + string(m.From),
 		Describe: describe(fmt.Sprintf("text %s from %s to %s", m.ID, m.From, m.To)),
 		Route: func(rctx context.Context) ([]bridge.AccountID, bool, error) {

@@ -264,10 +264,11 @@ func (t *Transport) form() bridge.RegistrationForm {
 	}
 }
 
-// Register checks a user's own credentials and returns their account.
+// Register checks a user's own credentials with the provider (they are
+// accepted and the number is the account's) and returns their account.
 // Assigned numbers are not registered: cmd/xgate provisions them
 // (Assignments).
-func (t *Transport) Register(_ context.Context, values map[string]string) (bridge.AccountData, error) {
+func (t *Transport) Register(ctx context.Context, values map[string]string) (bridge.AccountData, error) {
 	if !t.s.userCreds {
 		return bridge.AccountData{}, fmt.Errorf("%w: numbers on this gateway are assigned by its administrator", bridge.ErrInvalidInput)
 	}
@@ -280,8 +281,12 @@ func (t *Transport) Register(_ context.Context, values map[string]string) (bridg
 	}
 	sid, tok := strings.TrimSpace(values["account_sid"]), strings.TrimSpace(values["auth_token"])
 	hook := rand.Text()
-	if _, err := t.ownProvider(sid, tok, hook); err != nil {
+	p, err := t.ownProvider(sid, tok, hook)
+	if err != nil {
 		return bridge.AccountData{}, fmt.Errorf("%w: %v", bridge.ErrInvalidInput, err)
+	}
+	if err := p.CheckNumber(ctx, num); err != nil {
+		return bridge.AccountData{}, credentialsError(num, sid, err)
 	}
 	contacts, err := t.parseContacts(values["contacts"])
 	if err != nil {
@@ -295,6 +300,24 @@ func (t *Transport) Register(_ context.Context, values map[string]string) (bridg
 		},
 		Secrets: map[string]string{"auth_token": tok},
 	}, nil
+}
+
+// credentialsError says why the provider refused a user's own account at
+// registration.
+func credentialsError(num phone.Number, sid string, err error) error {
+	if errors.Is(err, twilio.ErrNotOwned) {
+		return fmt.Errorf("%w: %s is not a number of account %s at the provider: enter one of that account's numbers", bridge.ErrInvalidInput, num, sid)
+	}
+	pe, ok := providerError(err)
+	switch {
+	case ok && pe.Reason == provider.ReasonUnauthorized:
+		return fmt.Errorf("%w: the provider refused account %s with this auth token: check both in its console", bridge.ErrAuth, sid)
+	case ok && (pe.Kind == provider.Temporary || pe.Kind == provider.RateLimited):
+		return fmt.Errorf("%w: the provider could not check your account now, try again later: %s", bridge.ErrTemporary, reasonText(pe))
+	case ok:
+		return fmt.Errorf("%w: the provider refused to check your account: %s", bridge.ErrInvalidInput, reasonText(pe))
+	}
+	return fmt.Errorf("%w: the provider could not check your account now, try again later: %v", bridge.ErrTemporary, err)
 }
 
 // ownAccountID names a user's own account: its number and its hook, so

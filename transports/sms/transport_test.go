@@ -534,3 +534,48 @@ func TestSameNumberTwoUsers(t *testing.T) {
 		t.Errorf("the second user got %d messages of the first", n)
 	}
 }
+
+// TestRegisterChecksCredentials: a user's own credentials are checked
+// with the provider at registration, each refusal with a clear reason.
+func TestRegisterChecksCredentials(t *testing.T) {
+	w := newFakeWorld(t, smsfake.Options{Numbers: []string{"+12025550111", "+12025550133"}})
+	ctx := bounded(t, 10*time.Second)
+	with := func(k, v string) map[string]string {
+		c := w.Credentials()
+		c[k] = v
+		return c
+	}
+	tests := []struct {
+		name   string
+		values map[string]string
+		want   error
+		says   string
+	}{
+		{"ok", w.Credentials(), nil, ""},
+		{"another of the account's numbers", with("number", "+1 202 555 0133"), nil, ""},
+		{"wrong token", with("auth_token", "wrong-token-0123456789"), bridge.ErrAuth, "refused account " + w.fake.AccountSID()},
+		{"other account", with("account_sid", "AC"+strings.Repeat("0", 32)), bridge.ErrAuth, "refused account"},
+		{"not the account's number", with("number", "+12025550144"), bridge.ErrInvalidInput, "+12025550144 is not a number of account"},
+		{"malformed SID", with("account_sid", "not-a-sid"), bridge.ErrInvalidInput, ""},
+		{"impossible number", with("number", "12"), bridge.ErrInvalidInput, "number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := w.tr.Register(ctx, tt.values)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Register: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.says) {
+				t.Fatalf("Register: %v, want %v saying %q", err, tt.want, tt.says)
+			}
+		})
+	}
+	// The provider down: a temporary error, to try again.
+	w.fake.Close()
+	if _, err := w.tr.Register(ctx, w.Credentials()); !errors.Is(err, bridge.ErrTemporary) {
+		t.Fatalf("provider down: %v, want ErrTemporary", err)
+	}
+}

@@ -35,6 +35,10 @@ type Options struct {
 	// text (when ok) as an inbound message from the recipient to the
 	// sender, through InboundURL. The demo uses it.
 	AutoReply func(m Message) (reply string, ok bool)
+	// Numbers are the account's own phone numbers, as listed by the
+	// IncomingPhoneNumbers resource. Nil: the account owns every number
+	// it is asked about.
+	Numbers []string
 	// Contract, when set, checks every API request (see Violations).
 	Contract *Contract
 	// Client sends webhooks; nil means a client with a 10 s timeout.
@@ -165,6 +169,7 @@ func (s *Server) routes() http.Handler {
 	// Media URLs (without ".json") serve the raw file: not a JSON API
 	// call, so the contract does not describe them.
 	mux.HandleFunc("GET "+prefix+"/{MessageSid}/Media/{Sid}", s.api(s.fetchMedia, false))
+	mux.HandleFunc("GET /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json", s.api(s.listNumbers, true))
 	mux.HandleFunc("GET /fake/messages", s.inspectMessages)
 	mux.HandleFunc("POST /fake/inbound", s.inspectInbound)
 	return mux
@@ -305,6 +310,31 @@ func (s *Server) fetchMedia(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", f.contentType)
 	_, _ = w.Write(f.data)
+}
+
+// listNumbers lists the account's phone numbers (one page), filtered by
+// the PhoneNumber query parameter when given.
+func (s *Server) listNumbers(w http.ResponseWriter, r *http.Request) {
+	want := r.URL.Query().Get("PhoneNumber")
+	owned := s.opts.Numbers
+	if owned == nil && want != "" {
+		owned = []string{want}
+	}
+	uri := "/2010-04-01/Accounts/" + s.opts.AccountSID + "/IncomingPhoneNumbers.json"
+	items := []map[string]any{}
+	for i, n := range owned {
+		if want != "" && n != want {
+			continue
+		}
+		items = append(items, map[string]any{
+			"account_sid": s.opts.AccountSID, "phone_number": n, "friendly_name": n,
+			"sid": fmt.Sprintf("PN%032x", i+1), "capabilities": map[string]bool{"sms": true, "mms": true},
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"incoming_phone_numbers": items, "page": 0, "page_size": 50, "start": 0, "end": max(len(items)-1, 0),
+		"uri": uri, "first_page_uri": uri + "?Page=0&PageSize=50", "next_page_uri": nil, "previous_page_uri": nil,
+	})
 }
 
 // resource renders m as Twilio's Message resource.

@@ -2,6 +2,7 @@ package twilio
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,6 +12,10 @@ import (
 )
 
 const name = "twilio"
+
+// ErrNotOwned: the phone number is not one of the account's
+// (CheckNumber).
+var ErrNotOwned = errors.New("twilio: the number is not one of the account's")
 
 // codeClass is what a Twilio error code means for the bridge.
 type codeClass struct {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/xgate-im/xgate/transports/sms/phone"
 	"github.com/xgate-im/xgate/transports/sms/provider"
 )
 
@@ -149,4 +150,58 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// numberList is the part of an IncomingPhoneNumbers page CheckNumber
+// reads.
+type numberList struct {
+	Numbers []struct {
+		PhoneNumber string `json:"phone_number"`
+	} `json:"incoming_phone_numbers"`
+}
+
+// CheckNumber verifies the account's credentials and that num is one of
+// its phone numbers (Twilio's IncomingPhoneNumbers; a short code, which
+// that resource does not list, is checked for the credentials only).
+// Refused credentials are a provider.Error with ReasonUnauthorized; a
+// number of another account wraps ErrNotOwned.
+func (p *Provider) CheckNumber(ctx context.Context, num phone.Number) error {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.timeout())
+	defer cancel()
+	q := url.Values{"PageSize": {"50"}}
+	if !num.IsShortCode() {
+		q.Set("PhoneNumber", num.String())
+	}
+	endpoint := p.cfg.baseURL() + "/2010-04-01/Accounts/" + p.cfg.AccountSID + "/IncomingPhoneNumbers.json?" + q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	if err != nil {
+		return provider.NewError(name, provider.Permanent, provider.ReasonRejected, "", "bad request", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.SetBasicAuth(p.cfg.AccountSID, p.cfg.AuthToken)
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return provider.Classify(name, fmt.Errorf("twilio: list numbers: %w", unwrapURL(err)))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return provider.Classify(name, fmt.Errorf("twilio: read answer: %w", err))
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return classifyResponse(resp, body)
+	}
+	if num.IsShortCode() {
+		return nil
+	}
+	var list numberList
+	if err := json.Unmarshal(body, &list); err != nil {
+		return provider.NewError(name, provider.Temporary, provider.ReasonOther, "", "unreadable answer", err)
+	}
+	for _, n := range list.Numbers {
+		if n.PhoneNumber == num.String() {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s", ErrNotOwned, num)
 }

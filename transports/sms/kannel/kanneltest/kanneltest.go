@@ -155,6 +155,11 @@ sendsms-interface = "127.0.0.1"
 log-file = %q
 log-level = 1
 mo-recode = true
+# A callback answered 5xx (or not answered) is sent again, as the
+# gateway's documentation tells operators to configure: without these,
+# smsbox drops it.
+http-request-retry = 10
+http-queue-delay = 1
 
 group = sendsms-user
 username = %q
