@@ -205,6 +205,7 @@ func (rg *registrar) unregister(ctx context.Context, user jid.JID, remote Accoun
 func userError(err error) *xmpp.StanzaError {
 	var ve *form.ValidationError
 	var next *nextStepError
+	var off *accountsOffError
 	switch {
 	case errors.As(err, &next):
 		// XEP-0077 has no second step: the user asks for the form again
@@ -218,6 +219,8 @@ func userError(err error) *xmpp.StanzaError {
 		return xmpp.NewStanzaError(xmpp.CondNotAcceptable, ve.Error())
 	case errors.Is(err, ErrNotAllowed):
 		return xmpp.NewStanzaError(xmpp.CondForbidden, "You are not allowed to use this gateway.")
+	case errors.As(err, &off):
+		return xmpp.NewStanzaError(xmpp.CondRecipientUnavailable, off.text)
 	case errors.Is(err, ErrNotRegistered):
 		return xmpp.NewStanzaError(xmpp.CondRegistrationRequired, "You are not registered with this gateway.")
 	case errors.Is(err, ErrAuth):
@@ -325,7 +328,7 @@ func (rg *registrar) handleGatewayIQ(ctx context.Context, iq *xmpp.IQ) {
 // resolveContact asks the user's sessions (or the transport itself) to
 // turn input into a contact.
 func (rg *registrar) resolveContact(ctx context.Context, user jid.JID, input string) (Contact, error) {
-	var lastErr error = ErrNotRegistered
+	var lastErr error
 	for _, a := range rg.accounts.userAccounts(user) {
 		sess, state, _ := a.snapshot()
 		r, ok := sess.(ContactResolver)
@@ -341,6 +344,9 @@ func (rg *registrar) resolveContact(ctx context.Context, user jid.JID, input str
 	}
 	if r, ok := rg.tr.(ContactResolver); ok {
 		return r.ResolveContact(ctx, input)
+	}
+	if lastErr == nil {
+		lastErr = notLoggedIn(rg.db, rg.cfg.Name, rg.info, rg.domain, user)
 	}
 	return Contact{}, lastErr
 }
