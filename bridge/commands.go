@@ -64,6 +64,11 @@ var commands = []*command{
 		run:  runUsers,
 	},
 	{
+		node: "statistics", name: "Gateway statistics (admin)", admin: true,
+		help: "statistics: accounts, contacts, queued messages, uptime and counters (admins only)",
+		run:  runStatistics,
+	},
+	{
 		node: "backup", name: "Back up the database (admin)", admin: true,
 		help: "backup: write an online backup of the database (admins only)",
 		run:  runBackup,

@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -89,5 +90,53 @@ func TestDisabledIsNotUnregistered(t *testing.T) {
 	p = e.expectPresence(func(p *xmpp.Presence) bool { return p.From.String() == domain && p.Type == "unavailable" })
 	if strings.Contains(p.Status, "Not registered") {
 		t.Fatalf("probe answer: %q", p.Status)
+	}
+}
+
+// Issue 12 bug 6: the statistics command that docs/admin.md promises,
+// for admins only.
+func TestAdminStatisticsCommand(t *testing.T) {
+	e := withBob(t)
+	e.send(`<message type='chat' id='x1' from='alice@example.org/a' to='bob@fake.example.org'><body>hi</body></message>`)
+	if _, err := e.tr.WaitSent(e.ctx(), 1); err != nil {
+		t.Fatal(err)
+	}
+	e.send(`<iq type='set' id='s0' from='alice@example.org/x' to='fake.example.org'><command xmlns='http://jabber.org/protocol/commands' node='statistics' action='execute'/></iq>`)
+	if errCond(e.expectIQ("s0")) != xmpp.CondItemNotFound {
+		t.Fatal("a non-admin ran statistics")
+	}
+	// The counter of sent messages moves after the send returned: ask
+	// until it shows, bounded by the test's deadline.
+	var rows map[string]string
+	for i := 0; ; i++ {
+		e.send(`<iq type='set' id='s%d' from='admin@example.org/x' to='fake.example.org'><command xmlns='http://jabber.org/protocol/commands' node='statistics' action='execute'/></iq>`, i+1)
+		iq := e.expectIQ(fmt.Sprintf("s%d", i+1))
+		res, err := form.Parse(iq.Payload.Child(form.NS, "x"))
+		if err != nil {
+			t.Fatalf("got %s (%v)", iq.Element(), err)
+		}
+		rows = map[string]string{}
+		for _, it := range res.Items {
+			rows[it[0].Values[0]] = it[1].Values[0]
+		}
+		if rows["messages sent to the network"] == "1" || e.ctx().Err() != nil {
+			break
+		}
+	}
+	want := map[string]string{
+		"users":                        "1",
+		"accounts":                     "1 (1 connected, 0 connecting, 0 logged out, 0 disabled)",
+		"contacts in rosters":          "1",
+		"queued to the network":        "0",
+		"messages sent to the network": "1",
+		"registrations":                "1 (0 removals)",
+	}
+	for k, v := range want {
+		if rows[k] != v {
+			t.Errorf("%s = %q, want %q (all: %v)", k, rows[k], v, rows)
+		}
+	}
+	if _, ok := rows["uptime"]; !ok {
+		t.Errorf("no uptime: %v", rows)
 	}
 }

@@ -32,6 +32,8 @@ type registrar struct {
 	log      *slog.Logger
 	adhocs   *adhocSessions
 	pending  registrations
+	// started is when the gateway was made, for the statistics command.
+	started time.Time
 }
 
 // registrationForm is the form the user fills in now, as a data form.
