@@ -350,7 +350,7 @@ func (ac *accounts) noteRoute(acc *account, uid UserID) {
 func (ac *accounts) accountFor(user jid.JID, uid UserID) (*account, error) {
 	accs := ac.userAccounts(user)
 	if len(accs) == 0 {
-		return nil, ErrNotRegistered
+		return nil, notLoggedIn(ac.db, ac.name, ac.info, ac.out.domain, user)
 	}
 	if v, err := ac.db.KVGet(routeNS, routeKey(ac.name, user.Bare(), uid)); err == nil {
 		for _, a := range accs {

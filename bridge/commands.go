@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp/form"
 	"github.com/xgate-im/xgate/xmpp/jid"
 )
@@ -61,6 +62,11 @@ var commands = []*command{
 		node: "users", name: "List users (admin)", admin: true,
 		help: "users: list every registered account (admins only)",
 		run:  runUsers,
+	},
+	{
+		node: "statistics", name: "Gateway statistics (admin)", admin: true,
+		help: "statistics: accounts, contacts, queued messages, uptime and counters (admins only)",
+		run:  runStatistics,
 	},
 	{
 		node: "backup", name: "Back up the database (admin)", admin: true,
@@ -164,27 +170,143 @@ func runUnregister(ctx context.Context, rg *registrar, user jid.JID, sub *form.F
 	if err != nil || !ok {
 		return "Nothing removed.", nil, nil
 	}
-	n, err := rg.unregister(ctx, user, AccountID(sub.Value("account")))
+	var id AccountID
+	if name := strings.TrimSpace(sub.Value("account")); name != "" {
+		if id, err = rg.findAccount(user, name); err != nil {
+			return "", nil, err
+		}
+	}
+	n, err := rg.unregister(ctx, user, id)
 	if err != nil {
 		return "", nil, err
 	}
 	return fmt.Sprintf("Removed %d %s account(s).", n, rg.info.Name), nil, nil
 }
 
-func runStatus(_ context.Context, rg *registrar, user jid.JID, _ *form.Form) (string, *form.Form, error) {
-	accs := rg.accounts.userAccounts(user)
-	if len(accs) == 0 {
-		stored, _ := rg.db.UserAccounts(rg.cfg.Name, user.Bare().String())
-		if len(stored) > 0 {
-			return fmt.Sprintf("Your %d %s account(s) are logged out (you unsubscribed from the gateway). Subscribe to %s again to log in.", len(stored), rg.info.Name, rg.domain), nil, nil
+// findAccount picks the user's stored account that name designates: its
+// ID, its name (any case), or a part of its name that only it has (a
+// workspace's name or domain). A name that matches none or several is an
+// ErrNotFound error listing the accounts the user has, so that a
+// registered user who mistyped is never told they are not registered.
+func (rg *registrar) findAccount(user jid.JID, name string) (AccountID, error) {
+	accts, err := rg.db.UserAccounts(rg.cfg.Name, user.Bare().String())
+	if err != nil {
+		return "", fmt.Errorf("bridge: list accounts: %w", err)
+	}
+	if len(accts) == 0 {
+		return "", ErrNotRegistered
+	}
+	lower := strings.ToLower(name)
+	var partial []AccountID
+	for _, a := range accts {
+		label := a.Settings[settingName]
+		if a.Remote == name || strings.EqualFold(label, name) {
+			return AccountID(a.Remote), nil
 		}
+		if strings.Contains(strings.ToLower(label), lower) || strings.Contains(strings.ToLower(a.Remote), lower) {
+			partial = append(partial, AccountID(a.Remote))
+		}
+	}
+	if len(partial) == 1 {
+		return partial[0], nil
+	}
+	var names []string
+	for _, a := range accts {
+		names = append(names, accountLabel(a))
+	}
+	what := "no"
+	if len(partial) > 1 {
+		what = "more than one"
+	}
+	return "", &accountChoiceError{fmt.Sprintf("You have %s %s account matching %q. Yours: %s.", what, rg.info.Name, echo(name), strings.Join(names, "; "))}
+}
+
+// accountChoiceError says which accounts a user has when a command named
+// none or several of them; it is an ErrNotFound.
+type accountChoiceError struct{ text string }
+
+func (e *accountChoiceError) Error() string { return e.text }
+func (e *accountChoiceError) Unwrap() error { return ErrNotFound }
+
+// accountsOffError says a registered user has no account logged in right
+// now (all disabled, logging in or logged out), with what to do.
+type accountsOffError struct{ text string }
+
+func (e *accountsOffError) Error() string { return e.text }
+
+// notLoggedIn explains to a user with no live account why, distinguishing
+// a user who has stored accounts from one who has none.
+func notLoggedIn(db *store.DB, instance string, info Info, domain jid.JID, user jid.JID) error {
+	accts, err := db.UserAccounts(instance, user.Bare().String())
+	if err != nil || len(accts) == 0 {
+		return ErrNotRegistered
+	}
+	for _, a := range accts {
+		if !a.Disabled {
+			return &accountsOffError{fmt.Sprintf("Your %s account is not logged in yet; send \"status\" to %s to see why.", info.Name, domain)}
+		}
+	}
+	return &accountsOffError{fmt.Sprintf("You are logged out of %s (you unsubscribed from %s); subscribe to it again to log in.", info.Name, domain)}
+}
+
+// accountLabel names a stored account the way status shows it and
+// unregister accepts it: its name and its ID.
+func accountLabel(a store.Account) string {
+	if name := a.Settings[settingName]; name != "" && name != a.Remote {
+		return fmt.Sprintf("%s [id %s]", name, a.Remote)
+	}
+	return a.Remote
+}
+
+// runStatus lists every stored account of the user, with the name and ID
+// that unregister accepts and its state, logged-out and disabled ones
+// included.
+func runStatus(_ context.Context, rg *registrar, user jid.JID, _ *form.Form) (string, *form.Form, error) {
+	stored, err := rg.db.UserAccounts(rg.cfg.Name, user.Bare().String())
+	if err != nil {
+		return "", nil, fmt.Errorf("bridge: list accounts: %w", err)
+	}
+	if len(stored) == 0 {
 		return fmt.Sprintf("You have no %s account here. Send \"register\" or use the Register command.", rg.info.Name), nil, nil
 	}
-	lines := make([]string, 0, len(accs))
-	for _, a := range accs {
-		lines = append(lines, describeAccount(a))
+	res := &form.Form{Type: form.TypeResult, Title: "Your " + rg.info.Name + " accounts",
+		Reported: []form.Field{{Var: "name", Label: "Account"}, {Var: "id", Label: "ID"}, {Var: "state", Label: "State"}}}
+	lines := []string{fmt.Sprintf("Your %s account(s):", rg.info.Name)}
+	for _, a := range stored {
+		state := storedState(rg, a)
+		lines = append(lines, "• "+accountLabel(a)+": "+state)
+		res.Items = append(res.Items, []form.Field{
+			{Var: "name", Values: []string{a.Settings[settingName]}},
+			{Var: "id", Values: []string{a.Remote}},
+			{Var: "state", Values: []string{state}},
+		})
 	}
-	return strings.Join(lines, "\n"), nil, nil
+	lines = append(lines, "To remove one, send \"unregister\" and its name or ID (or nothing, for all of them).")
+	return strings.Join(lines, "\n"), res, nil
+}
+
+// storedState describes the login state of a stored account.
+func storedState(rg *registrar, a store.Account) string {
+	if acc := rg.accounts.byKey(a.AccountKey); acc != nil {
+		_, state, reason := acc.snapshot()
+		switch state {
+		case LoggedIn:
+			return "connected"
+		case Connecting:
+			if reason != "" {
+				return "connecting (last error: " + reason + ")"
+			}
+			return "connecting"
+		}
+		return "logged out (" + reason + "); register again to reconnect"
+	}
+	if a.Disabled {
+		return "logged out because you unsubscribed from " + rg.domain.String() + "; subscribe to it again to log in"
+	}
+	if a.LastError != "" {
+		return "logged out: " + a.LastError
+	}
+	return "not started"
 }
 
 func runUsers(_ context.Context, rg *registrar, _ jid.JID, _ *form.Form) (string, *form.Form, error) {
@@ -218,4 +340,23 @@ func runBackup(ctx context.Context, rg *registrar, _ jid.JID, _ *form.Form) (str
 		return "", nil, fmt.Errorf("backup failed: %w", err)
 	}
 	return fmt.Sprintf("Backup written to %s (%d bytes).", path, size), nil, nil
+}
+
+// offlineStatus is the gateway's presence status for a user with no live
+// account: "Not registered" only when that is true.
+func offlineStatus(db *store.DB, instance string, domain, user jid.JID) string {
+	accts, err := db.UserAccounts(instance, user.Bare().String())
+	if err != nil || len(accts) == 0 {
+		return "Not registered"
+	}
+	disabled := 0
+	for _, a := range accts {
+		if a.Disabled {
+			disabled++
+		}
+	}
+	if disabled == len(accts) {
+		return "Logged out (you unsubscribed from " + domain.String() + "); subscribe again to log in"
+	}
+	return fmt.Sprintf("%d account(s) not logged in; send \"status\" for details", len(accts)-disabled)
 }

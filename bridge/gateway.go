@@ -268,7 +268,7 @@ func (g *Gateway) assemble() {
 	g.reg = &registrar{
 		cfg: g.cfg, info: g.info, tr: g.tr, db: g.db, domain: g.domain, accounts: g.accounts,
 		roster: g.roster, contacts: contacts, out: g.deliv, metrics: g.metrics, log: g.log,
-		adhocs: &adhocSessions{m: map[string]adhocSession{}}, extra: transportCommands(g.tr),
+		adhocs: &adhocSessions{m: map[string]adhocSession{}}, extra: transportCommands(g.tr), started: time.Now(),
 	}
 	*g.router = router{
 		cfg: g.cfg, info: g.info, domain: g.domain, out: g.deliv, contacts: contacts,

@@ -46,7 +46,7 @@ func TestGatewayIQs(t *testing.T) {
 		{"admin sees admin commands", `<iq type='get' id='i3' from='admin@example.org/a' to='fake.example.org'><query xmlns='http://jabber.org/protocol/disco#items' node='http://jabber.org/protocol/commands'/></iq>`,
 			func(t *testing.T, iq *xmpp.IQ) {
 				items, _ := disco.ParseItems(iq.Payload)
-				if len(items.Items) != 4 || items.Items[3].Node != "users" {
+				if len(items.Items) != 5 || items.Items[3].Node != "users" || items.Items[4].Node != "statistics" {
 					t.Errorf("items %+v", items.Items)
 				}
 			}},

@@ -34,6 +34,8 @@ type registrar struct {
 	pending  registrations
 	// extra are the transport's admin commands (host.go).
 	extra []*command
+	// started is when the gateway was made, for the statistics command.
+	started time.Time
 }
 
 // registrationForm is the form the user fills in now, as a data form.
@@ -207,6 +209,7 @@ func (rg *registrar) unregister(ctx context.Context, user jid.JID, remote Accoun
 func userError(err error) *xmpp.StanzaError {
 	var ve *form.ValidationError
 	var next *nextStepError
+	var off *accountsOffError
 	switch {
 	case errors.As(err, &next):
 		// XEP-0077 has no second step: the user asks for the form again
@@ -220,6 +223,8 @@ func userError(err error) *xmpp.StanzaError {
 		return xmpp.NewStanzaError(xmpp.CondNotAcceptable, ve.Error())
 	case errors.Is(err, ErrNotAllowed):
 		return xmpp.NewStanzaError(xmpp.CondForbidden, "You are not allowed to use this gateway.")
+	case errors.As(err, &off):
+		return xmpp.NewStanzaError(xmpp.CondRecipientUnavailable, off.text)
 	case errors.Is(err, ErrNotRegistered):
 		return xmpp.NewStanzaError(xmpp.CondRegistrationRequired, "You are not registered with this gateway.")
 	case errors.Is(err, ErrAuth):
@@ -327,7 +332,7 @@ func (rg *registrar) handleGatewayIQ(ctx context.Context, iq *xmpp.IQ) {
 // resolveContact asks the user's sessions (or the transport itself) to
 // turn input into a contact.
 func (rg *registrar) resolveContact(ctx context.Context, user jid.JID, input string) (Contact, error) {
-	var lastErr error = ErrNotRegistered
+	var lastErr error
 	for _, a := range rg.accounts.userAccounts(user) {
 		sess, state, _ := a.snapshot()
 		r, ok := sess.(ContactResolver)
@@ -343,6 +348,9 @@ func (rg *registrar) resolveContact(ctx context.Context, user jid.JID, input str
 	}
 	if r, ok := rg.tr.(ContactResolver); ok {
 		return r.ResolveContact(ctx, input)
+	}
+	if lastErr == nil {
+		lastErr = notLoggedIn(rg.db, rg.cfg.Name, rg.info, rg.domain, user)
 	}
 	return Contact{}, lastErr
 }

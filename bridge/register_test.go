@@ -129,7 +129,7 @@ func TestRegisterByAdHocCommand(t *testing.T) {
 
 	// status, then unregister through commands.
 	e.send(`<iq type='set' id='c6' from='alice@example.org/a' to='fake.example.org'><command xmlns='http://jabber.org/protocol/commands' node='status' action='execute'/></iq>`)
-	if n := e.expectIQ("c6").Payload.ChildText("", "note"); !strings.Contains(n, "c on Fakenet: connected") {
+	if n := e.expectIQ("c6").Payload.ChildText("", "note"); !strings.Contains(n, "c on Fakenet [id acct-c]: connected") {
 		t.Fatalf("status note %q", n)
 	}
 	e.send(`<iq type='set' id='c7' from='alice@example.org/a' to='fake.example.org'><command xmlns='http://jabber.org/protocol/commands' node='unregister' action='execute'/></iq>`)

@@ -60,7 +60,7 @@ func (ro *roster) gatewayPresence(user jid.JID) *xmpp.Presence {
 	accs := ro.accounts.userAccounts(user)
 	if len(accs) == 0 {
 		p.Type = xmpp.PresenceUnavailable
-		p.Status = "Not registered"
+		p.Status = offlineStatus(ro.db, ro.name, ro.domain, user)
 		return p
 	}
 	var lines []string
