@@ -49,7 +49,16 @@ type accounts struct {
 	byRemote map[AccountID][]*account
 	// byUser indexes live by XMPP user (bare JID).
 	byUser map[jid.JID][]*account
+
+	// routes caches the routes noted lately (routeKey → account), so
+	// that a chat's every message does not read the store again; at most
+	// maxCachedRoutes, forgotten all at once when full.
+	routeMu sync.Mutex
+	routes  map[string]string
 }
+
+// maxCachedRoutes bounds accounts.routes.
+const maxCachedRoutes = 4096
 
 // expecting reports whether a remote account is registered and logging in
 // (or retrying to): its events should wait for its session.
@@ -337,12 +346,25 @@ func routeKey(gateway string, user jid.JID, uid UserID) string {
 // noteRoute remembers that uid is reachable through acc.
 func (ac *accounts) noteRoute(acc *account, uid UserID) {
 	k := routeKey(ac.name, acc.user, uid)
-	if v, err := ac.db.KVGet(routeNS, k); err == nil && string(v) == acc.key.Remote {
+	ac.routeMu.Lock()
+	cached := ac.routes[k] == acc.key.Remote
+	ac.routeMu.Unlock()
+	if cached {
 		return
 	}
-	if err := ac.db.KVPut(routeNS, k, []byte(acc.key.Remote)); err != nil {
-		acc.log.Error("storing contact route", "err", err)
+	v, err := ac.db.KVGet(routeNS, k)
+	if err != nil || string(v) != acc.key.Remote {
+		if err := ac.db.KVPut(routeNS, k, []byte(acc.key.Remote)); err != nil {
+			acc.log.Error("storing contact route", "err", err)
+			return
+		}
 	}
+	ac.routeMu.Lock()
+	if ac.routes == nil || len(ac.routes) >= maxCachedRoutes {
+		ac.routes = map[string]string{}
+	}
+	ac.routes[k] = acc.key.Remote
+	ac.routeMu.Unlock()
 }
 
 // accountFor picks the account of user that reaches uid: the one it was

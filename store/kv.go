@@ -11,6 +11,8 @@ import (
 // (kv_secret bucket), never both: each put removes the other form.
 
 // KVPut stores value under (ns, key), replacing a plain or secret value.
+// Concurrent puts share a commit (the batcher); each is durable when it
+// returns.
 func (db *DB) KVPut(ns, key string, value []byte) error {
 	return db.kvPut("put", ns, key, value, false)
 }
@@ -39,7 +41,7 @@ func (db *DB) kvPut(op, ns, key string, value []byte, secret bool) error {
 			return fmt.Errorf("store: kv %s %s/%s: %w", op, ns, key, err)
 		}
 	}
-	err := db.update(func(tx *bbolt.Tx) error {
+	err := db.batch(func(tx *bbolt.Tx) error {
 		b, err := bucket(tx, into)
 		if err != nil {
 			return err

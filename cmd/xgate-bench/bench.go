@@ -191,7 +191,19 @@ func (b *bench) run(ctx context.Context, sc scenario, run int, sdir, seed string
 		return r, err
 	}
 	r.IdleRSSMB = mb(mem.RSS)
-	b.logf("%s run %d: handshake %.0f ms, %d logins by %.0f ms, idle RSS %.1f MB, peak %.1f MB", sc.Name, run+1, r.StartupMS, sc.Users, r.LoginMS, r.IdleRSSMB, mb(mem.HWM))
+	if b.o.profile != "" && run == 0 && x.hookAddr != "" {
+		// What holds the idle memory: a heap profile once logged in.
+		path := filepath.Join(b.o.profile, sc.Name+"-idle-heap.pprof")
+		if err := saveHeapProfile(x.hookAddr, path); err != nil {
+			b.logf("%s: heap profile: %v", sc.Name, err)
+		}
+		// The same as text, with the runtime's memory statistics at the end.
+		if err := fetchProfile(fmt.Sprintf("http://%s/debug/pprof/heap?debug=1", x.hookAddr), strings.TrimSuffix(path, ".pprof")+".txt"); err != nil {
+			b.logf("%s: heap statistics: %v", sc.Name, err)
+		}
+	}
+	b.logf("%s run %d: handshake %.0f ms, %d logins by %.0f ms, idle RSS %.1f MB (anonymous %.1f, files %.1f), peak %.1f MB",
+		sc.Name, run+1, r.StartupMS, sc.Users, r.LoginMS, r.IdleRSSMB, mb(mem.Anon), mb(mem.File), mb(mem.HWM))
 	if !sc.StartupOnly {
 		ws, err := b.traffic(ctx, sc, run, rdir, pr, fake, world, x)
 		if err != nil {
@@ -479,10 +491,22 @@ func (l *loads) measure(ctx context.Context, d string, floor bool, n int, rate f
 
 // saveProfile fetches a CPU profile of secs seconds from a hooked xgate.
 func saveProfile(hook, path string, secs int) error {
+	return fetchProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", hook, secs), path)
+}
+
+// saveHeapProfile fetches a heap profile from a hooked xgate, after a
+// garbage collection (what is live, not what was allocated since the last
+// one).
+func saveHeapProfile(hook, path string) error {
+	return fetchProfile(fmt.Sprintf("http://%s/debug/pprof/heap?gc=1", hook), path)
+}
+
+// fetchProfile saves what url answers into path.
+func fetchProfile(url, path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", hook, secs))
+	resp, err := http.Get(url)
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	mappings := fs.Int("mappings", -1, "override the contacts and message IDs seeded by the startup scenario (each)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to `FILE` (\"-\": stdout instead of the table)")
 	fs.StringVar(&o.keep, "keep", "", "keep the work directory (logs, configs, stores) in `DIR` instead of a removed temp dir")
-	fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of xgate for each window of the first run into `DIR`")
+	fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of xgate for each window of the first run, and a heap profile once it is idle, into `DIR`")
 	fs.IntVar(&o.profileS, "profile-seconds", 0, "with -cpuprofile, the profile's length (default: the window's expected duration)")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "give up after this long")
 	if err := fs.Parse(args); err != nil {

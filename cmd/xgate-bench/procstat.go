@@ -84,9 +84,12 @@ func schedstatCPU(pid int) (time.Duration, error) {
 // memory is a process's resident set: now and the high-water mark.
 type memory struct {
 	RSS, HWM int64 // bytes
+	// Anon and File split RSS: the process's own memory (Go heap and
+	// stacks) and pages of mapped files (the store's bbolt mmap).
+	Anon, File int64
 }
 
-// readMemory reads VmRSS and VmHWM from /proc/PID/status.
+// readMemory reads VmRSS, VmHWM, RssAnon and RssFile from /proc/PID/status.
 func readMemory(pid int) (memory, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -104,6 +107,10 @@ func readMemory(pid int) (memory, error) {
 			dst = &m.RSS
 		case "VmHWM":
 			dst = &m.HWM
+		case "RssAnon":
+			dst = &m.Anon
+		case "RssFile":
+			dst = &m.File
 		default:
 			continue
 		}

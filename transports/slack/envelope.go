@@ -2,6 +2,7 @@ package slack
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -21,6 +22,21 @@ type socketFrame struct {
 	EnvelopeID string    `json:"envelope_id"`
 	Reason     string    `json:"reason"`
 	Payload    *callback `json:"payload"`
+}
+
+// decodeFrame decodes a Socket Mode message. A payload of another shape
+// than an Events API callback in a frame of another type (interactivity,
+// slash commands) is no error: nothing of it is read. On an error, what
+// could be read of the frame is returned with it (an events_api frame
+// whose payload does not decode still names its envelope).
+func decodeFrame(data []byte) (socketFrame, error) {
+	var f socketFrame
+	err := json.Unmarshal(data, &f)
+	var ute *json.UnmarshalTypeError
+	if err != nil && errors.As(err, &ute) && f.Type != "events_api" && f.Type != "" {
+		err = nil
+	}
+	return f, err
 }
 
 // callback is the Events API outer event of an events_api envelope.

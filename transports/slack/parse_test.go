@@ -301,6 +301,30 @@ func TestParseEnvelope(t *testing.T) {
 	}
 }
 
+func TestDecodeFrame(t *testing.T) {
+	tests := []struct {
+		name, frame   string
+		typ, envelope string
+		err           bool
+	}{
+		{"hello", `{"type":"hello","num_connections":1}`, "hello", "", false},
+		{"disconnect", `{"type":"disconnect","reason":"refresh_requested"}`, "disconnect", "", false},
+		{"event", `{"type":"events_api","envelope_id":"E1","payload":{"type":"event_callback","team_id":"T1","event":{"type":"message","channel":"D1"}}}`, "events_api", "E1", false},
+		{"event payload of a wrong shape", `{"type":"events_api","envelope_id":"E2","payload":{"type":"event_callback","team_id":5}}`, "events_api", "E2", true},
+		{"event not an object", `{"type":"events_api","envelope_id":"E3","payload":{"type":"event_callback","team_id":"T1","event":3}}`, "events_api", "E3", true},
+		{"slash command", `{"type":"slash_commands","envelope_id":"E4","payload":{"command":"/x","team_id":"T1","authorizations":{"a":1}}}`, "slash_commands", "E4", false},
+		{"not JSON", `{"type":"events_api","envelope_id":"E5"`, "", "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := decodeFrame([]byte(tc.frame))
+			if (err != nil) != tc.err || f.Type != tc.typ || f.EnvelopeID != tc.envelope {
+				t.Errorf("decodeFrame = %q %q, %v", f.Type, f.EnvelopeID, err)
+			}
+		})
+	}
+}
+
 // checkOnePass checks that an event decoded with its frame reads as the
 // same event decoded on its own from its bytes, as sessions did before.
 func checkOnePass(t *testing.T, in *inbound) {

@@ -187,19 +187,15 @@ func (sm *socketMode) serve(ctx context.Context, ws *websocket.Conn) (asked bool
 			}
 			return false
 		}
-		var f socketFrame
-		if err := json.Unmarshal(data, &f); err != nil {
-			// A payload of another shape than an Events API callback
-			// (interactivity, slash commands) may not fit socketFrame:
-			// what was read still names its envelope.
-			var ute *json.UnmarshalTypeError
-			if !errors.As(err, &ute) || f.Type == "events_api" || f.Type == "" {
-				t.log.Warn("unreadable Socket Mode message", "err", err)
-				if f.Type == "events_api" && f.EnvelopeID != "" {
-					t.router.acknowledge(ctx, []string{f.EnvelopeID})
-				}
-				continue
+		f, err := decodeFrame(data)
+		if err != nil {
+			t.log.Warn("unreadable Socket Mode message", "err", err)
+			if f.Type == "events_api" && f.EnvelopeID != "" {
+				// It will never read better: acknowledge it so that it
+				// does not come back.
+				t.router.acknowledge(ctx, []string{f.EnvelopeID})
 			}
+			continue
 		}
 		switch f.Type {
 		case "hello":
