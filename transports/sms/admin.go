@@ -233,11 +233,14 @@ func (t *Transport) runNumbers(context.Context, string, map[string]string) (stri
 	return strings.Join(lines, "\n"), nil
 }
 
-// assignedAccount is the account of an assigned number.
+// assignedAccount is the account of an assigned number. It names its
+// user: Login refuses the stored account of a user the number is no longer
+// assigned to, even when it is assigned again to someone else.
 func (t *Transport) assignedAccount(num phone.Number) bridge.AccountData {
+	a, _ := t.assignment(num)
 	return bridge.AccountData{
 		ID: bridge.AccountID(num), Name: num.String(),
-		Settings: map[string]string{"mode": modeAssigned, "number": num.String()},
+		Settings: map[string]string{"mode": modeAssigned, "number": num.String(), "user": a.user},
 	}
 }
 
