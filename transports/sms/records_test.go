@@ -137,3 +137,23 @@ func BenchmarkTrackerStored(b *testing.B) {
 		tr.reports.passed(o)
 	}
 }
+
+// Texts to an unassigned number are kept up to keptMax; beyond, they are
+// counted and logged, not stored.
+func TestKeptBounded(t *testing.T) {
+	tr := hosted(t, filepath.Join(t.TempDir(), "xgate.db"))
+	defer func(n int) { keptMax = n }(keptMax)
+	keptMax = 2
+	for i := range 3 {
+		m := provider.Inbound{ID: provider.MessageID("SM" + strconv.Itoa(i)), From: peerNumber, To: "+12025550177", Body: "x"}
+		if err := tr.keep(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := tr.keptCount("+12025550177"); n != 2 {
+		t.Fatalf("%d kept, want 2", n)
+	}
+	if s := tr.Stats(); s.Unassigned != 3 {
+		t.Fatalf("stats %+v", s)
+	}
+}
