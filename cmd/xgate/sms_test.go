@@ -82,7 +82,7 @@ func TestServeSMS(t *testing.T) {
 	srv := xmpptest.NewServer(t, "s3cret")
 	dir := t.TempDir()
 	t.Setenv("XGATE_TEST_KEY", testKey(t))
-	doc := fmt.Sprintf("[store]\npath = \"xgate.db\"\nkey_env = \"XGATE_TEST_KEY\"\n[access]\nallow = [\"*\"]\n[xmpp]\nserver = %q\n[webhooks]\nlisten = %q\n%s",
+	doc := fmt.Sprintf("[store]\npath = \"xgate.db\"\nkey_env = \"XGATE_TEST_KEY\"\n[admin]\nlisten = \"127.0.0.1:0\"\n[access]\nallow = [\"*\"]\n[xmpp]\nserver = %q\n[webhooks]\nlisten = %q\n%s",
 		srv.Addr(), addr, smsSection(public, fake.URL(), fake.AccountSID(), fake.AuthToken()))
 	cfg, err := readConfig(writeFile(t, dir, "config.toml", doc), transportKinds)
 	if err != nil {
@@ -144,6 +144,11 @@ func TestServeSMS(t *testing.T) {
 	}()
 	if err := <-answered; err != nil {
 		t.Fatalf("inbound webhook: %v\n%s", err, s.logs)
+	}
+	// The transport's counters are in /metrics.
+	code, body := httpDo(t, "GET", "http://"+s.addr+"/metrics")
+	if code != 200 || !strings.Contains(string(body), `xgate_transport_total{gateway="sms",network="sms",counter="sms_inbound"} 1`) {
+		t.Errorf("/metrics %d lacks the SMS counters:\n%s", code, body)
 	}
 	cancel()
 	if err := s.wait(t); err != nil {

@@ -42,6 +42,11 @@ const (
 	noticeMax   = 20
 )
 
+// keptMax bounds the texts kept for one unassigned number, so that a flood
+// to a number nobody has cannot fill the store; beyond it a text is
+// refused loudly (logged with its sender, counted, the admins told).
+var keptMax = 1000
+
 // storedAssignment is an assignment made by command.
 type storedAssignment struct {
 	User     string   `json:"u"`
@@ -233,11 +238,14 @@ func (t *Transport) runNumbers(context.Context, string, map[string]string) (stri
 	return strings.Join(lines, "\n"), nil
 }
 
-// assignedAccount is the account of an assigned number.
+// assignedAccount is the account of an assigned number. It names its
+// user: Login refuses the stored account of a user the number is no longer
+// assigned to, even when it is assigned again to someone else.
 func (t *Transport) assignedAccount(num phone.Number) bridge.AccountData {
+	a, _ := t.assignment(num)
 	return bridge.AccountData{
 		ID: bridge.AccountID(num), Name: num.String(),
-		Settings: map[string]string{"mode": modeAssigned, "number": num.String()},
+		Settings: map[string]string{"mode": modeAssigned, "number": num.String(), "user": a.user},
 	}
 }
 
@@ -255,6 +263,17 @@ func (t *Transport) keep(ctx context.Context, m provider.Inbound) error {
 	t.log.Error("text to a number no account has: kept until the number is assigned",
 		"to", m.To.String(), "from", m.From.String(), "id", string(m.ID), "received", m.Received)
 	if t.host == nil {
+		return nil
+	}
+	n := t.keptCount(m.To)
+	if n >= keptMax {
+		t.log.Error("text to a number no account has NOT kept: too many texts kept for it already",
+			"to", m.To.String(), "from", m.From.String(), "id", string(m.ID), "kept", n)
+		if t.noticeDue(m.To) {
+			t.host.NotifyAdmins(ctx, fmt.Sprintf(
+				"SMS: %d texts are kept for %s, a number no user has: new ones are refused (logged). Assign it with: sms-assign number=%s user=JID",
+				n, m.To, m.To))
+		}
 		return nil
 	}
 	b, err := json.Marshal(keptText{In: m, At: time.Now().UTC()})

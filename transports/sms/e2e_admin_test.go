@@ -13,6 +13,7 @@ import (
 	"github.com/xgate-im/xgate/bridge"
 	"github.com/xgate-im/xgate/transports/sms/smsfake"
 	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/disco"
 	"github.com/xgate-im/xgate/xmpp/form"
 	"github.com/xgate-im/xgate/xmpp/jid"
 	"github.com/xgate-im/xgate/xmpp/prosodytest"
@@ -55,6 +56,10 @@ func TestEndToEndAssignKeepRestart(t *testing.T) {
 	admin := prosodytest.Dial(ctx, t, p.C2SAddr(), "admin", "localhost", "pw")
 	admin.Send(&xmpp.Presence{})
 	gw := jid.MustParse(gwDomain)
+	// A round trip after the presence: the admin is online for the notice.
+	if _, err := admin.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQGet}, Payload: xmpp.NewElement(disco.NSInfo, "query")}); err != nil {
+		t.Fatal(err)
+	}
 	peer := jid.MustParse(peerNumber + "@" + gwDomain)
 	fromGateway := func(c *prosodytest.Client, contains ...string) string {
 		t.Helper()

@@ -242,7 +242,8 @@ func (w *fakeWorld) Credentials() map[string]string {
 }
 
 func (w *fakeWorld) BadCredentials() map[string]string {
-	return map[string]string{"number": "+12025550111", "account_sid": "not-a-sid", "auth_token": "x"}
+	// Well formed: the provider itself refuses them at registration.
+	return map[string]string{"number": "+12025550111", "account_sid": w.fake.AccountSID(), "auth_token": "not-the-auth-token-0123"}
 }
 
 func (w *fakeWorld) Peer() bridge.UserID { return bridge.UserID(w.peer) }

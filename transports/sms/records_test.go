@@ -2,6 +2,7 @@ package sms
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +100,60 @@ func TestNoticeDue(t *testing.T) {
 	tr.nmu.Unlock()
 	if !tr.noticeDue("+12025550100") {
 		t.Fatal("not noticed again after noticeEvery")
+	}
+}
+
+// BenchmarkTrackerStored is the tracker's cost per single-part text with
+// the gateway's store (fsync on): the record stored at send, removed when
+// the delivery report passed on.
+func BenchmarkTrackerStored(b *testing.B) {
+	key, err := store.ParseKey([]byte(strings.Repeat("5a", 32)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(b.TempDir(), "xgate.db"), store.Options{Key: key})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	tr, err := New(Config{DefaultRegion: "US", PublicURL: "http://127.0.0.1:1/sms", UserCredentials: true}, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := bridge.New(bridge.Config{Name: "sms", Component: xmpp.ComponentConfig{Addr: "127.0.0.1:1", Domain: gwDomain, Secret: "s"},
+		Webhooks: bridge.NewWebhooks()}, tr, db, nil); err != nil {
+		b.Fatal(err)
+	}
+	chat := bridge.ChatRef{Kind: bridge.Direct, Peer: peerNumber}
+	owns := func(bridge.AccountID) bool { return true }
+	b.ResetTimer()
+	for i := range b.N {
+		id := provider.MessageID("SM" + strconv.Itoa(i))
+		tr.reports.sent("+12025550111", chat, bridge.MessageID(id), []provider.MessageID{id})
+		o, changed, _ := tr.reports.report(provider.DeliveryReport{ID: id, Status: provider.StatusDelivered}, owns)
+		if !changed {
+			b.Fatal("not delivered")
+		}
+		tr.reports.passed(o)
+	}
+}
+
+// Texts to an unassigned number are kept up to keptMax; beyond, they are
+// counted and logged, not stored.
+func TestKeptBounded(t *testing.T) {
+	tr := hosted(t, filepath.Join(t.TempDir(), "xgate.db"))
+	defer func(n int) { keptMax = n }(keptMax)
+	keptMax = 2
+	for i := range 3 {
+		m := provider.Inbound{ID: provider.MessageID("SM" + strconv.Itoa(i)), From: peerNumber, To: "+12025550177", Body: "x"}
+		if err := tr.keep(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := tr.keptCount("+12025550177"); n != 2 {
+		t.Fatalf("%d kept, want 2", n)
+	}
+	if s := tr.Stats(); s.Unassigned != 3 {
+		t.Fatalf("stats %+v", s)
 	}
 }

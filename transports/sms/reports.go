@@ -110,7 +110,10 @@ func (t *tracker) report(r provider.DeliveryReport, owns func(bridge.AccountID) 
 	}
 	before := st.parts[r.ID]
 	o, changed = t.applyLocked(st, r)
-	if st.parts[r.ID] != before {
+	if now := st.parts[r.ID]; now != before && now.Final() && !changed {
+		// A part is done and the text is not: what a later report of
+		// another part needs. (Intermediate statuses are not stored; a
+		// text done is passed on, and its records removed.)
 		t.storeLocked(st, false)
 	}
 	return o, changed, true

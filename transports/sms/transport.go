@@ -404,6 +404,9 @@ func (t *Transport) Login(_ context.Context, acct bridge.AccountData, sink bridg
 		if !ok || t.shared == nil {
 			return nil, fmt.Errorf("%w: %s is no longer assigned on this gateway", bridge.ErrAuth, num)
 		}
+		if acct.Settings["user"] != a.user {
+			return nil, fmt.Errorf("%w: %s is no longer assigned to this user", bridge.ErrAuth, num)
+		}
 		s.prov, s.contacts = t.shared, a.contacts
 	case modeOwn:
 		if !t.s.userCreds {

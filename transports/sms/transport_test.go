@@ -402,6 +402,11 @@ func TestAssignedOnly(t *testing.T) {
 	if _, err := w.tr.Login(t.Context(), acct, bridgetest.NewRecorder()); !errors.Is(err, bridge.ErrAuth) {
 		t.Errorf("Login of a number no longer assigned: %v, want ErrAuth", err)
 	}
+	// The stored account of a user the number was assigned to before.
+	acct = bridge.AccountData{ID: assignedNumber, Settings: map[string]string{"mode": modeAssigned, "number": assignedNumber, "user": "bob@example.org"}}
+	if _, err := w.tr.Login(t.Context(), acct, bridgetest.NewRecorder()); !errors.Is(err, bridge.ErrAuth) {
+		t.Errorf("Login of a number assigned to someone else: %v, want ErrAuth", err)
+	}
 	cs, _ := w.sess.Contacts(t.Context())
 	if len(cs) != 1 || cs[0].ID != peerNumber {
 		t.Errorf("contacts %+v", cs)
