@@ -162,10 +162,14 @@ type memberEvent struct {
 }
 
 // onMembership reports a member joining a group (named by their display
-// name) or leaving it.
+// name) or leaving it; the account's own member leaving is the account
+// leaving the group.
 func (s *Session) onMembership(ctx context.Context, ev *memberEvent, left bool) error {
 	if _, err := groupID(bridge.ChatID(ev.Channel)); err != nil {
 		return nil // not a group: nothing for the rooms
+	}
+	if left && ev.User == s.user {
+		return s.emit(ctx, bridge.GroupEvent{Group: bridge.GroupInfo{ID: bridge.ChatID(ev.Channel)}, Left: true})
 	}
 	m := bridge.GroupMember{User: s.userID(ev.User), Nick: ev.User, Role: bridge.RoleMember}
 	if !left {

@@ -235,6 +235,11 @@ func TestGroupEventsFromSlack(t *testing.T) {
 	if tp != (bridge.TopicEvent{Chat: bridge.ChatID(general.ID), Topic: "Ship it", By: w.uid(w.carol)}) {
 		t.Errorf("topic %+v", tp)
 	}
+	// The account's own member leaving is the account leaving the group.
+	envelope("EvSelfLeft", `{"type":"member_left_channel","user":"`+w.alice.ID+`","channel":"`+general.ID+`","channel_type":"C","team":"`+w.team.ID+`"}`)
+	if g := waitFor(t, sink, func(g bridge.GroupEvent) bool { return g.Left }); g.Group.ID != bridge.ChatID(general.ID) {
+		t.Errorf("own leave %+v", g)
+	}
 	// Without its topic field, the channel's topic is read.
 	if _, err := slack.New(w.aliceTok, slack.OptionAPIURL(w.fake.APIURL())).SetTopicOfConversationContext(ctx, general.ID, "Ship it again"); err != nil {
 		t.Fatal(err)
