@@ -338,3 +338,16 @@ func TestRoomLeaveOvertakesJoin(t *testing.T) {
 		}
 	}
 }
+
+// A contact never gets a localpart that would name a room.
+func TestContactLocalpartsAreNeverRooms(t *testing.T) {
+	e := newRoomEnv(t)
+	ev := bridge.MessageEvent{Chat: bridge.ChatRef{Kind: bridge.Direct, Peer: "#lounge"}, Sender: "#lounge", ID: "d1", Text: "who am I"}
+	if err := e.tr.Emit(e.ctx(), "acct-alice", ev); err != nil {
+		t.Fatal(err)
+	}
+	m := e.expectMessage(func(m *xmpp.Message) bool { return m.Body == "who am I" })
+	if l := m.From.Local(); strings.HasPrefix(l, "#") || !strings.HasPrefix(l, "u-") {
+		t.Errorf("contact JID %s", m.From)
+	}
+}
