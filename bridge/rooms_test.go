@@ -243,6 +243,14 @@ func TestRoomStaysLeftAcrossRestart(t *testing.T) {
 	if c := errCond(e.expectIQ("sp-l")); c != xmpp.CondNotAcceptable {
 		t.Errorf("self-ping of a resource that is gone: %q", c)
 	}
+	// Likewise for an error answering a presence of the room.
+	e.join(alice+"/tablet", loungeRes+"alice", `<history maxstanzas='0'/>`)
+	e.expectMessage(func(m *xmpp.Message) bool { return m.From.String() == lounge && m.Subject != "" && m.To.Resource() == "tablet" })
+	e.send(`<presence type='error' from='%s/tablet' to='%s'><error type='cancel'><recipient-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>`, alice, loungeRes+"Bob")
+	e.send(`<iq type='get' id='sp-t' from='%s/tablet' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>`, alice, loungeRes+"alice (2)")
+	if c := errCond(e.expectIQ("sp-t")); c != xmpp.CondNotAcceptable {
+		t.Errorf("self-ping of a resource whose presence bounced: %q", c)
+	}
 	e.send(`<iq type='get' id='sp-p' from='%s' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>`, me, loungeRes+"alice (2)")
 	if iq := e.expectIQ("sp-p"); iq.Type != xmpp.IQResult {
 		t.Errorf("self-ping of the resource still in: %s", iq.Element())
