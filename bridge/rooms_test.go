@@ -245,7 +245,9 @@ func TestRoomStaysLeftAcrossRestart(t *testing.T) {
 	}
 	// Likewise for an error answering a presence of the room.
 	e.join(alice+"/tablet", loungeRes+"alice", `<history maxstanzas='0'/>`)
-	e.expectMessage(func(m *xmpp.Message) bool { return m.From.String() == lounge && m.Subject != "" && m.To.Resource() == "tablet" })
+	e.expectMessage(func(m *xmpp.Message) bool {
+		return m.From.String() == lounge && m.Subject != "" && m.To.Resource() == "tablet"
+	})
 	e.send(`<presence type='error' from='%s/tablet' to='%s'><error type='cancel'><recipient-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>`, alice, loungeRes+"Bob")
 	e.send(`<iq type='get' id='sp-t' from='%s/tablet' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>`, alice, loungeRes+"alice (2)")
 	if c := errCond(e.expectIQ("sp-t")); c != xmpp.CondNotAcceptable {
