@@ -122,8 +122,13 @@ func (r *rooms) handleMAM(ctx context.Context, iq *xmpp.IQ) {
 		v = &roomView{room: room, members: map[UserID]GroupMember{}, nicks: map[string]UserID{}, self: UserID(acc.key.Remote), nick: user.Local()}
 	}
 	var first, last string
+	reachedStart := false // older pages hold nothing the query wants
 	for _, ev := range evs {
-		if (!mq.start.IsZero() && ev.Time.Before(mq.start)) || (!mq.end.IsZero() && ev.Time.After(mq.end)) {
+		if !mq.start.IsZero() && ev.Time.Before(mq.start) {
+			reachedStart = true
+			continue
+		}
+		if !mq.end.IsZero() && ev.Time.After(mq.end) {
 			continue
 		}
 		m := roomMessageStanza(r.roomChat(ctx, v, key, ev.Sender, ev.FromSelf, ev.SenderName), ev, false)
@@ -140,5 +145,5 @@ func (r *rooms) handleMAM(ctx context.Context, iq *xmpp.IQ) {
 		}
 	}
 	// The answer's end follows the results it closes.
-	_ = r.out.send(ctx, iq.Result(mamFin(first, last, len(evs) < mq.max)))
+	_ = r.out.send(ctx, iq.Result(mamFin(first, last, len(evs) < mq.max || reachedStart)))
 }

@@ -361,3 +361,52 @@ func TestContactLocalpartsAreNeverRooms(t *testing.T) {
 		t.Errorf("contact JID %s", m.From)
 	}
 }
+
+// Archive queries on a room page backwards through the network's history;
+// start and end filter; paging forwards is refused.
+func TestRoomArchive(t *testing.T) {
+	e := newRoomEnv(t)
+	me := alice + "/phone"
+	e.join(me, loungeRes+"alice", `<history maxstanzas='0'/>`) // maps the room
+	query := func(id, inner string) (bodies []string, iq *xmpp.IQ) {
+		t.Helper()
+		e.send(`<iq type='set' id='%s' from='%s' to='%s'><query xmlns='urn:xmpp:mam:2' queryid='%s'>%s</query></iq>`, id, me, lounge, id, inner)
+		iq = e.expectIQ(id)
+		for _, s := range e.backlog {
+			if m, ok := s.(*xmpp.Message); ok && len(m.Extra) == 1 && m.Extra[0].AttrValue("queryid") == id {
+				fwd := m.Extra[0].Child(bridge.NSForward, "forwarded")
+				bodies = append(bodies, fwd.Child(xmpp.NSClient, "message").ChildText(xmpp.NSClient, "body"))
+			}
+		}
+		return bodies, iq
+	}
+	form := func(field, value string) string {
+		return `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field><field var='` + field + `'><value>` + value + `</value></field></x>`
+	}
+	tests := []struct {
+		id, inner, want string
+		complete        bool
+	}{
+		{"a1", "", "oldest|older", true},
+		{"a2", `<set xmlns='http://jabber.org/protocol/rsm'><max>1</max><before/></set>`, "older", false},
+		{"a3", `<set xmlns='http://jabber.org/protocol/rsm'><max>1</max><before>h2</before></set>`, "oldest", false},
+		{"a4", form("start", "2026-12-01T09:00:30Z"), "older", true},
+		{"a5", form("end", "2026-12-01T09:00:30Z"), "oldest", true},
+	}
+	for _, tc := range tests {
+		bodies, iq := query(tc.id, tc.inner)
+		fin := iq.Payload
+		if iq.Type != xmpp.IQResult || strings.Join(bodies, "|") != tc.want || (fin.AttrValue("complete") == "true") != tc.complete {
+			t.Errorf("%s: %q, %s; want %q, complete %v", tc.id, bodies, iq.Element(), tc.want, tc.complete)
+		}
+	}
+	_, iq := query("a6", `<set xmlns='http://jabber.org/protocol/rsm'><after>h1</after></set>`)
+	if errCond(iq) != xmpp.CondFeatureNotImplemented {
+		t.Errorf("paging forwards: %s", iq.Element())
+	}
+	e.register("bob@example.org", "good-bob")
+	e.send(`<iq type='set' id='b1' from='bob@example.org/b' to='%s'><query xmlns='urn:xmpp:mam:2'/></iq>`, lounge)
+	if c := errCond(e.expectIQ("b1")); c != xmpp.CondRegistrationRequired {
+		t.Errorf("archive of a room bob is not in: %q", c)
+	}
+}
