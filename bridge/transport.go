@@ -316,7 +316,10 @@ type GroupLister interface {
 }
 
 // GroupMembers is implemented by sessions that can list a group's members
-// (the occupants of its room).
+// (the occupants of its room). The bridge knows the account's own member
+// by a UserID equal to the AccountID (as Slack's "TEAM.USER" are): that
+// member is the XMPP user, not another occupant, and mentions of it and
+// messages from it appear under the user's own nick.
 type GroupMembers interface {
 	Members(ctx context.Context, chat ChatID) ([]GroupMember, error)
 }
