@@ -166,6 +166,11 @@ func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
 	}
 	v.acc, v.chat, v.name, v.subject = acc, chat, g.Name, g.Topic
 	v.self = UserID(acc.key.Remote)
+	for _, m := range members {
+		if m.Self {
+			v.self = m.User
+		}
+	}
 	if len(v.joined) == 0 {
 		v.nick = ""
 	}

@@ -30,7 +30,7 @@ func testRoomThrough(t *testing.T, h host) {
 	l := startLiveOn(t, h, "s3cret", func(tr *bridgetest.Transport) {
 		tr.Caps = func(c *bridge.Capabilities) { c.Groups = true }
 		tr.SetGroups("acct-alice", bridge.GroupInfo{ID: "g1", Name: "Lounge", Topic: "Be nice"})
-		tr.SetMembers("g1", bridge.GroupMember{User: "acct-alice", Nick: "Alice"}, bridge.GroupMember{User: "bob", Nick: "Bob"})
+		tr.SetMembers("g1", bridge.GroupMember{User: "alice-on-net", Nick: "Alice", Self: true}, bridge.GroupMember{User: "bob", Nick: "Bob"})
 		tr.SetHistory("g1", bridge.MessageEvent{Chat: chat, Sender: "bob", ID: "h1", Text: "before", Time: time.Now().Add(-time.Hour)})
 	})
 	l.waitConnected()

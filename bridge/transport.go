@@ -307,6 +307,8 @@ type GroupMember struct {
 	User UserID
 	Nick string
 	Role Role
+	// Self marks the account's own member.
+	Self bool
 }
 
 // GroupLister is implemented by sessions with group chats: it lists the
@@ -316,8 +318,8 @@ type GroupLister interface {
 }
 
 // GroupMembers is implemented by sessions that can list a group's members
-// (the occupants of its room). The bridge knows the account's own member
-// by a UserID equal to the AccountID (as Slack's "TEAM.USER" are): that
+// (the occupants of its room). The account's own member is marked Self
+// (a member whose UserID equals the AccountID counts as marked): that
 // member is the XMPP user, not another occupant, and mentions of it and
 // messages from it appear under the user's own nick.
 type GroupMembers interface {

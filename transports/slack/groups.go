@@ -96,7 +96,7 @@ func (s *Session) Members(ctx context.Context, chat bridge.ChatID) ([]bridge.Gro
 		} else if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		out = append(out, bridge.GroupMember{User: s.userID(id), Nick: nick, Role: bridge.RoleMember})
+		out = append(out, bridge.GroupMember{User: s.userID(id), Nick: nick, Role: bridge.RoleMember, Self: id == s.user})
 	}
 	return out, nil
 }

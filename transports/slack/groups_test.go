@@ -76,7 +76,7 @@ func TestMembersOfAGroup(t *testing.T) {
 		err  error
 	}{
 		{"channel", bridge.ChatID(general.ID), []bridge.GroupMember{
-			{User: w.uid(w.alice), Nick: "Alice"}, {User: w.uid(w.bob), Nick: "Bob Builder"}, {User: w.uid(w.carol), Nick: "Carol"},
+			{User: w.uid(w.alice), Nick: "Alice", Self: true}, {User: w.uid(w.bob), Nick: "Bob Builder"}, {User: w.uid(w.carol), Nick: "Carol"},
 		}, nil},
 		{"private channel of others", bridge.ChatID(bobs.ID), nil, bridge.ErrNotFound},
 		{"direct message", bridge.ChatID(w.aliceBob), nil, bridge.ErrNotFound},
