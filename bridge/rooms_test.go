@@ -362,8 +362,8 @@ func TestContactLocalpartsAreNeverRooms(t *testing.T) {
 	}
 }
 
-// Archive queries on a room page backwards through the network's history;
-// start and end filter; paging forwards is refused.
+// Archive queries on a room page through the network's history both
+// ways; start and end filter.
 func TestRoomArchive(t *testing.T) {
 	e := newRoomEnv(t)
 	me := alice + "/phone"
@@ -400,9 +400,36 @@ func TestRoomArchive(t *testing.T) {
 			t.Errorf("%s: %q, %s; want %q, complete %v", tc.id, bodies, iq.Element(), tc.want, tc.complete)
 		}
 	}
-	_, iq := query("a6", `<set xmlns='http://jabber.org/protocol/rsm'><after>h1</after></set>`)
-	if errCond(iq) != xmpp.CondFeatureNotImplemented {
-		t.Errorf("paging forwards: %s", iq.Element())
+	// Forwards: after a message, or from a time on.
+	for _, tc := range []struct {
+		id, inner, want string
+		complete        bool
+	}{
+		{"f1", `<set xmlns='http://jabber.org/protocol/rsm'><after>h1</after></set>`, "older", true},
+		{"f2", `<set xmlns='http://jabber.org/protocol/rsm'><max>1</max></set>` + form("start", "2026-12-01T08:00:00Z"), "oldest", false},
+		{"f3", `<set xmlns='http://jabber.org/protocol/rsm'><max>1</max><after>h1</after></set>`, "older", true},
+		{"f4", `<set xmlns='http://jabber.org/protocol/rsm'><after>h2</after></set>`, "", true},
+	} {
+		bodies, iq := query(tc.id, tc.inner)
+		if iq.Type != xmpp.IQResult || strings.Join(bodies, "|") != tc.want || (iq.Payload.AttrValue("complete") == "true") != tc.complete {
+			t.Errorf("%s: %q, %s; want %q, complete %v", tc.id, bodies, iq.Element(), tc.want, tc.complete)
+		}
+	}
+	_, iq := query("f5", `<set xmlns='http://jabber.org/protocol/rsm'><after>nope</after></set>`)
+	if errCond(iq) != xmpp.CondItemNotFound {
+		t.Errorf("after an unknown message: %s", iq.Element())
+	}
+	// A page that starts further back than the gateway reads is refused.
+	var many []bridge.MessageEvent
+	for i := range 1001 {
+		many = append(many, bridge.MessageEvent{Chat: loungeChat, Sender: "bob", ID: bridge.MessageID(fmt.Sprint("k", i)), Text: fmt.Sprint(i)})
+	}
+	e.tr.SetHistory("g1", many...)
+	if bodies, iq := query("f6", `<set xmlns='http://jabber.org/protocol/rsm'><max>2</max><after>k0</after></set>`); errCond(iq) != xmpp.CondNotAcceptable {
+		t.Errorf("too far back: %q %s", bodies, iq.Element())
+	}
+	if bodies, iq := query("f7", `<set xmlns='http://jabber.org/protocol/rsm'><max>2</max><after>k100</after></set>`); strings.Join(bodies, "|") != "101|102" || iq.Payload.AttrValue("complete") == "true" {
+		t.Errorf("after k100: %q %s", bodies, iq.Element())
 	}
 	e.register("bob@example.org", "good-bob")
 	e.send(`<iq type='set' id='b1' from='bob@example.org/b' to='%s'><query xmlns='urn:xmpp:mam:2'/></iq>`, lounge)
