@@ -59,6 +59,9 @@ func (c *contactMap) jidFor(uid UserID) (jid.JID, error) {
 		return jid.JID{}, fmt.Errorf("bridge: contact %s: %w", uid, err)
 	}
 	base := jid.Escape(c.localpart(uid))
+	if isRoomLocal(base) {
+		base = "" // room localparts start with "#": never a contact's
+	}
 	if _, err := jid.New(base, c.domain, ""); err != nil || base == "" {
 		// The proposal is unusable as a localpart: fall back to a hash.
 		sum := sha256.Sum256([]byte(uid))

@@ -37,6 +37,9 @@ var (
 	// errNotInGroup: none of the user's accounts is in the group chat of a
 	// room.
 	errNotInGroup = errors.New("none of your accounts is in this group")
+	// errTooFarBack: an archive query asks for a page after a message or
+	// time further back than the gateway reads of the network's history.
+	errTooFarBack = fmt.Errorf("%w: too far back", ErrInvalidInput)
 )
 
 // RateLimitError says the network refused a request for now. The bridge

@@ -61,7 +61,7 @@ func (rt *router) handleMessage(ctx context.Context, m *xmpp.Message) {
 			rt.log.Info("user's server refused a message", "from", m.From, "to", m.To, "condition", m.Error.Condition)
 		}
 		if rt.rooms != nil && isRoomLocal(m.To.Local()) {
-			rt.rooms.refused(ctx, m)
+			rt.rooms.refused(ctx, m.From, m.To, m.Error)
 		}
 		return
 	}

@@ -70,11 +70,15 @@ func startLive(t *testing.T, secret string) *live { return startLiveOn(t, prosod
 
 // startLiveOn starts a server of kind h and runs a gateway that connects
 // to it with secret. The gateway is stopped, and its store checked, when
-// the test ends.
-func startLiveOn(t *testing.T, h host, secret string) *live {
+// the test ends. prepare, if any, sets up the fake network before the
+// gateway is made.
+func startLiveOn(t *testing.T, h host, secret string, prepare ...func(*bridgetest.Transport)) *live {
 	t.Helper()
 	srv := h.start(t)
 	l := &live{t: t, h: h, srv: srv, tr: bridgetest.New(), states: make(chan xmpp.State, 256), done: make(chan error, 1)}
+	for _, p := range prepare {
+		p(l.tr)
+	}
 	db, err := store.Open(filepath.Join(t.TempDir(), "xgate.db"), store.Options{Key: testKey(t)})
 	if err != nil {
 		t.Fatal(err)

@@ -189,7 +189,7 @@ func (v *roomView) setMembers(ms []GroupMember) {
 // when taken by another occupant or by the user. ok is false for the
 // user's own member.
 func (v *roomView) addMember(m GroupMember) (GroupMember, bool) {
-	if m.User == "" || m.User == v.self {
+	if m.User == "" || m.User == v.self || m.Self {
 		return GroupMember{}, false
 	}
 	if old, ok := v.members[m.User]; ok {

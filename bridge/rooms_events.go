@@ -87,9 +87,10 @@ func (r *rooms) fromNetwork(ctx context.Context, acc *account, ev Event) (bool, 
 		}
 		return true, r.dedupe.once(ctx, key.seenKey(r.name, ev.ID), deliver)
 	case EditEvent:
+		self := ev.FromSelf
+		ev.FromSelf = false // in a room the user's own nick says it
 		return true, r.toResources(ctx, v, true, func() *xmpp.Message {
-			ev.FromSelf = false
-			return inRoom(editStanza(r.roomChat(ctx, v, key, ev.Sender, ev.FromSelf, ""), ev))
+			return inRoom(editStanza(r.roomChat(ctx, v, key, ev.Sender, self, ""), ev))
 		})
 	case RetractionEvent:
 		return true, r.toResources(ctx, v, true, func() *xmpp.Message {
@@ -97,7 +98,7 @@ func (r *rooms) fromNetwork(ctx context.Context, acc *account, ev Event) (bool, 
 		})
 	case ReactionEvent:
 		self := ev.FromSelf
-		ev.FromSelf = false
+		ev.FromSelf = false // in a room the user's own nick says it
 		return true, r.toResources(ctx, v, true, func() *xmpp.Message {
 			return inRoom(reactionStanza(r.roomChat(ctx, v, key, ev.Sender, self, ""), ev))
 		})

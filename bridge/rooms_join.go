@@ -32,6 +32,9 @@ const joinTimeout = 30 * time.Second
 func (r *rooms) handlePresence(ctx context.Context, p *xmpp.Presence) {
 	switch p.Type {
 	case xmpp.PresenceAvailable, xmpp.PresenceUnavailable:
+	case xmpp.PresenceError:
+		r.refused(ctx, p.From, p.To, p.Error)
+		return
 	default:
 		return // subscriptions and probes mean nothing to a room
 	}
@@ -163,6 +166,11 @@ func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
 	}
 	v.acc, v.chat, v.name, v.subject = acc, chat, g.Name, g.Topic
 	v.self = UserID(acc.key.Remote)
+	for _, m := range members {
+		if m.Self {
+			v.self = m.User
+		}
+	}
 	if len(v.joined) == 0 {
 		v.nick = ""
 	}
@@ -293,31 +301,31 @@ func (r *rooms) leave(ctx context.Context, p *xmpp.Presence) {
 }
 
 // refused handles an error that a user's server returned for a stanza of
-// a room: a resource that is gone (its client ended without leaving) is
+// a room (a message or a presence): a resource that is gone (its client ended without leaving) is
 // taken out of the room, as XEP-0045 §18.1 says of such ghosts, so that
 // the room stops writing to it.
-func (r *rooms) refused(ctx context.Context, m *xmpp.Message) {
-	if m.Error == nil {
+func (r *rooms) refused(ctx context.Context, from, to jid.JID, e *xmpp.StanzaError) {
+	if e == nil {
 		return
 	}
-	switch m.Error.Condition {
+	switch e.Condition {
 	case xmpp.CondRecipientUnavailable, xmpp.CondServiceUnavailable, xmpp.CondItemNotFound,
 		xmpp.CondRemoteServerNotFound, xmpp.CondRemoteServerTimeout, xmpp.CondGone, xmpp.CondJIDMalformed:
 	default:
 		return
 	}
-	v := r.existingView(m.From, m.To.Local())
+	v := r.existingView(from, to.Local())
 	if v == nil {
 		return
 	}
 	v.mu.Lock()
-	gone := v.joined[m.From]
+	gone := v.joined[from]
 	if gone {
-		delete(v.joined, m.From)
-		v.leaves[m.From]++
+		delete(v.joined, from)
+		v.leaves[from]++
 	}
 	v.mu.Unlock()
 	if gone {
-		r.log.Info("a resource that is gone was taken out of a room", "user", m.From, "room", m.To.Bare(), "condition", m.Error.Condition)
+		r.log.Info("a resource that is gone was taken out of a room", "user", from, "room", to.Bare(), "condition", e.Condition)
 	}
 }

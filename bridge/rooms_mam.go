@@ -2,6 +2,8 @@ package bridge
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -11,9 +13,17 @@ import (
 )
 
 // XEP-0313 queries on a room, answered from the network's history
-// (HistoryFetcher): paging backwards with XEP-0059 <before/> and <max/>,
-// and the start and end filters applied to each page. Paging forwards
-// (<after/>) is refused: the networks' history APIs page backwards.
+// (HistoryFetcher), which pages backwards from a message:
+//
+//   - with XEP-0059 <before/> (empty: the newest page), the page before it;
+//   - with <after/> or a start time, the first page after it: the history
+//     is read backwards until it reaches that message or time (at most
+//     mamForwardPages pages of mamMaxMax), then given oldest first;
+//   - with neither, the newest page (not the oldest XEP-0059 would give:
+//     reading a channel's whole history to find its first page is more
+//     than any client wants of a network).
+//
+// A start and an end time filter what is given.
 
 // Namespaces of archive queries.
 const (
@@ -22,19 +32,22 @@ const (
 	NSForward = "urn:xmpp:forward:0"
 )
 
-// Bounds of one archive page.
+// Bounds of one archive page, and of the history read for a page after
+// a message or time.
 const (
-	mamDefaultMax = 50
-	mamMaxMax     = 100
+	mamDefaultMax   = 50
+	mamMaxMax       = 100
+	mamForwardPages = 10
 )
 
 // mamQuery is what an archive query asks.
 type mamQuery struct {
 	queryID    string
 	max        int
-	before     string // stanza-id; "" for the newest page
+	backwards  bool   // <before/> was given
+	before     string // its stanza-id; "" for the newest page
+	after      string // stanza-id of <after/>
 	start, end time.Time
-	after      bool // the client pages forwards: not supported
 }
 
 // parseMAMQuery reads a XEP-0313 <query/>.
@@ -44,8 +57,10 @@ func parseMAMQuery(q *xmpp.Element) mamQuery {
 		if v, err := strconv.Atoi(set.ChildText(NSRSM, "max")); err == nil && v >= 0 {
 			mq.max = min(v, mamMaxMax)
 		}
-		mq.before = set.ChildText(NSRSM, "before")
-		mq.after = set.Child(NSRSM, "after") != nil
+		if b := set.Child(NSRSM, "before"); b != nil {
+			mq.backwards, mq.before = true, b.Text()
+		}
+		mq.after = set.ChildText(NSRSM, "after")
 	}
 	if x := q.Child(form.NS, "x"); x != nil {
 		if f, err := form.Parse(x); err == nil {
@@ -86,10 +101,6 @@ func mamFin(first, last string, complete bool) *xmpp.Element {
 // handleMAM answers an archive query on a room, outside the dispatcher.
 func (r *rooms) handleMAM(ctx context.Context, iq *xmpp.IQ) {
 	mq := parseMAMQuery(iq.Payload)
-	if mq.after {
-		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondFeatureNotImplemented, "This archive pages backwards only (RSM before)."))
-		return
-	}
 	user, room := iq.From, iq.To.Bare()
 	acc, g, err := r.memberChat(ctx, iq)
 	if err != nil {
@@ -106,16 +117,10 @@ func (r *rooms) handleMAM(ctx context.Context, iq *xmpp.IQ) {
 		return
 	}
 	key := chatKey{Account: acc.key, Chat: chat}
-	var before MessageID
-	if mq.before != "" {
-		before = r.toNet.remoteID(key.scope(r.name), mq.before)
-	}
-	var evs []MessageEvent
-	if mq.max > 0 {
-		if evs, err = hf.History(ctx, chat, before, mq.max); err != nil {
-			r.out.replyError(ctx, iq, userError(err))
-			return
-		}
+	evs, complete, err := r.mamPage(ctx, hf, key, mq)
+	if err != nil {
+		r.out.replyError(ctx, iq, userError(err))
+		return
 	}
 	v := r.existingView(user, room.Local())
 	if v == nil {
@@ -123,16 +128,12 @@ func (r *rooms) handleMAM(ctx context.Context, iq *xmpp.IQ) {
 	}
 	var first, last string
 	for _, ev := range evs {
-		if (!mq.start.IsZero() && ev.Time.Before(mq.start)) || (!mq.end.IsZero() && ev.Time.After(mq.end)) {
-			continue
-		}
 		m := roomMessageStanza(r.roomChat(ctx, v, key, ev.Sender, ev.FromSelf, ev.SenderName), ev, false)
-		id := m.ID
 		if first == "" {
-			first = id
+			first = m.ID
 		}
-		last = id
-		if err := r.out.send(ctx, mamResult(room, user, mq.queryID, id, ev.Time, m)); err != nil {
+		last = m.ID
+		if err := r.out.send(ctx, mamResult(room, user, mq.queryID, m.ID, ev.Time, m)); err != nil {
 			return
 		}
 		if ev.ID != "" {
@@ -140,5 +141,83 @@ func (r *rooms) handleMAM(ctx context.Context, iq *xmpp.IQ) {
 		}
 	}
 	// The answer's end follows the results it closes.
-	_ = r.out.send(ctx, iq.Result(mamFin(first, last, len(evs) < mq.max)))
+	_ = r.out.send(ctx, iq.Result(mamFin(first, last, complete)))
+}
+
+// mamPage reads the page of the history an archive query asks for, oldest
+// first, and reports whether it is the last one in the query's direction.
+func (r *rooms) mamPage(ctx context.Context, hf HistoryFetcher, key chatKey, mq mamQuery) ([]MessageEvent, bool, error) {
+	if mq.max == 0 {
+		return nil, false, nil
+	}
+	inRange := func(ev MessageEvent) bool {
+		return (mq.start.IsZero() || !ev.Time.Before(mq.start)) && (mq.end.IsZero() || !ev.Time.After(mq.end))
+	}
+	scope := key.scope(r.name)
+	if mq.backwards || (mq.after == "" && mq.start.IsZero()) {
+		var before MessageID
+		if mq.before != "" {
+			before = r.toNet.remoteID(scope, mq.before)
+		}
+		evs, err := hf.History(ctx, key.Chat, before, mq.max)
+		if err != nil {
+			return nil, false, err
+		}
+		complete := len(evs) < mq.max
+		var out []MessageEvent
+		for _, ev := range evs {
+			if !mq.start.IsZero() && ev.Time.Before(mq.start) {
+				complete = true // older pages hold nothing the query wants
+			}
+			if inRange(ev) {
+				out = append(out, ev)
+			}
+		}
+		return out, complete, nil
+	}
+	// Forwards: read back to the message or time the page starts after.
+	var after MessageID
+	if mq.after != "" {
+		after = r.toNet.remoteID(scope, mq.after)
+	}
+	reached := func(ev MessageEvent) bool {
+		return (after != "" && ev.ID == after) || (after == "" && ev.Time.Before(mq.start))
+	}
+	var read []MessageEvent // oldest first
+	var before MessageID
+	for page := 0; ; page++ {
+		if page == mamForwardPages {
+			return nil, false, fmt.Errorf("bridge: the archive page asked for starts more than %d messages back: %w", mamForwardPages*mamMaxMax, errTooFarBack)
+		}
+		evs, err := hf.History(ctx, key.Chat, before, mamMaxMax)
+		if err != nil {
+			return nil, false, err
+		}
+		stop := -1
+		for i := len(evs) - 1; i >= 0; i-- {
+			if reached(evs[i]) {
+				stop = i
+				break
+			}
+		}
+		if stop < 0 && after != "" && (len(evs) < mamMaxMax || evs[0].ID == "") {
+			return nil, false, fmt.Errorf("bridge: no message %q in this archive: %w", echo(mq.after), ErrNotFound)
+		}
+		if stop >= 0 || len(evs) < mamMaxMax || evs[0].ID == "" {
+			read = append(evs[stop+1:], read...)
+			break
+		}
+		read = append(slices.Clone(evs), read...)
+		before = evs[0].ID
+	}
+	var out []MessageEvent
+	for _, ev := range read {
+		if inRange(ev) {
+			out = append(out, ev)
+		}
+	}
+	if len(out) > mq.max {
+		return out[:mq.max], false, nil
+	}
+	return out, true, nil
 }

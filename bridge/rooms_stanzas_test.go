@@ -173,9 +173,9 @@ func TestParseMAMQuery(t *testing.T) {
 		want mamQuery
 	}{
 		{`<query xmlns='urn:xmpp:mam:2'/>`, mamQuery{max: mamDefaultMax}},
-		{`<query xmlns='urn:xmpp:mam:2' queryid='q'><set xmlns='http://jabber.org/protocol/rsm'><max>10</max><before/></set></query>`, mamQuery{queryID: "q", max: 10}},
-		{`<query xmlns='urn:xmpp:mam:2'><set xmlns='http://jabber.org/protocol/rsm'><max>1000</max><before>x9</before></set></query>`, mamQuery{max: mamMaxMax, before: "x9"}},
-		{`<query xmlns='urn:xmpp:mam:2'><set xmlns='http://jabber.org/protocol/rsm'><after>x9</after></set></query>`, mamQuery{max: mamDefaultMax, after: true}},
+		{`<query xmlns='urn:xmpp:mam:2' queryid='q'><set xmlns='http://jabber.org/protocol/rsm'><max>10</max><before/></set></query>`, mamQuery{queryID: "q", max: 10, backwards: true}},
+		{`<query xmlns='urn:xmpp:mam:2'><set xmlns='http://jabber.org/protocol/rsm'><max>1000</max><before>x9</before></set></query>`, mamQuery{max: mamMaxMax, backwards: true, before: "x9"}},
+		{`<query xmlns='urn:xmpp:mam:2'><set xmlns='http://jabber.org/protocol/rsm'><after>x9</after></set></query>`, mamQuery{max: mamDefaultMax, after: "x9"}},
 		{`<query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field><field var='start'><value>2026-12-01T00:00:00Z</value></field><field var='end'><value>2026-12-02T00:00:00Z</value></field></x></query>`,
 			mamQuery{max: mamDefaultMax, start: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), end: time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)}},
 	}

@@ -243,6 +243,16 @@ func TestRoomStaysLeftAcrossRestart(t *testing.T) {
 	if c := errCond(e.expectIQ("sp-l")); c != xmpp.CondNotAcceptable {
 		t.Errorf("self-ping of a resource that is gone: %q", c)
 	}
+	// Likewise for an error answering a presence of the room.
+	e.join(alice+"/tablet", loungeRes+"alice", `<history maxstanzas='0'/>`)
+	e.expectMessage(func(m *xmpp.Message) bool {
+		return m.From.String() == lounge && m.Subject != "" && m.To.Resource() == "tablet"
+	})
+	e.send(`<presence type='error' from='%s/tablet' to='%s'><error type='cancel'><recipient-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>`, alice, loungeRes+"Bob")
+	e.send(`<iq type='get' id='sp-t' from='%s/tablet' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>`, alice, loungeRes+"alice (2)")
+	if c := errCond(e.expectIQ("sp-t")); c != xmpp.CondNotAcceptable {
+		t.Errorf("self-ping of a resource whose presence bounced: %q", c)
+	}
 	e.send(`<iq type='get' id='sp-p' from='%s' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>`, me, loungeRes+"alice (2)")
 	if iq := e.expectIQ("sp-p"); iq.Type != xmpp.IQResult {
 		t.Errorf("self-ping of the resource still in: %s", iq.Element())
@@ -336,5 +346,94 @@ func TestRoomLeaveOvertakesJoin(t *testing.T) {
 		if s.Head().From.Bare().String() == lounge {
 			t.Errorf("the cancelled join went on: %s", s.Element())
 		}
+	}
+}
+
+// A contact never gets a localpart that would name a room.
+func TestContactLocalpartsAreNeverRooms(t *testing.T) {
+	e := newRoomEnv(t)
+	ev := bridge.MessageEvent{Chat: bridge.ChatRef{Kind: bridge.Direct, Peer: "#lounge"}, Sender: "#lounge", ID: "d1", Text: "who am I"}
+	if err := e.tr.Emit(e.ctx(), "acct-alice", ev); err != nil {
+		t.Fatal(err)
+	}
+	m := e.expectMessage(func(m *xmpp.Message) bool { return m.Body == "who am I" })
+	if l := m.From.Local(); strings.HasPrefix(l, "#") || !strings.HasPrefix(l, "u-") {
+		t.Errorf("contact JID %s", m.From)
+	}
+}
+
+// Archive queries on a room page through the network's history both
+// ways; start and end filter.
+func TestRoomArchive(t *testing.T) {
+	e := newRoomEnv(t)
+	me := alice + "/phone"
+	e.join(me, loungeRes+"alice", `<history maxstanzas='0'/>`) // maps the room
+	query := func(id, inner string) (bodies []string, iq *xmpp.IQ) {
+		t.Helper()
+		e.send(`<iq type='set' id='%s' from='%s' to='%s'><query xmlns='urn:xmpp:mam:2' queryid='%s'>%s</query></iq>`, id, me, lounge, id, inner)
+		iq = e.expectIQ(id)
+		for _, s := range e.backlog {
+			if m, ok := s.(*xmpp.Message); ok && len(m.Extra) == 1 && m.Extra[0].AttrValue("queryid") == id {
+				fwd := m.Extra[0].Child(bridge.NSForward, "forwarded")
+				bodies = append(bodies, fwd.Child(xmpp.NSClient, "message").ChildText(xmpp.NSClient, "body"))
+			}
+		}
+		return bodies, iq
+	}
+	form := func(field, value string) string {
+		return `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field><field var='` + field + `'><value>` + value + `</value></field></x>`
+	}
+	tests := []struct {
+		id, inner, want string
+		complete        bool
+	}{
+		{"a1", "", "oldest|older", true},
+		{"a2", `<set xmlns='http://jabber.org/protocol/rsm'><max>1</max><before/></set>`, "older", false},
+		{"a3", `<set xmlns='http://jabber.org/protocol/rsm'><max>1</max><before>h2</before></set>`, "oldest", false},
+		{"a4", form("start", "2026-12-01T09:00:30Z"), "older", true},
+		{"a5", form("end", "2026-12-01T09:00:30Z"), "oldest", true},
+	}
+	for _, tc := range tests {
+		bodies, iq := query(tc.id, tc.inner)
+		fin := iq.Payload
+		if iq.Type != xmpp.IQResult || strings.Join(bodies, "|") != tc.want || (fin.AttrValue("complete") == "true") != tc.complete {
+			t.Errorf("%s: %q, %s; want %q, complete %v", tc.id, bodies, iq.Element(), tc.want, tc.complete)
+		}
+	}
+	// Forwards: after a message, or from a time on.
+	for _, tc := range []struct {
+		id, inner, want string
+		complete        bool
+	}{
+		{"f1", `<set xmlns='http://jabber.org/protocol/rsm'><after>h1</after></set>`, "older", true},
+		{"f2", `<set xmlns='http://jabber.org/protocol/rsm'><max>1</max></set>` + form("start", "2026-12-01T08:00:00Z"), "oldest", false},
+		{"f3", `<set xmlns='http://jabber.org/protocol/rsm'><max>1</max><after>h1</after></set>`, "older", true},
+		{"f4", `<set xmlns='http://jabber.org/protocol/rsm'><after>h2</after></set>`, "", true},
+	} {
+		bodies, iq := query(tc.id, tc.inner)
+		if iq.Type != xmpp.IQResult || strings.Join(bodies, "|") != tc.want || (iq.Payload.AttrValue("complete") == "true") != tc.complete {
+			t.Errorf("%s: %q, %s; want %q, complete %v", tc.id, bodies, iq.Element(), tc.want, tc.complete)
+		}
+	}
+	_, iq := query("f5", `<set xmlns='http://jabber.org/protocol/rsm'><after>nope</after></set>`)
+	if errCond(iq) != xmpp.CondItemNotFound {
+		t.Errorf("after an unknown message: %s", iq.Element())
+	}
+	// A page that starts further back than the gateway reads is refused.
+	var many []bridge.MessageEvent
+	for i := range 1001 {
+		many = append(many, bridge.MessageEvent{Chat: loungeChat, Sender: "bob", ID: bridge.MessageID(fmt.Sprint("k", i)), Text: fmt.Sprint(i)})
+	}
+	e.tr.SetHistory("g1", many...)
+	if bodies, iq := query("f6", `<set xmlns='http://jabber.org/protocol/rsm'><max>2</max><after>k0</after></set>`); errCond(iq) != xmpp.CondNotAcceptable {
+		t.Errorf("too far back: %q %s", bodies, iq.Element())
+	}
+	if bodies, iq := query("f7", `<set xmlns='http://jabber.org/protocol/rsm'><max>2</max><after>k100</after></set>`); strings.Join(bodies, "|") != "101|102" || iq.Payload.AttrValue("complete") == "true" {
+		t.Errorf("after k100: %q %s", bodies, iq.Element())
+	}
+	e.register("bob@example.org", "good-bob")
+	e.send(`<iq type='set' id='b1' from='bob@example.org/b' to='%s'><query xmlns='urn:xmpp:mam:2'/></iq>`, lounge)
+	if c := errCond(e.expectIQ("b1")); c != xmpp.CondRegistrationRequired {
+		t.Errorf("archive of a room bob is not in: %q", c)
 	}
 }

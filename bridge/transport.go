@@ -313,6 +313,8 @@ type GroupMember struct {
 	User UserID
 	Nick string
 	Role Role
+	// Self marks the account's own member.
+	Self bool
 }
 
 // GroupLister is implemented by sessions with group chats: it lists the
@@ -322,7 +324,10 @@ type GroupLister interface {
 }
 
 // GroupMembers is implemented by sessions that can list a group's members
-// (the occupants of its room).
+// (the occupants of its room). The account's own member is marked Self
+// (a member whose UserID equals the AccountID counts as marked): that
+// member is the XMPP user, not another occupant, and mentions of it and
+// messages from it appear under the user's own nick.
 type GroupMembers interface {
 	Members(ctx context.Context, chat ChatID) ([]GroupMember, error)
 }

@@ -96,7 +96,7 @@ func (s *Session) Members(ctx context.Context, chat bridge.ChatID) ([]bridge.Gro
 		} else if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		out = append(out, bridge.GroupMember{User: s.userID(id), Nick: nick, Role: bridge.RoleMember})
+		out = append(out, bridge.GroupMember{User: s.userID(id), Nick: nick, Role: bridge.RoleMember, Self: id == s.user})
 	}
 	return out, nil
 }
@@ -153,4 +153,51 @@ func (s *Session) SetTopic(ctx context.Context, chat bridge.ChatID, topic string
 		return classify("conversations.setTopic", err)
 	}
 	return nil
+}
+
+// memberEvent is a member_joined_channel or member_left_channel event.
+type memberEvent struct {
+	User    string `json:"user"`
+	Channel string `json:"channel"`
+}
+
+// onMembership reports a member joining a group (named by their display
+// name) or leaving it; the account's own member leaving is the account
+// leaving the group.
+func (s *Session) onMembership(ctx context.Context, ev *memberEvent, left bool) error {
+	if _, err := groupID(bridge.ChatID(ev.Channel)); err != nil {
+		return nil // not a group: nothing for the rooms
+	}
+	if left && ev.User == s.user {
+		return s.emit(ctx, bridge.GroupEvent{Group: bridge.GroupInfo{ID: bridge.ChatID(ev.Channel)}, Left: true})
+	}
+	m := bridge.GroupMember{User: s.userID(ev.User), Nick: ev.User, Role: bridge.RoleMember}
+	if !left {
+		if mb, err := s.member(ctx, ev.User); err == nil {
+			m.Nick = mb.display
+		} else if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return s.emit(ctx, bridge.MemberEvent{Chat: bridge.ChatID(ev.Channel), Member: m, Left: left})
+}
+
+// onTopic reports a group's new topic (a channel_topic or group_topic
+// message). A message without its topic field has the channel's topic
+// read (conversations.info).
+func (s *Session) onTopic(ctx context.Context, ev *msgEvent) error {
+	if _, err := groupID(bridge.ChatID(ev.Channel)); err != nil {
+		return nil
+	}
+	var topic string
+	if ev.Topic != nil {
+		topic = *ev.Topic
+	} else {
+		ch, err := s.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: ev.Channel})
+		if err != nil {
+			return classify("conversations.info", err)
+		}
+		topic = ch.Topic.Value
+	}
+	return s.emit(ctx, bridge.TopicEvent{Chat: bridge.ChatID(ev.Channel), Topic: topic, By: s.userID(ev.User)})
 }

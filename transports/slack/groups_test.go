@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/xgate-im/xgate/bridge"
 	"github.com/xgate-im/xgate/transports/slack/slackfake"
 )
@@ -74,7 +76,7 @@ func TestMembersOfAGroup(t *testing.T) {
 		err  error
 	}{
 		{"channel", bridge.ChatID(general.ID), []bridge.GroupMember{
-			{User: w.uid(w.alice), Nick: "Alice"}, {User: w.uid(w.bob), Nick: "Bob Builder"}, {User: w.uid(w.carol), Nick: "Carol"},
+			{User: w.uid(w.alice), Nick: "Alice", Self: true}, {User: w.uid(w.bob), Nick: "Bob Builder"}, {User: w.uid(w.carol), Nick: "Carol"},
 		}, nil},
 		{"private channel of others", bridge.ChatID(bobs.ID), nil, bridge.ErrNotFound},
 		{"direct message", bridge.ChatID(w.aliceBob), nil, bridge.ErrNotFound},
@@ -203,4 +205,48 @@ func TestJoinLeaveAndTopic(t *testing.T) {
 	if err != nil || len(groups) != 1 || groups[0].ID != bridge.ChatID(random.ID) || groups[0].Topic != "Fun & games" {
 		t.Errorf("groups %+v, %v", groups, err)
 	}
+}
+
+// Members joining (the fake's member_joined_channel) and leaving, and
+// topic changes (channel_topic), become the group events of the room side.
+func TestGroupEventsFromSlack(t *testing.T) {
+	w := newWorld(t)
+	general := w.fake.CreateChannel(w.team.ID, "general", false, w.alice.ID, w.carol.ID)
+	tr := w.transport()
+	_, sink := w.login(tr, w.aliceTok)
+	ctx := bounded(t, 10*time.Second)
+
+	w.fake.Join(w.bob.ID, general.ID)
+	j := waitFor(t, sink, func(m bridge.MemberEvent) bool { return !m.Left })
+	if j.Chat != bridge.ChatID(general.ID) || j.Member != (bridge.GroupMember{User: w.uid(w.bob), Nick: "Bob Builder"}) {
+		t.Errorf("join %+v", j)
+	}
+	envelope := func(id, event string) {
+		payload := `{"type":"event_callback","team_id":"` + w.team.ID + `","event_id":"` + id + `","event":` + event + `}`
+		tr.onEnvelope(ctx, "envelope-"+id, []byte(payload))
+	}
+	envelope("EvLeft", `{"type":"member_left_channel","user":"`+w.bob.ID+`","channel":"`+general.ID+`","channel_type":"C","team":"`+w.team.ID+`"}`)
+	l := waitFor(t, sink, func(m bridge.MemberEvent) bool { return m.Left })
+	if l.Chat != bridge.ChatID(general.ID) || l.Member.User != w.uid(w.bob) {
+		t.Errorf("leave %+v", l)
+	}
+	envelope("EvTopic", `{"type":"message","subtype":"channel_topic","channel":"`+general.ID+`","channel_type":"channel","user":"`+w.carol.ID+`","topic":"Ship it","text":"set the channel topic: Ship it","ts":"1.000001"}`)
+	tp := waitFor[bridge.TopicEvent](t, sink, nil)
+	if tp != (bridge.TopicEvent{Chat: bridge.ChatID(general.ID), Topic: "Ship it", By: w.uid(w.carol)}) {
+		t.Errorf("topic %+v", tp)
+	}
+	// The account's own member leaving is the account leaving the group.
+	envelope("EvSelfLeft", `{"type":"member_left_channel","user":"`+w.alice.ID+`","channel":"`+general.ID+`","channel_type":"C","team":"`+w.team.ID+`"}`)
+	if g := waitFor(t, sink, func(g bridge.GroupEvent) bool { return g.Left }); g.Group.ID != bridge.ChatID(general.ID) {
+		t.Errorf("own leave %+v", g)
+	}
+	// Without its topic field, the channel's topic is read.
+	if _, err := slack.New(w.aliceTok, slack.OptionAPIURL(w.fake.APIURL())).SetTopicOfConversationContext(ctx, general.ID, "Ship it again"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, sink, func(tp bridge.TopicEvent) bool { return tp.Topic == "Ship it again" && tp.By == w.uid(w.alice) })
+	// A membership event that names no conversation is reported, not
+	// passed on.
+	envelope("EvBad", `{"type":"member_joined_channel","user":"`+w.bob.ID+`"}`)
+	waitFor(t, sink, func(u bridge.UnknownEvent) bool { return strings.Contains(u.Detail, "malformed membership") })
 }

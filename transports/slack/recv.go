@@ -62,6 +62,7 @@ type msgEvent struct {
 	Channel         string   `json:"channel"`
 	ChannelType     string   `json:"channel_type"`
 	DeletedTS       string   `json:"deleted_ts"`
+	Topic           *string  `json:"topic"` // channel_topic, group_topic
 	Message         *wireMsg `json:"message"`
 	PreviousMessage *wireMsg `json:"previous_message"`
 }
@@ -126,6 +127,12 @@ func (s *Session) handle(ctx context.Context, in *inbound) error {
 			return s.unknown(ctx, in, "malformed user event")
 		}
 		return s.onUser(ctx, &ev.User, in.typ == "team_join")
+	case "member_joined_channel", "member_left_channel":
+		var ev memberEvent
+		if err := json.Unmarshal(in.raw, &ev); err != nil || ev.User == "" || ev.Channel == "" {
+			return s.unknown(ctx, in, "malformed membership event")
+		}
+		return s.onMembership(ctx, &ev, in.typ == "member_left_channel")
 	case "im_created":
 		var ev imCreatedEvent
 		if err := json.Unmarshal(in.raw, &ev); err != nil || ev.User == "" {
@@ -220,6 +227,8 @@ func (s *Session) onMessage(ctx context.Context, in *inbound, ev *msgEvent) erro
 		return s.onDelete(ctx, ev.Channel, ev.ChannelType, ev.DeletedTS, prev)
 	case "message_replied":
 		return nil // the parent's reply count changed; the reply has its own event
+	case "channel_topic", "group_topic":
+		return s.onTopic(ctx, ev)
 	}
 	return s.unknown(ctx, in, "")
 }

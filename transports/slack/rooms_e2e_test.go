@@ -100,6 +100,7 @@ func TestRoomsEndToEnd(t *testing.T) {
 	bob := fake.CreateUser(team.ID, slackfake.UserSpec{Name: "bob", DisplayName: "Bob"})
 	bob2 := fake.CreateUser(team.ID, slackfake.UserSpec{Name: "bobby", DisplayName: "Bob"})
 	carol := fake.CreateUser(team.ID, slackfake.UserSpec{Name: "carol", DisplayName: "Carol"})
+	dave := fake.CreateUser(team.ID, slackfake.UserSpec{Name: "dave", DisplayName: "Dave"})
 	ch := fake.CreateChannel(team.ID, "Design", false, alice.ID, bob.ID, bob2.ID, carol.ID)
 	fake.CreateChannel(team.ID, "elsewhere", false, bob.ID) // alice is not in it
 	fake.Post(bob.ID, ch.ID, "first")
@@ -327,6 +328,12 @@ func TestRoomsEndToEnd(t *testing.T) {
 		if m, ok := s.(*xmpp.Message); ok && m.Body == "after" && m.From == carolOcc {
 			break
 		}
+	}
+
+	// Someone joins the channel: a new occupant.
+	fake.Join(dave.ID, ch.ID)
+	if _, err := c.Expect(ctx, presenceFrom(room, func(p *xmpp.Presence) bool { return p.From.Resource() == "Dave" })); err != nil {
+		t.Fatal(err)
 	}
 
 	// A private message to an occupant goes to the person's direct

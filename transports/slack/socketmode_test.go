@@ -187,7 +187,9 @@ func TestUnmappedEvents(t *testing.T) {
 	_, sink := w.login(tr, w.aliceTok)
 	ch := w.fake.CreateChannelAs(w.bob.ID, "general", false, w.alice.ID)
 	waitFor[bridge.UnknownEvent](t, sink, func(u bridge.UnknownEvent) bool { return u.Kind == "slack channel_created" })
-	waitFor[bridge.UnknownEvent](t, sink, func(u bridge.UnknownEvent) bool { return u.Kind == "slack member_joined_channel" })
+	waitFor[bridge.MemberEvent](t, sink, func(m bridge.MemberEvent) bool {
+		return m.Chat == bridge.ChatID(ch.ID) && m.Member.User == w.uid(w.alice)
+	})
 	ts := w.fake.Post(w.bob.ID, ch.ID, "hello <#"+ch.ID+"|general>")
 	g := waitFor[bridge.MessageEvent](t, sink, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(ts) })
 	if g.Chat.Kind != bridge.Group || g.Chat.ID != bridge.ChatID(ch.ID) || g.Text != "hello #general" {
