@@ -417,8 +417,11 @@ func TestCommunityProsodyRestartLosesNothing(t *testing.T) {
 	if n != 1 {
 		t.Errorf("Slack got %q %d times", "after", n)
 	}
-	if st := w.hub.Stats(); st.Rejoins == 0 || st.Dropped != 0 || st.Queued != 0 {
-		t.Errorf("stats %+v, want a rejoin and nothing dropped or left", st)
+	if err := w.hub.WaitStats(ctx, func(st community.Stats) bool { return st.Queued == 0 }); err != nil {
+		t.Error(err)
+	}
+	if st := w.hub.Stats(); st.Rejoins == 0 || st.Dropped != 0 {
+		t.Errorf("stats %+v, want a rejoin and nothing dropped", st)
 	}
 }
 
