@@ -280,7 +280,10 @@ type Profile struct {
 
 // GroupInfo describes a remote multi-party conversation.
 type GroupInfo struct {
-	ID      ChatID
+	ID ChatID
+	// Parent is the group this one lives in, as in ChatRef.Parent (a
+	// Discord channel's guild, a thread's channel); "" if none.
+	Parent  ChatID
 	Name    string
 	Topic   string
 	Private bool

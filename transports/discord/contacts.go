@@ -307,10 +307,17 @@ func (s *Session) SetPresence(ctx context.Context, p bridge.Presence) error {
 	return nil
 }
 
-// History implements bridge.HistoryFetcher for direct chats.
+// History implements bridge.HistoryFetcher for direct and group chats.
 func (s *Session) History(ctx context.Context, chat bridge.ChatRef, before bridge.MessageID, limit int) ([]bridge.MessageEvent, error) {
 	ch, err := s.channelOf(ctx, chat)
 	if err != nil {
+		return nil, err
+	}
+	ref, _, err := s.chatOf(ctx, ch, "")
+	if err != nil {
+		if errors.Is(err, errNotMember) {
+			err = fmt.Errorf("discord: you are not in the guild of channel %s: %w", ch, bridge.ErrForbidden)
+		}
 		return nil, err
 	}
 	ms, err := messagesBefore(ctx, s.c, ch, string(before), limit)
@@ -322,20 +329,12 @@ func (s *Session) History(ctx context.Context, chat bridge.ChatRef, before bridg
 		if m.Author == nil {
 			continue
 		}
-		sender, fromSelf, ok := s.sender(m.Author.ID, "")
+		sender, fromSelf, ok := s.sender(m.Author.ID, "", ref.Kind == bridge.Group)
 		if !ok {
 			continue
 		}
-		peer := chat.Peer
-		if peer == "" {
-			p, err := s.peerOf(ctx, ch)
-			if err != nil {
-				return nil, err
-			}
-			peer = bridge.UserID(p)
-		}
 		text, mentions := FromDiscord(m.Content, namesOf(m))
-		ev := s.messageEvent(bridge.ChatRef{Kind: bridge.Direct, ID: bridge.ChatID(ch), Peer: peer}, m, sender, fromSelf, text, mentions)
+		ev := s.messageEvent(ref, m, sender, fromSelf, text, mentions)
 		ev.Historical = true
 		out = append(out, ev)
 	}

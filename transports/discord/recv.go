@@ -15,8 +15,9 @@ import (
 // From Discord. Every dispatch of a connection is decoded here, on the
 // connection's reader goroutine, into a bridge.Inbound for the Fanout:
 // which accounts it concerns (Route), how a session turns it into events
-// (Handle), and its order key (the channel). Direct messages are bridged;
-// guild channels wait for the bridge's room side and are logged once.
+// (Handle), and its order key (the channel). Direct messages are routed
+// to their account; guild events (groups.go, grouprecv.go) to every
+// account that may be in the guild.
 
 // onUserEvent handles a dispatch of a personal account's connection:
 // every event concerns that account.
@@ -74,7 +75,6 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 		}
 		if m.GuildID != "" {
 			t.guildMessage(c, &m)
-			return
 		}
 		if m.Author == nil && e.Type == "MESSAGE_UPDATE" {
 			return // an embed was added to a message: nothing to show
@@ -90,6 +90,9 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 			in.ID = "u:" + m.ID + ":" + m.EditedTimestamp.String()
 		}
 		in.Route = route(m.ChannelID, author)
+		if m.GuildID != "" {
+			in.Route = t.groupRoute(c)
+		}
 		in.Handle = func(ctx context.Context, s bridge.Session) error {
 			return s.(*Session).fromMessage(ctx, &m, nonce, edit, false)
 		}
@@ -99,12 +102,15 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 			ChannelID string `json:"channel_id"`
 			GuildID   string `json:"guild_id"`
 		}
-		if json.Unmarshal(e.RawData, &d) != nil || d.GuildID != "" {
+		if json.Unmarshal(e.RawData, &d) != nil {
 			return
 		}
 		in.ID, in.Order, in.Route = "d:"+d.ID, d.ChannelID, route(d.ChannelID, "")
+		if d.GuildID != "" {
+			in.Route = t.groupRoute(c)
+		}
 		in.Handle = func(ctx context.Context, s bridge.Session) error {
-			return s.(*Session).fromDelete(ctx, d.ChannelID, d.ID)
+			return s.(*Session).fromDelete(ctx, d.ChannelID, d.GuildID, d.ID)
 		}
 	case "MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE":
 		var r struct {
@@ -114,13 +120,16 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 			GuildID   string          `json:"guild_id"`
 			Emoji     discordgo.Emoji `json:"emoji"`
 		}
-		if json.Unmarshal(e.RawData, &r) != nil || r.GuildID != "" {
+		if json.Unmarshal(e.RawData, &r) != nil {
 			return
 		}
 		in.ID = fmt.Sprintf("r:%s:%s:%s:%d", e.Type, r.MessageID, r.UserID, c.nextSeq())
 		in.Order, in.Route = r.ChannelID, route(r.ChannelID, r.UserID)
+		if r.GuildID != "" {
+			in.Route = t.groupRoute(c)
+		}
 		in.Handle = func(ctx context.Context, s bridge.Session) error {
-			return s.(*Session).fromReaction(ctx, r.ChannelID, r.MessageID, r.UserID)
+			return s.(*Session).fromReaction(ctx, r.ChannelID, r.GuildID, r.MessageID, r.UserID)
 		}
 	case "TYPING_START":
 		var ty struct {
@@ -128,12 +137,15 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 			ChannelID string `json:"channel_id"`
 			GuildID   string `json:"guild_id"`
 		}
-		if json.Unmarshal(e.RawData, &ty) != nil || ty.GuildID != "" {
+		if json.Unmarshal(e.RawData, &ty) != nil {
 			return
 		}
 		in.Order, in.Route = ty.ChannelID, route(ty.ChannelID, ty.UserID)
+		if ty.GuildID != "" {
+			in.Route = t.groupRoute(c)
+		}
 		in.Handle = func(ctx context.Context, s bridge.Session) error {
-			return s.(*Session).fromTyping(ctx, ty.ChannelID, ty.UserID)
+			return s.(*Session).fromTyping(ctx, ty.ChannelID, ty.GuildID, ty.UserID)
 		}
 	case "GUILD_CREATE":
 		var g struct {
@@ -144,6 +156,16 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 				t.notePresence(p)
 			}
 		}
+		t.onGuildCreate(e.RawData)
+		return
+	case "GUILD_DELETE":
+		t.onGuildDelete(ctx, c, e.RawData)
+		return
+	case "CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE", "THREAD_CREATE", "THREAD_UPDATE", "THREAD_DELETE":
+		t.onChannelEvent(ctx, c, e.Type, e.RawData)
+		return
+	case "GUILD_MEMBER_REMOVE":
+		t.onMemberEvent(ctx, c, e.Type, e.RawData)
 		return
 	case "PRESENCE_UPDATE":
 		var p presenceUpdate
@@ -157,13 +179,10 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 		in.Handle = func(ctx context.Context, s bridge.Session) error {
 			return s.(*Session).fromPresence(ctx, p)
 		}
-	case "CHANNEL_CREATE":
-		var ch privateChannel
-		if json.Unmarshal(e.RawData, &ch) == nil {
-			t.notePrivateChannels(c, []privateChannel{ch})
-		}
-		return
 	case "RELATIONSHIP_ADD", "USER_UPDATE", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_ADD":
+		if e.Type == "GUILD_MEMBER_ADD" {
+			t.onMemberEvent(ctx, c, e.Type, e.RawData)
+		}
 		u := userOf(e.Type, e.RawData)
 		if u.ID == "" {
 			return

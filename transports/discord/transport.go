@@ -37,6 +37,9 @@ type Transport struct {
 	life    context.Context
 	endLife context.CancelFunc
 
+	// chans caches the group channels seen.
+	chans channels
+
 	mu     sync.Mutex
 	codes  map[string]linkCode // pending bot links, by Discord user ID
 	botDMs map[string]string   // the person of each of the bot's DM channels
