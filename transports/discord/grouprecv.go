@@ -46,18 +46,16 @@ func (t *Transport) onChannelEvent(ctx context.Context, c *conn, typ string, raw
 		return
 	}
 	left := typ == "CHANNEL_DELETE" || typ == "THREAD_DELETE"
-	var old chanInfo
-	var known bool
 	if left {
-		old, known = t.chans.get(ch.ID)
-		if known {
+		if old, known := t.chans.get(ch.ID); known {
 			ch = old
 		}
 		t.chans.forget(ch.ID)
 	} else {
-		old, known = t.chans.note(ch)
+		t.chans.note(ch)
 	}
-	topicChanged := !left && typ != "THREAD_CREATE" && (known && old.topic() != ch.topic() || !known && ch.topic() != "" && typ == "CHANNEL_UPDATE")
+	prev, had := c.noteTopic(ch.ID, ch.topic(), left)
+	topicChanged := typ == "CHANNEL_UPDATE" && (had && prev != ch.topic() || !had && ch.topic() != "")
 	c.dispatch(ctx, bridge.Inbound{
 		ID: fmt.Sprintf("c:%s:%s:%d", typ, ch.ID, c.nextSeq()), Order: ch.ID, Describe: describe(typ), Route: t.groupRoute(c),
 		Handle: func(ctx context.Context, bs bridge.Session) error {
@@ -81,8 +79,22 @@ func (t *Transport) onChannelEvent(ctx context.Context, c *conn, typ string, raw
 	})
 }
 
+// noteTopic records the topic of a channel as this connection saw it,
+// and returns the one it saw before.
+func (c *conn) noteTopic(channel, topic string, gone bool) (prev string, had bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	prev, had = c.topics[channel]
+	if gone {
+		delete(c.topics, channel)
+	} else {
+		c.topics[channel] = topic
+	}
+	return prev, had
+}
+
 // onGuildCreate records a guild's name, channels and threads.
-func (t *Transport) onGuildCreate(raw json.RawMessage) {
+func (t *Transport) onGuildCreate(c *conn, raw json.RawMessage) {
 	var g struct {
 		ID       string     `json:"id"`
 		Name     string     `json:"name"`
@@ -93,10 +105,11 @@ func (t *Transport) onGuildCreate(raw json.RawMessage) {
 		return
 	}
 	t.chans.noteGuild(g.ID, g.Name)
-	for _, c := range append(g.Channels, g.Threads...) {
-		c.GuildID = g.ID
-		if c.isGroup() {
-			t.chans.note(c)
+	for _, ch := range append(g.Channels, g.Threads...) {
+		ch.GuildID = g.ID
+		if ch.isGroup() {
+			t.chans.note(ch)
+			c.noteTopic(ch.ID, ch.topic(), false)
 		}
 	}
 }

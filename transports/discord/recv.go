@@ -76,8 +76,8 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 		if m.GuildID != "" {
 			t.guildMessage(c, &m)
 		}
-		if m.Author == nil && e.Type == "MESSAGE_UPDATE" {
-			return // an embed was added to a message: nothing to show
+		if e.Type == "MESSAGE_UPDATE" && (m.Author == nil || m.EditedTimestamp == nil) {
+			return // an embed was added, a thread started from it: nothing to show
 		}
 		nonce := strings.Trim(string(extra.Nonce), `"`)
 		author := ""
@@ -156,7 +156,7 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 				t.notePresence(p)
 			}
 		}
-		t.onGuildCreate(e.RawData)
+		t.onGuildCreate(c, e.RawData)
 		return
 	case "GUILD_DELETE":
 		t.onGuildDelete(ctx, c, e.RawData)

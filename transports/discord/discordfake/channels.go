@@ -153,3 +153,4 @@ func restReactors(s *Server, c *call) (int, any) {
 	}
 	return http.StatusOK, out
 }
+
