@@ -151,12 +151,16 @@ func TestGroups(t *testing.T) {
 			}
 			dave := w.fake.CreateUser(discordfake.UserSpec{Username: "dave", GlobalName: "Dave"})
 			w.fake.AddMember(w.guild.ID, dave.ID, "")
-			me := bridgetest.WaitFor(t, rec, func(e bridge.MemberEvent) bool { return e.Chat == general.ID && e.Member.User == bridge.UserID(dave.ID) })
+			me := bridgetest.WaitFor(t, rec, func(e bridge.MemberEvent) bool {
+				return e.Chat == general.ID && e.Member.User == bridge.UserID(dave.ID)
+			})
 			if me.Left || me.Member.Nick != "Dave" {
 				t.Errorf("dave joining %+v", me)
 			}
 			w.fake.RemoveMember(w.guild.ID, dave.ID)
-			bridgetest.WaitFor(t, rec, func(e bridge.MemberEvent) bool { return e.Chat == general.ID && e.Member.User == bridge.UserID(dave.ID) && e.Left })
+			bridgetest.WaitFor(t, rec, func(e bridge.MemberEvent) bool {
+				return e.Chat == general.ID && e.Member.User == bridge.UserID(dave.ID) && e.Left
+			})
 
 			// Nothing of the guild alice is not in.
 			hid := w.fake.Post(w.bob.ID, elsewhere, "secret")

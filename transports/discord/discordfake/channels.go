@@ -153,4 +153,3 @@ func restReactors(s *Server, c *call) (int, any) {
 	}
 	return http.StatusOK, out
 }
-
