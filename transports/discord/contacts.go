@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -356,13 +357,16 @@ func snowflakeAt(t time.Time) string {
 	return strconv.FormatUint(uint64(ms)<<22, 10)
 }
 
-// catchUp runs at each READY of a personal account: a new Gateway
-// session, which Discord replays nothing of the old one to. A DM the
-// session delivered messages in is read from the last one delivered; the
-// other DMs of READY from CatchUp before the login, as history. What
-// follows is dispatched in order before the new session's events (this
-// runs on the connection's reader goroutine); the Fanout and the bridge
-// recognize what was delivered already.
+// catchUp runs at each READY of the account's connection (a new Gateway
+// session, which Discord replays nothing of the old one to), and at the
+// login of a bot-linked account whose bot is connected. A chat (DM or
+// group) the account delivered messages in, in this run or an earlier one
+// (the cursors are kept in the State), is read from the last one
+// delivered; the other DMs of a personal account's READY from CatchUp
+// before the login, as history. At a READY what follows is dispatched in
+// order before the new session's events (this runs on the connection's
+// reader goroutine); the Fanout and the bridge recognize what was
+// delivered already.
 func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 	s.mu.Lock()
 	from := make(map[string]string, len(s.cursors))
@@ -400,7 +404,7 @@ func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 			for _, m := range ms {
 				hist := historical[ch]
 				s.c.dispatch(ctx, bridge.Inbound{
-					ID: "m:" + m.ID, Order: ch, Describe: describe("MESSAGE_CREATE (catch-up)"), Route: only,
+					ID: "m:" + m.ID + "@" + string(s.acct), Order: ch, Describe: describe("MESSAGE_CREATE (catch-up)"), Route: only,
 					Handle: func(ctx context.Context, bs bridge.Session) error {
 						return bs.(*Session).fromMessage(ctx, m, "", false, hist)
 					},
@@ -417,8 +421,30 @@ func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 // noteCursor records the newest message delivered in a channel.
 func (s *Session) noteCursor(channel, id string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if cur := s.cursors[channel]; cur == "" || snowflakeLess(cur, id) {
+	cur := s.cursors[channel]
+	newer := cur == "" || snowflakeLess(cur, id)
+	if newer {
 		s.cursors[channel] = id
+	}
+	s.mu.Unlock()
+	if newer {
+		s.t.remember(cursorKey(string(s.acct), channel), id)
+	}
+}
+
+// loadCursors reads the account's cursors kept from an earlier run.
+func (s *Session) loadCursors() {
+	kv, err := s.t.state.List(cursorPrefix(string(s.acct)))
+	if err != nil {
+		s.log.Error("could not read the catch-up cursors; messages missed while xgate was down may not come", "err", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range kv {
+		ch := strings.TrimPrefix(k, cursorPrefix(string(s.acct)))
+		if isSnowflake(ch) && isSnowflake(v) {
+			s.cursors[ch] = v
+		}
 	}
 }

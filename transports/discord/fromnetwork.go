@@ -243,31 +243,55 @@ func (s *Session) fromTyping(ctx context.Context, channel, guild, user string) e
 // noteBotDM remembers the person of one of the bot's DM channels.
 func (t *Transport) noteBotDM(channel, peer string) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.botDMs == nil {
-		t.botDMs = map[string]string{}
-	}
+	old := t.botDMs[channel]
 	t.botDMs[channel] = peer
+	t.mu.Unlock()
+	if old != peer {
+		t.remember(dmKey(channel), peer)
+	}
 }
 
 // botDMPeer returns the person of one of the bot's DM channels, if known.
 func (t *Transport) botDMPeer(channel string) string {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.botDMs[channel]
+	p, ok := t.botDMs[channel]
+	t.mu.Unlock()
+	if ok {
+		return p
+	}
+	if p, ok = t.recall(dmKey(channel)); ok {
+		t.mu.Lock()
+		t.botDMs[channel] = p
+		t.mu.Unlock()
+	}
+	return p
 }
 
 // setReplyRoute makes account the one that gets what peer writes to the bot.
 func (t *Transport) setReplyRoute(peer string, account bridge.AccountID) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	old := t.replyTo[peer]
 	t.replyTo[peer] = account
+	t.mu.Unlock()
+	if old != account {
+		t.remember(routeKey(peer), string(account))
+	}
 }
 
 // replyRoute returns the account that gets what peer writes to the bot.
 func (t *Transport) replyRoute(peer string) (bridge.AccountID, bool) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	a, ok := t.replyTo[peer]
+	t.mu.Unlock()
+	if ok {
+		return a, true
+	}
+	v, ok := t.recall(routeKey(peer))
+	if ok {
+		a = bridge.AccountID(v)
+		t.mu.Lock()
+		t.replyTo[peer] = a
+		t.mu.Unlock()
+	}
 	return a, ok
 }

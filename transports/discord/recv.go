@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -75,6 +76,13 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 		}
 		if m.GuildID != "" {
 			t.guildMessage(c, &m)
+		}
+		if c.bot && m.GuildID == "" && e.Type == "MESSAGE_CREATE" && m.Author != nil && m.Author.ID != c.selfID() &&
+			strings.EqualFold(strings.TrimSpace(m.Content), unlinkCommand) {
+			uctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			t.unlink(uctx, m.Author.ID, m.ChannelID)
+			cancel()
+			return
 		}
 		if e.Type == "MESSAGE_UPDATE" && (m.Author == nil || m.EditedTimestamp == nil) {
 			return // an embed was added, a thread started from it: nothing to show
@@ -253,6 +261,14 @@ func (t *Transport) onReady(ctx context.Context, c *conn, raw json.RawMessage) {
 	if !c.bot {
 		if s, ok := t.fanout.Session(c.account); ok {
 			s.(*Session).catchUp(ctx, r.PrivateChannels)
+		}
+		return
+	}
+	// A new bot session: each bot-linked account reads its chats from its
+	// cursors, before the new session's events.
+	for _, a := range t.fanout.Group(kindBot) {
+		if s, ok := t.fanout.Session(a); ok {
+			s.(*Session).catchUp(ctx, nil)
 		}
 	}
 }

@@ -98,6 +98,12 @@ func (t *Transport) Login(ctx context.Context, acct bridge.AccountData, sink bri
 		return nil, err
 	}
 	s.name = u.display()
+	if kind == kindBot {
+		if err := t.checkLink(user, acct.Settings[linkSetting]); err != nil {
+			return nil, err
+		}
+	}
+	s.loadCursors()
 	t.fanout.Attach(acct.ID, s)
 	if kind == kindUser {
 		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -124,6 +130,15 @@ func (t *Transport) Login(ctx context.Context, acct bridge.AccountData, sink bri
 		case <-ctx.Done():
 			s.Close()
 			return nil, fmt.Errorf("discord: login: %w: %w", bridge.ErrTemporary, ctx.Err())
+		}
+	}
+	if kind == kindBot {
+		// What was said in its chats while xgate was down: read now if the
+		// bot's Gateway session exists, else at its READY.
+		select {
+		case <-t.bot.ready:
+			s.catchUp(ctx, nil)
+		default:
 		}
 	}
 	s.mu.Lock()
