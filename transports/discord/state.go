@@ -80,12 +80,14 @@ func (m *MemoryState) List(prefix string) (map[string]string, error) {
 }
 
 // Keys of the state.
-func routeKey(peer string) string               { return "route/" + peer }
-func dmKey(channel string) string               { return "dm/" + channel }
-func linkKey(user string) string                { return "link/" + user }
-func cursorPrefix(acct string) string           { return "cursor/" + acct + "/" }
-func cursorKey(acct, channel string) string     { return cursorPrefix(acct) + channel }
-func stateErr(op, key string, err error) error { return fmt.Errorf("discord: state %s %s: %w", op, key, err) }
+func routeKey(peer string) string           { return "route/" + peer }
+func dmKey(channel string) string           { return "dm/" + channel }
+func linkKey(user string) string            { return "link/" + user }
+func cursorPrefix(acct string) string       { return "cursor/" + acct + "/" }
+func cursorKey(acct, channel string) string { return cursorPrefix(acct) + channel }
+func stateErr(op, key string, err error) error {
+	return fmt.Errorf("discord: state %s %s: %w", op, key, err)
+}
 
 // remember writes a value, logging a failure: the state is a memory for
 // later, and what happens now goes on without it.
