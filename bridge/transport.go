@@ -287,8 +287,8 @@ type Profile struct {
 // GroupInfo describes a remote multi-party conversation.
 type GroupInfo struct {
 	ID ChatID
-	// Parent is the group's parent (a Discord guild, the channel of a
-	// thread), as ChatRef.Parent names it in events; "" if none.
+	// Parent is the group this one lives in, as in ChatRef.Parent (a
+	// Discord channel's guild, a thread's channel); "" if none.
 	Parent  ChatID
 	Name    string
 	Topic   string

@@ -237,6 +237,7 @@ func newGateway(cfg *config, inst *instance, db *store.DB, bk *backups, hooks *b
 	if err := provisionAssigned(db, inst, tr, log); err != nil {
 		return nil, nil, err
 	}
+	keepState(db, inst, tr)
 	log.Info("gateway configured", "gateway", inst.Name, "network", inst.network, "domain", inst.component.Domain, "server", inst.component.Addr)
 	return g, tr, nil
 }

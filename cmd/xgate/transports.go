@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -126,6 +127,53 @@ func provisionAssigned(db *store.DB, inst *instance, tr bridge.Transport, log *s
 		log.Info("account assigned", "gateway", inst.Name, "user", user.Bare().String(), "account", string(as.Account.ID))
 	}
 	return nil
+}
+
+// keepState gives a transport that keeps durable state of its own (the
+// Discord bot's routing, links and catch-up cursors) the store's key-value
+// namespace of its instance, "state/INSTANCE".
+func keepState(db *store.DB, inst *instance, tr bridge.Transport) {
+	if d, ok := tr.(*discord.Transport); ok {
+		d.UseState(kvState{db: db, ns: "state/" + inst.Name})
+	}
+}
+
+// kvState is a discord.State in one namespace of the store.
+type kvState struct {
+	db *store.DB
+	ns string
+}
+
+func (k kvState) Get(key string) (string, bool, error) {
+	v, err := k.db.KVGet(k.ns, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return string(v), true, nil
+}
+
+func (k kvState) Put(key, value string) error { return k.db.KVPut(k.ns, key, []byte(value)) }
+
+func (k kvState) Delete(key string) error {
+	if err := k.db.KVDelete(k.ns, key); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+func (k kvState) List(prefix string) (map[string]string, error) {
+	kv, err := k.db.KVList(k.ns, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(kv))
+	for key, v := range kv {
+		out[key] = string(v)
+	}
+	return out, nil
 }
 
 // networkNames returns the networks the configuration file may contain:

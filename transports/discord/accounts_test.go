@@ -188,12 +188,15 @@ func TestInfoAgreesWithSession(t *testing.T) {
 		{"ReadMarkers", caps.ReadMarkers, implements[bridge.ReadMarker](sess)},
 		{"SetPresence", caps.SetPresence, implements[bridge.PresenceSetter](sess)},
 		{"Avatars", caps.Avatars, implements[bridge.Profiler](sess)},
+		{"Groups", caps.Groups, implements[bridge.GroupLister](sess) && implements[bridge.GroupMembers](sess) &&
+			implements[bridge.TopicSetter](sess) && implements[bridge.HistoryFetcher](sess)},
+		{"Attachments", caps.Attachments, true},
 	} {
 		if c.has && !c.impl {
 			t.Errorf("%s declared but not implemented", c.name)
 		}
 	}
-	if caps.MaxMessageLength != 2000 || info.Network != "discord" {
+	if !caps.Groups || !caps.Attachments || caps.MaxMessageLength != 2000 || info.Network != "discord" {
 		t.Errorf("info %+v", info)
 	}
 	var fields []string

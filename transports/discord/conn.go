@@ -56,6 +56,9 @@ type conn struct {
 	counter   uint64        // numbers events that have no ID of their own
 	changed   chan struct{} // closed when pending changes, then replaced
 	readyOnce sync.Once
+	// topics are the channel topics this connection saw, to tell a topic
+	// change from another change of a channel.
+	topics map[string]string
 }
 
 // pendingEvent is an event dispatched and not yet delivered everywhere.
@@ -102,6 +105,7 @@ func newConn(t *Transport, token string, bot bool, log *slog.Logger) *conn {
 		ready:   make(chan struct{}),
 		pending: map[string]pendingEvent{},
 		changed: make(chan struct{}),
+		topics:  map[string]string{},
 	}
 	dg.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) {
 		select {
@@ -265,12 +269,14 @@ func (c *conn) closedFor() error {
 // Dispatch blocks while the channel's queue is full (backpressure on the
 // connection's reader).
 func (c *conn) dispatch(_ context.Context, in bridge.Inbound) {
+	// Connections see the same guild events: IDs and orders are theirs.
 	in.Order = c.name() + "|" + in.Order
 	ctx := c.t.lifetime()
 	if in.ID == "" {
 		c.t.fanout.Dispatch(ctx, in, func() {})
 		return
 	}
+	in.ID = c.name() + "|" + in.ID
 	c.mu.Lock()
 	if len(c.pending) < maxPending {
 		c.pending[in.ID] = pendingEvent{in: in, at: time.Now()}

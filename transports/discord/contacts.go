@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -307,10 +308,17 @@ func (s *Session) SetPresence(ctx context.Context, p bridge.Presence) error {
 	return nil
 }
 
-// History implements bridge.HistoryFetcher for direct chats.
+// History implements bridge.HistoryFetcher for direct and group chats.
 func (s *Session) History(ctx context.Context, chat bridge.ChatRef, before bridge.MessageID, limit int) ([]bridge.MessageEvent, error) {
 	ch, err := s.channelOf(ctx, chat)
 	if err != nil {
+		return nil, err
+	}
+	ref, _, err := s.chatOf(ctx, ch, "")
+	if err != nil {
+		if errors.Is(err, errNotMember) {
+			err = fmt.Errorf("discord: you are not in the guild of channel %s: %w", ch, bridge.ErrForbidden)
+		}
 		return nil, err
 	}
 	ms, err := messagesBefore(ctx, s.c, ch, string(before), limit)
@@ -322,20 +330,12 @@ func (s *Session) History(ctx context.Context, chat bridge.ChatRef, before bridg
 		if m.Author == nil {
 			continue
 		}
-		sender, fromSelf, ok := s.sender(m.Author.ID, "")
+		sender, fromSelf, ok := s.sender(m.Author.ID, "", ref.Kind == bridge.Group)
 		if !ok {
 			continue
 		}
-		peer := chat.Peer
-		if peer == "" {
-			p, err := s.peerOf(ctx, ch)
-			if err != nil {
-				return nil, err
-			}
-			peer = bridge.UserID(p)
-		}
 		text, mentions := FromDiscord(m.Content, namesOf(m))
-		ev := s.messageEvent(bridge.ChatRef{Kind: bridge.Direct, ID: bridge.ChatID(ch), Peer: peer}, m, sender, fromSelf, text, mentions)
+		ev := s.messageEvent(ref, m, sender, fromSelf, text, mentions)
 		ev.Historical = true
 		out = append(out, ev)
 	}
@@ -357,13 +357,16 @@ func snowflakeAt(t time.Time) string {
 	return strconv.FormatUint(uint64(ms)<<22, 10)
 }
 
-// catchUp runs at each READY of a personal account: a new Gateway
-// session, which Discord replays nothing of the old one to. A DM the
-// session delivered messages in is read from the last one delivered; the
-// other DMs of READY from CatchUp before the login, as history. What
-// follows is dispatched in order before the new session's events (this
-// runs on the connection's reader goroutine); the Fanout and the bridge
-// recognize what was delivered already.
+// catchUp runs at each READY of the account's connection (a new Gateway
+// session, which Discord replays nothing of the old one to), and at the
+// login of a bot-linked account whose bot is connected. A chat (DM or
+// group) the account delivered messages in, in this run or an earlier one
+// (the cursors are kept in the State), is read from the last one
+// delivered; the other DMs of a personal account's READY from CatchUp
+// before the login, as history. At a READY what follows is dispatched in
+// order before the new session's events (this runs on the connection's
+// reader goroutine); the Fanout and the bridge recognize what was
+// delivered already.
 func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 	s.mu.Lock()
 	from := make(map[string]string, len(s.cursors))
@@ -401,7 +404,7 @@ func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 			for _, m := range ms {
 				hist := historical[ch]
 				s.c.dispatch(ctx, bridge.Inbound{
-					ID: "m:" + m.ID, Order: ch, Describe: describe("MESSAGE_CREATE (catch-up)"), Route: only,
+					ID: "m:" + m.ID + "@" + string(s.acct), Order: ch, Describe: describe("MESSAGE_CREATE (catch-up)"), Route: only,
 					Handle: func(ctx context.Context, bs bridge.Session) error {
 						return bs.(*Session).fromMessage(ctx, m, "", false, hist)
 					},
@@ -418,8 +421,30 @@ func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 // noteCursor records the newest message delivered in a channel.
 func (s *Session) noteCursor(channel, id string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if cur := s.cursors[channel]; cur == "" || snowflakeLess(cur, id) {
+	cur := s.cursors[channel]
+	newer := cur == "" || snowflakeLess(cur, id)
+	if newer {
 		s.cursors[channel] = id
+	}
+	s.mu.Unlock()
+	if newer {
+		s.t.remember(cursorKey(string(s.acct), channel), id)
+	}
+}
+
+// loadCursors reads the account's cursors kept from an earlier run.
+func (s *Session) loadCursors() {
+	kv, err := s.t.state.List(cursorPrefix(string(s.acct)))
+	if err != nil {
+		s.log.Error("could not read the catch-up cursors; messages missed while xgate was down may not come", "err", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range kv {
+		ch := strings.TrimPrefix(k, cursorPrefix(string(s.acct)))
+		if isSnowflake(ch) && isSnowflake(v) {
+			s.cursors[ch] = v
+		}
 	}
 }

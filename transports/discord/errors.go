@@ -23,7 +23,16 @@ var (
 	ErrPrivilegedIntent = errors.New("discord: a privileged intent is not enabled for the bot")
 	// ErrTooLong: an edit is longer than one Discord message.
 	ErrTooLong = errors.New("discord: text longer than one message")
+	// ErrAlreadyLinked: the Discord user is linked to another XMPP
+	// address through the bot.
+	ErrAlreadyLinked = errors.New("discord: this Discord user is already linked to another XMPP address")
+	// ErrFileTooLarge: an attachment is larger than Discord accepts.
+	ErrFileTooLarge = errors.New("discord: file larger than Discord accepts")
 )
+
+// errNotMember: an event of a guild the account's user is not in; it is
+// not theirs to see.
+var errNotMember = fmt.Errorf("discord: not a member of the guild: %w", bridge.ErrNotFound)
 
 // Discord's JSON error codes this transport tells apart.
 const (

@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -47,21 +48,22 @@ func (s *Session) peerOf(ctx context.Context, channel string) (string, error) {
 // sender returns who wrote a message as the bridge names them, and
 // whether it is the account's user writing from another client. ok is
 // false for a message that is not to be bridged: the echo of one this
-// session sent, or one the bot sent for someone else.
-func (s *Session) sender(author, nonce string) (sender string, fromSelf, ok bool) {
+// session sent, or, in a DM, one the bot sent for someone else (in a
+// group, the bot's messages for other XMPP users are shown as the bot's).
+func (s *Session) sender(author, nonce string, group bool) (sender string, fromSelf, ok bool) {
 	switch {
-	case s.kind == kindUser && author == s.user:
+	case author == s.user:
 		return author, true, !s.ours(nonce)
 	case s.kind == kindBot && author == s.c.selfID():
-		return "", false, false
+		return author, false, group && !s.ours(nonce)
 	}
 	return author, false, true
 }
 
-// fromMessage emits a new or edited message of a DM. A historical one
-// (read at login) is marked so, and skipped when the user wrote it: it
-// may be one they sent from XMPP before a restart, whose nonce is
-// forgotten.
+// fromMessage emits a new or edited message of a DM or a group. A
+// historical one (read at login) is marked so, and skipped when the user
+// wrote it: it may be one they sent from XMPP before a restart, whose
+// nonce is forgotten.
 func (s *Session) fromMessage(ctx context.Context, m *discordgo.Message, nonce string, edit, historical bool) error {
 	if s.isClosed() {
 		return bridge.ErrSessionClosed
@@ -69,15 +71,17 @@ func (s *Session) fromMessage(ctx context.Context, m *discordgo.Message, nonce s
 	if m.Author == nil {
 		return nil
 	}
-	sender, fromSelf, ok := s.sender(m.Author.ID, nonce)
-	if !ok || historical && fromSelf {
+	chat, _, err := s.chatOf(ctx, m.ChannelID, m.GuildID)
+	if errors.Is(err, errNotMember) {
 		return nil
 	}
-	peer, err := s.peerOf(ctx, m.ChannelID)
 	if err != nil {
 		return err
 	}
-	chat := bridge.ChatRef{Kind: bridge.Direct, ID: bridge.ChatID(m.ChannelID), Peer: bridge.UserID(peer)}
+	sender, fromSelf, ok := s.sender(m.Author.ID, nonce, chat.Kind == bridge.Group)
+	if !ok || historical && fromSelf {
+		return nil
+	}
 	text, mentions := FromDiscord(m.Content, namesOf(m))
 	if edit {
 		return s.sink.Emit(ctx, bridge.EditEvent{
@@ -99,6 +103,12 @@ func (s *Session) messageEvent(chat bridge.ChatRef, m *discordgo.Message, sender
 	ev := bridge.MessageEvent{
 		Chat: chat, Sender: bridge.UserID(sender), FromSelf: fromSelf, ID: bridge.MessageID(m.ID),
 		Time: m.Timestamp, Text: text, Mentions: mentions,
+	}
+	if chat.Kind == bridge.Group && m.Author != nil {
+		ev.SenderName = displayName(m.Author)
+		if m.Member != nil && m.Member.Nick != "" {
+			ev.SenderName = m.Member.Nick
+		}
 	}
 	if m.Type == discordgo.MessageTypeReply && m.MessageReference != nil {
 		ev.ReplyTo = bridge.MessageID(m.MessageReference.MessageID)
@@ -140,56 +150,67 @@ func displayName(u *discordgo.User) string {
 }
 
 // fromDelete emits the deletion of a message.
-func (s *Session) fromDelete(ctx context.Context, channel, id string) error {
+func (s *Session) fromDelete(ctx context.Context, channel, guild, id string) error {
 	if s.isClosed() {
 		return bridge.ErrSessionClosed
 	}
-	peer, err := s.peerOf(ctx, channel)
-	if err != nil {
-		return err
-	}
-	// Discord does not say who deleted it; in a DM only its author can.
-	return s.sink.Emit(ctx, bridge.RetractionEvent{
-		Chat:   bridge.ChatRef{Kind: bridge.Direct, ID: bridge.ChatID(channel), Peer: bridge.UserID(peer)},
-		Sender: bridge.UserID(peer), ID: bridge.MessageID(id),
-	})
-}
-
-// fromReaction emits the full set of user's reactions on a message: in a
-// DM it reads the message, whose reactions the two people share.
-func (s *Session) fromReaction(ctx context.Context, channel, id, user string) error {
-	if s.isClosed() {
-		return bridge.ErrSessionClosed
-	}
-	sender, fromSelf, ok := s.sender(user, "")
-	if !ok {
+	chat, _, err := s.chatOf(ctx, channel, guild)
+	if errors.Is(err, errNotMember) {
 		return nil
 	}
-	peer, err := s.peerOf(ctx, channel)
 	if err != nil {
 		return err
+	}
+	// Discord does not say who deleted it; in a DM only its author can, in
+	// a group the bridge knows the message's sender.
+	return s.sink.Emit(ctx, bridge.RetractionEvent{Chat: chat, Sender: chat.Peer, ID: bridge.MessageID(id)})
+}
+
+// fromReaction emits the full set of user's reactions on a message: it
+// reads the message (in a DM its reactions are the two people's, in a
+// group each emoji's reactors are listed).
+func (s *Session) fromReaction(ctx context.Context, channel, guild, id, user string) error {
+	if s.isClosed() {
+		return bridge.ErrSessionClosed
+	}
+	chat, _, err := s.chatOf(ctx, channel, guild)
+	if errors.Is(err, errNotMember) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	group := chat.Kind == bridge.Group
+	sender, fromSelf, ok := s.sender(user, "", group)
+	if !ok || group && user == s.c.selfID() && s.kind == kindBot {
+		return nil // the bot's reactions are the XMPP users' own
 	}
 	m, err := getMessage(ctx, s.c, channel, id)
 	if err != nil {
 		return s.checked(ctx, err)
 	}
 	var emojis []string
-	for _, r := range m.Reactions {
-		if r.Emoji == nil {
-			continue
+	if group {
+		if emojis, err = s.reactionsOf(ctx, m, user); err != nil {
+			return err
 		}
-		mine := 0
-		if r.Me {
-			mine = 1
-		}
-		// The reactor is the session's user (Me) or the peer (the rest).
-		if (user == s.c.selfID() && r.Me) || (user != s.c.selfID() && r.Count-mine > 0) {
-			emojis = append(emojis, emojiText(r.Emoji))
+	} else {
+		for _, r := range m.Reactions {
+			if r.Emoji == nil {
+				continue
+			}
+			mine := 0
+			if r.Me {
+				mine = 1
+			}
+			// The reactor is the session's user (Me) or the peer (the rest).
+			if (user == s.c.selfID() && r.Me) || (user != s.c.selfID() && r.Count-mine > 0) {
+				emojis = append(emojis, emojiText(r.Emoji))
+			}
 		}
 	}
 	return s.sink.Emit(ctx, bridge.ReactionEvent{
-		Chat:   bridge.ChatRef{Kind: bridge.Direct, ID: bridge.ChatID(channel), Peer: bridge.UserID(peer)},
-		Sender: bridge.UserID(sender), FromSelf: fromSelf, ID: bridge.MessageID(id), Emojis: emojis,
+		Chat: chat, Sender: bridge.UserID(sender), FromSelf: fromSelf, ID: bridge.MessageID(id), Emojis: emojis,
 	})
 }
 
@@ -201,52 +222,76 @@ func emojiText(e *discordgo.Emoji) string {
 	return e.Name
 }
 
-// fromTyping emits that the peer is typing.
-func (s *Session) fromTyping(ctx context.Context, channel, user string) error {
+// fromTyping emits that someone else is typing.
+func (s *Session) fromTyping(ctx context.Context, channel, guild, user string) error {
 	if s.isClosed() {
 		return bridge.ErrSessionClosed
 	}
-	if _, _, ok := s.sender(user, ""); !ok || user == s.user {
+	if user == s.user || user == s.c.selfID() {
 		return nil
 	}
-	peer, err := s.peerOf(ctx, channel)
+	chat, _, err := s.chatOf(ctx, channel, guild)
+	if errors.Is(err, errNotMember) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	return s.sink.Emit(ctx, bridge.TypingEvent{
-		Chat:   bridge.ChatRef{Kind: bridge.Direct, ID: bridge.ChatID(channel), Peer: bridge.UserID(peer)},
-		Sender: bridge.UserID(user), State: bridge.TypingComposing,
-	})
+	return s.sink.Emit(ctx, bridge.TypingEvent{Chat: chat, Sender: bridge.UserID(user), State: bridge.TypingComposing})
 }
 
 // noteBotDM remembers the person of one of the bot's DM channels.
 func (t *Transport) noteBotDM(channel, peer string) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.botDMs == nil {
-		t.botDMs = map[string]string{}
-	}
+	old := t.botDMs[channel]
 	t.botDMs[channel] = peer
+	t.mu.Unlock()
+	if old != peer {
+		t.remember(dmKey(channel), peer)
+	}
 }
 
 // botDMPeer returns the person of one of the bot's DM channels, if known.
 func (t *Transport) botDMPeer(channel string) string {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.botDMs[channel]
+	p, ok := t.botDMs[channel]
+	t.mu.Unlock()
+	if ok {
+		return p
+	}
+	if p, ok = t.recall(dmKey(channel)); ok {
+		t.mu.Lock()
+		t.botDMs[channel] = p
+		t.mu.Unlock()
+	}
+	return p
 }
 
 // setReplyRoute makes account the one that gets what peer writes to the bot.
 func (t *Transport) setReplyRoute(peer string, account bridge.AccountID) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	old := t.replyTo[peer]
 	t.replyTo[peer] = account
+	t.mu.Unlock()
+	if old != account {
+		t.remember(routeKey(peer), string(account))
+	}
 }
 
 // replyRoute returns the account that gets what peer writes to the bot.
 func (t *Transport) replyRoute(peer string) (bridge.AccountID, bool) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	a, ok := t.replyTo[peer]
+	t.mu.Unlock()
+	if ok {
+		return a, true
+	}
+	v, ok := t.recall(routeKey(peer))
+	if ok {
+		a = bridge.AccountID(v)
+		t.mu.Lock()
+		t.replyTo[peer] = a
+		t.mu.Unlock()
+	}
 	return a, ok
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -15,8 +16,9 @@ import (
 // From Discord. Every dispatch of a connection is decoded here, on the
 // connection's reader goroutine, into a bridge.Inbound for the Fanout:
 // which accounts it concerns (Route), how a session turns it into events
-// (Handle), and its order key (the channel). Direct messages are bridged;
-// guild channels wait for the bridge's room side and are logged once.
+// (Handle), and its order key (the channel). Direct messages are routed
+// to their account; guild events (groups.go, grouprecv.go) to every
+// account that may be in the guild.
 
 // onUserEvent handles a dispatch of a personal account's connection:
 // every event concerns that account.
@@ -83,10 +85,16 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 		}
 		if m.GuildID != "" {
 			t.guildMessage(c, &m)
+		}
+		if c.bot && m.GuildID == "" && e.Type == "MESSAGE_CREATE" && m.Author != nil && m.Author.ID != c.selfID() &&
+			strings.EqualFold(strings.TrimSpace(m.Content), unlinkCommand) {
+			uctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			t.unlink(uctx, m.Author.ID, m.ChannelID)
+			cancel()
 			return
 		}
-		if m.Author == nil && e.Type == "MESSAGE_UPDATE" {
-			return // an embed was added to a message: nothing to show
+		if e.Type == "MESSAGE_UPDATE" && (m.Author == nil || m.EditedTimestamp == nil) {
+			return // an embed was added, a thread started from it: nothing to show
 		}
 		nonce := strings.Trim(string(extra.Nonce), `"`)
 		author := ""
@@ -99,6 +107,9 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 			in.ID = "u:" + m.ID + ":" + m.EditedTimestamp.String()
 		}
 		in.Route = route(m.ChannelID, author)
+		if m.GuildID != "" {
+			in.Route = t.groupRoute(c)
+		}
 		in.Handle = func(ctx context.Context, s bridge.Session) error {
 			return s.(*Session).fromMessage(ctx, &m, nonce, edit, false)
 		}
@@ -116,12 +127,12 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 			cs.inbound(&in, func(ctx context.Context, s *communitySession) error { return s.fromDelete(ctx, d.ID) })
 			break
 		}
-		if d.GuildID != "" {
-			return
-		}
 		in.ID, in.Order, in.Route = "d:"+d.ID, d.ChannelID, route(d.ChannelID, "")
+		if d.GuildID != "" {
+			in.Route = t.groupRoute(c)
+		}
 		in.Handle = func(ctx context.Context, s bridge.Session) error {
-			return s.(*Session).fromDelete(ctx, d.ChannelID, d.ID)
+			return s.(*Session).fromDelete(ctx, d.ChannelID, d.GuildID, d.ID)
 		}
 	case "MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE":
 		var r struct {
@@ -131,13 +142,16 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 			GuildID   string          `json:"guild_id"`
 			Emoji     discordgo.Emoji `json:"emoji"`
 		}
-		if json.Unmarshal(e.RawData, &r) != nil || r.GuildID != "" {
+		if json.Unmarshal(e.RawData, &r) != nil {
 			return
 		}
 		in.ID = fmt.Sprintf("r:%s:%s:%s:%d", e.Type, r.MessageID, r.UserID, c.nextSeq())
 		in.Order, in.Route = r.ChannelID, route(r.ChannelID, r.UserID)
+		if r.GuildID != "" {
+			in.Route = t.groupRoute(c)
+		}
 		in.Handle = func(ctx context.Context, s bridge.Session) error {
-			return s.(*Session).fromReaction(ctx, r.ChannelID, r.MessageID, r.UserID)
+			return s.(*Session).fromReaction(ctx, r.ChannelID, r.GuildID, r.MessageID, r.UserID)
 		}
 	case "TYPING_START":
 		var ty struct {
@@ -145,12 +159,15 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 			ChannelID string `json:"channel_id"`
 			GuildID   string `json:"guild_id"`
 		}
-		if json.Unmarshal(e.RawData, &ty) != nil || ty.GuildID != "" {
+		if json.Unmarshal(e.RawData, &ty) != nil {
 			return
 		}
 		in.Order, in.Route = ty.ChannelID, route(ty.ChannelID, ty.UserID)
+		if ty.GuildID != "" {
+			in.Route = t.groupRoute(c)
+		}
 		in.Handle = func(ctx context.Context, s bridge.Session) error {
-			return s.(*Session).fromTyping(ctx, ty.ChannelID, ty.UserID)
+			return s.(*Session).fromTyping(ctx, ty.ChannelID, ty.GuildID, ty.UserID)
 		}
 	case "GUILD_CREATE":
 		var g struct {
@@ -161,6 +178,16 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 				t.notePresence(p)
 			}
 		}
+		t.onGuildCreate(c, e.RawData)
+		return
+	case "GUILD_DELETE":
+		t.onGuildDelete(ctx, c, e.RawData)
+		return
+	case "CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE", "THREAD_CREATE", "THREAD_UPDATE", "THREAD_DELETE":
+		t.onChannelEvent(ctx, c, e.Type, e.RawData)
+		return
+	case "GUILD_MEMBER_REMOVE":
+		t.onMemberEvent(ctx, c, e.Type, e.RawData)
 		return
 	case "PRESENCE_UPDATE":
 		var p presenceUpdate
@@ -174,13 +201,10 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 		in.Handle = func(ctx context.Context, s bridge.Session) error {
 			return s.(*Session).fromPresence(ctx, p)
 		}
-	case "CHANNEL_CREATE":
-		var ch privateChannel
-		if json.Unmarshal(e.RawData, &ch) == nil {
-			t.notePrivateChannels(c, []privateChannel{ch})
-		}
-		return
 	case "RELATIONSHIP_ADD", "USER_UPDATE", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_ADD":
+		if e.Type == "GUILD_MEMBER_ADD" {
+			t.onMemberEvent(ctx, c, e.Type, e.RawData)
+		}
 		u := userOf(e.Type, e.RawData)
 		if u.ID == "" {
 			return
@@ -251,6 +275,14 @@ func (t *Transport) onReady(ctx context.Context, c *conn, raw json.RawMessage) {
 	if !c.bot {
 		if s, ok := t.fanout.Session(c.account); ok {
 			s.(*Session).catchUp(ctx, r.PrivateChannels)
+		}
+		return
+	}
+	// A new bot session: each bot-linked account reads its chats from its
+	// cursors, before the new session's events.
+	for _, a := range t.fanout.Group(kindBot) {
+		if s, ok := t.fanout.Session(a); ok {
+			s.(*Session).catchUp(ctx, nil)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/hex"
 	"fmt"
 	"math/big"
 	"strings"
@@ -127,8 +128,13 @@ func (t *Transport) registerLink(ctx context.Context, user, code string) (bridge
 	if err := t.bot.request(ctx, "users/{id}", "GET", discordgo.EndpointUser(user), discordgo.EndpointUsers, nil, &u); err != nil {
 		return bridge.AccountData{}, nil, err
 	}
+	secret, err := t.newLink(user)
+	if err != nil {
+		return bridge.AccountData{}, nil, err
+	}
 	return bridge.AccountData{
 		ID: MakeAccountID(kindBot, user), Name: fmt.Sprintf("%s (@%s, through the gateway's bot)", u.display(), u.Username),
+		Settings: map[string]string{linkSetting: secret},
 	}, nil, nil
 }
 
@@ -173,4 +179,76 @@ func (t *Transport) checkLinkCode(user, code string) error {
 	}
 	delete(t.codes, user)
 	return nil
+}
+
+// Links. A Discord user is linked to one XMPP account at a time: the
+// link's secret is kept in the State ("link/USER") and in the account's
+// settings, and a login whose secret is not the kept one is refused (the
+// Discord user was linked again since, elsewhere). The Discord user ends a
+// link by writing "unlink" to the bot.
+
+// linkSetting is the account setting holding the link's secret.
+const linkSetting = "link"
+
+// unlinkCommand is what a linked Discord user writes to the bot to end
+// the link.
+const unlinkCommand = "unlink"
+
+// newLink records a link of user and returns its secret, or refuses one
+// when user is linked already.
+func (t *Transport) newLink(user string) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.recall(linkKey(user)); ok {
+		return "", fmt.Errorf("%w. If that is you on another XMPP address, unregister there first; "+
+			"or write %q to the bot on Discord to end the old link, then register again: %w", ErrAlreadyLinked, unlinkCommand, bridge.ErrForbidden)
+	}
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("discord: link secret: %w", err)
+	}
+	secret := hex.EncodeToString(b[:])
+	if err := t.state.Put(linkKey(user), secret); err != nil {
+		return "", fmt.Errorf("discord: keep the link: %w: %w", stateErr("put", linkKey(user), err), bridge.ErrTemporary)
+	}
+	return secret, nil
+}
+
+// checkLink refuses the login of a bot-linked account whose link is not
+// the kept one. An account from before links were kept adopts the link.
+func (t *Transport) checkLink(user, secret string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	kept, ok := t.recall(linkKey(user))
+	switch {
+	case !ok:
+		t.remember(linkKey(user), secret)
+		return nil
+	case kept != secret:
+		return fmt.Errorf("discord: this Discord user was unlinked, or linked to another XMPP address since; register again to link it: %w", bridge.ErrAuth)
+	}
+	return nil
+}
+
+// unlink ends the link of user (who wrote "unlink" to the bot): the
+// account's session is logged out, and the user told on Discord.
+func (t *Transport) unlink(ctx context.Context, user, channel string) {
+	t.mu.Lock()
+	_, linked := t.recall(linkKey(user))
+	if linked {
+		if err := t.state.Delete(linkKey(user)); err != nil {
+			t.log.Error("could not end a link", "err", stateErr("delete", linkKey(user), err))
+		}
+	}
+	t.mu.Unlock()
+	text := "This Discord account is not linked to XMPP."
+	if linked {
+		text = "This Discord account is no longer linked to XMPP. To link it again, register on the XMPP gateway."
+		if s, ok := t.fanout.Session(MakeAccountID(kindBot, user)); ok {
+			s.(*Session).markLoggedOut(ctx, "The Discord user ended the link (wrote \""+unlinkCommand+"\" to the bot). Register again to link it.")
+		}
+	}
+	if _, err := postMessage(ctx, t.bot, channel, outgoing{Content: text, AllowedMentions: defaultMentions()}); err != nil {
+		t.log.Warn("could not answer an unlink", "err", err)
+	}
 }

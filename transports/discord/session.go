@@ -41,7 +41,8 @@ type Session struct {
 	peers     map[string]string   // DM channel → peer
 	nonces    map[string]struct{} // nonces of our own sends, to skip their echoes
 	contacts  map[string]bool     // the contacts last listed (and the user)
-	cursors   map[string]string   // DM channel → newest message delivered
+	cursors   map[string]string   // channel → newest message delivered
+	members   map[string]bool     // bot-linked: guild → whether the user is in it
 	loginAt   time.Time
 }
 
@@ -55,6 +56,9 @@ var (
 	_ bridge.PresenceSetter = (*Session)(nil)
 	_ bridge.Profiler       = (*Session)(nil)
 	_ bridge.HistoryFetcher = (*Session)(nil)
+	_ bridge.GroupLister    = (*Session)(nil)
+	_ bridge.GroupMembers   = (*Session)(nil)
+	_ bridge.TopicSetter    = (*Session)(nil)
 )
 
 // maxNonces bounds the nonces remembered per session.
@@ -71,7 +75,7 @@ func (t *Transport) Login(ctx context.Context, acct bridge.AccountData, sink bri
 	s := &Session{
 		t: t, acct: acct.ID, kind: kind, user: user, sink: sink,
 		log: t.log.With("account", string(acct.ID)),
-		dms: map[string]string{}, peers: map[string]string{}, nonces: map[string]struct{}{}, cursors: map[string]string{},
+		dms: map[string]string{}, peers: map[string]string{}, nonces: map[string]struct{}{}, cursors: map[string]string{}, members: map[string]bool{},
 		loginAt: time.Now(),
 	}
 	switch kind {
@@ -94,6 +98,12 @@ func (t *Transport) Login(ctx context.Context, acct bridge.AccountData, sink bri
 		return nil, err
 	}
 	s.name = u.display()
+	if kind == kindBot {
+		if err := t.checkLink(user, acct.Settings[linkSetting]); err != nil {
+			return nil, err
+		}
+	}
+	s.loadCursors()
 	t.fanout.Attach(acct.ID, s)
 	if kind == kindUser {
 		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -120,6 +130,15 @@ func (t *Transport) Login(ctx context.Context, acct bridge.AccountData, sink bri
 		case <-ctx.Done():
 			s.Close()
 			return nil, fmt.Errorf("discord: login: %w: %w", bridge.ErrTemporary, ctx.Err())
+		}
+	}
+	if kind == kindBot {
+		// What was said in its chats while xgate was down: read now if the
+		// bot's Gateway session exists, else at its READY.
+		select {
+		case <-t.bot.ready:
+			s.catchUp(ctx, nil)
+		default:
 		}
 	}
 	s.mu.Lock()
@@ -202,8 +221,11 @@ func (s *Session) isClosed() bool {
 // channelOf returns the channel of a chat, opening the DM with its peer
 // when the chat names none.
 func (s *Session) channelOf(ctx context.Context, chat bridge.ChatRef) (string, error) {
-	if chat.Kind != bridge.Direct {
-		return "", fmt.Errorf("discord: group chats are not bridged yet: %w", bridge.ErrUnsupported)
+	if chat.Kind == bridge.Group {
+		if chat.ID == "" {
+			return "", fmt.Errorf("discord: a group chat without a channel: %w", bridge.ErrNotFound)
+		}
+		return string(chat.ID), nil
 	}
 	if chat.ID != "" {
 		return string(chat.ID), nil

@@ -37,15 +37,20 @@ type Transport struct {
 	life    context.Context
 	endLife context.CancelFunc
 
+	// chans caches the group channels seen.
+	chans channels
+	// state is the durable memory (state.go); set before Run and Login.
+	state State
+
 	mu     sync.Mutex
 	codes  map[string]linkCode // pending bot links, by Discord user ID
-	botDMs map[string]string   // the person of each of the bot's DM channels
+	botDMs map[string]string   // the person of each of the bot's DM channels (cache of state)
 	// presences are the last presences the bot saw, by user, for
 	// bot-linked accounts that log in later; presenceChanged is closed
 	// (and replaced) at each change.
 	presences       map[string]presenceUpdate
 	presenceChanged chan struct{}
-	replyTo         map[string]bridge.AccountID
+	replyTo         map[string]bridge.AccountID // who gets what a person writes to the bot (cache of state)
 	// warned remembers the advice given to the admin once.
 	warned map[string]bool
 	// bridged are the channels bridged to community rooms (community.go).
@@ -81,6 +86,7 @@ func New(cfg Config, log *slog.Logger, httpClient *http.Client) (*Transport, err
 		set: set, log: log, hc: &hc, redeliver: defaultRedeliver, life: life, endLife: endLife,
 		codes: map[string]linkCode{}, replyTo: map[string]bridge.AccountID{}, warned: map[string]bool{},
 		presences: map[string]presenceUpdate{}, presenceChanged: make(chan struct{}),
+		botDMs: map[string]string{}, state: &MemoryState{},
 	}
 	t.fanout = bridge.NewFanout(log, func(a bridge.AccountID) string {
 		kind, user, _ := ParseAccountID(a)
@@ -151,10 +157,11 @@ func (t *Transport) Info() bridge.Info {
 	return bridge.Info{
 		Network:     "discord",
 		Name:        "Discord",
-		Description: "Discord direct messages: contacts, presence, edits, deletions, reactions, replies and typing",
+		Description: "Discord direct messages and server channels: contacts, presence, files, edits, deletions, reactions, replies and typing",
 		Capabilities: bridge.Capabilities{
 			Edits: true, Retractions: true, Reactions: true, Replies: true, Typing: true,
 			ReadMarkers: t.set.personal, Presence: true, SetPresence: t.set.personal, Avatars: true,
+			Attachments: true, Groups: true,
 			MaxMessageLength: maxMessageRunes,
 		},
 		Registration: bridge.RegistrationForm{

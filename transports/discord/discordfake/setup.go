@@ -41,6 +41,7 @@ type Channel struct {
 	ID, GuildID, Name, ParentID string
 	Type                        ChannelType
 	Recipients                  []string // DMs
+	Topic                       string   // guild text channels
 }
 
 // CreateUser creates a user; they are online with no activity.
@@ -117,7 +118,7 @@ func (s *Server) CreateChannel(guildID, name string) Channel {
 
 func channelSnapshot(c *channel) Channel {
 	return Channel{ID: c.id, GuildID: c.guildID, Name: c.name, ParentID: c.parentID, Type: c.kind,
-		Recipients: slices.Clone(c.recipients)}
+		Recipients: slices.Clone(c.recipients), Topic: c.topic}
 }
 
 // OpenDM returns the DM channel of two users, creating it if needed

@@ -75,6 +75,7 @@ type guild struct {
 
 type channel struct {
 	id, guildID, name, parentID string
+	topic                       string // guild text channels
 	kind                        ChannelType
 	recipients                  []string // private channels
 	ownerID                     string   // threads

@@ -39,6 +39,7 @@ type wireChannel struct {
 	GuildID       string          `json:"guild_id,omitempty"`
 	Name          *string         `json:"name,omitempty"`
 	Position      *int            `json:"position,omitempty"`
+	Topic         *string         `json:"topic,omitempty"`
 	ParentID      *string         `json:"parent_id,omitempty"`
 	LastMessageID *string         `json:"last_message_id"`
 	Recipients    []wireUser      `json:"recipients,omitempty"`
@@ -252,7 +253,7 @@ func (s *Server) channelJSON(c *channel) wireChannel {
 		return w
 	}
 	pos := slices.Index(s.guilds[c.guildID].channels, c.id)
-	w.Position = &pos
+	w.Position, w.Topic = &pos, nullable(c.topic)
 	return w
 }
 
