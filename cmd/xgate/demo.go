@@ -133,7 +133,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 	defer fake.Close()
 	ws := newDemoWorkspace(fake, user)
 
-	cfgPath, err := writeDemoConfig(o, fake)
+	cfgPath, err := writeDemoConfig(o, fake, ws.botToken)
 	if err != nil {
 		return err
 	}
@@ -212,7 +212,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 // writeDemoConfig writes the demo's configuration file, and its store key
 // unless the directory has one from an earlier run (the store it encrypts
 // is kept too).
-func writeDemoConfig(o demoOptions, fake *slackfake.Server) (string, error) {
+func writeDemoConfig(o demoOptions, fake *slackfake.Server, botToken string) (string, error) {
 	keyPath := filepath.Join(o.dir, "store.key")
 	if err := ensureDemoKey(keyPath); err != nil {
 		return "", err
@@ -239,10 +239,11 @@ server = %s
 domain = %s
 secret = %s
 app_token = %s
+bot_token = %s
 api_url = %s
 roster = "all"
 presence_poll = "30s"
-`, q(filepath.Join(o.dir, "xgate.db")), q(keyPath), q(o.admin), q(o.server), q(o.domain), q(o.secret), q(fake.AppToken()), q(fake.APIURL()))
+`, q(filepath.Join(o.dir, "xgate.db")), q(keyPath), q(o.admin), q(o.server), q(o.domain), q(o.secret), q(fake.AppToken()), q(botToken), q(fake.APIURL()))
 	path := filepath.Join(o.dir, "config.toml")
 	return path, os.WriteFile(path, []byte(cfg), 0o600)
 }
@@ -325,8 +326,11 @@ type demoWorkspace struct {
 	team    slackfake.Team
 	me      slackfake.User
 	meToken string
-	people  []demoPerson
-	wg      sync.WaitGroup
+	// botToken is the app's bot token: with it the gateway knows its own
+	// bot member and leaves it out of the contacts.
+	botToken string
+	people   []demoPerson
+	wg       sync.WaitGroup
 }
 
 // demoPerson is a member of the workspace who answers direct messages.
@@ -339,7 +343,7 @@ type demoPerson struct {
 func newDemoWorkspace(fake *slackfake.Server, user jid.JID) *demoWorkspace {
 	w := &demoWorkspace{fake: fake}
 	w.team = fake.CreateTeam("Demo Workspace")
-	w.fake.InstallApp(w.team.ID)
+	w.botToken, _ = w.fake.InstallApp(w.team.ID)
 	handle, real := "you", "You"
 	if !user.IsZero() {
 		handle = user.Local()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/jid"
 	"github.com/xgate-im/xgate/xmpp/prosodytest"
 )
 
@@ -53,21 +54,39 @@ func TestDemoThroughProsody(t *testing.T) {
 	defer wcancel()
 	c := prosodytest.Dial(wctx, t, p.C2SAddr(), "alice", "localhost", "pw")
 	c.Send(&xmpp.Presence{})
-	s, err := c.Expect(wctx, func(s xmpp.Stanza) bool {
+	// The gateway asks for a subscription (issue 12 bug 7), and each of
+	// the workspace's four people is offered; the app's bot member
+	// "xgate" is not (the contacts come in member ID order, the bot's
+	// first).
+	offered := map[string]jid.JID{}
+	gatewayAsked := false
+	_, err := c.Expect(wctx, func(s xmpp.Stanza) bool {
 		pr, ok := s.(*xmpp.Presence)
 		if !ok || pr.Type != xmpp.PresenceSubscribe {
 			return false
 		}
+		if pr.From.String() == "slack.localhost" {
+			gatewayAsked = true
+		}
 		for _, x := range pr.Extra {
-			if x.Name.Local == "nick" && x.Text() == "Eliza" {
-				return true
+			if x.Name.Local == "nick" {
+				offered[x.Text()] = pr.From.Bare()
 			}
 		}
-		return false
+		return gatewayAsked && len(offered) >= 4
 	})
 	if err != nil {
-		t.Fatalf("no contact offer from Eliza: %v\n%s", err, out.String())
+		t.Fatalf("offers %v, gateway asked %v: %v\n%s", offered, gatewayAsked, err, out.String())
 	}
+	for _, name := range []string{"Eliza", "Ada", "Grace", "Linus"} {
+		if _, ok := offered[name]; !ok {
+			t.Errorf("%s not offered: %v", name, offered)
+		}
+	}
+	if _, ok := offered["xgate"]; ok {
+		t.Errorf("the app's bot is offered as a contact: %v", offered)
+	}
+	s := xmpp.Stanza(&xmpp.Presence{Header: xmpp.Header{From: offered["Eliza"]}})
 	eliza := s.Head().From
 	c.Approve(eliza)
 	c.Send(&xmpp.Message{Header: xmpp.Header{To: eliza, Type: xmpp.MessageChat, ID: "d1"}, Body: "I feel *fine*"})
