@@ -73,12 +73,13 @@ func (c *cli) demoCommand(fs *flagSet) func([]string) int {
 
 // demoInfo is what a running demo tells its caller: how to reach it.
 type demoInfo struct {
-	adminAddr string  // the admin endpoint's address, or ""
-	user      jid.JID // the demo user, or zero
-	password  string  // the demo user's password on the private server
-	c2s       string  // the private server's client address, or ""
-	muc       string  // the private server's group chat service, or ""
-	domain    string  // the component's domain
+	adminAddr string   // the admin endpoint's address, or ""
+	user      jid.JID  // the demo user, or zero
+	password  string   // the demo user's password on the private server
+	c2s       string   // the private server's client address, or ""
+	muc       string   // the private server's group chat service, or ""
+	domain    string   // the Slack component's domain
+	domains   []string // every component's domain
 	// playground is the playground page's URL, or "".
 	playground string
 	guild      *demoGuild  // the Discord side
@@ -132,7 +133,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 		}
 		user = u.Bare()
 	}
-	info := demoInfo{user: user, domain: o.domain}
+	info := demoInfo{user: user, domain: o.domain, domains: []string{o.domain, o.discordDomain, o.smsDomain}}
 	var private *privateServer
 	if o.server == "" {
 		p, err := startPrivateServer(ctx, &o, user, privateServerDir(o.dir))
