@@ -190,7 +190,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 		o.playground = "127.0.0.1:0"
 	}
 	if o.playground != "off" {
-		pg, err := startPlayground(o.playground, ws)
+		pg, err := startPlayground(o.playground, ws, guild, phones)
 		if err != nil {
 			return err
 		}
