@@ -5,8 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xgate-im/xgate/bridge"
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/form"
+	"github.com/xgate-im/xgate/xmpp/jid"
 )
 
 // ask sends a chat command to the gateway and returns its answer.
@@ -138,5 +140,38 @@ func TestAdminStatisticsCommand(t *testing.T) {
 	}
 	if _, ok := rows["uptime"]; !ok {
 		t.Errorf("no uptime: %v", rows)
+	}
+}
+
+// Issue 12 bug 7: a provisioned user (the demo's) is asked for the
+// gateway's subscription when the account first logs in, as a registered
+// one is, and only once.
+func TestProvisionedUserIsAskedOnce(t *testing.T) {
+	e := newEnv(t)
+	if err := bridge.Provision(e.db, "fake", jid.MustParse(alice), bridge.AccountData{ID: "acct-p", Name: "p on Fakenet", Secrets: map[string]string{"token": "good-p"}}); err != nil {
+		t.Fatal(err)
+	}
+	// Each run, the login offers a new contact after the request, if
+	// any: the request comes first or not at all. Before each restart,
+	// the host confirms everything, so nothing is written again.
+	for run, contact := range []string{"bob", "carol"} {
+		e.tr.SetContacts("acct-p", bridge.Contact{ID: bridge.UserID(contact), Name: contact})
+		if run > 0 {
+			if err := e.gw.Component().Flush(e.ctx()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.restart()
+		e.backlog = nil
+		asked := false
+		e.expectPresence(func(p *xmpp.Presence) bool {
+			if p.From.String() == domain && p.Type == xmpp.PresenceSubscribe && p.To.String() == alice {
+				asked = true
+			}
+			return p.From.Local() == contact && p.Type == xmpp.PresenceSubscribe
+		})
+		if asked != (run == 0) {
+			t.Fatalf("run %d: asked for the subscription: %v", run+1, asked)
+		}
 	}
 }

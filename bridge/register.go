@@ -114,7 +114,7 @@ func (rg *registrar) register(ctx context.Context, user jid.JID, values map[stri
 	key := store.AccountKey{User: user.String(), Transport: rg.cfg.Name, Remote: string(data.ID)}
 	_, err = rg.db.GetAccount(key)
 	isNew := errors.Is(err, store.ErrNotFound)
-	if err := Provision(rg.db, rg.cfg.Name, user, data); err != nil {
+	if err := storeAccount(rg.db, rg.cfg.Name, user, data); err != nil {
 		return AccountData{}, err
 	}
 	a, err := rg.db.GetAccount(key)
@@ -136,6 +136,19 @@ func (rg *registrar) register(ctx context.Context, user jid.JID, values map[stri
 // The gateway logs it in when it starts (or at once if it runs). data is
 // what the transport's Register returned.
 func Provision(db *store.DB, instance string, user jid.JID, data AccountData) error {
+	if err := storeAccount(db, instance, user, data); err != nil {
+		return err
+	}
+	// The user did not subscribe to the gateway as registering does: it
+	// asks, once, when the account first logs in.
+	if err := db.KVPut(askGatewayNS, askGatewayKey(instance, user), []byte{1}); err != nil {
+		return fmt.Errorf("bridge: provision: %w", err)
+	}
+	return nil
+}
+
+// storeAccount stores a registered account.
+func storeAccount(db *store.DB, instance string, user jid.JID, data AccountData) error {
 	if data.ID == "" {
 		return fmt.Errorf("bridge: provision: account without ID")
 	}
@@ -153,6 +166,31 @@ func Provision(db *store.DB, instance string, user jid.JID, data AccountData) er
 		return fmt.Errorf("bridge: provision: %w", err)
 	}
 	return nil
+}
+
+// askGatewayNS is the KV namespace of the users (provisioned, not
+// registered) whom the gateway still has to ask for a subscription.
+const askGatewayNS = "askgw"
+
+func askGatewayKey(instance string, user jid.JID) string {
+	return instance + "/" + user.Bare().String()
+}
+
+// askGatewayOnce sends a provisioned user the gateway's subscription
+// request (XEP-0100 §4.1.1, as registering does) the first time one of
+// their accounts logs in.
+func (ro *roster) askGatewayOnce(ctx context.Context, user jid.JID) {
+	k := askGatewayKey(ro.name, user)
+	if _, err := ro.db.KVGet(askGatewayNS, k); err != nil {
+		return
+	}
+	if err := ro.out.send(ctx, &xmpp.Presence{Header: xmpp.Header{From: ro.domain, To: user.Bare(), Type: xmpp.PresenceSubscribe}}); err != nil {
+		ro.log.Warn("asking for the gateway subscription", "user", user, "err", err)
+		return
+	}
+	if err := ro.db.KVDelete(askGatewayNS, k); err != nil && !errors.Is(err, store.ErrNotFound) {
+		ro.log.Error("storing the gateway subscription request", "user", user, "err", err)
+	}
 }
 
 // unregister removes a user's account (remote == "") or all of them, and,

@@ -191,6 +191,7 @@ func (ro *roster) contactPresenceChanged(ctx context.Context, acc *account, uid 
 
 // syncContacts offers the account's contacts to the user's roster.
 func (ro *roster) syncContacts(ctx context.Context, acc *account, sess Session) {
+	ro.askGatewayOnce(ctx, acc.user)
 	cs, err := sess.Contacts(ctx)
 	if err != nil {
 		acc.log.Warn("listing contacts", "err", err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/xgate-im/xgate/bridge"
 	"github.com/xgate-im/xgate/store"
+	"github.com/xgate-im/xgate/transports/discord/discordfake"
 	"github.com/xgate-im/xgate/transports/slack"
 	"github.com/xgate-im/xgate/transports/slack/slackfake"
 	"github.com/xgate-im/xgate/xmpp/jid"
@@ -25,7 +26,9 @@ import (
 
 // demoOptions are the flags of `xgate demo`.
 type demoOptions struct {
-	server, domain, secret string // server "" runs a private Prosody
+	server, domain, secret string // server "" runs a private Prosody; domain is Slack's
+	discordDomain          string
+	smsDomain              string
 	user                   string // XMPP user to register at once, or ""
 	password               string // the user's on the private Prosody; random when ""
 	admin                  string // admin HTTP address, or ""
@@ -38,7 +41,9 @@ type demoOptions struct {
 func (c *cli) demoCommand(fs *flagSet) func([]string) int {
 	o := &demoOptions{}
 	fs.StringVar(&o.server, "server", "", "attach to the component `ADDRESS` of your XMPP server (default: run a private Prosody on loopback)")
-	fs.StringVar(&o.domain, "domain", "slack.localhost", "the component `DOMAIN` declared on the host server")
+	fs.StringVar(&o.domain, "domain", "slack.localhost", "the Slack component's `DOMAIN` declared on the host server")
+	fs.StringVar(&o.discordDomain, "discord-domain", "discord.localhost", "the Discord component's `DOMAIN` declared on the host server")
+	fs.StringVar(&o.smsDomain, "sms-domain", "sms.localhost", "the SMS component's `DOMAIN` declared on the host server")
 	fs.StringVar(&o.secret, "secret", "demo", "the component `SECRET` declared on the host server")
 	fs.StringVar(&o.user, "user", "", "an XMPP account (`JID`) to register with the demo workspace right away (default with the private Prosody: "+defaultDemoUser+")")
 	fs.StringVar(&o.password, "password", "", "the `PASSWORD` of -user on the private Prosody (default: a random one, printed)")
@@ -68,14 +73,17 @@ func (c *cli) demoCommand(fs *flagSet) func([]string) int {
 
 // demoInfo is what a running demo tells its caller: how to reach it.
 type demoInfo struct {
-	adminAddr string  // the admin endpoint's address, or ""
-	user      jid.JID // the demo user, or zero
-	password  string  // the demo user's password on the private server
-	c2s       string  // the private server's client address, or ""
-	muc       string  // the private server's group chat service, or ""
-	domain    string  // the component's domain
+	adminAddr string   // the admin endpoint's address, or ""
+	user      jid.JID  // the demo user, or zero
+	password  string   // the demo user's password on the private server
+	c2s       string   // the private server's client address, or ""
+	muc       string   // the private server's group chat service, or ""
+	domain    string   // the Slack component's domain
+	domains   []string // every component's domain
 	// playground is the playground page's URL, or "".
 	playground string
+	guild      *demoGuild  // the Discord side
+	phones     *demoPhones // the SMS side
 }
 
 // runDemo runs a gateway bridging a fake Slack workspace, whose people
@@ -105,6 +113,15 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 	} else if err := os.MkdirAll(o.dir, 0o700); err != nil {
 		return fmt.Errorf("demo: -dir: %w", err)
 	}
+	if o.domain == "" {
+		o.domain = "slack.localhost"
+	}
+	if o.discordDomain == "" {
+		o.discordDomain = "discord.localhost"
+	}
+	if o.smsDomain == "" {
+		o.smsDomain = "sms.localhost"
+	}
 	if o.server == "" && o.user == "" {
 		o.user = defaultDemoUser
 	}
@@ -116,7 +133,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 		}
 		user = u.Bare()
 	}
-	info := demoInfo{user: user, domain: o.domain}
+	info := demoInfo{user: user, domain: o.domain, domains: []string{o.domain, o.discordDomain, o.smsDomain}}
 	var private *privateServer
 	if o.server == "" {
 		p, err := startPrivateServer(ctx, &o, user, privateServerDir(o.dir))
@@ -132,8 +149,18 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 	fake := slackfake.New()
 	defer fake.Close()
 	ws := newDemoWorkspace(fake, user)
+	dfake := discordfake.New()
+	defer dfake.Close()
+	guild := newDemoGuild(dfake, user)
+	phones, err := startDemoPhones()
+	if err != nil {
+		return err
+	}
+	defer phones.close()
+	info.guild, info.phones = guild, phones
 
-	cfgPath, err := writeDemoConfig(o, fake)
+	cfgPath, err := writeDemoConfig(o, fake, ws.botToken,
+		discordSection(o.discordDomain, o.secret, guild)+phones.smsSection(o.smsDomain, o.secret, user))
 	if err != nil {
 		return err
 	}
@@ -145,7 +172,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 		return fmt.Errorf("demo: %w", err)
 	}
 	if !user.IsZero() {
-		if err := provisionDemoUser(ctx, cfg, fake, user, ws.meToken); err != nil {
+		if err := provisionDemoUser(ctx, cfg, user, ws.meToken, guild.meToken); err != nil {
 			return err
 		}
 	}
@@ -153,15 +180,17 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 	// fatal error (a wrong secret) ends the demo like Ctrl-C does.
 	wsCtx, stopPeople := context.WithCancel(ctx)
 	ws.start(wsCtx)
+	guild.start(wsCtx)
 	defer func() {
 		stopPeople()
 		ws.wait()
+		guild.wait()
 	}()
 	if o.playground == "" {
 		o.playground = "127.0.0.1:0"
 	}
 	if o.playground != "off" {
-		pg, err := startPlayground(o.playground, ws)
+		pg, err := startPlayground(o.playground, ws, guild, phones)
 		if err != nil {
 			return err
 		}
@@ -169,7 +198,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 		info.playground = pg.url
 	}
 	if info.playground != "" && !o.script {
-		fmt.Fprintf(out, "\nPlayground: %s — the workspace as its people see it: act as Eliza,\nAda, Grace or Linus and talk to %s.\n", info.playground, user)
+		fmt.Fprintf(out, "\nPlayground: %s — the fake networks as their people see them: act as\nEliza, Ada, Grace or Linus on Slack, Hedy or Alan on Discord, or Pat by SMS, and talk to %s.\n", info.playground, user)
 	}
 	switch {
 	case o.script: // the transcript says what happens
@@ -212,7 +241,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 // writeDemoConfig writes the demo's configuration file, and its store key
 // unless the directory has one from an earlier run (the store it encrypts
 // is kept too).
-func writeDemoConfig(o demoOptions, fake *slackfake.Server) (string, error) {
+func writeDemoConfig(o demoOptions, fake *slackfake.Server, botToken, more string) (string, error) {
 	keyPath := filepath.Join(o.dir, "store.key")
 	if err := ensureDemoKey(keyPath); err != nil {
 		return "", err
@@ -239,10 +268,11 @@ server = %s
 domain = %s
 secret = %s
 app_token = %s
+bot_token = %s
 api_url = %s
 roster = "all"
 presence_poll = "30s"
-`, q(filepath.Join(o.dir, "xgate.db")), q(keyPath), q(o.admin), q(o.server), q(o.domain), q(o.secret), q(fake.AppToken()), q(fake.APIURL()))
+`, q(filepath.Join(o.dir, "xgate.db")), q(keyPath), q(o.admin), q(o.server), q(o.domain), q(o.secret), q(fake.AppToken()), q(botToken), q(fake.APIURL())) + more
 	path := filepath.Join(o.dir, "config.toml")
 	return path, os.WriteFile(path, []byte(cfg), 0o600)
 }
@@ -269,39 +299,54 @@ func ensureDemoKey(path string) error {
 	return f.Close()
 }
 
-// provisionDemoUser registers the demo user's Slack account in the store
-// before the gateway starts, the way the registration form would.
-func provisionDemoUser(ctx context.Context, cfg *config, fake *slackfake.Server, user jid.JID, token string) error {
-	inst := cfg.instances[0]
-	tr, err := slack.New(*inst.options.(*slack.Config), slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		return err
-	}
-	data, err := tr.Register(ctx, map[string]string{"token": token})
-	if err != nil {
-		return fmt.Errorf("demo: registering %s: %w", user, err)
-	}
+// provisionDemoUser registers the demo user's Slack and Discord accounts
+// in the store before the gateway starts, the way the registration form
+// would (the SMS number is assigned by the configuration).
+func provisionDemoUser(ctx context.Context, cfg *config, user jid.JID, slackToken, discordToken string) error {
 	db, err := store.Open(cfg.storePath, store.Options{Key: cfg.key})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return bridge.Provision(db, inst.Name, user, data)
+	for _, inst := range cfg.instances {
+		switch inst.network {
+		case "slack":
+			tr, err := slack.New(*inst.options.(*slack.Config), slog.New(slog.DiscardHandler), nil)
+			if err != nil {
+				return err
+			}
+			data, err := tr.Register(ctx, map[string]string{"token": slackToken})
+			if err != nil {
+				return fmt.Errorf("demo: registering %s on Slack: %w", user, err)
+			}
+			if err := bridge.Provision(db, inst.Name, user, data); err != nil {
+				return err
+			}
+		case "discord":
+			if err := provisionDiscordUser(ctx, db, inst, user, discordToken); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func demoBanner(o demoOptions, user jid.JID, token string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nxgate demo: a fake Slack workspace, \"Demo Workspace\", bridged on %s.\n\n", o.domain)
-	fmt.Fprintf(&b, "Declare the component on your XMPP server first. Prosody:\n\n")
-	fmt.Fprintf(&b, "    Component %q\n        component_secret = %q\n\n", o.domain, o.secret)
+	fmt.Fprintf(&b, "\nxgate demo: a fake Slack workspace, \"Demo Workspace\", bridged on %s,\n", o.domain)
+	fmt.Fprintf(&b, "a fake Discord on %s and a fake SMS provider on %s.\n\n", o.discordDomain, o.smsDomain)
+	fmt.Fprintf(&b, "Declare the components on your XMPP server first. Prosody:\n\n")
+	for _, d := range []string{o.domain, o.discordDomain, o.smsDomain} {
+		fmt.Fprintf(&b, "    Component %q\n        component_secret = %q\n", d, o.secret)
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "and xgate connects to %s. Then, from any XMPP client of that server:\n", o.server)
 	if user.IsZero() {
 		fmt.Fprintf(&b, "  - register: send \"register %s\" to %s (or use the Register\n    command or the registration form of the service);\n", token, o.domain)
 	} else {
 		fmt.Fprintf(&b, "  - %s is registered already: log in and accept the contacts;\n", user)
 	}
-	b.WriteString("  - write to Eliza (she answers), Ada (she answers, then corrects herself),\n")
-	b.WriteString("    Grace (away, giving a talk) or Linus (he reacts);\n")
+	b.WriteString(demoPeopleHelp)
 	fmt.Fprintf(&b, "  - send \"help\" to %s for the commands.\n\nCtrl-C stops the demo.\n\n", o.domain)
 	return b.String()
 }
@@ -309,15 +354,23 @@ func demoBanner(o demoOptions, user jid.JID, token string) string {
 // privateBanner tells how to use the demo on its private server.
 func privateBanner(o demoOptions, user jid.JID, p *privateServer) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nxgate demo: a fake Slack workspace, \"Demo Workspace\", bridged on %s\n", o.domain)
-	fmt.Fprintf(&b, "through a private Prosody on loopback (stopped when the demo ends).\n\n")
+	fmt.Fprintf(&b, "\nxgate demo: a fake Slack workspace, \"Demo Workspace\", on %s, a fake Discord\n", o.domain)
+	fmt.Fprintf(&b, "on %s and a fake SMS provider on %s, through a private Prosody\n", o.discordDomain, o.smsDomain)
+	fmt.Fprintf(&b, "on loopback (stopped when the demo ends).\n\n")
 	b.WriteString(p.connectHelp(user))
-	fmt.Fprintf(&b, "%s is registered with the workspace: accept the contacts, then\n", user)
-	b.WriteString("  - write to Eliza (she answers), Ada (she answers, then corrects herself),\n")
-	b.WriteString("    Grace (away, giving a talk) or Linus (he reacts);\n")
+	fmt.Fprintf(&b, "%s is registered on each network: accept the contacts, then\n", user)
+	b.WriteString(demoPeopleHelp)
 	fmt.Fprintf(&b, "  - send \"help\" to %s for the commands.\n\nCtrl-C stops the demo.\n\n", o.domain)
 	return b.String()
 }
+
+// demoPeopleHelp says who answers in the demo.
+const demoPeopleHelp = `  - on Slack, write to Eliza (she answers), Ada (she answers, then corrects
+    herself), Grace (away, giving a talk) or Linus (he reacts);
+  - on Discord, to Hedy (she types, reacts and answers) or Alan (he answers,
+    then corrects himself);
+  - by SMS, to Pat (` + demoPatNumber + `@sms…, who answers each text; you text from ` + demoMyNumber + `);
+`
 
 // demoWorkspace is the fake workspace and its people.
 type demoWorkspace struct {
@@ -325,8 +378,11 @@ type demoWorkspace struct {
 	team    slackfake.Team
 	me      slackfake.User
 	meToken string
-	people  []demoPerson
-	wg      sync.WaitGroup
+	// botToken is the app's bot token: with it the gateway knows its own
+	// bot member and leaves it out of the contacts.
+	botToken string
+	people   []demoPerson
+	wg       sync.WaitGroup
 }
 
 // demoPerson is a member of the workspace who answers direct messages.
@@ -339,7 +395,7 @@ type demoPerson struct {
 func newDemoWorkspace(fake *slackfake.Server, user jid.JID) *demoWorkspace {
 	w := &demoWorkspace{fake: fake}
 	w.team = fake.CreateTeam("Demo Workspace")
-	w.fake.InstallApp(w.team.ID)
+	w.botToken, _ = w.fake.InstallApp(w.team.ID)
 	handle, real := "you", "You"
 	if !user.IsZero() {
 		handle = user.Local()

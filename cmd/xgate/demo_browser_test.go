@@ -4,13 +4,17 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/xgate-im/xgate/bridge"
 	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/jid"
 	"github.com/xgate-im/xgate/xmpp/prosodytest"
 )
 
@@ -58,6 +62,18 @@ func TestDemoPlaygroundTalksToXMPP(t *testing.T) {
 	}
 	linus := s.Head().From.Bare()
 	c.Approve(linus)
+	contacts := map[string]jid.JID{}
+	for _, name := range []string{"Hedy", demoPatNumber} {
+		s, err := c.Expect(wctx, func(s xmpp.Stanza) bool {
+			p, ok := s.(*xmpp.Presence)
+			return ok && p.Type == xmpp.PresenceSubscribe && nick(p.Extra) == name
+		})
+		if err != nil {
+			t.Fatalf("no offer from %s: %v\n%s", name, err, out.String())
+		}
+		contacts[name] = s.Head().From.Bare()
+		c.Approve(contacts[name])
+	}
 
 	// The browser side: the playground, acting as Linus.
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Headless,
@@ -70,9 +86,7 @@ func TestDemoPlaygroundTalksToXMPP(t *testing.T) {
 	if err := chromedp.Run(bctx,
 		chromedp.Navigate(info.playground),
 		chromedp.WaitVisible(`#conversations button.current`),
-		chromedp.Evaluate(`(() => { const s = document.querySelector("#person");
-			const o = [...s.options].find((o) => o.textContent.startsWith("Linus"));
-			s.value = o.value; s.dispatchEvent(new Event("change")); return o.value; })()`, &linusID),
+		pick("#person", "Linus", &linusID),
 		chromedp.WaitVisible(`#title`),
 	); err != nil {
 		t.Fatalf("open the playground as Linus: %v", err)
@@ -81,7 +95,7 @@ func TestDemoPlaygroundTalksToXMPP(t *testing.T) {
 	// XMPP → the page, live.
 	c.Send(&xmpp.Message{Header: xmpp.Header{To: linus, Type: xmpp.MessageChat, ID: "b1"}, Body: "Linus, can you see this?"})
 	if err := chromedp.Run(bctx,
-		chromedp.WaitVisible(`//div[@class="message"]/span[@class="text"][text()="Linus, can you see this?"]`, chromedp.BySearch),
+		pageMessage("Linus, can you see this?"),
 	); err != nil {
 		t.Fatalf("the XMPP message did not appear in the playground: %v\n%s", err, out.String())
 	}
@@ -96,4 +110,87 @@ func TestDemoPlaygroundTalksToXMPP(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("the playground's message did not reach XMPP: %v\n%s", err, out.String())
 	}
+
+	// Discord, as Hedy: XMPP → the page; the page → XMPP, with typing
+	// first (XEP-0085 composing) and a reaction (XEP-0444).
+	hedy := contacts["Hedy"]
+	var id string
+	if err := chromedp.Run(bctx, pick("#network", "Discord", &id), chromedp.WaitVisible(`#conversations button.current`), pick("#person", "Hedy", &id)); err != nil {
+		t.Fatalf("open the playground as Hedy: %v", err)
+	}
+	c.Send(&xmpp.Message{Header: xmpp.Header{To: hedy, Type: xmpp.MessageChat, ID: "d1"}, Body: "Hedy, are you there?"})
+	if err := chromedp.Run(bctx, pageMessage("Hedy, are you there?")); err != nil {
+		t.Fatalf("the XMPP message did not appear on the Discord page: %v\n%s", err, out.String())
+	}
+	if err := chromedp.Run(bctx, chromedp.SendKeys(`#text`, "Yes, on Discord")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Expect(wctx, func(s xmpp.Stanza) bool {
+		m, ok := s.(*xmpp.Message)
+		return ok && m.From.Bare() == hedy && m.Body == "" && child(m, "http://jabber.org/protocol/chatstates", "composing") != nil
+	}); err != nil {
+		t.Fatalf("typing on the page did not show as composing: %v\n%s", err, out.String())
+	}
+	if err := chromedp.Run(bctx, chromedp.Click(`#send`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Expect(wctx, func(s xmpp.Stanza) bool {
+		m, ok := s.(*xmpp.Message)
+		return ok && m.From.Bare() == hedy && m.Body == "Yes, on Discord"
+	}); err != nil {
+		t.Fatalf("the Discord page's message did not reach XMPP: %v\n%s", err, out.String())
+	}
+	// The page redraws on every change (Hedy answers meanwhile): find and
+	// click the button in one go.
+	var clicked bool
+	if err := chromedp.Run(bctx, chromedp.Evaluate(`(() => { const m = [...document.querySelectorAll("#messages .message")].find((m) => m.querySelector(".text").textContent === "Hedy, are you there?");
+		const b = m && m.querySelector('button[data-emoji="heart"]'); if (b) b.click(); return !!b; })()`, &clicked)); err != nil || !clicked {
+		t.Fatalf("no ❤️ button on the XMPP message (%v)", err)
+	}
+	if _, err := c.Expect(wctx, func(s xmpp.Stanza) bool {
+		m, ok := s.(*xmpp.Message)
+		x := (*xmpp.Element)(nil)
+		if ok && m.From.Bare() == hedy {
+			x = child(m, bridge.NSReactions, "reactions")
+		}
+		return x != nil && x.AttrValue("id") == "d1" && slices.ContainsFunc(x.Children(), func(r *xmpp.Element) bool { return r.Text() == "❤️" })
+	}); err != nil {
+		t.Fatalf("the Discord page's reaction did not reach XMPP: %v\n%s", err, out.String())
+	}
+
+	// SMS, as Pat: a text each way; no edit or reaction buttons.
+	pat := contacts[demoPatNumber]
+	if err := chromedp.Run(bctx, pick("#network", "SMS", &id), chromedp.WaitVisible(`#conversations button.current`), pick("#person", "Pat", &id)); err != nil {
+		t.Fatalf("open the playground as Pat: %v", err)
+	}
+	c.Send(&xmpp.Message{Header: xmpp.Header{To: pat, Type: xmpp.MessageChat, ID: "s1"}, Body: "Pat, a text from XMPP"})
+	if err := chromedp.Run(bctx, pageMessage("Pat, a text from XMPP")); err != nil {
+		t.Fatalf("the XMPP text did not appear on the SMS page: %v\n%s", err, out.String())
+	}
+	var buttons int
+	if err := chromedp.Run(bctx, chromedp.Evaluate(`document.querySelectorAll("#messages button").length`, &buttons)); err != nil || buttons != 0 {
+		t.Errorf("%d edit or reaction buttons on SMS (%v)", buttons, err)
+	}
+	if err := chromedp.Run(bctx, chromedp.SendKeys(`#text`, "Texting back from the playground"), chromedp.Click(`#send`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Expect(wctx, func(s xmpp.Stanza) bool {
+		m, ok := s.(*xmpp.Message)
+		return ok && m.From.Bare() == pat && m.Body == "Texting back from the playground"
+	}); err != nil {
+		t.Fatalf("the SMS page's text did not reach XMPP: %v\n%s", err, out.String())
+	}
+}
+
+// pick selects the first option of the select sel whose text starts with
+// prefix, as a person choosing it would, and stores its value in *value.
+func pick(sel, prefix string, value *string) chromedp.Action {
+	return chromedp.Evaluate(`(() => { const s = document.querySelector(`+strconv.Quote(sel)+`);
+		const o = [...s.options].find((o) => o.textContent.startsWith(`+strconv.Quote(prefix)+`));
+		s.value = o.value; s.dispatchEvent(new Event("change")); return o.value; })()`, value)
+}
+
+// pageMessage waits until the page shows a message with this text.
+func pageMessage(text string) chromedp.Action {
+	return chromedp.WaitVisible(`//div[@class="message"]/span[@class="text"][text()=`+strconv.Quote(text)+`]`, chromedp.BySearch)
 }

@@ -22,8 +22,10 @@ type demoPlayground struct {
 }
 
 // startPlayground listens on addr, which must be a loopback address, and
-// serves the page of the workspace's people and conversations.
-func startPlayground(addr string, ws *demoWorkspace) (*demoPlayground, error) {
+// serves the page of the demo's networks: the workspace's people, the
+// Discord people and Pat's phone, each in their conversations with the
+// demo user.
+func startPlayground(addr string, ws *demoWorkspace, g *demoGuild, phones *demoPhones) (*demoPlayground, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil || !isLoopback(host) {
 		return nil, fmt.Errorf("demo: -playground %q is not a loopback host:port", addr)
@@ -37,9 +39,19 @@ func startPlayground(addr string, ws *demoWorkspace) (*demoPlayground, error) {
 		people = append(people, p.user.ID)
 		convs = append(convs, p.im)
 	}
+	var dpeople, dms []string
+	for _, p := range g.people {
+		dpeople = append(dpeople, p.user.ID)
+		dms = append(dms, p.dm)
+	}
+	page := playground.New(
+		playground.NewSlack(ws.fake, people, convs),
+		playground.NewDiscord(g.fake, dpeople, dms),
+		playground.NewSMS(phones.fake, playground.Phone{Number: demoPatNumber, Name: "Pat", Peers: []string{demoMyNumber}}),
+	)
 	p := &demoPlayground{
 		url:  "http://" + l.Addr().String() + "/",
-		srv:  &http.Server{Handler: playground.New(playground.NewSlack(ws.fake, people, convs)), ReadHeaderTimeout: 10 * time.Second},
+		srv:  &http.Server{Handler: page, ReadHeaderTimeout: 10 * time.Second},
 		done: make(chan struct{}),
 	}
 	go func() {

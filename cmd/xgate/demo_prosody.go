@@ -54,7 +54,7 @@ func startPrivateServer(ctx context.Context, o *demoOptions, user jid.JID, dir s
 	muc := "conference." + user.Domain()
 	srv, err := prosodytest.Launch(ctx, dir, prosodytest.Options{
 		Host:       user.Domain(),
-		Components: []prosodytest.Component{{Domain: o.domain, Secret: o.secret}},
+		Components: []prosodytest.Component{{Domain: o.domain, Secret: o.secret}, {Domain: o.discordDomain, Secret: o.secret}, {Domain: o.smsDomain, Secret: o.secret}},
 		MUC:        muc,
 		Users:      map[string]string{user.Local(): password},
 	})

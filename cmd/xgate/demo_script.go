@@ -34,8 +34,11 @@ type tour struct {
 	out    io.Writer
 	c      *prosodytest.Client
 	ws     *demoWorkspace
-	domain string
-	steps  int
+	guild  *demoGuild
+	phones *demoPhones
+	// domains are the gateways' JIDs.
+	domains []string
+	steps   int
 	// contacts maps the people's names (the nick of their subscription
 	// request) to their JIDs.
 	contacts map[string]jid.JID
@@ -44,7 +47,7 @@ type tour struct {
 // runTour logs in as the demo user on the private server and runs every
 // step of the tour, printing a transcript to out.
 func runTour(ctx context.Context, info demoInfo, ws *demoWorkspace, out io.Writer) error {
-	fmt.Fprintf(out, "\nScripted tour: %s, through Prosody and xgate, with the Slack workspace.\n\n", info.user)
+	fmt.Fprintf(out, "\nScripted tour: %s, through Prosody and xgate, with Slack, Discord and SMS.\n\n", info.user)
 	lctx, cancel := context.WithTimeout(ctx, tourStepTimeout)
 	defer cancel()
 	c, err := prosodytest.Connect(lctx, info.c2s, prosodytest.ClientConfig{User: info.user.Local(), Host: info.user.Domain(), Password: info.password, Resource: "tour"})
@@ -52,9 +55,9 @@ func runTour(ctx context.Context, info demoInfo, ws *demoWorkspace, out io.Write
 		return fmt.Errorf("tour: log in as %s: %w", info.user, err)
 	}
 	defer c.Close()
-	t := &tour{out: out, c: c, ws: ws, domain: info.domain, contacts: map[string]jid.JID{}}
+	t := &tour{out: out, c: c, ws: ws, guild: info.guild, phones: info.phones, domains: info.domains, contacts: map[string]jid.JID{}}
 	t.ok("logged in as %s at %s", info.user, info.c2s)
-	for _, step := range []func(context.Context) error{t.acceptContacts, t.talkToEliza, t.adaCorrects, t.linusReacts} {
+	for _, step := range []func(context.Context) error{t.acceptContacts, t.talkToEliza, t.adaCorrects, t.linusReacts, t.talkToHedy, t.alanCorrects, t.textPat} {
 		sctx, cancel := context.WithTimeout(ctx, tourStepTimeout)
 		err := step(sctx)
 		cancel()
@@ -91,10 +94,10 @@ func (t *tour) acceptContacts(ctx context.Context) error {
 	if err := t.c.Send(&xmpp.Presence{}); err != nil {
 		return err
 	}
-	for _, name := range []string{"Eliza", "Ada", "Linus"} {
+	for _, name := range []string{"Eliza", "Ada", "Linus", "Hedy", "Alan", demoPatNumber} {
 		s, err := t.c.Expect(ctx, func(s xmpp.Stanza) bool {
 			p, ok := s.(*xmpp.Presence)
-			return ok && p.Type == xmpp.PresenceSubscribe && p.From.Domain() == t.domain && nick(p.Extra) == name
+			return ok && p.Type == xmpp.PresenceSubscribe && slices.Contains(t.domains, p.From.Domain()) && nick(p.Extra) == name
 		})
 		if err != nil {
 			return fmt.Errorf("no contact offer from %s: %w", name, err)
@@ -104,7 +107,10 @@ func (t *tour) acceptContacts(ctx context.Context) error {
 		if err := t.c.Approve(from); err != nil {
 			return err
 		}
-		t.ok("%s (%s) offered herself or himself as a contact: accepted", name, from)
+		if name == demoPatNumber {
+			name = "Pat's phone, " + name + ","
+		}
+		t.ok("%s (%s) offered to be a contact: accepted", name, from)
 	}
 	return nil
 }

@@ -27,7 +27,17 @@ func TestDemoScript(t *testing.T) {
 		"ok   Slack shows :+1: from You on Eliza's answer",
 		"ok   Ada's Slack edit arrived as a correction",
 		"ok   Linus's Slack reaction arrived",
-		"Tour complete: 11 checks passed.")
+		"ok   Discord has it in the DM with Hedy",
+		"← Hedy: Frequency hopping says: *Hello Hedy, this is XMPP*",
+		"ok   Hedy reacted 📡 to our message",
+		"ok   Discord shows our message edited",
+		"ok   Discord shows 👍 from You on Hedy's answer",
+		"ok   Alan's Discord edit arrived as a correction",
+		"ok   the provider sent it from +12025550100 to +12025550123",
+		"← Pat: Pat here, by text",
+		"ok   SMS cannot take a correction: it came back as an error",
+		"ok   SMS cannot take a reaction: it came back as an error",
+		"Tour complete: 24 checks passed.")
 }
 
 // A step that does not happen fails the tour, and the command exits 1.

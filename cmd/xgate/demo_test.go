@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/jid"
 	"github.com/xgate-im/xgate/xmpp/prosodytest"
 )
 
@@ -39,7 +40,7 @@ func (l *lockedBuffer) String() string {
 // workspace's people as contacts and Eliza answers.
 func TestDemoThroughProsody(t *testing.T) {
 	p := prosodytest.Start(t, prosodytest.Options{
-		Components: []prosodytest.Component{{Domain: "slack.localhost", Secret: "demo"}},
+		Components: demoComponents,
 		Users:      map[string]string{"alice": "pw"},
 	})
 	ctx, cancel := context.WithCancel(t.Context())
@@ -53,21 +54,40 @@ func TestDemoThroughProsody(t *testing.T) {
 	defer wcancel()
 	c := prosodytest.Dial(wctx, t, p.C2SAddr(), "alice", "localhost", "pw")
 	c.Send(&xmpp.Presence{})
-	s, err := c.Expect(wctx, func(s xmpp.Stanza) bool {
+	// Each gateway asks for a subscription (issue 12 bug 7), and the
+	// people of each network are offered: the workspace's four, the two
+	// Discord DMs and Pat's phone; the Slack app's bot member "xgate" is
+	// not (the contacts come in member ID order, the bot's first).
+	want := []string{"Eliza", "Ada", "Grace", "Linus", "Hedy", "Alan", demoPatNumber}
+	offered := map[string]jid.JID{}
+	asked := map[string]bool{}
+	_, err := c.Expect(wctx, func(s xmpp.Stanza) bool {
 		pr, ok := s.(*xmpp.Presence)
 		if !ok || pr.Type != xmpp.PresenceSubscribe {
 			return false
 		}
+		if pr.From.Local() == "" {
+			asked[pr.From.String()] = true
+		}
 		for _, x := range pr.Extra {
-			if x.Name.Local == "nick" && x.Text() == "Eliza" {
-				return true
+			if x.Name.Local == "nick" {
+				offered[x.Text()] = pr.From.Bare()
 			}
 		}
-		return false
+		for _, name := range want {
+			if _, ok := offered[name]; !ok {
+				return false
+			}
+		}
+		return len(asked) == 3
 	})
 	if err != nil {
-		t.Fatalf("no contact offer from Eliza: %v\n%s", err, out.String())
+		t.Fatalf("offers %v, gateways that asked %v: %v\n%s", offered, asked, err, out.String())
 	}
+	if _, ok := offered["xgate"]; ok {
+		t.Errorf("the app's bot is offered as a contact: %v", offered)
+	}
+	s := xmpp.Stanza(&xmpp.Presence{Header: xmpp.Header{From: offered["Eliza"]}})
 	eliza := s.Head().From
 	c.Approve(eliza)
 	c.Send(&xmpp.Message{Header: xmpp.Header{To: eliza, Type: xmpp.MessageChat, ID: "d1"}, Body: "I feel *fine*"})
@@ -99,7 +119,7 @@ func TestDemoThroughProsody(t *testing.T) {
 // store key of the first run is reused, so the store still opens.
 func TestDemoReusesItsDirectory(t *testing.T) {
 	p := prosodytest.Start(t, prosodytest.Options{
-		Components: []prosodytest.Component{{Domain: "slack.localhost", Secret: "demo"}},
+		Components: demoComponents,
 	})
 	dir := filepath.Join(t.TempDir(), "not", "yet")
 	for run := range 2 {
@@ -127,7 +147,7 @@ func TestDemoReusesItsDirectory(t *testing.T) {
 // error, as it ends `xgate run`, instead of leaving it running.
 func TestDemoEndsOnFatalError(t *testing.T) {
 	p := prosodytest.Start(t, prosodytest.Options{
-		Components: []prosodytest.Component{{Domain: "slack.localhost", Secret: "demo"}},
+		Components: demoComponents,
 	})
 	var out lockedBuffer
 	done := make(chan error, 1)
@@ -142,6 +162,12 @@ func TestDemoEndsOnFatalError(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("demo with a wrong secret still runs\n%s", out.String())
 	}
+}
+
+// demoComponents are the demo's components, as its host server declares
+// them.
+var demoComponents = []prosodytest.Component{
+	{Domain: "slack.localhost", Secret: "demo"}, {Domain: "discord.localhost", Secret: "demo"}, {Domain: "sms.localhost", Secret: "demo"},
 }
 
 // runDemoUntilReady starts runDemo and returns what it tells once it

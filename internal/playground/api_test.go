@@ -19,7 +19,7 @@ func TestAPIRefuses(t *testing.T) {
 		status                   int
 		want                     string
 	}{
-		{"networks", "GET", "/api/networks", "", 200, `[{"id":"slack","name":"Slack"}]`},
+		{"networks", "GET", "/api/networks", "", 200, `[{"id":"slack","name":"Slack","edits":true,"reactions":true,"typing":false}]`},
 		{"people", "GET", "/api/slack/people", "", 200, `"name":"Eliza","title":"Therapist"`},
 		{"conversations", "GET", "/api/slack/conversations?as=" + w.ada.ID, "", 200, `[{"id":"` + w.adaIM + `","name":"You"}]`},
 		{"messages", "GET", "/api/slack/messages?conv=" + w.elizaIM, "", 200, `"text":"Eliza's"`},

@@ -29,6 +29,20 @@ type Network interface {
 	Changed(ctx context.Context, since string) (string, error)
 }
 
+// Typer is a Network whose people can show they are typing.
+type Typer interface {
+	// Typing shows person typing in conv, as that network's client does
+	// while a message is being written.
+	Typing(person, conv string) error
+}
+
+// Limited is a Network without edits or reactions (SMS); the page hides
+// what the network cannot do. Networks that are not Limited can do both.
+type Limited interface {
+	CanEdit() bool
+	CanReact() bool
+}
+
 // Person is an identity of a network.
 type Person struct {
 	ID    string `json:"id"`

@@ -63,6 +63,13 @@ func New(networks ...Network) *Server {
 	s.mux.HandleFunc("POST /api/{net}/react", s.action(func(n Network, a actionRequest) error {
 		return n.React(a.As, a.Conv, a.ID, a.Emoji)
 	}))
+	s.mux.HandleFunc("POST /api/{net}/typing", s.action(func(n Network, a actionRequest) error {
+		t, ok := n.(Typer)
+		if !ok {
+			return ErrNotAllowed
+		}
+		return t.Typing(a.As, a.Conv)
+	}))
 	return s
 }
 
@@ -79,15 +86,25 @@ func orEmpty[T any](s []T) []T {
 	return s
 }
 
+// networkInfo describes a network to the page: what it is and what its
+// people can do.
 type networkInfo struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Edits     bool   `json:"edits"`
+	Reactions bool   `json:"reactions"`
+	Typing    bool   `json:"typing"`
 }
 
 func (s *Server) listNetworks(w http.ResponseWriter, r *http.Request) {
 	out := []networkInfo{}
 	for _, n := range s.networks {
-		out = append(out, networkInfo{n.ID(), n.Name()})
+		ni := networkInfo{ID: n.ID(), Name: n.Name(), Edits: true, Reactions: true}
+		if l, ok := n.(Limited); ok {
+			ni.Edits, ni.Reactions = l.CanEdit(), l.CanReact()
+		}
+		_, ni.Typing = n.(Typer)
+		out = append(out, ni)
 	}
 	writeJSON(w, out, nil)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -134,7 +135,7 @@ func TestRevokedTokenLogsOut(t *testing.T) {
 
 func TestContacts(t *testing.T) {
 	w := newWorld(t)
-	_, botUser := w.fake.InstallApp(w.team.ID)
+	botTok, botUser := w.fake.InstallApp(w.team.ID)
 	gone := w.fake.CreateUser(w.team.ID, slackfake.UserSpec{Name: "gone", Deleted: true})
 	w.fake.OpenIM(w.team.ID, w.alice.ID, gone.ID)
 	w.fake.OpenIM(w.team.ID, w.alice.ID, w.alice.ID) // a self DM is no contact
@@ -154,18 +155,23 @@ func TestContacts(t *testing.T) {
 		return out
 	}
 	tests := []struct {
-		roster string
-		want   []string
+		roster, botToken string
+		want             []string
 	}{
-		{"", []string{string(w.uid(w.bob)) + " Bob Builder", string(w.uid(gone)) + " gone deactivated"}},
-		{RosterAll, []string{
+		{"", "", []string{string(w.uid(w.bob)) + " Bob Builder", string(w.uid(gone)) + " gone deactivated"}},
+		{RosterAll, "", []string{
 			string(w.uid(w.bob)) + " Bob Builder", string(w.uid(w.carol)) + " Carol",
 			string(w.uid(slackfake.User{ID: botUser})) + " xgate bot", string(w.uid(gone)) + " gone deactivated",
 		}},
+		// The gateway's own bot (known from bot_token) is no contact
+		// (issue 12 bug 7).
+		{RosterAll, botTok, []string{
+			string(w.uid(w.bob)) + " Bob Builder", string(w.uid(w.carol)) + " Carol", string(w.uid(gone)) + " gone deactivated",
+		}},
 	}
 	for _, tc := range tests {
-		t.Run("roster="+tc.roster, func(t *testing.T) {
-			tr := w.transport(func(c *Config) { c.Roster = tc.roster })
+		t.Run("roster="+tc.roster+",bot="+strconv.FormatBool(tc.botToken != ""), func(t *testing.T) {
+			tr := w.transport(func(c *Config) { c.Roster, c.BotToken = tc.roster, tc.botToken })
 			sess, _ := w.login(tr, w.aliceTok)
 			cs, err := sess.Contacts(ctx)
 			if err != nil {

@@ -317,9 +317,12 @@ func (s *Session) Contacts(ctx context.Context) ([]bridge.Contact, error) {
 			members = append(members, m)
 		}
 	}
+	s.t.knowBot(ctx, s.team)
 	out := make([]bridge.Contact, 0, len(members))
 	for _, m := range members {
-		if m.id == s.user || (m.team != "" && m.team != s.team) {
+		if m.id == s.user || (m.team != "" && m.team != s.team) || s.t.isOurBot(s.team, m.id, "") {
+			// Not the user, nor the gateway's own bot user: it speaks
+			// for the XMPP users and is nobody to talk to.
 			continue
 		}
 		out = append(out, s.contact(m))

@@ -295,6 +295,20 @@ func (t *Transport) removeSession(s *Session) {
 	t.router.sessionsChanged(s.team)
 }
 
+// knowBot learns the app's bot (when the instance has a bot token) if Run
+// did not yet, so that contact lists made early leave it out too.
+func (t *Transport) knowBot(ctx context.Context, team string) {
+	if t.set.botToken == "" {
+		return
+	}
+	t.mu.Lock()
+	_, ok := t.bots[team]
+	t.mu.Unlock()
+	if !ok {
+		t.identifyBot(ctx)
+	}
+}
+
 // isOurBot reports whether a member or bot ID is the app's bot in a team.
 func (t *Transport) isOurBot(team, userID, botID string) bool {
 	t.mu.Lock()

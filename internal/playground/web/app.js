@@ -4,7 +4,13 @@
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
-const view = { net: "", as: "", conv: "", editing: "" };
+const view = { net: "", as: "", conv: "", editing: "", lastTyping: 0 };
+let networks = [];
+// features returns what the current network's people can do.
+const features = () => networks.find((n) => n.id === view.net) || { edits: true, reactions: true, typing: false };
+// typingEvery bounds how often typing is shown on the network (Discord
+// shows it for ten seconds).
+const typingEvery = 5000;
 const emoji = { "+1": "👍", "heart": "❤️", "joy": "😂", "thinking_face": "🤔", "sparkles": "✨", "tada": "🎉", "eyes": "👀" };
 const quickReactions = ["+1", "heart", "joy"];
 
@@ -27,8 +33,8 @@ function fillSelect(sel, items, current) {
 }
 
 async function loadNetworks() {
-  const nets = await api("/api/networks");
-  view.net = fillSelect($("#network"), nets, view.net);
+  networks = await api("/api/networks");
+  view.net = fillSelect($("#network"), networks, view.net);
   await loadPeople();
 }
 
@@ -84,12 +90,12 @@ function renderMessage(m) {
   for (const r of m.reactions || []) {
     const s = document.createElement("span");
     s.dataset.emoji = r.emoji;
-    s.textContent = (emoji[r.emoji] || ":" + r.emoji + ":") + " " + r.count;
+    s.textContent = (emoji[r.emoji] || (/^[a-z0-9_+-]+$/.test(r.emoji) ? ":" + r.emoji + ":" : r.emoji)) + " " + r.count;
     reactions.append(s);
   }
   const actions = document.createElement("div");
   actions.className = "actions";
-  for (const name of quickReactions) {
+  for (const name of features().reactions ? quickReactions : []) {
     const b = document.createElement("button");
     b.type = "button";
     b.className = "react";
@@ -99,7 +105,7 @@ function renderMessage(m) {
     b.addEventListener("click", () => act("react", { id: m.id, emoji: name }));
     actions.append(b);
   }
-  if (m.author === view.as) {
+  if (m.author === view.as && features().edits) {
     const b = document.createElement("button");
     b.type = "button";
     b.className = "edit";
@@ -146,6 +152,12 @@ async function refresh() {
 
 $("#network").addEventListener("change", (e) => { view.net = e.target.value; view.conv = ""; stopEditing(); loadPeople(); });
 $("#person").addEventListener("change", (e) => { view.as = e.target.value; view.conv = ""; stopEditing(); loadConversations(); });
+$("#text").addEventListener("input", () => {
+  const now = Date.now();
+  if (!features().typing || !view.conv || !$("#text").value || now - view.lastTyping < typingEvery) return;
+  view.lastTyping = now;
+  act("typing", {});
+});
 $("#cancel").addEventListener("click", () => { stopEditing(); $("#text").value = ""; });
 $("#composer").addEventListener("submit", async (e) => {
   e.preventDefault();
@@ -157,6 +169,7 @@ $("#composer").addEventListener("submit", async (e) => {
     stopEditing();
     await act("edit", { id, text });
   } else {
+    view.lastTyping = 0;
     await act("send", { text });
   }
 });
