@@ -223,7 +223,7 @@ func TestGroupEventsFromSlack(t *testing.T) {
 	}
 	envelope := func(id, event string) {
 		payload := `{"type":"event_callback","team_id":"` + w.team.ID + `","event_id":"` + id + `","event":` + event + `}`
-		tr.onEnvelope(ctx, "envelope-"+id, []byte(payload))
+		onPayload(t, ctx, tr, "envelope-"+id, payload)
 	}
 	envelope("EvLeft", `{"type":"member_left_channel","user":"`+w.bob.ID+`","channel":"`+general.ID+`","channel_type":"C","team":"`+w.team.ID+`"}`)
 	l := waitFor(t, sink, func(m bridge.MemberEvent) bool { return m.Left })
