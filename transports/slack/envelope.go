@@ -90,6 +90,7 @@ type eventFields struct {
 	DeletedTS       string      `json:"deleted_ts"`
 	Message         *wireMsg    `json:"message"`
 	PreviousMessage *wireMsg    `json:"previous_message"`
+	Topic           *string     `json:"topic"` // channel_topic, group_topic
 	Reaction        string      `json:"reaction"`
 	Item            *struct {
 		Type    string `json:"type"`
@@ -154,7 +155,7 @@ func (e *eventBody) UnmarshalJSON(b []byte) error {
 				TS: f.TS, ThreadTS: f.ThreadTS, Files: f.Files, Edited: f.Edited,
 			},
 			Channel: string(f.Channel), ChannelType: f.ChannelType, DeletedTS: f.DeletedTS,
-			Message: f.Message, PreviousMessage: f.PreviousMessage,
+			Message: f.Message, PreviousMessage: f.PreviousMessage, Topic: f.Topic,
 		}
 	case "reaction_added", "reaction_removed":
 		ev := &reactionEvent{User: string(f.User), Reaction: f.Reaction}
