@@ -103,7 +103,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Hub, error) {
 		changed: make(chan struct{}),
 	}
 	for i := range cfg.Networks {
-		h.nets[cfg.Networks[i].Name] = &cfg.Networks[i]
+		n := &cfg.Networks[i]
+		h.nets[n.Name] = n
+		n.Bridger.WillBridge(n.Channel)
 	}
 	h.room = newRoom(h)
 	return h, nil

@@ -3,6 +3,7 @@ package slack_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ type communityWorld struct {
 	fake     *slackfake.Server
 	db       *store.DB
 	botToken string
+	botUser  string
 	room     jid.JID
 	channel  slackfake.Channel
 	carol    slackfake.User // a Slack member in the channel
@@ -56,7 +58,7 @@ func newCommunity(t *testing.T) *communityWorld {
 	carol := fake.CreateUser(team.ID, slackfake.UserSpec{Name: "carol", DisplayName: "Carol C"})
 	dave := fake.CreateUser(team.ID, slackfake.UserSpec{Name: "dave", DisplayName: "alice"})
 	ch := fake.CreateChannel(team.ID, "general", false, carol.ID, dave.ID)
-	botToken, _ := fake.InstallApp(team.ID)
+	botToken, botUser := fake.InstallApp(team.ID)
 
 	p := prosodytest.Start(t, prosodytest.Options{
 		Components: []prosodytest.Component{{Domain: gwDomain, Secret: "s3cret"}},
@@ -77,7 +79,7 @@ func newCommunity(t *testing.T) *communityWorld {
 		}
 		db.Close()
 	})
-	return &communityWorld{t: t, p: p, fake: fake, db: db, botToken: botToken,
+	return &communityWorld{t: t, p: p, fake: fake, db: db, botToken: botToken, botUser: botUser,
 		room: jid.MustParse("general@" + mucDomain), channel: ch, carol: carol, dave: dave}
 }
 
@@ -146,6 +148,15 @@ func (w *communityWorld) start(channel string, mods ...func(*community.Config)) 
 		}
 	}
 	t.Cleanup(stop)
+	// Slack sends the bot the messages of a channel once it is in it.
+	wctx, done := context.WithTimeout(t.Context(), 15*time.Second)
+	defer done()
+	if err := w.fake.WaitUntil(wctx, func() bool {
+		ch, ok := w.fake.Channel(channel)
+		return !ok || slices.Contains(ch.Members, w.botUser)
+	}); err != nil {
+		t.Fatalf("the bot never joined the channel: %v", err)
+	}
 	return stop
 }
 
@@ -305,9 +316,10 @@ func expired() context.Context {
 }
 
 func TestCommunityPuppetKickedIsReportedNotRejoined(t *testing.T) {
-	w := startCommunity(t)
+	w := newCommunity(t)
 	ctx := bounded(t)
-	alice := w.join(ctx, "alice", "alice") // first in: the room's owner
+	alice := w.join(ctx, "alice", "alice") // first in, before xgate: the room's owner
+	w.start(w.channel.ID)
 	w.fake.Post(w.carol.ID, w.channel.ID, "one")
 	if _, err := alice.Expect(ctx, w.groupchat("Carol C", func(m *xmpp.Message) bool { return m.Body == "one" })); err != nil {
 		t.Fatal(err)
@@ -472,9 +484,10 @@ func TestCommunityChannelGoneIsReported(t *testing.T) {
 }
 
 func TestCommunityRoomDestroyedIsReported(t *testing.T) {
-	w := startCommunity(t)
+	w := newCommunity(t)
 	ctx := bounded(t)
-	alice := w.join(ctx, "alice", "alice") // the owner
+	alice := w.join(ctx, "alice", "alice") // first in, before xgate: the owner
+	w.start(w.channel.ID)
 	if _, err := alice.Expect(ctx, prosodytest.PresenceFrom(jid.MustParse("general@"+mucDomain+"/bridge"), "")); err != nil {
 		t.Fatal(err)
 	}
