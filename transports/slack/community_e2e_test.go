@@ -523,3 +523,20 @@ func TestCommunityIdlePuppetLeaves(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCommunityEventsBeforeTheChannelOpensAreKept(t *testing.T) {
+	w := newCommunity(t)
+	ctx := bounded(t)
+	alice := w.join(ctx, "alice", "alice")
+	// The bot is in the channel already, and Carol speaks before xgate
+	// starts: Slack keeps the event for the app's connection, which gets
+	// it while the hub cannot open the channel yet (Slack fails its
+	// first conversations.info calls).
+	w.fake.Join(w.botUser, w.channel.ID)
+	w.fake.Post(w.carol.ID, w.channel.ID, "early")
+	w.fake.FailNext("conversations.info", 5, "internal_error")
+	w.start(w.channel.ID)
+	if _, err := alice.Expect(ctx, w.groupchat("Carol C", func(m *xmpp.Message) bool { return m.Body == "early" })); err != nil {
+		t.Fatal(err)
+	}
+}
