@@ -468,20 +468,21 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 			return nil
 		}
 		g := s.net + ":" + string(ev.ID)
+		p = post{Kind: kindMessage, From: s.net, G: g, Sender: string(ev.Sender), Name: ev.SenderName, Avatar: ev.SenderAvatarURL, Text: withAttachments(ev.Text, ev.Attachments)}
+		if p.Sender == "" { // another integration's post, without a member
+			p.Sender = "unknown"
+		}
+		if p.Name == "" {
+			p.Name = p.Sender
+		}
 		if err := h.linkID(s.net, g, string(ev.ID)); err != nil {
 			return err
 		}
 		// Its corrections and deletion come from the same person, whom
 		// a network may not name with them (Discord's deletions); kept
 		// as long as the message's IDs.
-		if ev.Sender != "" {
-			if err := h.linkID(authorScope, g, string(ev.Sender)); err != nil {
-				return fmt.Errorf("community: recording an author: %w", err)
-			}
-		}
-		p = post{Kind: kindMessage, From: s.net, G: g, Sender: string(ev.Sender), Name: ev.SenderName, Avatar: ev.SenderAvatarURL, Text: withAttachments(ev.Text, ev.Attachments)}
-		if p.Name == "" {
-			p.Name = string(ev.Sender)
+		if err := h.linkID(authorScope, g, p.Sender); err != nil {
+			return fmt.Errorf("community: recording an author: %w", err)
 		}
 	case bridge.EditEvent:
 		if ev.Chat.ID != s.channel {
