@@ -14,6 +14,7 @@ import (
 	"github.com/xgate-im/xgate/transports/slack"
 	"github.com/xgate-im/xgate/transports/slack/slackfake"
 	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/ejabberdtest"
 	"github.com/xgate-im/xgate/xmpp/jid"
 	"github.com/xgate-im/xgate/xmpp/prosodytest"
 )
@@ -23,7 +24,9 @@ import (
 // gateway and a community hub.
 type communityWorld struct {
 	t        *testing.T
-	p        *prosodytest.Server
+	p        *prosodytest.Server // nil on ejabberd
+	c2s      string
+	comp     string
 	fake     *slackfake.Server
 	db       *store.DB
 	botToken string
@@ -52,6 +55,21 @@ func startCommunity(t *testing.T) *communityWorld {
 func newCommunity(t *testing.T) *communityWorld {
 	t.Helper()
 	prosodytest.Require(t)
+	p := prosodytest.Start(t, prosodytest.Options{
+		Components: []prosodytest.Component{{Domain: gwDomain, Secret: "s3cret"}},
+		MUC:        mucDomain,
+		Users:      map[string]string{"alice": "pw", "bob": "pw"},
+	})
+	w := newCommunityOn(t, p.C2SAddr(), p.ComponentAddr())
+	w.p = p
+	return w
+}
+
+// newCommunityOn starts the fake Slack and opens the store, for a host
+// server already running with the component gwDomain, the MUC service
+// mucDomain and the user alice.
+func newCommunityOn(t *testing.T, c2s, comp string) *communityWorld {
+	t.Helper()
 	fake := slackfake.New()
 	t.Cleanup(fake.Close)
 	team := fake.CreateTeam("Acme")
@@ -60,11 +78,6 @@ func newCommunity(t *testing.T) *communityWorld {
 	ch := fake.CreateChannel(team.ID, "general", false, carol.ID, dave.ID)
 	botToken, botUser := fake.InstallApp(team.ID)
 
-	p := prosodytest.Start(t, prosodytest.Options{
-		Components: []prosodytest.Component{{Domain: gwDomain, Secret: "s3cret"}},
-		MUC:        mucDomain,
-		Users:      map[string]string{"alice": "pw", "bob": "pw"},
-	})
 	key, err := store.ParseKey([]byte(strings.Repeat("5a", 32)))
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +92,7 @@ func newCommunity(t *testing.T) *communityWorld {
 		}
 		db.Close()
 	})
-	return &communityWorld{t: t, p: p, fake: fake, db: db, botToken: botToken, botUser: botUser,
+	return &communityWorld{t: t, c2s: c2s, comp: comp, fake: fake, db: db, botToken: botToken, botUser: botUser,
 		room: jid.MustParse("general@" + mucDomain), channel: ch, carol: carol, dave: dave}
 }
 
@@ -98,7 +111,7 @@ func (w *communityWorld) start(channel string, mods ...func(*community.Config)) 
 	mux := community.NewMux()
 	gw, err := bridge.New(bridge.Config{
 		Name:      "slack",
-		Component: xmpp.ComponentConfig{Addr: w.p.ComponentAddr(), Domain: gwDomain, Secret: "s3cret", MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
+		Component: xmpp.ComponentConfig{Addr: w.comp, Domain: gwDomain, Secret: "s3cret", MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
 		Access:    bridge.Access{Allow: []string{"localhost"}},
 		RetryBase: 10 * time.Millisecond,
 		Community: mux,
@@ -164,7 +177,7 @@ func (w *communityWorld) start(channel string, mods ...func(*community.Config)) 
 // returns once the room sent the user's own presence.
 func (w *communityWorld) join(ctx context.Context, user, nick string) *prosodytest.Client {
 	w.t.Helper()
-	c := prosodytest.Dial(ctx, w.t, w.p.C2SAddr(), user, "localhost", "pw")
+	c := prosodytest.Dial(ctx, w.t, w.c2s, user, "localhost", "pw")
 	w.enter(ctx, c, nick)
 	return c
 }
@@ -210,7 +223,24 @@ func child(m *xmpp.Message, space, local string) *xmpp.Element {
 }
 
 func TestCommunityRoomAndSlackChannel(t *testing.T) {
-	w := startCommunity(t)
+	testRoomAndChannel(t, startCommunity(t))
+}
+
+// The same against ejabberd's MUC service.
+func TestCommunityRoomAndSlackChannelEjabberd(t *testing.T) {
+	e := ejabberdtest.Start(t, ejabberdtest.Options{
+		Components: []ejabberdtest.Component{{Domain: gwDomain, Secret: "s3cret"}},
+		MUC:        mucDomain,
+		Users:      map[string]string{"alice": "pw"},
+	})
+	w := newCommunityOn(t, e.C2SAddr(), e.ComponentAddr())
+	w.start(w.channel.ID)
+	testRoomAndChannel(t, w)
+}
+
+// testRoomAndChannel: names, both directions, no echo, corrections and
+// retractions both ways.
+func testRoomAndChannel(t *testing.T, w *communityWorld) {
 	ctx := bounded(t)
 	alice := w.join(ctx, "alice", "alice")
 	// The listener joins the room.
@@ -388,7 +418,7 @@ func TestCommunityProsodyRestartLosesNothing(t *testing.T) {
 	}
 	w.p.Restart(t)
 
-	alice = prosodytest.Dial(ctx, t, w.p.C2SAddr(), "alice", "localhost", "pw")
+	alice = prosodytest.Dial(ctx, t, w.c2s, "alice", "localhost", "pw")
 	to, _ := w.room.WithResource("alice")
 	// Join with the room's history: the puppets may have spoken first.
 	if err := alice.Send(&xmpp.Presence{Header: xmpp.Header{To: to}, Extra: []*xmpp.Element{xmpp.NewElement("http://jabber.org/protocol/muc", "x")}}); err != nil {
