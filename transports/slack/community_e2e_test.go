@@ -23,7 +23,7 @@ import (
 // service and a channel of the fake Slack, through the Slack transport's
 // gateway and a community hub.
 type communityWorld struct {
-	t        *testing.T
+	t        testing.TB
 	p        *prosodytest.Server // nil on ejabberd
 	c2s      string
 	comp     string
@@ -44,7 +44,7 @@ const mucDomain = "conference.localhost"
 
 // startCommunity starts Prosody, the fake Slack and xgate with a bridge
 // group of the room general@conference.localhost and #general.
-func startCommunity(t *testing.T) *communityWorld {
+func startCommunity(t testing.TB) *communityWorld {
 	t.Helper()
 	w := newCommunity(t)
 	w.start(w.channel.ID)
@@ -52,7 +52,7 @@ func startCommunity(t *testing.T) *communityWorld {
 }
 
 // newCommunity starts Prosody and the fake Slack and opens the store.
-func newCommunity(t *testing.T) *communityWorld {
+func newCommunity(t testing.TB) *communityWorld {
 	t.Helper()
 	prosodytest.Require(t)
 	p := prosodytest.Start(t, prosodytest.Options{
@@ -68,7 +68,7 @@ func newCommunity(t *testing.T) *communityWorld {
 // newCommunityOn starts the fake Slack and opens the store, for a host
 // server already running with the component gwDomain, the MUC service
 // mucDomain and the user alice.
-func newCommunityOn(t *testing.T, c2s, comp string) *communityWorld {
+func newCommunityOn(t testing.TB, c2s, comp string) *communityWorld {
 	t.Helper()
 	fake := slackfake.New()
 	t.Cleanup(fake.Close)
