@@ -17,4 +17,10 @@ type CommunityBridger interface {
 	// relayed. Close stops the events. A channel that does not exist or
 	// that the bot cannot reach fails with ErrNotFound or ErrForbidden.
 	BridgeChannel(ctx context.Context, chat ChatID, sink Sink) (Session, error)
+	// WillBridge announces, before the transport runs and without I/O,
+	// that chat is going to be bridged: its events that come before
+	// BridgeChannel returns are not acknowledged (the network sends them
+	// again), rather than acknowledged unbridged. A BridgeChannel that
+	// fails for good (ErrNotFound, ErrForbidden, ErrUnsupported) ends it.
+	WillBridge(chat ChatID)
 }

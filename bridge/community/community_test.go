@@ -74,6 +74,8 @@ func (c fakeComponent) Request(context.Context, *xmpp.IQ) (*xmpp.IQ, error) {
 
 type noBridger struct{}
 
+func (noBridger) WillBridge(bridge.ChatID) {}
+
 func (noBridger) BridgeChannel(context.Context, bridge.ChatID, bridge.Sink) (bridge.Session, error) {
 	return nil, bridge.ErrUnsupported
 }

@@ -97,13 +97,15 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Hub, error) {
 	}
 	h := &Hub{
 		cfg: cfg, db: db, log: log.With("bridge_group", cfg.Name, "room", cfg.Room.String()),
-		queue: "community|" + cfg.Name, nets: map[string]*Network{},
+		queue: "community|" + cfg.Name + "|", nets: map[string]*Network{},
 		wake: make(chan struct{}, 1), inWake: make(chan struct{}, 1),
 		chans: map[string]bridge.Session{}, lost: map[string]bool{},
 		changed: make(chan struct{}),
 	}
 	for i := range cfg.Networks {
-		h.nets[cfg.Networks[i].Name] = &cfg.Networks[i]
+		n := &cfg.Networks[i]
+		h.nets[n.Name] = n
+		n.Bridger.WillBridge(n.Channel)
 	}
 	h.room = newRoom(h)
 	return h, nil
@@ -231,7 +233,7 @@ func (h *Hub) channel(name string) (bridge.Session, error) {
 }
 
 // scope is the message-ref scope of a member of the group.
-func (h *Hub) scope(member string) string { return "community|" + h.cfg.Name + "|" + member }
+func (h *Hub) scope(member string) string { return h.queue + member }
 
 // linkID stores a member's ID of a group-wide message.
 func (h *Hub) linkID(member, g, id string) error {
@@ -466,17 +468,21 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 			return nil
 		}
 		g := s.net + ":" + string(ev.ID)
+		p = post{Kind: kindMessage, From: s.net, G: g, Sender: string(ev.Sender), Name: ev.SenderName, Avatar: ev.SenderAvatarURL, Text: withAttachments(ev.Text, ev.Attachments)}
+		if p.Sender == "" { // another integration's post, without a member
+			p.Sender = "unknown"
+		}
+		if p.Name == "" {
+			p.Name = p.Sender
+		}
 		if err := h.linkID(s.net, g, string(ev.ID)); err != nil {
 			return err
 		}
 		// Its corrections and deletion come from the same person, whom
-		// a network may not name with them (Discord's deletions).
-		if err := h.db.KVPut(h.queue, authorKey(g), []byte(ev.Sender)); err != nil {
+		// a network may not name with them (Discord's deletions); kept
+		// as long as the message's IDs.
+		if err := h.linkID(authorScope, g, p.Sender); err != nil {
 			return fmt.Errorf("community: recording an author: %w", err)
-		}
-		p = post{Kind: kindMessage, From: s.net, G: g, Sender: string(ev.Sender), Name: ev.SenderName, Avatar: ev.SenderAvatarURL, Text: withAttachments(ev.Text, ev.Attachments)}
-		if p.Name == "" {
-			p.Name = string(ev.Sender)
 		}
 	case bridge.EditEvent:
 		if ev.Chat.ID != s.channel {
@@ -502,8 +508,9 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 	return h.enqueue(p)
 }
 
-// authorKey keys the author of a group-wide message in the store.
-func authorKey(g string) string { return "author|" + g }
+// authorScope is the pseudo-member under which the author of each
+// message from a network is kept (no instance name has a colon).
+const authorScope = "author:"
 
 // origin returns the group-wide ID of a message of the channel that was
 // written there, "" for one the group posted there (its correction or

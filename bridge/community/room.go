@@ -260,20 +260,24 @@ func (r *room) deliver(ctx context.Context, p *post) error {
 		return nil // the message never reached the room
 	}
 	if p.Kind != kindMessage {
-		if b, err := r.h.db.KVGet(r.h.queue, authorKey(p.G)); err == nil && len(b) > 0 {
-			p.Sender = string(b) // the puppet that posted it
+		if author, err := r.h.memberID(authorScope, p.G); err == nil && author != "" {
+			p.Sender = author // the puppet that posted it
 		}
 	}
 	if p.Sender == "" {
 		return fmt.Errorf("community: a post without an author: %w", bridge.ErrInvalidInput)
 	}
-	name := p.Name
-	if name != "" {
-		if err := r.h.db.KVPut(r.h.queue, "name|"+p.From+"|"+p.Sender, []byte(name)); err != nil {
+	// The person's name is kept for their corrections and deletions,
+	// which networks send without it, after a restart.
+	name, nameKey := p.Name, "name|"+p.From+"|"+p.Sender
+	kept, err := r.h.db.KVGet(r.h.queue, nameKey)
+	switch {
+	case name == "" && err == nil:
+		name = string(kept)
+	case name != "" && string(kept) != name:
+		if err := r.h.db.KVPut(r.h.queue, nameKey, []byte(name)); err != nil {
 			return err
 		}
-	} else if b, err := r.h.db.KVGet(r.h.queue, "name|"+p.From+"|"+p.Sender); err == nil {
-		name = string(b)
 	}
 	o, err := r.puppet(p.From, p.Sender, name)
 	if err != nil {

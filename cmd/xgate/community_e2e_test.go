@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,7 +29,7 @@ func TestServeBridgeGroupThreeWays(t *testing.T) {
 	team := sf.CreateTeam("Acme")
 	carol := sf.CreateUser(team.ID, slackfake.UserSpec{Name: "carol", DisplayName: "Carol C"})
 	slackChan := sf.CreateChannel(team.ID, "general", false, carol.ID)
-	slackBot, _ := sf.InstallApp(team.ID)
+	slackBot, slackBotUser := sf.InstallApp(team.ID)
 
 	df := discordfake.New()
 	t.Cleanup(df.Close)
@@ -139,6 +140,20 @@ self_ping = "200ms"
 			fail(err)
 		}
 		return m
+	}
+
+	// The bots are in their channels, and Discord's on its Gateway.
+	if err := sf.WaitUntil(ctx, func() bool {
+		ch, _ := sf.Channel(slackChan.ID)
+		return slices.Contains(ch.Members, slackBotUser)
+	}); err != nil {
+		fail(err)
+	}
+	if err := df.WaitUntil(ctx, func() bool {
+		ss := df.Sessions()
+		return len(ss) == 1 && ss[0].Bot && ss[0].Connected
+	}); err != nil {
+		fail(err)
 	}
 
 	// Slack → room and Discord, as Carol.

@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -58,6 +59,17 @@ type communitySession struct {
 // needs the Manage Webhooks permission there (and Message Content to read
 // what people write).
 func (t *Transport) BridgeChannel(ctx context.Context, chat bridge.ChatID, sink bridge.Sink) (bridge.Session, error) {
+	s, err := t.bridgeChannel(ctx, chat, sink)
+	if err != nil {
+		if errors.Is(err, bridge.ErrNotFound) || errors.Is(err, bridge.ErrForbidden) || errors.Is(err, bridge.ErrUnsupported) {
+			t.unbridge(string(chat)) // its events are let go again
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+func (t *Transport) bridgeChannel(ctx context.Context, chat bridge.ChatID, sink bridge.Sink) (*communitySession, error) {
 	if t.bot == nil {
 		return nil, fmt.Errorf("discord: bridging a channel needs bot_token: %w", bridge.ErrUnsupported)
 	}
@@ -111,11 +123,42 @@ func (t *Transport) BridgeChannel(ctx context.Context, chat bridge.ChatID, sink 
 	return s, nil
 }
 
-// bridgedChannel returns the community session of a bridged channel.
-func (t *Transport) bridgedChannel(channel string) *communitySession {
+// WillBridge implements bridge.CommunityBridger: the channel's events
+// stay pending on the bot's connection until BridgeChannel opened it.
+func (t *Transport) WillBridge(chat bridge.ChatID) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.bridged[channel]
+	if t.bridged == nil {
+		t.bridged = map[string]*communitySession{}
+	}
+	if _, ok := t.bridged[string(chat)]; !ok {
+		t.bridged[string(chat)] = nil
+	}
+}
+
+// bridgedChannel returns the community session of a bridged channel, and
+// whether the channel is bridged (or going to be: then the session is
+// nil).
+func (t *Transport) bridgedChannel(channel string) (*communitySession, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.bridged[channel]
+	return s, ok
+}
+
+// unbridge forgets a channel that cannot be bridged.
+func (t *Transport) unbridge(channel string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.bridged[channel] == nil {
+		delete(t.bridged, channel)
+	}
+}
+
+// waitingInbound makes an event of a channel not bridged yet stay pending.
+func waitingInbound(in *bridge.Inbound) {
+	in.Route = func(context.Context) ([]bridge.AccountID, bool, error) { return nil, false, nil }
+	in.Handle = func(context.Context, bridge.Session) error { return nil }
 }
 
 // communityInbound fills in an event of a bridged channel for the Fanout;
@@ -257,7 +300,7 @@ func (s *communitySession) Close() error {
 	s.t.fanout.Detach(communityAccount(s.channel), s)
 	s.t.mu.Lock()
 	if s.t.bridged[s.channel] == s {
-		delete(s.t.bridged, s.channel)
+		s.t.bridged[s.channel] = nil // still to be bridged: kept pending
 	}
 	s.t.mu.Unlock()
 	return nil

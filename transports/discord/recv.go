@@ -74,11 +74,15 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 			t.log.Warn("undecodable Discord event", "type", e.Type)
 			return
 		}
-		if cs := t.bridgedChannel(m.ChannelID); cs != nil && c.bot && m.GuildID != "" {
+		if cs, ok := t.bridgedChannel(m.ChannelID); ok && c.bot && m.GuildID != "" {
 			edit := e.Type == "MESSAGE_UPDATE"
-			in.ID = "m:" + m.ID
+			in.ID, in.Order = "m:"+m.ID, "community:"+m.ChannelID
 			if edit {
 				in.ID = "u:" + m.ID + ":" + m.EditedTimestamp.String()
+			}
+			if cs == nil {
+				waitingInbound(&in)
+				break
 			}
 			cs.inbound(&in, func(ctx context.Context, s *communitySession) error { return s.fromMessage(ctx, &m, edit) })
 			break
@@ -122,8 +126,12 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 		if json.Unmarshal(e.RawData, &d) != nil {
 			return
 		}
-		if cs := t.bridgedChannel(d.ChannelID); cs != nil && c.bot && d.GuildID != "" {
-			in.ID = "d:" + d.ID
+		if cs, ok := t.bridgedChannel(d.ChannelID); ok && c.bot && d.GuildID != "" {
+			in.ID, in.Order = "d:"+d.ID, "community:"+d.ChannelID
+			if cs == nil {
+				waitingInbound(&in)
+				break
+			}
 			cs.inbound(&in, func(ctx context.Context, s *communitySession) error { return s.fromDelete(ctx, d.ID) })
 			break
 		}

@@ -32,12 +32,37 @@ func communityAccount(channel string) bridge.AccountID {
 // has the bot join a public channel it is not in yet.
 func (t *Transport) BridgeChannel(ctx context.Context, chat bridge.ChatID, sink bridge.Sink) (bridge.Session, error) {
 	if t.set.botToken == "" {
+		t.router.unbridge(string(chat))
 		return nil, fmt.Errorf("slack: bridging a channel needs bot_token: %w", bridge.ErrUnsupported)
 	}
 	conv, err := groupID(chat)
 	if err != nil {
 		return nil, err
 	}
+	s, err := t.bridgeChannel(ctx, conv, sink)
+	if err != nil {
+		if permanent(err) {
+			t.router.unbridge(conv) // its events are acknowledged again
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// WillBridge implements bridge.CommunityBridger: events of the channel are
+// not acknowledged until BridgeChannel opened it.
+func (t *Transport) WillBridge(chat bridge.ChatID) {
+	if conv, err := groupID(chat); err == nil {
+		t.router.bridge(conv, "")
+	}
+}
+
+// permanent reports whether opening a channel cannot succeed later.
+func permanent(err error) bool {
+	return errors.Is(err, bridge.ErrNotFound) || errors.Is(err, bridge.ErrForbidden) || errors.Is(err, bridge.ErrUnsupported)
+}
+
+func (t *Transport) bridgeChannel(ctx context.Context, conv string, sink bridge.Sink) (*Session, error) {
 	bot := t.client(t.set.botToken)
 	at, err := bot.AuthTestContext(ctx)
 	if err != nil {
@@ -86,21 +111,22 @@ func (r *router) unbridge(channel string) {
 }
 
 // withBridged adds the community session of a bridged channel to the
-// accounts an event goes to.
-func (r *router) withBridged(in *inbound, accounts []bridge.AccountID) []bridge.AccountID {
+// accounts an event goes to. Before the channel is open (WillBridge) the
+// event is incomplete: it is not acknowledged, and comes again.
+func (r *router) withBridged(in *inbound, accounts []bridge.AccountID, complete bool) ([]bridge.AccountID, bool) {
 	if in.channel == "" {
-		return accounts
+		return accounts, complete
 	}
 	r.mu.Lock()
 	acct, ok := r.bridged[in.channel]
 	r.mu.Unlock()
 	if !ok {
-		return accounts
+		return accounts, complete
 	}
-	if _, live := r.t.fanout.Session(acct); !live {
-		return accounts
+	if _, live := r.t.fanout.Session(acct); !live || acct == "" {
+		return accounts, false
 	}
-	return append(accounts, acct)
+	return append(accounts, acct), complete
 }
 
 // senderOf names the author of a message in a bridged channel, for the

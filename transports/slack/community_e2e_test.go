@@ -3,6 +3,7 @@ package slack_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/xgate-im/xgate/transports/slack"
 	"github.com/xgate-im/xgate/transports/slack/slackfake"
 	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/ejabberdtest"
 	"github.com/xgate-im/xgate/xmpp/jid"
 	"github.com/xgate-im/xgate/xmpp/prosodytest"
 )
@@ -21,11 +23,14 @@ import (
 // service and a channel of the fake Slack, through the Slack transport's
 // gateway and a community hub.
 type communityWorld struct {
-	t        *testing.T
-	p        *prosodytest.Server
+	t        testing.TB
+	p        *prosodytest.Server // nil on ejabberd
+	c2s      string
+	comp     string
 	fake     *slackfake.Server
 	db       *store.DB
 	botToken string
+	botUser  string
 	room     jid.JID
 	channel  slackfake.Channel
 	carol    slackfake.User // a Slack member in the channel
@@ -39,7 +44,7 @@ const mucDomain = "conference.localhost"
 
 // startCommunity starts Prosody, the fake Slack and xgate with a bridge
 // group of the room general@conference.localhost and #general.
-func startCommunity(t *testing.T) *communityWorld {
+func startCommunity(t testing.TB) *communityWorld {
 	t.Helper()
 	w := newCommunity(t)
 	w.start(w.channel.ID)
@@ -47,22 +52,32 @@ func startCommunity(t *testing.T) *communityWorld {
 }
 
 // newCommunity starts Prosody and the fake Slack and opens the store.
-func newCommunity(t *testing.T) *communityWorld {
+func newCommunity(t testing.TB) *communityWorld {
 	t.Helper()
 	prosodytest.Require(t)
+	p := prosodytest.Start(t, prosodytest.Options{
+		Components: []prosodytest.Component{{Domain: gwDomain, Secret: "s3cret"}},
+		MUC:        mucDomain,
+		Users:      map[string]string{"alice": "pw", "bob": "pw"},
+	})
+	w := newCommunityOn(t, p.C2SAddr(), p.ComponentAddr())
+	w.p = p
+	return w
+}
+
+// newCommunityOn starts the fake Slack and opens the store, for a host
+// server already running with the component gwDomain, the MUC service
+// mucDomain and the user alice.
+func newCommunityOn(t testing.TB, c2s, comp string) *communityWorld {
+	t.Helper()
 	fake := slackfake.New()
 	t.Cleanup(fake.Close)
 	team := fake.CreateTeam("Acme")
 	carol := fake.CreateUser(team.ID, slackfake.UserSpec{Name: "carol", DisplayName: "Carol C"})
 	dave := fake.CreateUser(team.ID, slackfake.UserSpec{Name: "dave", DisplayName: "alice"})
 	ch := fake.CreateChannel(team.ID, "general", false, carol.ID, dave.ID)
-	botToken, _ := fake.InstallApp(team.ID)
+	botToken, botUser := fake.InstallApp(team.ID)
 
-	p := prosodytest.Start(t, prosodytest.Options{
-		Components: []prosodytest.Component{{Domain: gwDomain, Secret: "s3cret"}},
-		MUC:        mucDomain,
-		Users:      map[string]string{"alice": "pw", "bob": "pw"},
-	})
 	key, err := store.ParseKey([]byte(strings.Repeat("5a", 32)))
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +92,7 @@ func newCommunity(t *testing.T) *communityWorld {
 		}
 		db.Close()
 	})
-	return &communityWorld{t: t, p: p, fake: fake, db: db, botToken: botToken,
+	return &communityWorld{t: t, c2s: c2s, comp: comp, fake: fake, db: db, botToken: botToken, botUser: botUser,
 		room: jid.MustParse("general@" + mucDomain), channel: ch, carol: carol, dave: dave}
 }
 
@@ -96,7 +111,7 @@ func (w *communityWorld) start(channel string, mods ...func(*community.Config)) 
 	mux := community.NewMux()
 	gw, err := bridge.New(bridge.Config{
 		Name:      "slack",
-		Component: xmpp.ComponentConfig{Addr: w.p.ComponentAddr(), Domain: gwDomain, Secret: "s3cret", MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
+		Component: xmpp.ComponentConfig{Addr: w.comp, Domain: gwDomain, Secret: "s3cret", MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
 		Access:    bridge.Access{Allow: []string{"localhost"}},
 		RetryBase: 10 * time.Millisecond,
 		Community: mux,
@@ -146,6 +161,15 @@ func (w *communityWorld) start(channel string, mods ...func(*community.Config)) 
 		}
 	}
 	t.Cleanup(stop)
+	// Slack sends the bot the messages of a channel once it is in it.
+	wctx, done := context.WithTimeout(t.Context(), 15*time.Second)
+	defer done()
+	if err := w.fake.WaitUntil(wctx, func() bool {
+		ch, ok := w.fake.Channel(channel)
+		return !ok || slices.Contains(ch.Members, w.botUser)
+	}); err != nil {
+		t.Fatalf("the bot never joined the channel: %v", err)
+	}
 	return stop
 }
 
@@ -153,7 +177,7 @@ func (w *communityWorld) start(channel string, mods ...func(*community.Config)) 
 // returns once the room sent the user's own presence.
 func (w *communityWorld) join(ctx context.Context, user, nick string) *prosodytest.Client {
 	w.t.Helper()
-	c := prosodytest.Dial(ctx, w.t, w.p.C2SAddr(), user, "localhost", "pw")
+	c := prosodytest.Dial(ctx, w.t, w.c2s, user, "localhost", "pw")
 	w.enter(ctx, c, nick)
 	return c
 }
@@ -199,7 +223,24 @@ func child(m *xmpp.Message, space, local string) *xmpp.Element {
 }
 
 func TestCommunityRoomAndSlackChannel(t *testing.T) {
-	w := startCommunity(t)
+	testRoomAndChannel(t, startCommunity(t))
+}
+
+// The same against ejabberd's MUC service.
+func TestCommunityRoomAndSlackChannelEjabberd(t *testing.T) {
+	e := ejabberdtest.Start(t, ejabberdtest.Options{
+		Components: []ejabberdtest.Component{{Domain: gwDomain, Secret: "s3cret"}},
+		MUC:        mucDomain,
+		Users:      map[string]string{"alice": "pw"},
+	})
+	w := newCommunityOn(t, e.C2SAddr(), e.ComponentAddr())
+	w.start(w.channel.ID)
+	testRoomAndChannel(t, w)
+}
+
+// testRoomAndChannel: names, both directions, no echo, corrections and
+// retractions both ways.
+func testRoomAndChannel(t *testing.T, w *communityWorld) {
 	ctx := bounded(t)
 	alice := w.join(ctx, "alice", "alice")
 	// The listener joins the room.
@@ -305,9 +346,10 @@ func expired() context.Context {
 }
 
 func TestCommunityPuppetKickedIsReportedNotRejoined(t *testing.T) {
-	w := startCommunity(t)
+	w := newCommunity(t)
 	ctx := bounded(t)
-	alice := w.join(ctx, "alice", "alice") // first in: the room's owner
+	alice := w.join(ctx, "alice", "alice") // first in, before xgate: the room's owner
+	w.start(w.channel.ID)
 	w.fake.Post(w.carol.ID, w.channel.ID, "one")
 	if _, err := alice.Expect(ctx, w.groupchat("Carol C", func(m *xmpp.Message) bool { return m.Body == "one" })); err != nil {
 		t.Fatal(err)
@@ -376,7 +418,7 @@ func TestCommunityProsodyRestartLosesNothing(t *testing.T) {
 	}
 	w.p.Restart(t)
 
-	alice = prosodytest.Dial(ctx, t, w.p.C2SAddr(), "alice", "localhost", "pw")
+	alice = prosodytest.Dial(ctx, t, w.c2s, "alice", "localhost", "pw")
 	to, _ := w.room.WithResource("alice")
 	// Join with the room's history: the puppets may have spoken first.
 	if err := alice.Send(&xmpp.Presence{Header: xmpp.Header{To: to}, Extra: []*xmpp.Element{xmpp.NewElement("http://jabber.org/protocol/muc", "x")}}); err != nil {
@@ -472,9 +514,10 @@ func TestCommunityChannelGoneIsReported(t *testing.T) {
 }
 
 func TestCommunityRoomDestroyedIsReported(t *testing.T) {
-	w := startCommunity(t)
+	w := newCommunity(t)
 	ctx := bounded(t)
-	alice := w.join(ctx, "alice", "alice") // the owner
+	alice := w.join(ctx, "alice", "alice") // first in, before xgate: the owner
+	w.start(w.channel.ID)
 	if _, err := alice.Expect(ctx, prosodytest.PresenceFrom(jid.MustParse("general@"+mucDomain+"/bridge"), "")); err != nil {
 		t.Fatal(err)
 	}
@@ -507,6 +550,23 @@ func TestCommunityIdlePuppetLeaves(t *testing.T) {
 	// She comes back with her next message.
 	w.fake.Post(w.carol.ID, w.channel.ID, "again")
 	if _, err := alice.Expect(ctx, w.groupchat("Carol C", func(m *xmpp.Message) bool { return m.Body == "again" })); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCommunityEventsBeforeTheChannelOpensAreKept(t *testing.T) {
+	w := newCommunity(t)
+	ctx := bounded(t)
+	alice := w.join(ctx, "alice", "alice")
+	// The bot is in the channel already, and Carol speaks before xgate
+	// starts: Slack keeps the event for the app's connection, which gets
+	// it while the hub cannot open the channel yet (Slack fails its
+	// first conversations.info calls).
+	w.fake.Join(w.botUser, w.channel.ID)
+	w.fake.Post(w.carol.ID, w.channel.ID, "early")
+	w.fake.FailNext("conversations.info", 5, "internal_error")
+	w.start(w.channel.ID)
+	if _, err := alice.Expect(ctx, w.groupchat("Carol C", func(m *xmpp.Message) bool { return m.Body == "early" })); err != nil {
 		t.Fatal(err)
 	}
 }

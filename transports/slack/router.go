@@ -84,7 +84,8 @@ func (r *router) dispatch(ctx context.Context, envelopeID string, in *inbound) {
 		Route: func(ctx context.Context) ([]bridge.AccountID, bool, error) {
 			r.membershipChanged(in)
 			accounts, complete, err := r.route(ctx, in)
-			return r.withBridged(in, accounts), complete, err
+			accounts, complete = r.withBridged(in, accounts, complete)
+			return accounts, complete, err
 		},
 		Handle: func(ctx context.Context, bs bridge.Session) error {
 			s := bs.(*Session)

@@ -285,7 +285,7 @@ func (t *Transport) directory(team string) *directory {
 // account replaced it.
 func (t *Transport) removeSession(s *Session) {
 	if s.community != "" {
-		t.router.unbridge(s.community)
+		t.router.bridge(s.community, "") // still to be bridged: not acknowledged
 	}
 	if t.fanout.Detach(s.id, s) {
 		t.mu.Lock()

@@ -17,6 +17,10 @@ type Options struct {
 	Users map[string]string
 	// Host is the virtual host users live on; default "localhost".
 	Host string
+	// MUC, when set (e.g. "conference.localhost"), serves a multi-user
+	// chat service (mod_muc) on that domain where anyone may create a
+	// room by joining it.
+	MUC string
 }
 
 // Component is an external component declared on the server: the domain it
@@ -112,6 +116,9 @@ shaper_rules:
   max_user_sessions: 1000
 modules:
 `)
+	if o.MUC != "" {
+		fmt.Fprintf(&b, "  mod_muc:\n    host: %s\n    access_create: all\n", yamlString(o.MUC))
+	}
 	for _, m := range modules {
 		switch m {
 		case "mod_register":
