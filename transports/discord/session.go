@@ -221,6 +221,12 @@ func (s *Session) isClosed() bool {
 // channelOf returns the channel of a chat, opening the DM with its peer
 // when the chat names none.
 func (s *Session) channelOf(ctx context.Context, chat bridge.ChatRef) (string, error) {
+	s.mu.Lock()
+	out := s.loggedOut
+	s.mu.Unlock()
+	if out && s.kind == kindBot {
+		return "", fmt.Errorf("discord: your Discord user is no longer linked to the bot; register again: %w", bridge.ErrAuth)
+	}
 	if chat.Kind == bridge.Group {
 		if chat.ID == "" {
 			return "", fmt.Errorf("discord: a group chat without a channel: %w", bridge.ErrNotFound)
