@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -291,28 +292,47 @@ func (s *Session) ours(nonce string) bool {
 }
 
 // Send implements bridge.Session. A text longer than one Discord message
-// is sent as several, cut where kit/split says; the ID returned is the
-// last one's. A bot-linked account's messages are signed with the user's
+// is sent as several, cut where kit/split says; the files of the message's
+// links are uploaded with the last (files.go). The ID returned is the last
+// message's. A bot-linked account's messages are signed with the user's
 // name, since they come from the bot.
 func (s *Session) Send(ctx context.Context, chat bridge.ChatRef, msg bridge.OutgoingMessage) (bridge.MessageID, error) {
 	ch, err := s.channelOf(ctx, chat)
 	if err != nil {
 		return "", err
 	}
+	files, links, err := s.fetchFiles(ctx, msg.Attachments)
+	if err != nil {
+		return "", err
+	}
 	text := msg.Text
-	for _, a := range msg.Attachments {
-		if text != "" {
-			text += "\n"
+	if len(msg.Attachments) > 0 {
+		text = withoutLinks(text, msg.Attachments, links)
+	}
+	for _, l := range links {
+		if !strings.Contains(text, l) {
+			if text != "" {
+				text += "\n"
+			}
+			text += l
 		}
-		text += a.URL
+	}
+	parts := toDiscordParts(text, s.signature(), maxMessageRunes)
+	if len(parts) == 0 {
+		parts = []string{strings.TrimSpace(s.signature())}
 	}
 	var last string
-	for i, part := range toDiscordParts(text, s.signature(), maxMessageRunes) {
+	for i, part := range parts {
 		body := outgoing{Content: part, Nonce: s.newNonce(), AllowedMentions: defaultMentions()}
 		if i == 0 && msg.ReplyTo != "" {
 			body.MessageReference = &messageReference{MessageID: string(msg.ReplyTo), ChannelID: ch}
 		}
-		id, err := postMessage(ctx, s.c, ch, body)
+		var id string
+		if i == len(parts)-1 && len(files) > 0 {
+			id, err = postFiles(ctx, s.c, ch, body, files)
+		} else {
+			id, err = postMessage(ctx, s.c, ch, body)
+		}
 		if err != nil {
 			if last != "" {
 				// The first parts are out: report what went, not a failure

@@ -11,6 +11,11 @@ import (
 // Guild channels as groups: topics (PATCH /channels/{id}, CHANNEL_UPDATE)
 // and members leaving (GUILD_MEMBER_REMOVE, GUILD_DELETE).
 
+// MaxUpload is the most bytes of files one message may carry, as Discord
+// allows in DMs and servers without boosts; more answers 413 with code
+// 40005.
+const MaxUpload = 10 << 20
+
 // maxTopic is the longest topic Discord accepts, in characters.
 const maxTopic = 1024
 
