@@ -1,6 +1,7 @@
 package discord
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -168,6 +169,48 @@ func TestGroups(t *testing.T) {
 			bridgetest.WaitFor(t, rec, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(marker) })
 			if n := bridgetest.Count(rec, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(hid) }); n != 0 {
 				t.Error("a message of a guild alice is not in reached her")
+			}
+		})
+	}
+}
+
+// TestReadState: a personal account's XEP-0333 displayed markers become
+// Discord's read state (POST .../ack) in DMs and groups; a bot-linked
+// account has none, says so in its chats' capabilities, and refuses.
+func TestReadState(t *testing.T) {
+	for _, kind := range []string{kindUser, kindBot} {
+		t.Run(kind, func(t *testing.T) {
+			w := newWorld(t, allPrivileged)
+			tr := w.transport()
+			s, _ := loginKind(t, w, tr, kind)
+			ctx := bounded(t, 10*time.Second)
+			dmID := w.aliceBob
+			if kind == kindBot {
+				dmID = w.fake.OpenDM(w.bot.ID, w.bob.ID).ID
+			}
+			inDM := w.fake.Post(w.bob.ID, dmID, "read me")
+			inGroup := w.fake.Post(w.bob.ID, w.general, "and me")
+			general := bridge.ChatRef{Kind: bridge.Group, ID: bridge.ChatID(w.general), Parent: bridge.ChatID(w.guild.ID)}
+			caps, err := s.ChatCapabilities(ctx, w.dm())
+			if err != nil {
+				t.Fatal(err)
+			}
+			errDM := s.MarkRead(ctx, w.dm(), bridge.MessageID(inDM))
+			errGroup := s.MarkRead(ctx, general, bridge.MessageID(inGroup))
+			if kind == kindBot {
+				if caps.ReadMarkers || !errors.Is(errDM, bridge.ErrUnsupported) || !errors.Is(errGroup, bridge.ErrUnsupported) {
+					t.Errorf("bot-linked: ReadMarkers %v, MarkRead %v / %v, want none and ErrUnsupported", caps.ReadMarkers, errDM, errGroup)
+				}
+				return
+			}
+			if !caps.ReadMarkers || errDM != nil || errGroup != nil {
+				t.Fatalf("personal: ReadMarkers %v, MarkRead %v / %v", caps.ReadMarkers, errDM, errGroup)
+			}
+			if got := w.fake.ReadState(w.alice.ID, w.aliceBob); got != inDM {
+				t.Errorf("read state of the DM %q, want %q", got, inDM)
+			}
+			if got := w.fake.ReadState(w.alice.ID, w.general); got != inGroup {
+				t.Errorf("read state of the channel %q, want %q", got, inGroup)
 			}
 		})
 	}

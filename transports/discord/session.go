@@ -48,18 +48,19 @@ type Session struct {
 }
 
 var (
-	_ bridge.Session        = (*Session)(nil)
-	_ bridge.Editor         = (*Session)(nil)
-	_ bridge.Retractor      = (*Session)(nil)
-	_ bridge.Reactor        = (*Session)(nil)
-	_ bridge.Typer          = (*Session)(nil)
-	_ bridge.ReadMarker     = (*Session)(nil)
-	_ bridge.PresenceSetter = (*Session)(nil)
-	_ bridge.Profiler       = (*Session)(nil)
-	_ bridge.HistoryFetcher = (*Session)(nil)
-	_ bridge.GroupLister    = (*Session)(nil)
-	_ bridge.GroupMembers   = (*Session)(nil)
-	_ bridge.TopicSetter    = (*Session)(nil)
+	_ bridge.Session          = (*Session)(nil)
+	_ bridge.Editor           = (*Session)(nil)
+	_ bridge.Retractor        = (*Session)(nil)
+	_ bridge.Reactor          = (*Session)(nil)
+	_ bridge.Typer            = (*Session)(nil)
+	_ bridge.ReadMarker       = (*Session)(nil)
+	_ bridge.PresenceSetter   = (*Session)(nil)
+	_ bridge.Profiler         = (*Session)(nil)
+	_ bridge.HistoryFetcher   = (*Session)(nil)
+	_ bridge.GroupLister      = (*Session)(nil)
+	_ bridge.GroupMembers     = (*Session)(nil)
+	_ bridge.TopicSetter      = (*Session)(nil)
+	_ bridge.ChatCapabilities = (*Session)(nil)
 )
 
 // maxNonces bounds the nonces remembered per session.
@@ -437,4 +438,15 @@ func (s *Session) MarkRead(ctx context.Context, chat bridge.ChatRef, id bridge.M
 		return err
 	}
 	return s.checked(ctx, markRead(ctx, s.c, ch, string(id)))
+}
+
+// ChatCapabilities implements bridge.ChatCapabilities: a bot-linked
+// account's chats have no read state (Discord keeps none for bots), and
+// it cannot set the user's presence.
+func (s *Session) ChatCapabilities(_ context.Context, _ bridge.ChatRef) (bridge.Capabilities, error) {
+	caps := s.t.Info().Capabilities
+	if s.kind == kindBot {
+		caps.ReadMarkers, caps.SetPresence = false, false
+	}
+	return caps, nil
 }
