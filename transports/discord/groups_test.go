@@ -215,3 +215,47 @@ func TestReadState(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupDM: a personal account's group DMs are groups without a
+// parent: listed, their people named, their messages both ways.
+func TestGroupDM(t *testing.T) {
+	w := newWorld(t, allPrivileged)
+	s, rec := w.login(w.transport())
+	ctx := bounded(t, 10*time.Second)
+	unnamed := w.fake.CreateGroupDM(w.bob.ID, "", w.alice.ID, w.carol.ID)
+	named := w.fake.CreateGroupDM(w.alice.ID, "Lunch", w.bob.ID)
+	gs, err := s.Groups(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []bridge.GroupInfo{
+		{ID: bridge.ChatID(unnamed.ID), Name: "Bob Builder, carol", Private: true},
+		{ID: bridge.ChatID(named.ID), Name: "Lunch", Private: true},
+	} {
+		if !slices.Contains(gs, want) {
+			t.Errorf("groups %+v lack %+v", gs, want)
+		}
+	}
+	ms, err := s.Members(ctx, bridge.ChatID(unnamed.ID))
+	want := []bridge.GroupMember{
+		{User: bridge.UserID(w.alice.ID), Nick: "Alice"},
+		{User: bridge.UserID(w.bob.ID), Nick: "Bob Builder", Role: bridge.RoleOwner},
+		{User: bridge.UserID(w.carol.ID), Nick: "carol"},
+	}
+	if err != nil || !slices.Equal(ms, want) {
+		t.Errorf("members %+v, %v; want %+v", ms, err, want)
+	}
+	chat := bridge.ChatRef{Kind: bridge.Group, ID: bridge.ChatID(unnamed.ID)}
+	id := w.fake.Post(w.carol.ID, unnamed.ID, "lunch?")
+	got := bridgetest.WaitFor(t, rec, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(id) })
+	if got.Chat != chat || got.Sender != bridge.UserID(w.carol.ID) {
+		t.Errorf("message %+v", got)
+	}
+	sent, err := s.Send(ctx, chat, bridge.OutgoingMessage{Text: "yes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := w.fake.Message(unnamed.ID, string(sent)); !ok || m.Content != "yes" || m.AuthorID != w.alice.ID {
+		t.Errorf("on Discord %+v", m)
+	}
+}
