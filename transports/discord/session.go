@@ -318,6 +318,10 @@ func (s *Session) Send(ctx context.Context, chat bridge.ChatRef, msg bridge.Outg
 			text += l
 		}
 	}
+	if s.kind == kindBot && chat.Peer != "" {
+		// Before the message goes: the answer may come at once.
+		s.t.setReplyRoute(string(chat.Peer), s.acct)
+	}
 	parts := toDiscordParts(text, s.signature(), maxMessageRunes)
 	if len(parts) == 0 {
 		parts = []string{strings.TrimSpace(s.signature())}
@@ -344,9 +348,6 @@ func (s *Session) Send(ctx context.Context, chat bridge.ChatRef, msg bridge.Outg
 			return "", s.checked(ctx, err)
 		}
 		last = id
-	}
-	if s.kind == kindBot && chat.Peer != "" {
-		s.t.setReplyRoute(string(chat.Peer), s.acct)
 	}
 	return bridge.MessageID(last), nil
 }
