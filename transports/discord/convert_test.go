@@ -23,6 +23,7 @@ func TestToDiscord(t *testing.T) {
 		{"```\ncode *x*\n```", "```\ncode *x*\n```"},
 		{"```go\nfmt.Println()", "```go\nfmt.Println()\n```"},
 		{"<@123> stays text", `\<@123> stays text`},
+		{"hi @Bob Builder", "hi @Bob Builder"}, // a name is no mention: nobody is notified
 		{"two\nlines", "two\nlines"},
 		{"*_both_*", "**_both_**"},
 	}

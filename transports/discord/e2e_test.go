@@ -34,12 +34,15 @@ func testLogger() *slog.Logger {
 
 // gateway runs a bridge.Gateway with the Discord transport on a real
 // Prosody until the test ends or stop is called; it returns once the
-// component is connected.
-func gateway(t *testing.T, p *prosodytest.Server, db *store.DB, cfg discord.Config) (stop func()) {
+// component is connected. state, if given, is the transport's State.
+func gateway(t *testing.T, p *prosodytest.Server, db *store.DB, cfg discord.Config, state ...discord.State) (stop func()) {
 	t.Helper()
 	tr, err := discord.New(cfg, testLogger(), nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, st := range state {
+		tr.UseState(st)
 	}
 	states := make(chan xmpp.State, 64)
 	gw, err := bridge.New(bridge.Config{

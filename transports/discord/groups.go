@@ -156,6 +156,9 @@ func (s *Session) groupName(c chanInfo) string {
 		}
 		var names string
 		for _, u := range c.Recipients {
+			if u.ID == s.user {
+				continue
+			}
 			if names != "" {
 				names += ", "
 			}
@@ -299,7 +302,13 @@ func (s *Session) Members(ctx context.Context, chat bridge.ChatID) ([]bridge.Gro
 	}
 	if c.Type == typeGroupDM {
 		out := []bridge.GroupMember{{User: bridge.UserID(s.user), Nick: s.name}}
+		if s.user == c.OwnerID {
+			out[0].Role = bridge.RoleOwner
+		}
 		for _, u := range c.Recipients {
+			if u.ID == s.user {
+				continue
+			}
 			r := bridge.RoleMember
 			if u.ID == c.OwnerID {
 				r = bridge.RoleOwner

@@ -1,6 +1,7 @@
 package discord
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -170,5 +171,91 @@ func TestGroups(t *testing.T) {
 				t.Error("a message of a guild alice is not in reached her")
 			}
 		})
+	}
+}
+
+// TestReadState: a personal account's XEP-0333 displayed markers become
+// Discord's read state (POST .../ack) in DMs and groups; a bot-linked
+// account has none, says so in its chats' capabilities, and refuses.
+func TestReadState(t *testing.T) {
+	for _, kind := range []string{kindUser, kindBot} {
+		t.Run(kind, func(t *testing.T) {
+			w := newWorld(t, allPrivileged)
+			tr := w.transport()
+			s, _ := loginKind(t, w, tr, kind)
+			ctx := bounded(t, 10*time.Second)
+			dmID := w.aliceBob
+			if kind == kindBot {
+				dmID = w.fake.OpenDM(w.bot.ID, w.bob.ID).ID
+			}
+			inDM := w.fake.Post(w.bob.ID, dmID, "read me")
+			inGroup := w.fake.Post(w.bob.ID, w.general, "and me")
+			general := bridge.ChatRef{Kind: bridge.Group, ID: bridge.ChatID(w.general), Parent: bridge.ChatID(w.guild.ID)}
+			caps, err := s.ChatCapabilities(ctx, w.dm())
+			if err != nil {
+				t.Fatal(err)
+			}
+			errDM := s.MarkRead(ctx, w.dm(), bridge.MessageID(inDM))
+			errGroup := s.MarkRead(ctx, general, bridge.MessageID(inGroup))
+			if kind == kindBot {
+				if caps.ReadMarkers || !errors.Is(errDM, bridge.ErrUnsupported) || !errors.Is(errGroup, bridge.ErrUnsupported) {
+					t.Errorf("bot-linked: ReadMarkers %v, MarkRead %v / %v, want none and ErrUnsupported", caps.ReadMarkers, errDM, errGroup)
+				}
+				return
+			}
+			if !caps.ReadMarkers || errDM != nil || errGroup != nil {
+				t.Fatalf("personal: ReadMarkers %v, MarkRead %v / %v", caps.ReadMarkers, errDM, errGroup)
+			}
+			if got := w.fake.ReadState(w.alice.ID, w.aliceBob); got != inDM {
+				t.Errorf("read state of the DM %q, want %q", got, inDM)
+			}
+			if got := w.fake.ReadState(w.alice.ID, w.general); got != inGroup {
+				t.Errorf("read state of the channel %q, want %q", got, inGroup)
+			}
+		})
+	}
+}
+
+// TestGroupDM: a personal account's group DMs are groups without a
+// parent: listed, their people named, their messages both ways.
+func TestGroupDM(t *testing.T) {
+	w := newWorld(t, allPrivileged)
+	s, rec := w.login(w.transport())
+	ctx := bounded(t, 10*time.Second)
+	unnamed := w.fake.CreateGroupDM(w.bob.ID, "", w.alice.ID, w.carol.ID)
+	named := w.fake.CreateGroupDM(w.alice.ID, "Lunch", w.bob.ID)
+	gs, err := s.Groups(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []bridge.GroupInfo{
+		{ID: bridge.ChatID(unnamed.ID), Name: "Bob Builder, carol", Private: true},
+		{ID: bridge.ChatID(named.ID), Name: "Lunch", Private: true},
+	} {
+		if !slices.Contains(gs, want) {
+			t.Errorf("groups %+v lack %+v", gs, want)
+		}
+	}
+	ms, err := s.Members(ctx, bridge.ChatID(unnamed.ID))
+	want := []bridge.GroupMember{
+		{User: bridge.UserID(w.alice.ID), Nick: "Alice"},
+		{User: bridge.UserID(w.bob.ID), Nick: "Bob Builder", Role: bridge.RoleOwner},
+		{User: bridge.UserID(w.carol.ID), Nick: "carol"},
+	}
+	if err != nil || !slices.Equal(ms, want) {
+		t.Errorf("members %+v, %v; want %+v", ms, err, want)
+	}
+	chat := bridge.ChatRef{Kind: bridge.Group, ID: bridge.ChatID(unnamed.ID)}
+	id := w.fake.Post(w.carol.ID, unnamed.ID, "lunch?")
+	got := bridgetest.WaitFor(t, rec, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(id) })
+	if got.Chat != chat || got.Sender != bridge.UserID(w.carol.ID) {
+		t.Errorf("message %+v", got)
+	}
+	sent, err := s.Send(ctx, chat, bridge.OutgoingMessage{Text: "yes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := w.fake.Message(unnamed.ID, string(sent)); !ok || m.Content != "yes" || m.AuthorID != w.alice.ID {
+		t.Errorf("on Discord %+v", m)
 	}
 }

@@ -110,6 +110,9 @@ func (t *Transport) registerLink(ctx context.Context, user, code string) (bridge
 		return bridge.AccountData{}, nil, fmt.Errorf("discord: %q is not a Discord user ID (a number like 80351110224678912): %w", user, bridge.ErrInvalidInput)
 	}
 	if code == "" {
+		if _, linked := t.recall(linkKey(user)); linked {
+			return bridge.AccountData{}, nil, errAlreadyLinked()
+		}
 		if err := t.sendLinkCode(ctx, user); err != nil {
 			return bridge.AccountData{}, nil, err
 		}
@@ -200,8 +203,7 @@ func (t *Transport) newLink(user string) (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.recall(linkKey(user)); ok {
-		return "", fmt.Errorf("%w. If that is you on another XMPP address, unregister there first; "+
-			"or write %q to the bot on Discord to end the old link, then register again: %w", ErrAlreadyLinked, unlinkCommand, bridge.ErrForbidden)
+		return "", errAlreadyLinked()
 	}
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -212,6 +214,12 @@ func (t *Transport) newLink(user string) (string, error) {
 		return "", fmt.Errorf("discord: keep the link: %w: %w", stateErr("put", linkKey(user), err), bridge.ErrTemporary)
 	}
 	return secret, nil
+}
+
+// errAlreadyLinked is the refusal of a second link, with what to do.
+func errAlreadyLinked() error {
+	return fmt.Errorf("%w. If that is you, write %q to the bot on Discord to end the old link, then register again: %w",
+		ErrAlreadyLinked, unlinkCommand, bridge.ErrInvalidInput)
 }
 
 // checkLink refuses the login of a bot-linked account whose link is not

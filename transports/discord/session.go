@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -47,18 +48,19 @@ type Session struct {
 }
 
 var (
-	_ bridge.Session        = (*Session)(nil)
-	_ bridge.Editor         = (*Session)(nil)
-	_ bridge.Retractor      = (*Session)(nil)
-	_ bridge.Reactor        = (*Session)(nil)
-	_ bridge.Typer          = (*Session)(nil)
-	_ bridge.ReadMarker     = (*Session)(nil)
-	_ bridge.PresenceSetter = (*Session)(nil)
-	_ bridge.Profiler       = (*Session)(nil)
-	_ bridge.HistoryFetcher = (*Session)(nil)
-	_ bridge.GroupLister    = (*Session)(nil)
-	_ bridge.GroupMembers   = (*Session)(nil)
-	_ bridge.TopicSetter    = (*Session)(nil)
+	_ bridge.Session          = (*Session)(nil)
+	_ bridge.Editor           = (*Session)(nil)
+	_ bridge.Retractor        = (*Session)(nil)
+	_ bridge.Reactor          = (*Session)(nil)
+	_ bridge.Typer            = (*Session)(nil)
+	_ bridge.ReadMarker       = (*Session)(nil)
+	_ bridge.PresenceSetter   = (*Session)(nil)
+	_ bridge.Profiler         = (*Session)(nil)
+	_ bridge.HistoryFetcher   = (*Session)(nil)
+	_ bridge.GroupLister      = (*Session)(nil)
+	_ bridge.GroupMembers     = (*Session)(nil)
+	_ bridge.TopicSetter      = (*Session)(nil)
+	_ bridge.ChatCapabilities = (*Session)(nil)
 )
 
 // maxNonces bounds the nonces remembered per session.
@@ -221,6 +223,12 @@ func (s *Session) isClosed() bool {
 // channelOf returns the channel of a chat, opening the DM with its peer
 // when the chat names none.
 func (s *Session) channelOf(ctx context.Context, chat bridge.ChatRef) (string, error) {
+	s.mu.Lock()
+	out := s.loggedOut
+	s.mu.Unlock()
+	if out && s.kind == kindBot {
+		return "", fmt.Errorf("discord: your Discord user is no longer linked to the bot; register again: %w", bridge.ErrAuth)
+	}
 	if chat.Kind == bridge.Group {
 		if chat.ID == "" {
 			return "", fmt.Errorf("discord: a group chat without a channel: %w", bridge.ErrNotFound)
@@ -285,28 +293,51 @@ func (s *Session) ours(nonce string) bool {
 }
 
 // Send implements bridge.Session. A text longer than one Discord message
-// is sent as several, cut where kit/split says; the ID returned is the
-// last one's. A bot-linked account's messages are signed with the user's
+// is sent as several, cut where kit/split says; the files of the message's
+// links are uploaded with the last (files.go). The ID returned is the last
+// message's. A bot-linked account's messages are signed with the user's
 // name, since they come from the bot.
 func (s *Session) Send(ctx context.Context, chat bridge.ChatRef, msg bridge.OutgoingMessage) (bridge.MessageID, error) {
 	ch, err := s.channelOf(ctx, chat)
 	if err != nil {
 		return "", err
 	}
+	files, links, err := s.fetchFiles(ctx, msg.Attachments)
+	if err != nil {
+		return "", err
+	}
 	text := msg.Text
-	for _, a := range msg.Attachments {
-		if text != "" {
-			text += "\n"
+	if len(msg.Attachments) > 0 {
+		text = withoutLinks(text, msg.Attachments, links)
+	}
+	for _, l := range links {
+		if !strings.Contains(text, l) {
+			if text != "" {
+				text += "\n"
+			}
+			text += l
 		}
-		text += a.URL
+	}
+	if s.kind == kindBot && chat.Peer != "" {
+		// Before the message goes: the answer may come at once.
+		s.t.setReplyRoute(string(chat.Peer), s.acct)
+	}
+	parts := toDiscordParts(text, s.signature(), maxMessageRunes)
+	if len(parts) == 0 {
+		parts = []string{strings.TrimSpace(s.signature())}
 	}
 	var last string
-	for i, part := range toDiscordParts(text, s.signature(), maxMessageRunes) {
+	for i, part := range parts {
 		body := outgoing{Content: part, Nonce: s.newNonce(), AllowedMentions: defaultMentions()}
 		if i == 0 && msg.ReplyTo != "" {
 			body.MessageReference = &messageReference{MessageID: string(msg.ReplyTo), ChannelID: ch}
 		}
-		id, err := postMessage(ctx, s.c, ch, body)
+		var id string
+		if i == len(parts)-1 && len(files) > 0 {
+			id, err = postFiles(ctx, s.c, ch, body, files)
+		} else {
+			id, err = postMessage(ctx, s.c, ch, body)
+		}
 		if err != nil {
 			if last != "" {
 				// The first parts are out: report what went, not a failure
@@ -317,9 +348,6 @@ func (s *Session) Send(ctx context.Context, chat bridge.ChatRef, msg bridge.Outg
 			return "", s.checked(ctx, err)
 		}
 		last = id
-	}
-	if s.kind == kindBot && chat.Peer != "" {
-		s.t.setReplyRoute(string(chat.Peer), s.acct)
 	}
 	return bridge.MessageID(last), nil
 }
@@ -411,4 +439,15 @@ func (s *Session) MarkRead(ctx context.Context, chat bridge.ChatRef, id bridge.M
 		return err
 	}
 	return s.checked(ctx, markRead(ctx, s.c, ch, string(id)))
+}
+
+// ChatCapabilities implements bridge.ChatCapabilities: a bot-linked
+// account's chats have no read state (Discord keeps none for bots), and
+// it cannot set the user's presence.
+func (s *Session) ChatCapabilities(_ context.Context, _ bridge.ChatRef) (bridge.Capabilities, error) {
+	caps := s.t.Info().Capabilities
+	if s.kind == kindBot {
+		caps.ReadMarkers, caps.SetPresence = false, false
+	}
+	return caps, nil
 }

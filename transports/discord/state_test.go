@@ -117,7 +117,7 @@ func TestBotStateSurvivesRestart(t *testing.T) {
 	}
 
 	// A second XMPP address cannot link alice's Discord user.
-	if _, err := link(t, w, tr2, w.alice.ID); !errors.Is(err, ErrAlreadyLinked) || !errors.Is(err, bridge.ErrForbidden) {
+	if _, err := link(t, w, tr2, w.alice.ID); !errors.Is(err, ErrAlreadyLinked) || !errors.Is(err, bridge.ErrInvalidInput) {
 		t.Fatalf("second link: %v, want ErrAlreadyLinked", err)
 	}
 	// Until alice ends the link from Discord: her account is logged out.

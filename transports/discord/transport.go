@@ -24,6 +24,7 @@ type Transport struct {
 	set    settings
 	log    *slog.Logger
 	hc     *http.Client
+	files  *http.Client // fetches the XMPP users' files (XEP-0066 links)
 	fanout *bridge.Fanout
 	bot    *conn // nil without a bot token
 
@@ -83,7 +84,7 @@ func New(cfg Config, log *slog.Logger, httpClient *http.Client) (*Transport, err
 	hc.Transport = rewrite{base: httpClient.Transport, api: set.apiURL, cdn: set.cdnURL}
 	life, endLife := context.WithCancel(context.Background())
 	t := &Transport{
-		set: set, log: log, hc: &hc, redeliver: defaultRedeliver, life: life, endLife: endLife,
+		set: set, log: log, hc: &hc, files: httpClient, redeliver: defaultRedeliver, life: life, endLife: endLife,
 		codes: map[string]linkCode{}, replyTo: map[string]bridge.AccountID{}, warned: map[string]bool{},
 		presences: map[string]presenceUpdate{}, presenceChanged: make(chan struct{}),
 		botDMs: map[string]string{}, state: &MemoryState{},

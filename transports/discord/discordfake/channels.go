@@ -11,6 +11,11 @@ import (
 // Guild channels as groups: topics (PATCH /channels/{id}, CHANNEL_UPDATE)
 // and members leaving (GUILD_MEMBER_REMOVE, GUILD_DELETE).
 
+// MaxUpload is the most bytes of files one message may carry, as Discord
+// allows in DMs and servers without boosts; more answers 413 with code
+// 40005.
+const MaxUpload = 10 << 20
+
 // maxTopic is the longest topic Discord accepts, in characters.
 const maxTopic = 1024
 
@@ -152,4 +157,27 @@ func restReactors(s *Server, c *call) (int, any) {
 		}
 	}
 	return http.StatusOK, out
+}
+
+// CreateGroupDM creates a group DM of people (not bots), its owner first,
+// with a name ("" for none) (CHANNEL_CREATE to their user-account
+// sessions).
+func (s *Server) CreateGroupDM(ownerID, name string, others ...string) Channel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := append([]string{ownerID}, others...)
+	for _, id := range ids {
+		if s.mustUser("CreateGroupDM", id).bot {
+			panic("discordfake: CreateGroupDM: bots cannot be in group DMs")
+		}
+	}
+	if len(ids) < 2 || len(ids) > 10 {
+		panic("discordfake: CreateGroupDM: a group DM has 2 to 10 people")
+	}
+	c := &channel{id: s.ids.next(), kind: GroupDM, name: name, recipients: ids, byID: map[string]*message{}}
+	s.channels[c.id] = c
+	s.channelOrder = append(s.channelOrder, c.id)
+	s.emitChannelCreateLocked(c)
+	s.notifyLocked()
+	return channelSnapshot(c)
 }

@@ -34,8 +34,8 @@
 // # The world
 //
 // Users (people or bots, with username, global name and avatar hash),
-// guilds with members (and nicknames), text channels, threads, DMs,
-// friendships, webhooks and tokens. IDs are snowflakes from the clock
+// guilds with members (and nicknames), text channels (with topics),
+// threads, DMs, group DMs, friendships, webhooks and tokens. IDs are snowflakes from the clock
 // (WithClock), strictly increasing even when it stands still; message
 // timestamps are those of their IDs. Bot tokens are sent as "Bot TOKEN",
 // user tokens bare; a token of one kind in the other form is refused (401).
@@ -45,8 +45,10 @@
 //
 // Setup and act methods (they send the Gateway what Discord would, to the
 // sessions that exist at the time): CreateUser, CreateGuild, AddMember,
-// CreateChannel, OpenDM, AddFriend, IssueBotToken (with the privileged
-// intents granted to the application), IssueUserToken, RevokeToken; Post
+// CreateChannel, OpenDM, CreateGroupDM, AddFriend, IssueBotToken (with the
+// privileged intents granted to the application), IssueUserToken,
+// RevokeToken; RemoveMember (GUILD_MEMBER_REMOVE, GUILD_DELETE), SetTopic
+// (CHANNEL_UPDATE); Post
 // (ReplyTo, WithAttachment, WithEmbeds), Edit, Delete, React, Unreact,
 // Typing, SetPresence, StartThread, UpdateProfile (USER_UPDATE,
 // GUILD_MEMBER_UPDATE), MarkRead (MESSAGE_ACK). They panic on unknown IDs and on what
@@ -71,7 +73,8 @@
 // {"message":…,"code":…} with 10003 Unknown Channel, 10004 Unknown Guild,
 // 10007 Unknown Member, 10008 Unknown Message, 10013 Unknown User, 10014
 // Unknown Emoji, 10015 Unknown Webhook, 20001 for bots on user-only routes,
-// 50001 Missing Access, 50005 editing another's message, 50006 empty
+// 40005 files over MaxUpload (413), 50001 Missing Access, 50005 editing
+// another's message, 50006 empty
 // message, 50007 a DM to someone who shares no guild and is no friend, 50013 Missing Permissions, 50024 wrong channel type, 50033
 // invalid recipient, 50035 Invalid Form Body with its "errors" tree (content
 // over 2,000 characters, replies to unknown messages, allowed_mentions with

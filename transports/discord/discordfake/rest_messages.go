@@ -23,6 +23,14 @@ func (s *Server) buildMessageLocked(c *call, ch *channel, b *messageBody, known 
 	if st, e, ok := checkContent(m.content); !ok {
 		return nil, st, e
 	}
+	size := 0
+	for _, f := range b.files {
+		size += len(f.data)
+	}
+	if size > MaxUpload {
+		st, e := apiErr(http.StatusRequestEntityTooLarge, codeEntityTooLarge, "Request entity too large")
+		return nil, st, e
+	}
 	for _, f := range b.files {
 		f.id = s.ids.next()
 		m.attachments = append(m.attachments, f)

@@ -339,6 +339,7 @@ const (
 	codeInvalidRecipient = 50033
 	codeInvalidForm      = 50035
 	codeThreadExists     = 160004
+	codeEntityTooLarge   = 40005
 )
 
 func apiErr(status, code int, msg string) (int, any) {
