@@ -19,6 +19,10 @@ type demoPlayground struct {
 	url  string
 	srv  *http.Server
 	done chan struct{}
+	// stopTyping ends the Discord sessions that see typing; typingDone is
+	// closed when they are closed.
+	stopTyping context.CancelFunc
+	typingDone chan struct{}
 }
 
 // startPlayground listens on addr, which must be a loopback address, and
@@ -44,16 +48,24 @@ func startPlayground(addr string, ws *demoWorkspace, g *demoGuild, phones *demoP
 		dpeople = append(dpeople, p.user.ID)
 		dms = append(dms, p.dm)
 	}
+	discord := playground.NewDiscord(g.fake, dpeople, dms)
 	page := playground.New(
 		playground.NewSlack(ws.fake, people, convs),
-		playground.NewDiscord(g.fake, dpeople, dms),
+		discord,
 		playground.NewSMS(phones.fake, playground.Phone{Number: demoPatNumber, Name: "Pat", Peers: []string{demoMyNumber}}),
 	)
 	p := &demoPlayground{
-		url:  "http://" + l.Addr().String() + "/",
-		srv:  &http.Server{Handler: page, ReadHeaderTimeout: 10 * time.Second},
-		done: make(chan struct{}),
+		url:        "http://" + l.Addr().String() + "/",
+		srv:        &http.Server{Handler: page, ReadHeaderTimeout: 10 * time.Second},
+		done:       make(chan struct{}),
+		typingDone: make(chan struct{}),
 	}
+	tctx, stopTyping := context.WithCancel(context.Background())
+	p.stopTyping = stopTyping
+	go func() {
+		defer close(p.typingDone)
+		_ = discord.Run(tctx) // without it the page shows no typing; the demo goes on
+	}()
 	go func() {
 		defer close(p.done)
 		if err := p.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -71,4 +83,6 @@ func (p *demoPlayground) stop() {
 		p.srv.Close()
 	}
 	<-p.done
+	p.stopTyping()
+	<-p.typingDone
 }

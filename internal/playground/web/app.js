@@ -65,7 +65,18 @@ async function loadMessages() {
   if (!view.conv) { $("#messages").replaceChildren(); return; }
   const msgs = await api("/api/" + view.net + "/messages?conv=" + encodeURIComponent(view.conv));
   $("#messages").replaceChildren(...msgs.map(renderMessage));
+  await loadTyping();
   document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
+}
+
+// loadTyping shows who else is typing in the conversation; typing shows
+// for ten seconds, so it is looked at again then.
+let typingTimer = 0;
+async function loadTyping() {
+  const who = view.conv ? await api("/api/" + view.net + "/typing?conv=" + encodeURIComponent(view.conv)) : [];
+  $("#typing").textContent = who.length ? who.join(", ") + " is typing…" : "";
+  clearTimeout(typingTimer);
+  if (who.length) typingTimer = setTimeout(() => loadTyping().catch(() => {}), 10500);
 }
 
 function renderMessage(m) {
