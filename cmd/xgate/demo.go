@@ -346,7 +346,7 @@ func demoBanner(o demoOptions, user jid.JID, token string) string {
 	} else {
 		fmt.Fprintf(&b, "  - %s is registered already: log in and accept the contacts;\n", user)
 	}
-	b.WriteString(demoPeopleHelp)
+	b.WriteString(demoPeopleHelp(o))
 	fmt.Fprintf(&b, "  - send \"help\" to %s for the commands.\n\nCtrl-C stops the demo.\n\n", o.domain)
 	return b.String()
 }
@@ -359,18 +359,21 @@ func privateBanner(o demoOptions, user jid.JID, p *privateServer) string {
 	fmt.Fprintf(&b, "on loopback (stopped when the demo ends).\n\n")
 	b.WriteString(p.connectHelp(user))
 	fmt.Fprintf(&b, "%s is registered on each network: accept the contacts, then\n", user)
-	b.WriteString(demoPeopleHelp)
+	b.WriteString(demoPeopleHelp(o))
 	fmt.Fprintf(&b, "  - send \"help\" to %s for the commands.\n\nCtrl-C stops the demo.\n\n", o.domain)
 	return b.String()
 }
 
 // demoPeopleHelp says who answers in the demo.
-const demoPeopleHelp = `  - on Slack, write to Eliza (she answers), Ada (she answers, then corrects
+func demoPeopleHelp(o demoOptions) string {
+	return `  - on Slack, write to Eliza (she answers), Ada (she answers, then corrects
     herself), Grace (away, giving a talk) or Linus (he reacts);
   - on Discord, to Hedy (she types, reacts and answers) or Alan (he answers,
     then corrects himself);
-  - by SMS, to Pat (` + demoPatNumber + `@sms…, who answers each text; you text from ` + demoMyNumber + `);
+  - by SMS, to Pat, ` + demoPatNumber + `@` + o.smsDomain + ` (she answers each text; you
+    text from ` + demoMyNumber + `);
 `
+}
 
 // demoWorkspace is the fake workspace and its people.
 type demoWorkspace struct {
