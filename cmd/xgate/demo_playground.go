@@ -27,8 +27,8 @@ type demoPlayground struct {
 
 // startPlayground listens on addr, which must be a loopback address, and
 // serves the page of the demo's networks: the workspace's people, the
-// Discord people and Pat's phone, each in their conversations with the
-// demo user.
+// Discord people and Pat's phone (g and phones are nil when left out),
+// each in their conversations with the demo user.
 func startPlayground(addr string, ws *demoWorkspace, g *demoGuild, phones *demoPhones) (*demoPlayground, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil || !isLoopback(host) {
@@ -43,17 +43,21 @@ func startPlayground(addr string, ws *demoWorkspace, g *demoGuild, phones *demoP
 		people = append(people, p.user.ID)
 		convs = append(convs, p.im)
 	}
-	var dpeople, dms []string
-	for _, p := range g.people {
-		dpeople = append(dpeople, p.user.ID)
-		dms = append(dms, p.dm)
+	networks := []playground.Network{playground.NewSlack(ws.fake, people, convs)}
+	var discord *playground.Discord
+	if g != nil {
+		var dpeople, dms []string
+		for _, p := range g.people {
+			dpeople = append(dpeople, p.user.ID)
+			dms = append(dms, p.dm)
+		}
+		discord = playground.NewDiscord(g.fake, dpeople, dms)
+		networks = append(networks, discord)
 	}
-	discord := playground.NewDiscord(g.fake, dpeople, dms)
-	page := playground.New(
-		playground.NewSlack(ws.fake, people, convs),
-		discord,
-		playground.NewSMS(phones.fake, playground.Phone{Number: demoPatNumber, Name: "Pat", Peers: []string{demoMyNumber}}),
-	)
+	if phones != nil {
+		networks = append(networks, playground.NewSMS(phones.fake, playground.Phone{Number: demoPatNumber, Name: "Pat", Peers: []string{demoMyNumber}}))
+	}
+	page := playground.New(networks...)
 	p := &demoPlayground{
 		url:        "http://" + l.Addr().String() + "/",
 		srv:        &http.Server{Handler: page, ReadHeaderTimeout: 10 * time.Second},
@@ -64,7 +68,9 @@ func startPlayground(addr string, ws *demoWorkspace, g *demoGuild, phones *demoP
 	p.stopTyping = stopTyping
 	go func() {
 		defer close(p.typingDone)
-		_ = discord.Run(tctx) // without it the page shows no typing; the demo goes on
+		if discord != nil {
+			_ = discord.Run(tctx) // without it the page shows no typing; the demo goes on
+		}
 	}()
 	go func() {
 		defer close(p.done)
