@@ -161,8 +161,16 @@ async function refresh() {
   }
 }
 
-$("#network").addEventListener("change", (e) => { view.net = e.target.value; view.conv = ""; stopEditing(); loadPeople(); });
-$("#person").addEventListener("change", (e) => { view.as = e.target.value; view.conv = ""; stopEditing(); loadConversations(); });
+// clearConversation empties the view of the last person's conversation
+// at once, so it is never shown as another's.
+function clearConversation() {
+  view.conv = "";
+  stopEditing();
+  $("#messages").replaceChildren();
+  $("#typing").textContent = "";
+}
+$("#network").addEventListener("change", (e) => { view.net = e.target.value; clearConversation(); loadPeople(); });
+$("#person").addEventListener("change", (e) => { view.as = e.target.value; clearConversation(); loadConversations(); });
 $("#text").addEventListener("input", () => {
   const now = Date.now();
   if (!features().typing || !view.conv || !$("#text").value || now - view.lastTyping < typingEvery) return;
