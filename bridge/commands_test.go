@@ -175,3 +175,22 @@ func TestProvisionedUserIsAskedOnce(t *testing.T) {
 		}
 	}
 }
+
+// Issue 12 bug 6: contacts "grouped under the workspace's name" — the
+// contacts offered at login come with their groups in one XEP-0144
+// suggestion from the gateway.
+func TestContactGroupsSuggested(t *testing.T) {
+	e := newEnv(t)
+	e.tr.SetContacts("acct-a",
+		bridge.Contact{ID: "bob", Name: "Bob", Groups: []string{"Acme"}},
+		bridge.Contact{ID: "carol", Name: "Carol"})
+	e.register(alice, "good-a")
+	m := e.expectMessage(func(m *xmpp.Message) bool {
+		return m.From.String() == domain && len(m.Extra) == 1 && m.Extra[0].Name.Space == bridge.NSRosterX
+	})
+	items := m.Extra[0].Children()
+	if len(items) != 1 || items[0].AttrValue("jid") != "bob@"+domain || items[0].AttrValue("name") != "Bob" ||
+		items[0].AttrValue("action") != "add" || items[0].ChildText("", "group") != "Acme" {
+		t.Fatalf("suggestion %s", m.Element())
+	}
+}

@@ -197,23 +197,35 @@ func (ro *roster) syncContacts(ctx context.Context, acc *account, sess Session) 
 		acc.log.Warn("listing contacts", "err", err)
 		return
 	}
+	var asked []rosterSuggestion
 	for _, c := range cs {
 		if ctx.Err() != nil {
 			return
 		}
-		ro.offerContact(ctx, acc, c)
+		if cj, ok := ro.offer(ctx, acc, c); ok && len(c.Groups) > 0 {
+			asked = append(asked, rosterSuggestion{cj, c})
+		}
 	}
+	ro.suggestGroups(ctx, acc.user, asked)
 }
 
 // offerContact makes sure a contact is in the user's roster: it asks the
 // user to accept a subscription from the contact JID (with its nickname)
 // unless the user already did, or was asked recently.
 func (ro *roster) offerContact(ctx context.Context, acc *account, c Contact) {
+	if cj, ok := ro.offer(ctx, acc, c); ok && len(c.Groups) > 0 {
+		ro.suggestGroups(ctx, acc.user, []rosterSuggestion{{cj, c}})
+	}
+}
+
+// offer is offerContact without the group suggestion: it reports whether
+// it asked the user, and the contact's JID.
+func (ro *roster) offer(ctx context.Context, acc *account, c Contact) (jid.JID, bool) {
 	if c.Deactivated {
 		// Not offered; one already in the roster shows why it went quiet.
 		cj, err := ro.contacts.jidFor(c.ID)
 		if err != nil {
-			return
+			return jid.JID{}, false
 		}
 		if _, err := ro.db.GetRosterItem(acc.user.String(), ro.name, cj.String()); err == nil {
 			ro.mu.Lock()
@@ -221,12 +233,12 @@ func (ro *roster) offerContact(ctx context.Context, acc *account, c Contact) {
 			ro.mu.Unlock()
 			ro.out.sendEphemeral(ctx, &xmpp.Presence{Header: xmpp.Header{From: cj, To: acc.user, Type: xmpp.PresenceUnavailable}, Status: "Account deactivated"})
 		}
-		return
+		return jid.JID{}, false
 	}
 	cj, err := ro.contacts.jidFor(c.ID)
 	if err != nil {
 		acc.log.Error("mapping contact", "contact", c.ID, "err", err)
-		return
+		return jid.JID{}, false
 	}
 	ro.accounts.noteRoute(acc, c.ID)
 	ask := false
@@ -241,7 +253,7 @@ func (ro *roster) offerContact(ctx context.Context, acc *account, c Contact) {
 		return changed
 	})
 	if !ask {
-		return
+		return cj, false
 	}
 	p := &xmpp.Presence{Header: xmpp.Header{From: cj, To: acc.user, Type: xmpp.PresenceSubscribe}}
 	if c.Name != "" {
@@ -249,7 +261,9 @@ func (ro *roster) offerContact(ctx context.Context, acc *account, c Contact) {
 	}
 	if err := ro.out.send(ctx, p); err != nil {
 		acc.log.Error("offering contact", "contact", cj, "err", err)
+		return cj, false
 	}
+	return cj, true
 }
 
 // rosterStripes is the number of roster locks.

@@ -42,8 +42,8 @@ func (c *cli) demoCommand(fs *flagSet) func([]string) int {
 	o := &demoOptions{}
 	fs.StringVar(&o.server, "server", "", "attach to the component `ADDRESS` of your XMPP server (default: run a private Prosody on loopback)")
 	fs.StringVar(&o.domain, "domain", "slack.localhost", "the Slack component's `DOMAIN` declared on the host server")
-	fs.StringVar(&o.discordDomain, "discord-domain", "discord.localhost", "the Discord component's `DOMAIN` declared on the host server")
-	fs.StringVar(&o.smsDomain, "sms-domain", "sms.localhost", "the SMS component's `DOMAIN` declared on the host server")
+	fs.StringVar(&o.discordDomain, "discord-domain", "discord.localhost", "the Discord component's `DOMAIN` declared on the host server, or \"off\"")
+	fs.StringVar(&o.smsDomain, "sms-domain", "sms.localhost", "the SMS component's `DOMAIN` declared on the host server, or \"off\"")
 	fs.StringVar(&o.secret, "secret", "demo", "the component `SECRET` declared on the host server")
 	fs.StringVar(&o.user, "user", "", "an XMPP account (`JID`) to register with the demo workspace right away (default with the private Prosody: "+defaultDemoUser+")")
 	fs.StringVar(&o.password, "password", "", "the `PASSWORD` of -user on the private Prosody (default: a random one, printed)")
@@ -133,7 +133,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 		}
 		user = u.Bare()
 	}
-	info := demoInfo{user: user, domain: o.domain, domains: []string{o.domain, o.discordDomain, o.smsDomain}}
+	info := demoInfo{user: user, domain: o.domain, domains: o.components()}
 	var private *privateServer
 	if o.server == "" {
 		p, err := startPrivateServer(ctx, &o, user, privateServerDir(o.dir))
@@ -157,10 +157,17 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 		return err
 	}
 	defer phones.close()
-	info.guild, info.phones = guild, phones
+	more := ""
+	if o.discordDomain != off {
+		info.guild = guild
+		more += discordSection(o.discordDomain, o.secret, guild)
+	}
+	if o.smsDomain != off {
+		info.phones = phones
+		more += phones.smsSection(o.smsDomain, o.secret, user)
+	}
 
-	cfgPath, err := writeDemoConfig(o, fake, ws.botToken,
-		discordSection(o.discordDomain, o.secret, guild)+phones.smsSection(o.smsDomain, o.secret, user))
+	cfgPath, err := writeDemoConfig(o, fake, ws.botToken, more)
 	if err != nil {
 		return err
 	}
@@ -190,7 +197,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, ready func(demoI
 		o.playground = "127.0.0.1:0"
 	}
 	if o.playground != "off" {
-		pg, err := startPlayground(o.playground, ws, guild, phones)
+		pg, err := startPlayground(o.playground, ws, info.guild, info.phones)
 		if err != nil {
 			return err
 		}
@@ -333,10 +340,9 @@ func provisionDemoUser(ctx context.Context, cfg *config, user jid.JID, slackToke
 
 func demoBanner(o demoOptions, user jid.JID, token string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nxgate demo: a fake Slack workspace, \"Demo Workspace\", bridged on %s,\n", o.domain)
-	fmt.Fprintf(&b, "a fake Discord on %s and a fake SMS provider on %s.\n\n", o.discordDomain, o.smsDomain)
+	fmt.Fprintf(&b, "\nxgate demo: %s.\n\n", o.networksLine())
 	fmt.Fprintf(&b, "Declare the components on your XMPP server first. Prosody:\n\n")
-	for _, d := range []string{o.domain, o.discordDomain, o.smsDomain} {
+	for _, d := range o.components() {
 		fmt.Fprintf(&b, "    Component %q\n        component_secret = %q\n", d, o.secret)
 	}
 	b.WriteString("\n")
@@ -346,7 +352,7 @@ func demoBanner(o demoOptions, user jid.JID, token string) string {
 	} else {
 		fmt.Fprintf(&b, "  - %s is registered already: log in and accept the contacts;\n", user)
 	}
-	b.WriteString(demoPeopleHelp)
+	b.WriteString(demoPeopleHelp(o))
 	fmt.Fprintf(&b, "  - send \"help\" to %s for the commands.\n\nCtrl-C stops the demo.\n\n", o.domain)
 	return b.String()
 }
@@ -354,23 +360,57 @@ func demoBanner(o demoOptions, user jid.JID, token string) string {
 // privateBanner tells how to use the demo on its private server.
 func privateBanner(o demoOptions, user jid.JID, p *privateServer) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nxgate demo: a fake Slack workspace, \"Demo Workspace\", on %s, a fake Discord\n", o.domain)
-	fmt.Fprintf(&b, "on %s and a fake SMS provider on %s, through a private Prosody\n", o.discordDomain, o.smsDomain)
-	fmt.Fprintf(&b, "on loopback (stopped when the demo ends).\n\n")
+	fmt.Fprintf(&b, "\nxgate demo: %s,\nthrough a private Prosody on loopback (stopped when the demo ends).\n\n", o.networksLine())
 	b.WriteString(p.connectHelp(user))
 	fmt.Fprintf(&b, "%s is registered on each network: accept the contacts, then\n", user)
-	b.WriteString(demoPeopleHelp)
+	b.WriteString(demoPeopleHelp(o))
 	fmt.Fprintf(&b, "  - send \"help\" to %s for the commands.\n\nCtrl-C stops the demo.\n\n", o.domain)
 	return b.String()
 }
 
+// off, as a -discord-domain or -sms-domain, leaves that network out.
+const off = "off"
+
+// components returns the domains of the demo's gateways.
+func (o demoOptions) components() []string {
+	out := []string{o.domain}
+	for _, d := range []string{o.discordDomain, o.smsDomain} {
+		if d != off {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// networksLine names the demo's fake networks and their gateways.
+func (o demoOptions) networksLine() string {
+	parts := []string{fmt.Sprintf("a fake Slack workspace, \"Demo Workspace\", on %s", o.domain)}
+	if o.discordDomain != off {
+		parts = append(parts, "a fake Discord on "+o.discordDomain)
+	}
+	if o.smsDomain != off {
+		parts = append(parts, "a fake SMS provider on "+o.smsDomain)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // demoPeopleHelp says who answers in the demo.
-const demoPeopleHelp = `  - on Slack, write to Eliza (she answers), Ada (she answers, then corrects
+func demoPeopleHelp(o demoOptions) string {
+	s := `  - on Slack, write to Eliza (she answers), Ada (she answers, then corrects
     herself), Grace (away, giving a talk) or Linus (he reacts);
-  - on Discord, to Hedy (she types, reacts and answers) or Alan (he answers,
-    then corrects himself);
-  - by SMS, to Pat (` + demoPatNumber + `@sms…, who answers each text; you text from ` + demoMyNumber + `);
 `
+	if o.discordDomain != off {
+		s += `  - on Discord, to Hedy (she types, reacts and answers) or Alan (he answers,
+    then corrects himself);
+`
+	}
+	if o.smsDomain != off {
+		s += `  - by SMS, to Pat, ` + demoPatNumber + `@` + o.smsDomain + ` (she answers each text; you
+    text from ` + demoMyNumber + `);
+`
+	}
+	return s
+}
 
 // demoWorkspace is the fake workspace and its people.
 type demoWorkspace struct {

@@ -122,6 +122,11 @@ func TestDemoPlaygroundTalksToXMPP(t *testing.T) {
 	if err := chromedp.Run(bctx, pageMessage("Hedy, are you there?")); err != nil {
 		t.Fatalf("the XMPP message did not appear on the Discord page: %v\n%s", err, out.String())
 	}
+	// The XMPP user's composing (XEP-0085) shows on the page.
+	c.Send(&xmpp.Message{Header: xmpp.Header{To: hedy, Type: xmpp.MessageChat}, Extra: []*xmpp.Element{xmpp.NewElement("http://jabber.org/protocol/chatstates", "composing")}})
+	if err := chromedp.Run(bctx, chromedp.WaitVisible(`//p[@id="typing"][contains(text(), "You is typing")]`, chromedp.BySearch)); err != nil {
+		t.Fatalf("the XMPP user's typing did not show on the page: %v\n%s", err, out.String())
+	}
 	if err := chromedp.Run(bctx, chromedp.SendKeys(`#text`, "Yes, on Discord")); err != nil {
 		t.Fatal(err)
 	}

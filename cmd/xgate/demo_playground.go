@@ -19,12 +19,16 @@ type demoPlayground struct {
 	url  string
 	srv  *http.Server
 	done chan struct{}
+	// stopTyping ends the Discord sessions that see typing; typingDone is
+	// closed when they are closed.
+	stopTyping context.CancelFunc
+	typingDone chan struct{}
 }
 
 // startPlayground listens on addr, which must be a loopback address, and
 // serves the page of the demo's networks: the workspace's people, the
-// Discord people and Pat's phone, each in their conversations with the
-// demo user.
+// Discord people and Pat's phone (g and phones are nil when left out),
+// each in their conversations with the demo user.
 func startPlayground(addr string, ws *demoWorkspace, g *demoGuild, phones *demoPhones) (*demoPlayground, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil || !isLoopback(host) {
@@ -39,21 +43,35 @@ func startPlayground(addr string, ws *demoWorkspace, g *demoGuild, phones *demoP
 		people = append(people, p.user.ID)
 		convs = append(convs, p.im)
 	}
-	var dpeople, dms []string
-	for _, p := range g.people {
-		dpeople = append(dpeople, p.user.ID)
-		dms = append(dms, p.dm)
+	networks := []playground.Network{playground.NewSlack(ws.fake, people, convs)}
+	var discord *playground.Discord
+	if g != nil {
+		var dpeople, dms []string
+		for _, p := range g.people {
+			dpeople = append(dpeople, p.user.ID)
+			dms = append(dms, p.dm)
+		}
+		discord = playground.NewDiscord(g.fake, dpeople, dms)
+		networks = append(networks, discord)
 	}
-	page := playground.New(
-		playground.NewSlack(ws.fake, people, convs),
-		playground.NewDiscord(g.fake, dpeople, dms),
-		playground.NewSMS(phones.fake, playground.Phone{Number: demoPatNumber, Name: "Pat", Peers: []string{demoMyNumber}}),
-	)
+	if phones != nil {
+		networks = append(networks, playground.NewSMS(phones.fake, playground.Phone{Number: demoPatNumber, Name: "Pat", Peers: []string{demoMyNumber}}))
+	}
+	page := playground.New(networks...)
 	p := &demoPlayground{
-		url:  "http://" + l.Addr().String() + "/",
-		srv:  &http.Server{Handler: page, ReadHeaderTimeout: 10 * time.Second},
-		done: make(chan struct{}),
+		url:        "http://" + l.Addr().String() + "/",
+		srv:        &http.Server{Handler: page, ReadHeaderTimeout: 10 * time.Second},
+		done:       make(chan struct{}),
+		typingDone: make(chan struct{}),
 	}
+	tctx, stopTyping := context.WithCancel(context.Background())
+	p.stopTyping = stopTyping
+	go func() {
+		defer close(p.typingDone)
+		if discord != nil {
+			_ = discord.Run(tctx) // without it the page shows no typing; the demo goes on
+		}
+	}()
 	go func() {
 		defer close(p.done)
 		if err := p.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -71,4 +89,6 @@ func (p *demoPlayground) stop() {
 		p.srv.Close()
 	}
 	<-p.done
+	p.stopTyping()
+	<-p.typingDone
 }

@@ -35,8 +35,8 @@ type privateServer struct {
 	password string // the demo user's
 }
 
-// startPrivateServer runs Prosody in dir for the demo: the component
-// o.domain with o.secret, a MUC service and the user o.user (its
+// startPrivateServer runs Prosody in dir for the demo: the components
+// o.components() with o.secret, a MUC service and the user o.user (its
 // password o.password, or a random one). The caller stops it.
 func startPrivateServer(ctx context.Context, o *demoOptions, user jid.JID, dir string) (*privateServer, error) {
 	if findProsody() == "" {
@@ -52,9 +52,13 @@ func startPrivateServer(ctx context.Context, o *demoOptions, user jid.JID, dir s
 		password = hex.EncodeToString(b)
 	}
 	muc := "conference." + user.Domain()
+	var components []prosodytest.Component
+	for _, d := range o.components() {
+		components = append(components, prosodytest.Component{Domain: d, Secret: o.secret})
+	}
 	srv, err := prosodytest.Launch(ctx, dir, prosodytest.Options{
 		Host:       user.Domain(),
-		Components: []prosodytest.Component{{Domain: o.domain, Secret: o.secret}, {Domain: o.discordDomain, Secret: o.secret}, {Domain: o.smsDomain, Secret: o.secret}},
+		Components: components,
 		MUC:        muc,
 		Users:      map[string]string{user.Local(): password},
 	})

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xgate-im/xgate/bridge"
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/jid"
 	"github.com/xgate-im/xgate/xmpp/prosodytest"
@@ -86,6 +87,18 @@ func TestDemoThroughProsody(t *testing.T) {
 	}
 	if _, ok := offered["xgate"]; ok {
 		t.Errorf("the app's bot is offered as a contact: %v", offered)
+	}
+	// The Slack contacts come grouped under the workspace's name
+	// (XEP-0144), as docs/slack.md says.
+	if _, err := c.Expect(wctx, func(s xmpp.Stanza) bool {
+		m, ok := s.(*xmpp.Message)
+		if !ok || m.From.String() != "slack.localhost" || len(m.Extra) == 0 || m.Extra[0].Name.Space != bridge.NSRosterX {
+			return false
+		}
+		items := m.Extra[0].Children()
+		return len(items) == 4 && items[0].ChildText("", "group") == "Demo Workspace"
+	}); err != nil {
+		t.Errorf("no roster group suggestion from the Slack gateway: %v", err)
 	}
 	s := xmpp.Stanza(&xmpp.Presence{Header: xmpp.Header{From: offered["Eliza"]}})
 	eliza := s.Head().From

@@ -13,15 +13,18 @@
 //	xgate genkey                    print a new store encryption key
 //	xgate version                   print the version
 //	xgate demo [--script] [-server ADDR] [-user JID] [-playground ADDR]
-//	                                the gateway against a fake Slack workspace
+//	                                the gateways against fake Slack, Discord and SMS
 //
 // # Demo
 //
-// demo runs the real gateway (transport, bridge, store, config path)
-// against slackfake, whose people answer. Without -server it starts a
-// private Prosody on loopback (xmpp/prosodytest.Launch) with the component,
-// a MUC service and the demo user, prints how to connect any client, and
-// stops it at exit. It serves the playground page (internal/playground) on
+// demo runs the real gateways (transports, bridge, store, config path)
+// against slackfake, discordfake and smsfake, whose people answer, with the
+// demo user registered on each (demo.go, demo_discord.go, demo_sms.go).
+// Without -server it starts a private Prosody on loopback
+// (xmpp/prosodytest.Launch) with the three components, a MUC service and
+// the demo user, prints how to connect any client, and stops it at exit;
+// with -server the host server must declare the three components (-domain,
+// -discord-domain, -sms-domain, all with -secret). It serves the playground page (internal/playground) on
 // a loopback port. --script runs a scripted tour with a built-in client and
 // exits with its result.
 //

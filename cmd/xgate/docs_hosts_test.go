@@ -47,7 +47,7 @@ func attachDemo(t *testing.T, component, c2s, domain, secret, user, host, passwo
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	_, done, out := runDemoUntilReady(t, ctx, demoOptions{server: component, domain: domain, secret: secret, user: user + "@" + host, dir: t.TempDir(), playground: "off"})
+	_, done, out := runDemoUntilReady(t, ctx, demoOptions{server: component, domain: domain, discordDomain: off, smsDomain: off, secret: secret, user: user + "@" + host, dir: t.TempDir(), playground: "off"})
 	wctx, wcancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer wcancel()
 	c := prosodytest.Dial(wctx, t, c2s, user, host, password)

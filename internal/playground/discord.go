@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"sync"
 
 	"github.com/xgate-im/xgate/transports/discord/discordfake"
 )
@@ -17,17 +18,23 @@ type Discord struct {
 	fake   *discordfake.Server
 	people []string // user IDs, in the order shown
 	convs  []string // channel IDs, in the order shown
+
+	mu            sync.Mutex
+	typing        map[string]typist // by channel
+	typingChanged chan struct{}     // closed and replaced at each TYPING_START
 }
 
 var (
-	_ Network = (*Discord)(nil)
-	_ Typer   = (*Discord)(nil)
+	_ Network      = (*Discord)(nil)
+	_ Typer        = (*Discord)(nil)
+	_ TypingViewer = (*Discord)(nil)
 )
 
 // NewDiscord returns the network of fake, acting as people (user IDs) in
 // the channels convs.
 func NewDiscord(fake *discordfake.Server, people, convs []string) *Discord {
-	return &Discord{fake: fake, people: slices.Clone(people), convs: slices.Clone(convs)}
+	return &Discord{fake: fake, people: slices.Clone(people), convs: slices.Clone(convs),
+		typing: map[string]typist{}, typingChanged: make(chan struct{})}
 }
 
 // ID returns "discord".
@@ -180,14 +187,31 @@ func (d *Discord) Typing(person, conv string) error {
 	return nil
 }
 
-// Changed waits for the visible state to differ from since.
+// Changed waits for the visible state, typing included, to differ from
+// since.
 func (d *Discord) Changed(ctx context.Context, since string) (string, error) {
-	var now string
-	err := d.fake.WaitUntil(ctx, func() bool {
-		now = d.state()
-		return now != since
-	})
-	return now, err
+	for {
+		d.mu.Lock()
+		typed := d.typingChanged
+		d.mu.Unlock()
+		if now := d.state(); now != since {
+			return now, nil
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-typed:
+				cancel()
+			case <-wctx.Done():
+			}
+		}()
+		// Woken by a change of the fake or by typing: look again.
+		_ = d.fake.WaitUntil(wctx, func() bool { return d.state() != since })
+		cancel()
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+	}
 }
 
 // state digests what the page shows.
@@ -198,6 +222,7 @@ func (d *Discord) state() string {
 	for _, c := range d.convs {
 		m, _ := d.Messages(c)
 		_ = enc.Encode(m)
+		_ = enc.Encode(d.TypingNow(c))
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }

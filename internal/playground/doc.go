@@ -8,7 +8,9 @@
 // Each fake network is one Network: Slack (over slackfake), Discord (over
 // discordfake) and SMS (over smsfake, where a person is a phone and a
 // conversation a pair of numbers). A network whose people can show typing
-// is also a Typer; one without edits or reactions is Limited. The page
+// is also a Typer, one that sees others type a TypingViewer (Discord,
+// whose Run keeps a Gateway session per person for that); one without
+// edits or reactions is Limited. The page
 // lists every network it is given, with what each can do, and knows
 // nothing else of any of them.
 //
@@ -23,6 +25,7 @@
 //	POST /api/{net}/edit   {as, conv, id, text}
 //	POST /api/{net}/react  {as, conv, id, emoji}
 //	POST /api/{net}/typing {as, conv}
+//	GET  /api/{net}/typing?conv=CONV         [name] of who else types there now
 //	GET  /api/events                         text/event-stream: "change" with the network's id
 //
 // Concurrency: a Server is safe for concurrent use; each event stream is

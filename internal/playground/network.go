@@ -36,6 +36,13 @@ type Typer interface {
 	Typing(person, conv string) error
 }
 
+// TypingViewer is a Network that knows who is typing in a conversation
+// (an XMPP user, through the gateway); a change of it is a change of the
+// network's state (Changed).
+type TypingViewer interface {
+	TypingNow(conv string) []string
+}
+
 // Limited is a Network without edits or reactions (SMS); the page hides
 // what the network cannot do. Networks that are not Limited can do both.
 type Limited interface {

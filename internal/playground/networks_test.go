@@ -1,6 +1,7 @@
 package playground_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/xgate-im/xgate/internal/playground"
 	"github.com/xgate-im/xgate/transports/discord/discordfake"
@@ -129,5 +131,51 @@ func TestSMSNetwork(t *testing.T) {
 	defer mu.Unlock()
 	if len(inbound) != 1 || inbound[0] != phone+" from the phone" {
 		t.Errorf("the gateway's webhook got %q", inbound)
+	}
+}
+
+// With Run, the Discord page knows who else types in a conversation (the
+// XMPP user, through the gateway's session), and that is a change.
+func TestDiscordTypingSeen(t *testing.T) {
+	fake := discordfake.New()
+	t.Cleanup(fake.Close)
+	me := fake.CreateUser(discordfake.UserSpec{Username: "you", GlobalName: "You"})
+	hedy := fake.CreateUser(discordfake.UserSpec{Username: "hedy", GlobalName: "Hedy"})
+	fake.AddFriend(me.ID, hedy.ID)
+	dm := fake.OpenDM(me.ID, hedy.ID)
+	d := playground.NewDiscord(fake, []string{hedy.ID}, []string{dm.ID})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(rctx) }()
+	if err := fake.WaitUntil(ctx, func() bool {
+		ss := fake.Sessions()
+		return len(ss) == 1 && ss[0].UserID == hedy.ID && ss[0].Connected
+	}); err != nil {
+		t.Fatalf("Hedy's session never connected: %v", err)
+	}
+	before, err := d.Changed(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.TypingNow(dm.ID); len(got) != 0 {
+		t.Fatalf("typing before anyone typed: %q", got)
+	}
+	fake.Typing(me.ID, dm.ID)
+	for now := before; ; {
+		if now, err = d.Changed(ctx, now); err != nil {
+			t.Fatalf("no change after typing: %v", err)
+		}
+		if got := d.TypingNow(dm.ID); len(got) == 1 && got[0] == "You" {
+			break
+		}
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.WaitUntil(ctx, func() bool { return fake.Connections() == 0 }); err != nil {
+		t.Errorf("Run left a session open: %v", err)
 	}
 }

@@ -48,6 +48,12 @@ func New(networks ...Network) *Server {
 		m, err := n.Messages(r.URL.Query().Get("conv"))
 		return orEmpty(m), err
 	}))
+	s.mux.HandleFunc("GET /api/{net}/typing", s.withNetwork(func(n Network, r *http.Request) (any, error) {
+		if tv, ok := n.(TypingViewer); ok {
+			return orEmpty(tv.TypingNow(r.URL.Query().Get("conv"))), nil
+		}
+		return []string{}, nil
+	}))
 	s.mux.HandleFunc("POST /api/{net}/send", s.action(func(n Network, a actionRequest) error {
 		if a.Text == "" {
 			return ErrNotAllowed

@@ -65,7 +65,18 @@ async function loadMessages() {
   if (!view.conv) { $("#messages").replaceChildren(); return; }
   const msgs = await api("/api/" + view.net + "/messages?conv=" + encodeURIComponent(view.conv));
   $("#messages").replaceChildren(...msgs.map(renderMessage));
+  await loadTyping();
   document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
+}
+
+// loadTyping shows who else is typing in the conversation; typing shows
+// for ten seconds, so it is looked at again then.
+let typingTimer = 0;
+async function loadTyping() {
+  const who = view.conv ? await api("/api/" + view.net + "/typing?conv=" + encodeURIComponent(view.conv)) : [];
+  $("#typing").textContent = who.length ? who.join(", ") + " is typing…" : "";
+  clearTimeout(typingTimer);
+  if (who.length) typingTimer = setTimeout(() => loadTyping().catch(() => {}), 10500);
 }
 
 function renderMessage(m) {
@@ -150,8 +161,16 @@ async function refresh() {
   }
 }
 
-$("#network").addEventListener("change", (e) => { view.net = e.target.value; view.conv = ""; stopEditing(); loadPeople(); });
-$("#person").addEventListener("change", (e) => { view.as = e.target.value; view.conv = ""; stopEditing(); loadConversations(); });
+// clearConversation empties the view of the last person's conversation
+// at once, so it is never shown as another's.
+function clearConversation() {
+  view.conv = "";
+  stopEditing();
+  $("#messages").replaceChildren();
+  $("#typing").textContent = "";
+}
+$("#network").addEventListener("change", (e) => { view.net = e.target.value; clearConversation(); loadPeople(); });
+$("#person").addEventListener("change", (e) => { view.as = e.target.value; clearConversation(); loadConversations(); });
 $("#text").addEventListener("input", () => {
   const now = Date.now();
   if (!features().typing || !view.conv || !$("#text").value || now - view.lastTyping < typingEvery) return;
