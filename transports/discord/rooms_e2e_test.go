@@ -266,7 +266,10 @@ func TestRoomsEndToEndThroughProsody(t *testing.T) {
 	// room goes on: a later message of Bob's is the next with a body.
 	fake.Post(bob.ID, general.ID, "after")
 	for {
-		s, err := c.Expect(ctx, func(s xmpp.Stanza) bool { m, ok := s.(*xmpp.Message); return ok && m.From.Bare() == room && m.Body != "" })
+		s, err := c.Expect(ctx, func(s xmpp.Stanza) bool {
+			m, ok := s.(*xmpp.Message)
+			return ok && m.From.Bare() == room && m.Body != ""
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
