@@ -265,33 +265,6 @@ func (r *rooms) background(ctx context.Context, iq *xmpp.IQ, handle func(context
 	})
 }
 
-// discoItems answers disco#items on the component: the rooms of the
-// user's group chats, from each account's group list (network I/O: run
-// outside the dispatcher).
-func (r *rooms) discoItems(ctx context.Context, iq *xmpp.IQ) {
-	items := &disco.Items{}
-	for _, acc := range r.accounts.userAccounts(iq.From) {
-		gs, err := r.accountGroups(ctx, acc, true)
-		if err != nil {
-			acc.log.Info("listing groups for disco", "err", err)
-			continue
-		}
-		for _, g := range gs {
-			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}, g.Name)
-			if err != nil {
-				acc.log.Error("mapping a room", "chat", g.ID, "err", err)
-				continue
-			}
-			name := g.Name
-			if name == "" {
-				name = room.Local()
-			}
-			items.Items = append(items.Items, disco.Item{JID: room, Name: name})
-		}
-	}
-	r.out.reply(ctx, iq, items.Element())
-}
-
 // roomChat is what the conversion of a room event for the user needs:
 // from the sender's occupant JID (the user's nick for what they wrote
 // elsewhere), ids mapped in the chat's scope, mentions as occupant JIDs.

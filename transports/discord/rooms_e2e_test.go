@@ -139,9 +139,13 @@ func TestRoomsEndToEndThroughProsody(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// disco#items on the gateway names the guild's channels (and none of
-	// a guild alice is not in).
-	items := discoItems(t, ctx, c, gw, "")
+	// disco#items on the gateway lists alice's guild as a node (and no
+	// guild she is not in); the node lists the guild's channels.
+	top := discoItems(t, ctx, c, gw, "")
+	if len(top) != 1 || top[0].JID != gw || top[0].Node != "parent/"+g.ID {
+		t.Fatalf("disco#items of the gateway %+v: want the node of guild %s only", top, g.ID)
+	}
+	items := discoItems(t, ctx, c, gw, top[0].Node)
 	var room jid.JID
 	var names []string
 	for _, it := range items {
