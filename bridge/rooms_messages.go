@@ -155,7 +155,7 @@ func (r *rooms) privateMessage(ctx context.Context, v *roomView, m *xmpp.Message
 }
 
 // handleIQ answers an iq to a room or an occupant: XEP-0410 self-ping,
-// disco#info and disco#items of the room.
+// disco#info and disco#items of the room, occupants' vCards.
 func (r *rooms) handleIQ(ctx context.Context, iq *xmpp.IQ) {
 	p := iq.Payload
 	get := iq.Type == xmpp.IQGet
@@ -170,6 +170,8 @@ func (r *rooms) handleIQ(ctx context.Context, iq *xmpp.IQ) {
 		})
 	case !r.access.Allowed(iq.From):
 		r.out.replyError(ctx, iq, userError(ErrNotAllowed))
+	case p.Name.Space == NSVCard && p.Name.Local == "vCard" && iq.To.Resource() != "":
+		r.background(ctx, iq, r.occupantVCard)
 	case p.Name.Space == NSMAM && p.Name.Local == "query" && iq.Type == xmpp.IQSet && iq.To.Resource() == "":
 		r.background(ctx, iq, r.handleMAM)
 	case p.Name.Space == disco.NSInfo && get && iq.To.Resource() == "" && p.AttrValue("node") == "":

@@ -199,6 +199,13 @@ func TestRoomsEndToEndThroughProsody(t *testing.T) {
 		t.Fatalf("want the subject after the history, got %s", s.Element())
 	}
 
+	// An occupant's vCard (XEP-0054 to the occupant JID) is the person's
+	// Discord profile.
+	res, err := c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: cazOcc, Type: xmpp.IQGet}, Payload: xmpp.NewElement(bridge.NSVCard, "vCard")})
+	if err != nil || res.Type != xmpp.IQResult || res.Payload.ChildText("", "NICKNAME") != "Carol" {
+		t.Fatalf("occupant vCard %v %v", res, err)
+	}
+
 	// Bob writes on Discord: from his occupant JID, with a stanza-id.
 	hi := fake.Post(bob.ID, general.ID, "hi all")
 	s, err = c.Expect(ctx, roomMessage(bobOcc, func(m *xmpp.Message) bool { return m.Body == "hi all" }))
