@@ -155,7 +155,7 @@ func (r *rooms) privateMessage(ctx context.Context, v *roomView, m *xmpp.Message
 }
 
 // handleIQ answers an iq to a room or an occupant: XEP-0410 self-ping,
-// disco#info and disco#items of the room.
+// disco#info and disco#items of the room, occupants' vCards.
 func (r *rooms) handleIQ(ctx context.Context, iq *xmpp.IQ) {
 	p := iq.Payload
 	get := iq.Type == xmpp.IQGet
@@ -170,6 +170,8 @@ func (r *rooms) handleIQ(ctx context.Context, iq *xmpp.IQ) {
 		})
 	case !r.access.Allowed(iq.From):
 		r.out.replyError(ctx, iq, userError(ErrNotAllowed))
+	case p.Name.Space == NSVCard && p.Name.Local == "vCard" && iq.To.Resource() != "":
+		r.background(ctx, iq, r.occupantVCard)
 	case p.Name.Space == NSMAM && p.Name.Local == "query" && iq.Type == xmpp.IQSet && iq.To.Resource() == "":
 		r.background(ctx, iq, r.handleMAM)
 	case p.Name.Space == disco.NSInfo && get && iq.To.Resource() == "" && p.AttrValue("node") == "":
@@ -263,33 +265,6 @@ func (r *rooms) background(ctx context.Context, iq *xmpp.IQ, handle func(context
 		defer cancel()
 		handle(bctx, iq)
 	})
-}
-
-// discoItems answers disco#items on the component: the rooms of the
-// user's group chats, from each account's group list (network I/O: run
-// outside the dispatcher).
-func (r *rooms) discoItems(ctx context.Context, iq *xmpp.IQ) {
-	items := &disco.Items{}
-	for _, acc := range r.accounts.userAccounts(iq.From) {
-		gs, err := r.accountGroups(ctx, acc, true)
-		if err != nil {
-			acc.log.Info("listing groups for disco", "err", err)
-			continue
-		}
-		for _, g := range gs {
-			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}, g.Name)
-			if err != nil {
-				acc.log.Error("mapping a room", "chat", g.ID, "err", err)
-				continue
-			}
-			name := g.Name
-			if name == "" {
-				name = room.Local()
-			}
-			items.Items = append(items.Items, disco.Item{JID: room, Name: name})
-		}
-	}
-	r.out.reply(ctx, iq, items.Element())
 }
 
 // roomChat is what the conversion of a room event for the user needs:

@@ -90,8 +90,10 @@ func (rt *router) handleIQ(ctx context.Context, iq *xmpp.IQ) {
 		return
 	}
 	switch {
-	case p.Name.Space == disco.NSItems && get && toGateway && p.AttrValue("node") == "" && rt.rooms != nil:
+	case p.Name.Space == disco.NSItems && get && toGateway && rt.rooms != nil && (p.AttrValue("node") == "" || isParentNode(p.AttrValue("node"))):
 		rt.background(ctx, iq, rt.rooms.discoItems)
+	case p.Name.Space == disco.NSInfo && get && toGateway && rt.rooms != nil && isParentNode(p.AttrValue("node")):
+		rt.background(ctx, iq, rt.rooms.discoParentInfo)
 	case p.Name.Space == disco.NSInfo && get:
 		rt.discoInfo(ctx, iq, toGateway)
 	case p.Name.Space == disco.NSItems && get:

@@ -289,10 +289,13 @@ type GroupInfo struct {
 	ID ChatID
 	// Parent is the group this one lives in, as in ChatRef.Parent (a
 	// Discord channel's guild, a thread's channel); "" if none.
-	Parent  ChatID
-	Name    string
-	Topic   string
-	Private bool
+	Parent ChatID
+	// ParentName is how the parent is shown (a Discord guild's name), or
+	// "" when unknown; disco#items names the parent's node with it.
+	ParentName string
+	Name       string
+	Topic      string
+	Private    bool
 	// Members is the number of members, when known (0 otherwise).
 	Members int
 }

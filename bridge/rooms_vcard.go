@@ -1,0 +1,53 @@
+package bridge
+
+import (
+	"context"
+
+	"github.com/xgate-im/xgate/xmpp"
+)
+
+// occupantVCard answers a XEP-0054 vCard request to an occupant JID
+// (XEP-0045 §17.4 lets clients ask occupants for theirs, which is how they
+// show occupants' avatars) with the member's profile from the network
+// (Profiler), as for a contact's JID. Only a user with a resource in the
+// room may ask, and only of its occupants (their own nick included). Runs
+// outside the dispatcher: Profile is network I/O.
+func (r *rooms) occupantVCard(ctx context.Context, iq *xmpp.IQ) {
+	if iq.Type != xmpp.IQGet {
+		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondNotAllowed, "Occupants' vCards are read-only."))
+		return
+	}
+	v := r.existingView(iq.From, iq.To.Local())
+	if v == nil {
+		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondNotAcceptable, "You are not in this room."))
+		return
+	}
+	nick := iq.To.Resource()
+	v.mu.Lock()
+	in, acc := len(v.joined) > 0, v.acc
+	uid, known := v.nicks[nick]
+	if nick == v.nick && v.nick != "" {
+		uid, known = v.self, true
+	}
+	v.mu.Unlock()
+	switch {
+	case !in || acc == nil:
+		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondNotAcceptable, "You are not in this room."))
+		return
+	case !known:
+		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, "There is no such occupant in this room."))
+		return
+	}
+	sess, state, _ := acc.snapshot()
+	pr, ok := sess.(Profiler)
+	if state != LoggedIn || !ok {
+		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, "No profile available now."))
+		return
+	}
+	p, err := pr.Profile(ctx, uid)
+	if err != nil {
+		r.out.replyError(ctx, iq, sendError(err))
+		return
+	}
+	r.out.reply(ctx, iq, vcardElement(p))
+}
