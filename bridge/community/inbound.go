@@ -142,8 +142,9 @@ func joinError(e *xmpp.StanzaError) error {
 func (r *room) bar(o *occupant, banned bool) {
 	r.mu.Lock()
 	o.state = stBarred
-	if r.byNick[o.nick] == o {
-		delete(r.byNick, o.nick)
+	nick := o.nick
+	if r.byNick[nick] == o {
+		delete(r.byNick, nick)
 	}
 	r.mu.Unlock()
 	what := "kicked"
@@ -151,12 +152,12 @@ func (r *room) bar(o *occupant, banned bool) {
 		what = "banned"
 	}
 	if o.listener {
-		r.roomGone(fmt.Errorf("community: the room %s the listener %q: %w", what, o.nick, ErrRoomGone))
+		r.roomGone(fmt.Errorf("community: the room %s the listener %q: %w", what, nick, ErrRoomGone))
 		return
 	}
 	r.h.barred.Add(1)
 	r.h.notify()
-	r.h.log.Error("the room "+what+" a puppet: it is not joined again, and its person's messages are not bridged to the room", "nick", o.nick, "network", o.network, "jid", o.jid.String())
+	r.h.log.Error("the room "+what+" a puppet: it is not joined again, and its person's messages are not bridged to the room", "nick", nick, "network", o.network, "jid", o.jid.String())
 }
 
 // roomGone records that the room cannot be used any more and reports it.
@@ -196,11 +197,12 @@ func (r *room) onMessage(ctx context.Context, o *occupant, m *xmpp.Message) {
 	r.mu.Lock()
 	ours := r.byNick[nick] != nil || nick == r.listener.nick
 	ch := r.waits[m.ID]
+	own := nick == o.nick
 	if o.listener {
 		r.lastIn = time.Now()
 	}
 	r.mu.Unlock()
-	if ch != nil && !o.listener && nick == o.nick {
+	if ch != nil && !o.listener && own {
 		select {
 		case ch <- nil:
 		default:
