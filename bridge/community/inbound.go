@@ -191,6 +191,11 @@ func (r *room) onMessage(ctx context.Context, o *occupant, m *xmpp.Message) {
 		return
 	}
 	if m.Type != xmpp.MessageGroupchat {
+		if m.Body != "" && !o.listener {
+			// A private message to a remote person through the room: not
+			// bridged, and the sender is told so.
+			r.refusePrivate(ctx, o, m)
+		}
 		return
 	}
 	nick := m.From.Resource()
@@ -215,6 +220,16 @@ func (r *room) onMessage(ctx context.Context, o *occupant, m *xmpp.Message) {
 	if err := r.fromOccupant(ctx, nick, m); err != nil {
 		r.h.log.Error("taking a message from the room", "nick", nick, "id", m.ID, "err", err)
 	}
+}
+
+// refusePrivate answers a private message to a puppet with an error.
+func (r *room) refusePrivate(ctx context.Context, o *occupant, m *xmpp.Message) {
+	reply := xmpp.Bounce(m, xmpp.NewStanzaError(xmpp.CondFeatureNotImplemented,
+		"Private messages to people bridged from another network are not passed on; write in the room."))
+	reply.Head().From = o.jid
+	sctx, cancel := context.WithTimeout(ctx, r.h.cfg.AnswerTimeout)
+	defer cancel()
+	_ = o.comp.Send(sctx, reply)
 }
 
 // sendError maps the room's error about a message we sent.

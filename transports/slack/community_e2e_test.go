@@ -261,6 +261,20 @@ func testRoomAndChannel(t *testing.T, w *communityWorld) {
 		t.Errorf("room got %q", carolMsg.Body)
 	}
 
+	// A private message to Carol's occupant is refused, and she stays.
+	carolNick, _ := w.room.WithResource("Carol C")
+	if err := alice.Send(&xmpp.Message{Header: xmpp.Header{To: carolNick, ID: "pm1", Type: xmpp.MessageChat}, Body: "psst"}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := alice.Expect(ctx, func(s xmpp.Stanza) bool {
+		m, ok := s.(*xmpp.Message)
+		return ok && m.ID == "pm1"
+	}); err != nil {
+		t.Fatal(err)
+	} else if m := st.(*xmpp.Message); m.Type != xmpp.MessageError || m.Error == nil || m.Error.Condition != xmpp.CondFeatureNotImplemented {
+		t.Errorf("private message answered %s", st.Element())
+	}
+
 	// A Slack member whose name clashes with an occupant's nick gets the
 	// network's name added.
 	w.fake.Post(w.dave.ID, w.channel.ID, "me too")
@@ -334,6 +348,9 @@ func testRoomAndChannel(t *testing.T, w *communityWorld) {
 	}
 	if st := w.hub.Stats(); st.Dropped != 0 || st.Barred != 0 || st.Gone != 0 {
 		t.Errorf("stats %+v", st)
+	}
+	if _, err := alice.Expect(expired(), prosodytest.PresenceFrom(carolNick, xmpp.PresenceUnavailable)); err == nil {
+		t.Error("Carol's occupant left the room")
 	}
 }
 
