@@ -1,7 +1,8 @@
 // Package community bridges a room on the host server's MUC service with
 // channels of remote networks, through the networks' app bots: a bridge
 // group, configured by the administrator. Every member of the group sees
-// every other's messages, corrections and retractions, each under the
+// every other's messages, corrections and retractions (reactions are not
+// bridged yet, and replies pass as plain messages), each under the
 // author's own name:
 //
 //   - on the XMPP side each remote person is their own occupant: the
@@ -29,7 +30,10 @@
 // group-wide ID of the message), so that a later correction or retraction
 // follows and a post handled again is not delivered twice. A message to
 // the room counts as delivered when the room reflects it to the puppet
-// that sent it. A temporary failure (the host server or its MUC restarting,
+// that sent it and the host server confirmed it (Component.Flush), so that
+// a connection lost afterwards does not write it again. A transport holds
+// back (does not acknowledge) the events of a channel announced with
+// WillBridge until the hub opened it. A temporary failure (the host server or its MUC restarting,
 // a network's rate limit) is retried with backoff, keeping the order; a
 // permanent one (the room or the channel gone, a puppet banned) is
 // reported (log and Stats) and the post is not retried for that member.

@@ -142,8 +142,9 @@ func joinError(e *xmpp.StanzaError) error {
 func (r *room) bar(o *occupant, banned bool) {
 	r.mu.Lock()
 	o.state = stBarred
-	if r.byNick[o.nick] == o {
-		delete(r.byNick, o.nick)
+	nick := o.nick
+	if r.byNick[nick] == o {
+		delete(r.byNick, nick)
 	}
 	r.mu.Unlock()
 	what := "kicked"
@@ -151,12 +152,12 @@ func (r *room) bar(o *occupant, banned bool) {
 		what = "banned"
 	}
 	if o.listener {
-		r.roomGone(fmt.Errorf("community: the room %s the listener %q: %w", what, o.nick, ErrRoomGone))
+		r.roomGone(fmt.Errorf("community: the room %s the listener %q: %w", what, nick, ErrRoomGone))
 		return
 	}
 	r.h.barred.Add(1)
 	r.h.notify()
-	r.h.log.Error("the room "+what+" a puppet: it is not joined again, and its person's messages are not bridged to the room", "nick", o.nick, "network", o.network, "jid", o.jid.String())
+	r.h.log.Error("the room "+what+" a puppet: it is not joined again, and its person's messages are not bridged to the room", "nick", nick, "network", o.network, "jid", o.jid.String())
 }
 
 // roomGone records that the room cannot be used any more and reports it.
@@ -190,17 +191,23 @@ func (r *room) onMessage(ctx context.Context, o *occupant, m *xmpp.Message) {
 		return
 	}
 	if m.Type != xmpp.MessageGroupchat {
+		if m.Body != "" && !o.listener {
+			// A private message to a remote person through the room: not
+			// bridged, and the sender is told so.
+			r.refusePrivate(ctx, o, m)
+		}
 		return
 	}
 	nick := m.From.Resource()
 	r.mu.Lock()
 	ours := r.byNick[nick] != nil || nick == r.listener.nick
 	ch := r.waits[m.ID]
+	own := nick == o.nick
 	if o.listener {
 		r.lastIn = time.Now()
 	}
 	r.mu.Unlock()
-	if ch != nil && !o.listener && nick == o.nick {
+	if ch != nil && !o.listener && own {
 		select {
 		case ch <- nil:
 		default:
@@ -213,6 +220,16 @@ func (r *room) onMessage(ctx context.Context, o *occupant, m *xmpp.Message) {
 	if err := r.fromOccupant(ctx, nick, m); err != nil {
 		r.h.log.Error("taking a message from the room", "nick", nick, "id", m.ID, "err", err)
 	}
+}
+
+// refusePrivate answers a private message to a puppet with an error.
+func (r *room) refusePrivate(ctx context.Context, o *occupant, m *xmpp.Message) {
+	reply := xmpp.Bounce(m, xmpp.NewStanzaError(xmpp.CondFeatureNotImplemented,
+		"Private messages to people bridged from another network are not passed on; write in the room."))
+	reply.Head().From = o.jid
+	sctx, cancel := context.WithTimeout(ctx, r.h.cfg.AnswerTimeout)
+	defer cancel()
+	_ = o.comp.Send(sctx, reply)
 }
 
 // sendError maps the room's error about a message we sent.

@@ -177,9 +177,10 @@ func (r *room) join(ctx context.Context, o *occupant) error {
 		}
 	}
 	close(o.done)
+	nick := o.nick
 	r.mu.Unlock()
 	if err == nil {
-		r.h.log.Debug("joined the room", "nick", o.nick, "jid", o.jid.String())
+		r.h.log.Debug("joined the room", "nick", nick, "jid", o.jid.String())
 	}
 	return err
 }

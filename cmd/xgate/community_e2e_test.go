@@ -21,7 +21,7 @@ import (
 // a room of a real Prosody's MUC service, a channel of the fake Slack and
 // a channel of the fake Discord: every person shows under their own name
 // on every side, nothing echoes, corrections and deletions follow, and a
-// restart of Prosody in the middle loses and duplicates nothing.
+// crash and restart of Prosody in the middle loses and duplicates nothing.
 func TestServeBridgeGroupThreeWays(t *testing.T) {
 	prosodytest.Require(t)
 	sf := slackfake.New()
@@ -217,12 +217,14 @@ self_ping = "200ms"
 		fail(err)
 	}
 
-	// Prosody restarts. What the room got was confirmed by the host server
-	// before the next post of the group's queue went on: once a post
-	// reached Discord after the room, the room's messages are settled.
+	// Prosody crashes and starts again (losing the room, which the
+	// bridge must notice). What the room got was confirmed by the host
+	// server before the next post of the group's queue went on: once a
+	// post reached Discord after the room, the room's messages are
+	// settled.
 	sf.Post(carol.ID, slackChan.ID, "sync")
 	onDiscord("Carol C", "sync")
-	p.Stop()
+	p.Kill()
 	sf.Post(carol.ID, slackChan.ID, "during, from slack")
 	if err := sf.WaitUntil(ctx, func() bool { return sf.Pending() == 0 }); err != nil {
 		fail(err) // acknowledged: it is in the group's queue
