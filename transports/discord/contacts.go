@@ -394,6 +394,14 @@ func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 	only := func(context.Context) ([]bridge.AccountID, bool, error) {
 		return []bridge.AccountID{s.acct}, true, nil
 	}
+	// A personal connection's catch-up has the IDs of its live events,
+	// which the Fanout recognizes. The bot's is per account: another
+	// account may have had the message live, and this one not (the bridge
+	// recognizes a message delivered twice).
+	id := func(m string) string { return "m:" + m }
+	if s.kind == kindBot {
+		id = func(m string) string { return "m:" + m + "@" + string(s.acct) }
+	}
 	for ch, after := range from {
 		for {
 			ms, err := messagesAfter(rctx, s.c, ch, after)
@@ -404,7 +412,7 @@ func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 			for _, m := range ms {
 				hist := historical[ch]
 				s.c.dispatch(ctx, bridge.Inbound{
-					ID: "m:" + m.ID + "@" + string(s.acct), Order: ch, Describe: describe("MESSAGE_CREATE (catch-up)"), Route: only,
+					ID: id(m.ID), Order: ch, Describe: describe("MESSAGE_CREATE (catch-up)"), Route: only,
 					Handle: func(ctx context.Context, bs bridge.Session) error {
 						return bs.(*Session).fromMessage(ctx, m, "", false, hist)
 					},
