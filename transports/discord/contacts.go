@@ -439,6 +439,9 @@ func (s *Session) noteCursor(channel, id string) {
 	var flush map[string]string
 	if now := time.Now(); now.Sub(s.flushed) >= cursorFlushEvery {
 		flush, s.dirty, s.flushed = s.dirty, map[string]string{}, now
+	} else if s.flushTimer == nil && !s.closed {
+		// The rest is written within a second even if nothing follows.
+		s.flushTimer = time.AfterFunc(cursorFlushEvery, s.flushCursors)
 	}
 	s.mu.Unlock()
 	s.saveCursors(flush)
@@ -450,11 +453,16 @@ func (s *Session) noteCursor(channel, id string) {
 // recognizes.
 const cursorFlushEvery = time.Second
 
-// flushCursors writes the cursors not written yet (at Close).
+// flushCursors writes the cursors not written yet (by the flush timer,
+// and at Close).
 func (s *Session) flushCursors() {
 	s.mu.Lock()
 	flush := s.dirty
 	s.dirty, s.flushed = map[string]string{}, time.Now()
+	if s.flushTimer != nil {
+		s.flushTimer.Stop()
+		s.flushTimer = nil
+	}
 	s.mu.Unlock()
 	s.saveCursors(flush)
 }

@@ -46,7 +46,9 @@ type Session struct {
 	members   map[string]bool     // bot-linked: guild → whether the user is in it
 	dirty     map[string]string   // cursors not yet written to the State
 	flushed   time.Time           // when cursors were last written
-	loginAt   time.Time
+	// flushTimer writes dirty cursors a second later; Close stops it.
+	flushTimer *time.Timer
+	loginAt    time.Time
 }
 
 var (

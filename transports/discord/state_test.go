@@ -206,3 +206,44 @@ func TestBotCatchUpAfterReidentify(t *testing.T) {
 		t.Errorf("channel %q, want %q", group, want)
 	}
 }
+
+// putWatch is a State that tells each Put on a channel.
+type putWatch struct {
+	MemoryState
+	puts chan string
+}
+
+func (p *putWatch) Put(key, value string) error {
+	err := p.MemoryState.Put(key, value)
+	select {
+	case p.puts <- key + "=" + value:
+	default:
+	}
+	return err
+}
+
+// TestCursorWrittenWithoutClose: a cursor is written to the State within
+// a second even when nothing follows and the session is not closed (as
+// before a crash), not only at the next message.
+func TestCursorWrittenWithoutClose(t *testing.T) {
+	w := newWorld(t, allPrivileged)
+	st := &putWatch{puts: make(chan string, 64)}
+	tr := w.transport(func(*Config) {})
+	tr.UseState(st)
+	_, rec := w.login(tr)
+	first := w.fake.Post(w.bob.ID, w.aliceBob, "one")
+	second := w.fake.Post(w.bob.ID, w.aliceBob, "two")
+	bridgetest.WaitFor(t, rec, func(m bridge.MessageEvent) bool { return m.ID == bridge.MessageID(second) })
+	want := cursorKey(string(MakeAccountID(kindUser, w.alice.ID)), w.aliceBob) + "=" + second
+	ctx := bounded(t, 5*time.Second)
+	for {
+		select {
+		case p := <-st.puts:
+			if p == want {
+				return
+			}
+		case <-ctx.Done():
+			t.Fatalf("the cursor of %s never written (first %s)", second, first)
+		}
+	}
+}
