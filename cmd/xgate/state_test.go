@@ -2,7 +2,11 @@ package main
 
 import (
 	"maps"
+	"path/filepath"
+	"strconv"
 	"testing"
+
+	"github.com/xgate-im/xgate/store"
 )
 
 // TestKVState: the Discord transport's durable state lives in the store,
@@ -37,5 +41,30 @@ func TestKVState(t *testing.T) {
 	}
 	if _, ok, _ := st.Get("route/1"); ok {
 		t.Error("deleted key still there")
+	}
+}
+
+// BenchmarkKVStateCursor is the cost of what the Discord transport writes
+// per message delivered to an account: one cursor, synced to disk.
+func BenchmarkKVStateCursor(b *testing.B) {
+	k, err := store.GenerateKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, err := store.ParseKey([]byte(k))
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(b.TempDir(), "xgate.db"), store.Options{Key: key})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	st := kvState{db: db, ns: "state/discord"}
+	b.ResetTimer()
+	for i := range b.N {
+		if err := st.Put("cursor/bot:1/"+strconv.Itoa(i%50), strconv.Itoa(i)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

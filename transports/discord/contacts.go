@@ -394,6 +394,14 @@ func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 	only := func(context.Context) ([]bridge.AccountID, bool, error) {
 		return []bridge.AccountID{s.acct}, true, nil
 	}
+	// A personal connection's catch-up has the IDs of its live events,
+	// which the Fanout recognizes. The bot's is per account: another
+	// account may have had the message live, and this one not (the bridge
+	// recognizes a message delivered twice).
+	id := func(m string) string { return "m:" + m }
+	if s.kind == kindBot {
+		id = func(m string) string { return "m:" + m + "@" + string(s.acct) }
+	}
 	for ch, after := range from {
 		for {
 			ms, err := messagesAfter(rctx, s.c, ch, after)
@@ -404,7 +412,7 @@ func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 			for _, m := range ms {
 				hist := historical[ch]
 				s.c.dispatch(ctx, bridge.Inbound{
-					ID: "m:" + m.ID + "@" + string(s.acct), Order: ch, Describe: describe("MESSAGE_CREATE (catch-up)"), Route: only,
+					ID: id(m.ID), Order: ch, Describe: describe("MESSAGE_CREATE (catch-up)"), Route: only,
 					Handle: func(ctx context.Context, bs bridge.Session) error {
 						return bs.(*Session).fromMessage(ctx, m, "", false, hist)
 					},
@@ -422,13 +430,46 @@ func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 func (s *Session) noteCursor(channel, id string) {
 	s.mu.Lock()
 	cur := s.cursors[channel]
-	newer := cur == "" || snowflakeLess(cur, id)
-	if newer {
-		s.cursors[channel] = id
+	if cur != "" && !snowflakeLess(cur, id) {
+		s.mu.Unlock()
+		return
+	}
+	s.cursors[channel] = id
+	s.dirty[channel] = id
+	var flush map[string]string
+	if now := time.Now(); now.Sub(s.flushed) >= cursorFlushEvery {
+		flush, s.dirty, s.flushed = s.dirty, map[string]string{}, now
+	} else if s.flushTimer == nil && !s.closed {
+		// The rest is written within a second even if nothing follows.
+		s.flushTimer = time.AfterFunc(cursorFlushEvery, s.flushCursors)
 	}
 	s.mu.Unlock()
-	if newer {
-		s.t.remember(cursorKey(string(s.acct), channel), id)
+	s.saveCursors(flush)
+}
+
+// cursorFlushEvery spaces the writes of a session's cursors to the State:
+// a write is a disk sync (1.6 ms on the test machine), and a cursor kept a
+// little behind only makes catch-up read again messages the bridge
+// recognizes.
+const cursorFlushEvery = time.Second
+
+// flushCursors writes the cursors not written yet (by the flush timer,
+// and at Close).
+func (s *Session) flushCursors() {
+	s.mu.Lock()
+	flush := s.dirty
+	s.dirty, s.flushed = map[string]string{}, time.Now()
+	if s.flushTimer != nil {
+		s.flushTimer.Stop()
+		s.flushTimer = nil
+	}
+	s.mu.Unlock()
+	s.saveCursors(flush)
+}
+
+func (s *Session) saveCursors(cs map[string]string) {
+	for ch, id := range cs {
+		s.t.remember(cursorKey(string(s.acct), ch), id)
 	}
 }
 

@@ -288,7 +288,11 @@ func (t *Transport) onReady(ctx context.Context, c *conn, raw json.RawMessage) {
 	}
 	// A new bot session: each bot-linked account reads its chats from its
 	// cursors, before the new session's events.
-	for _, a := range t.fanout.Group(kindBot) {
+	t.catchMu.Lock()
+	t.botLive = true
+	accts := t.fanout.Group(kindBot)
+	t.catchMu.Unlock()
+	for _, a := range accts {
 		if s, ok := t.fanout.Session(a); ok {
 			s.(*Session).catchUp(ctx, nil)
 		}

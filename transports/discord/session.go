@@ -44,7 +44,11 @@ type Session struct {
 	contacts  map[string]bool     // the contacts last listed (and the user)
 	cursors   map[string]string   // channel → newest message delivered
 	members   map[string]bool     // bot-linked: guild → whether the user is in it
-	loginAt   time.Time
+	dirty     map[string]string   // cursors not yet written to the State
+	flushed   time.Time           // when cursors were last written
+	// flushTimer writes dirty cursors a second later; Close stops it.
+	flushTimer *time.Timer
+	loginAt    time.Time
 }
 
 var (
@@ -77,7 +81,7 @@ func (t *Transport) Login(ctx context.Context, acct bridge.AccountData, sink bri
 	s := &Session{
 		t: t, acct: acct.ID, kind: kind, user: user, sink: sink,
 		log: t.log.With("account", string(acct.ID)),
-		dms: map[string]string{}, peers: map[string]string{}, nonces: map[string]struct{}{}, cursors: map[string]string{}, members: map[string]bool{},
+		dms: map[string]string{}, peers: map[string]string{}, nonces: map[string]struct{}{}, cursors: map[string]string{}, members: map[string]bool{}, dirty: map[string]string{},
 		loginAt: time.Now(),
 	}
 	switch kind {
@@ -106,7 +110,13 @@ func (t *Transport) Login(ctx context.Context, acct bridge.AccountData, sink bri
 		}
 	}
 	s.loadCursors()
+	// A bot-linked account is caught up by the bot's next READY if it is
+	// attached before that READY looks, else here (botLive): never by
+	// neither.
+	t.catchMu.Lock()
 	t.fanout.Attach(acct.ID, s)
+	botLive := t.botLive
+	t.catchMu.Unlock()
 	if kind == kindUser {
 		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		s.stop, s.done = cancel, make(chan struct{})
@@ -134,14 +144,10 @@ func (t *Transport) Login(ctx context.Context, acct bridge.AccountData, sink bri
 			return nil, fmt.Errorf("discord: login: %w: %w", bridge.ErrTemporary, ctx.Err())
 		}
 	}
-	if kind == kindBot {
-		// What was said in its chats while xgate was down: read now if the
-		// bot's Gateway session exists, else at its READY.
-		select {
-		case <-t.bot.ready:
-			s.catchUp(ctx, nil)
-		default:
-		}
+	if kind == kindBot && botLive {
+		// What was said in its chats while xgate was down: the bot's
+		// Gateway session exists, so no READY will read it.
+		s.catchUp(ctx, nil)
 	}
 	s.mu.Lock()
 	s.live = true
@@ -210,6 +216,7 @@ func (s *Session) Close() error {
 		s.stop()
 		<-s.done
 	}
+	s.flushCursors()
 	return nil
 }
 

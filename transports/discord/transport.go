@@ -42,6 +42,10 @@ type Transport struct {
 	chans channels
 	// state is the durable memory (state.go); set before Run and Login.
 	state State
+	// catchMu orders a bot-linked login against the bot's READY, and
+	// botLive says a READY came: see Login.
+	catchMu sync.Mutex
+	botLive bool
 
 	mu     sync.Mutex
 	codes  map[string]linkCode // pending bot links, by Discord user ID
