@@ -158,15 +158,24 @@ func (ac *accounts) start(ctx context.Context, a store.Account) error {
 // concurrentLogins is how many logins run at once.
 const concurrentLogins = 16
 
-// login calls the transport's Login in one of the login slots.
-func (ac *accounts) login(ctx context.Context, acc *account) (Session, error) {
+// login calls the transport's Login in one of the login slots. On success
+// the slot is kept until release is called: the work that follows a login
+// (the contact list, the roster pushes) counts as part of it, so that a
+// start with thousands of accounts does not run thousands of those at
+// once (9,700 goroutines waiting to send to the host server were seen).
+func (ac *accounts) login(ctx context.Context, acc *account) (sess Session, release func(), err error) {
 	select {
 	case ac.loginSlots <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
-	defer func() { <-ac.loginSlots }()
-	return ac.tr.Login(ctx, acc.data, ac.sink(acc))
+	release = func() { <-ac.loginSlots }
+	sess, err = ac.tr.Login(ctx, acc.data, ac.sink(acc))
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return sess, release, nil
 }
 
 // loginLoop logs in until it succeeds, the credentials are refused, or the
@@ -176,9 +185,10 @@ func (ac *accounts) login(ctx context.Context, acc *account) (Session, error) {
 func (ac *accounts) loginLoop(ctx context.Context, acc *account) (handedOff bool) {
 	backoff := time.Second
 	for {
-		sess, err := ac.login(ctx, acc)
+		sess, release, err := ac.login(ctx, acc)
 		if ctx.Err() != nil {
 			if err == nil {
+				release()
 				sess.Close()
 			}
 			return false
@@ -191,6 +201,7 @@ func (ac *accounts) loginLoop(ctx context.Context, acc *account) (handedOff bool
 			ac.recordLoginError(acc, "")
 			ac.changed(ctx, acc.user)
 			ac.loggedIn(ctx, acc, sess)
+			release()
 			ac.life.wg.Add(1) // inside a counted goroutine: never from zero
 			context.AfterFunc(ctx, func() {
 				defer ac.life.wg.Done()

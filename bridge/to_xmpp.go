@@ -130,17 +130,10 @@ func (d *toXMPP) newID() string { return d.comp.NewID() }
 // could be neither sent nor stored.
 func (d *toXMPP) deliver(ctx context.Context, s xmpp.Stanza, durable bool) (live bool, err error) {
 	b := xmpp.Encode(s)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.checked {
-		items, err := d.db.OutboxPeek(d.queue, 1)
-		if err == nil {
-			d.backlog, d.checked = len(items) > 0, true
-		}
-	}
 	// A durable stanza waits behind older stored ones, to keep their
 	// order; an ephemeral one (an iq answer, typing, presence) has no
-	// order to keep with them and goes now even while they are flushed.
+	// order to keep with them and goes now even while they are flushed,
+	// without waiting for d.mu (held while a durable one waits for room).
 	if !durable {
 		// Never wait: an answer or a typing notification that cannot be
 		// queued now is worth nothing later, and waiting would hold up
@@ -150,6 +143,14 @@ func (d *toXMPP) deliver(ctx context.Context, s xmpp.Stanza, durable bool) (live
 			return false, nil
 		}
 		return true, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.checked {
+		items, err := d.db.OutboxPeek(d.queue, 1)
+		if err == nil {
+			d.backlog, d.checked = len(items) > 0, true
+		}
 	}
 	if !d.backlog {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)

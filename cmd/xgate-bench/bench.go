@@ -201,6 +201,10 @@ func (b *bench) run(ctx context.Context, sc scenario, run int, sdir, seed string
 		if err := fetchProfile(fmt.Sprintf("http://%s/debug/pprof/heap?debug=1", x.hookAddr), strings.TrimSuffix(path, ".pprof")+".txt"); err != nil {
 			b.logf("%s: heap statistics: %v", sc.Name, err)
 		}
+		// And the goroutines by stack (a crowd of them holds stack memory).
+		if err := fetchProfile(fmt.Sprintf("http://%s/debug/pprof/goroutine?debug=1", x.hookAddr), filepath.Join(b.o.profile, sc.Name+"-idle-goroutines.txt")); err != nil {
+			b.logf("%s: goroutines: %v", sc.Name, err)
+		}
 	}
 	b.logf("%s run %d: handshake %.0f ms, %d logins by %.0f ms, idle RSS %.1f MB (anonymous %.1f, files %.1f), peak %.1f MB",
 		sc.Name, run+1, r.StartupMS, sc.Users, r.LoginMS, r.IdleRSSMB, mb(mem.Anon), mb(mem.File), mb(mem.HWM))

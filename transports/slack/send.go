@@ -64,6 +64,7 @@ func (s *Session) Send(ctx context.Context, chat bridge.ChatRef, msg bridge.Outg
 	}
 	conv, err := s.conversation(ctx, chat)
 	if err != nil {
+		s.noteAuth(ctx, err)
 		return "", err
 	}
 	c := s.channel(conv)
@@ -85,7 +86,7 @@ func (s *Session) Send(ctx context.Context, chat bridge.ChatRef, msg bridge.Outg
 		_, ts, err = s.api.PostMessageContext(ctx, conv, opts[0])
 	}
 	if err != nil {
-		return "", s.sendError(conv, chat, "chat.postMessage", err)
+		return "", s.sendError(ctx, conv, chat, "chat.postMessage", err)
 	}
 	s.expectEcho(echoKey{kind: "message", channel: conv, ts: ts})
 	return bridge.MessageID(ts), nil
@@ -93,9 +94,11 @@ func (s *Session) Send(ctx context.Context, chat bridge.ChatRef, msg bridge.Outg
 
 // sendError classifies a failure of a request in a conversation; a
 // conversation that is gone is forgotten so that the next message opens it
-// again.
-func (s *Session) sendError(conv string, chat bridge.ChatRef, op string, err error) error {
+// again, and a token that stopped working logs the account out (reported
+// once, like the other places that notice it).
+func (s *Session) sendError(ctx context.Context, conv string, chat bridge.ChatRef, op string, err error) error {
 	err = classify(op, err)
+	s.noteAuth(ctx, err)
 	if errors.Is(err, bridge.ErrNotFound) && chat.ID == "" {
 		s.mu.Lock()
 		if peer, ok := s.imPeers[conv]; ok {
@@ -122,7 +125,7 @@ func (s *Session) Edit(ctx context.Context, chat bridge.ChatRef, id bridge.Messa
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, _, _, err := s.api.UpdateMessageContext(ctx, conv, string(id), slack.MsgOptionText(text, false)); err != nil {
-		return s.sendError(conv, chat, "chat.update", err)
+		return s.sendError(ctx, conv, chat, "chat.update", err)
 	}
 	s.expectEcho(echoKey{kind: "edit", channel: conv, ts: string(id)})
 	return nil
@@ -141,7 +144,7 @@ func (s *Session) Retract(ctx context.Context, chat bridge.ChatRef, id bridge.Me
 		if hasCode(err, "message_not_found") {
 			return nil // already gone: what the user wanted
 		}
-		return s.sendError(conv, chat, "chat.delete", err)
+		return s.sendError(ctx, conv, chat, "chat.delete", err)
 	}
 	s.expectEcho(echoKey{kind: "delete", channel: conv, ts: string(id)})
 	return nil
@@ -173,7 +176,7 @@ func (s *Session) React(ctx context.Context, chat bridge.ChatRef, id bridge.Mess
 	}
 	msg, err := s.message(ctx, conv, string(id))
 	if err != nil {
-		return s.sendError(conv, chat, "conversations.history", err)
+		return s.sendError(ctx, conv, chat, "conversations.history", err)
 	}
 	have := reactionsOf(msg, s.user)
 	c := s.channel(conv)
@@ -185,7 +188,7 @@ func (s *Session) React(ctx context.Context, chat bridge.ChatRef, id bridge.Mess
 			continue
 		}
 		if err := s.api.AddReactionContext(ctx, name, ref); err != nil && !hasCode(err, "already_reacted") {
-			return s.sendError(conv, chat, "reactions.add", err)
+			return s.sendError(ctx, conv, chat, "reactions.add", err)
 		}
 		s.expectEcho(echoKey{kind: "react+", channel: conv, ts: string(id), name: name})
 	}
@@ -194,7 +197,7 @@ func (s *Session) React(ctx context.Context, chat bridge.ChatRef, id bridge.Mess
 			continue
 		}
 		if err := s.api.RemoveReactionContext(ctx, name, ref); err != nil && !hasCode(err, "no_reaction") {
-			return s.sendError(conv, chat, "reactions.remove", err)
+			return s.sendError(ctx, conv, chat, "reactions.remove", err)
 		}
 		s.expectEcho(echoKey{kind: "react-", channel: conv, ts: string(id), name: name})
 	}
