@@ -88,17 +88,49 @@ func (s *Session) Members(ctx context.Context, chat bridge.ChatID) ([]bridge.Gro
 		}
 		params.Cursor = next
 	}
+	unknown := 0
+	for _, id := range ids {
+		if _, ok := s.dir.member(id); !ok {
+			unknown++
+		}
+	}
+	if unknown > memberLookups {
+		// One users.list (a page per 200 people) rather than a users.info
+		// each: a join must not wait on a thousand calls.
+		if err := s.loadMembers(ctx); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]bridge.GroupMember, 0, len(ids))
+	lookups := 0
 	for _, id := range ids {
 		nick := id
-		if m, err := s.member(ctx, id); err == nil {
+		m, ok := s.dir.member(id)
+		if !ok && lookups < memberLookups {
+			lookups++
+			m, ok = s.lookUpMember(ctx, id)
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+		}
+		if ok {
 			nick = m.display
-		} else if ctx.Err() != nil {
-			return nil, ctx.Err()
 		}
 		out = append(out, bridge.GroupMember{User: s.userID(id), Nick: nick, Role: bridge.RoleMember, Self: id == s.user})
 	}
 	return out, nil
+}
+
+// memberLookups bounds the users.info calls of one Members: beyond it
+// the member list is read instead (users.list), and people it does not
+// hold (from other workspaces of a shared channel) beyond it are named
+// by their ID.
+const memberLookups = 20
+
+// lookUpMember reads one member with users.info.
+func (s *Session) lookUpMember(ctx context.Context, id string) (member, bool) {
+	m, err := s.member(ctx, id)
+	return m, err == nil
 }
 
 // JoinGroup implements bridge.GroupJoiner with conversations.join. Only
