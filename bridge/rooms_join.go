@@ -215,13 +215,13 @@ func (r *rooms) discoverRoom(ctx context.Context, user jid.JID, local string) (C
 			continue
 		}
 		for _, g := range gs {
-			if roomLocalpart(g.Name, g.ID, r.domain.Domain()) != local {
+			if roomLocalpart(g.jidName(), g.ID, r.domain.Domain()) != local {
 				continue
 			}
 			if _, err := r.db.RoomByChat(r.name, string(g.ID)); err == nil {
 				continue // mapped to another localpart already
 			}
-			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}, g.Name)
+			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}, g.jidName())
 			if err != nil {
 				return ChatRef{}, err
 			}
