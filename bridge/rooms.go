@@ -229,6 +229,15 @@ func uniqueNick(want, fallback string, taken func(string) bool) string {
 	return nick
 }
 
+// jidName is the name a group's room JID is made from: its Handle, else
+// its Name.
+func (g GroupInfo) jidName() string {
+	if g.Handle != "" {
+		return g.Handle
+	}
+	return g.Name
+}
+
 // roomFor returns the room JID of a chat, making the mapping on first
 // sight; name is the chat's name if the caller knows it. A chat mapped
 // without its parent gets it recorded when it comes (chatOf returns it).

@@ -112,7 +112,7 @@ func (r *rooms) listRooms(ctx context.Context, user jid.JID) []listedRoom {
 			continue
 		}
 		for _, g := range gs {
-			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}, g.Name)
+			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}, g.jidName())
 			if err != nil {
 				acc.log.Error("mapping a room", "chat", g.ID, "err", err)
 				continue

@@ -137,14 +137,14 @@ func (r *rooms) toResources(ctx context.Context, v *roomView, durable bool, buil
 	return nil
 }
 
-// cachedName returns the name of a group from the account's cached group
-// list, or "".
+// cachedName returns the name a group's room JID is made from, from the
+// account's cached group list, or "".
 func (r *rooms) cachedName(acc *account, id ChatID) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, g := range r.groups[acc.key].groups {
 		if g.ID == id {
-			return g.Name
+			return g.jidName()
 		}
 	}
 	return ""

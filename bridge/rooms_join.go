@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/xgate-im/xgate/xmpp"
@@ -191,8 +192,8 @@ func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
 	v.mu.Unlock()
 
 	slices.SortFunc(occupants, func(a, b GroupMember) int { return strings.Compare(a.Nick, b.Nick) })
-	for _, m := range occupants {
-		_ = r.out.send(ctx, occupantPresence(room, user, r.remoteOccupant(room, m), false))
+	for _, o := range r.remoteOccupants(room, occupants) {
+		_ = r.out.send(ctx, occupantPresence(room, user, o, false))
 	}
 	statuses := []int{statusNonAnonymous, statusSelf}
 	if nick != want {
@@ -214,13 +215,13 @@ func (r *rooms) discoverRoom(ctx context.Context, user jid.JID, local string) (C
 			continue
 		}
 		for _, g := range gs {
-			if roomLocalpart(g.Name, g.ID, r.domain.Domain()) != local {
+			if roomLocalpart(g.jidName(), g.ID, r.domain.Domain()) != local {
 				continue
 			}
 			if _, err := r.db.RoomByChat(r.name, string(g.ID)); err == nil {
 				continue // mapped to another localpart already
 			}
-			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}, g.Name)
+			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}, g.jidName())
 			if err != nil {
 				return ChatRef{}, err
 			}
@@ -230,6 +231,39 @@ func (r *rooms) discoverRoom(ctx context.Context, user jid.JID, local string) (C
 		}
 	}
 	return ChatRef{}, fmt.Errorf("bridge: no room %q: %w", local, ErrNotFound)
+}
+
+// occupantWorkers is how many members remoteOccupants describes at once.
+const occupantWorkers = 16
+
+// remoteOccupants describes members as occupants, in their order. The
+// first sight of a person stores their contact JID (a write of its own),
+// so a large room is described by several workers at once, whose writes
+// share commits (the store's group commit) rather than waiting for one
+// each.
+func (r *rooms) remoteOccupants(room jid.JID, ms []GroupMember) []occupant {
+	out := make([]occupant, len(ms))
+	if len(ms) <= occupantWorkers {
+		for i, m := range ms {
+			out[i] = r.remoteOccupant(room, m)
+		}
+		return out
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range occupantWorkers {
+		wg.Go(func() {
+			for i := range next {
+				out[i] = r.remoteOccupant(room, ms[i])
+			}
+		})
+	}
+	for i := range ms {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
 }
 
 // remoteOccupant describes a remote member as an occupant.

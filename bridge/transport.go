@@ -293,9 +293,17 @@ type GroupInfo struct {
 	// ParentName is how the parent is shown (a Discord guild's name), or
 	// "" when unknown; disco#items names the parent's node with it.
 	ParentName string
-	Name       string
-	Topic      string
-	Private    bool
+	// Name is how the room is shown (its disco and room name). Unless
+	// Handle is set it also makes the room JID, on first sight.
+	Name string
+	// Handle is the network's own name of the group when Name is made up
+	// by the transport for display (a Slack group DM, named "mpdm-…" by
+	// Slack and by its members' names here): the room JID is made from it
+	// instead, so that it stays what the network's name gives. "" if Name
+	// is the network's.
+	Handle  string
+	Topic   string
+	Private bool
 	// Members is the number of members, when known (0 otherwise).
 	Members int
 }

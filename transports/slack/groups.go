@@ -43,10 +43,16 @@ func (s *Session) Groups(ctx context.Context) ([]bridge.GroupInfo, error) {
 			if c.Name != "" {
 				s.dir.putChannel(c.ID, c.Name)
 			}
-			out = append(out, bridge.GroupInfo{
+			g := bridge.GroupInfo{
 				ID: bridge.ChatID(c.ID), Name: c.Name, Topic: c.Topic.Value,
 				Private: c.IsPrivate || c.IsMpIM, Members: c.NumMembers,
-			})
+			}
+			if c.IsMpIM {
+				if name := s.mpimName(ctx, c.Name); name != "" {
+					g.Name, g.Handle = name, c.Name
+				}
+			}
+			out = append(out, g)
 		}
 		if next == "" {
 			break
@@ -55,6 +61,63 @@ func (s *Session) Groups(ctx context.Context) ([]bridge.GroupInfo, error) {
 	}
 	slices.SortFunc(out, func(a, b bridge.GroupInfo) int { return strings.Compare(string(a.ID), string(b.ID)) })
 	return out, nil
+}
+
+// mpimHandles reads the members' handles out of a group DM's name, which
+// Slack makes "mpdm-" + the handles joined by "--" + "-1"; ok is false
+// for a name not made so.
+func mpimHandles(name string) (handles []string, ok bool) {
+	rest, ok := strings.CutPrefix(name, "mpdm-")
+	if !ok {
+		return nil, false
+	}
+	i := strings.LastIndexByte(rest, '-')
+	if i <= 0 || i == len(rest)-1 || strings.Trim(rest[i+1:], "0123456789") != "" {
+		return nil, false
+	}
+	for _, h := range strings.Split(rest[:i], "--") {
+		if h == "" {
+			return nil, false
+		}
+		handles = append(handles, h)
+	}
+	return handles, true
+}
+
+// mpimName names a group DM by its other members' display names ("Bob,
+// Carol"), read from the member list (one users.list when one of them is
+// unknown); a handle that names nobody known stays as it is. "" when the
+// name is not a group DM's.
+func (s *Session) mpimName(ctx context.Context, name string) string {
+	handles, ok := mpimHandles(name)
+	if !ok {
+		return ""
+	}
+	find := func(h string) (member, bool) {
+		m, ok := s.dir.find(h)
+		return m, ok && strings.EqualFold(m.handle, h)
+	}
+	for _, h := range handles {
+		if _, known := find(h); !known {
+			_ = s.loadMembers(ctx) // without the list, handles name them
+			break
+		}
+	}
+	me, _ := s.dir.member(s.user)
+	var names []string
+	for _, h := range handles {
+		if me.handle != "" && strings.EqualFold(h, me.handle) {
+			continue
+		}
+		if m, ok := find(h); ok && m.display != "" {
+			h = m.display
+		}
+		names = append(names, h)
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return strings.Join(names, ", ")
 }
 
 // groupID checks that a chat ID names a Slack channel or group direct
@@ -88,17 +151,49 @@ func (s *Session) Members(ctx context.Context, chat bridge.ChatID) ([]bridge.Gro
 		}
 		params.Cursor = next
 	}
+	unknown := 0
+	for _, id := range ids {
+		if _, ok := s.dir.member(id); !ok {
+			unknown++
+		}
+	}
+	if unknown > memberLookups {
+		// One users.list (a page per 200 people) rather than a users.info
+		// each: a join must not wait on a thousand calls.
+		if err := s.loadMembers(ctx); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]bridge.GroupMember, 0, len(ids))
+	lookups := 0
 	for _, id := range ids {
 		nick := id
-		if m, err := s.member(ctx, id); err == nil {
+		m, ok := s.dir.member(id)
+		if !ok && lookups < memberLookups {
+			lookups++
+			m, ok = s.lookUpMember(ctx, id)
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+		}
+		if ok {
 			nick = m.display
-		} else if ctx.Err() != nil {
-			return nil, ctx.Err()
 		}
 		out = append(out, bridge.GroupMember{User: s.userID(id), Nick: nick, Role: bridge.RoleMember, Self: id == s.user})
 	}
 	return out, nil
+}
+
+// memberLookups bounds the users.info calls of one Members: beyond it
+// the member list is read instead (users.list), and people it does not
+// hold (from other workspaces of a shared channel) beyond it are named
+// by their ID.
+const memberLookups = 20
+
+// lookUpMember reads one member with users.info.
+func (s *Session) lookUpMember(ctx context.Context, id string) (member, bool) {
+	m, err := s.member(ctx, id)
+	return m, err == nil
 }
 
 // JoinGroup implements bridge.GroupJoiner with conversations.join. Only

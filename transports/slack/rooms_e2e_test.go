@@ -103,6 +103,7 @@ func TestRoomsEndToEnd(t *testing.T) {
 	dave := fake.CreateUser(team.ID, slackfake.UserSpec{Name: "dave", DisplayName: "Dave"})
 	ch := fake.CreateChannel(team.ID, "Design", false, alice.ID, bob.ID, bob2.ID, carol.ID)
 	fake.CreateChannel(team.ID, "elsewhere", false, bob.ID) // alice is not in it
+	fake.OpenMPIM(team.ID, alice.ID, bob.ID, carol.ID)
 	fake.Post(bob.ID, ch.ID, "first")
 	fake.Post(carol.ID, ch.ID, "second")
 	fake.Post(alice.ID, ch.ID, "third, by me")
@@ -144,17 +145,29 @@ func TestRoomsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	room := jid.MustParse("#design@" + gwDomain)
-	var found bool
+	// A group DM is named by the others' names; its JID keeps Slack's name.
+	mpdm := jid.MustParse("#mpdm-alice--bob--carol-1@" + gwDomain)
+	var found, foundDM bool
 	for _, it := range items.Items {
 		if it.JID == room && it.Name == "Design" {
 			found = true
+		}
+		if it.JID == mpdm && it.Name == "Bob, Carol" {
+			foundDM = true
 		}
 		if strings.Contains(it.JID.String(), "elsewhere") {
 			t.Errorf("a channel alice is not in is listed: %v", it)
 		}
 	}
-	if !found {
-		t.Fatalf("disco#items %s: no %s", res.Payload, room)
+	if !found || !foundDM {
+		t.Fatalf("disco#items %s: no %s or %s", res.Payload, room, mpdm)
+	}
+	res, err = c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: mpdm, Type: xmpp.IQGet}, Payload: xmpp.NewElement(disco.NSInfo, "query")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := disco.ParseInfo(res.Payload); err != nil || len(info.Identities) != 1 || info.Identities[0].Name != "Bob, Carol" {
+		t.Errorf("group DM's disco#info %s (%v)", res.Payload, err)
 	}
 	res, err = c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: room, Type: xmpp.IQGet}, Payload: xmpp.NewElement(disco.NSInfo, "query")})
 	if err != nil {
