@@ -301,7 +301,7 @@ func (s *Session) Members(ctx context.Context, chat bridge.ChatID) ([]bridge.Gro
 		return nil, fmt.Errorf("discord: channel %s is not a group: %w", chat, bridge.ErrNotFound)
 	}
 	if c.Type == typeGroupDM {
-		out := []bridge.GroupMember{{User: bridge.UserID(s.user), Nick: s.name}}
+		out := []bridge.GroupMember{{User: bridge.UserID(s.user), Nick: s.name, Self: true}}
 		if s.user == c.OwnerID {
 			out[0].Role = bridge.RoleOwner
 		}
@@ -351,7 +351,7 @@ func (s *Session) Members(ctx context.Context, chat bridge.ChatID) ([]bridge.Gro
 			if m.User.ID == g.OwnerID {
 				r = bridge.RoleOwner
 			}
-			out = append(out, bridge.GroupMember{User: bridge.UserID(m.User.ID), Nick: nick, Role: r})
+			out = append(out, bridge.GroupMember{User: bridge.UserID(m.User.ID), Nick: nick, Role: r, Self: m.User.ID == s.user})
 			after = m.User.ID
 		}
 		if len(ms) < 1000 {

@@ -65,7 +65,7 @@ func TestGroups(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantMembers := []bridge.GroupMember{
-				{User: bridge.UserID(w.alice.ID), Nick: "Alice", Role: bridge.RoleOwner},
+				{User: bridge.UserID(w.alice.ID), Nick: "Alice", Role: bridge.RoleOwner, Self: true},
 				{User: bridge.UserID(w.bob.ID), Nick: "Bob Builder"},
 				{User: bridge.UserID(w.carol.ID), Nick: "Caz"},
 				{User: bridge.UserID(w.bot.ID), Nick: "xgate"},
@@ -238,7 +238,7 @@ func TestGroupDM(t *testing.T) {
 	}
 	ms, err := s.Members(ctx, bridge.ChatID(unnamed.ID))
 	want := []bridge.GroupMember{
-		{User: bridge.UserID(w.alice.ID), Nick: "Alice"},
+		{User: bridge.UserID(w.alice.ID), Nick: "Alice", Self: true},
 		{User: bridge.UserID(w.bob.ID), Nick: "Bob Builder", Role: bridge.RoleOwner},
 		{User: bridge.UserID(w.carol.ID), Nick: "carol"},
 	}
