@@ -280,9 +280,8 @@ type Profile struct {
 
 // Group chats (XEP-0045 rooms on the XMPP side) and community bridging.
 //
-// These interfaces are the contract for remote channels shown as rooms.
-// The bridge's room side is not built yet: until it is, group events are
-// logged and counted as "unmapped", never silently dropped.
+// These interfaces are the contract for remote channels shown as rooms
+// (the bridge's rooms*.go) and for bridged channels (bridge/community).
 
 // GroupInfo describes a remote multi-party conversation.
 type GroupInfo struct {
