@@ -1,14 +1,13 @@
 package discord
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/xgate-im/xgate/kit/confcheck"
 	"github.com/xgate-im/xgate/kit/secret"
 )
 
@@ -107,30 +106,13 @@ func (c *Config) Validate() error {
 // settings applies the defaults, reads the token and validates.
 func (c Config) settings() (settings, error) {
 	s := settings{apiURL: c.APIURL, cdnURL: c.CDNURL, personal: c.PersonalAccounts}
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	base := func(key string, v *string, def string) {
-		if *v == "" {
-			*v = def
-		}
-		if u, err := url.Parse(*v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
-			bad("%s: %q is not an http(s) URL", key, *v)
-		} else if !strings.HasSuffix(*v, "/") {
-			*v += "/"
-		}
-	}
-	base("api_url", &s.apiURL, DefaultAPIURL)
-	base("cdn_url", &s.cdnURL, DefaultCDNURL)
-	src := secret.Source{Key: "bot_token", Inline: c.BotToken, File: c.BotTokenFile, Env: c.BotTokenEnv}
-	if err := src.Check(false); err != nil {
-		errs = append(errs, err)
-	} else if tok, _, err := src.Read(); err != nil {
-		errs = append(errs, err)
-	} else {
-		s.botToken = strings.TrimPrefix(tok, "Bot ")
-		if strings.ContainsAny(s.botToken, " \t\r\n") {
-			bad("bot_token: must be the bot token alone, without spaces")
-		}
+	var pr confcheck.Problems
+	bad := pr.Addf
+	pr.BaseURL("api_url", &s.apiURL, DefaultAPIURL, true)
+	pr.BaseURL("cdn_url", &s.cdnURL, DefaultCDNURL, true)
+	s.botToken = strings.TrimPrefix(pr.Secret("bot_token", c.BotToken, c.BotTokenFile, c.BotTokenEnv, false), "Bot ")
+	if strings.ContainsAny(s.botToken, " \t\r\n") {
+		bad("bot_token: must be the bot token alone, without spaces")
 	}
 	names := c.Intents
 	if len(names) == 0 {
@@ -156,11 +138,11 @@ func (c Config) settings() (settings, error) {
 			s.catchUp = d
 		}
 	}
-	if !src.IsSet() && !s.personal {
+	if !(secret.Source{Inline: c.BotToken, File: c.BotTokenFile, Env: c.BotTokenEnv}).IsSet() && !s.personal {
 		bad("bot_token: set the bot token, or personal_accounts = true to let users register their own accounts")
 	}
-	if len(errs) > 0 {
-		return settings{}, configErrors(errs)
+	if err := pr.Err(ErrConfig); err != nil {
+		return settings{}, err
 	}
 	return s, nil
 }
@@ -174,14 +156,6 @@ func knownIntents() []string {
 	slices.Sort(out)
 	return out
 }
-
-// configErrors lists every problem of a Config, one per key, and matches
-// ErrConfig. Unwrap gives the problems one by one.
-type configErrors []error
-
-func (e configErrors) Error() string        { return errors.Join(e...).Error() }
-func (e configErrors) Unwrap() []error      { return e }
-func (e configErrors) Is(target error) bool { return target == ErrConfig }
 
 // String describes the configuration without its token.
 func (c Config) String() string {

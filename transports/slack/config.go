@@ -1,13 +1,12 @@
 package slack
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 
+	"github.com/xgate-im/xgate/kit/confcheck"
 	"github.com/xgate-im/xgate/kit/secret"
 )
 
@@ -104,35 +103,19 @@ func (c Config) settings() (settings, error) {
 		apiURL: c.APIURL, installURL: c.InstallURL, roster: c.Roster,
 		presencePoll: time.Duration(c.PresencePoll), postRate: c.PostRate, postBurst: c.PostBurst,
 	}
-	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf(format, args...))
-	}
-	if s.apiURL == "" {
-		s.apiURL = DefaultAPIURL
-	}
-	if u, err := url.Parse(s.apiURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		bad("api_url: %q is not an http(s) URL", s.apiURL)
-	} else if !strings.HasSuffix(s.apiURL, "/") {
-		s.apiURL += "/"
-	}
-	var err error
-	s.appToken, err = readToken("app_token", c.AppToken, c.AppTokenFile, c.AppTokenEnv, true)
-	if err != nil {
-		errs = append(errs, err)
-	} else if !strings.HasPrefix(s.appToken, "xapp-") {
+	var pr confcheck.Problems
+	bad := pr.Addf
+	pr.BaseURL("api_url", &s.apiURL, DefaultAPIURL, false)
+	s.appToken = pr.Secret("app_token", c.AppToken, c.AppTokenFile, c.AppTokenEnv, true)
+	if s.appToken != "" && !strings.HasPrefix(s.appToken, "xapp-") {
 		bad("app_token: must be an app-level token starting with xapp- (Basic Information → App-Level Tokens)")
 	}
-	s.botToken, err = readToken("bot_token", c.BotToken, c.BotTokenFile, c.BotTokenEnv, false)
-	if err != nil {
-		errs = append(errs, err)
-	} else if s.botToken != "" && !strings.HasPrefix(s.botToken, "xoxb-") {
+	s.botToken = pr.Secret("bot_token", c.BotToken, c.BotTokenFile, c.BotTokenEnv, false)
+	if s.botToken != "" && !strings.HasPrefix(s.botToken, "xoxb-") {
 		bad("bot_token: must be a bot token starting with xoxb- (OAuth & Permissions → Bot User OAuth Token)")
 	}
 	if s.installURL != "" {
-		if u, err := url.Parse(s.installURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			bad("install_url: %q is not an http(s) URL", s.installURL)
-		}
+		pr.HTTPURL("install_url", s.installURL, false, "")
 	}
 	switch s.roster {
 	case "":
@@ -147,43 +130,12 @@ func (c Config) settings() (settings, error) {
 	case s.presencePoll < 0:
 		bad("presence_poll: must not be negative")
 	}
-	switch {
-	case s.postRate == 0:
-		s.postRate = DefaultPostRate
-	case s.postRate < 0 || s.postRate > 1000:
-		bad("post_rate: %g is not a rate between 0 and 1000 messages per second", s.postRate)
-	}
-	switch {
-	case s.postBurst == 0:
-		s.postBurst = DefaultPostBurst
-	case s.postBurst < 0 || s.postBurst > 1000:
-		bad("post_burst: %d is not between 1 and 1000", s.postBurst)
-	}
-	if len(errs) > 0 {
-		return settings{}, configErrors(errs)
+	pr.Rate("post_rate", &s.postRate, DefaultPostRate, 1000, "messages")
+	pr.Burst("post_burst", &s.postBurst, DefaultPostBurst, 1000)
+	if err := pr.Err(ErrConfig); err != nil {
+		return settings{}, err
 	}
 	return s, nil
-}
-
-// configErrors lists every problem of a Config, one per key, and matches
-// ErrConfig. Unwrap gives the problems one by one, so that a caller can
-// show each on its own line.
-type configErrors []error
-
-func (e configErrors) Error() string        { return errors.Join(e...).Error() }
-func (e configErrors) Unwrap() []error      { return e }
-func (e configErrors) Is(target error) bool { return target == ErrConfig }
-
-// readToken returns the token of key given inline, in a file (key_file) or
-// in an environment variable (key_env), through kit/secret. Error messages
-// never contain the token.
-func readToken(key, inline, file, env string, required bool) (string, error) {
-	src := secret.Source{Key: key, Inline: inline, File: file, Env: env}
-	if err := src.Check(required); err != nil {
-		return "", err
-	}
-	tok, _, err := src.Read()
-	return tok, err
 }
 
 // String describes the configuration without its tokens.

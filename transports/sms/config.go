@@ -1,13 +1,12 @@
 package sms
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"net/url"
 	"strings"
 
+	"github.com/xgate-im/xgate/kit/confcheck"
 	"github.com/xgate-im/xgate/kit/secret"
 	"github.com/xgate-im/xgate/transports/sms/phone"
 )
@@ -140,8 +139,8 @@ func (c *Config) Validate() error {
 }
 
 func (c Config) settings() (settings, error) {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	var pr confcheck.Problems
+	bad := pr.Addf
 	s := settings{kind: c.Provider, userCreds: c.UserCredentials, sendRate: c.SendRate, sendBurst: c.SendBurst,
 		numbers: map[phone.Number]assigned{}}
 	var err error
@@ -150,23 +149,10 @@ func (c Config) settings() (settings, error) {
 	} else if s.norm, err = phone.NewNormalizer(c.DefaultRegion); err != nil {
 		bad("default_region: %q is not a region libphonenumber knows", c.DefaultRegion)
 	}
-	if u, err := url.Parse(c.PublicURL); c.PublicURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
-		bad("public_url: %q is not an http(s) URL without query (the public URL of /NAME/ on the webhooks listener)", c.PublicURL)
-	} else {
+	if pr.HTTPURL("public_url", c.PublicURL, true, " without query (the public URL of /NAME/ on the webhooks listener)") {
 		s.publicURL = strings.TrimSuffix(c.PublicURL, "/")
 	}
-	read := func(key, inline, file, env string, required bool) string {
-		src := secret.Source{Key: key, Inline: inline, File: file, Env: env}
-		if err := src.Check(required); err != nil {
-			errs = append(errs, err)
-			return ""
-		}
-		v, _, err := src.Read()
-		if err != nil {
-			errs = append(errs, err)
-		}
-		return v
-	}
+	read := pr.Secret
 	switch c.Provider {
 	case "":
 		if !c.UserCredentials {
@@ -174,9 +160,7 @@ func (c Config) settings() (settings, error) {
 		}
 	case KindKannel:
 		s.kannel = kannelSettings{sendURL: c.KannelSendSMSURL, username: c.KannelUsername, smsc: c.KannelSMSC, maxParts: c.KannelMaxParts}
-		if u, err := url.Parse(c.KannelSendSMSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			bad("kannel_sendsms_url: %q is not an http(s) URL", c.KannelSendSMSURL)
-		}
+		pr.HTTPURL("kannel_sendsms_url", c.KannelSendSMSURL, false, "")
 		if c.KannelUsername == "" {
 			bad("kannel_username: required (the sendsms-user's username)")
 		}
@@ -211,9 +195,7 @@ func (c Config) settings() (settings, error) {
 	}
 	s.twilioBase = c.TwilioBaseURL
 	if s.twilioBase != "" {
-		if u, err := url.Parse(s.twilioBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			bad("twilio_base_url: %q is not an http(s) URL", s.twilioBase)
-		}
+		pr.HTTPURL("twilio_base_url", s.twilioBase, false, "")
 	}
 	if c.Provider != "" {
 		s.hookToken = read("webhook_token", c.WebhookToken, c.WebhookTokenFile, c.WebhookTokenEnv, true)
@@ -250,30 +232,13 @@ func (c Config) settings() (settings, error) {
 		}
 		s.numbers[num] = a
 	}
-	switch {
-	case s.sendRate == 0:
-		s.sendRate = DefaultSendRate
-	case s.sendRate < 0 || s.sendRate > 1000:
-		bad("send_rate: %g is not between 0 and 1000 texts per second", s.sendRate)
-	}
-	switch {
-	case s.sendBurst == 0:
-		s.sendBurst = DefaultSendBurst
-	case s.sendBurst < 0 || s.sendBurst > 1000:
-		bad("send_burst: %d is not between 1 and 1000", s.sendBurst)
-	}
-	if len(errs) > 0 {
-		return settings{}, configErrors(errs)
+	pr.Rate("send_rate", &s.sendRate, DefaultSendRate, 1000, "texts")
+	pr.Burst("send_burst", &s.sendBurst, DefaultSendBurst, 1000)
+	if err := pr.Err(ErrConfig); err != nil {
+		return settings{}, err
 	}
 	return s, nil
 }
-
-// configErrors lists every problem of a Config and matches ErrConfig.
-type configErrors []error
-
-func (e configErrors) Error() string        { return errors.Join(e...).Error() }
-func (e configErrors) Unwrap() []error      { return e }
-func (e configErrors) Is(target error) bool { return target == ErrConfig }
 
 // String describes the configuration without its secrets.
 func (c Config) String() string {
