@@ -37,12 +37,7 @@ func (p *Provider) Webhook(sink provider.Sink) http.Handler {
 			return
 		}
 		m, err := parseMO(r)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		if err := sink.Inbound(r.Context(), m); err != nil {
-			http.Error(w, "not stored", http.StatusServiceUnavailable)
+		if !provider.Store(w, r, m, err, sink.Inbound) {
 			return
 		}
 		w.WriteHeader(http.StatusOK)
@@ -52,12 +47,7 @@ func (p *Provider) Webhook(sink provider.Sink) http.Handler {
 			return
 		}
 		d, err := parseDLR(r)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		if err := sink.DeliveryReport(r.Context(), d); err != nil {
-			http.Error(w, "not stored", http.StatusServiceUnavailable)
+		if !provider.Store(w, r, d, err, sink.DeliveryReport) {
 			return
 		}
 		w.WriteHeader(http.StatusOK)

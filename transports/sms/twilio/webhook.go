@@ -38,12 +38,7 @@ func (p *Provider) Webhook(sink provider.Sink) http.Handler {
 			return
 		}
 		m, err := parseInbound(form)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		if err := sink.Inbound(r.Context(), m); err != nil {
-			http.Error(w, "not stored", http.StatusServiceUnavailable)
+		if !provider.Store(w, r, m, err, sink.Inbound) {
 			return
 		}
 		w.Header().Set("Content-Type", "text/xml")
@@ -55,12 +50,7 @@ func (p *Provider) Webhook(sink provider.Sink) http.Handler {
 			return
 		}
 		d, err := parseStatus(form)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		if err := sink.DeliveryReport(r.Context(), d); err != nil {
-			http.Error(w, "not stored", http.StatusServiceUnavailable)
+		if !provider.Store(w, r, d, err, sink.DeliveryReport) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
