@@ -3,6 +3,7 @@ package archtest
 import (
 	"bufio"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -122,5 +123,31 @@ func moduleRoot(t *testing.T) (root, module string) {
 			t.Fatal("no go.mod above the working directory")
 		}
 		dir = parent
+	}
+}
+
+// TestBinariesDoNotLinkTesting checks that no command links the testing
+// package (through a test server helper, for instance): it registers
+// runtime hooks and has no place in a daemon. It asks the go command for
+// the dependencies, build tags and all, as the build sees them.
+func TestBinariesDoNotLinkTesting(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list over the module")
+	}
+	root, _ := moduleRoot(t)
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	for _, cmd := range []string{"./cmd/xgate", "./cmd/xgate-bench"} {
+		c := exec.CommandContext(t.Context(), goBin, "list", "-deps", cmd)
+		c.Dir = root
+		out, err := c.Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", cmd, err)
+		}
+		if slices.Contains(strings.Fields(string(out)), "testing") {
+			t.Errorf("%s links the testing package; find the path with: go list -deps -f '{{.ImportPath}}: {{.Imports}}' %s | grep '\"testing\\|testing '", cmd, cmd)
+		}
 	}
 }

@@ -23,8 +23,10 @@
 // Launch is Start without a test: the same server in a directory the
 // caller gives, stopped by the caller, with ErrNotInstalled when prosody
 // is missing. xgate demo runs its private server with it, and its scripted
-// tour logs in with Connect; so the xgate binary links this package (and
-// the testing package it imports, which registers no flags).
+// tour logs in with Connect; so the xgate binary links this package. It
+// therefore never imports the testing package: the functions for tests take
+// a hostproc.TB, which testing.TB satisfies (internal/archtest checks that
+// the binary does not link testing).
 //
 // Ports are picked by listening on 127.0.0.1:0 and closing the listener, so
 // another process may take one before Prosody binds it. Prosody does not exit

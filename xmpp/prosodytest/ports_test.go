@@ -46,7 +46,7 @@ func TestRestartOnTakenPortFails(t *testing.T) {
 	t.Parallel()
 	s := Start(t, Options{})
 	s.Stop()
-	hostproctest.CheckRestartOnTakenPort(t, s.C2SAddr(), s.Restart, "Failed to open server port", s.running)
+	hostproctest.CheckRestartOnTakenPort(t, s.C2SAddr(), func(t testing.TB) { s.Restart(t) }, "Failed to open server port", s.running)
 }
 
 // running reports whether the server has a process.

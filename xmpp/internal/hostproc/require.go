@@ -1,10 +1,26 @@
 package hostproc
 
 import (
+	"context"
 	"os"
 	"os/exec"
-	"testing"
 )
+
+// TB is the part of testing.TB that the test servers use; testing.TB
+// satisfies it. It is declared here so that a program starting a server
+// outside a test (xgate demo runs Prosody) does not link the testing
+// package, whose flags and runtime hooks have no place in a daemon.
+type TB interface {
+	Helper()
+	Failed() bool
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Skip(args ...any)
+	Logf(format string, args ...any)
+	Cleanup(func())
+	TempDir() string
+	Context() context.Context
+}
 
 // Find returns the path of the executable name from PATH, else fallback
 // when that is a regular file, else "" (not installed).
@@ -23,7 +39,7 @@ func Find(name, fallback string) string {
 // pass by skipping). The first skip for each msg in a test binary is also
 // announced in one line visible without -v (see skipnote.go), unless t is
 // a stand-in (a test of the skipping itself).
-func SkipOrFail(t testing.TB, env, msg string) {
+func SkipOrFail(t TB, env, msg string) {
 	t.Helper()
 	if os.Getenv(env) == "1" {
 		t.Fatalf("%s (%s=1 requires it)", msg, env)
@@ -36,11 +52,9 @@ func SkipOrFail(t testing.TB, env, msg string) {
 }
 
 // isRealTest reports whether t is a test or benchmark run by the testing
-// package rather than a stand-in.
-func isRealTest(t testing.TB) bool {
-	switch t.(type) {
-	case *testing.T, *testing.B, *testing.F:
-		return true
-	}
-	return false
+// package rather than a stand-in, which says so with a StandIn method
+// (hostproctest.FakeTB).
+func isRealTest(t TB) bool {
+	_, standIn := t.(interface{ StandIn() })
+	return !standIn
 }
