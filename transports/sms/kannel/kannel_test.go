@@ -6,17 +6,19 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 
 	"github.com/xgate-im/xgate/transports/sms/kannel/kanneltest"
 	"github.com/xgate-im/xgate/transports/sms/provider"
+	"github.com/xgate-im/xgate/transports/sms/provider/providertest"
 )
 
 // startKannel starts a real Kannel whose sms-service calls a webhook
 // server serving a Provider, and returns both.
-func startKannel(t *testing.T, post bool) (*kanneltest.Kannel, *Provider, *recorder) {
+func startKannel(t *testing.T, post bool) (*kanneltest.Kannel, *Provider, *providertest.Sink) {
 	t.Helper()
-	rec := newRecorder()
+	rec := providertest.NewSink()
 	// The webhook server must exist before Kannel (its URL goes in
 	// Kannel's config) and the Provider after it (it needs the sendsms
 	// URL); the handler indirection bridges the two.
@@ -91,7 +93,7 @@ func TestKannelToPhone(t *testing.T) {
 			}
 			// Kannel's fake SMSC acknowledges (8) and reports delivery
 			// (1); a concatenated text's parts are reported together.
-			rec.waitReports(t, sent.ID, provider.StatusSent, provider.StatusDelivered)
+			rec.WaitReports(t, 20*time.Second, sent.ID, provider.StatusSent, provider.StatusDelivered)
 		})
 	}
 }
@@ -108,7 +110,7 @@ func TestPhoneToKannel(t *testing.T) {
 				if err := k.SendMO("+15551230000", "+15559870000", text); err != nil {
 					t.Fatal(err)
 				}
-				m := rec.nextInbound(t)
+				m := rec.NextInbound(t, 20*time.Second)
 				if m.Body != text || m.From != "+15551230000" || m.To != "+15559870000" || m.ID == "" || m.Received.IsZero() {
 					t.Errorf("inbound %+v, want %q", m, text)
 				}
@@ -177,11 +179,11 @@ func TestKannelRestart(t *testing.T) {
 			break
 		}
 	}
-	rec.waitReports(t, sent.ID, provider.StatusDelivered)
+	rec.WaitReports(t, 20*time.Second, sent.ID, provider.StatusDelivered)
 	if err := k.SendMO("+15551230000", "+15559870000", "back"); err != nil {
 		t.Fatal(err)
 	}
-	if m := rec.nextInbound(t); m.Body != "back" {
+	if m := rec.NextInbound(t, 20*time.Second); m.Body != "back" {
 		t.Fatalf("inbound %+v", m)
 	}
 }
@@ -194,7 +196,7 @@ func TestPhoneToKannelLong(t *testing.T) {
 	if err := k.SendMOParts("+15551230000", "+15559870000", 7, parts); err != nil {
 		t.Fatal(err)
 	}
-	m := rec.nextInbound(t)
+	m := rec.NextInbound(t, 20*time.Second)
 	if m.Body != parts[0]+parts[1] || m.From != "+15551230000" {
 		t.Fatalf("inbound %+v", m)
 	}

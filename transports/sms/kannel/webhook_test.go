@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/xgate-im/xgate/transports/sms/provider"
+	"github.com/xgate-im/xgate/transports/sms/provider/providertest"
 )
 
 func newTestProvider(t *testing.T, allowed ...netip.Prefix) *Provider {
@@ -53,8 +54,8 @@ func TestWebhook(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := newRecorder()
-			rec.fail = tt.fail
+			rec := providertest.NewSink()
+			rec.SetFail(tt.fail)
 			h := newTestProvider(t).Webhook(rec)
 			r := httptest.NewRequest(tt.method, tt.target, strings.NewReader(tt.body))
 			r.RemoteAddr = tt.remote
@@ -66,7 +67,7 @@ func TestWebhook(t *testing.T) {
 			if w.Code != tt.status {
 				t.Fatalf("status %d (%s), want %d", w.Code, strings.TrimSpace(w.Body.String()), tt.status)
 			}
-			if stored := len(rec.inbound) + len(rec.reports); (tt.status == 200) != (stored == 1) {
+			if stored := rec.Held(); (tt.status == 200) != (stored == 1) {
 				t.Fatalf("answered %d but %d reached the sink", w.Code, stored)
 			}
 		})

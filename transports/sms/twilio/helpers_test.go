@@ -1,15 +1,12 @@
 package twilio
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/xgate-im/xgate/transports/sms/provider"
+	"github.com/xgate-im/xgate/transports/sms/provider/providertest"
 	"github.com/xgate-im/xgate/transports/sms/smsfake"
 )
 
@@ -36,80 +33,18 @@ func loadContract(t *testing.T) *smsfake.Contract {
 	return contract
 }
 
-// recorder is a provider.Sink keeping what it receives.
-type recorder struct {
-	mu      sync.Mutex
-	fail    bool
-	inbound chan provider.Inbound
-	reports chan provider.DeliveryReport
-}
-
-func newRecorder() *recorder {
-	return &recorder{inbound: make(chan provider.Inbound, 100), reports: make(chan provider.DeliveryReport, 100)}
-}
-
-func (r *recorder) setFail(v bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.fail = v
-}
-
-func (r *recorder) failing() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.fail
-}
-
-func (r *recorder) Inbound(_ context.Context, m provider.Inbound) error {
-	if r.failing() {
-		return errors.New("store down")
-	}
-	r.inbound <- m
-	return nil
-}
-
-func (r *recorder) DeliveryReport(_ context.Context, d provider.DeliveryReport) error {
-	if r.failing() {
-		return errors.New("store down")
-	}
-	r.reports <- d
-	return nil
-}
-
-func (r *recorder) nextReport(t *testing.T) provider.DeliveryReport {
-	t.Helper()
-	select {
-	case d := <-r.reports:
-		return d
-	case <-time.After(10 * time.Second):
-		t.Fatal("no delivery report")
-	}
-	return provider.DeliveryReport{}
-}
-
-func (r *recorder) nextInbound(t *testing.T) provider.Inbound {
-	t.Helper()
-	select {
-	case m := <-r.inbound:
-		return m
-	case <-time.After(10 * time.Second):
-		t.Fatal("no inbound message")
-	}
-	return provider.Inbound{}
-}
-
 // env is a Provider talking to a contract-checked fake, with its webhook
 // mounted under /hook on a server the fake calls.
 type env struct {
 	fake *smsfake.Server
 	p    *Provider
-	rec  *recorder
+	rec  *providertest.Sink
 	hook *httptest.Server
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{rec: newRecorder()}
+	e := &env{rec: providertest.NewSink()}
 	var handler http.Handler
 	e.hook = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.StripPrefix("/hook", handler).ServeHTTP(w, r)

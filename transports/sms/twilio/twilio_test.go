@@ -64,7 +64,7 @@ func TestSend(t *testing.T) {
 				t.Fatalf("fake recorded %+v for %+v", m, tt.out)
 			}
 			for _, want := range []provider.Status{provider.StatusSent, provider.StatusDelivered} {
-				d := e.rec.nextReport(t)
+				d := e.rec.NextReport(t, 10*time.Second)
 				if d.ID != sent.ID || d.Status != want || d.Err != nil {
 					t.Fatalf("report %+v, want %v for %s", d, want, sent.ID)
 				}
@@ -140,10 +140,10 @@ func TestSendErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := e.rec.nextReport(t); d.Status != provider.StatusSent {
+		if d := e.rec.NextReport(t, 10*time.Second); d.Status != provider.StatusSent {
 			t.Fatalf("first report %+v", d)
 		}
-		d := e.rec.nextReport(t)
+		d := e.rec.NextReport(t, 10*time.Second)
 		if d.ID != sent.ID || d.Status != provider.StatusUndelivered || !errors.Is(d.Err, provider.ErrBlocked) {
 			t.Fatalf("report %+v (err %v)", d, d.Err)
 		}
@@ -160,7 +160,7 @@ func TestInbound(t *testing.T) {
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("SendInbound = %v, %d", err, status)
 	}
-	m := e.rec.nextInbound(t)
+	m := e.rec.NextInbound(t, 20*time.Second)
 	if string(m.ID) != sid || m.From != phone.Number("+15551230000") || m.To != "+15559870000" || m.Body != "Grüße 😀" || len(m.Media) != 1 {
 		t.Fatalf("inbound %+v", m)
 	}
@@ -189,7 +189,7 @@ func TestInbound(t *testing.T) {
 
 func TestInboundNotStored(t *testing.T) {
 	e := newEnv(t)
-	e.rec.setFail(true)
+	e.rec.SetFail(true)
 	_, status, err := e.fake.SendInbound(t.Context(), smsfake.Inbound{From: "+15551230000", To: "+15559870000", Body: "x"})
 	if err == nil || status != http.StatusServiceUnavailable {
 		t.Fatalf("SendInbound with a failing store = %v, %d; want 503", err, status)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/xgate-im/xgate/transports/sms/provider"
+	"github.com/xgate-im/xgate/transports/sms/provider/providertest"
 )
 
 // The provider is mounted at /hook on a local server but Twilio calls it
@@ -17,13 +18,13 @@ import (
 // are made over the public URL.
 const publicURL = "https://gw.example.org/sms/tw"
 
-func proxied(t *testing.T) (*httptest.Server, *recorder) {
+func proxied(t *testing.T) (*httptest.Server, *providertest.Sink) {
 	t.Helper()
 	p, err := New(Config{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "token123", PublicURL: publicURL}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := newRecorder()
+	rec := providertest.NewSink()
 	mux := http.NewServeMux()
 	mux.Handle("/hook/", http.StripPrefix("/hook", p.Webhook(rec)))
 	srv := httptest.NewServer(mux)
@@ -85,7 +86,7 @@ func TestWebhookSignatures(t *testing.T) {
 			if got := post(t, srv, tt.path, tt.form, sig); got != tt.status {
 				t.Fatalf("status %d, want %d", got, tt.status)
 			}
-			stored := len(rec.inbound) + len(rec.reports)
+			stored := rec.Held()
 			if (tt.status < 300) != (stored == 1) {
 				t.Fatalf("answered %d but %d messages reached the sink", tt.status, stored)
 			}
@@ -99,7 +100,7 @@ func TestWebhookBodyLimit(t *testing.T) {
 	if got := post(t, srv, "/inbound", big, Signature("token123", publicURL+"/inbound", big)); got != http.StatusBadRequest {
 		t.Fatalf("status %d, want 400", got)
 	}
-	if len(rec.inbound) != 0 {
+	if rec.Held() != 0 {
 		t.Fatal("oversized webhook reached the sink")
 	}
 }

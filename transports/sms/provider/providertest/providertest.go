@@ -14,8 +14,10 @@ package providertest
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -50,7 +52,7 @@ const (
 
 // Run runs the suite.
 func Run(t *testing.T, setup Setup) {
-	sink := &Sink{inbound: make(chan provider.Inbound, 64), reports: make(chan provider.DeliveryReport, 64)}
+	sink := NewSink()
 	var handler http.Handler
 	var mu sync.Mutex
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -124,24 +126,119 @@ func Run(t *testing.T, setup Setup) {
 	})
 }
 
-// Sink is the provider.Sink the suite uses.
+// Sink is a provider.Sink that keeps what it receives for a test to take,
+// and can be told to fail as a store that is down does. The suite uses it;
+// providers' own tests do too.
 type Sink struct {
 	mu      sync.Mutex
+	fail    bool
 	seen    map[provider.MessageID][]provider.Status
 	inbound chan provider.Inbound
 	reports chan provider.DeliveryReport
 }
 
+// NewSink returns an empty Sink holding up to 100 of each kind.
+func NewSink() *Sink {
+	return &Sink{inbound: make(chan provider.Inbound, 100), reports: make(chan provider.DeliveryReport, 100)}
+}
+
+// SetFail makes the Sink refuse (fail true) or keep (false) what comes.
+func (s *Sink) SetFail(fail bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail = fail
+}
+
+func (s *Sink) failing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fail
+}
+
+// errStoreDown is what a failing Sink answers.
+var errStoreDown = errors.New("providertest: store down")
+
 // Inbound keeps m.
 func (s *Sink) Inbound(_ context.Context, m provider.Inbound) error {
+	if s.failing() {
+		return errStoreDown
+	}
 	s.inbound <- m
 	return nil
 }
 
 // DeliveryReport keeps d.
 func (s *Sink) DeliveryReport(_ context.Context, d provider.DeliveryReport) error {
+	if s.failing() {
+		return errStoreDown
+	}
 	s.reports <- d
 	return nil
+}
+
+// Held is how many messages and reports the Sink keeps untaken.
+func (s *Sink) Held() int { return len(s.inbound) + len(s.reports) }
+
+// NextInbound returns the next message kept, failing t after timeout.
+func (s *Sink) NextInbound(t testing.TB, timeout time.Duration) provider.Inbound {
+	t.Helper()
+	select {
+	case m := <-s.inbound:
+		return m
+	case <-time.After(timeout):
+		t.Fatal("no inbound message")
+	}
+	return provider.Inbound{}
+}
+
+// NextReport returns the next delivery report kept, failing t after
+// timeout.
+func (s *Sink) NextReport(t testing.TB, timeout time.Duration) provider.DeliveryReport {
+	t.Helper()
+	select {
+	case d := <-s.reports:
+		return d
+	case <-time.After(timeout):
+		t.Fatal("no delivery report")
+	}
+	return provider.DeliveryReport{}
+}
+
+// WaitReports waits until reports with every status in want arrived for
+// id, in any order (Kannel reports a concatenated text's delivery before
+// its SMSC acknowledgement), keeping the reports of other IDs for later,
+// and returns all the statuses seen for id. It fails t after timeout.
+func (s *Sink) WaitReports(t testing.TB, timeout time.Duration, id provider.MessageID, want ...provider.Status) []provider.Status {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		s.mu.Lock()
+		got := slices.Clone(s.seen[id])
+		s.mu.Unlock()
+		if containsAll(got, want) {
+			return got
+		}
+		select {
+		case d := <-s.reports:
+			s.mu.Lock()
+			if s.seen == nil {
+				s.seen = map[provider.MessageID][]provider.Status{}
+			}
+			s.seen[d.ID] = append(s.seen[d.ID], d.Status)
+			s.mu.Unlock()
+		case <-deadline:
+			t.Fatalf("reports for %s: got %v, want %v", id, got, want)
+		}
+	}
+}
+
+func containsAll(got, want []provider.Status) bool {
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // waitFinal waits for a final report for id, keeping others for later.
