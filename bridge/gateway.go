@@ -171,7 +171,10 @@ func New(cfg Config, tr Transport, db *store.DB, log *slog.Logger) (*Gateway, er
 	g.domain = comp.Domain()
 	g.assemble()
 	if hu, ok := tr.(HostUser); ok {
-		hu.UseHost(&Host{g: g})
+		hu.UseHost(&Host{
+			name: g.cfg.Name, records: g.db, admins: g.cfg.Access.Admins, from: g.domain,
+			notices: g.deliv, assign: g.reg, log: g.log,
+		})
 	}
 	return g, nil
 }
