@@ -36,6 +36,9 @@ type accounts struct {
 	loggedIn func(ctx context.Context, acc *account, sess Session)
 	// changed announces a user's new login state.
 	changed func(ctx context.Context, user jid.JID)
+	// senders keeps the names and pictures that messages give for their
+	// senders, for the vCards of people without a profile (senders.go).
+	senders *senderCards
 
 	// loginSlots paces logins: at most cap(loginSlots) run at once, so
 	// that thousands of accounts starting together do not hold up the

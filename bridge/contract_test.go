@@ -1,7 +1,11 @@
 package bridge_test
 
 import (
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/xgate-im/xgate/bridge"
@@ -112,5 +116,81 @@ func TestGroupEventsAreCountedUnmapped(t *testing.T) {
 	}
 	if n := e.gw.Metrics().Snapshot().Events["unmapped"]; n != uint64(len(evs)) {
 		t.Fatalf("unmapped %d, want %d", n, len(evs))
+	}
+}
+
+// A sender the network gives no profile for (a webhook, a bot) has the
+// name and picture of their messages in their vCard (XEP-0054; its PHOTO
+// is the XEP-0153 avatar), fetched once and cached; a sender with a
+// profile keeps the profile's picture.
+func TestSenderAvatarInVCard(t *testing.T) {
+	png := []byte("\x89PNG\r\n\x1a\nhook-avatar")
+	var hits atomic.Int64
+	pics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		switch r.URL.Path {
+		case "/hook.png":
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(png)
+		case "/huge.png":
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(make([]byte, 1<<20))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(pics.Close)
+	e := newEnv(t, func(c *bridge.Config) { c.AvatarClient = pics.Client() })
+	e.tr.SetContacts("acct-a", bridge.Contact{ID: "bob", Name: "Bob Builder"})
+	e.register(alice, "good-a")
+	e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == "subscribe" && p.From.Local() == "bob" })
+
+	from := map[string]string{}
+	for _, ev := range []bridge.MessageEvent{
+		{Sender: "hook-1", SenderName: "Deploy bot", SenderAvatarURL: pics.URL + "/hook.png"},
+		{Sender: "hook-2", SenderName: "Big bot", SenderAvatarURL: pics.URL + "/huge.png"},
+		{Sender: "bob", SenderName: "Bob (via webhook)", SenderAvatarURL: pics.URL + "/other.png"},
+	} {
+		ev.Chat, ev.ID, ev.Text = bridge.ChatRef{Kind: bridge.Direct, Peer: ev.Sender}, bridge.MessageID("m-"+ev.Sender), "hi"
+		if err := e.tr.Emit(e.ctx(), "acct-a", ev); err != nil {
+			t.Fatal(err)
+		}
+		from[string(ev.Sender)] = e.expectMessage(func(m *xmpp.Message) bool { return m.ID == string(ev.ID) }).From.String()
+	}
+	vcard := func(id, to string) *xmpp.IQ {
+		t.Helper()
+		e.send(`<iq type='get' id='%s' from='alice@example.org/a' to='%s'><vCard xmlns='vcard-temp'/></iq>`, id, to)
+		iq := e.expectIQ(id)
+		if iq.Type != xmpp.IQResult {
+			t.Fatalf("vCard of %s: %s", to, iq.Element())
+		}
+		return iq
+	}
+	photo := func(iq *xmpp.IQ) (typ, binval string) {
+		if p := iq.Payload.Child("", "PHOTO"); p != nil {
+			return p.ChildText("", "TYPE"), p.ChildText("", "BINVAL")
+		}
+		return "", ""
+	}
+	for _, id := range []string{"v1", "v2"} {
+		iq := vcard(id, from["hook-1"])
+		typ, bin := photo(iq)
+		if iq.Payload.ChildText("", "FN") != "Deploy bot" || typ != "image/png" || bin != base64.StdEncoding.EncodeToString(png) {
+			t.Fatalf("webhook sender's vCard %s", iq.Element())
+		}
+	}
+	if n := hits.Load(); n != 1 {
+		t.Fatalf("the picture was fetched %d times, want once", n)
+	}
+	iq := vcard("v3", from["hook-2"])
+	if _, bin := photo(iq); iq.Payload.ChildText("", "FN") != "Big bot" || bin != "" {
+		t.Fatalf("a picture over the size limit is in the vCard: FN %q, %d base64 bytes", iq.Payload.ChildText("", "FN"), len(bin))
+	}
+	iq = vcard("v4", from["bob"])
+	if _, bin := photo(iq); iq.Payload.ChildText("", "FN") != "Bob Builder" || bin != base64.StdEncoding.EncodeToString(bridgetest.AvatarPNG) {
+		t.Fatalf("a sender with a profile: %s", iq.Element())
+	}
+	if n := hits.Load(); n != 2 {
+		t.Fatalf("%d fetches, want 2 (the profile's picture wins over the message's)", n)
 	}
 }

@@ -16,7 +16,7 @@
 // Transports see the bridge only through the interfaces and normalized
 // events of this package (transport.go, events.go), and, for one
 // connection serving every account, Fanout (fanout.go) and Webhooks; they
-// never import xmpp or store (TestImportRules). Capabilities are data (Capabilities), optional features are
+// never import xmpp or store (internal/archtest). Capabilities are data (Capabilities), optional features are
 // small interfaces found by type assertion (Editor, Reactor, Typer, ...).
 //
 // # Concurrency

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -44,6 +45,11 @@ type Config struct {
 	// their network's events over HTTP (WebhookReceiver); such a transport
 	// needs it. It is shared by all gateways of the process.
 	Webhooks *Webhooks
+	// AvatarClient, when set, fetches the pictures that networks give
+	// with messages (MessageEvent.SenderAvatarURL) for their senders'
+	// vCards. The default refuses loopback, private and link-local
+	// addresses and takes at most 10 s.
+	AvatarClient *http.Client
 	// Community, when set, takes the stanzas of community bridging
 	// (package bridge/community): those from the rooms it bridges go to
 	// it instead of the gateway's own parts.
@@ -171,7 +177,10 @@ func New(cfg Config, tr Transport, db *store.DB, log *slog.Logger) (*Gateway, er
 	g.domain = comp.Domain()
 	g.assemble()
 	if hu, ok := tr.(HostUser); ok {
-		hu.UseHost(&Host{g: g})
+		hu.UseHost(&Host{
+			name: g.cfg.Name, records: g.db, admins: g.cfg.Access.Admins, from: g.domain,
+			notices: g.deliv, assign: g.reg, log: g.log,
+		})
 	}
 	return g, nil
 }
@@ -235,7 +244,7 @@ func (g *Gateway) assemble() {
 	g.accounts = &accounts{
 		name: name, info: g.info, tr: g.tr, db: g.db, log: g.log, metrics: g.metrics,
 		life: g.life, out: g.deliv, live: map[store.AccountKey]*account{}, byRemote: map[AccountID][]*account{},
-		loginSlots: make(chan struct{}, concurrentLogins),
+		loginSlots: make(chan struct{}, concurrentLogins), senders: newSenderCards(g.cfg.AvatarClient),
 	}
 	g.roster = &roster{
 		name: name, info: g.info, access: access, domain: g.domain, db: g.db, contacts: contacts,
@@ -278,7 +287,7 @@ func (g *Gateway) assemble() {
 	if g.router.rooms != nil {
 		g.router.rooms.direct = g.router.directMessage
 	}
-	g.accounts.sink = g.fromNet.sink
+	g.accounts.sink = g.accounts.senders.noting(g.fromNet.sink)
 	g.accounts.changed = g.roster.announceGateway
 	g.accounts.loggedIn = func(ctx context.Context, acc *account, sess Session) {
 		g.toNet.resumeAccount(acc.key)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"strings"
 
@@ -67,20 +68,53 @@ const hostNS = "transport"
 
 // Host is a gateway's services to its transport. Records live in the
 // gateway's store under the instance's name; the methods are safe for
-// concurrent use.
+// concurrent use. It holds only what those services need, never the
+// Gateway.
 type Host struct {
-	g *Gateway
+	// name is the gateway instance: the prefix of its records.
+	name    string
+	records recordStore
+	// admins are the administrators' JIDs (Access.Admins), as configured.
+	admins []string
+	// from is the gateway's JID, the sender of notices.
+	from    jid.JID
+	notices noticeSender
+	assign  accountAssigner
+	log     *slog.Logger
+}
+
+// recordStore is the key/value part of the store that keeps transports'
+// records (*store.DB).
+type recordStore interface {
+	KVPut(ns, key string, value []byte) error
+	KVGet(ns, key string) ([]byte, error)
+	KVDelete(ns, key string) error
+	KVList(ns, prefix string) (map[string][]byte, error)
+}
+
+// noticeSender sends the administrators' notices towards XMPP, durably
+// while the host server is away (toXMPP).
+type noticeSender interface {
+	send(ctx context.Context, s xmpp.Stanza) error
+	newID() string
+}
+
+// accountAssigner adds and removes a user's accounts on an administrator's
+// behalf (registrar).
+type accountAssigner interface {
+	assign(ctx context.Context, user jid.JID, data AccountData) error
+	unregister(ctx context.Context, user jid.JID, id AccountID) (int, error)
 }
 
 // ErrNoRecord is returned by Host.Get for a key without a record.
 var ErrNoRecord = errors.New("bridge: no such record")
 
-func (h *Host) key(k string) string { return h.g.cfg.Name + chatKeySep + k }
+func (h *Host) key(k string) string { return h.name + chatKeySep + k }
 
 // Put stores a record, replacing any under the same key (not empty, no
 // NUL byte).
 func (h *Host) Put(key string, value []byte) error {
-	if err := h.g.db.KVPut(hostNS, h.key(key), value); err != nil {
+	if err := h.records.KVPut(hostNS, h.key(key), value); err != nil {
 		return fmt.Errorf("bridge: put record: %w", err)
 	}
 	return nil
@@ -88,7 +122,7 @@ func (h *Host) Put(key string, value []byte) error {
 
 // Get returns a record, or ErrNoRecord.
 func (h *Host) Get(key string) ([]byte, error) {
-	v, err := h.g.db.KVGet(hostNS, h.key(key))
+	v, err := h.records.KVGet(hostNS, h.key(key))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNoRecord
 	}
@@ -100,7 +134,7 @@ func (h *Host) Get(key string) ([]byte, error) {
 
 // Delete removes a record; removing a missing one is not an error.
 func (h *Host) Delete(key string) error {
-	err := h.g.db.KVDelete(hostNS, h.key(key))
+	err := h.records.KVDelete(hostNS, h.key(key))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("bridge: delete record: %w", err)
 	}
@@ -110,7 +144,7 @@ func (h *Host) Delete(key string) error {
 // List returns the records whose key starts with prefix, by their whole
 // key (as Put was given it).
 func (h *Host) List(prefix string) (map[string][]byte, error) {
-	all, err := h.g.db.KVList(hostNS, h.key(prefix))
+	all, err := h.records.KVList(hostNS, h.key(prefix))
 	if err != nil {
 		return nil, fmt.Errorf("bridge: list records: %w", err)
 	}
@@ -126,14 +160,14 @@ func (h *Host) List(prefix string) (map[string][]byte, error) {
 // administrator (Access.Admins). It is kept in the outbox while the host
 // server is away. The transport bounds how often it notifies.
 func (h *Host) NotifyAdmins(ctx context.Context, text string) {
-	for _, a := range h.g.cfg.Access.Admins {
+	for _, a := range h.admins {
 		to, err := jid.Parse(strings.TrimSpace(a))
 		if err != nil {
 			continue
 		}
-		m := &xmpp.Message{Header: xmpp.Header{From: h.g.domain, To: to.Bare(), ID: h.g.deliv.newID(), Type: xmpp.MessageChat}, Body: text}
-		if err := h.g.deliv.send(ctx, m); err != nil {
-			h.g.log.Warn("notice to an admin not sent", "admin", a, "err", err)
+		m := &xmpp.Message{Header: xmpp.Header{From: h.from, To: to.Bare(), ID: h.notices.newID(), Type: xmpp.MessageChat}, Body: text}
+		if err := h.notices.send(ctx, m); err != nil {
+			h.log.Warn("notice to an admin not sent", "admin", a, "err", err)
 		}
 	}
 }
@@ -145,23 +179,7 @@ func (h *Host) Assign(ctx context.Context, user string, data AccountData) error 
 	if err != nil || u.Local() == "" {
 		return fmt.Errorf("%w: %q is not a user's JID", ErrInvalidInput, user)
 	}
-	u = u.Bare()
-	if err := Provision(h.g.db, h.g.cfg.Name, u, data); err != nil {
-		return err
-	}
-	if !h.g.life.running() {
-		return nil
-	}
-	a, err := h.g.db.GetAccount(store.AccountKey{User: u.String(), Transport: h.g.cfg.Name, Remote: string(data.ID)})
-	if err != nil {
-		return fmt.Errorf("bridge: read account: %w", err)
-	}
-	if err := h.g.accounts.start(ctx, a); err != nil {
-		return err
-	}
-	// XEP-0100 §4.1.1: the gateway asks to be in the user's roster.
-	_ = h.g.deliv.send(ctx, &xmpp.Presence{Header: xmpp.Header{From: h.g.domain, To: u, Type: xmpp.PresenceSubscribe}})
-	return nil
+	return h.assign.assign(ctx, u.Bare(), data)
 }
 
 // Unassign stops and removes an account of user, as unregistering it
@@ -171,7 +189,7 @@ func (h *Host) Unassign(ctx context.Context, user string, id AccountID) error {
 	if err != nil {
 		return fmt.Errorf("%w: %q is not a JID", ErrInvalidInput, user)
 	}
-	_, err = h.g.reg.unregister(ctx, u.Bare(), id)
+	_, err = h.assign.unregister(ctx, u.Bare(), id)
 	return err
 }
 

@@ -147,6 +147,28 @@ func Provision(db *store.DB, instance string, user jid.JID, data AccountData) er
 	return nil
 }
 
+// assign stores data as an account of user (bare), as an administrator
+// assigned it (Host.Assign): like Provision, and logged in at once when
+// the gateway runs.
+func (rg *registrar) assign(ctx context.Context, user jid.JID, data AccountData) error {
+	if err := Provision(rg.db, rg.cfg.Name, user, data); err != nil {
+		return err
+	}
+	if !rg.accounts.life.running() {
+		return nil
+	}
+	a, err := rg.db.GetAccount(store.AccountKey{User: user.String(), Transport: rg.cfg.Name, Remote: string(data.ID)})
+	if err != nil {
+		return fmt.Errorf("bridge: read account: %w", err)
+	}
+	if err := rg.accounts.start(ctx, a); err != nil {
+		return err
+	}
+	// XEP-0100 §4.1.1: the gateway asks to be in the user's roster.
+	_ = rg.out.send(ctx, &xmpp.Presence{Header: xmpp.Header{From: rg.domain, To: user, Type: xmpp.PresenceSubscribe}})
+	return nil
+}
+
 // storeAccount stores a registered account.
 func storeAccount(db *store.DB, instance string, user jid.JID, data AccountData) error {
 	if data.ID == "" {

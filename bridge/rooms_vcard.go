@@ -9,7 +9,8 @@ import (
 // occupantVCard answers a XEP-0054 vCard request to an occupant JID
 // (XEP-0045 §17.4 lets clients ask occupants for theirs, which is how they
 // show occupants' avatars) with the member's profile from the network
-// (Profiler), as for a contact's JID. Only a user with a resource in the
+// (Profiler), or the name and picture of their messages, as for a
+// contact's JID (accounts.personVCard). Only a user with a resource in the
 // room may ask, and only of its occupants (their own nick included). Runs
 // outside the dispatcher: Profile is network I/O.
 func (r *rooms) occupantVCard(ctx context.Context, iq *xmpp.IQ) {
@@ -38,16 +39,10 @@ func (r *rooms) occupantVCard(ctx context.Context, iq *xmpp.IQ) {
 		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, "There is no such occupant in this room."))
 		return
 	}
-	sess, state, _ := acc.snapshot()
-	pr, ok := sess.(Profiler)
-	if state != LoggedIn || !ok {
-		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, "No profile available now."))
+	card, se := r.accounts.personVCard(ctx, acc, uid)
+	if se != nil {
+		r.out.replyError(ctx, iq, se)
 		return
 	}
-	p, err := pr.Profile(ctx, uid)
-	if err != nil {
-		r.out.replyError(ctx, iq, sendError(err))
-		return
-	}
-	r.out.reply(ctx, iq, vcardElement(p))
+	r.out.reply(ctx, iq, card)
 }

@@ -15,7 +15,8 @@ const NSVCard = "vcard-temp"
 const NSVCardUpdate = "vcard-temp:x:update"
 
 // handleVCard answers a vCard request for a contact JID from the profile
-// the network gives.
+// the network gives, or the name and picture of the person's messages
+// (accounts.personVCard).
 func (rt *router) handleVCard(ctx context.Context, iq *xmpp.IQ) {
 	if iq.Type != xmpp.IQGet {
 		rt.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondNotAllowed, "Contacts' vCards are read-only"))
@@ -36,22 +37,16 @@ func (rt *router) handleVCard(ctx context.Context, iq *xmpp.IQ) {
 		rt.out.replyError(ctx, iq, userError(err))
 		return
 	}
-	sess, state, _ := acc.snapshot()
-	pr, ok := sess.(Profiler)
-	if state != LoggedIn || !ok {
-		rt.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, "No profile available now"))
-		return
-	}
-	// Fetching a profile is network I/O: never block the dispatcher.
+	// A profile or a picture is network I/O: never block the dispatcher.
 	rt.life.wg.Go(func() {
 		pctx, cancel := context.WithTimeout(rt.life.ctx, 20*time.Second)
 		defer cancel()
-		p, err := pr.Profile(pctx, uid)
-		if err != nil {
-			rt.out.replyError(ctx, iq, sendError(err))
+		v, se := rt.accounts.personVCard(pctx, acc, uid)
+		if se != nil {
+			rt.out.replyError(ctx, iq, se)
 			return
 		}
-		rt.out.reply(ctx, iq, vcardElement(p))
+		rt.out.reply(ctx, iq, v)
 	})
 }
 

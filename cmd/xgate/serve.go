@@ -43,6 +43,10 @@ func (e *gatewayError) Error() string {
 		return fmt.Sprintf("%s: the host server at %s refused the component secret for %s; the secret (from %s) must match the one in the server's Component config for %s",
 			i.Name, i.component.Addr, i.component.Domain, i.secretSource, i.component.Domain)
 	}
+	if errors.Is(e.err, xmpp.ErrHostUnknown) {
+		return fmt.Sprintf("%s: the host server at %s does not serve %s (host-unknown); declare it as a Component in the server's config, or correct domain",
+			i.Name, i.component.Addr, i.component.Domain)
+	}
 	return fmt.Sprintf("%s (%s) stopped: %v", i.Name, i.component.Domain, e.err)
 }
 

@@ -252,6 +252,34 @@ func TestServeSecretRefused(t *testing.T) {
 	db.Close()
 }
 
+// A host server that does not serve the domain answers the stream with
+// host-unknown: "xgate run" stops at once, exits non-zero with an error
+// naming the domain, after one attempt (before, it retried every 1.5 s
+// forever).
+func TestRunHostUnknown(t *testing.T) {
+	srv := xmpptest.NewServer(t, "s3cret")
+	srv.Declare("other.example.org")
+	cfg := serveConfig(t, t.TempDir(), srv.Addr(), "[[slack]]\ndomain = \"slack.example.org\"\nsecret = \"s3cret\"\n")
+	var stdout, stderr syncBuffer
+	c := &cli{stdout: &stdout, stderr: &stderr, kinds: testKinds()}
+	done := make(chan int, 1)
+	go func() { done <- c.main([]string{"run", "-c", cfg.file}) }()
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("run did not stop; %d streams opened", srv.Streams())
+	}
+	if code != exitFailure {
+		t.Errorf("exit code %d, want %d", code, exitFailure)
+	}
+	mustContain(t, stderr.String(), "slack: the host server at "+srv.Addr()+" does not serve slack.example.org (host-unknown)",
+		"shutting down after a failure")
+	if n := srv.Streams(); n != 1 {
+		t.Errorf("%d streams opened, want 1 (no retry)", n)
+	}
+}
+
 func TestServeStartupErrors(t *testing.T) {
 	old := storeLockTimeout
 	storeLockTimeout = 50 * time.Millisecond

@@ -9,20 +9,30 @@ import (
 	"github.com/xgate-im/xgate/kit/ratelimit"
 )
 
-// channel is the per-conversation state of a session: the limiter in
-// front of chat.postMessage, and a lock held while a change the user made
+// The per-conversation limiter in front of chat.postMessage (post_rate,
+// post_burst) is a kit/ratelimit.Limiter keyed by conversation ID
+// (Session.posts): at most maxChannels buckets, those full again forgotten
+// first; a new conversation while maxChannels are busy waits, as a
+// *bridge.RateLimitError, for the first to refill.
+
+// channel is the per-conversation lock held while a change the user made
 // from XMPP is in flight, so that its echo (the event Slack sends back for
 // it) is recognized however early it arrives (see echoes).
 type channel struct {
-	lim *ratelimit.Bucket
-	mu  sync.Mutex
+	mu sync.Mutex
 }
 
-// maxChannels bounds the per-conversation states kept; idle ones (limiter
-// full again) are dropped beyond it.
+// maxChannels bounds the conversations whose limiter and lock are kept;
+// beyond it, idle ones are forgotten.
 const maxChannels = 1024
 
-// channel returns the state of a conversation.
+// newPostLimiter returns the per-conversation limiter of chat.postMessage.
+func newPostLimiter(set settings) *ratelimit.Limiter[string] {
+	return ratelimit.New[string](ratelimit.Rate{PerSecond: set.postRate, Burst: set.postBurst}, maxChannels)
+}
+
+// channel returns the lock of a conversation. Beyond maxChannels, the
+// locks nobody holds are forgotten (a forgotten one is a fresh mutex).
 func (s *Session) channel(id string) *channel {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -32,13 +42,13 @@ func (s *Session) channel(id string) *channel {
 	}
 	if len(s.chans) >= maxChannels {
 		for k, v := range s.chans {
-			if v.lim.Idle() && v.mu.TryLock() {
+			if v.mu.TryLock() {
 				v.mu.Unlock()
 				delete(s.chans, k)
 			}
 		}
 	}
-	c = &channel{lim: ratelimit.NewBucket(ratelimit.Rate{PerSecond: s.t.set.postRate, Burst: s.t.set.postBurst})}
+	c = &channel{}
 	s.chans[id] = c
 	return c
 }
@@ -47,8 +57,8 @@ func (s *Session) channel(id string) *channel {
 // allows one more post. When ctx would end first it returns a
 // *bridge.RateLimitError at once, so that the bridge keeps the message
 // queued and comes back in time.
-func (c *channel) waitTurn(ctx context.Context) error {
-	if err := c.lim.Wait(ctx); err != nil {
+func (s *Session) waitTurn(ctx context.Context, conv string) error {
+	if err := s.posts.Wait(ctx, conv); err != nil {
 		return fmt.Errorf("slack: post_rate: %w", err)
 	}
 	return nil

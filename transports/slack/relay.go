@@ -43,10 +43,10 @@ func (s *Session) SendAs(ctx context.Context, chat bridge.ChatRef, msg bridge.Ou
 	if thread := string(msg.Thread); isTS(thread) {
 		opts = append(opts, slack.MsgOptionTS(thread))
 	}
-	c := s.channel(conv)
-	if err := c.waitTurn(ctx); err != nil {
+	if err := s.waitTurn(ctx, conv); err != nil {
 		return "", err
 	}
+	c := s.channel(conv)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, ts, err := bot.PostMessageContext(ctx, conv, opts...)

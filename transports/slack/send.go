@@ -67,10 +67,10 @@ func (s *Session) Send(ctx context.Context, chat bridge.ChatRef, msg bridge.Outg
 		s.noteAuth(ctx, err)
 		return "", err
 	}
-	c := s.channel(conv)
-	if err := c.waitTurn(ctx); err != nil {
+	if err := s.waitTurn(ctx, conv); err != nil {
 		return "", err
 	}
+	c := s.channel(conv)
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
 	// XMPP clients may put any string in <thread>: only a Slack timestamp
 	// names a thread.

@@ -18,6 +18,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/kit/ratelimit"
 )
 
 // Session is one logged-in account: a member of a workspace acting through
@@ -56,6 +57,7 @@ type Session struct {
 	presence map[string]bridge.Presence // last presence emitted, by member ID
 	contacts map[string]bridge.Contact  // last contact data emitted, by member ID
 	chans    map[string]*channel
+	posts    *ratelimit.Limiter[string] // chat.postMessage per conversation
 	echoes   echoes
 	ownPres  *bridge.Presence // last presence set on Slack
 }
@@ -86,6 +88,7 @@ func newSession(t *Transport, id bridge.AccountID, team, user string, api *slack
 		presence: map[string]bridge.Presence{},
 		contacts: map[string]bridge.Contact{},
 		chans:    map[string]*channel{},
+		posts:    newPostLimiter(t.set),
 		echoes:   echoes{m: map[echoKey]echoEntry{}},
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,7 @@ type Server struct {
 	noRoute    atomic.Bool
 	hangUp     atomic.Bool
 	redirect   atomic.Pointer[string]
+	declared   atomic.Pointer[[]string]
 	conns      chan *Conn
 	seq        atomic.Int64
 	mu         sync.Mutex
@@ -83,6 +85,23 @@ func (s *Server) Redirect(other string) {
 	s.redirect.Store(&other)
 }
 
+// Declare makes the server serve only the given component domains, as a
+// host server serves only the components its configuration declares: a
+// stream to any other domain is answered with a host-unknown stream
+// error. No domains (the default) serves every domain.
+func (s *Server) Declare(domains ...string) {
+	if len(domains) == 0 {
+		s.declared.Store(nil)
+		return
+	}
+	s.declared.Store(&domains)
+}
+
+// Streams returns how many streams components have opened so far (the
+// headers read, refused ones included). Each attempt is counted before
+// the component hears the server's answer.
+func (s *Server) Streams() int { return int(s.seq.Load()) }
+
 // Addr returns the host:port to dial.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
@@ -130,6 +149,14 @@ func (s *Server) handshake(nc net.Conn) {
 	}
 	c.Domain = h.To
 	c.StreamID = id
+	if d := s.declared.Load(); d != nil && !slices.Contains(*d, h.To) {
+		// Like a redirect: a header without id, then the error.
+		fmt.Fprintf(nc, "<?xml version='1.0'?><stream:stream xmlns:stream='%s' xmlns='%s' from='%s'><stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>", xmpp.NSStream, xmpp.NSComponent, h.To)
+		nc.Close()
+		c.err = errors.New("xmpptest: host unknown")
+		s.conns <- c
+		return
+	}
 	if other := s.redirect.Load(); other != nil {
 		// RFC 6120 §4.9.3.19: a header (without id), then the error.
 		fmt.Fprintf(nc, "<?xml version='1.0'?><stream:stream xmlns:stream='%s' xmlns='%s' from='%s'><stream:error><see-other-host xmlns='urn:ietf:params:xml:ns:xmpp-streams'>%s</see-other-host></stream:error></stream:stream>", xmpp.NSStream, xmpp.NSComponent, h.To, *other)
