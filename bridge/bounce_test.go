@@ -102,7 +102,9 @@ func TestBouncesDoNotWaitOnAFullSendQueue(t *testing.T) {
 
 	reopen()
 	for i := range bounced {
-		m := e.expectMessage(func(m *xmpp.Message) bool { return m.Type == xmpp.MessageError && m.To.Bare().String() == "carol@example.org" })
+		m := e.expectMessage(func(m *xmpp.Message) bool {
+			return m.Type == xmpp.MessageError && m.To.Bare().String() == "carol@example.org"
+		})
 		if m.Error == nil || m.Error.Condition != xmpp.CondItemNotFound {
 			t.Fatalf("bounce %d: %s", i, m.Element())
 		}
