@@ -16,6 +16,11 @@ type Access struct {
 	// Admins are bare JIDs allowed to run admin commands. Admins may always
 	// register.
 	Admins []string
+	// UserRate is how many stanzas per second each allowed user (and
+	// admin) may send the gateway sustained, in bursts of four times as
+	// many; 0 does not limit them. Strangers have a strict rate of their
+	// own (see Gateway.senderLimits).
+	UserRate float64
 
 	anyone  bool
 	domains map[string]bool

@@ -191,6 +191,12 @@ const (
 	senderStranger = "stranger"
 )
 
+// userRate is the rate of allowed users: Access.UserRate stanzas a second,
+// in bursts of four times as many.
+func userRate(a *Access) xmpp.Rate {
+	return xmpp.Rate{PerSecond: a.UserRate, Burst: max(int(4*a.UserRate), 1)}
+}
+
 // strangerRate is how much a JID that may not use the gateway can ask of
 // it (disco, registration forms, version): plenty for a person or a
 // client's discovery, nothing for a flood.
@@ -203,13 +209,20 @@ var strangerRate = xmpp.Rate{PerSecond: 5, Burst: 30}
 var limitAnswerRate = rate.Limit(20)
 
 // senderLimits says how the inbound limiter treats senders: those the
-// access rules allow are not limited (their messages are the gateway's
-// work); anyone else is held to strangerRate, and what exceeds it is
-// answered resource-constraint (iq get/set, within limitAnswerRate) or
-// dropped, and counted, without ever waiting for the send queue.
+// access rules allow are held to userRate (when Access.UserRate is set;
+// xgate's configuration sets it by default), loose enough for any person
+// (their messages are the gateway's work) and enough to keep one runaway
+// client from taking the dispatcher from everyone else; anyone else is
+// held to the strict strangerRate. What exceeds a rate is answered
+// resource-constraint (iq get/set, within limitAnswerRate) or dropped,
+// and counted, without ever waiting for the send queue.
 func (g *Gateway) senderLimits() xmpp.SenderLimits {
 	access := &g.cfg.Access
 	answers := rate.NewLimiter(limitAnswerRate, int(limitAnswerRate))
+	rates := map[string]xmpp.Rate{senderStranger: strangerRate}
+	if access.UserRate > 0 {
+		rates[senderAllowed] = userRate(access)
+	}
 	return xmpp.SenderLimits{
 		Classify: func(from jid.JID) string {
 			if !from.IsZero() && (access.Allowed(from) || access.IsAdmin(from) || (g.cfg.Community != nil && g.cfg.Community.Claims(from))) {
@@ -217,7 +230,7 @@ func (g *Gateway) senderLimits() xmpp.SenderLimits {
 			}
 			return senderStranger
 		},
-		Rates: map[string]xmpp.Rate{senderStranger: strangerRate},
+		Rates: rates,
 		Reply: func(b []byte) error {
 			if !answers.Allow() {
 				return errTooManyAnswers

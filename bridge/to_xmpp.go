@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xgate-im/xgate/store"
@@ -39,9 +40,11 @@ type toXMPP struct {
 	queue   string // the outbox queue of stanzas waiting for the host server
 	wakeCh  chan struct{}
 
-	mu      sync.Mutex // serializes live sends with the outbox flush
-	backlog bool       // the outbox may hold stanzas
-	checked bool       // backlog was read from the store
+	// mu serializes live durable sends with the outbox flush; backlog and
+	// checked change under it, and sendNoWait reads them without it.
+	mu      sync.Mutex
+	backlog atomic.Bool // the outbox may hold stanzas
+	checked atomic.Bool // backlog was read from the store
 }
 
 func newToXMPP(name string, db *store.DB, comp stanzaWriter, domain jid.JID, m *Metrics, log *slog.Logger) *toXMPP {
@@ -101,11 +104,39 @@ func (d *toXMPP) replyError(ctx context.Context, iq *xmpp.IQ, e *xmpp.StanzaErro
 }
 
 // bounce answers any stanza with an error (never an error with an error).
-func (d *toXMPP) bounce(ctx context.Context, s xmpp.Stanza, e *xmpp.StanzaError) {
+// It never waits (see sendNoWait): the dispatcher, which every user's
+// stanzas go through, calls it, and a sender who makes the gateway answer
+// errors (messages to unknown contacts, say) while the send queue is full
+// must not hold up everyone else.
+func (d *toXMPP) bounce(_ context.Context, s xmpp.Stanza, e *xmpp.StanzaError) {
 	if b := xmpp.Bounce(s, e); b != nil {
 		d.metrics.bounces.Add(1)
-		_ = d.send(ctx, b)
+		d.sendNoWait(b)
 	}
+}
+
+// sendNoWait delivers a stanza that must not be lost without ever waiting
+// for room in the send queue or for d.mu (held while a durable stanza waits
+// for room, or while the outbox is flushed): it is handed to the component
+// if nothing waits in the outbox and the send queue has room, and stored in
+// the outbox at once otherwise, for the flush (woken) to send. Such a
+// stanza keeps no order with others: it may pass a durable stanza that
+// waits for room, and a stored one may be passed by later live stanzas.
+func (d *toXMPP) sendNoWait(s xmpp.Stanza) {
+	b := xmpp.Encode(s)
+	if d.checked.Load() && !d.backlog.Load() && d.comp.TrySendRaw(b) == nil {
+		return
+	}
+	if _, err := d.db.Enqueue(d.queue, b); err != nil {
+		d.metrics.dropped.Add(1)
+		d.log.Error("storing an error answer", "err", err)
+		return
+	}
+	d.metrics.queuedForXMPP.Add(1)
+	// A flush that found the outbox empty just now may clear backlog
+	// after this; the wake makes it look again.
+	d.backlog.Store(true)
+	d.wake()
 }
 
 // notify sends a chat message from the gateway JID to a user.
@@ -146,13 +177,14 @@ func (d *toXMPP) deliver(ctx context.Context, s xmpp.Stanza, durable bool) (live
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.checked {
+	if !d.checked.Load() {
 		items, err := d.db.OutboxPeek(d.queue, 1)
 		if err == nil {
-			d.backlog, d.checked = len(items) > 0, true
+			d.backlog.Store(len(items) > 0)
+			d.checked.Store(true)
 		}
 	}
-	if !d.backlog {
+	if !d.backlog.Load() {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := d.comp.SendRaw(sctx, b)
 		cancel()
@@ -165,7 +197,7 @@ func (d *toXMPP) deliver(ctx context.Context, s xmpp.Stanza, durable bool) (live
 		return false, fmt.Errorf("bridge: store undeliverable stanza: %w", err)
 	}
 	d.metrics.queuedForXMPP.Add(1)
-	d.backlog = true
+	d.backlog.Store(true)
 	return false, nil
 }
 
@@ -207,9 +239,9 @@ func (d *toXMPP) flush(ctx context.Context) error {
 			d.mu.Unlock()
 			return err
 		}
-		d.checked = true
+		d.checked.Store(true)
 		if len(items) == 0 {
-			d.backlog = false
+			d.backlog.Store(false)
 			d.mu.Unlock()
 			return nil
 		}
@@ -263,6 +295,6 @@ func (d *toXMPP) saveUnsent(unsent [][]byte) error {
 		}
 		seqs = append(seqs, w.Seq)
 	}
-	d.backlog = true
+	d.backlog.Store(true)
 	return d.db.OutboxAck(d.queue, seqs...)
 }

@@ -174,6 +174,9 @@ key_file = %s
 
 [access]
 allow = ["alice@localhost"]
+# alice sends -faults.rate messages a second, and her receipts and chat
+# states: well beyond a person's share, on purpose.
+user_rate = 100000
 
 [xmpp]
 server = %s

@@ -64,7 +64,8 @@ type webhooksSection struct {
 
 // accessSection is [access].
 type accessSection struct {
-	Allow []string `toml:"allow"`
+	Allow    []string `toml:"allow"`
+	UserRate float64  `toml:"user_rate"`
 }
 
 // xmppSection is [xmpp]: defaults for every component connection.
@@ -111,6 +112,9 @@ const (
 	defaultMinBackoff      = 50 * time.Millisecond
 	defaultMaxBackoff      = 1500 * time.Millisecond
 	defaultDeliveryTimeout = 24 * time.Hour
+	// defaultUserRate is [access] user_rate: stanzas a second each allowed
+	// user may send (bursts of 4×), far more than a person sends.
+	defaultUserRate = 50
 	// defaultConfigPath is read when no -c flag is given.
 	defaultConfigPath = "/etc/xgate/config.toml"
 )

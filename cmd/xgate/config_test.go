@@ -172,6 +172,7 @@ func TestParseConfigErrors(t *testing.T) {
 			[]string{cfgName + ":4:14: xmpp.send_queue: wrong type: expected an integer, found a string"}},
 		{"wrong type string", minimal + "[log]\nlevel = 3\n", nil, []string{":4:9: log.level: wrong type: expected a string, found an integer"}},
 		{"wrong type array", minimal + "[access]\nallow = \"example.org\"\n", nil, []string{":4:9: access.allow: wrong type: expected an array of strings, found a string"}},
+		{"negative user rate", minimal + "[access]\nuser_rate = -1\n", nil, []string{`access.user_rate: -1 is negative`}},
 		{"wrong type section", "store = 1\n", nil, []string{":1:9: store: wrong type: expected a table, found an integer"}},
 		{"wrong type network", "slack = 1\n" + minimal, nil, []string{":1:9: slack: wrong type: expected an array of tables, found an integer"}},
 		{"wrong type in options", minimal + slackInstance + "rate.per_second = \"x\"\n", nil,

@@ -123,7 +123,7 @@ var gatewayMetrics = []gatewayMetric{
 		func(g *gatewayStatus) string { return u64(g.Component.QueueFull) }},
 	{"xgate_component_unconfirmed", "gauge", "Stanzas written to the host server and not yet confirmed by a delivery barrier.",
 		func(g *gatewayStatus) string { return itoa(g.Component.Unconfirmed) }},
-	{"xgate_bridge_limited_answered_total", "counter", "Requests from senders over their rate (JIDs not allowed to use the gateway) answered resource-constraint.",
+	{"xgate_bridge_limited_answered_total", "counter", "Requests from senders over their rate ([access] user_rate for allowed users, a strict rate for other JIDs) answered resource-constraint.",
 		func(g *gatewayStatus) string { return u64(g.Limits.Answered) }},
 	{"xgate_bridge_limited_dropped_total", "counter", "Stanzas from senders over their rate dropped without an answer.",
 		func(g *gatewayStatus) string { return u64(g.Limits.Dropped) }},

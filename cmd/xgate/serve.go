@@ -227,7 +227,7 @@ func newGateway(cfg *config, inst *instance, db *store.DB, bk *backups, hooks *b
 	g, err := bridge.New(bridge.Config{
 		Name:             inst.Name,
 		Component:        inst.component,
-		Access:           bridge.Access{Allow: inst.allow, Admins: cfg.admins},
+		Access:           bridge.Access{Allow: inst.allow, Admins: cfg.admins, UserRate: cfg.userRate},
 		MessageRetention: cfg.retention,
 		DeliveryTimeout:  inst.deliveryTimeout,
 		Version:          version,

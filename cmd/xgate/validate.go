@@ -38,6 +38,7 @@ type config struct {
 
 	adminListen string // "" disables the admin endpoint
 	admins      []string
+	userRate    float64 // stanzas/s each allowed user may send ([access] user_rate)
 	backupDir   string
 	backupKeep  int // online backups kept
 	// adminTokenFrom holds where the admin token comes from, as written;
@@ -232,6 +233,14 @@ func check(file string, pos positions, doc document, insts []decodedInstance, un
 		}
 	}
 	allow := validateAllow(c, "access.allow", doc.Access.Allow)
+	switch r := doc.Access.UserRate; {
+	case r < 0:
+		c.errorf("access.user_rate", "%v is negative: give stanzas per second, or leave it out for the default (%d)", r, defaultUserRate)
+	case r == 0:
+		cfg.userRate = defaultUserRate
+	default:
+		cfg.userRate = r
+	}
 	comp := validateXMPP(c, doc.XMPP)
 
 	for _, network := range plannedNetworks { // the only networks without a row
