@@ -163,5 +163,5 @@ func notRehostedNote(a Attachment, err error) string {
 	default:
 		why = "re-hosting failed"
 	}
-	return fmt.Sprintf("[%s was not copied to the server (%s); the link below is the network's and may stop working]", name, why)
+	return fmt.Sprintf("[%s was not copied to the server (%s); the link below is the network's: it may expire or need a login there]", name, why)
 }

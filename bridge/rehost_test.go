@@ -194,7 +194,7 @@ func TestRehostDiscovered(t *testing.T) {
 	get2 := h.srv.URL + "/get/2/cat.png"
 	e.answer(req, `<slot xmlns='urn:xmpp:http:upload:0'><put url='`+h.srv.URL+`/put/2/cat.png'/><get url='`+get2+`'/></slot>`)
 	m = e.expectMessage(func(m *xmpp.Message) bool { return m.From.Local() == "bob" && m.Body != "" })
-	want := "two files\n[big.bin was not copied to the server (it is larger than the upload service takes); the link below is the network's and may stop working]\n" + big.URL + "\n" + get2
+	want := "two files\n[big.bin was not copied to the server (it is larger than the upload service takes); the link below is the network's: it may expire or need a login there]\n" + big.URL + "\n" + get2
 	if m.Body != want || oobURL(m) != big.URL {
 		t.Fatalf("body %q\nwant %q", m.Body, want)
 	}

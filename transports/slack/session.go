@@ -33,6 +33,8 @@ type Session struct {
 	team string // "T…"
 	user string // "U…", the account's member
 	api  *slack.Client
+	// token is the account's token, for the files it receives (files.go).
+	token string
 	dir  *directory
 	log  *slog.Logger
 	// community is the channel of a bot session that bridges it to a
