@@ -1,11 +1,13 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/xgate-im/xgate/kit/attach"
@@ -31,6 +33,12 @@ const (
 	// concurrentRehosts bounds the files of one gateway in flight, and
 	// so the memory they take (each at most UploadConfig.MaxSize).
 	concurrentRehosts = 4
+	// rehostedKeep and rehostedMax bound the memory of files already
+	// copied, by their network URL: the same file seen again (a group
+	// message reaching several accounts, a redelivery) is not copied
+	// twice.
+	rehostedKeep = time.Hour
+	rehostedMax  = 1024
 )
 
 // rehoster re-hosts the attachments of incoming messages. It runs inside
@@ -49,6 +57,16 @@ type rehoster struct {
 	slots   chan struct{}
 	timeout time.Duration
 	metrics *Metrics
+
+	mu   sync.Mutex
+	done map[string]rehosted // by network URL
+	now  func() time.Time
+}
+
+// rehosted is a file already copied.
+type rehosted struct {
+	hosted attach.Hosted
+	at     time.Time
 }
 
 // newRehoster returns the rehoster of a gateway, or nil when re-hosting
@@ -60,7 +78,10 @@ func newRehoster(up *httpUploader, tr Transport, maxSize int64, m *Metrics) *reh
 	if maxSize <= 0 {
 		maxSize = DefaultUploadMaxSize
 	}
-	return &rehoster{up: up, tr: tr, maxSize: maxSize, slots: make(chan struct{}, concurrentRehosts), timeout: rehostTimeout, metrics: m}
+	return &rehoster{
+		up: up, tr: tr, maxSize: maxSize, slots: make(chan struct{}, concurrentRehosts), timeout: rehostTimeout, metrics: m,
+		done: map[string]rehosted{}, now: time.Now,
+	}
 }
 
 // fetcher returns the fetcher for an account's files: its session's, else
@@ -109,8 +130,55 @@ func (r *rehoster) rehost(ctx context.Context, sess Session, ev *MessageEvent, l
 	}
 }
 
-// one re-hosts one file within the bounds.
+// one re-hosts one file within the bounds, or returns its copy made
+// within rehostedKeep.
 func (r *rehoster) one(ctx context.Context, base *attach.Fetcher, a Attachment) (attach.Hosted, error) {
+	key := cmp.Or(a.FetchURL, a.URL)
+	if h, ok := r.copied(key); ok {
+		return h, nil
+	}
+	h, err := r.copy(ctx, base, a)
+	if err == nil {
+		r.remember(key, h)
+	}
+	return h, err
+}
+
+// copied returns the copy of a file made within rehostedKeep.
+func (r *rehoster) copied(key string) (attach.Hosted, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d, ok := r.done[key]
+	if !ok || r.now().Sub(d.at) > rehostedKeep {
+		return attach.Hosted{}, false
+	}
+	return d.hosted, true
+}
+
+// remember records a copy, making room by dropping expired ones, or any
+// one when none expired.
+func (r *rehoster) remember(key string, h attach.Hosted) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	if len(r.done) >= rehostedMax {
+		for k, d := range r.done {
+			if now.Sub(d.at) > rehostedKeep {
+				delete(r.done, k)
+			}
+		}
+		for k := range r.done {
+			if len(r.done) < rehostedMax {
+				break
+			}
+			delete(r.done, k)
+		}
+	}
+	r.done[key] = rehosted{hosted: h, at: now}
+}
+
+// copy downloads and uploads one file within the bounds.
+func (r *rehoster) copy(ctx context.Context, base *attach.Fetcher, a Attachment) (attach.Hosted, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	// The service first: without one, nothing is downloaded.

@@ -186,7 +186,9 @@ func TestRehostDiscovered(t *testing.T) {
 	// Two files: the first over the service's limit (4096, from its form)
 	// is not even downloaded; the second is re-hosted with no discovery.
 	big := bridge.Attachment{URL: h.srv.URL + "/big.bin", Name: "big.bin", Size: 5000}
-	done = e.emitAsync(bridge.MessageEvent{Chat: bobChat, Sender: "bob", ID: "f2", Text: "two files", Attachments: []bridge.Attachment{big, cat}})
+	cat2 := cat
+	cat2.URL = h.srv.URL + "/cat.png?ex=9"
+	done = e.emitAsync(bridge.MessageEvent{Chat: bobChat, Sender: "bob", ID: "f2", Text: "two files", Attachments: []bridge.Attachment{big, cat2}})
 	req = e.expectGet("upload.example.org", bridge.NSHTTPUpload)
 	if req.Payload.AttrValue("filename") != "cat.png" {
 		t.Fatalf("slot request %s, want the one for cat.png", req.Element())
@@ -210,17 +212,29 @@ func TestRehostDiscovered(t *testing.T) {
 		{fileTooLarge, "it is larger than the upload service takes"},
 		{"", "it is larger than the upload service takes"},
 	} {
-		done = e.emitAsync(bridge.MessageEvent{Chat: bobChat, Sender: "bob", ID: bridge.MessageID(fmt.Sprint("r", i)), Attachments: []bridge.Attachment{cat}})
+		other := cat
+		other.URL = fmt.Sprint(h.srv.URL, "/cat.png?ex=", i+2) // not the file copied above
+		done = e.emitAsync(bridge.MessageEvent{Chat: bobChat, Sender: "bob", ID: bridge.MessageID(fmt.Sprint("r", i)), Attachments: []bridge.Attachment{other}})
 		if refusal.answer != "" {
 			e.answer(e.expectGet("upload.example.org", bridge.NSHTTPUpload), refusal.answer)
 		}
 		m = e.expectMessage(func(m *xmpp.Message) bool { return m.From.Local() == "bob" && m.Body != "" })
-		if !strings.Contains(m.Body, refusal.why) || oobURL(m) != cat.URL || !strings.HasSuffix(m.Body, "\n"+cat.URL) {
+		if !strings.Contains(m.Body, refusal.why) || oobURL(m) != other.URL || !strings.HasSuffix(m.Body, "\n"+other.URL) {
 			t.Fatalf("refusal %d: body %q oob %q", i, m.Body, oobURL(m))
 		}
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
+	}
+	// The file copied first, seen again (a redelivery, another account's
+	// copy of a group message), is not copied again.
+	done = e.emitAsync(bridge.MessageEvent{Chat: bobChat, Sender: "bob", ID: "again", Text: "again", Attachments: []bridge.Attachment{cat}})
+	m = e.expectMessage(func(m *xmpp.Message) bool { return m.From.Local() == "bob" && m.Body != "" })
+	if m.Body != "again\n"+get || oobURL(m) != get {
+		t.Fatalf("the same file again: %s", m.Element())
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 	h.mu.Lock()
 	fetches := h.fetches
@@ -228,7 +242,70 @@ func TestRehostDiscovered(t *testing.T) {
 	if fetches != 4 {
 		t.Errorf("%d downloads, want 4 (cat.png for each slot asked for)", fetches)
 	}
-	if snap := e.gw.Metrics().Snapshot(); snap.Events["file_rehosted"] != 2 || snap.Events["file_not_rehosted"] != 4 {
-		t.Errorf("counted %d re-hosted and %d not, want 2 and 4", snap.Events["file_rehosted"], snap.Events["file_not_rehosted"])
+	if snap := e.gw.Metrics().Snapshot(); snap.Events["file_rehosted"] != 3 || snap.Events["file_not_rehosted"] != 4 {
+		t.Errorf("counted %d re-hosted and %d not, want 3 and 4", snap.Events["file_rehosted"], snap.Events["file_not_rehosted"])
 	}
+}
+
+// TestRehostWithoutService: with no upload service on the host domain,
+// files keep their links with a note, and the next file does not ask
+// again; with upload_service "none" nothing is asked and nothing noted;
+// a configured service is asked for its limit, then for slots.
+func TestRehostWithoutService(t *testing.T) {
+	h := newFileHost(t)
+	cat := bridge.Attachment{URL: h.srv.URL + "/cat.png", Name: "cat.png", MIME: "image/png"}
+	note := "[cat.png was not copied to the server (the server has no upload service for the gateway); the link below is the network's: it may expire or need a login there]\n" + cat.URL
+
+	t.Run("none found", func(t *testing.T) {
+		e := withFiles(t, h)
+		done := e.emitAsync(bridge.MessageEvent{Chat: bobChat, Sender: "bob", ID: "n1", Attachments: []bridge.Attachment{cat}})
+		items := e.expectGet("example.org", discoItems)
+		e.answer(items, `<query xmlns='http://jabber.org/protocol/disco#items'><item jid='conference.example.org'/><item jid='gone.example.org'/></query>`)
+		e.answer(e.expectGet("conference.example.org", discoInfo), `<query xmlns='http://jabber.org/protocol/disco#info'><identity category='conference' type='text'/></query>`)
+		e.answer(e.expectGet("gone.example.org", discoInfo), `<error type='cancel'><remote-server-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>`)
+		for i := range 2 {
+			m := e.expectMessage(func(m *xmpp.Message) bool { return m.From.Local() == "bob" && m.Body != "" })
+			if m.Body != note || oobURL(m) != cat.URL {
+				t.Fatalf("message %d: %s", i, m.Element())
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				// The second message: no discovery again (an iq
+				// would come before the message, unanswered).
+				done = e.emitAsync(bridge.MessageEvent{Chat: bobChat, Sender: "bob", ID: "n2", Attachments: []bridge.Attachment{cat}})
+			}
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.fetches != 0 {
+			t.Errorf("%d downloads without an upload service", h.fetches)
+		}
+	})
+	t.Run("off", func(t *testing.T) {
+		e := withFiles(t, h, func(c *bridge.Config) { c.Upload.Service = bridge.UploadServiceNone })
+		if err := e.tr.Emit(e.ctx(), "acct-a", bridge.MessageEvent{Chat: bobChat, Sender: "bob", ID: "o1", Attachments: []bridge.Attachment{cat}}); err != nil {
+			t.Fatal(err)
+		}
+		m := e.expectMessage(func(m *xmpp.Message) bool { return m.From.Local() == "bob" && m.Body != "" })
+		if m.Body != cat.URL || oobURL(m) != cat.URL {
+			t.Fatalf("message %s", m.Element())
+		}
+	})
+	t.Run("configured", func(t *testing.T) {
+		e := withFiles(t, h, func(c *bridge.Config) { c.Upload.Service = "files.example.net" })
+		done := e.emitAsync(bridge.MessageEvent{Chat: bobChat, Sender: "bob", ID: "c1", Attachments: []bridge.Attachment{cat}})
+		e.answer(e.expectGet("files.example.net", discoInfo), uploadInfo)
+		req := e.expectGet("files.example.net", bridge.NSHTTPUpload)
+		get := h.srv.URL + "/get/c/cat.png"
+		e.answer(req, `<slot xmlns='urn:xmpp:http:upload:0'><put url='`+h.srv.URL+`/put/c/cat.png'/><get url='`+get+`'/></slot>`)
+		m := e.expectMessage(func(m *xmpp.Message) bool { return m.From.Local() == "bob" && m.Body != "" })
+		if m.Body != get {
+			t.Fatalf("message %s", m.Element())
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
 }
