@@ -88,6 +88,9 @@ func (f *fromNetwork) handle(ctx context.Context, acc *account, ev Event) error 
 		// Before the event goes on, within Emit: see rehoster.
 		sess, _, _ := acc.snapshot()
 		f.files.rehost(ctx, sess, &m, acc.log)
+		if err := ctx.Err(); err != nil {
+			return err // stopping: not delivered with a note, redelivered later
+		}
 		ev = m
 	}
 	if f.rooms != nil {

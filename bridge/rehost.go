@@ -27,8 +27,8 @@ type FileSource interface {
 
 // Bounds of re-hosting.
 const (
-	// rehostTimeout bounds the download and upload of one file. Past it
-	// the message goes on with the network's link.
+	// rehostTimeout bounds the downloads and uploads of one message's
+	// files. Past it the message goes on with the network's links.
 	rehostTimeout = 2 * time.Minute
 	// concurrentRehosts bounds the files of one gateway in flight, and
 	// so the memory they take (each at most UploadConfig.MaxSize).
@@ -48,8 +48,9 @@ const (
 // network only once delivered with its new link. Every failure (no
 // service, a refusal, a file too large, a download that fails, a timeout)
 // keeps the network's link and adds a note saying so: the message is
-// never dropped nor held back beyond rehostTimeout per file, and nothing
-// is retried.
+// never dropped nor held back beyond rehostTimeout, and nothing is
+// retried. When ctx ends (the gateway stops) the caller returns its error
+// instead of delivering: the network redelivers the message later.
 type rehoster struct {
 	up      *httpUploader
 	tr      Transport
@@ -107,6 +108,8 @@ func (r *rehoster) rehost(ctx context.Context, sess Session, ev *MessageEvent, l
 	if base == nil {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
 	atts := make([]Attachment, len(ev.Attachments))
 	copy(atts, ev.Attachments)
 	ev.Attachments = atts
@@ -130,7 +133,7 @@ func (r *rehoster) rehost(ctx context.Context, sess Session, ev *MessageEvent, l
 	}
 }
 
-// one re-hosts one file within the bounds, or returns its copy made
+// one re-hosts one file, or returns its copy made
 // within rehostedKeep.
 func (r *rehoster) one(ctx context.Context, base *attach.Fetcher, a Attachment) (attach.Hosted, error) {
 	key := cmp.Or(a.FetchURL, a.URL)
@@ -179,8 +182,6 @@ func (r *rehoster) remember(key string, h attach.Hosted) {
 
 // copy downloads and uploads one file within the bounds.
 func (r *rehoster) copy(ctx context.Context, base *attach.Fetcher, a Attachment) (attach.Hosted, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
 	// The service first: without one, nothing is downloaded.
 	svc, err := r.up.service(ctx)
 	if err != nil {
