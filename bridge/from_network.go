@@ -31,6 +31,9 @@ type fromNetwork struct {
 	// rooms handles the events of group chats; nil when the transport
 	// has none.
 	rooms *rooms
+	// files re-hosts the attachments of new messages (rehost.go); nil
+	// when re-hosting is off.
+	files *rehoster
 }
 
 // eventKind names an event for metrics and logs.
@@ -81,6 +84,15 @@ func (s accountSink) Emit(ctx context.Context, ev Event) error {
 // handle turns a remote event into stanzas for the account's user.
 func (f *fromNetwork) handle(ctx context.Context, acc *account, ev Event) error {
 	f.metrics.countEvent(eventKind(ev))
+	if m, ok := ev.(MessageEvent); ok && len(m.Attachments) > 0 && f.files != nil {
+		// Before the event goes on, within Emit: see rehoster.
+		sess, _, _ := acc.snapshot()
+		f.files.rehost(ctx, sess, &m, acc.log)
+		if err := ctx.Err(); err != nil {
+			return err // stopping: not delivered with a note, redelivered later
+		}
+		ev = m
+	}
 	if f.rooms != nil {
 		if handled, err := f.rooms.fromNetwork(ctx, acc, ev); handled {
 			return err

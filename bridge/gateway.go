@@ -54,6 +54,9 @@ type Config struct {
 	// (package bridge/community): those from the rooms it bridges go to
 	// it instead of the gateway's own parts.
 	Community CommunityHandler
+	// Upload says where the files of incoming messages are re-hosted
+	// (XEP-0363), for transports that are a FileSource.
+	Upload UploadConfig
 }
 
 // CommunityHandler takes the stanzas of community bridging from a
@@ -150,6 +153,9 @@ func New(cfg Config, tr Transport, db *store.DB, log *slog.Logger) (*Gateway, er
 		router:  &router{},
 	}
 	if err := g.cfg.Access.compile(); err != nil {
+		return nil, err
+	}
+	if err := g.cfg.Upload.Validate(); err != nil {
 		return nil, err
 	}
 	if r, ok := tr.(WebhookReceiver); ok {
@@ -274,6 +280,7 @@ func (g *Gateway) assemble() {
 		name: name, info: g.info, domain: g.domain, db: g.db, contacts: contacts,
 		accounts: g.accounts, roster: g.roster, out: g.deliv, metrics: g.metrics,
 		dedupe: newDedupe(g.db, g.metrics, g.log), sending: sending, sent: sent,
+		files: newRehoster(newHTTPUploader(g.cfg.Upload, g.comp, g.domain), g.tr, g.cfg.Upload.MaxSize, g.metrics),
 	}
 	g.toNet.delivered = g.fromNet.dedupe.delivered
 	if g.info.Capabilities.Groups {

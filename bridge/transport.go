@@ -391,6 +391,11 @@ type Attachment struct {
 	Name string
 	MIME string
 	Size int64
+	// FetchURL, when set on an incoming file, is where the bridge
+	// downloads it to re-host it (FileSource) when that is not URL: Slack's
+	// url_private, which needs the session's token, while URL is the
+	// permalink a person can open in a browser.
+	FetchURL string
 }
 
 // Contact is a remote person as the roster shows them.

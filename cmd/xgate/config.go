@@ -77,6 +77,10 @@ type xmppSection struct {
 	SendQueue      int    `toml:"send_queue"`
 	MinBackoff     string `toml:"min_backoff"`
 	MaxBackoff     string `toml:"max_backoff"`
+	// UploadService and UploadMaxSize: where incoming files are
+	// re-hosted (XEP-0363); see bridge.UploadConfig.
+	UploadService string `toml:"upload_service"`
+	UploadMaxSize int64  `toml:"upload_max_size"`
 }
 
 // instanceConfig holds the keys every [[network]] table has, whatever the

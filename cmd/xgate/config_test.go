@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xgate-im/xgate/bridge"
 )
 
 const cfgName = "/etc/xgate/config.toml"
@@ -44,6 +46,8 @@ ping_timeout = "20s"
 send_queue = 10
 min_backoff = "100ms"
 max_backoff = "5s"
+upload_service = "upload.example.org"
+upload_max_size = 1000000
 
 [[slack]]
 domain = "slack.example.org"
@@ -103,6 +107,9 @@ per_second = 7
 			if a.component.KeepAlive != time.Minute || a.component.PingTimeout != 20*time.Second || a.component.SendQueue != 10 ||
 				a.component.MinBackoff != 100*time.Millisecond || a.component.MaxBackoff != 5*time.Second || a.component.Limits.MaxStanzaBytes != 100000 {
 				t.Errorf("component: %+v", a.component)
+			}
+			if c.upload != (bridge.UploadConfig{Service: "upload.example.org", MaxSize: 1000000}) {
+				t.Errorf("upload: %+v", c.upload)
 			}
 			if a.deliveryTimeout != defaultDeliveryTimeout || !slices.Equal(a.allow, []string{"example.org", "*", "bob@example.net"}) || a.secretSource != "the config file" {
 				t.Errorf("first: %v %q %q", a.deliveryTimeout, a.allow, a.secretSource)
@@ -208,6 +215,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad level", minimal + "[log]\nlevel = \"loud\"\nformat = \"xml\"\n", nil, []string{`log.level: "loud" is not one of`, `log.format: "xml" is not one of text, json`}},
 		{"xmpp ranges", minimal + "[xmpp]\nmax_stanza_bytes = 100\nsend_queue = -1\nmin_backoff = \"10s\"\nmax_backoff = \"1s\"\n", nil,
 			[]string{"xmpp.max_stanza_bytes: 100 is out of range", "xmpp.send_queue: -1 is out of range", "xmpp.max_backoff: 1s is shorter than min_backoff (10s)"}},
+		{"bad upload service", minimal + "[xmpp]\nupload_service = \"alice@example.org\"\n", nil, []string{`xmpp.upload_service: "alice@example.org" is not a domain`}},
+		{"negative upload size", minimal + "[xmpp]\nupload_max_size = -1\n", nil, []string{"xmpp.upload_max_size: -1 is negative"}},
 		{"not in this build", minimal + "[[sms]]\ndomain = \"sms.example.org\"\n", nil, []string{cfgName + ":3:3: sms: sms transport is not available in this build"}},
 		{"empty table not in this build", minimal + slackInstance, []transportKind{}, []string{":3:3: slack: slack transport is not available in this build"}},
 		{"every problem at once", "[store]\nkey_file = \"k\"\nkey_env = \"K\"\n[log]\nlevel = \"x\"\n[[slack]]\nsecret = \"x\"\n", nil,

@@ -234,6 +234,7 @@ func newGateway(cfg *config, inst *instance, db *store.DB, bk *backups, hooks *b
 		Backup:           bk.run,
 		Webhooks:         hooks,
 		Community:        ch,
+		Upload:           cfg.upload,
 	}, tr, db, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", inst.Name, err)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xgate-im/xgate/bridge"
 	"github.com/xgate-im/xgate/kit/secret"
 	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp"
@@ -35,6 +36,8 @@ type config struct {
 	keyEnv    string
 	key       *store.Key // set by resolve
 	retention time.Duration
+	// upload is [xmpp].upload_service and upload_max_size.
+	upload bridge.UploadConfig
 
 	adminListen string // "" disables the admin endpoint
 	admins      []string
@@ -242,6 +245,12 @@ func check(file string, pos positions, doc document, insts []decodedInstance, un
 		cfg.userRate = r
 	}
 	comp := validateXMPP(c, doc.XMPP)
+	cfg.upload = bridge.UploadConfig{Service: doc.XMPP.UploadService, MaxSize: doc.XMPP.UploadMaxSize}
+	if cfg.upload.MaxSize < 0 {
+		c.errorf("xmpp.upload_max_size", "%d is negative", cfg.upload.MaxSize)
+	} else if err := cfg.upload.Validate(); err != nil {
+		c.errorf("xmpp.upload_service", "%q is not a domain (a JID without @ or /), nor \"none\"", cfg.upload.Service)
+	}
 
 	for _, network := range plannedNetworks { // the only networks without a row
 		if unavailable[network] > 0 {

@@ -23,8 +23,18 @@ import (
 //
 // Incoming: Discord's attachments are passed with their CDN link, name,
 // size and type (MessageEvent.Attachments, XEP-0066 on the XMPP side).
-// Those links are signed and expire about a day later; the bridge has no
-// XEP-0363 upload to re-host them through yet (see docs/discord.md).
+// Those links are signed and expire about a day later, so the transport is
+// a bridge.FileSource: the bridge copies each file to the host server's
+// upload service (XEP-0363) and delivers that link instead; the CDN needs
+// no credentials, so the fetcher is the transport's, for every session.
+
+// FileFetcher implements bridge.FileSource: Discord's CDN links are signed
+// in their query and need no token.
+func (t *Transport) FileFetcher() *attach.Fetcher {
+	return &attach.Fetcher{Client: t.files}
+}
+
+var _ bridge.FileSource = (*Transport)(nil)
 
 // maxUpload is the largest upload Discord takes in one message for a
 // server without boosts, and in DMs (10 MiB since 2024).

@@ -113,8 +113,8 @@ func (s *Session) messageEvent(chat bridge.ChatRef, m *discordgo.Message, sender
 	if m.Type == discordgo.MessageTypeReply && m.MessageReference != nil {
 		ev.ReplyTo = bridge.MessageID(m.MessageReference.MessageID)
 	}
-	// Discord's attachment links expire (after about a day): they are
-	// passed as links, which the user should open soon (see docs/discord.md).
+	// Discord's attachment links expire (after about a day): the bridge
+	// re-hosts them (Transport.FileFetcher, files.go).
 	for _, a := range m.Attachments {
 		ev.Attachments = append(ev.Attachments, bridge.Attachment{URL: a.URL, Name: a.Filename, MIME: a.ContentType, Size: int64(a.Size)})
 	}

@@ -44,10 +44,19 @@ type e2e struct {
 // ends, and returns once the component is connected.
 func startE2E(t testing.TB, fake *slackfake.Server, cfg slack.Config, storeOpts ...func(*store.Options)) *e2e {
 	t.Helper()
-	p := prosodytest.Start(t, prosodytest.Options{
-		Components: []prosodytest.Component{{Domain: gwDomain, Secret: "s3cret"}},
-		Users:      map[string]string{"alice": "pw"},
-	})
+	return startE2EOn(t, prosodytest.Options{}, fake, cfg, storeOpts...)
+}
+
+// startE2EOn is startE2E on a Prosody with more of popts (its MUC or
+// upload service); the component and alice are always declared.
+func startE2EOn(t testing.TB, popts prosodytest.Options, fake *slackfake.Server, cfg slack.Config, storeOpts ...func(*store.Options)) *e2e {
+	t.Helper()
+	popts.Components = append(popts.Components, prosodytest.Component{Domain: gwDomain, Secret: "s3cret"})
+	if popts.Users == nil {
+		popts.Users = map[string]string{}
+	}
+	popts.Users["alice"] = "pw"
+	p := prosodytest.Start(t, popts)
 	key, err := store.ParseKey([]byte(strings.Repeat("5a", 32)))
 	if err != nil {
 		t.Fatal(err)

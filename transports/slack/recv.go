@@ -282,6 +282,7 @@ func (s *Session) messageFromNetwork(ctx context.Context, channel, channelType s
 	for _, f := range m.Files {
 		ev.Attachments = append(ev.Attachments, bridge.Attachment{
 			URL: firstNonEmpty(f.Permalink, f.URLPrivate), Name: firstNonEmpty(f.Name, f.Title), MIME: f.Mimetype, Size: f.Size,
+			FetchURL: f.URLPrivate, // re-hosted from there with the token (files.go)
 		})
 	}
 	return ev, peer, nil

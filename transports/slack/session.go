@@ -39,6 +39,8 @@ type Session struct {
 	// community is the channel of a bot session that bridges it to a
 	// community room (community.go), "" for a person's account.
 	community string
+	// token is the account's token, for the files it receives (files.go).
+	token string
 
 	sinkMu sync.RWMutex // held for reading while emitting, for writing by Close
 	sink   bridge.Sink

@@ -257,6 +257,7 @@ func (t *Transport) Login(ctx context.Context, acct bridge.AccountData, sink bri
 	dir := t.directory(team)
 	dir.setTeam(at.Team, strings.TrimSuffix(hostOf(at.URL), ".slack.com"))
 	s := newSession(t, acct.ID, team, user, api, dir, sink)
+	s.token = tok
 	t.fanout.Attach(acct.ID, s)
 	t.mu.Lock()
 	delete(t.closed, acct.ID)
