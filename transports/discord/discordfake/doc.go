@@ -69,7 +69,8 @@
 // # REST: what is faithful
 //
 // JSON bodies shaped as Discord's (snowflakes as strings, null for absent
-// avatars and names, "discriminator":"0" for people). Errors are Discord's:
+// avatars and names, "discriminator":"0" for people; a DM's or group DM's
+// recipients are the others, never the user who asks or is told). Errors are Discord's:
 // {"message":…,"code":…} with 10003 Unknown Channel, 10004 Unknown Guild,
 // 10007 Unknown Member, 10008 Unknown Message, 10013 Unknown User, 10014
 // Unknown Emoji, 10015 Unknown Webhook, 20001 for bots on user-only routes,
