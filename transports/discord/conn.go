@@ -56,6 +56,9 @@ type conn struct {
 	counter   uint64        // numbers events that have no ID of their own
 	changed   chan struct{} // closed when pending changes, then replaced
 	readyOnce sync.Once
+	// holdUntil is the end of the global rate limit Discord last
+	// announced for this token (limitWatch): no request before it.
+	holdUntil time.Time
 	// topics are the channel topics this connection saw, to tell a topic
 	// change from another change of a channel.
 	topics map[string]string
@@ -86,7 +89,6 @@ func newConn(t *Transport, token string, bot bool, log *slog.Logger) *conn {
 		auth = "Bot " + token
 	}
 	dg, _ := discordgo.New(auth) // only fails on a login with e-mail and password
-	dg.Client = t.hc
 	dg.Dialer = &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: 30 * time.Second}
 	dg.UserAgent = "xgate (https://github.com/xgate-im/xgate)"
 	dg.SyncEvents = true
@@ -107,6 +109,9 @@ func newConn(t *Transport, token string, bot bool, log *slog.Logger) *conn {
 		changed: make(chan struct{}),
 		topics:  map[string]string{},
 	}
+	hc := *t.hc
+	hc.Transport = limitWatch{base: t.hc.Transport, c: c}
+	dg.Client = &hc
 	dg.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) {
 		select {
 		case c.down <- struct{}{}:
@@ -369,6 +374,9 @@ func (c *conn) unacknowledged() int {
 // request makes a REST call within Discord's global limit. body is
 // marshalled as JSON (nil: none); out, when not nil, receives the answer.
 func (c *conn) request(ctx context.Context, op, method, url, bucket string, body, out any) error {
+	if err := c.waitHold(ctx); err != nil {
+		return err
+	}
 	if err := c.limit.Wait(ctx); err != nil {
 		return err
 	}
