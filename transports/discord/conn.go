@@ -56,6 +56,11 @@ type conn struct {
 	counter   uint64        // numbers events that have no ID of their own
 	changed   chan struct{} // closed when pending changes, then replaced
 	readyOnce sync.Once
+
+	// gateMu guards gates: the chats (order keys) whose catch-up runs,
+	// with the live events held for them (catchup.go).
+	gateMu sync.Mutex
+	gates  map[string]*chatGate
 	// holdUntil is the end of the global rate limit Discord last
 	// announced for this token (limitWatch): no request before it.
 	holdUntil time.Time
@@ -273,7 +278,19 @@ func (c *conn) closedFor() error {
 // session that ends would leave its channel's queue without a worker.
 // Dispatch blocks while the channel's queue is full (backpressure on the
 // connection's reader).
-func (c *conn) dispatch(_ context.Context, in bridge.Inbound) {
+//
+// An event of a chat whose catch-up is running (holdChats) is held, and
+// dispatched once that catch-up has dispatched what it read.
+func (c *conn) dispatch(ctx context.Context, in bridge.Inbound) {
+	if c.hold(in) {
+		return
+	}
+	c.dispatchNow(ctx, in)
+}
+
+// dispatchNow dispatches an event whatever catch-up runs: catch-up's own
+// events, and the events held for it.
+func (c *conn) dispatchNow(_ context.Context, in bridge.Inbound) {
 	// Connections see the same guild events: IDs and orders are theirs.
 	in.Order = c.name() + "|" + in.Order
 	ctx := c.t.lifetime()
