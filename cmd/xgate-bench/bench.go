@@ -20,7 +20,7 @@ type bench struct {
 	log    io.Writer
 	dir    string
 	xgate  string // the built xgate
-	self   string // this binary, for the fake Slack and the echo
+	self   string // this binary, for the fake network and the echo
 	window int
 }
 
@@ -100,8 +100,9 @@ func (b *bench) scenario(ctx context.Context, sc scenario) (*scenarioRuns, error
 	if err := os.MkdirAll(sdir, 0o700); err != nil {
 		return nil, err
 	}
-	b.logf("%s: starting the fake Slack with %d users × %d chats", sc.Name, sc.Users, sc.Chats)
-	fp, in, out, err := pipeChild("fake-slack", exec.Command(b.self, "fake-slack"), filepath.Join(sdir, "fake.log"))
+	nw := b.o.net
+	b.logf("%s: starting the %s with %d users × %d chats", sc.Name, nw.fakeName, sc.Users, sc.Chats)
+	fp, in, out, err := pipeChild(nw.fakeCmd, exec.Command(b.self, nw.fakeCmd), filepath.Join(sdir, "fake.log"))
 	if err != nil {
 		return nil, err
 	}
@@ -117,14 +118,14 @@ func (b *bench) scenario(ctx context.Context, sc scenario) (*scenarioRuns, error
 	}
 	world := ans.World
 	b.logf("%s: starting Prosody with %d accounts", sc.Name, sc.Users)
-	pr, err := startProsody(ctx, filepath.Join(sdir, "prosody"), map[string]string{gwDomain: gwSecret, echoDomain: echoSecret, "echopost.localhost": echoSecret}, accountsFor(sc.Users))
+	pr, err := startProsody(ctx, filepath.Join(sdir, "prosody"), map[string]string{nw.domain: gwSecret, echoDomain: echoSecret, "echopost.localhost": echoSecret}, accountsFor(sc.Users))
 	if err != nil {
 		return nil, err
 	}
 	defer pr.stop()
 	seed := filepath.Join(sdir, "seed.db")
 	b.logf("%s: seeding the store (%d accounts, %d contacts, %d message IDs)", sc.Name, sc.Users, sc.Contacts, sc.MessageRefs)
-	if err := seedStore(ctx, seed, sc, world); err != nil {
+	if err := seedStore(ctx, nw, seed, sc, world); err != nil {
 		return nil, err
 	}
 	res := &scenarioRuns{sc: sc, prosody: pr.version}
@@ -149,7 +150,7 @@ func (b *bench) run(ctx context.Context, sc scenario, run int, sdir, seed string
 	if err := copyFile(dbPath, seed); err != nil {
 		return r, err
 	}
-	cfg, err := writeXgateConfig(rdir, pr.componentAddr(), dbPath, world)
+	cfg, err := writeXgateConfig(b.o.net, rdir, pr.componentAddr(), dbPath, world)
 	if err != nil {
 		return r, err
 	}
@@ -223,15 +224,14 @@ func (b *bench) run(ctx context.Context, sc scenario, run int, sdir, seed string
 
 // traffic runs every direction and rate against xgate and the floor.
 func (b *bench) traffic(ctx context.Context, sc scenario, run int, rdir string, pr *prosody, fake *fakeClient, world *fakeWorld, x *xgateProc) ([]windowResult, error) {
-	chats := loadChats(sc, world)
+	chats := loadChats(b.o.net, sc, world)
 	echo, err := startChild("echo", exec.Command(b.self, "echo", "-server", pr.componentAddr(), "-domain", echoDomain, "-secret", echoSecret), filepath.Join(rdir, "echo.log"))
 	if err != nil {
 		return nil, err
 	}
 	defer echo.stop(5 * time.Second)
-	first := world.Users[chats[0].user]
-	echoPost, err := startChild("echo-post", exec.Command(b.self, "echo", "-server", pr.componentAddr(), "-domain", "echopost.localhost", "-secret", echoSecret,
-		"-post", world.APIURL+"auth.test", "-token", first.Token), filepath.Join(rdir, "echo-post.log"))
+	echoPost, err := startChild("echo-post", exec.Command(b.self, append([]string{"echo", "-server", pr.componentAddr(), "-domain", "echopost.localhost", "-secret", echoSecret},
+		echoPostArgs(b.o.net, world, chats[0])...)...), filepath.Join(rdir, "echo-post.log"))
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +280,7 @@ func (b *bench) traffic(ctx context.Context, sc scenario, run int, rdir string, 
 			return nil, fmt.Errorf("warm-up %s: %w", d, err)
 		}
 		fl := echo.pid()
-		if d == dirToSlack {
+		if d == b.o.net.toNet {
 			fl = echoPost.pid()
 		}
 		if _, err := l.measure(ctx, d, true, warm, 0, fl, "", ""); err != nil {
@@ -299,7 +299,7 @@ func (b *bench) traffic(ctx context.Context, sc scenario, run int, rdir string, 
 				return nil, fmt.Errorf("%s at %s: %w", d, rateName(rate), err)
 			}
 			fl := echo.pid()
-			if d == dirToSlack {
+			if d == b.o.net.toNet {
 				fl = echoPost.pid()
 			}
 			fr, err := l.measure(ctx, d, true, b.o.n, rate, fl, "", "")
@@ -405,7 +405,7 @@ func (l *loads) measure(ctx context.Context, d string, floor bool, n int, rate f
 	var lat []int64
 	var firstNS, lastNS int64
 	switch {
-	case d == dirToXMPP && !floor:
+	case d == l.b.o.net.toXMPP && !floor:
 		l.col.expect(w, n)
 		ans, err := l.fake.do(fakeRequest{Op: "post", Window: w, Targets: l.fakeTargets, N: n, Rate: rate})
 		if err != nil {
@@ -415,7 +415,7 @@ func (l *loads) measure(ctx context.Context, d string, floor bool, n int, rate f
 		if lat, lastNS, err = l.col.wait(wctx); err != nil {
 			return nil, err
 		}
-	case d == dirToXMPP && floor:
+	case d == l.b.o.net.toXMPP && floor:
 		l.col.expect(w, n)
 		if firstNS, err = sendLoad(l.toEcho, w, n, rate); err != nil {
 			return nil, err
@@ -423,7 +423,7 @@ func (l *loads) measure(ctx context.Context, d string, floor bool, n int, rate f
 		if lat, lastNS, err = l.col.wait(wctx); err != nil {
 			return nil, err
 		}
-	case d == dirToSlack && floor:
+	case d == l.b.o.net.toNet && floor:
 		// The echo answers once its POST has returned: the latency is
 		// the round trip.
 		l.col.expect(w, n)

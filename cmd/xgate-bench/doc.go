@@ -14,7 +14,14 @@
 //	go build -o /tmp/xgate-bench ./cmd/xgate-bench
 //	/tmp/xgate-bench run -scenarios 1u1c,1u8c,1k,10k,startup -runs 3 -n 5000
 //
-// Subcommands "fake-slack" and "echo" are the bench's own child processes.
+// With -network discord it drives the Discord transport instead: the fake
+// Discord (transports/discord/discordfake) runs in the child process, each
+// XMPP user has a personal account whose partners are friends with an open
+// DM, and the directions are discord-to-xmpp and xmpp-to-discord; the
+// floor's POST is one Discord REST call. See network.go.
+//
+// Subcommands "fake-slack", "fake-discord" and "echo" are the bench's own
+// child processes.
 //
 // xgate is built with one extra file added through `go build -overlay`
 // (overlay/benchhook.go.txt; xgate's sources are not touched): when the

@@ -20,9 +20,12 @@ import (
 // The floor: `xgate-bench echo` is an XEP-0114 component written with the
 // standard library alone. It answers every message with the same body, and
 // with -post it first makes one keep-alive HTTP POST per message to the
-// fake Slack (auth.test with a user token: a real Web API call that makes
-// the fake send no event to xgate) and answers once the POST has
-// returned: the least any gateway must do per message in each direction.
+// network's fake and answers once the POST has returned: the least any
+// gateway must do per message in each direction. The POST is a real API
+// call that makes the fake send no event to xgate: Slack's auth.test with
+// a user token in the form, or (-auth and -json) Discord's POST
+// /users/@me/channels for a DM that is already open, with the user token
+// in Authorization.
 // The bench measures its CPU the way it measures xgate's.
 
 // echoMessage is the part of a message the echo reads.
@@ -42,18 +45,48 @@ func echoMain(args []string) int {
 	domain := fs.String("domain", "echo.localhost", "the component's `DOMAIN`")
 	secret := fs.String("secret", "", "the component `SECRET`")
 	post := fs.String("post", "", "POST to this Web API `URL` before answering each message")
-	token := fs.String("token", "", "the token of the POSTs")
+	token := fs.String("token", "", "the token of the POSTs, sent in the form")
+	auth := fs.String("auth", "", "the Authorization `HEADER` of the POSTs (with -json instead of -token)")
+	body := fs.String("json", "", "the JSON `BODY` of the POSTs (with -auth)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if err := runEcho(*server, *domain, *secret, *post, *token); err != nil {
+	p := echoPost{url: *post, token: *token, auth: *auth, json: *body}
+	if err := runEcho(*server, *domain, *secret, p); err != nil {
 		fmt.Fprintln(os.Stderr, "echo:", err)
 		return 1
 	}
 	return 0
 }
 
-func runEcho(server, domain, secret, postURL, token string) error {
+// echoPost is the POST the echo makes before each answer.
+type echoPost struct {
+	url   string
+	token string // Slack: a form field
+	auth  string // Discord: the Authorization header
+	json  string // Discord: the body
+}
+
+// request builds one POST.
+func (p echoPost) request() (*http.Request, error) {
+	if p.json != "" {
+		req, err := http.NewRequest(http.MethodPost, p.url, strings.NewReader(p.json))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", p.auth)
+		return req, nil
+	}
+	req, err := http.NewRequest(http.MethodPost, p.url, strings.NewReader(url.Values{"token": {p.token}}.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req, nil
+}
+
+func runEcho(server, domain, secret string, post echoPost) error {
 	conn, err := net.Dial("tcp", server)
 	if err != nil {
 		return err
@@ -85,10 +118,10 @@ func runEcho(server, domain, secret, postURL, token string) error {
 	var writer, posters sync.WaitGroup
 	writer.Go(func() { echoWriter(conn, out) })
 	var posts chan []byte
-	if postURL != "" {
+	if post.url != "" {
 		posts = make(chan []byte, 4096)
 		for range 4 {
-			posters.Go(func() { echoPoster(postURL, token, posts, out) })
+			posters.Go(func() { echoPoster(post, posts, out) })
 		}
 	}
 	defer func() {
@@ -173,11 +206,14 @@ func echoWriter(conn net.Conn, out <-chan []byte) {
 }
 
 // echoPoster makes one keep-alive POST per answer, then queues the answer.
-func echoPoster(postURL, token string, answers <-chan []byte, out chan<- []byte) {
+func echoPoster(post echoPost, answers <-chan []byte, out chan<- []byte) {
 	cl := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-	form := url.Values{"token": {token}}.Encode()
 	for a := range answers {
-		resp, err := cl.Post(postURL, "application/x-www-form-urlencoded", strings.NewReader(form))
+		req, err := post.request()
+		var resp *http.Response
+		if err == nil {
+			resp, err = cl.Do(req)
+		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "echo: post:", err)
 		} else {

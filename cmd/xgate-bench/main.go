@@ -21,6 +21,8 @@ func main() {
 		switch os.Args[1] {
 		case "fake-slack":
 			os.Exit(fakeSlackMain())
+		case "fake-discord":
+			os.Exit(fakeDiscordMain())
 		case "echo":
 			os.Exit(echoMain(os.Args[2:]))
 		case "run":
@@ -32,6 +34,7 @@ func main() {
 
 // options are the flags of `xgate-bench run`.
 type options struct {
+	net       network
 	src       string
 	scenarios []scenario
 	dirs      []string
@@ -45,10 +48,12 @@ type options struct {
 	timeout   time.Duration
 }
 
-// Directions.
+// Directions, by network (see networks).
 const (
-	dirToXMPP  = "slack-to-xmpp" // network → XMPP
-	dirToSlack = "xmpp-to-slack" // XMPP → network
+	dirToXMPP        = "slack-to-xmpp"   // Slack → XMPP
+	dirToSlack       = "xmpp-to-slack"   // XMPP → Slack
+	dirDiscordToXMPP = "discord-to-xmpp" // Discord → XMPP
+	dirToDiscord     = "xmpp-to-discord" // XMPP → Discord
 )
 
 // exitNoProsody is the exit code when prosody is not installed.
@@ -58,10 +63,11 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("xgate-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o := options{}
-	var scen, dirs, rates string
+	var netName, scen, dirs, rates string
+	fs.StringVar(&netName, "network", "slack", "the `NETWORK` driven: slack or discord")
 	fs.StringVar(&o.src, "src", ".", "a `DIR` inside the xgate module whose cmd/xgate is built and measured")
 	fs.StringVar(&scen, "scenarios", "1u1c,1u8c,1k,10k,startup", "comma-separated `LIST` of scenarios: 1u1c, 1u8c, 1k, 10k, startup")
-	fs.StringVar(&dirs, "dirs", dirToXMPP+","+dirToSlack, "comma-separated `LIST` of directions")
+	fs.StringVar(&dirs, "dirs", "", "comma-separated `LIST` of directions (default both: "+dirToXMPP+","+dirToSlack+" for slack, "+dirDiscordToXMPP+","+dirToDiscord+" for discord)")
 	fs.StringVar(&rates, "rates", "1000,max", "comma-separated `LIST` of send rates in messages per second, or max")
 	fs.IntVar(&o.n, "n", 5000, "messages per measurement window")
 	fs.IntVar(&o.runs, "runs", 3, "runs of each scenario (a fresh xgate each); figures are min/median")
@@ -90,13 +96,15 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		}
 		o.scenarios = append(o.scenarios, s)
 	}
-	for d := range strings.SplitSeq(dirs, ",") {
-		d = strings.TrimSpace(d)
-		if d != dirToXMPP && d != dirToSlack {
-			fmt.Fprintf(stderr, "xgate-bench: unknown direction %q\n", d)
-			return 2
-		}
-		o.dirs = append(o.dirs, d)
+	var ok bool
+	if o.net, ok = networkByName(netName); !ok {
+		fmt.Fprintf(stderr, "xgate-bench: unknown network %q\n", netName)
+		return 2
+	}
+	var err error
+	if o.dirs, err = o.net.parseDirections(dirs); err != nil {
+		fmt.Fprintln(stderr, "xgate-bench:", err)
+		return 2
 	}
 	for r := range strings.SplitSeq(rates, ",") {
 		r = strings.TrimSpace(r)

@@ -14,6 +14,38 @@ import (
 // complete and parseable: every scenario and window is there, with every
 // figure measured. It asserts nothing about speed.
 func TestSmoke(t *testing.T) {
+	var names []string
+	for _, s := range scenarios {
+		names = append(names, s.Name)
+	}
+	rep, out := smoke(t, "-users", "3", "-mappings", "50")
+	if !bytes.Contains(out, []byte("| 1u8c | xmpp-to-slack | max |")) {
+		t.Errorf("the table lacks a row:\n%s", out)
+	}
+	checkReport(t, rep, names)
+}
+
+// TestSmokeDiscord is TestSmoke for -network discord, with the small
+// scenarios: the fake Discord in its process, personal accounts, both
+// directions and their floors.
+func TestSmokeDiscord(t *testing.T) {
+	rep, out := smoke(t, "-network", "discord", "-scenarios", "1u1c,1u8c")
+	for _, row := range []string{"| 1u8c | xmpp-to-discord | max |", "| 1u1c | discord-to-xmpp | 500/s |", "| fake Discord |", "Gateway dispatches/msg"} {
+		if !bytes.Contains(out, []byte(row)) {
+			t.Errorf("the tables lack %q:\n%s", row, out)
+		}
+	}
+	if rep.Settings.Network != "discord" {
+		t.Errorf("report network %q", rep.Settings.Network)
+	}
+	checkReport(t, rep, []string{"1u1c", "1u8c"})
+}
+
+// smoke builds the command and runs it with tiny counts (one run, a few
+// messages) and the extra flags, and returns the report, decoded strictly,
+// and the tables. It skips with -short and without Prosody.
+func smoke(t *testing.T, flags ...string) (*report, []byte) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs xgate: skipped with -short")
 	}
@@ -29,16 +61,13 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	reportPath := filepath.Join(dir, "report.json")
-	cmd := exec.CommandContext(t.Context(), bin, "run", "-src", ".", "-runs", "1", "-n", "20", "-users", "3", "-mappings", "50",
-		"-rates", "500,max", "-json", reportPath, "-timeout", "3m")
+	args := append([]string{"run", "-src", ".", "-runs", "1", "-n", "20", "-rates", "500,max", "-json", reportPath, "-timeout", "3m"}, flags...)
+	cmd := exec.CommandContext(t.Context(), bin, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("xgate-bench: %v\n%s", err, stderr.Bytes())
-	}
-	if !bytes.Contains(out, []byte("| 1u8c | xmpp-to-slack | max |")) {
-		t.Errorf("the table lacks a row:\n%s", out)
 	}
 	data, err := os.ReadFile(reportPath)
 	if err != nil {
@@ -50,22 +79,22 @@ func TestSmoke(t *testing.T) {
 	if err := dec.Decode(&rep); err != nil {
 		t.Fatalf("report: %v\n%s", err, data)
 	}
-	checkReport(t, &rep)
+	return &rep, out
 }
 
-// checkReport checks that a report holds every scenario and window with
-// every figure measured.
-func checkReport(t *testing.T, rep *report) {
+// checkReport checks that a report holds the scenarios named, in order,
+// and their windows with every figure measured.
+func checkReport(t *testing.T, rep *report, names []string) {
 	t.Helper()
 	if rep.Machine.CPUs < 1 || rep.Machine.Prosody == "" {
 		t.Errorf("machine not described: %+v", rep.Machine)
 	}
-	if len(rep.Scenarios) != len(scenarios) {
-		t.Fatalf("%d scenarios in the report, want %d", len(rep.Scenarios), len(scenarios))
+	if len(rep.Scenarios) != len(names) {
+		t.Fatalf("%d scenarios in the report, want %d", len(rep.Scenarios), len(names))
 	}
 	for i, s := range rep.Scenarios {
-		if s.Scenario.Name != scenarios[i].Name {
-			t.Errorf("scenario %d is %q, want %q", i, s.Scenario.Name, scenarios[i].Name)
+		if s.Scenario.Name != names[i] {
+			t.Errorf("scenario %d is %q, want %q", i, s.Scenario.Name, names[i])
 		}
 		for _, k := range []string{"startup_ms", "logins_ms", "idle_rss_mb", "peak_rss_mb"} {
 			if s.Startup[k].Min <= 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ type report struct {
 
 // settings are the knobs of the invocation.
 type settings struct {
+	Network    string    `json:"network"`
 	Runs       int       `json:"runs"`
 	N          int       `json:"messages_per_window"`
 	Rates      []float64 `json:"rates"` // 0: maximum
@@ -25,7 +27,7 @@ type settings struct {
 }
 
 func settingsOf(o options) settings {
-	return settings{Runs: o.runs, N: o.n, Rates: o.rates, Directions: o.dirs}
+	return settings{Network: o.net.Name, Runs: o.runs, N: o.n, Rates: o.rates, Directions: o.dirs}
 }
 
 // stat is a figure over the runs.
@@ -119,7 +121,7 @@ func (r *report) markdown() string {
 	for i, v := range r.Settings.Rates {
 		rates[i] = rateName(v)
 	}
-	fmt.Fprintf(&b, "Settings: %d runs, %d messages per window, rates %s. Figures are min/median over the runs.\n\n", r.Settings.Runs, r.Settings.N, strings.Join(rates, ", "))
+	fmt.Fprintf(&b, "Settings: %s, %d runs, %d messages per window, rates %s. Figures are min/median over the runs.\n\n", cmp.Or(r.Settings.Network, "slack"), r.Settings.Runs, r.Settings.N, strings.Join(rates, ", "))
 	b.WriteString("| scenario | users | start→handshake ms | logged in | all logged in ms | idle RSS MB | peak RSS MB | idle CPU % |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|\n")
 	for _, s := range r.Scenarios {
@@ -142,7 +144,11 @@ func (r *report) markdown() string {
 		}
 	}
 	b.WriteString("\nCPU of the other processes in the same windows (µs per message, min/median), for where the time goes:\n\n")
-	b.WriteString("| scenario | direction | rate | xgate | Prosody | fake Slack | floor: echo | floor: Prosody | floor: fake Slack | Socket Mode envelopes/msg |\n")
+	nw, ok := networkByName(r.Settings.Network)
+	if !ok {
+		nw = networks[0]
+	}
+	fmt.Fprintf(&b, "| scenario | direction | rate | xgate | Prosody | %s | floor: echo | floor: Prosody | floor: %s | %s |\n", nw.fakeName, nw.fakeName, nw.events)
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range r.Scenarios {
 		for _, w := range s.Windows {

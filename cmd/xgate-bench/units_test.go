@@ -2,8 +2,11 @@ package main
 
 import (
 	"io"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadText(t *testing.T) {
@@ -99,6 +102,9 @@ func TestUsageErrors(t *testing.T) {
 		{"-dirs", "sideways"},
 		{"-rates", "fast"},
 		{"-n", "0"},
+		{"-network", "irc"},
+		{"-network", "discord", "-dirs", dirToSlack},
+		{"-network", "slack", "-dirs", dirDiscordToXMPP},
 	} {
 		var stderr strings.Builder
 		if code := runMain(args, io.Discard, &stderr); code != 2 {
@@ -118,5 +124,148 @@ func TestNoProsody(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "prosody is not installed") {
 		t.Errorf("stderr %q does not say why", stderr.String())
+	}
+}
+
+func TestNetworkDirections(t *testing.T) {
+	tests := []struct {
+		network, dirs string
+		want          []string
+		ok            bool
+	}{
+		{"slack", "", []string{dirToXMPP, dirToSlack}, true},
+		{"discord", "", []string{dirDiscordToXMPP, dirToDiscord}, true},
+		{"Discord", " xmpp-to-discord ", []string{dirToDiscord}, true},
+		{"discord", "xmpp-to-discord,discord-to-xmpp", []string{dirToDiscord, dirDiscordToXMPP}, true},
+		{"discord", "slack-to-xmpp", nil, false},
+		{"slack", "xmpp-to-discord", nil, false},
+		{"slack", "sideways", nil, false},
+	}
+	for _, tt := range tests {
+		n, ok := networkByName(tt.network)
+		if !ok {
+			t.Fatalf("networkByName(%q) not found", tt.network)
+		}
+		got, err := n.parseDirections(tt.dirs)
+		if (err == nil) != tt.ok || !slices.Equal(got, tt.want) {
+			t.Errorf("%s parseDirections(%q) = %v, %v; want %v, ok %v", tt.network, tt.dirs, got, err, tt.want, tt.ok)
+		}
+	}
+	if _, ok := networkByName("irc"); ok {
+		t.Error("networkByName(irc) found a network")
+	}
+}
+
+func TestSnowflakeNanos(t *testing.T) {
+	tests := []struct {
+		id   string
+		want int64
+		ok   bool
+	}{
+		{"175928847299117063", 1462015105796_000000, true}, // Discord's documented example: 2016-04-30 11:18:25.796 UTC
+		{"4194304", 1420070400001_000000, true},            // one millisecond after the epoch
+		{"0", 0, false},
+		{"", 0, false},
+		{"12a", 0, false},
+		{"-1", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := snowflakeNanos(tt.id)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("snowflakeNanos(%q) = %d, %v; want %d, %v", tt.id, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestNetworkTables(t *testing.T) {
+	w := &fakeWorld{APIURL: "http://127.0.0.1:1/api/v9/", AppToken: "xapp-1", Team: "T1",
+		Users: []fakeLocal{{ID: "42", Token: "tok", Chats: []fakeChat{{Peer: "43", IM: "44"}}}}}
+	tests := []struct {
+		network  string
+		table    []string
+		echoArgs []string
+		peer     string
+	}{
+		{"slack", []string{"[[slack]]", `domain = "slack.localhost"`, `app_token = "xapp-1"`, "post_rate = 1000.0"},
+			[]string{"-post", "http://127.0.0.1:1/api/v9/auth.test", "-token", "tok"}, "@slack.localhost"},
+		{"discord", []string{"[[discord]]", `domain = "discord.localhost"`, "personal_accounts = true", `catch_up = "0s"`, `api_url = "http://127.0.0.1:1/api/v9/"`},
+			[]string{"-post", "http://127.0.0.1:1/api/v9/users/@me/channels", "-auth", "tok", "-json", `{"recipient_id":"43"}`}, "43@discord.localhost"},
+	}
+	for _, tt := range tests {
+		n, _ := networkByName(tt.network)
+		table := networkTable(n, w)
+		for _, line := range tt.table {
+			if !strings.Contains(table, line+"\n") {
+				t.Errorf("%s table lacks %q:\n%s", tt.network, line, table)
+			}
+		}
+		if got := echoPostArgs(n, w, loadChat{user: 0, peer: "43"}); !slices.Equal(got, tt.echoArgs) {
+			t.Errorf("%s echo args %q, want %q", tt.network, got, tt.echoArgs)
+		}
+		if got := n.peerJID(w, "43"); !strings.HasSuffix(got, tt.peer) {
+			t.Errorf("%s peer JID %q, want …%s", tt.network, got, tt.peer)
+		}
+	}
+}
+
+// TestFakeDiscordProtocol drives the fake Discord's line protocol in
+// process: setup builds friends with open DMs, post makes messages whose
+// latencies come back from their snowflakes, and count and wait see
+// xgate's posts (here a post by the local user through REST).
+func TestFakeDiscordProtocol(t *testing.T) {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- runFakeDiscord(inR, outW); outW.Close() }()
+	fc := &fakeClient{enc: jsonEncoder(inW), dec: jsonDecoder(outR)}
+	ans, err := fc.do(fakeRequest{Op: "setup", Users: 2, Chats: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := ans.World
+	if len(w.Users) != 2 || len(w.Users[1].Chats) != 3 || w.Users[0].Token == "" || !strings.HasSuffix(w.APIURL, "/api/v9/") {
+		t.Fatalf("world %+v", w)
+	}
+	c := w.Users[1].Chats[2]
+	if ans, err = fc.do(fakeRequest{Op: "post", Window: 7, Targets: []fakeTarget{{User: c.Peer, Channel: c.IM}}, N: 5}); err != nil || ans.Count != 5 {
+		t.Fatalf("post: %+v, %v", ans, err)
+	}
+	if ans, err = fc.do(fakeRequest{Op: "latencies", Window: 7, Channels: []string{c.IM, w.Users[0].Chats[0].IM}}); err != nil || ans.Count != 5 {
+		t.Fatalf("latencies: %+v, %v", ans, err)
+	}
+	for _, l := range ans.Latencies {
+		if l < 0 || l > int64(time.Minute) {
+			t.Errorf("latency %d ns", l)
+		}
+	}
+	if ans, err = fc.do(fakeRequest{Op: "latencies", Window: 8, Channels: []string{c.IM}}); err != nil || ans.Count != 0 {
+		t.Fatalf("another window's latencies: %+v, %v", ans, err)
+	}
+	if ans, err = fc.do(fakeRequest{Op: "count"}); err != nil || ans.Count != 0 {
+		t.Fatalf("count before any REST post: %+v, %v", ans, err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, w.APIURL+"channels/"+c.IM+"/messages", strings.NewReader(`{"content":"hi"}`))
+	req.Header.Set("Authorization", w.Users[1].Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("post as the local user: %s", resp.Status)
+	}
+	if ans, err = fc.do(fakeRequest{Op: "wait", N: 1, TimeoutMS: 10000}); err != nil || ans.Count != 1 {
+		t.Fatalf("wait: %+v, %v", ans, err)
+	}
+	if _, err := fc.do(fakeRequest{Op: "nope"}); err == nil {
+		t.Error("an unknown op was answered")
+	}
+	if _, err := fc.do(fakeRequest{Op: "quit"}); err != nil {
+		t.Fatal(err)
+	}
+	inW.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

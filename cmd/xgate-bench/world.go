@@ -6,12 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/xgate-im/xgate/bridge"
 	"github.com/xgate-im/xgate/store"
+	"github.com/xgate-im/xgate/transports/discord"
 	"github.com/xgate-im/xgate/transports/slack"
 	"github.com/xgate-im/xgate/xmpp/jid"
 )
@@ -42,7 +44,7 @@ func userName(i int) string { return fmt.Sprintf("u%d", i) }
 
 // peerJID is the JID under which xgate shows a Slack member.
 func peerJID(team, member string) string {
-	return slack.ContactLocalpart(slack.MakeUserID(team, member)) + "@" + gwDomain
+	return slack.ContactLocalpart(slack.MakeUserID(team, member)) + "@slack.localhost"
 }
 
 // loadChat is one chat that carries load: the XMPP user, the Slack
@@ -55,11 +57,11 @@ type loadChat struct {
 }
 
 // loadChats returns the chats of a scenario that carry load.
-func loadChats(sc scenario, w *fakeWorld) []loadChat {
+func loadChats(n network, sc scenario, w *fakeWorld) []loadChat {
 	var out []loadChat
 	add := func(u, c int) {
 		ch := w.Users[u].Chats[c]
-		out = append(out, loadChat{user: u, peer: ch.Peer, im: ch.IM, peerJID: peerJID(w.Team, ch.Peer)})
+		out = append(out, loadChat{user: u, peer: ch.Peer, im: ch.IM, peerJID: n.peerJID(w, ch.Peer)})
 	}
 	if sc.Users == 1 {
 		for c := range sc.Chats {
@@ -77,7 +79,7 @@ func loadChats(sc scenario, w *fakeWorld) []loadChat {
 // path, the way the registration form does (auth.test against the fake),
 // and adds the scenario's extra contact and message-ID mappings. It opens
 // the store without fsync: seeding is set-up, not measured.
-func seedStore(ctx context.Context, path string, sc scenario, w *fakeWorld) error {
+func seedStore(ctx context.Context, n network, path string, sc scenario, w *fakeWorld) error {
 	key, err := store.ParseKey([]byte(storeKeyHex))
 	if err != nil {
 		return err
@@ -87,7 +89,7 @@ func seedStore(ctx context.Context, path string, sc scenario, w *fakeWorld) erro
 		return err
 	}
 	defer db.Close()
-	tr, err := slack.New(slack.Config{APIURL: w.APIURL, AppToken: w.AppToken}, slog.New(slog.DiscardHandler), nil)
+	tr, err := registrarFor(n, w)
 	if err != nil {
 		return err
 	}
@@ -102,7 +104,7 @@ func seedStore(ctx context.Context, path string, sc scenario, w *fakeWorld) erro
 			for i := range next {
 				data, err := tr.Register(ctx, map[string]string{"token": w.Users[i].Token})
 				if err == nil {
-					err = bridge.Provision(db, instanceName, jid.MustParse(userName(i)+"@localhost"), data)
+					err = bridge.Provision(db, n.Name, jid.MustParse(userName(i)+"@localhost"), data)
 				}
 				if err != nil {
 					mu.Lock()
@@ -124,8 +126,8 @@ func seedStore(ctx context.Context, path string, sc scenario, w *fakeWorld) erro
 		if i%1000 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		uid := slack.MakeUserID(w.Team, fmt.Sprintf("U9%08d", i))
-		if err := db.PutContact(instanceName, string(uid), slack.ContactLocalpart(uid)); err != nil {
+		uid, local := seedContact(n, w, i)
+		if err := db.PutContact(n.Name, uid, local); err != nil {
 			return fmt.Errorf("seeding contacts: %w", err)
 		}
 	}
@@ -136,7 +138,7 @@ func seedStore(ctx context.Context, path string, sc scenario, w *fakeWorld) erro
 		for j := i; j < min(i+chunk, sc.MessageRefs); j++ {
 			u := j % max(len(w.Users), 1)
 			refs = append(refs, store.MessageRef{
-				Scope:    fmt.Sprintf("slack|%s@localhost|%s.%s|D%08d", userName(u), w.Team, w.Users[u].ID, u),
+				Scope:    seedScope(n, w, u),
 				XMPPID:   fmt.Sprintf("seed-%d", j),
 				RemoteID: fmt.Sprintf("1700000000.%06d", j),
 				At:       at,
@@ -184,4 +186,41 @@ func accountsFor(users int) []accountSpec {
 		out[i] = accountSpec{user: userName(i), password: "pw"}
 	}
 	return out
+}
+
+// registrar is the part of a transport that seeding uses: its
+// registration, as the form calls it.
+type registrar interface {
+	Register(ctx context.Context, values map[string]string) (bridge.AccountData, error)
+}
+
+// registrarFor returns the transport that registers the accounts of a
+// network against its fake: Slack user tokens, or Discord user tokens as
+// personal accounts. Either is registered with {"token": TOKEN}.
+func registrarFor(n network, w *fakeWorld) (registrar, error) {
+	log := slog.New(slog.DiscardHandler)
+	if n.Name == "discord" {
+		return discord.New(discord.Config{APIURL: w.APIURL, PersonalAccounts: true}, log, nil)
+	}
+	return slack.New(slack.Config{APIURL: w.APIURL, AppToken: w.AppToken}, log, nil)
+}
+
+// seedContact returns the i-th extra contact mapping (remote user ID and
+// JID localpart) of the startup scenario: users the fake does not know.
+func seedContact(n network, w *fakeWorld, i int) (id, localpart string) {
+	if n.Name == "discord" {
+		id = strconv.FormatUint(900000000000000000+uint64(i), 10)
+		return id, id
+	}
+	uid := slack.MakeUserID(w.Team, fmt.Sprintf("U9%08d", i))
+	return string(uid), slack.ContactLocalpart(uid)
+}
+
+// seedScope is the message-ID scope of local user u's first chat as the
+// bridge writes it: instance, user, account, chat.
+func seedScope(n network, w *fakeWorld, u int) string {
+	if n.Name == "discord" {
+		return fmt.Sprintf("discord|%s@localhost|%s|%d", userName(u), discord.MakeAccountID("user", w.Users[u].ID), 800000000000000000+u)
+	}
+	return fmt.Sprintf("slack|%s@localhost|%s.%s|D%08d", userName(u), w.Team, w.Users[u].ID, u)
 }

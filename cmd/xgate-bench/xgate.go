@@ -13,22 +13,24 @@ import (
 	"time"
 )
 
-// Names the bench gives the gateway and the echo on the host server.
+// Names the bench gives the gateway and the echo on the host server (the
+// gateway's domain is its network's, see networks).
 const (
-	gwDomain     = "slack.localhost"
-	gwSecret     = "bench-gw"
-	echoDomain   = "echo.localhost"
-	echoSecret   = "bench-echo"
-	instanceName = "slack"
-	storeKeyHex  = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
+	gwSecret    = "bench-gw"
+	echoDomain  = "echo.localhost"
+	echoSecret  = "bench-echo"
+	storeKeyHex = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
 )
 
 // writeXgateConfig writes xgate's store key and configuration into dir for
-// the fake Slack at api and returns the configuration's path. Slack's
-// per-conversation rate limit is lifted as far as the configuration
-// allows (1,000 messages a second), since the bench measures xgate, not
-// Slack's limits; everything else is the default.
-func writeXgateConfig(dir, server, storePath string, w *fakeWorld) (string, error) {
+// the network's fake at w.APIURL and returns the configuration's path.
+// Slack's per-conversation rate limit is lifted as far as the
+// configuration allows (1,000 messages a second), since the bench measures
+// xgate, not Slack's limits. Discord's instance takes personal accounts
+// and reads no history at login (catch_up = "0s": the DMs hold the earlier
+// runs' messages); its global limit of 50 requests a second per token is
+// the transport's own and stays. Everything else is the default.
+func writeXgateConfig(n network, dir, server, storePath string, w *fakeWorld) (string, error) {
 	keyPath := filepath.Join(dir, "store.key")
 	if err := os.WriteFile(keyPath, []byte(storeKeyHex+"\n"), 0o600); err != nil {
 		return "", err
@@ -49,6 +51,25 @@ allow = ["*"]
 [xmpp]
 server = %s
 
+%s`, q(storePath), q(keyPath), q(server), networkTable(n, w))
+	path := filepath.Join(dir, "xgate.toml")
+	return path, os.WriteFile(path, []byte(cfg), 0o600)
+}
+
+// networkTable is the network's instance table of xgate's configuration.
+func networkTable(n network, w *fakeWorld) string {
+	q := strconv.Quote
+	if n.Name == "discord" {
+		return fmt.Sprintf(`
+[[discord]]
+domain = %s
+secret = %s
+api_url = %s
+personal_accounts = true
+catch_up = "0s"
+`, q(n.domain), q(gwSecret), q(w.APIURL))
+	}
+	return fmt.Sprintf(`
 [[slack]]
 domain = %s
 secret = %s
@@ -56,9 +77,7 @@ app_token = %s
 api_url = %s
 post_rate = 1000.0
 post_burst = 1000
-`, q(storePath), q(keyPath), q(server), q(gwDomain), q(gwSecret), q(w.AppToken), q(w.APIURL))
-	path := filepath.Join(dir, "xgate.toml")
-	return path, os.WriteFile(path, []byte(cfg), 0o600)
+`, q(n.domain), q(gwSecret), q(w.AppToken), q(w.APIURL))
 }
 
 // xgateProc is a running xgate and what its log has said.

@@ -59,8 +59,8 @@ func newDemoGuild(fake *discordfake.Server, user jid.JID) *demoGuild {
 	for _, s := range specs {
 		u := fake.CreateUser(s.spec)
 		fake.AddMember(g.guild.ID, u.ID, "")
-		// Friends, so that they are contacts of the personal account.
-		fake.AddFriend(g.me.ID, u.ID)
+		// The open DM makes them contacts of the personal account: the
+		// account lists its DMs, whose recipients are the other person.
 		dm := fake.OpenDM(g.me.ID, u.ID)
 		g.people = append(g.people, demoDiscordPerson{user: u, dm: dm.ID, answer: s.answer})
 	}

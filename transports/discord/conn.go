@@ -56,6 +56,14 @@ type conn struct {
 	counter   uint64        // numbers events that have no ID of their own
 	changed   chan struct{} // closed when pending changes, then replaced
 	readyOnce sync.Once
+
+	// gateMu guards gates: the chats (order keys) whose catch-up runs,
+	// with the live events held for them (catchup.go).
+	gateMu sync.Mutex
+	gates  map[string]*chatGate
+	// holdUntil is the end of the global rate limit Discord last
+	// announced for this token (limitWatch): no request before it.
+	holdUntil time.Time
 	// topics are the channel topics this connection saw, to tell a topic
 	// change from another change of a channel.
 	topics map[string]string
@@ -86,7 +94,6 @@ func newConn(t *Transport, token string, bot bool, log *slog.Logger) *conn {
 		auth = "Bot " + token
 	}
 	dg, _ := discordgo.New(auth) // only fails on a login with e-mail and password
-	dg.Client = t.hc
 	dg.Dialer = &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: 30 * time.Second}
 	dg.UserAgent = "xgate (https://github.com/xgate-im/xgate)"
 	dg.SyncEvents = true
@@ -107,6 +114,9 @@ func newConn(t *Transport, token string, bot bool, log *slog.Logger) *conn {
 		changed: make(chan struct{}),
 		topics:  map[string]string{},
 	}
+	hc := *t.hc
+	hc.Transport = limitWatch{base: t.hc.Transport, c: c}
+	dg.Client = &hc
 	dg.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) {
 		select {
 		case c.down <- struct{}{}:
@@ -268,7 +278,19 @@ func (c *conn) closedFor() error {
 // session that ends would leave its channel's queue without a worker.
 // Dispatch blocks while the channel's queue is full (backpressure on the
 // connection's reader).
-func (c *conn) dispatch(_ context.Context, in bridge.Inbound) {
+//
+// An event of a chat whose catch-up is running (holdChats) is held, and
+// dispatched once that catch-up has dispatched what it read.
+func (c *conn) dispatch(ctx context.Context, in bridge.Inbound) {
+	if c.hold(in) {
+		return
+	}
+	c.dispatchNow(ctx, in)
+}
+
+// dispatchNow dispatches an event whatever catch-up runs: catch-up's own
+// events, and the events held for it.
+func (c *conn) dispatchNow(_ context.Context, in bridge.Inbound) {
 	// Connections see the same guild events: IDs and orders are theirs.
 	in.Order = c.name() + "|" + in.Order
 	ctx := c.t.lifetime()
@@ -369,6 +391,9 @@ func (c *conn) unacknowledged() int {
 // request makes a REST call within Discord's global limit. body is
 // marshalled as JSON (nil: none); out, when not nil, receives the answer.
 func (c *conn) request(ctx context.Context, op, method, url, bucket string, body, out any) error {
+	if err := c.waitHold(ctx); err != nil {
+		return err
+	}
 	if err := c.limit.Wait(ctx); err != nil {
 		return err
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -402,6 +404,11 @@ func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 	if s.kind == kindBot {
 		id = func(m string) string { return "m:" + m + "@" + string(s.acct) }
 	}
+	// Live events of these chats wait until their catch-up has dispatched
+	// what it read: at a bot-linked login this runs beside the bot's
+	// reader, whose events would otherwise come before older messages.
+	release := s.c.holdChats(slices.Collect(maps.Keys(from)))
+	defer release("")
 	for ch, after := range from {
 		for {
 			ms, err := messagesAfter(rctx, s.c, ch, after)
@@ -411,7 +418,7 @@ func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 			}
 			for _, m := range ms {
 				hist := historical[ch]
-				s.c.dispatch(ctx, bridge.Inbound{
+				s.c.dispatchNow(ctx, bridge.Inbound{
 					ID: id(m.ID), Order: ch, Describe: describe("MESSAGE_CREATE (catch-up)"), Route: only,
 					Handle: func(ctx context.Context, bs bridge.Session) error {
 						return bs.(*Session).fromMessage(ctx, m, "", false, hist)
@@ -423,6 +430,7 @@ func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 				break
 			}
 		}
+		release(ch)
 	}
 }
 

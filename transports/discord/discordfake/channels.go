@@ -68,7 +68,7 @@ func restModifyChannel(s *Server, c *call) (int, any) {
 	}
 	s.emitChannelUpdateLocked(ch)
 	s.notifyLocked()
-	return http.StatusOK, s.channelJSON(ch)
+	return http.StatusOK, s.channelJSON(ch, c.me.id)
 }
 
 // emitChannelUpdateLocked announces a changed channel (CHANNEL_UPDATE, or
@@ -82,7 +82,7 @@ func (s *Server) emitChannelUpdateLocked(c *channel) {
 		if c.kind.isPrivate() && ss.bot {
 			return nil
 		}
-		return s.channelJSON(c)
+		return s.channelJSON(c, ss.userID)
 	})
 }
 

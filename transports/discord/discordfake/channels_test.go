@@ -2,6 +2,8 @@ package discordfake_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,12 +74,98 @@ func TestChannelsThroughREST(t *testing.T) {
 
 	g := f.fake.CreateGroupDM(f.alice.ID, "Trio", f.bob.ID, carol.ID)
 	got, err := alice.Channel(g.ID)
-	if err != nil || got.Type != discordgo.ChannelTypeGroupDM || got.Name != "Trio" || got.OwnerID != f.alice.ID || len(got.Recipients) != 3 {
+	if err != nil || got.Type != discordgo.ChannelTypeGroupDM || got.Name != "Trio" || got.OwnerID != f.alice.ID || len(got.Recipients) != 2 {
 		t.Fatalf("group DM %+v, %v", got, err)
 	}
 
 	big := &discordgo.File{Name: "big.bin", Reader: bytes.NewReader(make([]byte, discordfake.MaxUpload+1))}
 	if _, err := bot.ChannelMessageSendComplex(f.general.ID, &discordgo.MessageSend{Files: []*discordgo.File{big}}); restCode(err) != 40005 {
 		t.Errorf("an upload over the limit: %v, want code 40005", err)
+	}
+}
+
+// TestRecipientsAreTheOthers: a private channel lists its recipients other
+// than the user asking, as Discord does, in every place a channel object
+// appears for that user: GET /users/@me/channels, GET /channels/{id}, POST
+// /users/@me/channels, READY's private_channels and CHANNEL_CREATE.
+func TestRecipientsAreTheOthers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := testCtx(t)
+	dm := f.fake.OpenDM(f.alice.ID, f.bob.ID)
+	carol := f.fake.CreateUser(discordfake.UserSpec{Username: "carol"})
+	group := f.fake.CreateGroupDM(f.alice.ID, "Trio", f.bob.ID, carol.ID)
+	alice, aliceEv := f.open(t, f.userToken, discordgo.IntentsNone)
+	ready := next(ctx, t, aliceEv, "READY").Struct.(*discordgo.Ready)
+	bob, _ := f.client(t, f.fake.IssueUserToken(f.bob.ID), discordgo.IntentsNone)
+	bot, _ := f.client(t, "Bot "+f.botToken, botIntents)
+
+	ids := func(us []*discordgo.User) []string {
+		var out []string
+		for _, u := range us {
+			out = append(out, u.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	sorted := func(v ...string) []string { slices.Sort(v); return v }
+	byID := func(chs []*discordgo.Channel, id string) *discordgo.Channel {
+		for _, c := range chs {
+			if c.ID == id {
+				return c
+			}
+		}
+		return nil
+	}
+	list := func(s *discordgo.Session) []*discordgo.Channel {
+		body, err := s.RequestWithBucketID("GET", discordgo.EndpointUserChannels("@me"), nil, discordgo.EndpointUserChannels(""))
+		if err != nil {
+			t.Fatalf("GET /users/@me/channels: %v", err)
+		}
+		var chs []*discordgo.Channel
+		if err := json.Unmarshal(body, &chs); err != nil {
+			t.Fatal(err)
+		}
+		return chs
+	}
+	aliceList, bobList := list(alice), list(bob)
+	get := func(s *discordgo.Session, id string) *discordgo.Channel {
+		c, err := s.Channel(id)
+		if err != nil {
+			t.Fatalf("GET /channels/%s: %v", id, err)
+		}
+		return c
+	}
+	created, err := bot.UserChannelCreate(f.bob.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		ch   *discordgo.Channel
+		want []string
+	}{
+		{"alice lists her DM with bob", byID(aliceList, dm.ID), []string{f.bob.ID}},
+		{"alice lists her DM with the bot", byID(aliceList, f.dm.ID), []string{f.bot.ID}},
+		{"alice lists the group", byID(aliceList, group.ID), sorted(f.bob.ID, carol.ID)},
+		{"bob lists his DM with alice", byID(bobList, dm.ID), []string{f.alice.ID}},
+		{"bob lists the group", byID(bobList, group.ID), sorted(f.alice.ID, carol.ID)},
+		{"alice gets the DM", get(alice, dm.ID), []string{f.bob.ID}},
+		{"bob gets the DM", get(bob, dm.ID), []string{f.alice.ID}},
+		{"the bot opens a DM with bob", created, []string{f.bob.ID}},
+		{"alice's READY", byID(ready.PrivateChannels, dm.ID), []string{f.bob.ID}},
+	} {
+		if tc.ch == nil {
+			t.Errorf("%s: channel missing", tc.name)
+			continue
+		}
+		if got := ids(tc.ch.Recipients); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: recipients %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	dave := f.fake.CreateUser(discordfake.UserSpec{Username: "dave"})
+	f.fake.OpenDM(f.alice.ID, dave.ID)
+	if c := next(ctx, t, aliceEv, "CHANNEL_CREATE").Struct.(*discordgo.ChannelCreate); !slices.Equal(ids(c.Recipients), []string{dave.ID}) {
+		t.Errorf("CHANNEL_CREATE recipients %v, want [%s]", ids(c.Recipients), dave.ID)
 	}
 }

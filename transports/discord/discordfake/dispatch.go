@@ -119,7 +119,7 @@ func (s *Server) emitChannelCreateLocked(c *channel) {
 		if c.kind.isPrivate() && ss.bot {
 			return nil
 		}
-		w := s.channelJSON(c)
+		w := s.channelJSON(c, ss.userID)
 		w.NewlyCreated = c.kind.isThread()
 		return w
 	})

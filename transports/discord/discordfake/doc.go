@@ -56,7 +56,7 @@
 //
 // Inspection: Messages, Message, WaitMessage and WaitUntil (woken by every
 // change; they never poll or sleep), CallCount, RateLimited,
-// InvalidRequests (401, 403 and 429 answers), UnknownRoutes,
+// InvalidRequests (401, 403 and 429 answers), EarlyRequests, UnknownRoutes,
 // UnknownFields, Connections, Sessions, Dispatches, Identifies,
 // LastIdentify, ReadState, User, Guild, Channel.
 //
@@ -69,7 +69,8 @@
 // # REST: what is faithful
 //
 // JSON bodies shaped as Discord's (snowflakes as strings, null for absent
-// avatars and names, "discriminator":"0" for people). Errors are Discord's:
+// avatars and names, "discriminator":"0" for people; a DM's or group DM's
+// recipients are the others, never the user who asks or is told). Errors are Discord's:
 // {"message":…,"code":…} with 10003 Unknown Channel, 10004 Unknown Guild,
 // 10007 Unknown Member, 10008 Unknown Message, 10013 Unknown User, 10014
 // Unknown Emoji, 10015 Unknown Webhook, 20001 for bots on user-only routes,
@@ -108,6 +109,9 @@
 // being rate limited.","retry_after":SECONDS,"global":false}, Retry-After
 // and X-RateLimit-Limit, -Remaining, -Reset, -Reset-After, -Scope; global
 // ones "global":true with X-RateLimit-Global and X-RateLimit-Scope: global.
+// A scripted 429 holds for its retry_after, as Discord's limits do: until
+// then the same route and channel (for a global one, every route for that
+// token) answers 429 again, and EarlyRequests counts those requests.
 // Bodies of message create, edit and webhook execute are checked for
 // undocumented top-level fields (UnknownFields; refused with 50035 under
 // WithStrictBodies).

@@ -40,7 +40,7 @@ func rateLimitBody(secs float64, global bool) any {
 		Message    string  `json:"message"`
 		RetryAfter float64 `json:"retry_after"`
 		Global     bool    `json:"global"`
-	}{"You are being rate limited.", math.Round(secs*1000) / 1000, global}
+	}{"You are being rate limited.", math.Ceil(secs*1000) / 1000, global}
 }
 
 // setReset writes X-RateLimit-Reset (epoch seconds) and -Reset-After.
@@ -68,18 +68,75 @@ func (s *Server) takeFaultLocked(route string) (fault, bool) {
 	return f, true
 }
 
+// holdKeys are the keys of the limits a request falls under: its route
+// with its major parameter (channel, guild or webhook ID, as Discord's
+// buckets), and its token for the global limit.
+func holdKeys(route string, c *call, authz string) (routeKey, globalKey string) {
+	major := c.params["channel.id"] + c.params["guild.id"] + c.params["webhook.id"]
+	return "route " + route + " " + major, "global " + authz
+}
+
+// holdLocked starts the limit a scripted 429 announced: until its
+// retry_after ends, requests under it are answered 429 too.
+func (s *Server) holdLocked(f fault, route string, c *call, authz string) {
+	if f.status != http.StatusTooManyRequests || f.retryAfter <= 0 {
+		return
+	}
+	routeKey, globalKey := holdKeys(route, c, authz)
+	key := routeKey
+	if f.global {
+		key = globalKey
+	}
+	s.holds[key] = time.Now().Add(f.retryAfter)
+}
+
+// heldLocked answers a request made while a limit it falls under holds, as
+// Discord answers a client that does not wait: another 429 with the time
+// left. It counts the request in EarlyRequests.
+func (s *Server) heldLocked(route string, c *call, authz string) (fault, bool) {
+	routeKey, globalKey := holdKeys(route, c, authz)
+	now := time.Now()
+	for _, k := range []string{globalKey, routeKey} {
+		until, ok := s.holds[k]
+		if !ok {
+			continue
+		}
+		if !now.Before(until) {
+			delete(s.holds, k)
+			continue
+		}
+		s.rateLimited++
+		s.early++
+		return fault{status: http.StatusTooManyRequests, retryAfter: until.Sub(now), global: k == globalKey}, true
+	}
+	return fault{}, false
+}
+
+// EarlyRequests returns how many requests came while a limit announced by
+// a scripted 429 (RateLimit, RateLimitGlobal) still held: a client that
+// waits what Discord asks makes none.
+func (s *Server) EarlyRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.early
+}
+
 // RateLimit makes the next `times` calls of a route answer HTTP 429 with a
 // per-route limit: {"message":"You are being rate limited.",
 // "retry_after":SECONDS,"global":false}, Retry-After (whole seconds) and the
 // X-RateLimit-* headers (Remaining 0, Reset-After retryAfter, Scope user).
 // Routes are named as in Routes, e.g. "POST /channels/{channel.id}/messages".
+// Each 429 holds the route for that channel (guild, webhook) for
+// retryAfter: requests there meanwhile get a 429 too (EarlyRequests).
 func (s *Server) RateLimit(route string, times int, retryAfter time.Duration) {
 	s.addFaults(route, times, fault{status: http.StatusTooManyRequests, retryAfter: retryAfter})
 }
 
 // RateLimitGlobal makes the next `times` REST calls, whatever their route,
 // answer a global 429: "global":true in the body, X-RateLimit-Global: true
-// and X-RateLimit-Scope: global, as Discord does past 50 requests/s.
+// and X-RateLimit-Scope: global, as Discord does past 50 requests/s. Each
+// holds every route for the token that got it for retryAfter: its
+// requests meanwhile get a global 429 too (EarlyRequests).
 func (s *Server) RateLimitGlobal(times int, retryAfter time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -3,6 +3,7 @@ package discordfake_test
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,7 +68,7 @@ func TestRateLimitErrorWithoutRetry(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	f.fake.FailNext(sendRoute, 1, http.StatusInternalServerError)
-	_, err = bot.ChannelMessageSend(f.general.ID, "y")
+	_, err = bot.ChannelMessageSend(f.dm.ID, "y")
 	var re *discordgo.RESTError
 	if !errors.As(err, &re) || re.Response.StatusCode != 500 || re.Message == nil || re.Message.Message != "500: Internal Server Error" {
 		t.Fatalf("err = %v", err)
@@ -109,5 +110,73 @@ func TestUnknownRoutes(t *testing.T) {
 	want := "GET /api/v9/guilds/" + f.guild.ID + "/roles"
 	if u := f.fake.UnknownRoutes(); len(u) != 1 || u[0] != want || f.fake.CallCount(want) != 1 {
 		t.Fatalf("unknown routes = %v", u)
+	}
+}
+
+// TestScriptedLimitsHold: a scripted 429 holds for its retry_after, as
+// Discord's limits do: a client that asks again at once (raw HTTP here, no
+// limiter) gets a 429 with the time left, per route and channel for a
+// per-route 429 and per token for a global one, and is counted early.
+func TestScriptedLimitsHold(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		script func(*discordfake.Server)
+		// then: the second request's channel and token (bot or alice)
+		channel   func(*fixture) string
+		asAlice   bool
+		want      int // status of the second request
+		wantEarly int
+		global    bool
+	}{
+		{"per-route: same channel held", func(s *discordfake.Server) { s.RateLimit(sendRoute, 1, time.Minute) },
+			func(f *fixture) string { return f.general.ID }, false, http.StatusTooManyRequests, 1, false},
+		{"per-route: another channel free", func(s *discordfake.Server) { s.RateLimit(sendRoute, 1, time.Minute) },
+			func(f *fixture) string { return f.dm.ID }, false, http.StatusOK, 0, false},
+		{"global: every route of the token held", func(s *discordfake.Server) { s.RateLimitGlobal(1, time.Minute) },
+			func(f *fixture) string { return f.dm.ID }, false, http.StatusTooManyRequests, 1, true},
+		{"global: another token free", func(s *discordfake.Server) { s.RateLimitGlobal(1, time.Minute) },
+			func(f *fixture) string { return f.dm.ID }, true, http.StatusOK, 0, false},
+		{"a 5xx holds nothing", func(s *discordfake.Server) { s.FailNext(sendRoute, 1, http.StatusInternalServerError) },
+			func(f *fixture) string { return f.general.ID }, false, http.StatusOK, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			post := func(channel, auth string) *http.Response {
+				req, _ := http.NewRequestWithContext(t.Context(), "POST", f.fake.APIURL()+"channels/"+channel+"/messages", strings.NewReader(`{"content":"x"}`))
+				req.Header.Set("Authorization", auth)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp
+			}
+			tc.script(f.fake)
+			if r := post(f.general.ID, "Bot "+f.botToken); r.StatusCode == http.StatusOK {
+				t.Fatalf("the scripted fault did not answer: %s", r.Status)
+			}
+			auth := "Bot " + f.botToken
+			if tc.asAlice {
+				auth = f.userToken
+			}
+			r := post(tc.channel(f), auth)
+			if r.StatusCode != tc.want {
+				t.Fatalf("second request: %s, want %d", r.Status, tc.want)
+			}
+			if tc.want == http.StatusTooManyRequests {
+				if ra := r.Header.Get("Retry-After"); ra != "60" {
+					t.Errorf("Retry-After %q, want 60 (the time left, in whole seconds)", ra)
+				}
+				if g := r.Header.Get("X-RateLimit-Global") == "true"; g != tc.global {
+					t.Errorf("X-RateLimit-Global %v, want %v", g, tc.global)
+				}
+			}
+			if n := f.fake.EarlyRequests(); n != tc.wantEarly {
+				t.Errorf("%d early requests, want %d", n, tc.wantEarly)
+			}
+		})
 	}
 }

@@ -296,7 +296,7 @@ func (s *Server) readyLocked(ss *session) any {
 	var private []wireChannel
 	for _, id := range s.channelOrder {
 		if ch := s.channels[id]; ch.kind.isPrivate() && slices.Contains(ch.recipients, u.id) {
-			private = append(private, s.channelJSON(ch))
+			private = append(private, s.channelJSON(ch, u.id))
 		}
 	}
 	if private != nil {

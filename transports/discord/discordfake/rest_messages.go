@@ -420,7 +420,7 @@ func restThreadFromMessage(s *Server, c *call) (int, any) {
 		return apiErr(http.StatusBadRequest, codeThreadExists, "A thread has already been created for this message")
 	}
 	t := s.startThreadLocked(ch, m, b.Name, c.me.id, PublicThread)
-	return http.StatusCreated, s.channelJSON(t)
+	return http.StatusCreated, s.channelJSON(t, c.me.id)
 }
 
 func restThread(s *Server, c *call) (int, any) {
@@ -440,7 +440,7 @@ func restThread(s *Server, c *call) (int, any) {
 		kind = PublicThread
 	}
 	t := s.startThreadLocked(ch, nil, b.Name, c.me.id, kind)
-	return http.StatusCreated, s.channelJSON(t)
+	return http.StatusCreated, s.channelJSON(t, c.me.id)
 }
 
 // startThreadLocked creates a thread in a guild text channel, from a

@@ -100,7 +100,7 @@ func restMyChannels(s *Server, c *call) (int, any) {
 	}
 	for _, id := range s.channelOrder {
 		if ch := s.channels[id]; ch.kind.isPrivate() && slices.Contains(ch.recipients, c.me.id) {
-			out = append(out, s.channelJSON(ch))
+			out = append(out, s.channelJSON(ch, c.me.id))
 		}
 	}
 	return http.StatusOK, out
@@ -121,7 +121,7 @@ func restCreateDM(s *Server, c *call) (int, any) {
 	if created {
 		s.emitChannelCreateLocked(ch)
 	}
-	return http.StatusOK, s.channelJSON(ch)
+	return http.StatusOK, s.channelJSON(ch, c.me.id)
 }
 
 func badJSON() (int, any) {
@@ -156,7 +156,7 @@ func restChannel(s *Server, c *call) (int, any) {
 	if ch == nil {
 		return st, b
 	}
-	return http.StatusOK, s.channelJSON(ch)
+	return http.StatusOK, s.channelJSON(ch, c.me.id)
 }
 
 // guildFor resolves the guild of a route for a member.
@@ -189,7 +189,7 @@ func restGuildChannels(s *Server, c *call) (int, any) {
 	out := []wireChannel{}
 	for _, id := range g.channels {
 		if ch := s.channels[id]; !ch.kind.isThread() {
-			out = append(out, s.channelJSON(ch))
+			out = append(out, s.channelJSON(ch, c.me.id))
 		}
 	}
 	return http.StatusOK, out

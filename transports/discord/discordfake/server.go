@@ -40,10 +40,16 @@ type Server struct {
 	buckets       map[string]bucketCfg
 	bucketState   map[string]*bucketState
 	rateLimited   int
-	invalid       int                          // 401, 403 and 429 answers
-	readStates    map[string]map[string]string // user -> channel -> message
-	ackVersion    int
-	gw            gatewayState
+	// holds are the limits scripted 429s announced, until their
+	// retry_after ends: per route and major parameter, and per token
+	// (Authorization) for global ones. early counts the requests made
+	// during one.
+	holds      map[string]time.Time
+	early      int
+	invalid    int                          // 401, 403 and 429 answers
+	readStates map[string]map[string]string // user -> channel -> message
+	ackVersion int
+	gw         gatewayState
 }
 
 // Option configures a Server.
@@ -90,7 +96,7 @@ func New(opts ...Option) *Server {
 		users: map[string]*user{}, guilds: map[string]*guild{}, channels: map[string]*channel{},
 		tokens: map[string]*token{}, webhooks: map[string]*webhook{}, calls: map[string]int{},
 		unknownFields: map[string][]string{}, faults: map[string][]fault{},
-		buckets: map[string]bucketCfg{}, bucketState: map[string]*bucketState{},
+		buckets: map[string]bucketCfg{}, bucketState: map[string]*bucketState{}, holds: map[string]time.Time{},
 		readStates: map[string]map[string]string{},
 	}
 	s.gw.init()
@@ -231,7 +237,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 // route's handler.
 func (s *Server) answerLocked(rt *route, c *call, authz string) (int, any, http.Header) {
 	hdr := http.Header{}
+	if f, ok := s.heldLocked(rt.name, c, authz); ok {
+		return f.answer(hdr, s.opts.now())
+	}
 	if f, ok := s.takeFaultLocked(rt.name); ok {
+		s.holdLocked(f, rt.name, c, authz)
 		return f.answer(hdr, s.opts.now())
 	}
 	if limited, st, body := s.bucketLocked(rt.name, c, hdr); limited {

@@ -230,11 +230,15 @@ func (s *Server) memberJSON(g *guild, userID string, withUser bool) wireMember {
 	return m
 }
 
-func (s *Server) channelJSON(c *channel) wireChannel {
+// channelJSON is a channel as the user viewer sees it: a private
+// channel's recipients are the others, never the viewer, as on Discord.
+func (s *Server) channelJSON(c *channel, viewer string) wireChannel {
 	w := wireChannel{ID: c.id, Type: c.kind, GuildID: c.guildID, LastMessageID: nullable(c.lastMessageID())}
 	if c.kind.isPrivate() {
 		for _, id := range c.recipients {
-			w.Recipients = append(w.Recipients, s.userJSON(s.users[id]))
+			if id != viewer || len(c.recipients) == 1 {
+				w.Recipients = append(w.Recipients, s.userJSON(s.users[id]))
+			}
 		}
 		if c.kind == GroupDM {
 			w.Name = strPtr(c.name)
@@ -278,9 +282,9 @@ func (s *Server) guildCreateJSON(g *guild, viewer string, intents Intent, bot bo
 	for _, id := range g.channels {
 		c := s.channels[id]
 		if c.kind.isThread() {
-			w.Threads = append(w.Threads, s.channelJSON(c))
+			w.Threads = append(w.Threads, s.channelJSON(c, viewer))
 		} else {
-			w.Channels = append(w.Channels, s.channelJSON(c))
+			w.Channels = append(w.Channels, s.channelJSON(c, viewer))
 		}
 	}
 	if !bot || intents&IntentGuildPresences != 0 {
@@ -366,7 +370,7 @@ func (s *Server) messageJSON(c *channel, m *message, viewer string, hideContent,
 	}
 	if m.threadID != "" {
 		if t := s.channels[m.threadID]; t != nil {
-			tw := s.channelJSON(t)
+			tw := s.channelJSON(t, "")
 			w.Thread = &tw
 		}
 	}
