@@ -218,7 +218,7 @@ func (r *rooms) discoverRoom(ctx context.Context, user jid.JID, local string) (C
 			if roomLocalpart(g.jidName(), g.ID, r.domain.Domain()) != local {
 				continue
 			}
-			if _, err := r.db.RoomByChat(r.name, string(g.ID)); err == nil {
+			if _, err := r.mapping().byChatID(string(g.ID)); err == nil {
 				continue // mapped to another localpart already
 			}
 			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}, g.jidName())
