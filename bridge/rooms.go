@@ -91,6 +91,9 @@ type rooms struct {
 	presenceOf func(UserID) (Presence, bool)
 	// slots bounds the joins running at once.
 	slots chan struct{}
+	// roomMap is the room mapping in memory (mapping makes it).
+	mapOnce sync.Once
+	roomMap *roomCache
 
 	mu    sync.Mutex
 	views map[viewKey]*roomView
@@ -245,11 +248,12 @@ func (r *rooms) roomFor(chat ChatRef, name string) (jid.JID, error) {
 	if chat.ID == "" {
 		return jid.JID{}, fmt.Errorf("bridge: a group chat without an ID: %w", ErrInvalidInput)
 	}
-	rm, err := r.db.RoomByChat(r.name, string(chat.ID))
+	rooms := r.mapping()
+	rm, err := rooms.byChatID(string(chat.ID))
 	if err == nil {
 		if rm.Parent == "" && chat.Parent != "" {
 			rm.Parent = string(chat.Parent)
-			if err := r.db.PutRoom(rm); err != nil {
+			if err := rooms.put(rm); err != nil {
 				return jid.JID{}, fmt.Errorf("bridge: room of %s: %w", chat.ID, err)
 			}
 		}
@@ -264,12 +268,12 @@ func (r *rooms) roomFor(chat ChatRef, name string) (jid.JID, error) {
 		if n > 1 {
 			local = base + "~" + strconv.Itoa(n)
 		}
-		err := r.db.PutRoom(store.Room{Transport: r.name, Chat: string(chat.ID), Local: local, Parent: string(chat.Parent), Name: name})
+		err := rooms.put(store.Room{Chat: string(chat.ID), Local: local, Parent: string(chat.Parent), Name: name})
 		switch {
 		case err == nil:
 			return jid.New(local, r.domain.Domain(), "")
 		case errors.Is(err, store.ErrConflict):
-			if rm, err := r.db.RoomByChat(r.name, string(chat.ID)); err == nil {
+			if rm, err := rooms.byChatID(string(chat.ID)); err == nil {
 				return jid.New(rm.Local, r.domain.Domain(), "") // mapped concurrently
 			}
 		default:
@@ -282,7 +286,7 @@ func (r *rooms) roomFor(chat ChatRef, name string) (jid.JID, error) {
 // chatOf returns the chat of a room localpart, or an error wrapping
 // ErrNotFound.
 func (r *rooms) chatOf(local string) (ChatRef, store.Room, error) {
-	rm, err := r.db.RoomByLocal(r.name, local)
+	rm, err := r.mapping().byLocalpart(local)
 	if errors.Is(err, store.ErrNotFound) {
 		return ChatRef{}, rm, fmt.Errorf("bridge: no room %q: %w", local, ErrNotFound)
 	}

@@ -153,7 +153,7 @@ func (r *rooms) cachedName(acc *account, id ChatID) string {
 // joinedView returns the user's view of a chat's room if a resource of
 // theirs is in it.
 func (r *rooms) joinedView(acc *account, chat ChatID) *roomView {
-	rm, err := r.db.RoomByChat(r.name, string(chat))
+	rm, err := r.mapping().byChatID(string(chat))
 	if err != nil {
 		return nil
 	}
@@ -243,9 +243,9 @@ func uniqueNickIn(v *roomView, m GroupMember) string {
 // onTopic shows a group's new topic as the room's subject.
 func (r *rooms) onTopic(ctx context.Context, acc *account, chat ChatID, topic string) {
 	r.noteTopic(chat, topic)
-	if rm, err := r.db.RoomByChat(r.name, string(chat)); err == nil && rm.Topic != topic {
+	if rm, err := r.mapping().byChatID(string(chat)); err == nil && rm.Topic != topic {
 		rm.Topic = topic
-		if err := r.db.PutRoom(rm); err != nil {
+		if err := r.mapping().put(rm); err != nil {
 			acc.log.Error("storing a room's topic", "err", err)
 		}
 	}
@@ -275,9 +275,9 @@ func (r *rooms) onGroup(ctx context.Context, acc *account, ev GroupEvent) {
 	delete(r.groups, acc.key) // listed again when next needed
 	r.mu.Unlock()
 	if !ev.Left {
-		if rm, err := r.db.RoomByChat(r.name, string(ev.Group.ID)); err == nil && rm.Name != ev.Group.Name && ev.Group.Name != "" {
+		if rm, err := r.mapping().byChatID(string(ev.Group.ID)); err == nil && rm.Name != ev.Group.Name && ev.Group.Name != "" {
 			rm.Name = ev.Group.Name
-			if err := r.db.PutRoom(rm); err != nil {
+			if err := r.mapping().put(rm); err != nil {
 				acc.log.Error("storing a room's name", "err", err)
 			}
 		}

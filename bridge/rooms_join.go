@@ -136,6 +136,11 @@ func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
 		return
 	}
 	acc, g, err := r.groupAccount(ctx, user, chat.ID)
+	entered := false
+	if errors.Is(err, errNotInGroup) {
+		acc, g, err = r.enterGroup(ctx, user, chat.ID)
+		entered = err == nil
+	}
 	if err != nil {
 		r.out.bounce(ctx, p, joinError(err))
 		return
@@ -151,8 +156,11 @@ func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
 	v.order.Lock()
 	defer v.order.Unlock()
 	v.mu.Lock()
-	leaves := v.leaves[user]
+	leaves, first := v.leaves[user], len(v.joined) == 0
 	v.mu.Unlock()
+	if first && !entered {
+		r.followSubgroup(ctx, acc, sess, g)
+	}
 	var members []GroupMember
 	if gm, ok := sess.(GroupMembers); ok {
 		if members, err = gm.Members(ctx, chat.ID); err != nil {
@@ -205,6 +213,74 @@ func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
 	_ = r.out.send(ctx, subjectMessage(room, user, r.out.newID(), subject))
 }
 
+// Joining groups on the network (GroupJoiner). A join of the room of a
+// group that none of the user's accounts is in (a public Slack channel
+// they left, or that only a colleague on this gateway is in) joins the
+// group on the network, with the first account that can, rather than
+// being refused. A join of the room of a group that lives in another of
+// the account's groups (a Discord thread under its channel, listed to
+// whoever reads the channel) makes the account a member of it, as
+// opening a thread and following it does in the network's own client;
+// that is done on the join of the user's first resource only, and a
+// failure there (an archived thread) leaves the room readable as it was.
+//
+// Leaving the room never leaves the group (LeaveGroup is not called):
+// clients leave rooms when they go offline, are closed or lose their
+// connection, occupancy is not kept across restarts, and a group left by
+// mistake may not be joinable again (a private channel needs an
+// invitation); leaving is a step for the network's own client.
+
+// enterGroup has the first of the user's accounts that can join a group
+// (GroupJoiner) do so, and returns it with the group as its fresh group
+// list shows it. An account that cannot see the group (another Slack
+// workspace) is passed over; when none can, the error is the first other
+// failure, else errNotInGroup.
+func (r *rooms) enterGroup(ctx context.Context, user jid.JID, chat ChatID) (*account, GroupInfo, error) {
+	failure := fmt.Errorf("bridge: %w", errNotInGroup)
+	other := false
+	for _, acc := range r.accounts.userAccounts(user) {
+		sess, state, _ := acc.snapshot()
+		gj, ok := sess.(GroupJoiner)
+		if !ok || state != LoggedIn {
+			continue
+		}
+		if err := gj.JoinGroup(ctx, chat); err != nil {
+			acc.log.Info("joining a group for its room", "chat", chat, "err", err)
+			if !other && !errors.Is(err, ErrNotFound) {
+				failure, other = err, true
+			}
+			continue
+		}
+		gs, err := r.accountGroups(ctx, acc, true)
+		if err != nil {
+			continue
+		}
+		for _, g := range gs {
+			if g.ID == chat {
+				acc.log.Info("joined a group for its room", "chat", chat)
+				return acc, g, nil
+			}
+		}
+	}
+	return nil, GroupInfo{}, failure
+}
+
+// followSubgroup makes an account a member of a group that lives in
+// another of its groups (GroupJoiner), when its session can.
+func (r *rooms) followSubgroup(ctx context.Context, acc *account, sess Session, g GroupInfo) {
+	gj, ok := sess.(GroupJoiner)
+	if !ok || g.Parent == "" {
+		return
+	}
+	gs, err := r.accountGroups(ctx, acc, false)
+	if err != nil || !slices.ContainsFunc(gs, func(p GroupInfo) bool { return p.ID == g.Parent }) {
+		return
+	}
+	if err := gj.JoinGroup(ctx, g.ID); err != nil {
+		acc.log.Info("following a group of a group for its room", "chat", g.ID, "err", err)
+	}
+}
+
 // discoverRoom finds a group of the user's accounts that has no room JID
 // yet and would get local: a user may join "#name" before any room list
 // made the mapping.
@@ -218,7 +294,7 @@ func (r *rooms) discoverRoom(ctx context.Context, user jid.JID, local string) (C
 			if roomLocalpart(g.jidName(), g.ID, r.domain.Domain()) != local {
 				continue
 			}
-			if _, err := r.db.RoomByChat(r.name, string(g.ID)); err == nil {
+			if _, err := r.mapping().byChatID(string(g.ID)); err == nil {
 				continue // mapped to another localpart already
 			}
 			room, err := r.roomFor(ChatRef{Kind: Group, ID: g.ID, Parent: g.Parent}, g.jidName())
@@ -313,7 +389,8 @@ func (r *rooms) sendHistory(ctx context.Context, v *roomView, sess Session, to j
 }
 
 // leave takes a resource out of a room: its own unavailable presence
-// (110) comes back.
+// (110) comes back. The account stays in the group on the network (see
+// enterGroup).
 func (r *rooms) leave(ctx context.Context, p *xmpp.Presence) {
 	user, room := p.From, p.To.Bare()
 	nick := p.To.Resource()

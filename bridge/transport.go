@@ -343,7 +343,17 @@ type GroupMembers interface {
 }
 
 // GroupJoiner is implemented by sessions that can join and leave groups
-// when the user joins or leaves the room.
+// on the network. The room side calls JoinGroup when the user's client
+// joins a room whose group none of the user's accounts lists (a public
+// channel they are not in: afterwards the group must be in the account's
+// GroupLister list, or the join is refused), and on the join of the
+// user's first resource into the room of a group listed under another of
+// the account's groups (a thread under its channel, which membership
+// makes the account follow). JoinGroup succeeds without doing anything
+// for a group the account is in already, and returns an error wrapping
+// ErrNotFound for a group the account cannot see. The room side never
+// calls LeaveGroup: leaving a room is not leaving the group (bridge's
+// rooms_join.go says why).
 type GroupJoiner interface {
 	JoinGroup(ctx context.Context, chat ChatID) error
 	LeaveGroup(ctx context.Context, chat ChatID) error

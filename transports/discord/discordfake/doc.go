@@ -96,7 +96,9 @@
 // MESSAGE_CONTENT intent granted, bots read empty content, embeds and
 // attachments except in DMs, in their own messages and in messages that
 // mention them, over REST and the Gateway alike. Listing guild members needs
-// GUILD_MEMBERS granted. Threads started from a message take its ID.
+// GUILD_MEMBERS granted. Threads started from a message take its ID;
+// their members are joined and left with PUT and DELETE
+// /channels/T/thread-members/@me (threads.go).
 // Webhooks: create, list (channel, guild), execute (wait, thread_id,
 // username, avatar_url; the author is the webhook with bot true and
 // application_id of the bot that made it), edit and delete their messages.

@@ -453,7 +453,8 @@ func (s *Server) startThreadLocked(parent *channel, from *message, name, ownerID
 	} else {
 		id = s.ids.next()
 	}
-	t := &channel{id: id, guildID: parent.guildID, parentID: parent.id, name: name, kind: kind, ownerID: ownerID, byID: map[string]*message{}}
+	t := &channel{id: id, guildID: parent.guildID, parentID: parent.id, name: name, kind: kind, ownerID: ownerID,
+		threadMembers: []string{ownerID}, byID: map[string]*message{}}
 	s.channels[id] = t
 	s.channelOrder = append(s.channelOrder, id)
 	g := s.guilds[parent.guildID]

@@ -33,6 +33,8 @@ var routes = []route{
 	{method: "POST", name: "POST /channels/{channel.id}/messages/{message.id}/ack", fn: restAck, auth: authUser},
 	{method: "POST", name: "POST /channels/{channel.id}/messages/{message.id}/threads", fn: restThreadFromMessage},
 	{method: "POST", name: "POST /channels/{channel.id}/threads", fn: restThread},
+	{method: "PUT", name: "PUT /channels/{channel.id}/thread-members/@me", fn: restJoinThread},
+	{method: "DELETE", name: "DELETE /channels/{channel.id}/thread-members/@me", fn: restLeaveThread},
 	{method: "POST", name: "POST /channels/{channel.id}/webhooks", fn: restCreateWebhook},
 	{method: "GET", name: "GET /channels/{channel.id}/webhooks", fn: restChannelWebhooks},
 	{method: "GET", name: "GET /guilds/{guild.id}", fn: restGuild},

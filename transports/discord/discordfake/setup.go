@@ -42,6 +42,7 @@ type Channel struct {
 	Type                        ChannelType
 	Recipients                  []string // DMs
 	Topic                       string   // guild text channels
+	Members                     []string // threads: who joined them, the owner first
 }
 
 // CreateUser creates a user; they are online with no activity.
@@ -118,7 +119,7 @@ func (s *Server) CreateChannel(guildID, name string) Channel {
 
 func channelSnapshot(c *channel) Channel {
 	return Channel{ID: c.id, GuildID: c.guildID, Name: c.name, ParentID: c.parentID, Type: c.kind,
-		Recipients: slices.Clone(c.recipients), Topic: c.topic}
+		Recipients: slices.Clone(c.recipients), Topic: c.topic, Members: slices.Clone(c.threadMembers)}
 }
 
 // OpenDM returns the DM channel of two users, creating it if needed

@@ -79,6 +79,7 @@ type channel struct {
 	kind                        ChannelType
 	recipients                  []string // private channels
 	ownerID                     string   // threads
+	threadMembers               []string // threads: their members, the owner first
 	msgs                        []*message
 	byID                        map[string]*message
 	webhooks                    []string

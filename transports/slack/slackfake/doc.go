@@ -151,8 +151,8 @@
 // file_shared, user_status_changed and channel_* events other than
 // channel_created; tombstones for deleted thread parents (their replies
 // stay stored but unreachable); archiving, invites, kicks and renaming
-// through the Web API (conversations.leave and conversations.setTopic are
-// there, without their member_left_channel and channel_topic events); a default #general channel and
+// through the Web API (conversations.setTopic is there, without its
+// channel_topic event; conversations.leave sends member_left_channel); a default #general channel and
 // Slackbot; Enterprise Grid and shared channels; ephemeral, scheduled and
 // /me messages, message metadata and unfurls; edit windows; files.info and
 // other file methods; Slack's automatic rate limit tiers (only scripted

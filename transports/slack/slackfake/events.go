@@ -170,6 +170,8 @@ type evUser struct {
 	EventTS string   `json:"event_ts"`
 }
 
+// evMemberJoined is member_joined_channel, and member_left_channel
+// (without an inviter).
 type evMemberJoined struct {
 	Type        string `json:"type"`
 	User        string `json:"user"`
@@ -238,6 +240,17 @@ func (s *Server) emitMemberJoinedLocked(c *conv, userID, inviter string) {
 	ev := evMemberJoined{Type: "member_joined_channel", User: userID, Channel: c.id, ChannelType: ct,
 		Team: c.teamID, Inviter: inviter, EventTS: s.clock.next()}
 	s.emitLocked(c.teamID, ev.Type, c.id, ev, c.isMember)
+}
+
+// emitMemberLeftLocked sends member_left_channel to those who see the
+// channel and to the one who left.
+func (s *Server) emitMemberLeftLocked(c *conv, userID string) {
+	ct := "C"
+	if c.kind != PublicChannel {
+		ct = "G"
+	}
+	ev := evMemberJoined{Type: "member_left_channel", User: userID, Channel: c.id, ChannelType: ct, Team: c.teamID, EventTS: s.clock.next()}
+	s.emitLocked(c.teamID, ev.Type, c.id, ev, func(u string) bool { return u == userID || c.isMember(u) })
 }
 
 func (s *Server) emitChannelCreatedLocked(c *conv) {

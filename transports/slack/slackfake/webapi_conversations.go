@@ -345,6 +345,7 @@ func apiConversationsLeave(s *Server, c *call) (any, string) {
 	}
 	cv.removeMember(c.tok.userID)
 	s.postLocked(cv, &message{user: c.tok.userID, subtype: "channel_leave", text: fmt.Sprintf("<@%s> has left the channel", c.tok.userID)})
+	s.emitMemberLeftLocked(cv, c.tok.userID)
 	return nil, ""
 }
 
