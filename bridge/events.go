@@ -47,6 +47,10 @@ type MessageEvent struct {
 	Attachments []Attachment
 	// Historical marks catch-up after downtime: delivered with a delay.
 	Historical bool
+	// Origin is the OutgoingMessage.Origin the message was sent with
+	// through a gateway, when the network gives it back: with FromSelf,
+	// the message is the copy of one the user sent from XMPP.
+	Origin string
 }
 
 // EditEvent replaces the text of message ID.

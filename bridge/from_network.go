@@ -168,9 +168,12 @@ func (f *fromNetwork) onMessage(ctx context.Context, acc *account, ev MessageEve
 	if err != nil {
 		return f.unmapped(acc, "message", err)
 	}
-	if ev.FromSelf && ev.ID != "" && f.sentFromXMPP(ctx, key, ev.ID) {
-		return nil
+	if ev.FromSelf && (ev.Origin != "" || ev.ID != "" && f.sentFromXMPP(ctx, key, ev.ID)) {
+		return nil // the copy of a message the user sent from XMPP
 	}
+	// Only a message the user sent from XMPP has an XMPP id of its own,
+	// and that is not this one: no ID-map lookup for it.
+	c.XMPPID = func(id MessageID) string { return string(id) }
 	deliver := func() error { return f.out.sendConfirmed(ctx, messageStanza(c, ev)) }
 	if ev.ID == "" {
 		return deliver()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -26,10 +27,11 @@ type networkOutbox interface {
 	Enqueue(queue string, payload []byte) (uint64, error)
 	EnqueueAll(queue string, payloads ...[]byte) ([]uint64, error)
 	OutboxPeek(queue string, n int) ([]store.OutboxItem, error)
+	OutboxPeekAfter(queue string, after uint64, n int) ([]store.OutboxItem, error)
 	OutboxQueues() ([]string, error)
 	OutboxUpdate(it store.OutboxItem) error
 	OutboxAck(queue string, seqs ...uint64) error
-	OutboxDone(queue string, seq uint64, refs ...store.MessageRef) error
+	OutboxDoneAll(queue string, done ...store.OutboxCompletion) error
 	RemoteMessageID(scope, xmppID string) (string, error)
 }
 
@@ -54,6 +56,17 @@ type xmppReplies interface {
 // what it took in (one transaction for a burst) before trying anything, so
 // a crash, an outage or a rate limit loses nothing, and one slow chat or
 // one disk commit never holds up the others.
+//
+// Once an item is sent, its completion (the item removed, the ID pair of a
+// message recorded) is committed in the background, several of a chat in
+// one transaction (commitCompletions), and the receipt follows the commit.
+// When the session can find the messages it sent (SentFinder), the worker
+// sends the next item meanwhile, up to maxUnrecorded ahead of the commits:
+// after a crash, the messages sent and not recorded are found on the
+// network (recoverSent) instead of sent again, and their copies coming
+// back from the network wait for that search (the chat is marked as
+// sending from resume on). Without a SentFinder the worker waits for each
+// commit, so a crash leaves at most one message sent and unrecorded.
 type toNetwork struct {
 	name            string // the gateway instance
 	caps            Capabilities
@@ -85,6 +98,9 @@ type toNetwork struct {
 	// ephemeralSlots bounds concurrent typing and marker calls to the
 	// network; beyond it they are dropped (they are worthless late).
 	ephemeralSlots chan struct{}
+	// started is when resume ran: an item stored before it may have been
+	// sent by the previous run without its completion reaching the disk.
+	started time.Time
 
 	mu     sync.Mutex
 	active map[string]*queueWorker // running workers by queue name
@@ -107,7 +123,43 @@ type queueWorker struct {
 	// store refused), for stop to try again.
 	quit    chan struct{}
 	unsaved [][]byte
+
+	// The completions of sent items waiting for their commit, in order
+	// (commitCompletions); committing is true while a goroutine commits
+	// them. Guarded by doneMu.
+	doneMu     sync.Mutex
+	pending    []completion
+	committing bool
+	// slots holds one token per completion not committed yet: at most
+	// maxUnrecorded. unrecorded counts them for the worker to wait on.
+	slots      chan struct{}
+	unrecorded sync.WaitGroup
+	// Owned by the worker goroutine: recovering ends the mark resume set
+	// on the chat's ID scope until the messages a previous run may have
+	// sent are looked for; checkedUpTo is the last item looked for.
+	recovering  func()
+	checkedUpTo uint64
 }
+
+// completion is a sent item whose removal from its queue, with the ID
+// pairs its sending produced, is to be committed; end and the receipt
+// follow the commit.
+type completion struct {
+	seq     uint64
+	refs    []store.MessageRef
+	end     func()         // ends the send in sendsInFlight; may be nil
+	receipt *toNetworkItem // the item whose sender asked for a receipt, or nil
+}
+
+// maxUnrecorded is how many sent items of a chat may wait for the commit
+// of their completion while the chat's worker sends on (only for sessions
+// that can find what they sent, SentFinder).
+const maxUnrecorded = 32
+
+// lingerIdle is how long a worker whose queue is empty waits for the next
+// item before it stops: a chat with steady traffic keeps its goroutines
+// rather than starting them again for every message.
+const lingerIdle = time.Second
 
 // enqueue hands an item to its chat's worker. It blocks only while that
 // chat's intake is full.
@@ -124,7 +176,7 @@ func (q *toNetwork) enqueue(ctx context.Context, chat chatKey, it toNetworkItem)
 	q.mu.Lock()
 	w := q.active[name]
 	if w == nil && q.running() {
-		w = q.start(name)
+		w = q.start(name, nil)
 	}
 	if w == nil || w.closed {
 		// Not running (shutting down): store it for the next start.
@@ -155,9 +207,13 @@ func (q *toNetwork) running() bool {
 	return q.life.running()
 }
 
-// start starts a worker for a queue; q.mu is held.
-func (q *toNetwork) start(name string) *queueWorker {
-	w := &queueWorker{intake: make(chan []byte, 256), wake: make(chan struct{}, 1), quit: make(chan struct{})}
+// start starts a worker for a queue; q.mu is held. recovering, if not
+// nil, ends the chat's mark as sending (see resume).
+func (q *toNetwork) start(name string, recovering func()) *queueWorker {
+	w := &queueWorker{
+		intake: make(chan []byte, 256), wake: make(chan struct{}, 1), quit: make(chan struct{}),
+		slots: make(chan struct{}, maxUnrecorded), recovering: recovering,
+	}
 	q.active[name] = w
 	ctx := q.life.ctx
 	q.wg.Go(func() { q.work(ctx, name, w) })
@@ -176,21 +232,50 @@ func (q *toNetwork) kick(name string) {
 		return
 	}
 	if q.running() {
-		q.start(name)
+		q.start(name, nil)
 	}
 }
 
-// resume starts workers for the queues left over from the last run.
+// resume starts workers for the queues left over from the last run. Each
+// such chat is marked as sending (sendsInFlight) until its worker has
+// looked for the messages the last run may have sent without recording
+// them: the copies of those the network sends back wait for it, rather
+// than show as written elsewhere.
 func (q *toNetwork) resume(ctx context.Context) error {
+	q.started = time.Now()
 	names, err := q.outbox.OutboxQueues()
 	if err != nil {
 		return err
 	}
 	prefix := "tx" + queueSep + q.name + queueSep
 	for _, n := range names {
-		if strings.HasPrefix(n, prefix) {
-			q.kick(n)
+		if !strings.HasPrefix(n, prefix) {
+			continue
 		}
+		var mark func()
+		if items, err := q.outbox.OutboxPeek(n, 1); err == nil && len(items) == 1 {
+			var ri toNetworkItem
+			if json.Unmarshal(items[0].Payload, &ri) == nil {
+				user, _ := jid.Parse(ri.User)
+				key := chatKey{Account: store.AccountKey{User: user.Bare().String(), Transport: q.name, Remote: ri.Account}, Chat: ri.chat()}
+				mark = q.sending.begin(key.scope(q.name))
+			}
+		}
+		q.mu.Lock()
+		if w, ok := q.active[n]; ok || !q.running() {
+			if ok {
+				select {
+				case w.wake <- struct{}{}:
+				default:
+				}
+			}
+			if mark != nil {
+				mark()
+			}
+		} else {
+			q.start(n, mark)
+		}
+		q.mu.Unlock()
 	}
 	return nil
 }
@@ -219,10 +304,11 @@ func (q *toNetwork) resumeAccount(k store.AccountKey) {
 // wait waits for every worker to stop (after the run context ended).
 func (q *toNetwork) wait() { q.wg.Wait() }
 
-// work drains one queue in order until it is empty. A saver goroutine of
-// its own stores what arrives in the intake as it arrives, however long a
-// send takes: what the host server handed over is on disk within one
-// commit, and a backlog grows in the store, never in memory.
+// work drains one queue in order until it is empty and stays idle for
+// lingerIdle. A saver goroutine of its own stores what arrives in the
+// intake as it arrives, however long a send takes: what the host server
+// handed over is on disk within one commit, and a backlog grows in the
+// store, never in memory.
 func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
 	saverDone := make(chan struct{})
 	go func() {
@@ -230,20 +316,25 @@ func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
 		q.save(ctx, name, w)
 	}()
 	defer func() {
+		w.unrecorded.Wait() // every completion committed before another worker may start
+		w.endRecovery()
 		close(w.quit)
 		<-saverDone
 		q.stop(name, w)
 	}()
 	// ahead holds the items read from the queue and not handled yet: one
-	// read transaction for a run of items, read again after anything but
-	// a completion (a retry changes the head).
+	// read transaction for a run of items, read again after a retry (it
+	// changes the head). after is the last item handled (sent, its
+	// completion maybe still being committed, or dropped): reads start
+	// past it.
 	var ahead []store.OutboxItem
+	var after uint64
 	for {
 		if len(ahead) == 0 {
 			q.mu.Lock()
 			savedBefore := w.saved
 			q.mu.Unlock()
-			items, err := q.outbox.OutboxPeek(name, peekAhead)
+			items, err := q.outbox.OutboxPeekAfter(name, after, peekAhead)
 			if err != nil {
 				q.log.Error("reading queue", "err", err)
 				if !sleepCtx(ctx, 5*time.Second) {
@@ -252,22 +343,9 @@ func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
 				continue
 			}
 			if len(items) == 0 {
-				q.mu.Lock()
-				// Idle only if nothing is on its way in and the saver stored
-				// nothing since the queue was found empty.
-				idle := w.unstored == 0 && w.saved == savedBefore
-				if idle {
-					delete(q.active, name)
-				}
-				q.mu.Unlock()
-				if idle {
+				w.endRecovery()
+				if !q.idle(ctx, name, w, savedBefore) {
 					return
-				}
-				// The saver is storing something: it wakes us then.
-				select {
-				case <-ctx.Done():
-					return
-				case <-w.wake:
 				}
 				continue
 			}
@@ -291,10 +369,56 @@ func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
 		if ctx.Err() != nil {
 			return
 		}
-		if !q.attempt(ctx, it) {
+		if q.attempt(ctx, w, it, ahead) {
+			after = it.Seq
+		} else {
 			ahead = nil
 		}
 	}
+}
+
+// idle is called when a worker found its queue empty. It waits for the
+// queue's completions to be committed and for the next item, up to
+// lingerIdle, and reports whether the worker goes on; when it does not,
+// the worker is already out of q.active.
+func (q *toNetwork) idle(ctx context.Context, name string, w *queueWorker, savedBefore uint64) bool {
+	w.unrecorded.Wait()
+	q.mu.Lock()
+	// Something is on its way in, or the saver stored something since the
+	// queue was read: it wakes the worker then.
+	busy := w.unstored != 0 || w.saved != savedBefore
+	q.mu.Unlock()
+	var linger <-chan time.Time
+	if !busy {
+		timer := time.NewTimer(lingerIdle)
+		defer timer.Stop()
+		linger = timer.C
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-w.wake:
+		return true
+	case <-linger:
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if w.unstored != 0 || w.saved != savedBefore {
+		return true
+	}
+	delete(q.active, name)
+	return false
+}
+
+// endRecovery ends the chat's mark as sending set by resume, once the
+// completions found or sent so far are committed. Worker goroutine only.
+func (w *queueWorker) endRecovery() {
+	if w.recovering == nil {
+		return
+	}
+	w.unrecorded.Wait()
+	w.recovering()
+	w.recovering = nil
 }
 
 // peekAhead is how many items of a queue a worker reads at once.
@@ -404,15 +528,16 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 // attempt tries to deliver the head of a queue once and records the
-// outcome: done, retry later, or bounced to the sender. It reports whether
-// the item was sent and left the queue, so that the next one read with it
-// may follow without reading the queue again.
-func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) (removed bool) {
+// outcome: done (its completion handed to commitCompletions), retry later,
+// or bounced to the sender. It reports whether the item is handled, so
+// that the next one read with it (ahead) may follow without reading the
+// queue again.
+func (q *toNetwork) attempt(ctx context.Context, w *queueWorker, it store.OutboxItem, ahead []store.OutboxItem) (handled bool) {
 	var ri toNetworkItem
 	if err := json.Unmarshal(it.Payload, &ri); err != nil {
 		q.log.Error("dropping unreadable queued item", "queue", it.Queue, "err", err)
 		_ = q.outbox.OutboxAck(it.Queue, it.Seq)
-		return
+		return true
 	}
 	user, _ := jid.Parse(ri.User)
 	key := store.AccountKey{User: user.Bare().String(), Transport: q.name, Remote: ri.Account}
@@ -422,32 +547,52 @@ func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) (removed b
 	switch {
 	case errors.As(err, &gone):
 		q.fail(ctx, it, ri, gone.Bounce)
-		return
+		return true
 	case err != nil:
 		q.retry(ctx, it, ri, err)
-		return
+		return false
 	}
+	finder, pipelined := sess.(SentFinder)
 	var end func()
 	if ri.Kind == kindMessage {
 		end = q.sending.begin(chat.scope(q.name))
+		if pipelined && it.Seq > w.checkedUpTo && q.maySentBefore(it, ri) {
+			found, err := q.recoverSent(ctx, w, finder, chat, it, ri, ahead)
+			var rl *RateLimitError
+			switch {
+			case err == nil && found > 0:
+				// Recorded and gone from the queue: read it again.
+				w.endRecovery()
+				end()
+				return false
+			case errors.As(err, &rl), errors.Is(err, ErrTemporary), errors.Is(err, context.DeadlineExceeded), ctx.Err() != nil:
+				w.checkedUpTo = 0
+				q.retry(ctx, it, ri, err)
+				q.endInOrder(w, end)
+				return false
+			case err != nil:
+				q.log.Warn("looking for messages sent before a restart; sending them", "err", err)
+			}
+		}
+		w.endRecovery()
+	}
+	if ri.Kind != kindMessage || ri.ReplyTo != "" || ri.Thread != "" {
+		// It names a message, maybe one sent just before: its pair must
+		// be in the store.
+		w.unrecorded.Wait()
 	}
 	refs, err := q.do(ctx, sess, chat, &it, ri)
-	if end != nil {
-		defer end() // after the pair is stored below
-	}
 	var rl *RateLimitError
 	switch {
 	case err == nil:
 		awaitReport := q.noteSent(chat, ri, refs)
-		if doneErr := q.outbox.OutboxDone(it.Queue, it.Seq, refs...); doneErr != nil {
-			q.log.Error("recording a sent item", "err", doneErr)
-		} else {
-			removed = true
-		}
 		q.metrics.sentRemote.Add(1)
+		c := completion{seq: it.Seq, refs: refs, end: end}
 		if ri.Receipt && ri.ID != "" && !awaitReport {
-			q.receipt(ctx, ri)
+			c.receipt = &ri
 		}
+		q.handOn(it.Queue, w, c, pipelined)
+		return true
 	case errors.As(err, &rl):
 		q.metrics.rateLimited.Add(1)
 		q.retry(ctx, it, ri, err)
@@ -459,8 +604,166 @@ func (q *toNetwork) attempt(ctx context.Context, it store.OutboxItem) (removed b
 	default:
 		q.log.Info("message refused by the network", "user", key.User, "account", key.Remote, "err", err, "kind", ri.Kind)
 		q.fail(ctx, it, ri, sendError(err))
+		q.endInOrder(w, end)
+		return true
 	}
-	return removed
+	q.endInOrder(w, end)
+	return false
+}
+
+// endInOrder ends a send that produced no completion, after those handed
+// on before it: sendsInFlight's waiters wait for the last send of a chat
+// and take it that every earlier one is recorded.
+func (q *toNetwork) endInOrder(w *queueWorker, end func()) {
+	if end == nil {
+		return
+	}
+	w.unrecorded.Wait()
+	end()
+}
+
+// handOn hands the completion of a sent item to the chat's committer
+// (starting it if none runs). It blocks while maxUnrecorded completions
+// wait for their commit and, unless the session can find what it sent
+// (pipelined), until this one is committed.
+func (q *toNetwork) handOn(queue string, w *queueWorker, c completion, pipelined bool) {
+	w.slots <- struct{}{}
+	w.unrecorded.Add(1)
+	w.doneMu.Lock()
+	w.pending = append(w.pending, c)
+	start := !w.committing
+	w.committing = true
+	w.doneMu.Unlock()
+	if start {
+		go q.commitCompletions(queue, w)
+	}
+	if !pipelined {
+		w.unrecorded.Wait()
+	}
+}
+
+// commitCompletions commits the completions handed on, all those waiting
+// in one transaction (shared with other chats' through the store's
+// batcher), then ends their sends and sends their receipts, until none is
+// left. It does not stop with the run: the worker waits for it before
+// stopping, so that what was sent is recorded at a graceful stop.
+func (q *toNetwork) commitCompletions(queue string, w *queueWorker) {
+	for {
+		w.doneMu.Lock()
+		batch := w.pending
+		w.pending = nil
+		if len(batch) == 0 {
+			w.committing = false
+			w.doneMu.Unlock()
+			return
+		}
+		w.doneMu.Unlock()
+		done := make([]store.OutboxCompletion, len(batch))
+		for i, c := range batch {
+			done[i] = store.OutboxCompletion{Seq: c.seq, Refs: c.refs}
+		}
+		if err := q.outbox.OutboxDoneAll(queue, done...); err != nil {
+			q.log.Error("recording sent items", "err", err, "count", len(batch))
+		}
+		for _, c := range batch {
+			if c.end != nil {
+				c.end()
+			}
+			if c.receipt != nil {
+				q.receipt(q.life.ctx, *c.receipt)
+			}
+			<-w.slots
+			w.unrecorded.Done()
+		}
+	}
+}
+
+// maySentBefore reports whether a queued message may have been sent
+// without its completion being recorded: it was queued before this run
+// started, or an attempt failed other than by a rate limit (a request may
+// fail after the network took it), or some of its parts went out.
+func (q *toNetwork) maySentBefore(it store.OutboxItem, ri toNetworkItem) bool {
+	return it.Enqueued.Before(q.started) || it.Attempts > 0 || ri.PartsSent > 0
+}
+
+// origin is the Origin a queued message is sent with: its place in the
+// queue, which is never reused, and the user's id for it.
+func origin(it store.OutboxItem, ri toNetworkItem) string {
+	return strconv.FormatUint(it.Seq, 10) + ":" + ri.ID
+}
+
+// recoverSent asks the network which of the messages of a chat that may
+// have been sent already (it and those of ahead) were, and records those
+// as sent (one commit), with their receipts. It returns how many it found.
+func (q *toNetwork) recoverSent(ctx context.Context, w *queueWorker, finder SentFinder, chat chatKey, it store.OutboxItem, ri toNetworkItem, ahead []store.OutboxItem) (int, error) {
+	type candidate struct {
+		it store.OutboxItem
+		ri toNetworkItem
+	}
+	cands := []candidate{{it, ri}}
+	since := it.Enqueued
+	for _, a := range ahead {
+		var ar toNetworkItem
+		if json.Unmarshal(a.Payload, &ar) != nil || ar.Kind != kindMessage || !q.maySentBefore(a, ar) {
+			continue
+		}
+		cands = append(cands, candidate{a, ar})
+		if a.Enqueued.Before(since) {
+			since = a.Enqueued
+		}
+	}
+	origins := make([]string, len(cands))
+	for i, c := range cands {
+		origins[i] = origin(c.it, c.ri)
+	}
+	w.checkedUpTo = cands[len(cands)-1].it.Seq
+	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	// A minute earlier: the network's clock is not ours.
+	found, err := finder.FindSent(sctx, chat.Chat, since.Add(-time.Minute), origins)
+	if err != nil {
+		return 0, err
+	}
+	scope := chat.scope(q.name)
+	var done []store.OutboxCompletion
+	var receipts []toNetworkItem
+	for i, c := range cands {
+		id, ok := found[origins[i]]
+		if !ok {
+			continue
+		}
+		if c.ri.FirstID != "" {
+			id = MessageID(c.ri.FirstID) // the user's id maps to the first part
+		}
+		done = append(done, store.OutboxCompletion{Seq: c.it.Seq, Refs: messageRefs(scope, c.ri, id)})
+		if c.ri.Receipt && c.ri.ID != "" {
+			receipts = append(receipts, c.ri)
+		}
+	}
+	if len(done) == 0 {
+		return 0, nil
+	}
+	if err := q.outbox.OutboxDoneAll(it.Queue, done...); err != nil {
+		return 0, err
+	}
+	q.log.Info("messages found sent before a restart: recorded, not sent again", "queue", it.Queue, "count", len(done))
+	q.metrics.sentRemote.Add(uint64(len(done)))
+	for _, r := range receipts {
+		q.receipt(ctx, r)
+	}
+	return len(done), nil
+}
+
+// messageRefs returns the ID pairs of a message sent as id: its stanza id
+// and its origin-id, if any.
+func messageRefs(scope string, ri toNetworkItem, id MessageID) []store.MessageRef {
+	var refs []store.MessageRef
+	for _, x := range []string{ri.ID, ri.OriginID} {
+		if x != "" {
+			refs = append(refs, store.MessageRef{Scope: scope, XMPPID: x, RemoteID: string(id)})
+		}
+	}
+	return refs
 }
 
 // do performs one queued action. It returns the message references to
@@ -471,7 +774,7 @@ func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, it *store
 	defer cancel()
 	switch ri.Kind {
 	case kindMessage:
-		msg := OutgoingMessage{Text: ri.Text, Attachments: ri.Files}
+		msg := OutgoingMessage{Text: ri.Text, Attachments: ri.Files, Origin: origin(*it, ri)}
 		if ri.ReplyTo != "" {
 			msg.ReplyTo = q.remoteID(scope, ri.ReplyTo)
 		}
@@ -482,13 +785,7 @@ func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, it *store
 		if err != nil {
 			return nil, err
 		}
-		var refs []store.MessageRef
-		for _, x := range []string{ri.ID, ri.OriginID} {
-			if x != "" {
-				refs = append(refs, store.MessageRef{Scope: scope, XMPPID: x, RemoteID: string(id)})
-			}
-		}
-		return refs, nil
+		return messageRefs(scope, ri, id), nil
 	case kindEdit:
 		e, ok := sess.(Editor)
 		if !ok || !q.chatCaps(sctx, sess, chat).Edits {
@@ -539,6 +836,9 @@ func (q *toNetwork) sendParts(ctx context.Context, sess Session, chat ChatRef, m
 		part := OutgoingMessage{Text: parts[i].Text, Thread: msg.Thread}
 		if i == 0 {
 			part.ReplyTo, part.Attachments = msg.ReplyTo, msg.Attachments
+		}
+		if i == len(parts)-1 {
+			part.Origin = msg.Origin // found, the whole message was sent
 		}
 		id, err := sess.Send(ctx, chat, part)
 		if err != nil {

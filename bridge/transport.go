@@ -373,6 +373,22 @@ type HistoryFetcher interface {
 	History(ctx context.Context, chat ChatRef, before MessageID, limit int) ([]MessageEvent, error)
 }
 
+// SentFinder is implemented by sessions whose network keeps, with each
+// message, the Origin it was sent with (OutgoingMessage.Origin; Slack
+// keeps it in message metadata) and can search for it. FindSent returns
+// the remote IDs of the account's messages in chat, posted since since,
+// whose Origin is one of origins; origins not found are left out.
+//
+// A chat's queue uses it to find, after a crash or a send that failed
+// without an answer, the messages already sent whose completion was not
+// recorded, instead of sending them again. Because of it the queue of a
+// session that implements it sends the next message while the previous
+// one's completion is being committed (group commits, see to_network.go);
+// other sessions' queues wait for each commit.
+type SentFinder interface {
+	FindSent(ctx context.Context, chat ChatRef, since time.Time, origins []string) (map[string]MessageID, error)
+}
+
 // Relay is implemented by sessions that can post on behalf of someone else
 // with their own name and picture (Slack chat:write.customize, Discord
 // webhooks): community bridging shows XMPP occupants on the network as
@@ -393,6 +409,11 @@ type OutgoingMessage struct {
 	// rooms): the network shows the message under that name if it can.
 	SenderName      string
 	SenderAvatarURL string
+	// Origin names the message for the gateway that sends it: an opaque
+	// string that a network able to (SentFinder) keeps with the message
+	// and gives back with the copy it sends of it (MessageEvent.Origin).
+	// "" when the gateway asks for none.
+	Origin string
 }
 
 // Attachment is a file carried by URL.

@@ -159,6 +159,13 @@ func (db *DB) EnqueueAll(queue string, payloads ...[]byte) ([]uint64, error) {
 // OutboxPeek returns up to max items of queue, oldest first, without
 // removing them; max <= 0 means all.
 func (db *DB) OutboxPeek(queue string, max int) ([]OutboxItem, error) {
+	return db.OutboxPeekAfter(queue, 0, max)
+}
+
+// OutboxPeekAfter is OutboxPeek for the items whose sequence number is
+// above after: a queue's reader that has handed items on whose removal is
+// not committed yet reads on past them.
+func (db *DB) OutboxPeekAfter(queue string, after uint64, max int) ([]OutboxItem, error) {
 	if err := checkID("queue", queue); err != nil {
 		return nil, fmt.Errorf("store: outbox peek: %w", err)
 	}
@@ -170,7 +177,14 @@ func (db *DB) OutboxPeek(queue string, max int) ([]OutboxItem, error) {
 		}
 		prefix := prefixKey(queue)
 		c := b.Cursor()
-		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix) && (max <= 0 || len(out) < max); k, v = c.Next() {
+		start := prefix
+		if after > 0 {
+			start = outboxKey(queue, after+1)
+			if after == ^uint64(0) {
+				return nil
+			}
+		}
+		for k, v := c.Seek(start); k != nil && hasPrefix(k, prefix) && (max <= 0 || len(out) < max); k, v = c.Next() {
 			it, err := decodeOutboxItem(k, v)
 			if err != nil {
 				return err
@@ -291,6 +305,63 @@ func (db *DB) OutboxDone(queue string, seq uint64, refs ...MessageRef) error {
 				return err
 			}
 			d.queue(queue, -1)
+		}
+		return putRefs(tx, refs, d)
+	})
+	if err != nil {
+		return fmt.Errorf("store: outbox done %q: %w", queue, err)
+	}
+	return nil
+}
+
+// OutboxCompletion is one delivered item of a queue and the message
+// references its delivery produced (see OutboxDone).
+type OutboxCompletion struct {
+	Seq  uint64
+	Refs []MessageRef
+}
+
+// OutboxDoneAll is OutboxDone for several items of one queue, in one
+// transaction (through the batcher, so shared with other queues' calls):
+// a queue that sent a run of items records them with one commit.
+func (db *DB) OutboxDoneAll(queue string, done ...OutboxCompletion) error {
+	if err := checkID("queue", queue); err != nil {
+		return fmt.Errorf("store: outbox done: %w", err)
+	}
+	if len(done) == 0 {
+		return nil
+	}
+	var refs []MessageRef
+	for _, d := range done {
+		refs = append(refs, d.Refs...)
+	}
+	refs, err := db.prepareRefs(refs)
+	if err != nil {
+		return fmt.Errorf("store: outbox done: %w", err)
+	}
+	err = db.batch(func(tx *bbolt.Tx) error {
+		meta, items, _, err := outboxBuckets(tx)
+		if err != nil {
+			return err
+		}
+		d := &countDelta{}
+		db.onCommit(tx, d)
+		n := 0
+		for _, c := range done {
+			k := outboxKey(queue, c.Seq)
+			if items.Get(k) == nil {
+				continue
+			}
+			if err := items.Delete(k); err != nil {
+				return err
+			}
+			n++
+		}
+		if n > 0 {
+			if err := addOutboxLen(meta, -n); err != nil {
+				return err
+			}
+			d.queue(queue, -n)
 		}
 		return putRefs(tx, refs, d)
 	})

@@ -11,12 +11,14 @@ package bridgetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/xgate-im/xgate/bridge"
 )
@@ -50,6 +52,7 @@ type Transport struct {
 	logins   int
 	seq      int
 	closed   map[bridge.AccountID]int
+	finds    int        // FindSent calls
 	gd       *groupData // group chats, made on first use
 	// Caps, when set before the gateway is created, changes the declared
 	// capabilities.
@@ -236,6 +239,19 @@ func (t *Transport) FailSends(errs ...error) {
 	t.fails = append(t.fails, errs...)
 }
 
+// ErrAnswerLost, given to FailSends, makes a message taken by the network
+// while its send still fails (with bridge.ErrTemporary), as when a
+// connection drops after the network took the request.
+var ErrAnswerLost = fmt.Errorf("bridgetest: connection lost after the network took the message: %w", bridge.ErrTemporary)
+
+// FindCalls returns how many times a session looked for messages it sent
+// (bridge.SentFinder).
+func (t *Transport) FindCalls() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.finds
+}
+
 // ClearFailures forgets the failures FailSends scheduled and wakes the
 // waiting.
 func (t *Transport) ClearFailures() {
@@ -291,7 +307,7 @@ func (t *Transport) Closed(acct bridge.AccountID) int {
 	return t.closed[acct]
 }
 
-func (t *Transport) record(s Sent) (bridge.MessageID, error) {
+func (t *Transport) record(s Sent) (id bridge.MessageID, failed error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.fails) > 0 && (s.Kind != "typing" && s.Kind != "read" && s.Kind != "presence") {
@@ -299,7 +315,10 @@ func (t *Transport) record(s Sent) (bridge.MessageID, error) {
 		t.fails = t.fails[1:]
 		t.notifyLocked()
 		if err != nil {
-			return "", err
+			if s.Kind != "message" || !errors.Is(err, ErrAnswerLost) {
+				return "", err
+			}
+			defer func() { id, failed = "", err }() // taken, and yet failed
 		}
 	}
 	if s.Kind == "message" {
@@ -363,6 +382,24 @@ func (s *session) Send(_ context.Context, chat bridge.ChatRef, msg bridge.Outgoi
 		return "", fmt.Errorf("user nobody: %w", bridge.ErrNotFound)
 	}
 	return s.t.record(Sent{Account: s.id, Kind: "message", Chat: chat, Msg: msg})
+}
+
+var _ bridge.SentFinder = (*session)(nil)
+
+// FindSent implements bridge.SentFinder: the account's messages in chat
+// that were sent with one of origins (the fake keeps every message, so
+// since is not needed).
+func (s *session) FindSent(_ context.Context, chat bridge.ChatRef, _ time.Time, origins []string) (map[string]bridge.MessageID, error) {
+	s.t.mu.Lock()
+	defer s.t.mu.Unlock()
+	s.t.finds++
+	found := map[string]bridge.MessageID{}
+	for _, x := range s.t.sent {
+		if x.Kind == "message" && x.Account == s.id && x.Chat == chat && x.Msg.Origin != "" && slices.Contains(origins, x.Msg.Origin) {
+			found[x.Msg.Origin] = x.ID
+		}
+	}
+	return found, nil
 }
 
 func (s *session) Contacts(context.Context) ([]bridge.Contact, error) {

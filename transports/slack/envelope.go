@@ -76,22 +76,23 @@ type innerHead struct {
 // ID in a message and an object in user_change; channel an ID or an
 // object) are read leniently.
 type eventFields struct {
-	Type            string      `json:"type"`
-	Subtype         string      `json:"subtype"`
-	User            lenientID   `json:"user"`
-	BotID           string      `json:"bot_id"`
-	Text            string      `json:"text"`
-	TS              string      `json:"ts"`
-	ThreadTS        string      `json:"thread_ts"`
-	Files           []wireFile  `json:"files"`
-	Edited          *editedMark `json:"edited"`
-	Channel         lenientID   `json:"channel"`
-	ChannelType     string      `json:"channel_type"`
-	DeletedTS       string      `json:"deleted_ts"`
-	Message         *wireMsg    `json:"message"`
-	PreviousMessage *wireMsg    `json:"previous_message"`
-	Topic           *string     `json:"topic"` // channel_topic, group_topic
-	Reaction        string      `json:"reaction"`
+	Type            string        `json:"type"`
+	Subtype         string        `json:"subtype"`
+	User            lenientID     `json:"user"`
+	BotID           string        `json:"bot_id"`
+	Text            string        `json:"text"`
+	TS              string        `json:"ts"`
+	ThreadTS        string        `json:"thread_ts"`
+	Files           []wireFile    `json:"files"`
+	Edited          *editedMark   `json:"edited"`
+	Metadata        *wireMetadata `json:"metadata"`
+	Channel         lenientID     `json:"channel"`
+	ChannelType     string        `json:"channel_type"`
+	DeletedTS       string        `json:"deleted_ts"`
+	Message         *wireMsg      `json:"message"`
+	PreviousMessage *wireMsg      `json:"previous_message"`
+	Topic           *string       `json:"topic"` // channel_topic, group_topic
+	Reaction        string        `json:"reaction"`
 	Item            *struct {
 		Type    string `json:"type"`
 		Channel string `json:"channel"`
@@ -152,7 +153,7 @@ func (e *eventBody) UnmarshalJSON(b []byte) error {
 		e.msg = &msgEvent{
 			wireMsg: wireMsg{
 				Type: f.Type, Subtype: f.Subtype, User: string(f.User), BotID: f.BotID, Text: f.Text,
-				TS: f.TS, ThreadTS: f.ThreadTS, Files: f.Files, Edited: f.Edited,
+				TS: f.TS, ThreadTS: f.ThreadTS, Files: f.Files, Edited: f.Edited, Metadata: f.Metadata,
 			},
 			Channel: string(f.Channel), ChannelType: f.ChannelType, DeletedTS: f.DeletedTS,
 			Message: f.Message, PreviousMessage: f.PreviousMessage, Topic: f.Topic,

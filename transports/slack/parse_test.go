@@ -268,6 +268,8 @@ func TestParseEnvelope(t *testing.T) {
 			inbound{team: "T1", eventID: "Ev6", typ: "message", channel: "D1"}, false},
 		{"message changed", `{"type":"event_callback","team_id":"T1","event_id":"Ev7","event":{"type":"message","subtype":"message_changed","channel":"D1","message":{"user":"U1","text":"b","ts":"1.2"},"previous_message":{"user":"U1","text":"a","ts":"1.2"}}}`,
 			inbound{team: "T1", eventID: "Ev7", typ: "message", subtype: "message_changed", channel: "D1"}, false},
+		{"message with metadata", `{"type":"event_callback","team_id":"T1","event_id":"Ev9","event":{"type":"message","channel":"D1","user":"U1","text":"hi","ts":"1.2","metadata":{"event_type":"xgate_sent","event_payload":{"origin":"7:x7"}}}}`,
+			inbound{team: "T1", eventID: "Ev9", typ: "message", channel: "D1"}, false},
 		{"im_created", `{"type":"event_callback","team_id":"T1","event_id":"Ev8","event":{"type":"im_created","user":"U2","channel":{"id":"D3"}}}`,
 			inbound{team: "T1", eventID: "Ev8", typ: "im_created", channel: "D3"}, false},
 		{"not a callback", `{"type":"url_verification"}`, inbound{}, true},

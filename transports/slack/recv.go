@@ -55,6 +55,7 @@ type wireMsg struct {
 		User string `json:"user"`
 		TS   string `json:"ts"`
 	} `json:"edited"`
+	Metadata *wireMetadata `json:"metadata"`
 }
 
 type msgEvent struct {
@@ -270,6 +271,7 @@ func (s *Session) messageFromNetwork(ctx context.Context, channel, channelType s
 	ev = bridge.MessageEvent{
 		Chat: chat, Sender: s.sender(m.User, peer), FromSelf: m.User == s.user,
 		ID: bridge.MessageID(m.TS), Time: tsTime(m.TS), Text: text, Mentions: mentions,
+		Origin: m.Metadata.origin(),
 	}
 	if s.community != "" {
 		if err := s.senderOf(ctx, &ev, m.User); err != nil {

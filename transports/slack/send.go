@@ -71,19 +71,23 @@ func (s *Session) Send(ctx context.Context, chat bridge.ChatRef, msg bridge.Outg
 		return "", err
 	}
 	c := s.channel(conv)
-	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	base := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	if msg.Origin != "" {
+		base = append(base, slack.MsgOptionMetadata(originMetadata(msg.Origin)))
+	}
+	opts := base
 	// XMPP clients may put any string in <thread>: only a Slack timestamp
 	// names a thread.
 	thread := string(msg.Thread)
 	if isTS(thread) {
-		opts = append(opts, slack.MsgOptionTS(thread))
+		opts = append(slices.Clip(base), slack.MsgOptionTS(thread))
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, ts, err := s.api.PostMessageContext(ctx, conv, opts...)
 	if err != nil && isTS(thread) && hasCode(err, "invalid_thread_ts", "thread_not_found") {
 		// The thread is gone: better in the conversation than nowhere.
-		_, ts, err = s.api.PostMessageContext(ctx, conv, opts[0])
+		_, ts, err = s.api.PostMessageContext(ctx, conv, base...)
 	}
 	if err != nil {
 		return "", s.sendError(ctx, conv, chat, "chat.postMessage", err)

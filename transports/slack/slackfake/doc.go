@@ -83,14 +83,15 @@
 //     conversations.open (users or channel, return_im, no_op/already_open;
 //     users_list_not_supplied, user_disabled, too_many_users),
 //     conversations.history and conversations.replies (oldest, latest,
-//     inclusive, limit, cursor; thread_not_found, invalid_ts_oldest,
+//     inclusive, limit, cursor, include_all_metadata; thread_not_found, invalid_ts_oldest,
 //     invalid_ts_latest), conversations.mark, conversations.join (public
 //     channels; already_in_channel warning, a channel_join message,
 //     method_not_supported_for_channel_type, is_archived)
 //   - chat.postMessage (channel ID, name or user ID; text, blocks,
 //     attachments stored as given; thread_ts, reply_broadcast; username,
-//     icon_url, icon_emoji for bot tokens; unfurl and markup flags ignored;
-//     no_text, msg_too_long, invalid_blocks, invalid_attachments,
+//     icon_url, icon_emoji for bot tokens; metadata, returned by the history
+//     methods with include_all_metadata and not in events; unfurl and
+//     markup flags ignored; no_text, msg_too_long, invalid_metadata_format, invalid_blocks, invalid_attachments,
 //     invalid_thread_ts, not_in_channel, is_archived), chat.update and
 //     chat.delete (only the author: cant_update_message,
 //     cant_delete_message, message_not_found), chat.getPermalink
@@ -154,7 +155,8 @@
 // through the Web API (conversations.setTopic is there, without its
 // channel_topic event; conversations.leave sends member_left_channel); a default #general channel and
 // Slackbot; Enterprise Grid and shared channels; ephemeral, scheduled and
-// /me messages, message metadata and unfurls; edit windows; files.info and
+// /me messages, metadata_subscriptions and the message_metadata_* events,
+// and unfurls; edit windows; files.info and
 // other file methods; Slack's automatic rate limit tiers (only scripted
 // ones) and its retry give-up after three attempts.
 package slackfake

@@ -116,6 +116,7 @@ type message struct {
 	clientMsgID             string
 	team                    string
 	blocks, attachments     json.RawMessage
+	metadata                json.RawMessage // chat.postMessage metadata, as given
 	editedBy, editedTS      string
 	reactions               []*reaction
 	files                   []string

@@ -106,6 +106,16 @@ func apiChatPostMessage(s *Server, c *call) (any, string) {
 		return nil, code
 	}
 	m := &message{user: c.tok.userID, text: ct.text, blocks: ct.blocks, attachments: ct.attachments}
+	if v := c.str("metadata"); v != "" {
+		var md struct {
+			EventType    string                     `json:"event_type"`
+			EventPayload map[string]json.RawMessage `json:"event_payload"`
+		}
+		if json.Unmarshal([]byte(v), &md) != nil || md.EventType == "" || md.EventPayload == nil {
+			return nil, "invalid_metadata_format"
+		}
+		m.metadata = json.RawMessage(v)
+	}
 	if ts := c.str("thread_ts"); ts != "" {
 		parent := cv.threadParent(ts)
 		if parent == nil {

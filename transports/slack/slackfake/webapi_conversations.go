@@ -221,8 +221,13 @@ func (s *Server) pageLocked(c *call, cv *conv, list []*message, def, max int) (a
 	}
 	end := min(start+limit, len(list))
 	r := historyResp{Messages: make([]wireMessage, 0, end-start), HasMore: end < len(list)}
+	withMetadata := c.flag("include_all_metadata")
 	for _, m := range list[start:end] {
-		r.Messages = append(r.Messages, s.wireMessageLocked(cv, m))
+		w := s.wireMessageLocked(cv, m)
+		if withMetadata {
+			w.Metadata = m.metadata
+		}
+		r.Messages = append(r.Messages, w)
 	}
 	if r.HasMore {
 		r.Meta.NextCursor = encodeCursor("next_ts", list[end].ts)

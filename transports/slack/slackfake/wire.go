@@ -151,6 +151,7 @@ type wireMessage struct {
 	Root            *wireMessage    `json:"root,omitempty"`
 	Edited          *wireEdited     `json:"edited,omitempty"`
 	Reactions       []wireReaction  `json:"reactions,omitempty"`
+	Metadata        json.RawMessage `json:"metadata,omitempty"`
 }
 
 type wireFile struct {
