@@ -24,6 +24,7 @@ const (
 	kindMessage = "message"
 	kindEdit    = "edit"
 	kindRetract = "retract"
+	kindReact   = "react"
 )
 
 // post is one entry of a group's queue: something that happened in one
@@ -33,11 +34,16 @@ type post struct {
 	From string `json:"from"`
 	// G is the group-wide ID of the message (made from the member and the
 	// message's ID there); every member's ID of it is stored under it.
-	G      string   `json:"g"`
-	Sender string   `json:"sender,omitempty"` // a network's user ID, or an occupant's nick
-	Name   string   `json:"name,omitempty"`
-	Avatar string   `json:"avatar,omitempty"`
-	Text   string   `json:"text,omitempty"`
+	G      string `json:"g"`
+	Sender string `json:"sender,omitempty"` // a network's user ID, or an occupant's nick
+	Name   string `json:"name,omitempty"`
+	Avatar string `json:"avatar,omitempty"`
+	Text   string `json:"text,omitempty"`
+	// ReplyTo is the group-wide ID of the message this one answers (a
+	// reply in the room, a Discord reply, a Slack thread).
+	ReplyTo string `json:"reply_to,omitempty"`
+	// Emojis is, for a reaction, the sender's whole set on message G.
+	Emojis []string `json:"emojis,omitempty"`
 	To     []string `json:"to"`
 }
 
@@ -75,6 +81,9 @@ type Hub struct {
 	mu    sync.Mutex
 	chans map[string]bridge.Session // open channels, by network name
 	lost  map[string]bool           // channels found gone
+
+	reactMu sync.Mutex // serializes the updates of the reactions kept per message
+	quotes  quotes     // recent messages, for the room's reply fallbacks
 
 	inMu   sync.Mutex
 	inQ    []xmpp.Stanza
@@ -276,6 +285,9 @@ func (h *Hub) enqueue(p post) error {
 	if len(p.To) == 0 {
 		return nil
 	}
+	if p.Kind == kindMessage {
+		h.quotes.put(p.G, quote{name: p.Name, text: p.Text})
+	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("community: encoding a post: %w", err)
@@ -398,11 +410,25 @@ func (h *Hub) deliver(ctx context.Context, dest string, p *post) error {
 		if !ok {
 			return fmt.Errorf("community: %s cannot post under other names: %w", dest, bridge.ErrUnsupported)
 		}
+		if err := h.replyOn(dest, p.ReplyTo, &msg); err != nil {
+			return err
+		}
 		id, err := relay.SendAs(ctx, chat, msg)
 		if err != nil {
 			return h.fromNetwork(dest, err)
 		}
+		if msg.Thread != "" {
+			if err := h.linkID(rootScope+dest, p.G, string(msg.Thread)); err != nil {
+				return err
+			}
+		}
 		return h.linkID(dest, p.G, string(id))
+	case kindReact:
+		rc, ok := s.(bridge.Reactor)
+		if prev == "" || !ok {
+			return nil // never delivered there, or no reactions there
+		}
+		return rc.React(ctx, chat, bridge.MessageID(prev), h.reactionsFor(dest, p.G))
 	case kindEdit:
 		ed, ok := s.(bridge.Editor)
 		if prev == "" || !ok {
@@ -469,6 +495,9 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 		}
 		g := s.net + ":" + string(ev.ID)
 		p = post{Kind: kindMessage, From: s.net, G: g, Sender: string(ev.Sender), Name: ev.SenderName, Avatar: ev.SenderAvatarURL, Text: withAttachments(ev.Text, ev.Attachments)}
+		if err := s.replyOf(&p, ev); err != nil {
+			return err
+		}
 		if p.Sender == "" { // another integration's post, without a member
 			p.Sender = "unknown"
 		}
@@ -502,8 +531,17 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 			return err
 		}
 		p = post{Kind: kindRetract, From: s.net, G: g, Sender: string(ev.Sender)}
+	case bridge.ReactionEvent:
+		if ev.Chat.ID != s.channel || ev.FromSelf {
+			return nil // the bot's reactions are the group's own
+		}
+		g, err := h.groupID(s.net, string(ev.ID))
+		if err != nil || g == "" {
+			return err // a message the group never saw
+		}
+		return h.react(post{Kind: kindReact, From: s.net, G: g, Sender: string(ev.Sender), Name: ev.SenderName, Emojis: ev.Emojis})
 	default:
-		return nil // reactions, typing, contacts...: not bridged (yet)
+		return nil // typing, contacts...: not bridged
 	}
 	return h.enqueue(p)
 }
