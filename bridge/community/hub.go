@@ -82,6 +82,11 @@ type Hub struct {
 	chans map[string]bridge.Session // open channels, by network name
 	lost  map[string]bool           // channels found gone
 
+	// posting is held by the worker while it posts into a network and
+	// records the ID the message got there: an event naming a message the
+	// group does not know yet waits for it (postedID).
+	posting map[string]*sync.Mutex
+
 	reactMu sync.Mutex // serializes the updates of the reactions kept per message
 	quotes  quotes     // recent messages, for the room's reply fallbacks
 
@@ -109,11 +114,12 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Hub, error) {
 		queue: "community|" + cfg.Name + "|", nets: map[string]*Network{},
 		wake: make(chan struct{}, 1), inWake: make(chan struct{}, 1),
 		chans: map[string]bridge.Session{}, lost: map[string]bool{},
-		changed: make(chan struct{}),
+		changed: make(chan struct{}), posting: map[string]*sync.Mutex{},
 	}
 	for i := range cfg.Networks {
 		n := &cfg.Networks[i]
 		h.nets[n.Name] = n
+		h.posting[n.Name] = &sync.Mutex{}
 		n.Bridger.WillBridge(n.Channel)
 	}
 	h.room = newRoom(h)
@@ -259,6 +265,22 @@ func (h *Hub) groupID(member, id string) (string, error) {
 		return "", nil
 	}
 	return g, err
+}
+
+// postedID returns the group-wide ID of a message of a network that an
+// event names (a reaction, a reply): like groupID, but a message the
+// group is posting there right now (whose ID is not recorded yet) is
+// waited for.
+func (h *Hub) postedID(network, id string) (string, error) {
+	g, err := h.groupID(network, id)
+	if err != nil || g != "" || id == "" {
+		return g, err
+	}
+	if posting, ok := h.posting[network]; ok {
+		posting.Lock()
+		posting.Unlock() //nolint:staticcheck // a barrier: the post in progress is recorded
+	}
+	return h.groupID(network, id)
 }
 
 // memberID returns a member's ID of a group-wide message, "" if it has none.
@@ -413,6 +435,9 @@ func (h *Hub) deliver(ctx context.Context, dest string, p *post) error {
 		if err := h.replyOn(dest, p.ReplyTo, &msg); err != nil {
 			return err
 		}
+		posting := h.posting[dest]
+		posting.Lock()
+		defer posting.Unlock()
 		id, err := relay.SendAs(ctx, chat, msg)
 		if err != nil {
 			return h.fromNetwork(dest, err)
@@ -535,7 +560,7 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 		if ev.Chat.ID != s.channel || ev.FromSelf {
 			return nil // the bot's reactions are the group's own
 		}
-		g, err := h.groupID(s.net, string(ev.ID))
+		g, err := h.postedID(s.net, string(ev.ID))
 		if err != nil || g == "" {
 			return err // a message the group never saw
 		}

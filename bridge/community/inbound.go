@@ -212,7 +212,14 @@ func (r *room) onMessage(ctx context.Context, o *occupant, m *xmpp.Message) {
 		if sid := stanzaID(m, r.jid.String()); sid != "" {
 			r.mu.Lock()
 			r.sids[m.ID] = sid
+			g := r.groups[m.ID]
 			r.mu.Unlock()
+			if g != "" {
+				// Before the next stanza: a reaction to it may follow.
+				if err := r.h.linkRoomIDs(g, sid); err != nil {
+					r.h.log.Warn("recording a message's stanza-id", "err", err)
+				}
+			}
 		}
 		select {
 		case ch <- nil:
@@ -321,7 +328,11 @@ func (r *room) fromOccupant(ctx context.Context, nick string, m *xmpp.Message) e
 	if err := h.linkID(xmppSide, g, key); err != nil {
 		return err
 	}
-	if err := h.linkRoomIDs(g, m.ID, stanzaID(m, r.jid.String())); err != nil {
+	sid := stanzaID(m, r.jid.String())
+	if err := h.linkRoomIDs(g, m.ID, sid); err != nil {
+		return err
+	}
+	if err := h.linkTarget(g, m.ID, sid); err != nil {
 		return err
 	}
 	p := post{Kind: kindMessage, From: xmppSide, G: g, Sender: nick, Name: nick, Text: m.Body}

@@ -49,8 +49,8 @@ const (
 	// message in reactions and replies: its stanza-id when the room gives
 	// one, else its id.
 	targetScope = "target:"
-	// roomAlias prefixes, in the room's scope, every ID by which the
-	// room's occupants may name a message (id, stanza-id).
+	// roomAlias keeps every ID by which the room's occupants may name a
+	// message (id, stanza-id).
 	roomAlias = "rid:"
 )
 
@@ -68,7 +68,7 @@ func (s *netSink) replyOf(p *post, ev bridge.MessageEvent) error {
 			return err
 		}
 	}
-	g, err := h.groupID(s.net, string(to))
+	g, err := h.postedID(s.net, string(to))
 	if err != nil {
 		return err
 	}
@@ -304,24 +304,34 @@ func stanzaID(m *xmpp.Message, room string) string {
 }
 
 // linkRoomIDs records the IDs by which the room's occupants name message
-// g: its id and the room's stanza-id, the latter preferred as target.
-func (h *Hub) linkRoomIDs(g, id, sid string) error {
-	refs := []store.MessageRef{}
-	target := id
-	if sid != "" {
-		target = sid
-		refs = append(refs, store.MessageRef{Scope: h.scope(xmppSide), XMPPID: g, RemoteID: roomAlias + sid})
-	}
-	if id != "" {
-		refs = append(refs, store.MessageRef{Scope: h.scope(xmppSide), XMPPID: g, RemoteID: roomAlias + id})
-	}
-	if target != "" {
-		refs = append(refs, store.MessageRef{Scope: h.scope(targetScope), XMPPID: g, RemoteID: target})
+// g (in scope roomAlias): its id and the room's stanza-id. It runs before
+// the room passes the message on (for ours) or before the next stanza of
+// the room is read (for the occupants'), so that a reaction or a reply that
+// follows finds it.
+func (h *Hub) linkRoomIDs(g string, ids ...string) error {
+	var refs []store.MessageRef
+	for _, id := range ids {
+		if id != "" {
+			refs = append(refs, store.MessageRef{Scope: h.scope(roomAlias), XMPPID: g, RemoteID: id})
+		}
 	}
 	if err := h.db.PutMessageRefs(refs...); err != nil {
 		return fmt.Errorf("community: recording a message's IDs in the room: %w", err)
 	}
 	return nil
+}
+
+// linkTarget records the ID by which the group names message g in the
+// room's reactions and replies: its stanza-id when the room gave one, else
+// its id.
+func (h *Hub) linkTarget(g, id, sid string) error {
+	if sid != "" {
+		id = sid
+	}
+	if id == "" {
+		return nil
+	}
+	return h.linkID(targetScope, g, id)
 }
 
 // roomMessage returns the group-wide ID of a message the room's occupants
@@ -330,7 +340,7 @@ func (h *Hub) roomMessage(id string) (string, error) {
 	if id == "" {
 		return "", nil
 	}
-	return h.groupID(xmppSide, roomAlias+id)
+	return h.groupID(roomAlias, id)
 }
 
 // withoutFallback removes from a body the parts its XEP-0428 fallbacks

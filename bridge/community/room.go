@@ -60,6 +60,7 @@ type room struct {
 	listener *occupant
 	waits    map[string]chan error // messages awaiting their reflection, by ID
 	sids     map[string]string     // the stanza-ids of their reflections, by ID
+	groups   map[string]string     // their group-wide IDs, by ID
 	gone     error                 // the room is gone for good
 	lastIn   time.Time             // when the listener was last known in the room
 	ids      int64
@@ -69,7 +70,7 @@ func newRoom(h *Hub) *room {
 	r := &room{
 		h: h, jid: h.cfg.Room,
 		byJID: map[jid.JID]*occupant{}, byNick: map[string]*occupant{},
-		puppets: map[string]*occupant{}, waits: map[string]chan error{}, sids: map[string]string{},
+		puppets: map[string]*occupant{}, waits: map[string]chan error{}, sids: map[string]string{}, groups: map[string]string{},
 	}
 	first := h.cfg.Networks[0]
 	lj, err := first.Component.Domain().WithResource("bridge-" + h.cfg.Name)
@@ -324,7 +325,12 @@ func (r *room) deliver(ctx context.Context, p *post) error {
 			xmpp.NewElement(nsFallback, "fallback", "for", nsRetract),
 			xmpp.NewElement("urn:xmpp:hints", "store"))
 	}
-	sid, err := r.sendAwait(ctx, o, m)
+	if p.Kind == kindMessage {
+		if err := r.h.linkRoomIDs(p.G, id); err != nil {
+			return err
+		}
+	}
+	sid, err := r.sendAwait(ctx, o, m, p.G)
 	if err != nil {
 		return err
 	}
@@ -346,7 +352,7 @@ func (r *room) deliver(ctx context.Context, p *post) error {
 		nick := o.nick
 		r.mu.Unlock()
 		r.h.quotes.setNick(p.G, nick)
-		return r.h.linkRoomIDs(p.G, id, sid)
+		return r.h.linkTarget(p.G, id, sid)
 	}
 	return nil
 }
@@ -362,15 +368,18 @@ func (r *room) newID() string {
 
 // sendAwait sends a message from o and waits for its reflection; it
 // returns the stanza-id the room gave it, if any.
-func (r *room) sendAwait(ctx context.Context, o *occupant, m *xmpp.Message) (string, error) {
+func (r *room) sendAwait(ctx context.Context, o *occupant, m *xmpp.Message, g string) (string, error) {
 	ch := make(chan error, 1)
 	r.mu.Lock()
 	r.waits[m.ID] = ch
+	r.sids[m.ID] = "" // the reflection records g's stanza-id (inbound.go)
+	r.groups[m.ID] = g
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
 		delete(r.waits, m.ID)
 		delete(r.sids, m.ID)
+		delete(r.groups, m.ID)
 		r.mu.Unlock()
 	}()
 	if err := o.comp.Send(ctx, m); err != nil {
