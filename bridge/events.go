@@ -82,11 +82,14 @@ type RetractionEvent struct {
 // ReactionEvent carries the full current set of Sender's reactions to
 // message ID (empty: all removed).
 type ReactionEvent struct {
-	Chat     ChatRef
-	Sender   UserID
-	FromSelf bool
-	ID       MessageID
-	Emojis   []string
+	Chat   ChatRef
+	Sender UserID
+	// SenderName is the reactor's display name where the transport tells
+	// it (bridged channels of community rooms), "" otherwise.
+	SenderName string
+	FromSelf   bool
+	ID         MessageID
+	Emojis     []string
 }
 
 // TypingEvent is a chat state of Sender.

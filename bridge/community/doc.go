@@ -1,9 +1,9 @@
 // Package community bridges a room on the host server's MUC service with
 // channels of remote networks, through the networks' app bots: a bridge
 // group, configured by the administrator. Every member of the group sees
-// every other's messages, corrections and retractions (reactions are not
-// bridged yet, and replies pass as plain messages), each under the
-// author's own name:
+// every other's messages, corrections, retractions, reactions and replies
+// (replies.go tells how each side shows them), each under the author's
+// own name:
 //
 //   - on the XMPP side each remote person is their own occupant: the
 //     component joins the room from a JID of its own domain for that

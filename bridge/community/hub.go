@@ -24,6 +24,7 @@ const (
 	kindMessage = "message"
 	kindEdit    = "edit"
 	kindRetract = "retract"
+	kindReact   = "react"
 )
 
 // post is one entry of a group's queue: something that happened in one
@@ -33,11 +34,16 @@ type post struct {
 	From string `json:"from"`
 	// G is the group-wide ID of the message (made from the member and the
 	// message's ID there); every member's ID of it is stored under it.
-	G      string   `json:"g"`
-	Sender string   `json:"sender,omitempty"` // a network's user ID, or an occupant's nick
-	Name   string   `json:"name,omitempty"`
-	Avatar string   `json:"avatar,omitempty"`
-	Text   string   `json:"text,omitempty"`
+	G      string `json:"g"`
+	Sender string `json:"sender,omitempty"` // a network's user ID, or an occupant's nick
+	Name   string `json:"name,omitempty"`
+	Avatar string `json:"avatar,omitempty"`
+	Text   string `json:"text,omitempty"`
+	// ReplyTo is the group-wide ID of the message this one answers (a
+	// reply in the room, a Discord reply, a Slack thread).
+	ReplyTo string `json:"reply_to,omitempty"`
+	// Emojis is, for a reaction, the sender's whole set on message G.
+	Emojis []string `json:"emojis,omitempty"`
 	To     []string `json:"to"`
 }
 
@@ -76,6 +82,14 @@ type Hub struct {
 	chans map[string]bridge.Session // open channels, by network name
 	lost  map[string]bool           // channels found gone
 
+	// posting is held by the worker while it posts into a network and
+	// records the ID the message got there: an event naming a message the
+	// group does not know yet waits for it (postedID).
+	posting map[string]*sync.Mutex
+
+	reactMu sync.Mutex // serializes the updates of the reactions kept per message
+	quotes  quotes     // recent messages, for the room's reply fallbacks
+
 	inMu   sync.Mutex
 	inQ    []xmpp.Stanza
 	inWake chan struct{}
@@ -100,11 +114,12 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Hub, error) {
 		queue: "community|" + cfg.Name + "|", nets: map[string]*Network{},
 		wake: make(chan struct{}, 1), inWake: make(chan struct{}, 1),
 		chans: map[string]bridge.Session{}, lost: map[string]bool{},
-		changed: make(chan struct{}),
+		changed: make(chan struct{}), posting: map[string]*sync.Mutex{},
 	}
 	for i := range cfg.Networks {
 		n := &cfg.Networks[i]
 		h.nets[n.Name] = n
+		h.posting[n.Name] = &sync.Mutex{}
 		n.Bridger.WillBridge(n.Channel)
 	}
 	h.room = newRoom(h)
@@ -252,6 +267,22 @@ func (h *Hub) groupID(member, id string) (string, error) {
 	return g, err
 }
 
+// postedID returns the group-wide ID of a message of a network that an
+// event names (a reaction, a reply): like groupID, but a message the
+// group is posting there right now (whose ID is not recorded yet) is
+// waited for.
+func (h *Hub) postedID(network, id string) (string, error) {
+	g, err := h.groupID(network, id)
+	if err != nil || g != "" || id == "" {
+		return g, err
+	}
+	if posting, ok := h.posting[network]; ok {
+		posting.Lock()
+		posting.Unlock() //nolint:staticcheck // a barrier: the post in progress is recorded
+	}
+	return h.groupID(network, id)
+}
+
 // memberID returns a member's ID of a group-wide message, "" if it has none.
 func (h *Hub) memberID(member, g string) (string, error) {
 	id, err := h.db.RemoteMessageID(h.scope(member), g)
@@ -275,6 +306,9 @@ func (h *Hub) enqueue(p post) error {
 	}
 	if len(p.To) == 0 {
 		return nil
+	}
+	if p.Kind == kindMessage {
+		h.quotes.put(p.G, quote{name: p.Name, text: p.Text})
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
@@ -398,11 +432,28 @@ func (h *Hub) deliver(ctx context.Context, dest string, p *post) error {
 		if !ok {
 			return fmt.Errorf("community: %s cannot post under other names: %w", dest, bridge.ErrUnsupported)
 		}
+		if err := h.replyOn(dest, p.ReplyTo, &msg); err != nil {
+			return err
+		}
+		posting := h.posting[dest]
+		posting.Lock()
+		defer posting.Unlock()
 		id, err := relay.SendAs(ctx, chat, msg)
 		if err != nil {
 			return h.fromNetwork(dest, err)
 		}
+		if msg.Thread != "" {
+			if err := h.linkID(rootScope+dest, p.G, string(msg.Thread)); err != nil {
+				return err
+			}
+		}
 		return h.linkID(dest, p.G, string(id))
+	case kindReact:
+		rc, ok := s.(bridge.Reactor)
+		if prev == "" || !ok {
+			return nil // never delivered there, or no reactions there
+		}
+		return rc.React(ctx, chat, bridge.MessageID(prev), h.reactionsFor(dest, p.G))
 	case kindEdit:
 		ed, ok := s.(bridge.Editor)
 		if prev == "" || !ok {
@@ -469,6 +520,9 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 		}
 		g := s.net + ":" + string(ev.ID)
 		p = post{Kind: kindMessage, From: s.net, G: g, Sender: string(ev.Sender), Name: ev.SenderName, Avatar: ev.SenderAvatarURL, Text: withAttachments(ev.Text, ev.Attachments)}
+		if err := s.replyOf(&p, ev); err != nil {
+			return err
+		}
 		if p.Sender == "" { // another integration's post, without a member
 			p.Sender = "unknown"
 		}
@@ -502,8 +556,17 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 			return err
 		}
 		p = post{Kind: kindRetract, From: s.net, G: g, Sender: string(ev.Sender)}
+	case bridge.ReactionEvent:
+		if ev.Chat.ID != s.channel || ev.FromSelf {
+			return nil // the bot's reactions are the group's own
+		}
+		g, err := h.postedID(s.net, string(ev.ID))
+		if err != nil || g == "" {
+			return err // a message the group never saw
+		}
+		return h.react(post{Kind: kindReact, From: s.net, G: g, Sender: string(ev.Sender), Name: ev.SenderName, Emojis: ev.Emojis})
 	default:
-		return nil // reactions, typing, contacts...: not bridged (yet)
+		return nil // typing, contacts...: not bridged
 	}
 	return h.enqueue(p)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/xgate-im/xgate/xmpp"
@@ -208,6 +209,18 @@ func (r *room) onMessage(ctx context.Context, o *occupant, m *xmpp.Message) {
 	}
 	r.mu.Unlock()
 	if ch != nil && !o.listener && own {
+		if sid := stanzaID(m, r.jid.String()); sid != "" {
+			r.mu.Lock()
+			r.sids[m.ID] = sid
+			g := r.groups[m.ID]
+			r.mu.Unlock()
+			if g != "" {
+				// Before the next stanza: a reaction to it may follow.
+				if err := r.h.linkRoomIDs(g, sid); err != nil {
+					r.h.log.Warn("recording a message's stanza-id", "err", err)
+				}
+			}
+		}
 		select {
 		case ch <- nil:
 		default:
@@ -259,17 +272,34 @@ func (r *room) fromOccupant(ctx context.Context, nick string, m *xmpp.Message) e
 	if g, err := h.groupID(xmppSide, id); err != nil || g != "" {
 		return err // one of ours, seen again (history after a rejoin)
 	}
-	var replace, retract string
+	var replace, retract, replyTo string
+	var reactions *xmpp.Element
 	for _, e := range m.Extra {
 		switch {
 		case e.Name.Space == nsCorrect && e.Name.Local == "replace":
 			replace = e.AttrValue("id")
 		case e.Name.Space == nsRetract && e.Name.Local == "retract":
 			retract = e.AttrValue("id")
+		case e.Name.Space == nsReactions && e.Name.Local == "reactions":
+			reactions = e
+		case e.Name.Space == nsReply && e.Name.Local == "reply":
+			replyTo = e.AttrValue("id")
 		}
 	}
 	key := "occ:" + nick + "/" + id
 	switch {
+	case reactions != nil:
+		g, err := h.roomMessage(reactions.AttrValue("id"))
+		if err != nil || g == "" {
+			return err
+		}
+		emojis := []string{}
+		for _, c := range reactions.Children() {
+			if c.Name.Local == "reaction" && c.Text() != "" && !slices.Contains(emojis, c.Text()) {
+				emojis = append(emojis, c.Text())
+			}
+		}
+		return h.react(post{Kind: kindReact, From: xmppSide, G: g, Sender: nick, Name: nick, Emojis: emojis})
 	case retract != "":
 		g, err := h.groupID(xmppSide, "occ:"+nick+"/"+retract)
 		if err != nil || g == "" {
@@ -298,7 +328,25 @@ func (r *room) fromOccupant(ctx context.Context, nick string, m *xmpp.Message) e
 	if err := h.linkID(xmppSide, g, key); err != nil {
 		return err
 	}
-	return h.enqueue(post{Kind: kindMessage, From: xmppSide, G: g, Sender: nick, Name: nick, Text: m.Body})
+	sid := stanzaID(m, r.jid.String())
+	if err := h.linkRoomIDs(g, m.ID, sid); err != nil {
+		return err
+	}
+	if err := h.linkTarget(g, m.ID, sid); err != nil {
+		return err
+	}
+	p := post{Kind: kindMessage, From: xmppSide, G: g, Sender: nick, Name: nick, Text: m.Body}
+	if replyTo != "" {
+		answered, err := h.roomMessage(replyTo)
+		if err != nil {
+			return err
+		}
+		if answered != "" { // else the quote is the only context the others get
+			p.ReplyTo, p.Text = answered, withoutFallback(m.Body, m.Extra)
+		}
+	}
+	h.quotes.put(g, quote{name: nick, nick: nick, text: p.Text})
+	return h.enqueue(p)
 }
 
 // onIQ answers pings to our occupants (other occupants' XEP-0410 checks)

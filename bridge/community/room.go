@@ -59,6 +59,8 @@ type room struct {
 	puppets  map[string]*occupant  // by member and sender
 	listener *occupant
 	waits    map[string]chan error // messages awaiting their reflection, by ID
+	sids     map[string]string     // the stanza-ids of their reflections, by ID
+	groups   map[string]string     // their group-wide IDs, by ID
 	gone     error                 // the room is gone for good
 	lastIn   time.Time             // when the listener was last known in the room
 	ids      int64
@@ -68,7 +70,7 @@ func newRoom(h *Hub) *room {
 	r := &room{
 		h: h, jid: h.cfg.Room,
 		byJID: map[jid.JID]*occupant{}, byNick: map[string]*occupant{},
-		puppets: map[string]*occupant{}, waits: map[string]chan error{},
+		puppets: map[string]*occupant{}, waits: map[string]chan error{}, sids: map[string]string{}, groups: map[string]string{},
 	}
 	first := h.cfg.Networks[0]
 	lj, err := first.Component.Domain().WithResource("bridge-" + h.cfg.Name)
@@ -260,7 +262,7 @@ func (r *room) deliver(ctx context.Context, p *post) error {
 	if p.Kind != kindMessage && prev == "" {
 		return nil // the message never reached the room
 	}
-	if p.Kind != kindMessage {
+	if p.Kind == kindEdit || p.Kind == kindRetract {
 		if author, err := r.h.memberID(authorScope, p.G); err == nil && author != "" {
 			p.Sender = author // the puppet that posted it
 		}
@@ -299,6 +301,21 @@ func (r *room) deliver(ctx context.Context, p *post) error {
 	id := r.newID()
 	m := &xmpp.Message{Header: xmpp.Header{From: o.jid, To: r.jid, ID: id, Type: xmpp.MessageGroupchat}, Body: p.Text}
 	switch p.Kind {
+	case kindMessage:
+		if p.ReplyTo != "" {
+			body, els, err := r.replyElements(p.ReplyTo, p.Text)
+			if err != nil {
+				return err
+			}
+			m.Body, m.Extra = body, append(m.Extra, els...)
+		}
+	case kindReact:
+		target, err := r.h.memberID(targetScope, p.G)
+		if err != nil || target == "" {
+			return err // the room cannot name the message
+		}
+		m.Body = ""
+		m.Extra = append(m.Extra, reactionsElement(target, p.Emojis), xmpp.NewElement(nsHints, "store"))
 	case kindEdit:
 		m.Extra = append(m.Extra, xmpp.NewElement(nsCorrect, "replace", "id", prev))
 	case kindRetract:
@@ -308,7 +325,13 @@ func (r *room) deliver(ctx context.Context, p *post) error {
 			xmpp.NewElement(nsFallback, "fallback", "for", nsRetract),
 			xmpp.NewElement("urn:xmpp:hints", "store"))
 	}
-	if err := r.sendAwait(ctx, o, m); err != nil {
+	if p.Kind == kindMessage {
+		if err := r.h.linkRoomIDs(p.G, id); err != nil {
+			return err
+		}
+	}
+	sid, err := r.sendAwait(ctx, o, m, p.G)
+	if err != nil {
 		return err
 	}
 	// The room has it. Wait until the component saw the host server
@@ -321,7 +344,15 @@ func (r *room) deliver(ctx context.Context, p *post) error {
 		}
 	}
 	if p.Kind == kindMessage {
-		return r.h.linkID(xmppSide, p.G, id)
+		// The message's own ID first: memberID finds it.
+		if err := r.h.linkID(xmppSide, p.G, id); err != nil {
+			return err
+		}
+		r.mu.Lock()
+		nick := o.nick
+		r.mu.Unlock()
+		r.h.quotes.setNick(p.G, nick)
+		return r.h.linkTarget(p.G, id, sid)
 	}
 	return nil
 }
@@ -335,26 +366,34 @@ func (r *room) newID() string {
 	return fmt.Sprintf("xgc-%x-%d", time.Now().UnixNano(), n)
 }
 
-// sendAwait sends a message from o and waits for its reflection.
-func (r *room) sendAwait(ctx context.Context, o *occupant, m *xmpp.Message) error {
+// sendAwait sends a message from o and waits for its reflection; it
+// returns the stanza-id the room gave it, if any.
+func (r *room) sendAwait(ctx context.Context, o *occupant, m *xmpp.Message, g string) (string, error) {
 	ch := make(chan error, 1)
 	r.mu.Lock()
 	r.waits[m.ID] = ch
+	r.sids[m.ID] = "" // the reflection records g's stanza-id (inbound.go)
+	r.groups[m.ID] = g
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
 		delete(r.waits, m.ID)
+		delete(r.sids, m.ID)
+		delete(r.groups, m.ID)
 		r.mu.Unlock()
 	}()
 	if err := o.comp.Send(ctx, m); err != nil {
 		r.setOut(o)
-		return fmt.Errorf("community: sending to the room: %w", err)
+		return "", fmt.Errorf("community: sending to the room: %w", err)
 	}
 	err := r.await(ctx, ch)
 	if err != nil && !errors.Is(err, ErrBarred) {
 		r.setOut(o) // join again before the next try
 	}
-	return err
+	r.mu.Lock()
+	sid := r.sids[m.ID]
+	r.mu.Unlock()
+	return sid, err
 }
 
 // setOut marks an occupant as not in the room.

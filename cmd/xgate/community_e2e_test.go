@@ -275,6 +275,78 @@ self_ping = "200ms"
 	if v := metric(t, s, `xgate_bridge_group_rejoins_total{group="general"}`); v < 1 {
 		t.Errorf("no rejoin counted")
 	}
+
+	// Reactions and replies reach every side: in the room from the
+	// person's own occupant; on Slack and Discord through the bot (the
+	// reactions of everyone not on that network) and as a thread reply
+	// (Slack) or a link to the message answered (Discord's webhooks make
+	// no replies).
+	tsQ := sf.Post(carol.ID, slackChan.ID, "lunch?")
+	st, err = alice.Expect(ctx, from("Carol C", body("lunch?")))
+	if err != nil {
+		fail(err)
+	}
+	q := st.(*xmpp.Message).ID
+	qOnDiscord := onDiscord("Carol C", "lunch?")
+	df.React(dan.ID, discordChan.ID, qOnDiscord.ID, "👍")
+	if _, err := alice.Expect(ctx, from("Dan D", func(m *xmpp.Message) bool {
+		r := m.Extra
+		return len(r) > 0 && slices.ContainsFunc(r, func(e *xmpp.Element) bool {
+			return e.Name.Space == "urn:xmpp:reactions:0" && e.AttrValue("id") == q && e.ChildText("", "reaction") == "👍"
+		})
+	})); err != nil {
+		fail(err)
+	}
+	botReacts := func(ts string) []string {
+		var out []string
+		for _, m := range sf.Messages(slackChan.ID) {
+			for _, r := range m.Reactions {
+				if m.TS == ts && slices.Contains(r.Users, slackBotUser) {
+					out = append(out, r.Name)
+				}
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	reaction := xmpp.NewElement("urn:xmpp:reactions:0", "reactions", "id", q).Append(xmpp.NewElement("", "reaction").AppendText("❤️"))
+	if err := alice.Send(&xmpp.Message{Header: xmpp.Header{To: room, ID: "r1", Type: xmpp.MessageGroupchat}, Extra: []*xmpp.Element{reaction}}); err != nil {
+		fail(err)
+	}
+	if err := sf.WaitUntil(ctx, func() bool { return slices.Equal(botReacts(tsQ), []string{"+1", "heart"}) }); err != nil {
+		fail(fmt.Errorf("the Slack bot's reactions %v: %w", botReacts(tsQ), err))
+	}
+	if err := df.WaitUntil(ctx, func() bool {
+		m, _ := df.Message(discordChan.ID, qOnDiscord.ID)
+		var mine []string
+		for _, r := range m.Reactions {
+			if slices.Contains(r.Users, bot.ID) {
+				mine = append(mine, r.Emoji)
+			}
+		}
+		return slices.Equal(mine, []string{"❤️"})
+	}); err != nil {
+		fail(fmt.Errorf("the Discord bot's reactions: %w", err))
+	}
+	df.Post(dan.ID, discordChan.ID, "on it", discordfake.ReplyTo(qOnDiscord.ID))
+	if m := onSlack("Dan D", "on it"); m.ThreadTS != tsQ {
+		t.Errorf("Dan's reply is in thread %q on Slack, want %q", m.ThreadTS, tsQ)
+	}
+	if _, err := alice.Expect(ctx, from("Dan D", func(m *xmpp.Message) bool {
+		return strings.HasSuffix(m.Body, "on it") && slices.ContainsFunc(m.Extra, func(e *xmpp.Element) bool {
+			return e.Name.Space == "urn:xmpp:reply:0" && e.AttrValue("id") == q
+		})
+	})); err != nil {
+		fail(err)
+	}
+	reply := xmpp.NewElement("urn:xmpp:reply:0", "reply", "id", q)
+	if err := alice.Send(&xmpp.Message{Header: xmpp.Header{To: room, ID: "q1", Type: xmpp.MessageGroupchat}, Body: "me too", Extra: []*xmpp.Element{reply}}); err != nil {
+		fail(err)
+	}
+	onDiscord("alice", "-# ↪ https://discord.com/channels/"+guild.ID+"/"+discordChan.ID+"/"+qOnDiscord.ID+"\nme too")
+	if m := onSlack("alice", "me too"); m.ThreadTS != tsQ {
+		t.Errorf("alice's reply is in thread %q on Slack, want %q", m.ThreadTS, tsQ)
+	}
 	cancel()
 	if err := s.wait(t); err != nil {
 		t.Fatalf("serve: %v\n%s", err, s.logs)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -29,6 +31,7 @@ var (
 	_ bridge.Relay            = (*communitySession)(nil)
 	_ bridge.Editor           = (*communitySession)(nil)
 	_ bridge.Retractor        = (*communitySession)(nil)
+	_ bridge.Reactor          = (*communitySession)(nil)
 )
 
 // webhookName names the webhook xgate makes in a bridged channel, and
@@ -46,6 +49,7 @@ func communityAccount(channel string) bridge.AccountID {
 type communitySession struct {
 	t       *Transport
 	channel string
+	guild   string
 	hookID  string
 	hook    string // the webhook's execute URL, with its token
 	sink    bridge.Sink
@@ -96,7 +100,7 @@ func (t *Transport) bridgeChannel(ctx context.Context, chat bridge.ChatID, sink 
 	if err := t.bot.request(ctx, "list webhooks", "GET", ep, ep, nil, &hooks); err != nil {
 		return nil, err
 	}
-	s := &communitySession{t: t, channel: channel, sink: sink}
+	s := &communitySession{t: t, channel: channel, guild: ch.GuildID, sink: sink}
 	for _, h := range hooks {
 		if h.Name == webhookName && h.Token != "" {
 			s.hookID, s.hook = h.ID, discordgo.EndpointWebhookToken(h.ID, h.Token)
@@ -208,6 +212,9 @@ func (s *communitySession) fromMessage(ctx context.Context, m *discordgo.Message
 		return s.emit(ctx, bridge.EditEvent{Chat: chat, Sender: sender, ID: bridge.MessageID(m.ID), Text: text, Mentions: mentions, Time: timeOf(m)})
 	}
 	ev := bridge.MessageEvent{Chat: chat, Sender: sender, ID: bridge.MessageID(m.ID), Time: m.Timestamp, Text: text, Mentions: mentions}
+	if m.Type == discordgo.MessageTypeReply && m.MessageReference != nil {
+		ev.ReplyTo = bridge.MessageID(m.MessageReference.MessageID)
+	}
 	ev.SenderName = displayName(m.Author)
 	if m.Member != nil && m.Member.Nick != "" {
 		ev.SenderName = m.Member.Nick
@@ -251,7 +258,16 @@ func (s *communitySession) SendAs(ctx context.Context, chat bridge.ChatRef, msg 
 	}
 	name := webhookUsername(msg.SenderName)
 	var last string
-	for _, part := range toDiscordParts(text, "", maxMessageRunes) {
+	prefix := ""
+	if msg.ReplyTo != "" && isSnowflake(string(msg.ReplyTo)) {
+		// A webhook cannot make a Discord reply: a link to the message
+		// answered, which Discord shows as a jump to it, stands for it.
+		prefix = replyLine(s.guild, s.channel, string(msg.ReplyTo))
+	}
+	for i, part := range toDiscordParts(text, prefix, maxMessageRunes) {
+		if i > 0 {
+			part = strings.TrimPrefix(part, prefix) // the link once, on the first part
+		}
 		var m struct {
 			ID string `json:"id"`
 		}
@@ -265,6 +281,80 @@ func (s *communitySession) SendAs(ctx context.Context, chat bridge.ChatRef, msg 
 		last = m.ID
 	}
 	return bridge.MessageID(last), nil
+}
+
+// replyLine introduces a relayed reply: a small line linking to the
+// message answered.
+func replyLine(guild, channel, id string) string {
+	return "-# ↪ https://discord.com/channels/" + guild + "/" + channel + "/" + id + "\n"
+}
+
+// React implements bridge.Reactor: the bot's reactions on a message of the
+// channel become emojis (the bridge group passes the reactions of
+// everyone on its other members; a bot cannot react under their names).
+func (s *communitySession) React(ctx context.Context, _ bridge.ChatRef, id bridge.MessageID, emojis []string) error {
+	m, err := getMessage(ctx, s.t.bot, s.channel, string(id))
+	if err != nil {
+		return err
+	}
+	var have []string
+	for _, r := range m.Reactions {
+		if r.Me && r.Emoji != nil {
+			have = append(have, r.Emoji.APIName())
+		}
+	}
+	for _, e := range emojis {
+		if !slices.Contains(have, e) {
+			if err := react(ctx, s.t.bot, s.channel, string(id), e, false); err != nil {
+				return err
+			}
+		}
+	}
+	for _, e := range have {
+		if !slices.Contains(emojis, e) {
+			if err := react(ctx, s.t.bot, s.channel, string(id), e, true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// fromReaction emits a person's whole set of reactions on a message of
+// the channel; the bot's own are the group's and are not.
+func (s *communitySession) fromReaction(ctx context.Context, id, user string, member *discordgo.Member) error {
+	if user == s.t.bot.selfID() {
+		return nil
+	}
+	m, err := getMessage(ctx, s.t.bot, s.channel, id)
+	if err != nil {
+		if errors.Is(err, bridge.ErrNotFound) {
+			return nil // deleted meanwhile
+		}
+		return err
+	}
+	emojis := []string{}
+	for _, r := range m.Reactions {
+		if r.Emoji == nil {
+			continue
+		}
+		ep := discordgo.EndpointMessageReactions(s.channel, id, url.PathEscape(r.Emoji.APIName()))
+		var us []me
+		if err := s.t.bot.request(ctx, "reactors", "GET", ep+"?limit=100", discordgo.EndpointMessageReactions(s.channel, "", ""), nil, &us); err != nil {
+			return err
+		}
+		if slices.ContainsFunc(us, func(u me) bool { return u.ID == user }) {
+			emojis = append(emojis, emojiText(r.Emoji))
+		}
+	}
+	ev := bridge.ReactionEvent{Chat: bridge.ChatRef{Kind: bridge.Group, ID: bridge.ChatID(s.channel)}, Sender: bridge.UserID(user), ID: bridge.MessageID(id), Emojis: emojis}
+	if member != nil {
+		ev.SenderName = member.Nick
+		if ev.SenderName == "" && member.User != nil {
+			ev.SenderName = displayName(member.User)
+		}
+	}
+	return s.emit(ctx, ev)
 }
 
 // Edit implements bridge.Editor for the webhook's messages.

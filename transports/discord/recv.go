@@ -144,16 +144,28 @@ func (t *Transport) onEvent(ctx context.Context, c *conn, e *discordgo.Event, ro
 		}
 	case "MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE":
 		var r struct {
-			UserID    string          `json:"user_id"`
-			ChannelID string          `json:"channel_id"`
-			MessageID string          `json:"message_id"`
-			GuildID   string          `json:"guild_id"`
-			Emoji     discordgo.Emoji `json:"emoji"`
+			UserID    string            `json:"user_id"`
+			ChannelID string            `json:"channel_id"`
+			MessageID string            `json:"message_id"`
+			GuildID   string            `json:"guild_id"`
+			Emoji     discordgo.Emoji   `json:"emoji"`
+			Member    *discordgo.Member `json:"member"`
 		}
 		if json.Unmarshal(e.RawData, &r) != nil {
 			return
 		}
 		in.ID = fmt.Sprintf("r:%s:%s:%s:%d", e.Type, r.MessageID, r.UserID, c.nextSeq())
+		if cs, ok := t.bridgedChannel(r.ChannelID); ok && c.bot && r.GuildID != "" {
+			in.Order = "community:" + r.ChannelID
+			if cs == nil {
+				waitingInbound(&in)
+				break
+			}
+			cs.inbound(&in, func(ctx context.Context, s *communitySession) error {
+				return s.fromReaction(ctx, r.MessageID, r.UserID, r.Member)
+			})
+			break
+		}
 		in.Order, in.Route = r.ChannelID, route(r.ChannelID, r.UserID)
 		if r.GuildID != "" {
 			in.Route = t.groupRoute(c)

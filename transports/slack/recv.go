@@ -372,7 +372,15 @@ func (s *Session) onReaction(ctx context.Context, ev *reactionEvent, added bool)
 	for _, n := range names {
 		emojis = append(emojis, ReactionUnicode(n))
 	}
-	return s.emit(ctx, bridge.ReactionEvent{Chat: chat, Sender: s.userID(ev.User), FromSelf: fromSelf, ID: bridge.MessageID(ev.Item.TS), Emojis: emojis})
+	rev := bridge.ReactionEvent{Chat: chat, Sender: s.userID(ev.User), FromSelf: fromSelf, ID: bridge.MessageID(ev.Item.TS), Emojis: emojis}
+	if s.community != "" && !fromSelf {
+		var named bridge.MessageEvent
+		if err := s.senderOf(ctx, &named, ev.User); err != nil {
+			return err
+		}
+		rev.SenderName = named.SenderName
+	}
+	return s.emit(ctx, rev)
 }
 
 // offer makes a member a contact that matters the first time the account
