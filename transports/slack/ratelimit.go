@@ -39,6 +39,9 @@ func (s *Session) channel(id string) *channel {
 		}
 	}
 	c = &channel{lim: ratelimit.NewBucket(ratelimit.Rate{PerSecond: s.t.set.postRate, Burst: s.t.set.postBurst})}
+	if s.chans == nil {
+		s.chans = map[string]*channel{}
+	}
 	s.chans[id] = c
 	return c
 }
@@ -84,6 +87,9 @@ func (s *Session) expectEcho(k echoKey) {
 	e := s.echoes.m[k]
 	e.n++
 	e.at = now
+	if s.echoes.m == nil {
+		s.echoes.m = map[echoKey]echoEntry{}
+	}
 	s.echoes.m[k] = e
 }
 
