@@ -20,6 +20,11 @@ import (
 // and which account of a user reaches which contact. It tells the other
 // parts about logins and state changes through the hooks the gateway sets
 // before Run.
+//
+// Logins are paced (see loginQueue): an account waiting for its login, or
+// for its next attempt after a failure, costs a queue entry or a timer,
+// not a goroutine; at most concurrentLogins logins and afterLoginWorkers
+// contact synchronisations run at once.
 type accounts struct {
 	name    string // the gateway instance
 	info    Info
@@ -32,18 +37,22 @@ type accounts struct {
 
 	// sink returns where the events of an account's session go.
 	sink func(acc *account) Sink
-	// loggedIn runs in the login loop once a session is up.
+	// loggedIn runs once a session is up, in the login worker: it must be
+	// quick (the queues of the account resume, its presence is set).
 	loggedIn func(ctx context.Context, acc *account, sess Session)
+	// syncContacts runs after a login, in one of the after-login workers
+	// (afterLogin), with a context that a stop of the account cancels.
+	syncContacts func(ctx context.Context, acc *account, sess Session)
 	// changed announces a user's new login state.
 	changed func(ctx context.Context, user jid.JID)
 	// senders keeps the names and pictures that messages give for their
 	// senders, for the vCards of people without a profile (senders.go).
 	senders *senderCards
 
-	// loginSlots paces logins: at most cap(loginSlots) run at once, so
-	// that thousands of accounts starting together do not hold up the
-	// component's handshake nor open thousands of connections at once.
-	loginSlots chan struct{}
+	// logins are the accounts waiting to log in; afterLogin the work
+	// that follows each login (the contact list, the roster pushes).
+	logins     loginQueue
+	afterLogin jobQueue
 
 	mu   sync.Mutex
 	live map[store.AccountKey]*account
@@ -78,24 +87,66 @@ func (ac *accounts) expecting(id AccountID) bool {
 }
 
 // account is one registered remote account and its live session.
+//
+// It has no goroutine and no context of its own (ten thousand of each
+// were a third of the memory of a start with 10,000 accounts): a login
+// worker logs it in with a context that lives as long as the attempt,
+// and stop closes its session.
 type account struct {
 	key  store.AccountKey
 	user jid.JID // bare
-	log  *slog.Logger
+	log  accountLog
 
 	mu      sync.Mutex
 	data    AccountData
 	session Session // nil unless logged in
 	state   LoginState
 	reason  string
-	cancel  context.CancelFunc // stops the login loop and the session
-	done    chan struct{}      // closed when the login loop ended and the session is closed
+	// stopped is set by stop and logoutAll: no login starts any more.
+	stopped bool
+	// workCancel ends the account's work in progress (a login attempt,
+	// or the work that follows a login); nil when none runs. workDone is
+	// closed when that work ended and the session is closed, for a stop
+	// that waits for it; made by that stop.
+	workCancel context.CancelFunc
+	workDone   chan struct{}
+	// retry is the timer of the next attempt after a failure.
+	retry   *time.Timer
+	backoff time.Duration // before the next attempt after a failure
 }
 
 func (a *account) snapshot() (Session, LoginState, string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.session, a.state, a.reason
+}
+
+// accountLog logs with the account's user and remote ID attached. It adds
+// them to each line rather than keeping a logger made with With per
+// account (each kept a copy of the handler and its preformatted
+// attributes).
+type accountLog struct {
+	base         *slog.Logger
+	user, remote string
+}
+
+func newAccountLog(base *slog.Logger, k store.AccountKey) accountLog {
+	return accountLog{base: base, user: k.User, remote: k.Remote}
+}
+
+// Debug, Info, Warn and Error log at their level.
+func (l accountLog) Debug(msg string, args ...any) { l.logAt(slog.LevelDebug, msg, args) }
+func (l accountLog) Info(msg string, args ...any)  { l.logAt(slog.LevelInfo, msg, args) }
+func (l accountLog) Warn(msg string, args ...any)  { l.logAt(slog.LevelWarn, msg, args) }
+func (l accountLog) Error(msg string, args ...any) { l.logAt(slog.LevelError, msg, args) }
+
+func (l accountLog) logAt(level slog.Level, msg string, args []any) {
+	if l.base == nil || !l.base.Enabled(context.Background(), level) {
+		return
+	}
+	all := make([]any, 0, 4+len(args))
+	all = append(all, "user", l.user, "account", l.remote)
+	l.base.Log(context.Background(), level, msg, append(all, args...)...)
 }
 
 func accountData(a store.Account) AccountData {
@@ -105,7 +156,9 @@ func accountData(a store.Account) AccountData {
 // settingName is the settings key that keeps the account's display name.
 const settingName = "xgate.name"
 
-// loginAll starts every stored, enabled account.
+// loginAll queues every stored, enabled account for its login. The logins
+// run in the background, concurrentLogins at a time, in the order of the
+// store.
 func (ac *accounts) loginAll(ctx context.Context) error {
 	accts, err := ac.db.Accounts(ac.name)
 	if err != nil {
@@ -115,31 +168,37 @@ func (ac *accounts) loginAll(ctx context.Context) error {
 		if a.Disabled {
 			continue
 		}
-		if err := ac.start(ctx, a); err != nil {
+		if err := ac.add(a, false); err != nil {
 			ac.log.Error("starting account", "user", a.User, "account", a.Remote, "err", err)
 		}
 	}
 	return nil
 }
 
-// start logs an account in, in the background, retrying transient
-// failures with backoff. An account already running is restarted (its
-// credentials may have changed).
+// start logs an account in, in the background, ahead of the accounts
+// still waiting from the start of the gateway (a user who just registered
+// or subscribed is waiting for it), retrying transient failures with
+// backoff. An account already running is restarted (its credentials may
+// have changed).
 func (ac *accounts) start(ctx context.Context, a store.Account) error {
+	return ac.add(a, true)
+}
+
+// add makes a stored account live and queues its login, first when
+// urgent.
+func (ac *accounts) add(a store.Account, urgent bool) error {
 	user, err := jid.Parse(a.User)
 	if err != nil {
 		return fmt.Errorf("bridge: stored user %q: %w", a.User, err)
 	}
 	ac.stop(a.AccountKey)
-	actx, cancel := context.WithCancel(ac.life.ctx)
 	acc := &account{
-		key:    a.AccountKey,
-		user:   user.Bare(),
-		log:    ac.log.With("user", a.User, "account", a.Remote),
-		data:   accountData(a),
-		state:  Connecting,
-		cancel: cancel,
-		done:   make(chan struct{}),
+		key:     a.AccountKey,
+		user:    user.Bare(),
+		log:     newAccountLog(ac.log, a.AccountKey),
+		data:    accountData(a),
+		state:   Connecting,
+		backoff: time.Second,
 	}
 	ac.mu.Lock()
 	ac.live[a.AccountKey] = acc
@@ -150,91 +209,228 @@ func (ac *accounts) start(ctx context.Context, a store.Account) error {
 	}
 	ac.byUser[acc.user] = append(ac.byUser[acc.user], acc)
 	ac.mu.Unlock()
-	ac.life.wg.Go(func() {
-		if !ac.loginLoop(actx, acc) {
-			close(acc.done)
-		}
-	})
+	ac.logins.push(ac, acc, urgent)
 	return nil
 }
 
-// concurrentLogins is how many logins run at once.
-const concurrentLogins = 16
+// concurrentLogins is how many logins (the transport's Login) run at once,
+// and afterLoginWorkers how many contact synchronisations: the work that
+// follows a login (the contact list from the network, roster pushes to
+// the host server) runs apart from the logins, so that it does not hold
+// them up, and bounded, so that a start with thousands of accounts does
+// not run thousands of those at once (9,700 goroutines waiting to send to
+// the host server were seen).
+const (
+	concurrentLogins  = 16
+	afterLoginWorkers = 16
+)
 
-// login calls the transport's Login in one of the login slots. On success
-// the slot is kept until release is called: the work that follows a login
-// (the contact list, the roster pushes) counts as part of it, so that a
-// start with thousands of accounts does not run thousands of those at
-// once (9,700 goroutines waiting to send to the host server were seen).
-func (ac *accounts) login(ctx context.Context, acc *account) (sess Session, release func(), err error) {
-	select {
-	case ac.loginSlots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, nil, ctx.Err()
-	}
-	release = func() { <-ac.loginSlots }
-	sess, err = ac.tr.Login(ctx, acc.data, ac.sink(acc))
-	if err != nil {
-		release()
-		return nil, nil, err
-	}
-	return sess, release, nil
+// loginQueue holds the accounts waiting for a login worker: those started
+// by a user first, then the others in order. Workers are started as
+// needed, up to concurrentLogins, and end when the queue is empty.
+type loginQueue struct {
+	mu      sync.Mutex
+	urgent  []*account
+	waiting []*account
+	workers int
 }
 
-// loginLoop logs in until it succeeds, the credentials are refused, or the
-// account is stopped. Once logged in it returns true, leaving no goroutine
-// behind: the stop closes the session and then acc.done. Otherwise acc.done
-// is for the caller to close.
-func (ac *accounts) loginLoop(ctx context.Context, acc *account) (handedOff bool) {
-	backoff := time.Second
-	for {
-		sess, release, err := ac.login(ctx, acc)
-		if ctx.Err() != nil {
-			if err == nil {
-				release()
-				sess.Close()
+// push queues acc and starts a worker if one is missing. The caller is a
+// goroutine the gateway's lifetime counts, or Run itself (workers join
+// that count).
+func (q *loginQueue) push(ac *accounts, acc *account, urgent bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if urgent {
+		q.urgent = append(q.urgent, acc)
+	} else {
+		q.waiting = append(q.waiting, acc)
+	}
+	if q.workers < concurrentLogins {
+		q.workers++
+		ac.life.wg.Go(func() { q.work(ac) })
+	}
+}
+
+// pop returns the next account to log in, or nil (and the worker ends)
+// when none is waiting.
+func (q *loginQueue) pop() *account {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, l := range []*[]*account{&q.urgent, &q.waiting} {
+		if len(*l) > 0 {
+			acc := (*l)[0]
+			(*l)[0] = nil
+			*l = (*l)[1:]
+			if len(*l) == 0 {
+				*l = nil
 			}
-			return false
+			return acc
 		}
-		if err == nil {
-			acc.mu.Lock()
-			acc.session, acc.state, acc.reason = sess, LoggedIn, ""
-			acc.mu.Unlock()
-			acc.log.Info("logged in")
-			ac.recordLoginError(acc, "")
-			ac.changed(ctx, acc.user)
-			ac.loggedIn(ctx, acc, sess)
-			release()
-			ac.life.wg.Add(1) // inside a counted goroutine: never from zero
-			context.AfterFunc(ctx, func() {
-				defer ac.life.wg.Done()
-				defer close(acc.done)
-				acc.mu.Lock()
-				s := acc.session
-				acc.session = nil
-				acc.mu.Unlock()
-				if s != nil {
-					s.Close()
-				}
-			})
-			return true
-		}
-		ac.metrics.loginFailures.Add(1)
-		if errors.Is(err, ErrAuth) {
-			ac.loggedOut(ctx, acc, err.Error())
-			return false
-		}
-		acc.log.Warn("login failed, retrying", "err", err, "in", backoff)
-		acc.mu.Lock()
-		acc.state, acc.reason = Connecting, err.Error()
-		acc.mu.Unlock()
+	}
+	q.workers--
+	return nil
+}
+
+func (q *loginQueue) work(ac *accounts) {
+	for acc := q.pop(); acc != nil; acc = q.pop() {
+		ac.loginOnce(acc)
+	}
+}
+
+// loginOnce makes one login attempt for acc. On success the session is
+// the account's and the work that follows a login is queued; a refusal of
+// the credentials marks it logged out; any other failure schedules the
+// next attempt after a backoff that doubles up to 5 minutes.
+func (ac *accounts) loginOnce(acc *account) {
+	ctx, cancel := context.WithCancel(ac.life.ctx)
+	defer cancel()
+	if !acc.beginWork(ctx, cancel, nil) {
+		return
+	}
+	sess, err := ac.tr.Login(ctx, acc.data, ac.sink(acc))
+	if !acc.endWork(ctx, sess, err) {
+		return
+	}
+	if err == nil {
+		acc.log.Info("logged in")
+		ac.recordLoginError(acc, "")
 		ac.changed(ctx, acc.user)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(backoff):
+		ac.loggedIn(ctx, acc, sess)
+		ac.afterLogin.push(ac.life, func() { ac.afterLoginOf(acc, sess) })
+		return
+	}
+	ac.metrics.loginFailures.Add(1)
+	if errors.Is(err, ErrAuth) {
+		ac.loggedOut(ctx, acc, err.Error())
+		return
+	}
+	acc.mu.Lock()
+	backoff := acc.backoff
+	acc.backoff = min(acc.backoff*2, 5*time.Minute)
+	acc.state, acc.reason = Connecting, err.Error()
+	acc.mu.Unlock()
+	acc.log.Warn("login failed, retrying", "err", err, "in", backoff)
+	ac.changed(ctx, acc.user)
+	ac.retryLater(acc, backoff)
+}
+
+// afterLoginOf runs the work that follows the login of sess, unless the
+// account was stopped or logged out meanwhile; a stop cancels it and waits
+// for it.
+func (ac *accounts) afterLoginOf(acc *account, sess Session) {
+	ctx, cancel := context.WithCancel(ac.life.ctx)
+	defer cancel()
+	if !acc.beginWork(ctx, cancel, sess) {
+		return
+	}
+	ac.syncContacts(ctx, acc, sess)
+	acc.endWork(ctx, nil, nil)
+}
+
+// beginWork claims the account for a login (sess nil) or for the work
+// after the login of sess; it reports false when the account is stopped,
+// busy, or no longer logged in with sess.
+func (acc *account) beginWork(ctx context.Context, cancel context.CancelFunc, sess Session) bool {
+	acc.mu.Lock()
+	defer acc.mu.Unlock()
+	if acc.stopped || acc.workCancel != nil || ctx.Err() != nil {
+		return false
+	}
+	if sess != nil && (acc.session != sess || acc.state != LoggedIn) {
+		return false
+	}
+	acc.workCancel = cancel
+	return true
+}
+
+// endWork ends the work beginWork claimed. For a login, sess and err are
+// Login's results and the session becomes the account's. When the
+// account was stopped meanwhile, its session (or the one just logged in)
+// is closed, a waiting stop is released, and endWork reports false.
+func (acc *account) endWork(ctx context.Context, sess Session, err error) bool {
+	acc.mu.Lock()
+	acc.workCancel = nil
+	done := acc.workDone
+	acc.workDone = nil
+	if !acc.stopped && ctx.Err() == nil {
+		if sess != nil && err == nil {
+			acc.session, acc.state, acc.reason = sess, LoggedIn, ""
 		}
-		backoff = min(backoff*2, 5*time.Minute)
+		acc.mu.Unlock()
+		return true
+	}
+	var toClose Session
+	if sess != nil && err == nil {
+		toClose = sess
+	} else if acc.stopped {
+		toClose, acc.session = acc.session, nil
+	}
+	acc.mu.Unlock()
+	if toClose != nil {
+		toClose.Close()
+	}
+	if done != nil {
+		close(done)
+	}
+	return false
+}
+
+// retryLater queues acc's next login attempt after d. The timer counts in
+// the gateway's lifetime until it fired or was stopped (by stop), so that
+// Run does not return while one may still queue a login.
+func (ac *accounts) retryLater(acc *account, d time.Duration) {
+	acc.mu.Lock()
+	defer acc.mu.Unlock()
+	if acc.stopped || !ac.life.running() {
+		return
+	}
+	ac.life.wg.Add(1) // inside a counted goroutine: never from zero
+	acc.retry = time.AfterFunc(d, func() {
+		defer ac.life.wg.Done()
+		acc.mu.Lock()
+		acc.retry = nil
+		stopped := acc.stopped
+		acc.mu.Unlock()
+		if !stopped && ac.life.running() {
+			ac.logins.push(ac, acc, false)
+		}
+	})
+}
+
+// jobQueue runs jobs in order on at most afterLoginWorkers goroutines,
+// started as needed and ended when the queue is empty.
+type jobQueue struct {
+	mu      sync.Mutex
+	jobs    []func()
+	workers int
+}
+
+// push queues a job; the caller is counted in life (workers join it).
+func (q *jobQueue) push(life *lifetime, job func()) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.jobs = append(q.jobs, job)
+	if q.workers < afterLoginWorkers {
+		q.workers++
+		life.wg.Go(q.work)
+	}
+}
+
+func (q *jobQueue) work() {
+	for {
+		q.mu.Lock()
+		if len(q.jobs) == 0 {
+			q.jobs = nil
+			q.workers--
+			q.mu.Unlock()
+			return
+		}
+		job := q.jobs[0]
+		q.jobs[0] = nil
+		q.jobs = q.jobs[1:]
+		q.mu.Unlock()
+		job()
 	}
 }
 
@@ -298,19 +494,53 @@ func (ac *accounts) stop(k store.AccountKey) {
 	if acc == nil {
 		return
 	}
-	acc.cancel()
+	done := ac.halt(acc)
 	select {
-	case <-acc.done:
+	case <-done:
 	case <-time.After(stopTimeout):
 		acc.log.Warn("session still closing", "after", stopTimeout)
 	}
+}
+
+// halt stops the account's logins and closes its session: the channel
+// is closed once the session, or the one a login in progress returns, is
+// closed, and the work after a login in progress ended.
+func (ac *accounts) halt(acc *account) <-chan struct{} {
+	done := make(chan struct{})
+	acc.mu.Lock()
+	acc.stopped = true
+	if acc.retry != nil && acc.retry.Stop() {
+		// The timer will not run: its count in the lifetime is released
+		// here (see retryLater).
+		acc.retry = nil
+		ac.life.wg.Done()
+	}
+	if acc.workCancel != nil {
+		acc.workCancel()
+		acc.workDone = done // closed by endWork
+		acc.mu.Unlock()
+		return done
+	}
+	s := acc.session
+	acc.session = nil
+	acc.mu.Unlock()
+	if s == nil {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		s.Close()
+	}()
+	return done
 }
 
 // stopTimeout bounds how long stopping an account waits for its session to
 // close.
 const stopTimeout = 10 * time.Second
 
-// logoutAll stops every session, for shutdown.
+// logoutAll stops every session, for shutdown, and waits for them to
+// close (each within stopTimeout).
 func (ac *accounts) logoutAll() {
 	ac.mu.Lock()
 	accs := make([]*account, 0, len(ac.live))
@@ -318,8 +548,18 @@ func (ac *accounts) logoutAll() {
 		accs = append(accs, a)
 	}
 	ac.mu.Unlock()
+	dones := make([]<-chan struct{}, 0, len(accs))
 	for _, a := range accs {
-		a.cancel()
+		dones = append(dones, ac.halt(a))
+	}
+	deadline := time.After(stopTimeout)
+	for _, d := range dones {
+		select {
+		case <-d:
+		case <-deadline:
+			ac.log.Warn("sessions still closing at shutdown", "after", stopTimeout)
+			return
+		}
 	}
 }
 

@@ -263,7 +263,7 @@ func (g *Gateway) assemble() {
 	g.accounts = &accounts{
 		name: name, info: g.info, tr: g.tr, db: g.db, log: g.log, metrics: g.metrics,
 		life: g.life, out: g.deliv, live: map[store.AccountKey]*account{}, byRemote: map[AccountID][]*account{},
-		loginSlots: make(chan struct{}, concurrentLogins), senders: newSenderCards(g.cfg.AvatarClient),
+		senders: newSenderCards(g.cfg.AvatarClient),
 	}
 	g.roster = &roster{
 		name: name, info: g.info, access: access, domain: g.domain, db: g.db, contacts: contacts,
@@ -311,9 +311,9 @@ func (g *Gateway) assemble() {
 	g.accounts.changed = g.roster.announceGateway
 	g.accounts.loggedIn = func(ctx context.Context, acc *account, sess Session) {
 		g.toNet.resumeAccount(acc.key)
-		g.roster.syncContacts(ctx, acc, sess)
 		g.roster.pushUserPresence(acc, sess)
 	}
+	g.accounts.syncContacts = g.roster.syncContacts
 }
 
 // Name returns the instance name.

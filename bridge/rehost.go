@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -100,7 +99,7 @@ func (r *rehoster) fetcher(sess Session) *attach.Fetcher {
 // rehost replaces the attachments' URLs of ev with re-hosted ones, or
 // notes in ev.Text why one keeps its network link. ev is changed in
 // place; its Attachments slice is a copy.
-func (r *rehoster) rehost(ctx context.Context, sess Session, ev *MessageEvent, log *slog.Logger) {
+func (r *rehoster) rehost(ctx context.Context, sess Session, ev *MessageEvent, log interface{ Info(string, ...any) }) {
 	if r == nil || len(ev.Attachments) == 0 {
 		return
 	}

@@ -25,8 +25,8 @@ func TestRouteFollowsTheLastAccount(t *testing.T) {
 	defer db.Close()
 	user := jid.MustParse("alice@example.org")
 	log := slog.New(slog.DiscardHandler)
-	a := &account{key: store.AccountKey{User: user.String(), Transport: "fake", Remote: "acct-a"}, user: user, log: log}
-	b := &account{key: store.AccountKey{User: user.String(), Transport: "fake", Remote: "acct-b"}, user: user, log: log}
+	a := &account{key: store.AccountKey{User: user.String(), Transport: "fake", Remote: "acct-a"}, user: user, log: accountLog{base: log}}
+	b := &account{key: store.AccountKey{User: user.String(), Transport: "fake", Remote: "acct-b"}, user: user, log: accountLog{base: log}}
 	ac := &accounts{name: "fake", db: db, log: log, byUser: map[jid.JID][]*account{user: {a, b}}}
 	steps := []struct {
 		via  *account

@@ -139,8 +139,8 @@ func (s *Session) poll(ctx context.Context, lim *rate.Limiter, onlyNew bool) {
 		at time.Time
 	}
 	var list []entry
-	for id, at := range s.watched {
-		if _, known := s.presence[id]; onlyNew && known {
+	for id, at := range s.watched.all() {
+		if _, known := s.presence.get(id); onlyNew && known {
 			continue
 		}
 		list = append(list, entry{id, at})
@@ -207,7 +207,7 @@ func (s *Session) checkToken(ctx context.Context) {
 // setContactPresence emits a contact's presence when it changed.
 func (s *Session) setContactPresence(ctx context.Context, member string, p bridge.Presence) error {
 	s.mu.Lock()
-	prev, known := s.presence[member]
+	prev, known := s.presence.get(member)
 	s.mu.Unlock()
 	if known && prev == p {
 		return nil
@@ -216,7 +216,7 @@ func (s *Session) setContactPresence(ctx context.Context, member string, p bridg
 		return err
 	}
 	s.mu.Lock()
-	s.presence[member] = p
+	s.presence.set(member, p)
 	s.mu.Unlock()
 	return nil
 }
@@ -227,7 +227,7 @@ func (s *Session) statusChanged(ctx context.Context, m member) error {
 		return s.setContactPresence(ctx, m.id, deactivated)
 	}
 	s.mu.Lock()
-	prev, known := s.presence[m.id]
+	prev, known := s.presence.get(m.id)
 	s.mu.Unlock()
 	if !known {
 		s.pollSoon() // its first poll gives show and status together

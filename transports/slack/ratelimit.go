@@ -49,6 +49,9 @@ func (s *Session) channel(id string) *channel {
 		}
 	}
 	c = &channel{}
+	if s.chans == nil {
+		s.chans = map[string]*channel{}
+	}
 	s.chans[id] = c
 	return c
 }
@@ -94,6 +97,9 @@ func (s *Session) expectEcho(k echoKey) {
 	e := s.echoes.m[k]
 	e.n++
 	e.at = now
+	if s.echoes.m == nil {
+		s.echoes.m = map[echoKey]echoEntry{}
+	}
 	s.echoes.m[k] = e
 }
 

@@ -405,16 +405,16 @@ func (s *Session) offer(ctx context.Context, peer string) error {
 func (s *Session) emitContact(ctx context.Context, m member) error {
 	c := s.contact(m)
 	s.mu.Lock()
-	prev, known := s.contacts[m.id]
+	prev, known := s.contacts.get(m.id)
 	s.mu.Unlock()
-	if known && prev.Name == c.Name && prev.AvatarURL == c.AvatarURL && prev.Deactivated == c.Deactivated && prev.Bot == c.Bot {
+	if known && prev == digestOf(c) {
 		return nil
 	}
 	if err := s.emit(ctx, bridge.ContactEvent{Contact: c}); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.contacts[m.id] = c
+	s.contacts.set(m.id, digestOf(c))
 	s.mu.Unlock()
 	return nil
 }
@@ -533,4 +533,15 @@ func (in *inbound) String() string { return in.describe() }
 
 func (in *inbound) describe() string {
 	return fmt.Sprintf("%s %s (team %s, channel %q)", in.typ, in.eventID, in.team, in.channel)
+}
+
+// contactDigest is what emitContact compares to tell a changed contact:
+// the fields of bridge.Contact it compared, without keeping the contact.
+type contactDigest struct {
+	name, avatar     string
+	deactivated, bot bool
+}
+
+func digestOf(c bridge.Contact) contactDigest {
+	return contactDigest{name: c.Name, avatar: c.AvatarURL, deactivated: c.Deactivated, bot: c.Bot}
 }

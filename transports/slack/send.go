@@ -105,9 +105,9 @@ func (s *Session) sendError(ctx context.Context, conv string, chat bridge.ChatRe
 	s.noteAuth(ctx, err)
 	if errors.Is(err, bridge.ErrNotFound) && chat.ID == "" {
 		s.mu.Lock()
-		if peer, ok := s.imPeers[conv]; ok {
-			delete(s.imPeers, conv)
-			delete(s.ims, peer)
+		if peer, ok := s.imPeers.get(conv); ok {
+			s.imPeers.del(conv)
+			s.ims.del(peer)
 		}
 		s.mu.Unlock()
 		s.t.forgetIM(s.team, conv)

@@ -35,7 +35,7 @@ type Session struct {
 	user string // "U…", the account's member
 	api  *slack.Client
 	dir  *directory
-	log  *slog.Logger
+	log  sessionLog
 	// community is the channel of a bot session that bridges it to a
 	// community room (community.go), "" for a person's account.
 	community string
@@ -52,12 +52,14 @@ type Session struct {
 	loggedOut atomic.Bool
 	polls     poller
 
-	mu       sync.Mutex
-	ims      map[string]string // peer member ID → IM channel ID
-	imPeers  map[string]string // IM channel ID → peer member ID
-	watched  map[string]time.Time
-	presence map[string]bridge.Presence // last presence emitted, by member ID
-	contacts map[string]bridge.Contact  // last contact data emitted, by member ID
+	mu sync.Mutex
+	// The per-member and per-conversation state: small, mostly a few
+	// entries (smallMap); chans and echoes are made when first needed.
+	ims      smallMap[string]          // peer member ID → IM channel ID
+	imPeers  smallMap[string]          // IM channel ID → peer member ID
+	watched  smallMap[time.Time]       // contacts that matter, when last active
+	presence smallMap[bridge.Presence] // last presence emitted, by member ID
+	contacts smallMap[contactDigest]   // last contact data emitted, by member ID
 	chans    map[string]*channel
 	posts    *ratelimit.Limiter[string] // chat.postMessage per conversation
 	echoes   echoes
@@ -83,16 +85,29 @@ func newSession(t *Transport, id bridge.AccountID, team, user string, api *slack
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Session{
 		t: t, id: id, team: team, user: user, api: api, dir: dir, sink: sink,
-		log: t.log.With("account", string(id)), ctx: ctx, cancel: cancel,
-		ims:      map[string]string{},
-		imPeers:  map[string]string{},
-		watched:  map[string]time.Time{},
-		presence: map[string]bridge.Presence{},
-		contacts: map[string]bridge.Contact{},
-		chans:    map[string]*channel{},
-		posts:    newPostLimiter(t.set),
-		echoes:   echoes{m: map[echoKey]echoEntry{}},
+		log: sessionLog{t.log, id}, ctx: ctx, cancel: cancel,
+		posts: newPostLimiter(t.set),
 	}
+}
+
+// sessionLog logs with the session's account attached to each line,
+// rather than keeping a logger made with With per session (a copy of the
+// handler and its preformatted attributes each).
+type sessionLog struct {
+	base    *slog.Logger
+	account bridge.AccountID
+}
+
+// Debug, Info and Warn log at their level.
+func (l sessionLog) Debug(msg string, args ...any) { l.logAt(slog.LevelDebug, msg, args) }
+func (l sessionLog) Info(msg string, args ...any)  { l.logAt(slog.LevelInfo, msg, args) }
+func (l sessionLog) Warn(msg string, args ...any)  { l.logAt(slog.LevelWarn, msg, args) }
+
+func (l sessionLog) logAt(level slog.Level, msg string, args []any) {
+	if !l.base.Enabled(context.Background(), level) {
+		return
+	}
+	l.base.Log(context.Background(), level, msg, append([]any{"account", string(l.account)}, args...)...)
 }
 
 // start begins the background work.
@@ -223,8 +238,8 @@ func (s *Session) noteIM(channel, peer string) {
 		return
 	}
 	s.mu.Lock()
-	s.ims[peer] = channel
-	s.imPeers[channel] = peer
+	s.ims.set(peer, channel)
+	s.imPeers.set(channel, peer)
 	s.mu.Unlock()
 	s.t.noteIM(s.team, channel, s.user, peer)
 }
@@ -233,7 +248,7 @@ func (s *Session) noteIM(channel, peer string) {
 func (s *Session) imPeer(channel string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, ok := s.imPeers[channel]
+	p, ok := s.imPeers.get(channel)
 	return p, ok
 }
 
@@ -258,7 +273,7 @@ func (s *Session) imPeerOf(ctx context.Context, channel string) (string, error) 
 // (conversations.open) when needed.
 func (s *Session) openIM(ctx context.Context, peer string) (string, error) {
 	s.mu.Lock()
-	ch, ok := s.ims[peer]
+	ch, ok := s.ims.get(peer)
 	s.mu.Unlock()
 	if ok {
 		return ch, nil
@@ -279,8 +294,8 @@ func (s *Session) watch(member string) {
 		return
 	}
 	s.mu.Lock()
-	_, known := s.watched[member]
-	s.watched[member] = time.Now()
+	_, known := s.watched.get(member)
+	s.watched.set(member, time.Now())
 	s.mu.Unlock()
 	if !known {
 		s.pollSoon()
@@ -291,7 +306,7 @@ func (s *Session) watch(member string) {
 func (s *Session) isWatched(member string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.watched[member]
+	_, ok := s.watched.get(member)
 	return ok
 }
 
