@@ -28,7 +28,7 @@ type hostServer interface {
 	C2SAddr() string
 	Host() string
 	Kill()
-	Restart(t testing.TB)
+	Restart(t prosodytest.TB)
 	LogTail(n int) string
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xgate-im/xgate/xmpp/prosodytest"
 	"github.com/xgate-im/xgate/xmpp/xmpptest"
 )
 
@@ -17,11 +18,11 @@ import (
 // server of xmpptest, which the test drives stanza by stanza.
 type hostile struct{ *xmpptest.Server }
 
-func (h hostile) ComponentAddr() string { return h.Addr() }
-func (h hostile) C2SAddr() string       { return "" }
-func (h hostile) Kill()                 {}
-func (h hostile) Restart(testing.TB)    {}
-func (h hostile) LogTail(int) string    { return "" }
+func (h hostile) ComponentAddr() string  { return h.Addr() }
+func (h hostile) C2SAddr() string        { return "" }
+func (h hostile) Kill()                  {}
+func (h hostile) Restart(prosodytest.TB) {}
+func (h hostile) LogTail(int) string     { return "" }
 
 func newHostileRig(t *testing.T) (*rig, *xmpptest.Server) {
 	srv := xmpptest.NewServer(t, gwSecret)

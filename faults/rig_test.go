@@ -109,7 +109,7 @@ type hostServer interface {
 	ComponentAddr() string
 	C2SAddr() string
 	Kill()
-	Restart(t testing.TB)
+	Restart(t prosodytest.TB)
 	LogTail(n int) string
 }
 

@@ -46,7 +46,7 @@ func TestRestartOnTakenPortFails(t *testing.T) {
 	t.Parallel()
 	s := Start(t, Options{})
 	s.Kill()
-	hostproctest.CheckRestartOnTakenPort(t, s.C2SAddr(), s.Restart, "port is already in use", s.running)
+	hostproctest.CheckRestartOnTakenPort(t, s.C2SAddr(), func(t testing.TB) { s.Restart(t) }, "port is already in use", s.running)
 }
 
 // running reports whether the server has a process.

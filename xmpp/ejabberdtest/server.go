@@ -288,7 +288,7 @@ func (s *Server) stderrText() string {
 // Register creates the account user@Host with password, in-band
 // (XEP-0077) through the client port, and fails the test on error (one
 // wrapping ErrRegister if the account exists). The server must be running.
-func (s *Server) Register(t testing.TB, user, password string) {
+func (s *Server) Register(t hostproc.TB, user, password string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), registerTimeout)
 	defer cancel()
@@ -369,7 +369,7 @@ func (s *Server) halt(sig syscall.Signal) {
 // name and database and waits until it is ready, stopping it first
 // (SIGTERM) if it is running. Accounts and stored data survive. It fails
 // the test if a port is now taken by another process.
-func (s *Server) Restart(t testing.TB) {
+func (s *Server) Restart(t hostproc.TB) {
 	t.Helper()
 	s.Stop()
 	if err := s.launch(t.Context()); err != nil {

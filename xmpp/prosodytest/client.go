@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/xgate-im/xgate/xmpp/internal/hostproc"
-
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/jid"
 )
@@ -81,7 +79,7 @@ type Client struct {
 // Dial logs user@host in through the c2s listener at addr (Server.C2SAddr)
 // and returns the session, failing the test on error. The client is closed
 // when the test ends.
-func Dial(ctx context.Context, t hostproc.TB, addr, user, host, password string) *Client {
+func Dial(ctx context.Context, t TB, addr, user, host, password string) *Client {
 	t.Helper()
 	c, err := Connect(ctx, addr, ClientConfig{User: user, Host: host, Password: password})
 	if err != nil {

@@ -16,6 +16,11 @@ import (
 	"github.com/xgate-im/xgate/xmpp/internal/hostproc"
 )
 
+// TB is the part of testing.TB that Start, Register, Restart and Dial use;
+// testing.TB satisfies it. It is an alias, so ejabberdtest's servers have
+// the same method set and tests can hold either behind one interface.
+type TB = hostproc.TB
+
 // Time bounds of the server's lifecycle.
 const (
 	// readyTimeout bounds how long Prosody may take to open its ports.
@@ -77,7 +82,7 @@ type Server struct {
 // When prosody is not installed the test is skipped, or fails if the
 // environment variable XGATE_REQUIRE_PROSODY is "1". Any other failure
 // fails the test with the tail of Prosody's log.
-func Start(t hostproc.TB, opts Options) *Server {
+func Start(t TB, opts Options) *Server {
 	t.Helper()
 	if !haveBinary(t, Binary()) {
 		return nil
@@ -146,14 +151,14 @@ func Launch(ctx context.Context, dir string, opts Options) (*Server, error) {
 
 // Require skips t (or fails it when XGATE_REQUIRE_PROSODY is "1") unless
 // prosody is installed, for tests that run Prosody through Launch.
-func Require(t hostproc.TB) {
+func Require(t TB) {
 	t.Helper()
 	haveBinary(t, Binary())
 }
 
 // haveBinary reports whether bin is set; when it is not it skips the test,
 // or fails it when RequireEnv is "1".
-func haveBinary(t hostproc.TB, bin string) bool {
+func haveBinary(t TB, bin string) bool {
 	t.Helper()
 	if bin != "" {
 		return true
@@ -183,7 +188,7 @@ func (s *Server) registerUsers(ctx context.Context) error {
 // Register creates the account user@Host with password, or sets its
 // password if it exists, with prosodyctl. It works whether or not the
 // server is running.
-func (s *Server) Register(t hostproc.TB, user, password string) {
+func (s *Server) Register(t TB, user, password string) {
 	t.Helper()
 	if err := s.register(t.Context(), user, password); err != nil {
 		t.Fatal(err)
@@ -305,7 +310,7 @@ func (s *Server) halt(sig syscall.Signal) {
 // Restart starts Prosody again with the same configuration, ports and data
 // directory and waits until it is ready, stopping it first (SIGTERM) if it
 // is running. It fails the test if a port is now taken by another process.
-func (s *Server) Restart(t hostproc.TB) {
+func (s *Server) Restart(t TB) {
 	t.Helper()
 	s.Stop()
 	if err := s.launch(t.Context()); err != nil {
