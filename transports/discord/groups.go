@@ -15,9 +15,11 @@ import (
 // Group chats. A guild's text channels and threads, and group DMs, are
 // groups (rooms on the XMPP side). A channel's ChatRef names its guild in
 // Parent, a thread's names its channel. Guild membership is what Discord
-// checks, so joining a channel needs no Discord call: the session
-// implements no bridge.GroupJoiner. A bot-linked account sees the channels
-// of the guilds its user shares with the bot.
+// checks for channels, so joining a channel needs no Discord call; a
+// thread, which anyone of the channel reads, is joined (followed) by a
+// personal account when the user joins its room (bridge.GroupJoiner). A
+// bot-linked account sees the channels of the guilds its user shares with
+// the bot, and joins nothing.
 
 // chanInfo is what the transport knows of a channel, from the Gateway
 // (GUILD_CREATE, CHANNEL_*, THREAD_*) or from GET /channels/{id}.
@@ -373,6 +375,51 @@ func (s *Session) SetTopic(ctx context.Context, chat bridge.ChatID, topic string
 	body := map[string]string{"topic": topic}
 	var out chanInfo
 	if err := s.c.request(ctx, "set topic", "PATCH", discordgo.EndpointChannel(string(chat)), discordgo.EndpointChannels, body, &out); err != nil {
+		return s.checked(ctx, err)
+	}
+	return nil
+}
+
+var _ bridge.GroupJoiner = (*Session)(nil)
+
+// JoinGroup implements bridge.GroupJoiner. A personal account joins a
+// thread with PUT /channels/{id}/thread-members/@me (Discord's "join
+// thread": it then follows it in Discord's own client); anything else
+// needs no call, guild membership being what counts for channels and a
+// group DM having only its recipients. A bot-linked account joins
+// nothing: a call would make the bot, not the user, a member.
+func (s *Session) JoinGroup(ctx context.Context, chat bridge.ChatID) error {
+	return s.threadMembership(ctx, chat, "PUT", "join thread")
+}
+
+// LeaveGroup implements bridge.GroupJoiner: a personal account leaves a
+// thread (DELETE /channels/{id}/thread-members/@me). A guild's channel is
+// left only by leaving the guild, and a group DM by closing it, both
+// steps for Discord's own client: ErrUnsupported.
+func (s *Session) LeaveGroup(ctx context.Context, chat bridge.ChatID) error {
+	c, err := s.channelInfo(ctx, string(chat))
+	if err != nil {
+		return err
+	}
+	if !c.isThread() {
+		return fmt.Errorf("discord: leave the server or the group DM in Discord: %w", bridge.ErrUnsupported)
+	}
+	return s.threadMembership(ctx, chat, "DELETE", "leave thread")
+}
+
+// threadMembership adds the account's user to a thread or takes them out
+// of it; nothing for a bot-linked account or a channel that is not a
+// thread.
+func (s *Session) threadMembership(ctx context.Context, chat bridge.ChatID, method, op string) error {
+	c, err := s.channelInfo(ctx, string(chat))
+	if err != nil {
+		return err
+	}
+	if s.kind != kindUser || !c.isThread() {
+		return nil
+	}
+	ep := discordgo.EndpointThreadMember(c.ID, "@me")
+	if err := s.c.request(ctx, op, method, ep, discordgo.EndpointThreadMembers(""), nil, nil); err != nil {
 		return s.checked(ctx, err)
 	}
 	return nil

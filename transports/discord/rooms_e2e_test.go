@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -100,44 +101,8 @@ func TestRoomsEndToEndThroughProsody(t *testing.T) {
 	fake.SetTopic(alice.ID, general.ID, "Anything goes")
 	token := fake.IssueUserToken(alice.ID)
 
-	p := prosodytest.Start(t, prosodytest.Options{
-		Components: []prosodytest.Component{{Domain: gwDomain, Secret: "s3cret"}},
-		Users:      map[string]string{"alice": "pw"},
-	})
-	key, err := store.ParseKey([]byte(strings.Repeat("5a", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "xgate.db"), store.Options{Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Verify(); err != nil {
-			t.Errorf("store invariants: %v", err)
-		}
-		db.Close()
-	})
-	gateway(t, p, db, discord.Config{APIURL: fake.APIURL(), CDNURL: fake.URL() + "/", PersonalAccounts: true})
-
-	ctx := bounded(t)
-	c := prosodytest.Dial(ctx, t, p.C2SAddr(), "alice", "localhost", "pw")
+	c, ctx := personalRooms(t, fake, token)
 	gw := jid.MustParse(gwDomain)
-	c.Send(&xmpp.Presence{})
-	sub := &form.Form{Type: form.TypeSubmit}
-	sub.Set("FORM_TYPE", bridge.NSRegister)
-	sub.Set("token", token)
-	if res, err := c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQSet}, Payload: xmpp.NewElement(bridge.NSRegister, "query").Append(sub.Element())}); err != nil || res.Type != xmpp.IQResult {
-		t.Fatalf("register: %v %v", res, err)
-	}
-	if _, err := c.Expect(ctx, prosodytest.PresenceFrom(gw, xmpp.PresenceSubscribe)); err != nil {
-		t.Fatal(err)
-	}
-	c.Approve(gw)
-	c.Subscribe(gw)
-	if _, err := c.Expect(ctx, presenceFrom(gw, func(p *xmpp.Presence) bool { return strings.Contains(p.Status, "connected") })); err != nil {
-		t.Fatal(err)
-	}
 
 	// disco#items on the gateway lists alice's guild as a node (and no
 	// guild she is not in); the node lists the guild's channels.
@@ -310,4 +275,193 @@ func discoItems(t *testing.T, ctx context.Context, c *prosodytest.Client, to jid
 		t.Fatal(err)
 	}
 	return items.Items
+}
+
+// personalRooms starts Prosody and the gateway on a fake for personal
+// accounts, and returns alice's client, registered with token and
+// connected.
+func personalRooms(t *testing.T, fake *discordfake.Server, token string) (*prosodytest.Client, context.Context) {
+	t.Helper()
+	p := prosodytest.Start(t, prosodytest.Options{
+		Components: []prosodytest.Component{{Domain: gwDomain, Secret: "s3cret"}},
+		Users:      map[string]string{"alice": "pw"},
+	})
+	key, err := store.ParseKey([]byte(strings.Repeat("5a", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(t.TempDir(), "xgate.db"), store.Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Verify(); err != nil {
+			t.Errorf("store invariants: %v", err)
+		}
+		db.Close()
+	})
+	gateway(t, p, db, discord.Config{APIURL: fake.APIURL(), CDNURL: fake.URL() + "/", PersonalAccounts: true})
+
+	ctx := bounded(t)
+	c := prosodytest.Dial(ctx, t, p.C2SAddr(), "alice", "localhost", "pw")
+	gw := jid.MustParse(gwDomain)
+	c.Send(&xmpp.Presence{})
+	sub := &form.Form{Type: form.TypeSubmit}
+	sub.Set("FORM_TYPE", bridge.NSRegister)
+	sub.Set("token", token)
+	if res, err := c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: gw, Type: xmpp.IQSet}, Payload: xmpp.NewElement(bridge.NSRegister, "query").Append(sub.Element())}); err != nil || res.Type != xmpp.IQResult {
+		t.Fatalf("register: %v %v", res, err)
+	}
+	if _, err := c.Expect(ctx, prosodytest.PresenceFrom(gw, xmpp.PresenceSubscribe)); err != nil {
+		t.Fatal(err)
+	}
+	c.Approve(gw)
+	c.Subscribe(gw)
+	if _, err := c.Expect(ctx, presenceFrom(gw, func(p *xmpp.Presence) bool { return strings.Contains(p.Status, "connected") })); err != nil {
+		t.Fatal(err)
+	}
+
+	return c, ctx
+}
+
+// TestRoomThreadsArchiveAndGroupDMsThroughProsody: through a real Prosody
+// and discordfake, for a personal account: a thread is listed next to its
+// channel and joined as a room, which makes alice a member of the thread
+// on Discord (she was not), with messages both ways; a XEP-0313 query on
+// a channel's room is answered from Discord's history; a group DM is a
+// room at the top of disco#items, with messages both ways.
+func TestRoomThreadsArchiveAndGroupDMsThroughProsody(t *testing.T) {
+	fake := discordfake.New()
+	t.Cleanup(fake.Close)
+	alice := fake.CreateUser(discordfake.UserSpec{Username: "alice", GlobalName: "Alice"})
+	bob := fake.CreateUser(discordfake.UserSpec{Username: "bob", GlobalName: "Bob"})
+	carol := fake.CreateUser(discordfake.UserSpec{Username: "carol", GlobalName: "Carol"})
+	g := fake.CreateGuild(alice.ID, "Hub")
+	fake.AddMember(g.ID, bob.ID, "")
+	fake.AddMember(g.ID, carol.ID, "Caz")
+	general := fake.CreateChannel(g.ID, "general")
+	history := []string{
+		fake.Post(bob.ID, general.ID, "one"),
+		fake.Post(carol.ID, general.ID, "two"),
+		fake.Post(alice.ID, general.ID, "three"),
+	}
+	root := fake.Post(bob.ID, general.ID, "who plans the party?")
+	thread := fake.StartThread(bob.ID, general.ID, root, "party")
+	fake.Post(carol.ID, thread.ID, "cake?")
+	gdm := fake.CreateGroupDM(bob.ID, "", alice.ID, carol.ID)
+	fake.Post(carol.ID, gdm.ID, "hi you two")
+	c, ctx := personalRooms(t, fake, fake.IssueUserToken(alice.ID))
+	gw := jid.MustParse(gwDomain)
+
+	// The group DM is a room at the top, the guild a node; the thread is
+	// listed in the guild's node next to its channel.
+	var gdmRoom, guildNode jid.JID
+	node := ""
+	for _, it := range discoItems(t, ctx, c, gw, "") {
+		switch {
+		case it.Node == "parent/"+g.ID:
+			guildNode, node = it.JID, it.Node
+		case it.Node == "" && it.Name == "Bob, Carol":
+			gdmRoom = it.JID
+		}
+	}
+	if guildNode.IsZero() || gdmRoom.IsZero() {
+		t.Fatalf("disco#items of the gateway: want the node of %s and the group DM \"Bob, Carol\"", g.ID)
+	}
+	var generalRoom, threadRoom jid.JID
+	for _, it := range discoItems(t, ctx, c, gw, node) {
+		switch it.Name {
+		case "Hub #general":
+			generalRoom = it.JID
+		case "Hub #general › party":
+			threadRoom = it.JID
+		}
+	}
+	if generalRoom.IsZero() || threadRoom.IsZero() {
+		t.Fatalf("disco#items of %s: want Hub #general and its thread", node)
+	}
+
+	// XEP-0313 on the channel's room, before joining it: the page before
+	// the thread's first message is the history, oldest first, with
+	// Discord's message IDs.
+	ids, bodies := roomArchive(t, ctx, c, generalRoom, "q1", 3, root)
+	if !slices.Equal(ids, history) || !slices.Equal(bodies, []string{"one", "two", "three"}) {
+		t.Errorf("archive page %v %v: want %v one two three", ids, bodies, history)
+	}
+
+	// Joining the thread's room makes alice a member of the thread on
+	// Discord; its history, then messages both ways.
+	if ch, _ := fake.Channel(thread.ID); slices.Contains(ch.Members, alice.ID) {
+		t.Fatalf("alice is a member of the thread before joining it: %v", ch.Members)
+	}
+	joinDiscordRoom(t, ctx, c, threadRoom, "alice", `<history xmlns='http://jabber.org/protocol/muc' maxstanzas='1'/>`)
+	if ch, _ := fake.Channel(thread.ID); !slices.Contains(ch.Members, alice.ID) {
+		t.Errorf("joining the thread's room did not join the thread on Discord: members %v", ch.Members)
+	}
+	cazInThread, _ := threadRoom.WithResource("Caz")
+	if _, err := c.Expect(ctx, roomMessage(cazInThread, func(m *xmpp.Message) bool { return m.Body == "cake?" && m.Delay != nil })); err != nil {
+		t.Fatal(err)
+	}
+	fake.Post(bob.ID, thread.ID, "cake it is")
+	bobInThread, _ := threadRoom.WithResource("Bob")
+	if _, err := c.Expect(ctx, roomMessage(bobInThread, func(m *xmpp.Message) bool { return m.Body == "cake it is" })); err != nil {
+		t.Fatal(err)
+	}
+	c.Send(&xmpp.Message{Header: xmpp.Header{To: threadRoom, Type: xmpp.MessageGroupchat, ID: "t1"}, Body: "I bring it"})
+	if sent, err := fake.WaitMessage(ctx, thread.ID, func(m discordfake.Message) bool { return m.Content == "I bring it" }); err != nil || sent.AuthorID != alice.ID {
+		t.Fatalf("message in the thread on Discord %+v %v", sent, err)
+	}
+
+	// The group DM's room: its people as occupants, messages both ways.
+	pres := joinDiscordRoom(t, ctx, c, gdmRoom, "alice", `<history xmlns='http://jabber.org/protocol/muc' maxstanzas='1'/>`)
+	var nicks []string
+	for _, p := range pres {
+		nicks = append(nicks, p.From.Resource())
+	}
+	if !slices.Equal(nicks, []string{"Bob", "Carol", "alice"}) {
+		t.Errorf("group DM occupants %v: want Bob, Carol, then alice", nicks)
+	}
+	carolInDM, _ := gdmRoom.WithResource("Carol")
+	if _, err := c.Expect(ctx, roomMessage(carolInDM, func(m *xmpp.Message) bool { return m.Body == "hi you two" && m.Delay != nil })); err != nil {
+		t.Fatal(err)
+	}
+	fake.Post(bob.ID, gdm.ID, "lunch?")
+	bobInDM, _ := gdmRoom.WithResource("Bob")
+	if _, err := c.Expect(ctx, roomMessage(bobInDM, func(m *xmpp.Message) bool { return m.Body == "lunch?" })); err != nil {
+		t.Fatal(err)
+	}
+	c.Send(&xmpp.Message{Header: xmpp.Header{To: gdmRoom, Type: xmpp.MessageGroupchat, ID: "d1"}, Body: "yes please"})
+	selfInDM, _ := gdmRoom.WithResource("alice")
+	if _, err := c.Expect(ctx, roomMessage(selfInDM, func(m *xmpp.Message) bool { return m.Body == "yes please" && m.ID == "d1" })); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := fake.WaitMessage(ctx, gdm.ID, func(m discordfake.Message) bool { return m.Content == "yes please" }); err != nil || sent.AuthorID != alice.ID {
+		t.Fatalf("message in the group DM on Discord %+v %v", sent, err)
+	}
+}
+
+// roomArchive asks a room's archive (XEP-0313) for the page of at most
+// max messages before a message, and returns their IDs and bodies.
+func roomArchive(t *testing.T, ctx context.Context, c *prosodytest.Client, room jid.JID, queryID string, max int, before string) (ids, bodies []string) {
+	t.Helper()
+	q := xmpp.NewElement(bridge.NSMAM, "query", "queryid", queryID).Append(
+		xmpp.NewElement(bridge.NSRSM, "set").Append(xmpp.TextElement(bridge.NSRSM, "max", strconv.Itoa(max)), xmpp.TextElement(bridge.NSRSM, "before", before)))
+	res, err := c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: room, Type: xmpp.IQSet}, Payload: q})
+	if err != nil || res.Type != xmpp.IQResult {
+		t.Fatalf("archive query: %v %v", res, err)
+	}
+	// The results came before the iq's answer.
+	for range max {
+		s, err := c.Expect(ctx, func(s xmpp.Stanza) bool {
+			m, ok := s.(*xmpp.Message)
+			return ok && len(m.Extra) == 1 && m.Extra[0].Name.Space == bridge.NSMAM && m.Extra[0].AttrValue("queryid") == queryID
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := s.(*xmpp.Message).Extra[0]
+		ids = append(ids, r.AttrValue("id"))
+		bodies = append(bodies, r.Child(bridge.NSForward, "forwarded").Child(xmpp.NSClient, "message").ChildText(xmpp.NSClient, "body"))
+	}
+	return ids, bodies
 }
