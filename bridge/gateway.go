@@ -289,10 +289,11 @@ func (g *Gateway) assemble() {
 	}
 	g.accounts.sink = g.accounts.senders.noting(g.fromNet.sink)
 	g.accounts.changed = g.roster.announceGateway
+	toNet, ro := g.toNet, g.roster // the hook holds the parts, not the Gateway
 	g.accounts.loggedIn = func(ctx context.Context, acc *account, sess Session) {
-		g.toNet.resumeAccount(acc.key)
-		g.roster.syncContacts(ctx, acc, sess)
-		g.roster.pushUserPresence(acc, sess)
+		toNet.resumeAccount(acc.key)
+		ro.syncContacts(ctx, acc, sess)
+		ro.pushUserPresence(acc, sess)
 	}
 }
 
