@@ -309,11 +309,12 @@ func (g *Gateway) assemble() {
 	}
 	g.accounts.sink = g.accounts.senders.noting(g.fromNet.sink)
 	g.accounts.changed = g.roster.announceGateway
+	toNet, ro := g.toNet, g.roster // the hook holds the parts, not the Gateway
 	g.accounts.loggedIn = func(ctx context.Context, acc *account, sess Session) {
-		g.toNet.resumeAccount(acc.key)
-		g.roster.pushUserPresence(acc, sess)
+		toNet.resumeAccount(acc.key)
+		ro.pushUserPresence(acc, sess)
 	}
-	g.accounts.syncContacts = g.roster.syncContacts
+	g.accounts.syncContacts = ro.syncContacts
 }
 
 // Name returns the instance name.
