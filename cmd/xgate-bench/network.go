@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/xgate-im/xgate/transports/slack"
 )
 
 // network is what the bench needs to know of one network: its fake (a
@@ -63,7 +65,7 @@ func (n network) peerJID(w *fakeWorld, member string) string {
 	if n.Name == "discord" {
 		return member + "@" + n.domain // the user snowflake (transports/discord/id.go)
 	}
-	return peerJID(w.Team, member)
+	return slack.ContactLocalpart(slack.MakeUserID(w.Team, member)) + "@" + n.domain
 }
 
 // snowflakeNanos returns the creation time of a Discord snowflake (the

@@ -178,18 +178,19 @@ func TestSnowflakeNanos(t *testing.T) {
 }
 
 func TestNetworkTables(t *testing.T) {
-	w := &fakeWorld{APIURL: "http://127.0.0.1:1/api/v9/", AppToken: "xapp-1", Team: "T1",
+	w := &fakeWorld{APIURL: "http://127.0.0.1:1/api/v9/", AppToken: "xapp-1", Team: "T01",
 		Users: []fakeLocal{{ID: "42", Token: "tok", Chats: []fakeChat{{Peer: "43", IM: "44"}}}}}
 	tests := []struct {
 		network  string
 		table    []string
 		echoArgs []string
+		member   string
 		peer     string
 	}{
 		{"slack", []string{"[[slack]]", `domain = "slack.localhost"`, `app_token = "xapp-1"`, "post_rate = 1000.0"},
-			[]string{"-post", "http://127.0.0.1:1/api/v9/auth.test", "-token", "tok"}, "@slack.localhost"},
+			[]string{"-post", "http://127.0.0.1:1/api/v9/auth.test", "-token", "tok"}, "U043", "u043.t01@slack.localhost"},
 		{"discord", []string{"[[discord]]", `domain = "discord.localhost"`, "personal_accounts = true", `catch_up = "0s"`, `api_url = "http://127.0.0.1:1/api/v9/"`},
-			[]string{"-post", "http://127.0.0.1:1/api/v9/users/@me/channels", "-auth", "tok", "-json", `{"recipient_id":"43"}`}, "43@discord.localhost"},
+			[]string{"-post", "http://127.0.0.1:1/api/v9/users/@me/channels", "-auth", "tok", "-json", `{"recipient_id":"43"}`}, "43", "43@discord.localhost"},
 	}
 	for _, tt := range tests {
 		n, _ := networkByName(tt.network)
@@ -202,8 +203,8 @@ func TestNetworkTables(t *testing.T) {
 		if got := echoPostArgs(n, w, loadChat{user: 0, peer: "43"}); !slices.Equal(got, tt.echoArgs) {
 			t.Errorf("%s echo args %q, want %q", tt.network, got, tt.echoArgs)
 		}
-		if got := n.peerJID(w, "43"); !strings.HasSuffix(got, tt.peer) {
-			t.Errorf("%s peer JID %q, want …%s", tt.network, got, tt.peer)
+		if got := n.peerJID(w, tt.member); got != tt.peer {
+			t.Errorf("%s peer JID %q, want %q", tt.network, got, tt.peer)
 		}
 	}
 }

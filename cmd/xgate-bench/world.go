@@ -42,11 +42,6 @@ var scenarios = []scenario{
 // userName is the XMPP localpart (and Prosody account) of local user i.
 func userName(i int) string { return fmt.Sprintf("u%d", i) }
 
-// peerJID is the JID under which xgate shows a Slack member.
-func peerJID(team, member string) string {
-	return slack.ContactLocalpart(slack.MakeUserID(team, member)) + "@slack.localhost"
-}
-
 // loadChat is one chat that carries load: the XMPP user, the Slack
 // partner and their conversation.
 type loadChat struct {
