@@ -190,9 +190,16 @@ func TestDemoPlaygroundTalksToXMPP(t *testing.T) {
 // pick selects the first option of the select sel whose text starts with
 // prefix, as a person choosing it would, and stores its value in *value.
 func pick(sel, prefix string, value *string) chromedp.Action {
-	return chromedp.Evaluate(`(() => { const s = document.querySelector(`+strconv.Quote(sel)+`);
+	// The options are filled in after the page loads or the network
+	// changes: wait for the one wanted before choosing it.
+	id := strings.TrimPrefix(sel, "#")
+	option := `//select[@id=` + strconv.Quote(id) + `]/option[starts-with(normalize-space(.), ` + strconv.Quote(prefix) + `)]`
+	return chromedp.Tasks{
+		chromedp.WaitReady(option, chromedp.BySearch),
+		chromedp.Evaluate(`(() => { const s = document.querySelector(`+strconv.Quote(sel)+`);
 		const o = [...s.options].find((o) => o.textContent.startsWith(`+strconv.Quote(prefix)+`));
-		s.value = o.value; s.dispatchEvent(new Event("change")); return o.value; })()`, value)
+		s.value = o.value; s.dispatchEvent(new Event("change")); return o.value; })()`, value),
+	}
 }
 
 // pageMessage waits until the page shows a message with this text.
