@@ -309,3 +309,36 @@ func TestRehostWithoutService(t *testing.T) {
 		}
 	})
 }
+
+// TestRehostSkipsEchoes: the network's copy of a file the user sent
+// through the gateway is dropped, so its file is not copied (no iq to the
+// server), while a file the user sent from another client is.
+func TestRehostSkipsEchoes(t *testing.T) {
+	h := newFileHost(t)
+	e := withFiles(t, h, func(c *bridge.Config) { c.Upload.Service = "files.example.net" })
+	e.send(`<message type='chat' id='x1' from='alice@example.org/a' to='bob@fake.example.org'><body>%s/cat.png</body><x xmlns='jabber:x:oob'><url>%s/cat.png</url></x></message>`, h.srv.URL, h.srv.URL)
+	sent, err := e.tr.WaitSent(e.ctx(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := bridge.Attachment{URL: h.srv.URL + "/cat.png?echo", Name: "cat.png"}
+	if err := e.tr.Emit(e.ctx(), "acct-a", bridge.MessageEvent{Chat: bobChat, Sender: "acct-a-self", FromSelf: true, ID: sent[0].ID, Attachments: []bridge.Attachment{cat}}); err != nil {
+		t.Fatal(err)
+	}
+	// From another client: copied; the first iq the server sees is for it.
+	done := e.emitAsync(bridge.MessageEvent{Chat: bobChat, Sender: "acct-a-self", FromSelf: true, ID: "phone1", Attachments: []bridge.Attachment{cat}})
+	iq := e.expect(func(s xmpp.Stanza) bool { _, ok := s.(*xmpp.IQ); return ok }).(*xmpp.IQ)
+	if iq.To.String() != "files.example.net" || iq.Payload.Name.Space != discoInfo {
+		t.Fatalf("first iq %s", iq.Element())
+	}
+	e.answer(iq, uploadInfo)
+	get := h.srv.URL + "/get/e/cat.png"
+	e.answer(e.expectGet("files.example.net", bridge.NSHTTPUpload), `<slot xmlns='urn:xmpp:http:upload:0'><put url='`+h.srv.URL+`/put/e/cat.png'/><get url='`+get+`'/></slot>`)
+	m := e.expectMessage(func(m *xmpp.Message) bool { return m.ID == "phone1" })
+	if !strings.HasSuffix(m.Body, get) {
+		t.Fatalf("message %s", m.Element())
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
