@@ -1,6 +1,7 @@
 package discord_test
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"slices"
@@ -103,6 +104,7 @@ func TestRoomsEndToEndThroughProsody(t *testing.T) {
 	p := prosodytest.Start(t, prosodytest.Options{
 		Components: []prosodytest.Component{{Domain: gwDomain, Secret: "s3cret"}},
 		Users:      map[string]string{"alice": "pw"},
+		Upload:     "upload.localhost",
 	})
 	key, err := store.ParseKey([]byte(strings.Repeat("5a", 32)))
 	if err != nil {
@@ -291,6 +293,20 @@ func TestRoomsEndToEndThroughProsody(t *testing.T) {
 		if m.Body == "after" && m.From == bobOcc {
 			break
 		}
+	}
+
+	// A file Bob posts in the channel reaches the room as a copy on the
+	// server's upload service.
+	sheet := []byte("name,qty\nbolts,12\nnuts,30\n")
+	fake.Post(bob.ID, general.ID, "the list", discordfake.WithAttachment("parts.csv", "text/csv", sheet))
+	s, err = c.Expect(ctx, roomMessage(bobOcc, func(m *xmpp.Message) bool { return strings.HasPrefix(m.Body, "the list\n") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := strings.TrimPrefix(s.(*xmpp.Message).Body, "the list\n")
+	var got []byte
+	if !strings.HasPrefix(link, "http://"+p.HTTPAddr()+"/") || status(t, link, &got) != 200 || !bytes.Equal(got, sheet) {
+		t.Fatalf("file in the room: %s (%d bytes served)", s.Element(), len(got))
 	}
 }
 
