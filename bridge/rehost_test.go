@@ -204,10 +204,12 @@ func TestRehostDiscovered(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Refusals keep the network's link, with a note: not allowed; too
+	// Refusals keep the network's link, with a note: a PUT refused (404);
+	// a slot not allowed; too
 	// large, which teaches the gateway the limit (100 bytes), so that the
 	// next file is not even asked for.
 	for i, refusal := range []struct{ answer, why string }{
+		{`<slot xmlns='urn:xmpp:http:upload:0'><put url='` + h.srv.URL + `/nowhere'/><get url='` + h.srv.URL + `/get/x'/></slot>`, "the upload service refused it"},
 		{`<error type='cancel'><not-allowed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>`, "the upload service refused it"},
 		{fileTooLarge, "it is larger than the upload service takes"},
 		{"", "it is larger than the upload service takes"},
@@ -239,11 +241,11 @@ func TestRehostDiscovered(t *testing.T) {
 	h.mu.Lock()
 	fetches := h.fetches
 	h.mu.Unlock()
-	if fetches != 4 {
-		t.Errorf("%d downloads, want 4 (cat.png for each slot asked for)", fetches)
+	if fetches != 5 {
+		t.Errorf("%d downloads, want 5 (cat.png for each slot asked for)", fetches)
 	}
-	if snap := e.gw.Metrics().Snapshot(); snap.Events["file_rehosted"] != 3 || snap.Events["file_not_rehosted"] != 4 {
-		t.Errorf("counted %d re-hosted and %d not, want 3 and 4", snap.Events["file_rehosted"], snap.Events["file_not_rehosted"])
+	if snap := e.gw.Metrics().Snapshot(); snap.Events["file_rehosted"] != 3 || snap.Events["file_not_rehosted"] != 5 {
+		t.Errorf("counted %d re-hosted and %d not, want 3 and 5", snap.Events["file_rehosted"], snap.Events["file_not_rehosted"])
 	}
 }
 
