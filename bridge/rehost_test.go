@@ -196,7 +196,7 @@ func TestRehostDiscovered(t *testing.T) {
 	get2 := h.srv.URL + "/get/2/cat.png"
 	e.answer(req, `<slot xmlns='urn:xmpp:http:upload:0'><put url='`+h.srv.URL+`/put/2/cat.png'/><get url='`+get2+`'/></slot>`)
 	m = e.expectMessage(func(m *xmpp.Message) bool { return m.From.Local() == "bob" && m.Body != "" })
-	want := "two files\n[big.bin was not copied to the server (it is larger than the upload service takes); the link below is the network's: it may expire or need a login there]\n" + big.URL + "\n" + get2
+	want := "two files\n[big.bin was not copied to the server (it is too large to copy); the link below is the network's: it may expire or need a login there]\n" + big.URL + "\n" + get2
 	if m.Body != want || oobURL(m) != big.URL {
 		t.Fatalf("body %q\nwant %q", m.Body, want)
 	}
@@ -211,8 +211,8 @@ func TestRehostDiscovered(t *testing.T) {
 	for i, refusal := range []struct{ answer, why string }{
 		{`<slot xmlns='urn:xmpp:http:upload:0'><put url='` + h.srv.URL + `/nowhere'/><get url='` + h.srv.URL + `/get/x'/></slot>`, "the upload service refused it"},
 		{`<error type='cancel'><not-allowed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>`, "the upload service refused it"},
-		{fileTooLarge, "it is larger than the upload service takes"},
-		{"", "it is larger than the upload service takes"},
+		{fileTooLarge, "it is too large to copy"},
+		{"", "it is too large to copy"},
 	} {
 		other := cat
 		other.URL = fmt.Sprint(h.srv.URL, "/cat.png?ex=", i+2) // not the file copied above
