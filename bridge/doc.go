@@ -25,6 +25,8 @@
 // from the host server arrive in order on one dispatcher goroutine and are
 // handed to per-chat ordered queues, so one slow chat never blocks another.
 // Sink.Emit may be called from any goroutine; it returns once the event's
-// stanza is stored or confirmed. Fanout's work belongs to the context given
+// stanza is stored or confirmed. For a message with files from a
+// FileSource that includes copying them to the upload service (rehost.go,
+// at most two minutes, four files at a time per gateway). Fanout's work belongs to the context given
 // to Dispatch, and Fanout.Wait waits for it.
 package bridge

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,7 +85,7 @@ func (s accountSink) Emit(ctx context.Context, ev Event) error {
 // handle turns a remote event into stanzas for the account's user.
 func (f *fromNetwork) handle(ctx context.Context, acc *account, ev Event) error {
 	f.metrics.countEvent(eventKind(ev))
-	if m, ok := ev.(MessageEvent); ok && len(m.Attachments) > 0 && f.files != nil {
+	if m, ok := ev.(MessageEvent); ok && len(m.Attachments) > 0 && f.files != nil && !f.directEcho(ctx, acc, m) {
 		// Before the event goes on, within Emit: see rehoster.
 		sess, _, _ := acc.snapshot()
 		f.files.rehost(ctx, sess, &m, acc.log)
@@ -179,6 +180,17 @@ func (f *fromNetwork) onMessage(ctx context.Context, acc *account, ev MessageEve
 		return deliver()
 	}
 	return f.dedupe.once(ctx, key.seenKey(f.name, ev.ID), deliver)
+}
+
+// directEcho reports whether m is the network's copy of a direct message
+// the user sent through the gateway, which onMessage drops: its files need
+// no copy.
+func (f *fromNetwork) directEcho(ctx context.Context, acc *account, m MessageEvent) bool {
+	if !m.FromSelf || m.ID == "" || m.Chat.Kind != Direct {
+		return false
+	}
+	peer := cmp.Or(m.Chat.Peer, m.Sender)
+	return f.sentFromXMPP(ctx, chatKey{Account: acc.key, Chat: ChatRef{Kind: Direct, ID: m.Chat.ID, Peer: peer}}, m.ID)
 }
 
 // sentFromXMPP reports whether a message the account's owner wrote is one

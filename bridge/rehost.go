@@ -219,7 +219,7 @@ func notRehostedNote(a Attachment, err error) string {
 	var why string
 	switch {
 	case errors.Is(err, attach.ErrTooLarge):
-		why = "it is larger than the upload service takes"
+		why = "it is too large to copy"
 	case errors.Is(err, ErrNoUploadService):
 		why = "the server has no upload service for the gateway"
 	case errors.Is(err, ErrUploadRefused):

@@ -196,7 +196,7 @@ func TestRehostDiscovered(t *testing.T) {
 	get2 := h.srv.URL + "/get/2/cat.png"
 	e.answer(req, `<slot xmlns='urn:xmpp:http:upload:0'><put url='`+h.srv.URL+`/put/2/cat.png'/><get url='`+get2+`'/></slot>`)
 	m = e.expectMessage(func(m *xmpp.Message) bool { return m.From.Local() == "bob" && m.Body != "" })
-	want := "two files\n[big.bin was not copied to the server (it is larger than the upload service takes); the link below is the network's: it may expire or need a login there]\n" + big.URL + "\n" + get2
+	want := "two files\n[big.bin was not copied to the server (it is too large to copy); the link below is the network's: it may expire or need a login there]\n" + big.URL + "\n" + get2
 	if m.Body != want || oobURL(m) != big.URL {
 		t.Fatalf("body %q\nwant %q", m.Body, want)
 	}
@@ -204,13 +204,15 @@ func TestRehostDiscovered(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Refusals keep the network's link, with a note: not allowed; too
+	// Refusals keep the network's link, with a note: a PUT refused (404);
+	// a slot not allowed; too
 	// large, which teaches the gateway the limit (100 bytes), so that the
 	// next file is not even asked for.
 	for i, refusal := range []struct{ answer, why string }{
+		{`<slot xmlns='urn:xmpp:http:upload:0'><put url='` + h.srv.URL + `/nowhere'/><get url='` + h.srv.URL + `/get/x'/></slot>`, "the upload service refused it"},
 		{`<error type='cancel'><not-allowed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>`, "the upload service refused it"},
-		{fileTooLarge, "it is larger than the upload service takes"},
-		{"", "it is larger than the upload service takes"},
+		{fileTooLarge, "it is too large to copy"},
+		{"", "it is too large to copy"},
 	} {
 		other := cat
 		other.URL = fmt.Sprint(h.srv.URL, "/cat.png?ex=", i+2) // not the file copied above
@@ -239,11 +241,11 @@ func TestRehostDiscovered(t *testing.T) {
 	h.mu.Lock()
 	fetches := h.fetches
 	h.mu.Unlock()
-	if fetches != 4 {
-		t.Errorf("%d downloads, want 4 (cat.png for each slot asked for)", fetches)
+	if fetches != 5 {
+		t.Errorf("%d downloads, want 5 (cat.png for each slot asked for)", fetches)
 	}
-	if snap := e.gw.Metrics().Snapshot(); snap.Events["file_rehosted"] != 3 || snap.Events["file_not_rehosted"] != 4 {
-		t.Errorf("counted %d re-hosted and %d not, want 3 and 4", snap.Events["file_rehosted"], snap.Events["file_not_rehosted"])
+	if snap := e.gw.Metrics().Snapshot(); snap.Events["file_rehosted"] != 3 || snap.Events["file_not_rehosted"] != 5 {
+		t.Errorf("counted %d re-hosted and %d not, want 3 and 5", snap.Events["file_rehosted"], snap.Events["file_not_rehosted"])
 	}
 }
 
@@ -308,4 +310,37 @@ func TestRehostWithoutService(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestRehostSkipsEchoes: the network's copy of a file the user sent
+// through the gateway is dropped, so its file is not copied (no iq to the
+// server), while a file the user sent from another client is.
+func TestRehostSkipsEchoes(t *testing.T) {
+	h := newFileHost(t)
+	e := withFiles(t, h, func(c *bridge.Config) { c.Upload.Service = "files.example.net" })
+	e.send(`<message type='chat' id='x1' from='alice@example.org/a' to='bob@fake.example.org'><body>%s/cat.png</body><x xmlns='jabber:x:oob'><url>%s/cat.png</url></x></message>`, h.srv.URL, h.srv.URL)
+	sent, err := e.tr.WaitSent(e.ctx(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := bridge.Attachment{URL: h.srv.URL + "/cat.png?echo", Name: "cat.png"}
+	if err := e.tr.Emit(e.ctx(), "acct-a", bridge.MessageEvent{Chat: bobChat, Sender: "acct-a-self", FromSelf: true, ID: sent[0].ID, Attachments: []bridge.Attachment{cat}}); err != nil {
+		t.Fatal(err)
+	}
+	// From another client: copied; the first iq the server sees is for it.
+	done := e.emitAsync(bridge.MessageEvent{Chat: bobChat, Sender: "acct-a-self", FromSelf: true, ID: "phone1", Attachments: []bridge.Attachment{cat}})
+	iq := e.expect(func(s xmpp.Stanza) bool { _, ok := s.(*xmpp.IQ); return ok }).(*xmpp.IQ)
+	if iq.To.String() != "files.example.net" || iq.Payload.Name.Space != discoInfo {
+		t.Fatalf("first iq %s", iq.Element())
+	}
+	e.answer(iq, uploadInfo)
+	get := h.srv.URL + "/get/e/cat.png"
+	e.answer(e.expectGet("files.example.net", bridge.NSHTTPUpload), `<slot xmlns='urn:xmpp:http:upload:0'><put url='`+h.srv.URL+`/put/e/cat.png'/><get url='`+get+`'/></slot>`)
+	m := e.expectMessage(func(m *xmpp.Message) bool { return m.ID == "phone1" })
+	if !strings.HasSuffix(m.Body, get) {
+		t.Fatalf("message %s", m.Element())
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,6 +1,7 @@
 package discord_test
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"slices"
@@ -101,7 +102,7 @@ func TestRoomsEndToEndThroughProsody(t *testing.T) {
 	fake.SetTopic(alice.ID, general.ID, "Anything goes")
 	token := fake.IssueUserToken(alice.ID)
 
-	c, ctx := personalRooms(t, fake, token)
+	c, ctx, p := personalRooms(t, fake, token)
 	gw := jid.MustParse(gwDomain)
 
 	// disco#items on the gateway lists alice's guild as a node (and no
@@ -257,6 +258,20 @@ func TestRoomsEndToEndThroughProsody(t *testing.T) {
 			break
 		}
 	}
+
+	// A file Bob posts in the channel reaches the room as a copy on the
+	// server's upload service.
+	sheet := []byte("name,qty\nbolts,12\nnuts,30\n")
+	fake.Post(bob.ID, general.ID, "the list", discordfake.WithAttachment("parts.csv", "text/csv", sheet))
+	s, err = c.Expect(ctx, roomMessage(bobOcc, func(m *xmpp.Message) bool { return strings.HasPrefix(m.Body, "the list\n") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := strings.TrimPrefix(s.(*xmpp.Message).Body, "the list\n")
+	var got []byte
+	if !strings.HasPrefix(link, "http://"+p.HTTPAddr()+"/") || status(t, link, &got) != 200 || !bytes.Equal(got, sheet) {
+		t.Fatalf("file in the room: %s (%d bytes served)", s.Element(), len(got))
+	}
 }
 
 // discoItems asks a JID's disco#items (of a node, if not "").
@@ -280,11 +295,12 @@ func discoItems(t *testing.T, ctx context.Context, c *prosodytest.Client, to jid
 // personalRooms starts Prosody and the gateway on a fake for personal
 // accounts, and returns alice's client, registered with token and
 // connected.
-func personalRooms(t *testing.T, fake *discordfake.Server, token string) (*prosodytest.Client, context.Context) {
+func personalRooms(t *testing.T, fake *discordfake.Server, token string) (*prosodytest.Client, context.Context, *prosodytest.Server) {
 	t.Helper()
 	p := prosodytest.Start(t, prosodytest.Options{
 		Components: []prosodytest.Component{{Domain: gwDomain, Secret: "s3cret"}},
 		Users:      map[string]string{"alice": "pw"},
+		Upload:     "upload.localhost",
 	})
 	key, err := store.ParseKey([]byte(strings.Repeat("5a", 32)))
 	if err != nil {
@@ -321,7 +337,7 @@ func personalRooms(t *testing.T, fake *discordfake.Server, token string) (*proso
 		t.Fatal(err)
 	}
 
-	return c, ctx
+	return c, ctx, p
 }
 
 // TestRoomThreadsArchiveAndGroupDMsThroughProsody: through a real Prosody
@@ -350,7 +366,7 @@ func TestRoomThreadsArchiveAndGroupDMsThroughProsody(t *testing.T) {
 	fake.Post(carol.ID, thread.ID, "cake?")
 	gdm := fake.CreateGroupDM(bob.ID, "", alice.ID, carol.ID)
 	fake.Post(carol.ID, gdm.ID, "hi you two")
-	c, ctx := personalRooms(t, fake, fake.IssueUserToken(alice.ID))
+	c, ctx, _ := personalRooms(t, fake, fake.IssueUserToken(alice.ID))
 	gw := jid.MustParse(gwDomain)
 
 	// The group DM is a room at the top, the guild a node; the thread is
