@@ -183,11 +183,9 @@ func testHostServerKill(t *testing.T, h hostKind) {
 	lost := out.Lost()
 	t.Logf("XMPP→network lost (by the dying server): %v; lost after a receipt: %d", out2ranges(lost), lostConfirmed)
 	// What the server had taken from alice and not routed to xgate when
-	// it died: its own buffers, at most a quarter second of her traffic,
-	// once per kill.
-	serverWindow := max(*flagRate/4, 8)
-	if bursts := lossBursts(lost, serverWindow); len(bursts) > kills || slices.ContainsFunc(bursts, func(b []int) bool { return len(b) > serverWindow }) {
-		t.Errorf("XMPP→network: %d lost in %d bursts for %d kills, at most %d each allowed: %s", len(lost), len(bursts), kills, serverWindow, out2ranges(lost))
+	// it died: its own buffers, within the crash window, once per kill.
+	if bursts := lossBursts(lost, crashWindow()); len(bursts) > kills || slices.ContainsFunc(bursts, func(b []int) bool { return len(b) > crashWindow() }) {
+		t.Errorf("XMPP→network: %d lost in %d bursts for %d kills, at most %d each allowed: %s", len(lost), len(bursts), kills, crashWindow(), out2ranges(lost))
 	}
 	if ot.Reordered > 0 || ot.Unknown > 0 || ot.BouncedButDelivered > 0 || ot.Duplicated > 0 || lostConfirmed > 0 {
 		t.Errorf("XMPP→network: %v (lost after a receipt: %d)\n%s", ot, lostConfirmed, r.logTail(20))

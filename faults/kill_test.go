@@ -269,10 +269,9 @@ func TestKillUnderTraffic(t *testing.T) {
 
 // crashWindow is the most one crash may lose (XMPP→network, on an xgate
 // kill) or duplicate (network→XMPP), as docs/reliability.md states it: the
-// traffic of a tenth of a second, the socket buffers plus a store commit
-// or two on a loaded machine (50 messages at 500 a second), and at least
-// 8.
-func crashWindow() int { return max(*flagRate/10, 8) }
+// traffic of a quarter second, the socket buffers plus a store commit or
+// two on a loaded machine (125 messages at 500 a second), and at least 8.
+func crashWindow() int { return max(*flagRate/4, 8) }
 
 // lossBursts groups sorted message numbers into the bursts one kill
 // makes: numbers less than gap apart belong to the same burst.
