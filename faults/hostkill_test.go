@@ -177,6 +177,9 @@ func testHostServerKill(t *testing.T, h hostKind) {
 
 	tl, ot := in.Tally(), out.Tally()
 	report(t, fmt.Sprintf("%s SIGKILL ×%d", h.name, kills), map[string]Tally{"network→XMPP": tl, "XMPP→network": ot})
+	if tl.Lost > 0 {
+		t.Logf("network→XMPP lost: %v", out2ranges(in.Lost()))
+	}
 	if tl.Lost > 0 || tl.Reordered > 0 || tl.Unknown > 0 || tl.Duplicated > kills*crashWindow() {
 		t.Errorf("network→XMPP: %v (duplicates allowed: %d per kill)\n%s", tl, crashWindow(), r.logTail(20))
 	}
