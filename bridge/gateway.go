@@ -195,6 +195,10 @@ func New(cfg Config, tr Transport, db *store.DB, log *slog.Logger) (*Gateway, er
 const (
 	senderAllowed  = "allowed"
 	senderStranger = "stranger"
+	// senderRoom is a bridged community room: every occupant's stanzas
+	// come from its bare JID, so it has no per-sender share; the operator
+	// chose to bridge it.
+	senderRoom = "room"
 )
 
 // userRate is the rate of allowed users: Access.UserRate stanzas a second,
@@ -219,7 +223,8 @@ var limitAnswerRate = rate.Limit(20)
 // xgate's configuration sets it by default), loose enough for any person
 // (their messages are the gateway's work) and enough to keep one runaway
 // client from taking the dispatcher from everyone else; anyone else is
-// held to the strict strangerRate. What exceeds a rate is answered
+// held to the strict strangerRate. Bridged community rooms (all their
+// occupants behind one bare JID) are not limited. What exceeds a rate is answered
 // resource-constraint (iq get/set, within limitAnswerRate) or dropped,
 // and counted, without ever waiting for the send queue.
 func (g *Gateway) senderLimits() xmpp.SenderLimits {
@@ -231,7 +236,10 @@ func (g *Gateway) senderLimits() xmpp.SenderLimits {
 	}
 	return xmpp.SenderLimits{
 		Classify: func(from jid.JID) string {
-			if !from.IsZero() && (access.Allowed(from) || access.IsAdmin(from) || (g.cfg.Community != nil && g.cfg.Community.Claims(from))) {
+			if !from.IsZero() && g.cfg.Community != nil && g.cfg.Community.Claims(from) {
+				return senderRoom
+			}
+			if !from.IsZero() && (access.Allowed(from) || access.IsAdmin(from)) {
 				return senderAllowed
 			}
 			return senderStranger

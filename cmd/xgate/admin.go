@@ -129,7 +129,7 @@ func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 
 func (a *admin) index(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintf(w, "xgate %s\n\nGET  /healthz  gateway health (JSON; 503 unless every component is connected)\nGET  /metrics  Prometheus metrics\nPOST /backup   online backup of the store (Authorization: Bearer TOKEN)\n", a.version)
+	fmt.Fprintf(w, "xgate %s\n\nGET  /healthz  gateway health (JSON; 503 unless every component is connected and its send queue not full)\nGET  /metrics  Prometheus metrics\nPOST /backup   online backup of the store (Authorization: Bearer TOKEN)\n", a.version)
 }
 
 // health is the /healthz answer.
@@ -181,7 +181,10 @@ func (a *admin) healthz(w http.ResponseWriter, _ *http.Request) {
 		if g.Outbox >= 0 {
 			gh.Outbox = &g.Outbox
 		}
-		if g.Component.State != xmpp.StateConnected {
+		// Degraded while a component is down, or while its send queue
+		// is full: the host server does not take stanzas as fast as the
+		// gateway makes them (answers are dropped, stored stanzas wait).
+		if g.Component.State != xmpp.StateConnected || gh.SendQueue.Full {
 			h.Status = "degraded"
 		}
 		h.Gateways = append(h.Gateways, gh)

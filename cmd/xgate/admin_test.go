@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -76,6 +77,9 @@ func TestHealthz(t *testing.T) {
 		Component: xmpp.Stats{State: xmpp.StateConnected, Reconnects: 2}, Outbox: 4}
 	connecting := gatewayStatus{Name: "sms", Domain: "sms.example.org", Network: "sms",
 		Component: xmpp.Stats{State: xmpp.StateConnecting}, Outbox: -1}
+	// The host server does not read as fast as the gateway writes.
+	full := gatewayStatus{Name: "discord", Domain: "discord.example.org", Network: "discord",
+		Component: xmpp.Stats{State: xmpp.StateConnected, QueueLen: 8, QueueCap: 8, QueueFull: 5}, Outbox: 0}
 	cases := []struct {
 		name     string
 		db       storeReader
@@ -90,6 +94,7 @@ func TestHealthz(t *testing.T) {
 		{"all connected", db, []gatewayStatus{connected}, 200, "ok", []string{"connected"}, []any{4.0}, 0.0},
 		{"one down", db, []gatewayStatus{connected, connecting}, 503, "degraded", []string{"connected", "connecting"}, []any{4.0, nil}, 0.0},
 		{"store unreadable", brokenStore{}, []gatewayStatus{connected}, 200, "ok", []string{"connected"}, []any{4.0}, nil},
+		{"send queue full", db, []gatewayStatus{connected, full}, 503, "degraded", []string{"connected", "connected"}, []any{4.0, 0.0}, 0.0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,6 +122,12 @@ func TestHealthz(t *testing.T) {
 				if g["state"] != tc.states[i] || g["outbox"] != tc.outboxes[i] || g["name"] != tc.gws[i].Name ||
 					g["domain"] != tc.gws[i].Domain || g["network"] != tc.gws[i].Network || g["reconnects"] != float64(tc.gws[i].Component.Reconnects) {
 					t.Errorf("gateway %d: %v", i, g)
+				}
+				c := tc.gws[i].Component
+				want := map[string]any{"length": float64(c.QueueLen), "capacity": float64(c.QueueCap),
+					"full": c.QueueCap > 0 && c.QueueLen == c.QueueCap, "full_total": float64(c.QueueFull)}
+				if q, _ := g["send_queue"].(map[string]any); !maps.Equal(q, want) {
+					t.Errorf("gateway %d: send_queue %v, want %v", i, g["send_queue"], want)
 				}
 			}
 		})

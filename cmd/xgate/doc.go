@@ -50,7 +50,8 @@
 // When [admin] listen is set, an HTTP listener (loopback only unless
 // allow_remote is set; it has no authentication) serves:
 //
-//	GET  /healthz   JSON health; 200 when every component is connected, else 503
+//	GET  /healthz   JSON health; 200 when every component is connected and
+//	                its send queue not full, else 503
 //	GET  /metrics   Prometheus text format: components, bridges, store, process
 //	POST /backup    online backup of the store into [admin] backup_dir
 //

@@ -119,7 +119,7 @@ var gatewayMetrics = []gatewayMetric{
 		func(g *gatewayStatus) string { return itoa(g.Component.QueueCap) }},
 	{"xgate_component_send_queue_high_water", "gauge", "Highest length the component's outgoing queue reached.",
 		func(g *gatewayStatus) string { return itoa(g.Component.QueueHigh) }},
-	{"xgate_component_send_queue_full_total", "counter", "Times a sender found the component's outgoing queue full (durable stanzas then waited; ephemeral ones were dropped).",
+	{"xgate_component_send_queue_full_total", "counter", "Times a sender found the component's outgoing queue full (durable stanzas then waited, error replies were stored for later, ephemeral ones were dropped).",
 		func(g *gatewayStatus) string { return u64(g.Component.QueueFull) }},
 	{"xgate_component_unconfirmed", "gauge", "Stanzas written to the host server and not yet confirmed by a delivery barrier.",
 		func(g *gatewayStatus) string { return itoa(g.Component.Unconfirmed) }},
