@@ -28,7 +28,7 @@ const (
 // per-conversation rate limit is lifted as far as the configuration
 // allows (1,000 messages a second), since the bench measures xgate, not
 // Slack's limits; everything else is the default.
-func writeXgateConfig(dir, server, storePath string, w *fakeWorld) (string, error) {
+func writeXgateConfig(dir, server, storePath string, w *fakeWorld, postRate float64) (string, error) {
 	keyPath := filepath.Join(dir, "store.key")
 	if err := os.WriteFile(keyPath, []byte(storeKeyHex+"\n"), 0o600); err != nil {
 		return "", err
@@ -54,9 +54,9 @@ domain = %s
 secret = %s
 app_token = %s
 api_url = %s
-post_rate = 1000.0
-post_burst = 1000
-`, q(storePath), q(keyPath), q(server), q(gwDomain), q(gwSecret), q(w.AppToken), q(w.APIURL))
+post_rate = %g
+post_burst = %d
+`, q(storePath), q(keyPath), q(server), q(gwDomain), q(gwSecret), q(w.AppToken), q(w.APIURL), postRate, int(postRate))
 	path := filepath.Join(dir, "xgate.toml")
 	return path, os.WriteFile(path, []byte(cfg), 0o600)
 }
