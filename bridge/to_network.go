@@ -586,7 +586,6 @@ func (q *toNetwork) attempt(ctx context.Context, w *queueWorker, it store.Outbox
 	switch {
 	case err == nil:
 		awaitReport := q.noteSent(chat, ri, refs)
-		q.metrics.sentRemote.Add(1)
 		c := completion{seq: it.Seq, refs: refs, end: end}
 		if ri.Receipt && ri.ID != "" && !awaitReport {
 			c.receipt = &ri
@@ -665,6 +664,7 @@ func (q *toNetwork) commitCompletions(queue string, w *queueWorker) {
 		if err := q.outbox.OutboxDoneAll(queue, done...); err != nil {
 			q.log.Error("recording sent items", "err", err, "count", len(batch))
 		}
+		q.metrics.sentRemote.Add(uint64(len(batch)))
 		for _, c := range batch {
 			if c.end != nil {
 				c.end()

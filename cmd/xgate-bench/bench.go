@@ -150,7 +150,7 @@ func (b *bench) run(ctx context.Context, sc scenario, run int, sdir, seed string
 	if err := copyFile(dbPath, seed); err != nil {
 		return r, err
 	}
-	cfg, err := writeXgateConfig(b.o.net, rdir, pr.componentAddr(), dbPath, world)
+	cfg, err := writeXgateConfig(b.o.net, rdir, pr.componentAddr(), dbPath, world, b.o.postRate)
 	if err != nil {
 		return r, err
 	}

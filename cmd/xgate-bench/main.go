@@ -46,6 +46,7 @@ type options struct {
 	profile   string
 	profileS  int
 	timeout   time.Duration
+	postRate  float64 // post_rate and post_burst of the [[slack]] table
 }
 
 // Directions, by network (see networks).
@@ -78,6 +79,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of xgate for each window of the first run, and a heap profile once it is idle, into `DIR`")
 	fs.IntVar(&o.profileS, "profile-seconds", 0, "with -cpuprofile, the profile's length (default: the window's expected duration)")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "give up after this long")
+	fs.Float64Var(&o.postRate, "post-rate", 1000, "xgate's post_rate and post_burst per Slack conversation (above 1000 only for an xgate that accepts it)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -24,13 +24,14 @@ const (
 
 // writeXgateConfig writes xgate's store key and configuration into dir for
 // the network's fake at w.APIURL and returns the configuration's path.
-// Slack's per-conversation rate limit is lifted as far as the
-// configuration allows (1,000 messages a second), since the bench measures
-// xgate, not Slack's limits. Discord's instance takes personal accounts
-// and reads no history at login (catch_up = "0s": the DMs hold the earlier
-// runs' messages); its global limit of 50 requests a second per token is
-// the transport's own and stays. Everything else is the default.
-func writeXgateConfig(n network, dir, server, storePath string, w *fakeWorld) (string, error) {
+// Slack's per-conversation rate limit is postRate (-post-rate, 1,000
+// messages a second by default, the most a released xgate accepts), since
+// the bench measures xgate, not Slack's limits. Discord's instance takes
+// personal accounts and reads no history at login (catch_up = "0s": the
+// DMs hold the earlier runs' messages); its global limit of 50 requests a
+// second per token is the transport's own and stays. Everything else is
+// the default.
+func writeXgateConfig(n network, dir, server, storePath string, w *fakeWorld, postRate float64) (string, error) {
 	keyPath := filepath.Join(dir, "store.key")
 	if err := os.WriteFile(keyPath, []byte(storeKeyHex+"\n"), 0o600); err != nil {
 		return "", err
@@ -51,13 +52,13 @@ allow = ["*"]
 [xmpp]
 server = %s
 
-%s`, q(storePath), q(keyPath), q(server), networkTable(n, w))
+%s`, q(storePath), q(keyPath), q(server), networkTable(n, w, postRate))
 	path := filepath.Join(dir, "xgate.toml")
 	return path, os.WriteFile(path, []byte(cfg), 0o600)
 }
 
 // networkTable is the network's instance table of xgate's configuration.
-func networkTable(n network, w *fakeWorld) string {
+func networkTable(n network, w *fakeWorld, postRate float64) string {
 	q := strconv.Quote
 	if n.Name == "discord" {
 		return fmt.Sprintf(`
@@ -75,9 +76,9 @@ domain = %s
 secret = %s
 app_token = %s
 api_url = %s
-post_rate = 1000.0
-post_burst = 1000
-`, q(n.domain), q(gwSecret), q(w.AppToken), q(w.APIURL))
+post_rate = %g
+post_burst = %d
+`, q(n.domain), q(gwSecret), q(w.AppToken), q(w.APIURL), postRate, int(postRate))
 }
 
 // xgateProc is a running xgate and what its log has said.
