@@ -85,6 +85,11 @@ func (ac *accounts) expecting(id AccountID) bool {
 	ac.mu.Unlock()
 	for _, a := range accs {
 		if _, state, _ := a.snapshot(); state == Connecting {
+			// An event waits for it: its login goes first, so that the
+			// event is handled before the network sends it again (Slack
+			// does after 3 s; the queue of a start with 10,000 accounts
+			// takes seconds to go through).
+			ac.logins.promote(ac, a)
 			return true
 		}
 	}
@@ -120,6 +125,10 @@ type account struct {
 	// retry is the timer of the next attempt after a failure.
 	retry   *time.Timer
 	backoff time.Duration // before the next attempt after a failure
+
+	// queued and promoted are guarded by accounts.logins.mu: the account
+	// waits in the queue, and was put first (loginQueue.promote).
+	queued, promoted bool
 }
 
 func (a *account) snapshot() (Session, LoginState, string) {
@@ -272,15 +281,34 @@ type loginQueue struct {
 func (q *loginQueue) push(ac *accounts, acc *account, urgent bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	acc.queued, acc.promoted = true, urgent
 	if urgent {
 		q.urgent = append(q.urgent, acc)
 	} else {
 		q.waiting = append(q.waiting, acc)
 	}
+	q.startWorkerLocked(ac)
+}
+
+func (q *loginQueue) startWorkerLocked(ac *accounts) {
 	if q.workers < concurrentLogins {
 		q.workers++
 		ac.life.wg.Go(func() { q.work(ac) })
 	}
+}
+
+// promote puts an account waiting in the queue first. Its entry further
+// back stays, and is skipped when its turn comes (loginOnce finds the
+// account logged in, or busy).
+func (q *loginQueue) promote(ac *accounts, acc *account) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !acc.queued || acc.promoted || !ac.life.running() {
+		return
+	}
+	acc.promoted = true
+	q.urgent = append(q.urgent, acc)
+	q.startWorkerLocked(ac)
 }
 
 // pop returns the next account to log in, or nil (and the worker ends)
@@ -296,6 +324,7 @@ func (q *loginQueue) pop() *account {
 			if len(*l) == 0 {
 				*l = nil
 			}
+			acc.queued, acc.promoted = false, false
 			return acc
 		}
 	}
@@ -386,6 +415,9 @@ func (acc *account) beginWork(ctx context.Context, cancel context.CancelFunc, se
 	defer acc.mu.Unlock()
 	if acc.stopped || acc.workCancel != nil || ctx.Err() != nil {
 		return false
+	}
+	if sess == nil && (acc.session != nil || acc.state != Connecting || acc.retry != nil) {
+		return false // a stale queue entry: logged in, logged out, or waiting for its retry
 	}
 	if sess != nil && (acc.session != sess || acc.state != LoggedIn) {
 		return false
