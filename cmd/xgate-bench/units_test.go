@@ -187,14 +187,14 @@ func TestNetworkTables(t *testing.T) {
 		member   string
 		peer     string
 	}{
-		{"slack", []string{"[[slack]]", `domain = "slack.localhost"`, `app_token = "xapp-1"`, "post_rate = 1000.0"},
+		{"slack", []string{"[[slack]]", `domain = "slack.localhost"`, `app_token = "xapp-1"`, "post_rate = 1000"},
 			[]string{"-post", "http://127.0.0.1:1/api/v9/auth.test", "-token", "tok"}, "U043", "u043.t01@slack.localhost"},
 		{"discord", []string{"[[discord]]", `domain = "discord.localhost"`, "personal_accounts = true", `catch_up = "0s"`, `api_url = "http://127.0.0.1:1/api/v9/"`},
 			[]string{"-post", "http://127.0.0.1:1/api/v9/users/@me/channels", "-auth", "tok", "-json", `{"recipient_id":"43"}`}, "43", "43@discord.localhost"},
 	}
 	for _, tt := range tests {
 		n, _ := networkByName(tt.network)
-		table := networkTable(n, w)
+		table := networkTable(n, w, 1000)
 		for _, line := range tt.table {
 			if !strings.Contains(table, line+"\n") {
 				t.Errorf("%s table lacks %q:\n%s", tt.network, line, table)
