@@ -1,6 +1,7 @@
 package slack_test
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"syscall"
@@ -35,7 +36,9 @@ func BenchmarkCommunityToRoom(b *testing.B) {
 		w.fake.Join(users[i].ID, w.channel.ID)
 	}
 	w.start(w.channel.ID)
-	ctx := bounded(b)
+	// The 100 joins and the messages take minutes on a loaded machine.
+	ctx, cancel := context.WithTimeout(b.Context(), 5*time.Minute)
+	defer cancel()
 	alice := w.join(ctx, "alice", "alice")
 	if _, err := alice.Expect(ctx, prosodytest.PresenceFrom(jid.MustParse("general@"+mucDomain+"/bridge"), "")); err != nil {
 		b.Fatal(err)
