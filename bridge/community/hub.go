@@ -362,8 +362,11 @@ func (h *Hub) work(ctx context.Context) {
 	var flight []*flying
 	retry := false
 	defer func() {
-		if len(flight) > 0 { // settle what the room has, so it is not sent again
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.AnswerTimeout)
+		if len(flight) > 0 {
+			// Settle what the room has answered already, so that it is
+			// not written again at the next start; a short grace only,
+			// as the connection may be closing too.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(h.cfg.AnswerTimeout, 2*time.Second))
 			h.settle(sctx, flight)
 			cancel()
 		}
