@@ -292,9 +292,11 @@ func (h *Hub) memberID(member, g string) (string, error) {
 	return id, err
 }
 
-// enqueue stores a post for every member but its origin and wakes the
-// worker. It returns once the post is durable.
-func (h *Hub) enqueue(p post) error {
+// enqueue stores a post for every member but its origin, and the refs
+// that go with it, and wakes the worker. It returns once both are
+// durable; they are written concurrently, so that the store's batcher
+// commits them together.
+func (h *Hub) enqueue(p post, refs ...store.MessageRef) error {
 	p.To = p.To[:0]
 	if p.From != xmppSide {
 		p.To = append(p.To, xmppSide)
@@ -314,8 +316,18 @@ func (h *Hub) enqueue(p post) error {
 	if err != nil {
 		return fmt.Errorf("community: encoding a post: %w", err)
 	}
-	if _, err := h.db.Enqueue(h.queue, b); err != nil {
+	var refErr error
+	var wg sync.WaitGroup
+	if len(refs) > 0 {
+		wg.Go(func() { refErr = h.db.PutMessageRefs(refs...) })
+	}
+	_, err = h.db.Enqueue(h.queue, b)
+	wg.Wait()
+	if err != nil {
 		return fmt.Errorf("community: queueing a post: %w", err)
+	}
+	if refErr != nil {
+		return fmt.Errorf("community: recording a message's IDs: %w", refErr)
 	}
 	h.notify()
 	h.kick()
@@ -329,10 +341,38 @@ func (h *Hub) kick() {
 	}
 }
 
-// work delivers the queue's posts in order until ctx is done.
+// maxInFlight bounds the messages written to the room whose reflection
+// is still awaited.
+const maxInFlight = 32
+
+// flying is a post of the queue written to the room and not settled yet.
+type flying struct {
+	it   store.OutboxItem
+	p    post
+	sent *sent // nil: nothing to wait for
+}
+
+// work delivers the queue's posts in order until ctx is done. A message
+// for the room alone is written without waiting for the room's answer to
+// the messages before it (up to maxInFlight); the answers are then
+// awaited in order, the host server's confirmation once for all of them,
+// and their refs stored and the posts removed in one commit. Everything
+// else, and a post that failed, goes one at a time (handle).
 func (h *Hub) work(ctx context.Context) {
+	var flight []*flying
+	retry := false
+	defer func() {
+		if len(flight) > 0 {
+			// Settle what the room has answered already, so that it is
+			// not written again at the next start; a short grace only,
+			// as the connection may be closing too.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(h.cfg.AnswerTimeout, 2*time.Second))
+			h.settle(sctx, flight)
+			cancel()
+		}
+	}()
 	for ctx.Err() == nil {
-		items, err := h.db.OutboxPeek(h.queue, 1)
+		items, err := h.db.OutboxPeek(h.queue, len(flight)+1)
 		if err != nil {
 			h.log.Error("reading the queue", "err", err)
 			if !waitFor(ctx, maxRetry) {
@@ -340,7 +380,12 @@ func (h *Hub) work(ctx context.Context) {
 			}
 			continue
 		}
-		if len(items) == 0 {
+		if len(items) <= len(flight) {
+			if len(flight) > 0 {
+				retry = h.settle(ctx, flight) || retry
+				flight = nil
+				continue
+			}
 			select {
 			case <-ctx.Done():
 				return
@@ -348,10 +393,98 @@ func (h *Hub) work(ctx context.Context) {
 			}
 			continue
 		}
-		if !h.handle(ctx, items[0]) {
+		it := items[len(flight)]
+		if !retry {
+			if f := h.start(ctx, it, flight); f != nil {
+				flight = append(flight, f)
+				if len(flight) >= maxInFlight {
+					retry = h.settle(ctx, flight) || retry
+					flight = nil
+				}
+				continue
+			}
+		}
+		if len(flight) > 0 {
+			retry = h.settle(ctx, flight) || retry
+			flight = nil
+			continue
+		}
+		retry = false
+		if !h.handle(ctx, it) {
 			return
 		}
 	}
+}
+
+// start writes a message for the room alone to the room, without
+// waiting; nil means the post is not for the pipeline (handle it).
+func (h *Hub) start(ctx context.Context, it store.OutboxItem, flight []*flying) *flying {
+	var p post
+	if it.Attempts > 0 || json.Unmarshal(it.Payload, &p) != nil || p.Kind != kindMessage || len(p.To) != 1 || p.To[0] != xmppSide {
+		return nil
+	}
+	for _, f := range flight {
+		if f.p.G == p.ReplyTo {
+			return nil // its reply needs the room's ID of the message
+		}
+	}
+	s, err := h.room.send(ctx, &p)
+	if err != nil {
+		return nil // handle tries again, and reports
+	}
+	return &flying{it: it, p: p, sent: s}
+}
+
+// settle waits for the room's answers to the messages in flight, in
+// order, and records the delivered ones; it reports whether one failed
+// for a reason worth retrying (the next post then goes alone).
+func (h *Hub) settle(ctx context.Context, flight []*flying) (failed bool) {
+	refs := make([][]store.MessageRef, len(flight))
+	errs := make([]error, len(flight))
+	comps := map[Component]bool{}
+	for i, f := range flight {
+		if f.sent == nil {
+			continue
+		}
+		refs[i], errs[i] = h.room.confirm(ctx, f.sent)
+		if errs[i] == nil {
+			comps[f.sent.o.comp] = true
+		}
+	}
+	if ctx.Err() != nil {
+		return true
+	}
+	for c := range comps {
+		h.room.flush(ctx, c)
+	}
+	var wg sync.WaitGroup
+	for i, f := range flight {
+		err := errs[i]
+		switch {
+		case err == nil:
+			wg.Go(func() { // concurrent: one commit for all
+				if err := h.db.OutboxDone(h.queue, f.it.Seq, refs[i]...); err != nil {
+					h.log.Error("recording a delivered post", "err", err)
+				}
+				if f.sent != nil {
+					h.room.settled(f.sent)
+				}
+				h.delivered.Add(1)
+			})
+		case permanent(err):
+			h.dropped.Add(1)
+			h.log.Error("a post could not be delivered and is dropped for this member", "to", xmppSide, "kind", f.p.Kind, "from", f.p.From, "sender", f.p.Sender, "err", err)
+			if err := h.db.OutboxAck(h.queue, f.it.Seq); err != nil {
+				h.log.Error("removing a dropped post", "err", err)
+			}
+		default:
+			h.log.Warn("delivering a post; will retry", "to", xmppSide, "kind", f.p.Kind, "err", err)
+			failed = true
+		}
+	}
+	wg.Wait()
+	h.notify()
+	return failed
 }
 
 // handle delivers one queued post to each member still in its To. It
@@ -520,7 +653,8 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 		}
 		g := s.net + ":" + string(ev.ID)
 		p = post{Kind: kindMessage, From: s.net, G: g, Sender: string(ev.Sender), Name: ev.SenderName, Avatar: ev.SenderAvatarURL, Text: withAttachments(ev.Text, ev.Attachments)}
-		if err := s.replyOf(&p, ev); err != nil {
+		refs, err := s.replyOf(&p, ev)
+		if err != nil {
 			return err
 		}
 		if p.Sender == "" { // another integration's post, without a member
@@ -529,15 +663,12 @@ func (s *netSink) Emit(ctx context.Context, ev bridge.Event) error {
 		if p.Name == "" {
 			p.Name = p.Sender
 		}
-		if err := h.linkID(s.net, g, string(ev.ID)); err != nil {
-			return err
-		}
 		// Its corrections and deletion come from the same person, whom
 		// a network may not name with them (Discord's deletions); kept
 		// as long as the message's IDs.
-		if err := h.linkID(authorScope, g, p.Sender); err != nil {
-			return fmt.Errorf("community: recording an author: %w", err)
-		}
+		refs = append(refs, store.MessageRef{Scope: h.scope(s.net), XMPPID: g, RemoteID: string(ev.ID)},
+			store.MessageRef{Scope: h.scope(authorScope), XMPPID: g, RemoteID: p.Sender})
+		return h.enqueue(p, refs...)
 	case bridge.EditEvent:
 		if ev.Chat.ID != s.channel {
 			return nil

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp"
 )
 
@@ -212,14 +213,10 @@ func (r *room) onMessage(ctx context.Context, o *occupant, m *xmpp.Message) {
 		if sid := stanzaID(m, r.jid.String()); sid != "" {
 			r.mu.Lock()
 			r.sids[m.ID] = sid
-			g := r.groups[m.ID]
-			r.mu.Unlock()
-			if g != "" {
-				// Before the next stanza: a reaction to it may follow.
-				if err := r.h.linkRoomIDs(g, sid); err != nil {
-					r.h.log.Warn("recording a message's stanza-id", "err", err)
-				}
+			if g := r.groups[m.ID]; g != "" {
+				r.aliases[sid] = g // a reaction to it may follow at once
 			}
+			r.mu.Unlock()
 		}
 		select {
 		case ch <- nil:
@@ -325,16 +322,11 @@ func (r *room) fromOccupant(ctx context.Context, nick string, m *xmpp.Message) e
 		return err // seen before (history after a rejoin)
 	}
 	g := "xmpp:" + nick + "/" + id
-	if err := h.linkID(xmppSide, g, key); err != nil {
-		return err
-	}
+	// Its key first (memberID finds it), then the IDs by which the
+	// occupants name it: stored with the post, before the next stanza.
 	sid := stanzaID(m, r.jid.String())
-	if err := h.linkRoomIDs(g, m.ID, sid); err != nil {
-		return err
-	}
-	if err := h.linkTarget(g, m.ID, sid); err != nil {
-		return err
-	}
+	refs := []store.MessageRef{{Scope: h.scope(xmppSide), XMPPID: g, RemoteID: key}}
+	refs = append(refs, h.roomRefs(g, m.ID, sid)...)
 	p := post{Kind: kindMessage, From: xmppSide, G: g, Sender: nick, Name: nick, Text: m.Body}
 	if replyTo != "" {
 		answered, err := h.roomMessage(replyTo)
@@ -346,7 +338,7 @@ func (r *room) fromOccupant(ctx context.Context, nick string, m *xmpp.Message) e
 		}
 	}
 	h.quotes.put(g, quote{name: nick, nick: nick, text: p.Text})
-	return h.enqueue(p)
+	return h.enqueue(p, refs...)
 }
 
 // onIQ answers pings to our occupants (other occupants' XEP-0410 checks)

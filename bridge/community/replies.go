@@ -57,23 +57,22 @@ const (
 // replyOf fills in the message a network's message answers: a Discord
 // reply's message, a Slack thread's root. It also keeps the message's
 // thread root.
-func (s *netSink) replyOf(p *post, ev bridge.MessageEvent) error {
+func (s *netSink) replyOf(p *post, ev bridge.MessageEvent) ([]store.MessageRef, error) {
 	h := s.h
 	to := ev.ReplyTo
 	if to == "" {
 		to = ev.Thread
 	}
+	var refs []store.MessageRef
 	if ev.Thread != "" {
-		if err := h.linkID(rootScope+s.net, p.G, string(ev.Thread)); err != nil {
-			return err
-		}
+		refs = append(refs, store.MessageRef{Scope: h.scope(rootScope + s.net), XMPPID: p.G, RemoteID: string(ev.Thread)})
 	}
 	g, err := h.postedID(s.net, string(to))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p.ReplyTo = g
-	return nil
+	return refs, nil
 }
 
 // replyOn sets the reply of a message to a network: the network's ID of
@@ -303,35 +302,25 @@ func stanzaID(m *xmpp.Message, room string) string {
 	return ""
 }
 
-// linkRoomIDs records the IDs by which the room's occupants name message
-// g (in scope roomAlias): its id and the room's stanza-id. It runs before
-// the room passes the message on (for ours) or before the next stanza of
-// the room is read (for the occupants'), so that a reaction or a reply that
-// follows finds it.
-func (h *Hub) linkRoomIDs(g string, ids ...string) error {
+// roomRefs are the refs by which the room's occupants name message g:
+// its id and the room's stanza-id (scope roomAlias), and the one the
+// group uses in reactions and replies (targetScope: the stanza-id when the
+// room gave one, else the id).
+func (h *Hub) roomRefs(g, id, sid string) []store.MessageRef {
 	var refs []store.MessageRef
-	for _, id := range ids {
-		if id != "" {
-			refs = append(refs, store.MessageRef{Scope: h.scope(roomAlias), XMPPID: g, RemoteID: id})
+	target := id
+	for _, a := range []string{id, sid} {
+		if a != "" {
+			refs = append(refs, store.MessageRef{Scope: h.scope(roomAlias), XMPPID: g, RemoteID: a})
 		}
 	}
-	if err := h.db.PutMessageRefs(refs...); err != nil {
-		return fmt.Errorf("community: recording a message's IDs in the room: %w", err)
-	}
-	return nil
-}
-
-// linkTarget records the ID by which the group names message g in the
-// room's reactions and replies: its stanza-id when the room gave one, else
-// its id.
-func (h *Hub) linkTarget(g, id, sid string) error {
 	if sid != "" {
-		id = sid
+		target = sid
 	}
-	if id == "" {
-		return nil
+	if target != "" {
+		refs = append(refs, store.MessageRef{Scope: h.scope(targetScope), XMPPID: g, RemoteID: target})
 	}
-	return h.linkID(targetScope, g, id)
+	return refs
 }
 
 // roomMessage returns the group-wide ID of a message the room's occupants
@@ -339,6 +328,12 @@ func (h *Hub) linkTarget(g, id, sid string) error {
 func (h *Hub) roomMessage(id string) (string, error) {
 	if id == "" {
 		return "", nil
+	}
+	h.room.mu.Lock()
+	g, ok := h.room.aliases[id]
+	h.room.mu.Unlock()
+	if ok {
+		return g, nil // being delivered
 	}
 	return h.groupID(roomAlias, id)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/jid"
 )
@@ -61,6 +62,7 @@ type room struct {
 	waits    map[string]chan error // messages awaiting their reflection, by ID
 	sids     map[string]string     // the stanza-ids of their reflections, by ID
 	groups   map[string]string     // their group-wide IDs, by ID
+	aliases  map[string]string     // group-wide IDs of messages sent, by id and stanza-id, until stored
 	gone     error                 // the room is gone for good
 	lastIn   time.Time             // when the listener was last known in the room
 	ids      int64
@@ -70,7 +72,7 @@ func newRoom(h *Hub) *room {
 	r := &room{
 		h: h, jid: h.cfg.Room,
 		byJID: map[jid.JID]*occupant{}, byNick: map[string]*occupant{},
-		puppets: map[string]*occupant{}, waits: map[string]chan error{}, sids: map[string]string{}, groups: map[string]string{},
+		puppets: map[string]*occupant{}, waits: map[string]chan error{}, sids: map[string]string{}, groups: map[string]string{}, aliases: map[string]string{},
 	}
 	first := h.cfg.Networks[0]
 	lj, err := first.Component.Domain().WithResource("bridge-" + h.cfg.Name)
@@ -250,17 +252,57 @@ func (r *room) await(ctx context.Context, answer chan error) error {
 }
 
 // deliver posts p in the room from its sender's puppet and returns once
-// the room reflected it.
+// the room reflected it and the host server confirmed it.
 func (r *room) deliver(ctx context.Context, p *post) error {
-	prev, err := r.h.memberID(xmppSide, p.G)
+	sent, err := r.send(ctx, p)
+	if err != nil || sent == nil {
+		return err
+	}
+	refs, err := r.confirm(ctx, sent)
 	if err != nil {
 		return err
 	}
+	// The room has it. Wait until the component saw the host server
+	// confirm it too (a delivery barrier), so that a connection lost now
+	// does not write it again on the next one; what follows in the queue
+	// then implies that it is settled.
+	r.flush(ctx, sent.o.comp)
+	err = r.h.db.PutMessageRefs(refs...)
+	r.settled(sent)
+	return err
+}
+
+// flush waits until the host server confirmed what comp sent.
+func (r *room) flush(ctx context.Context, comp Component) {
+	if f, ok := comp.(interface{ Flush(context.Context) error }); ok {
+		if err := f.Flush(ctx); err != nil {
+			r.h.log.Debug("confirming messages to the room", "err", err)
+		}
+	}
+}
+
+// sent is a post written to the room whose reflection is awaited.
+type sent struct {
+	o      *occupant
+	p      *post
+	id     string // our message ID
+	answer chan error
+}
+
+// send writes p to the room from its sender's puppet (joining it first)
+// without waiting for the room's answer; a nil sent means there is
+// nothing to wait for (delivered before, or nothing to do). Posts sent
+// one after the other reach the room in that order.
+func (r *room) send(ctx context.Context, p *post) (*sent, error) {
+	prev, err := r.h.memberID(xmppSide, p.G)
+	if err != nil {
+		return nil, err
+	}
 	if p.Kind == kindMessage && prev != "" {
-		return nil // delivered before
+		return nil, nil // delivered before
 	}
 	if p.Kind != kindMessage && prev == "" {
-		return nil // the message never reached the room
+		return nil, nil // the message never reached the room
 	}
 	if p.Kind == kindEdit || p.Kind == kindRetract {
 		if author, err := r.h.memberID(authorScope, p.G); err == nil && author != "" {
@@ -268,7 +310,7 @@ func (r *room) deliver(ctx context.Context, p *post) error {
 		}
 	}
 	if p.Sender == "" {
-		return fmt.Errorf("community: a post without an author: %w", bridge.ErrInvalidInput)
+		return nil, fmt.Errorf("community: a post without an author: %w", bridge.ErrInvalidInput)
 	}
 	// The person's name is kept for their corrections and deletions,
 	// which networks send without it, after a restart.
@@ -279,24 +321,24 @@ func (r *room) deliver(ctx context.Context, p *post) error {
 		name = string(kept)
 	case name != "" && string(kept) != name:
 		if err := r.h.db.KVPut(r.h.queue, nameKey, []byte(name)); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	o, err := r.puppet(p.From, p.Sender, name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r.mu.Lock()
 	o.busy++
 	r.mu.Unlock()
+	done := false
 	defer func() {
-		r.mu.Lock()
-		o.busy--
-		o.lastUsed = time.Now()
-		r.mu.Unlock()
+		if !done {
+			r.release(o)
+		}
 	}()
 	if err := r.join(ctx, o); err != nil {
-		return err
+		return nil, err
 	}
 	id := r.newID()
 	m := &xmpp.Message{Header: xmpp.Header{From: o.jid, To: r.jid, ID: id, Type: xmpp.MessageGroupchat}, Body: p.Text}
@@ -305,14 +347,14 @@ func (r *room) deliver(ctx context.Context, p *post) error {
 		if p.ReplyTo != "" {
 			body, els, err := r.replyElements(p.ReplyTo, p.Text)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			m.Body, m.Extra = body, append(m.Extra, els...)
 		}
 	case kindReact:
 		target, err := r.h.memberID(targetScope, p.G)
 		if err != nil || target == "" {
-			return err // the room cannot name the message
+			return nil, err // the room cannot name the message
 		}
 		m.Body = ""
 		m.Extra = append(m.Extra, reactionsElement(target, p.Emojis), xmpp.NewElement(nsHints, "store"))
@@ -323,38 +365,84 @@ func (r *room) deliver(ctx context.Context, p *post) error {
 		m.Extra = append(m.Extra,
 			xmpp.NewElement(nsRetract, "retract", "id", prev),
 			xmpp.NewElement(nsFallback, "fallback", "for", nsRetract),
-			xmpp.NewElement("urn:xmpp:hints", "store"))
+			xmpp.NewElement(nsHints, "store"))
 	}
+	answer := make(chan error, 1)
+	r.mu.Lock()
+	r.waits[id] = answer
 	if p.Kind == kindMessage {
-		if err := r.h.linkRoomIDs(p.G, id); err != nil {
-			return err
-		}
+		// Occupants may react or reply to it as soon as they see it,
+		// before it is recorded: it is known by its ID meanwhile.
+		r.groups[id] = p.G
+		r.aliases[id] = p.G
 	}
-	sid, err := r.sendAwait(ctx, o, m, p.G)
+	r.mu.Unlock()
+	if err := o.comp.Send(ctx, m); err != nil {
+		r.setOut(o)
+		r.forget(id)
+		return nil, fmt.Errorf("community: sending to the room: %w", err)
+	}
+	done = true
+	return &sent{o: o, p: p, id: id, answer: answer}, nil
+}
+
+// confirm waits for the room's reflection of a sent post and returns the
+// message refs to store for it.
+func (r *room) confirm(ctx context.Context, s *sent) ([]store.MessageRef, error) {
+	err := r.await(ctx, s.answer)
+	r.mu.Lock()
+	sid := r.sids[s.id]
+	nick := s.o.nick
+	delete(r.waits, s.id)
+	delete(r.sids, s.id)
+	delete(r.groups, s.id)
+	r.mu.Unlock()
 	if err != nil {
-		return err
+		if !errors.Is(err, ErrBarred) {
+			r.setOut(s.o) // join again before the next try
+		}
+		r.settled(s)
+		return nil, err
 	}
-	// The room has it. Wait until the component saw the host server
-	// confirm it too (a delivery barrier), so that a connection lost now
-	// does not write it again on the next one; what follows in the queue
-	// then implies that it is settled.
-	if f, ok := o.comp.(interface{ Flush(context.Context) error }); ok {
-		if err := f.Flush(ctx); err != nil {
-			r.h.log.Debug("confirming a message to the room", "err", err)
+	if s.p.Kind != kindMessage {
+		return nil, nil
+	}
+	r.h.quotes.setNick(s.p.G, nick)
+	// The message's own ID first: memberID finds it.
+	refs := []store.MessageRef{{Scope: r.h.scope(xmppSide), XMPPID: s.p.G, RemoteID: s.id}}
+	return append(refs, r.h.roomRefs(s.p.G, s.id, sid)...), nil
+}
+
+// settled forgets a sent post once its refs are stored (or it failed).
+func (r *room) settled(s *sent) {
+	r.mu.Lock()
+	for id, g := range r.aliases {
+		if g == s.p.G && s.p.Kind == kindMessage {
+			delete(r.aliases, id)
 		}
 	}
-	if p.Kind == kindMessage {
-		// The message's own ID first: memberID finds it.
-		if err := r.h.linkID(xmppSide, p.G, id); err != nil {
-			return err
-		}
-		r.mu.Lock()
-		nick := o.nick
-		r.mu.Unlock()
-		r.h.quotes.setNick(p.G, nick)
-		return r.h.linkTarget(p.G, id, sid)
+	r.mu.Unlock()
+	r.release(s.o)
+}
+
+// release ends a delivery by o, for the idle sweeper.
+func (r *room) release(o *occupant) {
+	r.mu.Lock()
+	o.busy--
+	o.lastUsed = time.Now()
+	r.mu.Unlock()
+}
+
+// forget drops the wait for a message that was not sent.
+func (r *room) forget(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if g, ok := r.aliases[id]; ok && r.groups[id] == g {
+		delete(r.aliases, id)
 	}
-	return nil
+	delete(r.waits, id)
+	delete(r.sids, id)
+	delete(r.groups, id)
 }
 
 // newID returns a message ID of ours.
@@ -364,36 +452,6 @@ func (r *room) newID() string {
 	n := r.ids
 	r.mu.Unlock()
 	return fmt.Sprintf("xgc-%x-%d", time.Now().UnixNano(), n)
-}
-
-// sendAwait sends a message from o and waits for its reflection; it
-// returns the stanza-id the room gave it, if any.
-func (r *room) sendAwait(ctx context.Context, o *occupant, m *xmpp.Message, g string) (string, error) {
-	ch := make(chan error, 1)
-	r.mu.Lock()
-	r.waits[m.ID] = ch
-	r.sids[m.ID] = "" // the reflection records g's stanza-id (inbound.go)
-	r.groups[m.ID] = g
-	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		delete(r.waits, m.ID)
-		delete(r.sids, m.ID)
-		delete(r.groups, m.ID)
-		r.mu.Unlock()
-	}()
-	if err := o.comp.Send(ctx, m); err != nil {
-		r.setOut(o)
-		return "", fmt.Errorf("community: sending to the room: %w", err)
-	}
-	err := r.await(ctx, ch)
-	if err != nil && !errors.Is(err, ErrBarred) {
-		r.setOut(o) // join again before the next try
-	}
-	r.mu.Lock()
-	sid := r.sids[m.ID]
-	r.mu.Unlock()
-	return sid, err
 }
 
 // setOut marks an occupant as not in the room.

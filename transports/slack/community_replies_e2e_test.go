@@ -9,6 +9,7 @@ import (
 	"github.com/xgate-im/xgate/transports/slack"
 	"github.com/xgate-im/xgate/transports/slack/slackfake"
 	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/ejabberdtest"
 	"github.com/xgate-im/xgate/xmpp/jid"
 	"github.com/xgate-im/xgate/xmpp/prosodytest"
 )
@@ -61,7 +62,22 @@ func (w *communityWorld) botReactions(ts string) []string {
 // the bot carries the reactions of the room's occupants, and replies go to
 // the thread of the message answered.
 func TestCommunityReactionsAndReplies(t *testing.T) {
-	w := startCommunity(t)
+	testReactionsAndReplies(t, startCommunity(t))
+}
+
+// The same against ejabberd's MUC service.
+func TestCommunityReactionsAndRepliesEjabberd(t *testing.T) {
+	e := ejabberdtest.Start(t, ejabberdtest.Options{
+		Components: []ejabberdtest.Component{{Domain: gwDomain, Secret: "s3cret"}},
+		MUC:        mucDomain,
+		Users:      map[string]string{"alice": "pw"},
+	})
+	w := newCommunityOn(t, e.C2SAddr(), e.ComponentAddr())
+	w.start(w.channel.ID)
+	testReactionsAndReplies(t, w)
+}
+
+func testReactionsAndReplies(t *testing.T, w *communityWorld) {
 	ctx := bounded(t)
 	alice := w.join(ctx, "alice", "alice")
 	if _, err := alice.Expect(ctx, prosodytest.PresenceFrom(jid.MustParse("general@"+mucDomain+"/bridge"), "")); err != nil {
