@@ -547,7 +547,7 @@ func (q *toNetwork) attempt(ctx context.Context, w *queueWorker, it store.Outbox
 			case err == nil && found > 0:
 				// Recorded and gone from the queue: read it again.
 				w.endRecovery()
-				end()
+				q.endInOrder(w, end)
 				return false
 			case errors.As(err, &rl), errors.Is(err, ErrTemporary), errors.Is(err, context.DeadlineExceeded), ctx.Err() != nil:
 				w.checkedUpTo = 0
