@@ -18,7 +18,9 @@ type sendsInFlight struct {
 func newSendsInFlight() *sendsInFlight { return &sendsInFlight{m: map[string]chan struct{}{}} }
 
 // begin marks a send in scope; the returned func ends it. A chat's queue
-// has one worker, so a scope has at most one send at a time.
+// begins its sends in order and ends them in order, once their pairs are
+// stored (several may be under way, see toNetwork), so waiting for the
+// latest one waits for all of them.
 func (s *sendsInFlight) begin(scope string) func() {
 	ch := make(chan struct{})
 	s.mu.Lock()

@@ -213,3 +213,78 @@ func TestOutboxDone(t *testing.T) {
 		t.Fatalf("item removed despite a bad ref: len %d", n)
 	}
 }
+
+func TestOutboxPeekAfter(t *testing.T) {
+	db := openTestDB(t)
+	for i := range 5 {
+		if _, err := db.Enqueue("q", []byte(fmt.Sprint("m", i+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Enqueue("q|longer", []byte("other")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		after uint64
+		max   int
+		want  string
+	}{
+		{0, 0, "1 2 3 4 5 "},
+		{2, 0, "3 4 5 "},
+		{2, 2, "3 4 "},
+		{5, 0, ""},
+		{99, 0, ""},
+		{^uint64(0), 0, ""},
+	}
+	for _, tc := range tests {
+		items, err := db.OutboxPeekAfter("q", tc.after, tc.max)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, it := range items {
+			got += fmt.Sprint(it.Seq, " ")
+		}
+		if got != tc.want {
+			t.Errorf("OutboxPeekAfter(q, %d, %d) = %q, want %q", tc.after, tc.max, got, tc.want)
+		}
+	}
+}
+
+// OutboxDoneAll removes several items of a queue and records their refs in
+// one transaction; seqs already gone are ignored, and a bad ref changes
+// nothing.
+func TestOutboxDoneAll(t *testing.T) {
+	db := openTestDB(t)
+	for i := range 4 {
+		if _, err := db.Enqueue("q", []byte(fmt.Sprint("m", i+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref := func(x, r string) MessageRef { return MessageRef{Scope: "s", XMPPID: x, RemoteID: r} }
+	if err := db.OutboxDoneAll("q", OutboxCompletion{Seq: 1, Refs: []MessageRef{ref("x1", "r1")}}, OutboxCompletion{Seq: 3}, OutboxCompletion{Seq: 99, Refs: []MessageRef{ref("x9", "r9")}}); err != nil {
+		t.Fatal(err)
+	}
+	items, _ := db.OutboxPeek("q", 0)
+	if len(items) != 2 || items[0].Seq != 2 || items[1].Seq != 4 {
+		t.Fatalf("left %+v", items)
+	}
+	if n, _ := db.OutboxLen(); n != 2 {
+		t.Errorf("OutboxLen %d, want 2", n)
+	}
+	for x, want := range map[string]string{"x1": "r1", "x9": "r9"} {
+		if r, err := db.RemoteMessageID("s", x); err != nil || r != want {
+			t.Errorf("ref of %s: %q %v", x, r, err)
+		}
+	}
+	if err := db.OutboxDoneAll("q"); err != nil {
+		t.Errorf("OutboxDoneAll with nothing: %v", err)
+	}
+	err := db.OutboxDoneAll("q", OutboxCompletion{Seq: 2}, OutboxCompletion{Seq: 4, Refs: []MessageRef{{Scope: "", XMPPID: "x", RemoteID: "r"}}})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad ref: %v", err)
+	}
+	if n, _ := db.OutboxLen(); n != 2 {
+		t.Errorf("items removed despite a bad ref: len %d", n)
+	}
+}

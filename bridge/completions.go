@@ -1,0 +1,186 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/xgate-im/xgate/store"
+)
+
+// The completions of a chat's queue towards the network: committed in the
+// background after the sends (several in one transaction), and looked
+// for on the network when a send may have happened without its completion
+// reaching the disk (see the toNetwork comment).
+
+// completion is a sent item whose removal from its queue, with the ID
+// pairs its sending produced, is to be committed; end and the receipt
+// follow the commit.
+type completion struct {
+	seq     uint64
+	refs    []store.MessageRef
+	end     func()         // ends the send in sendsInFlight; may be nil
+	receipt *toNetworkItem // the item whose sender asked for a receipt, or nil
+}
+
+// maxUnrecorded is how many sent items of a chat may wait for the commit
+// of their completion while the chat's worker sends on (only for sessions
+// that can find what they sent, SentFinder).
+const maxUnrecorded = 32
+
+// endInOrder ends a send that produced no completion, after those handed
+// on before it: sendsInFlight's waiters wait for the last send of a chat
+// and take it that every earlier one is recorded.
+func (q *toNetwork) endInOrder(w *queueWorker, end func()) {
+	if end == nil {
+		return
+	}
+	w.unrecorded.Wait()
+	end()
+}
+
+// handOn hands the completion of a sent item to the chat's committer
+// (starting it if none runs). It blocks while maxUnrecorded completions
+// wait for their commit and, unless the session can find what it sent
+// (pipelined), until this one is committed.
+func (q *toNetwork) handOn(queue string, w *queueWorker, c completion, pipelined bool) {
+	w.slots <- struct{}{}
+	w.unrecorded.Add(1)
+	w.doneMu.Lock()
+	w.pending = append(w.pending, c)
+	start := !w.committing
+	w.committing = true
+	w.doneMu.Unlock()
+	if start {
+		go q.commitCompletions(queue, w)
+	}
+	if !pipelined {
+		w.unrecorded.Wait()
+	}
+}
+
+// commitCompletions commits the completions handed on, all those waiting
+// in one transaction (shared with other chats' through the store's
+// batcher), then ends their sends and sends their receipts, until none is
+// left. It does not stop with the run: the worker waits for it before
+// stopping, so that what was sent is recorded at a graceful stop.
+func (q *toNetwork) commitCompletions(queue string, w *queueWorker) {
+	for {
+		w.doneMu.Lock()
+		batch := w.pending
+		w.pending = nil
+		if len(batch) == 0 {
+			w.committing = false
+			w.doneMu.Unlock()
+			return
+		}
+		w.doneMu.Unlock()
+		done := make([]store.OutboxCompletion, len(batch))
+		for i, c := range batch {
+			done[i] = store.OutboxCompletion{Seq: c.seq, Refs: c.refs}
+		}
+		if err := q.outbox.OutboxDoneAll(queue, done...); err != nil {
+			q.log.Error("recording sent items", "err", err, "count", len(batch))
+		}
+		q.metrics.sentRemote.Add(uint64(len(batch)))
+		for _, c := range batch {
+			if c.end != nil {
+				c.end()
+			}
+			if c.receipt != nil {
+				q.receipt(q.life.ctx, *c.receipt)
+			}
+			<-w.slots
+			w.unrecorded.Done()
+		}
+	}
+}
+
+// maySentBefore reports whether a queued message may have been sent
+// without its completion being recorded: it was queued before this run
+// started, or an attempt failed other than by a rate limit (a request may
+// fail after the network took it), or some of its parts went out.
+func (q *toNetwork) maySentBefore(it store.OutboxItem, ri toNetworkItem) bool {
+	return it.Enqueued.Before(q.started) || it.Attempts > 0 || ri.PartsSent > 0
+}
+
+// origin is the Origin a queued message is sent with: its place in the
+// queue, which is never reused, and the user's id for it.
+func origin(it store.OutboxItem, ri toNetworkItem) string {
+	return strconv.FormatUint(it.Seq, 10) + ":" + ri.ID
+}
+
+// recoverSent asks the network which of the messages of a chat that may
+// have been sent already (it and those of ahead) were, and records those
+// as sent (one commit), with their receipts. It returns how many it found.
+func (q *toNetwork) recoverSent(ctx context.Context, w *queueWorker, finder SentFinder, chat chatKey, it store.OutboxItem, ri toNetworkItem, ahead []store.OutboxItem) (int, error) {
+	type candidate struct {
+		it store.OutboxItem
+		ri toNetworkItem
+	}
+	cands := []candidate{{it, ri}}
+	since := it.Enqueued
+	for _, a := range ahead {
+		var ar toNetworkItem
+		if json.Unmarshal(a.Payload, &ar) != nil || ar.Kind != kindMessage || !q.maySentBefore(a, ar) {
+			continue
+		}
+		cands = append(cands, candidate{a, ar})
+		if a.Enqueued.Before(since) {
+			since = a.Enqueued
+		}
+	}
+	origins := make([]string, len(cands))
+	for i, c := range cands {
+		origins[i] = origin(c.it, c.ri)
+	}
+	w.checkedUpTo = cands[len(cands)-1].it.Seq
+	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	// A minute earlier: the network's clock is not ours.
+	found, err := finder.FindSent(sctx, chat.Chat, since.Add(-time.Minute), origins)
+	if err != nil {
+		return 0, err
+	}
+	scope := chat.scope(q.name)
+	var done []store.OutboxCompletion
+	var receipts []toNetworkItem
+	for i, c := range cands {
+		id, ok := found[origins[i]]
+		if !ok {
+			continue
+		}
+		if c.ri.FirstID != "" {
+			id = MessageID(c.ri.FirstID) // the user's id maps to the first part
+		}
+		done = append(done, store.OutboxCompletion{Seq: c.it.Seq, Refs: messageRefs(scope, c.ri, id)})
+		if c.ri.Receipt && c.ri.ID != "" {
+			receipts = append(receipts, c.ri)
+		}
+	}
+	if len(done) == 0 {
+		return 0, nil
+	}
+	if err := q.outbox.OutboxDoneAll(it.Queue, done...); err != nil {
+		return 0, err
+	}
+	q.log.Info("messages found sent before a restart: recorded, not sent again", "queue", it.Queue, "count", len(done))
+	q.metrics.sentRemote.Add(uint64(len(done)))
+	for _, r := range receipts {
+		q.receipt(ctx, r)
+	}
+	return len(done), nil
+}
+
+// messageRefs returns the ID pairs of a message sent as id: its stanza id
+// and its origin-id, if any.
+func messageRefs(scope string, ri toNetworkItem, id MessageID) []store.MessageRef {
+	var refs []store.MessageRef
+	for _, x := range []string{ri.ID, ri.OriginID} {
+		if x != "" {
+			refs = append(refs, store.MessageRef{Scope: scope, XMPPID: x, RemoteID: string(id)})
+		}
+	}
+	return refs
+}
