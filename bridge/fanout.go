@@ -54,6 +54,9 @@ type Fanout struct {
 	done  recentIDs              // event IDs delivered and acknowledged
 	parts map[string]*fanoutPart // by Order key, while they have work
 	wg    sync.WaitGroup
+	// waiting counts the Waits under way: Dispatch starts no work then
+	// (a WaitGroup must not grow from zero while it is waited for).
+	waiting int
 }
 
 // Inbound is one event of a shared connection.
@@ -221,6 +224,11 @@ type FanoutProvider interface {
 // (Wait waits for it).
 func (f *Fanout) Dispatch(ctx context.Context, in Inbound, ack func()) {
 	f.mu.Lock()
+	if f.waiting > 0 {
+		// Stopping: not acknowledged, so the network sends it again.
+		f.mu.Unlock()
+		return
+	}
 	if in.ID != "" && f.done.has(in.ID) {
 		f.mu.Unlock()
 		ack()
@@ -262,7 +270,17 @@ func (f *Fanout) Dispatch(ctx context.Context, in Inbound, ack func()) {
 }
 
 // Wait waits for the work Dispatch started, after its context ended.
-func (f *Fanout) Wait() { f.wg.Wait() }
+// Events dispatched meanwhile (a connection still reading while the
+// transport stops) are left unacknowledged, for the network to send again.
+func (f *Fanout) Wait() {
+	f.mu.Lock()
+	f.waiting++
+	f.mu.Unlock()
+	f.wg.Wait()
+	f.mu.Lock()
+	f.waiting--
+	f.mu.Unlock()
+}
 
 // pruneLocked forgets the oldest events that failed and never came back,
 // once there are fanoutMaxStates of them, and keeps byAge in step with

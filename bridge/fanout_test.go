@@ -401,3 +401,32 @@ func BenchmarkFanoutDispatchFailedBacklog(b *testing.B) {
 type stringer string
 
 func (s stringer) String() string { return string(s) }
+
+// TestFanoutDispatchWhileWaiting dispatches events from another goroutine
+// while the Fanout is waited for, as a connection still reading while its
+// transport stops does. Under -race it failed before: the WaitGroup grew
+// from zero during Wait.
+func TestFanoutDispatchWhileWaiting(t *testing.T) {
+	for range 20 {
+		f := bridge.NewFanout(nil, func(bridge.AccountID) string { return "" })
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				f.Dispatch(ctx, bridge.Inbound{ID: fmt.Sprint("e", i), Order: fmt.Sprint("chat", i)}, func() {})
+			}
+		}()
+		f.Wait()
+		close(stop)
+		<-done
+		f.Wait()
+	}
+}
