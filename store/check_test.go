@@ -208,6 +208,20 @@ func TestSalvage(t *testing.T) {
 				t.Errorf("enqueue after salvage: seq %d, %v; sequences must not be reused", seq, err)
 			}
 		}},
+		{"schema version lost", func(t *testing.T, path string, _ map[string]uint64) {
+			b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			if err := b.Update(func(tx *bbolt.Tx) error { return tx.Bucket([]byte(bucketMeta)).Delete([]byte(metaSchema)) }); err != nil {
+				t.Fatal(err)
+			}
+		}, "", func(t *testing.T, db *DB) {
+			if st, err := db.Stats(); err != nil || st.Accounts != 200 {
+				t.Errorf("stats %+v, %v", st, err)
+			}
+		}},
 		{"truncated to half", func(t *testing.T, path string, _ map[string]uint64) {
 			fi, _ := os.Stat(path)
 			if err := os.Truncate(path, fi.Size()/2); err != nil {
@@ -227,6 +241,11 @@ func TestSalvage(t *testing.T) {
 			lost := strings.Join(r.Lost, "\n")
 			if tt.lost == "" && lost != "" || !strings.Contains(lost, tt.lost) {
 				t.Errorf("lost %q, want %q", r.Lost, tt.lost)
+			}
+			// What docs/admin.md tells the admin to do next must pass.
+			cr, err := CheckFile(dst, CheckOptions{Key: mustKey(t, testKeyHex), Timeout: time.Second})
+			if err != nil || !cr.OK() {
+				t.Errorf("store check of the salvaged file: %+v, %v\nrepaired: %q", cr, err, r.Repaired)
 			}
 			db := openTestDBAt(t, dst, true) // verified at cleanup
 			if err := db.Verify(); err != nil {

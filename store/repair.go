@@ -25,7 +25,7 @@ func repair(tx *bbolt.Tx, key *Key, r *SalvageReport) error {
 		v = 0
 	}
 	if v == 0 {
-		r.repaired("no schema version: the next read-write Open applies the migrations")
+		r.NeedsMigration = true
 		if tx.Bucket([]byte(bucketMeta)) == nil {
 			return nil // nothing derived can be checked without the buckets
 		}

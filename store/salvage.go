@@ -36,6 +36,11 @@ type SalvageReport struct {
 	// 100 entries; the More fields count the rest.
 	Lost, Repaired         []string
 	MoreLost, MoreRepaired int
+	// NeedsMigration says the schema version was lost and the migrations
+	// are still to be applied: Salvage applies them itself when given a
+	// key; without one, the next read-write Open does (until then a
+	// check reports the file as needing migration).
+	NeedsMigration bool
 }
 
 func (r *SalvageReport) lost(format string, args ...any) {
@@ -61,8 +66,9 @@ func (r *SalvageReport) repaired(format string, args ...any) {
 // what the store derives (the reverse directions of mappings, the time
 // index of message refs, the outbox counter and sequences) and drops
 // records that no longer decode, so the result opens and passes Verify
-// (with opts.Key, when given). A lost schema version is left unset, so the
-// next Open re-applies the migrations. dst is written as dst+".tmp" and
+// (with opts.Key, when given). A lost schema version is restored by
+// applying the migrations again, which needs opts.Key; without it the
+// report says NeedsMigration and the next read-write Open applies them. dst is written as dst+".tmp" and
 // renamed when complete. Stop xgate first: Salvage waits for src's lock
 // like CheckFile.
 func Salvage(src, dst string, opts SalvageOptions) (*SalvageReport, error) {
@@ -101,6 +107,9 @@ func Salvage(src, dst string, opts SalvageOptions) (*SalvageReport, error) {
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil && r.NeedsMigration && opts.Key != nil {
+		err = migrateSalvaged(tmp, opts.Key, r)
+	}
 	if err == nil {
 		err = os.Rename(tmp, dst)
 	}
@@ -109,6 +118,22 @@ func Salvage(src, dst string, opts SalvageOptions) (*SalvageReport, error) {
 		return nil, fmt.Errorf("store: salvage to %s: %w", dst, err)
 	}
 	return r, nil
+}
+
+// migrateSalvaged opens the salvaged file read-write once, which applies
+// the migrations a lost schema version calls for, so that the result
+// passes a check straight away.
+func migrateSalvaged(path string, key *Key, r *SalvageReport) error {
+	db, err := Open(path, Options{Key: key, Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("applying the migrations: %w", err)
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	r.NeedsMigration = false
+	r.repaired("schema version restored: the migrations were applied again")
+	return nil
 }
 
 // copyReadable walks rf and writes every bucket and key it can read into

@@ -143,6 +143,9 @@ func (c *cli) storeSalvage(src, dst string, key *store.Key) int {
 	}
 	list("could not be read", r.Lost, r.MoreLost)
 	list("repaired", r.Repaired, r.MoreRepaired)
+	if r.NeedsMigration {
+		fmt.Fprintf(w, "Its schema version was lost and no store key was given, so the migrations are still to be applied: xgate applies them when it opens the file, and until then `xgate store check` reports that it needs migration.\n")
+	}
 	fmt.Fprintf(w, "Check it with `xgate store check --db %s`, then stop xgate, keep the damaged file aside and move %s in its place.\n", dst, dst)
 	return exitOK
 }
