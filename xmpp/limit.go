@@ -27,7 +27,7 @@ type SenderLimits struct {
 	// not limited.
 	Rates map[string]Rate
 	// Reply sends the resource-constraint answer to an excess iq get or
-	// set. It must not block: use Component.TrySendRaw. Nil drops those
+	// set or message with a body. It must not block: use Component.TrySendRaw. Nil drops those
 	// too (they are then counted as dropped).
 	Reply func(b []byte) error
 	// MaxSenders bounds the senders tracked at once (default 10,000).
@@ -39,7 +39,8 @@ type SenderLimits struct {
 
 // SenderLimiterStats counts what a SenderLimiter held back.
 type SenderLimiterStats struct {
-	// Answered counts excess iq get/set answered with resource-constraint.
+	// Answered counts excess iq get/set and messages with a body answered
+	// with resource-constraint.
 	Answered uint64
 	// Dropped counts other excess stanzas (and answers Reply refused).
 	Dropped uint64
@@ -73,8 +74,9 @@ var _ Handler = (*SenderLimiter)(nil)
 
 // LimitSenders returns a Handler that limits each sender (by bare JID) to
 // the rate of its class before handing stanzas to next. Excess iq get and
-// set are answered with a resource-constraint error (type wait) through
-// cfg.Reply, which must not block; other excess stanzas are dropped. All
+// set, and excess messages with a body, are answered with a
+// resource-constraint error (type wait) through cfg.Reply, which must not
+// block; other excess stanzas (presences, chat states) are dropped. All
 // are counted (Stats). Memory is bounded by cfg.MaxSenders: a sender not
 // seen for a while costs nothing once its bucket would be full again, and
 // when the table is full the least recently seen sender is forgotten.
@@ -117,14 +119,33 @@ func (l *SenderLimiter) HandleStanza(ctx context.Context, s Stanza) {
 		l.next.HandleStanza(ctx, s)
 		return
 	}
-	if iq, ok := s.(*IQ); ok && (iq.Type == IQGet || iq.Type == IQSet) && l.cfg.Reply != nil {
-		e := NewStanzaError(CondResourceConstraint, "")
-		if l.cfg.Reply(Encode(iq.ErrorReply(e))) == nil {
+	if reply := excessAnswer(s); reply != nil && l.cfg.Reply != nil {
+		if l.cfg.Reply(Encode(reply)) == nil {
 			l.answered.Add(1)
 			return
 		}
 	}
 	l.dropped.Add(1)
+}
+
+// excessAnswer is the resource-constraint error (type wait) that tells the
+// sender a stanza over its share was not handled: for an iq get or set,
+// which would otherwise wait for its answer, and for a message with a
+// body, which would otherwise be lost without the sender knowing. Nil for
+// the rest (presences, chat states, results, errors), which are dropped.
+func excessAnswer(s Stanza) Stanza {
+	e := NewStanzaError(CondResourceConstraint, "")
+	switch s := s.(type) {
+	case *IQ:
+		if s.Type == IQGet || s.Type == IQSet {
+			return s.ErrorReply(e)
+		}
+	case *Message:
+		if s.Body != "" && s.Type != "error" {
+			return Bounce(s, e)
+		}
+	}
+	return nil
 }
 
 // allow takes a token from from's bucket if it has one.

@@ -57,6 +57,8 @@ func stanza(kind, from, typ, id string) xmpp.Stanza {
 		return &xmpp.IQ{Header: h, Payload: xmpp.NewElement("http://jabber.org/protocol/disco#info", "query")}
 	case "presence":
 		return &xmpp.Presence{Header: h}
+	case "chatstate":
+		return &xmpp.Message{Header: h, Extra: []*xmpp.Element{xmpp.NewElement("http://jabber.org/protocol/chatstates", "composing")}}
 	}
 	return &xmpp.Message{Header: h, Body: "x"}
 }
@@ -84,12 +86,14 @@ func TestLimitSenders(t *testing.T) {
 				{advance: 3 * time.Second, kind: "iq", from: "x@evil.example", typ: "set", n: 5},
 			},
 			passed: 4, answered: 6},
-		{name: "excess messages and presences are dropped",
+		{name: "excess messages are answered, presences and chat states dropped",
 			steps: []step{
 				{kind: "message", from: "x@evil.example", typ: "chat", n: 4},
 				{kind: "presence", from: "x@evil.example", n: 4},
+				{kind: "chatstate", from: "x@evil.example", typ: "chat", n: 3},
+				{kind: "message", from: "x@evil.example", typ: "error", n: 2},
 			},
-			passed: 2, dropped: 6},
+			passed: 2, answered: 2, dropped: 4 + 3 + 2, wantReplyContains: `<body>x</body><error type="wait"><resource-constraint`},
 		{name: "excess results and errors are never answered",
 			steps: []step{
 				{kind: "iq", from: "x@evil.example", typ: "result", n: 3},
@@ -101,14 +105,14 @@ func TestLimitSenders(t *testing.T) {
 				{kind: "message", from: "x@evil.example/a", n: 2},
 				{kind: "message", from: "x@evil.example/b", n: 2},
 			},
-			passed: 2, dropped: 2},
+			passed: 2, answered: 2},
 		{name: "senders are independent and classes differ",
 			steps: []step{
 				{kind: "message", from: "x@evil.example", n: 3},
 				{kind: "message", from: "y@evil.example", n: 3},
 				{kind: "message", from: "u@friends.example", n: 6},
 			},
-			passed: 2 + 2 + 5, dropped: 1 + 1 + 1},
+			passed: 2 + 2 + 5, answered: 1 + 1 + 1},
 		{name: "a class without a rate is not limited",
 			steps:  []step{{kind: "iq", from: "root@admin.example", typ: "get", n: 1000}},
 			passed: 1000},
