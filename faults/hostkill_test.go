@@ -180,7 +180,16 @@ func testHostServerKill(t *testing.T, h hostKind) {
 	if tl.Lost > 0 {
 		t.Logf("network→XMPP lost: %v", out2ranges(in.Lost()))
 	}
-	if tl.Lost > 0 || tl.Reordered > 0 || tl.Unknown > 0 || tl.Duplicated > kills*crashWindow() {
+	// ejabberd answers the delivery barrier once its router has taken the
+	// stanzas written before it, not once the recipient's session (another
+	// Erlang process) has written or stored them: a kill can lose what a
+	// session still held (docs/reliability.md). Prosody routes in order in
+	// one process, so nothing may be lost there.
+	allowedLost := 0
+	if h.name == "ejabberd" {
+		allowedLost = kills
+	}
+	if tl.Lost > allowedLost || tl.Reordered > 0 || tl.Unknown > 0 || tl.Duplicated > kills*crashWindow() {
 		t.Errorf("network→XMPP: %v (duplicates allowed: %d per kill)\n%s", tl, crashWindow(), r.logTail(20))
 	}
 	lost := out.Lost()
