@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,15 +33,29 @@ func TestHelperGatewayProcess(t *testing.T) {
 		os.Exit(3)
 	}
 	tr := bridgetest.New()
+	connected := make(chan struct{})
+	var once sync.Once
 	gw, err := bridge.New(bridge.Config{
-		Name:      "fake",
-		Component: xmpp.ComponentConfig{Addr: os.Getenv("XGATE_HELPER_COMPONENT"), Domain: gwDomain, Secret: "s3cret"},
-		Access:    bridge.Access{Allow: []string{"localhost"}},
+		Name: "fake",
+		Component: xmpp.ComponentConfig{Addr: os.Getenv("XGATE_HELPER_COMPONENT"), Domain: gwDomain, Secret: "s3cret",
+			OnState: func(s xmpp.State, _ error) {
+				if s == xmpp.StateConnected {
+					once.Do(func() { close(connected) })
+				}
+			}},
+		Access: bridge.Access{Allow: []string{"localhost"}},
 	}, tr, db, logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	go gw.Run(context.Background())
+	// Register only once the component is there, or Prosody answers
+	// "Component unavailable".
+	select {
+	case <-connected:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the component never connected")
+	}
 	ctx := context.Background()
 	c := prosodytest.Dial(ctx, t, os.Getenv("XGATE_HELPER_C2S"), "alice", "localhost", "pw")
 	res, err := c.Request(ctx, &xmpp.IQ{Header: xmpp.Header{To: jid.MustParse(gwDomain), Type: xmpp.IQSet}, Payload: xmpp.NewElement(bridge.NSRegister, "query").Append(registerForm("good-alice"))})
