@@ -131,11 +131,16 @@ func TestRateLimitStormThroughProsody(t *testing.T) {
 			}
 		}
 	}
-	if n := fake.EarlyRequests(); n != 0 {
-		t.Errorf("%d requests while a limit held", n)
+	// The two chats post concurrently: a post of one chat already on its
+	// way when the other's global 429 comes back reaches the fake during
+	// the hold (Discord would answer it 429 too). At most one such post per
+	// other chat; any more means a limit was not followed.
+	inFlight := len(chats) - 1
+	if n := fake.EarlyRequests(); n > inFlight {
+		t.Errorf("%d requests while a limit held (at most %d in flight allowed)", n, inFlight)
 	}
-	if n := fake.RateLimited(); n != scripted429s {
-		t.Errorf("%d answers were 429, want the %d scripted: the bucket's headers were not followed", n, scripted429s)
+	if n := fake.RateLimited(); n < scripted429s || n > scripted429s+fake.EarlyRequests() {
+		t.Errorf("%d answers were 429, want the %d scripted (plus %d early): the bucket's headers were not followed", n, scripted429s, fake.EarlyRequests())
 	}
 	// Lower bound: the global limit holds both chats, then the per-route
 	// ones fall on one chat or the other, in order within each.
