@@ -219,8 +219,11 @@ func (sc *senderCards) fetch(ctx context.Context, url string) ([]byte, string, e
 // user: the network's profile (Profiler), with the picture that the
 // person's messages named when the profile has none; when the network
 // has no profile of them, the name and picture of their messages alone.
-// It does network I/O: never call it on the dispatcher.
-func (ac *accounts) personVCard(ctx context.Context, acc *account, uid UserID) (*xmpp.Element, *xmpp.StanzaError) {
+// The photo is the picture the vCard shows, for XEP-0153 (unknown when a
+// picture the messages named could not be fetched): the caller answers,
+// then gives it to learnPhoto. It does network I/O: never call it on the
+// dispatcher.
+func (ac *accounts) personVCard(ctx context.Context, acc *account, uid UserID) (*xmpp.Element, photo, *xmpp.StanzaError) {
 	card, carded := ac.senders.card(acc.user, uid)
 	var p Profile
 	sess, state, _ := acc.snapshot()
@@ -229,20 +232,39 @@ func (ac *accounts) personVCard(ctx context.Context, acc *account, uid UserID) (
 	case state == LoggedIn && ok:
 		var err error
 		if p, err = pr.Profile(ctx, uid); err != nil && !(carded && errors.Is(err, ErrNotFound)) {
-			return nil, sendError(err)
+			return nil, photo{}, sendError(err)
 		}
 	case !carded:
-		return nil, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, "No profile available now.")
+		return nil, photo{}, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, "No profile available now.")
 	}
 	if p.Name == "" {
 		p.Name = card.name
 	}
+	pictured := true // the vCard shows the picture there is, or that there is none
 	if len(p.Avatar) == 0 && card.avatarURL != "" {
 		if data, typ, err := ac.senders.avatar(ctx, card.avatarURL); err == nil {
 			p.Avatar, p.AvatarType = data, typ
 		} else {
+			pictured = false
 			acc.log.Debug("sender's picture not fetched", "sender", uid, "err", err)
 		}
 	}
-	return vcardElement(p), nil
+	var shown photo
+	if pictured {
+		shown = photoOf(p.Avatar)
+	}
+	return vcardElement(p), shown, nil
+}
+
+// learnPhoto records the picture a person's vCard showed (avatars.go)
+// and, when it is news, has their presence sent again with its hash. An
+// unknown photo is left out.
+func (ac *accounts) learnPhoto(ctx context.Context, acc *account, uid UserID, p photo) {
+	changed, err := ac.photos.learn(acc.user, uid, p)
+	if err != nil {
+		acc.log.Warn("storing an avatar hash", "err", err)
+	}
+	if changed && ac.photoChanged != nil {
+		ac.photoChanged(ctx, acc, uid)
+	}
 }
