@@ -1,9 +1,11 @@
 package bridge
 
 import (
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"sync"
+	"time"
 
 	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp"
@@ -28,6 +30,17 @@ import (
 // client that fetched a vCard because of a hash gets the same hash back
 // and the exchange stops there.
 //
+// A picture that changes on the network is noticed without fetching it:
+// the URL the network gives for a contact (Contact.AvatarURL) or that a
+// person's messages carry (MessageEvent.SenderAvatarURL) changes. Then,
+// and only for a person whose hash some presence already carries, the
+// gateway builds their vCard again in the background (refreshPhoto) and
+// sends their presence with the new hash. At most photoRefreshers at once
+// and one per person and user every photoRefreshEvery; a refresh that
+// finds no free slot is dropped (the next vCard request learns the
+// picture). URLs are kept in memory only: the first sight after a
+// restart is not a change.
+//
 // Hashes are kept in memory and in the store's key-value table
 // (photoNS), written only when one changes, and read all at once on first
 // use: after a restart presence still carries the hashes clients know, so
@@ -37,6 +50,13 @@ import (
 // routeKey(gateway, user, person), values the hex SHA-1 of the picture,
 // empty for none.
 const photoNS = "avatar-sha1"
+
+// Bounds of the refreshes of changed pictures.
+const (
+	photoRefreshers   = 4
+	photoRefreshEvery = time.Minute
+	maxPhotoURLs      = 100_000
+)
 
 // maxPhotoHashes bounds the hashes kept; beyond it a person's hash stays
 // unknown (no update element) until some are forgotten by a restart.
@@ -78,12 +98,22 @@ type photoHashes struct {
 	loadOnce sync.Once
 	mu       sync.Mutex
 	hashes   map[string]string // routeKey → hex SHA-1, "" for none
+	// urls are the picture URLs last given for contacts; refreshed when
+	// each person's picture was last refreshed (both forgotten at once
+	// when full).
+	urls      map[string]string
+	refreshed map[string]time.Time
+	// slots bound the refreshes running at once.
+	slots chan struct{}
 }
 
 // newPhotoHashes returns the hashes of gateway's persons, stored in db
 // (nil to keep them in memory only). It does no I/O.
 func newPhotoHashes(gateway string, db *store.DB) *photoHashes {
-	return &photoHashes{gateway: gateway, db: db, hashes: map[string]string{}}
+	return &photoHashes{
+		gateway: gateway, db: db, hashes: map[string]string{},
+		urls: map[string]string{}, refreshed: map[string]time.Time{}, slots: make(chan struct{}, photoRefreshers),
+	}
 }
 
 // load reads the stored hashes, once.
@@ -148,4 +178,71 @@ func (ph *photoHashes) learn(user jid.JID, uid UserID, p photo) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// contactURL records the picture URL the network gave for contact uid of
+// user, and reports whether it replaced another one.
+func (ph *photoHashes) contactURL(user jid.JID, uid UserID, url string) bool {
+	if ph == nil {
+		return false
+	}
+	k := routeKey(ph.gateway, user.Bare(), uid)
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	old, had := ph.urls[k]
+	if !had && len(ph.urls) >= maxPhotoURLs {
+		clear(ph.urls)
+	}
+	ph.urls[k] = url
+	return had && old != url
+}
+
+// startRefresh reports whether the picture of uid for user is to be
+// refreshed now: a presence carries its hash, none was refreshed lately,
+// and a slot is free (taken; done gives it back).
+func (ph *photoHashes) startRefresh(user jid.JID, uid UserID, now time.Time) (done func(), ok bool) {
+	if ph == nil || !ph.get(user, uid).known {
+		return nil, false
+	}
+	k := routeKey(ph.gateway, user.Bare(), uid)
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	if last, was := ph.refreshed[k]; was && now.Sub(last) < photoRefreshEvery {
+		return nil, false
+	}
+	select {
+	case ph.slots <- struct{}{}:
+	default:
+		return nil, false
+	}
+	if len(ph.refreshed) >= maxPhotoURLs {
+		clear(ph.refreshed)
+	}
+	ph.refreshed[k] = now
+	return func() { <-ph.slots }, true
+}
+
+// refreshPhoto builds the vCard of uid for acc's user again, in the
+// background, after the network gave another picture URL for them, so
+// that their presence carries the new picture's hash (bounded:
+// startRefresh).
+func (ac *accounts) refreshPhoto(acc *account, uid UserID) {
+	done, ok := ac.photos.startRefresh(acc.user, uid, time.Now())
+	if !ok || !ac.life.running() {
+		if ok {
+			done()
+		}
+		return
+	}
+	ac.life.wg.Go(func() {
+		defer done()
+		ctx, cancel := context.WithTimeout(ac.life.ctx, 20*time.Second)
+		defer cancel()
+		_, shown, se := ac.personVCard(ctx, acc, uid)
+		if se != nil {
+			acc.log.Debug("refreshing a changed picture", "person", uid, "err", se)
+			return
+		}
+		ac.learnPhoto(ctx, acc, uid, shown)
+	})
 }

@@ -74,3 +74,60 @@ func TestPhotoHashes(t *testing.T) {
 		t.Fatalf("another gateway's hashes: %+v", got)
 	}
 }
+
+// TestPhotoRefreshBounds: a changed picture is refreshed only for a
+// person whose hash is known, at most once a minute each, and at most
+// photoRefreshers at once.
+func TestPhotoRefreshBounds(t *testing.T) {
+	ph := newPhotoHashes("fake", nil)
+	user := jid.MustParse("alice@example.org")
+	t0 := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	for i := range photoRefreshers + 1 {
+		if _, err := ph.learn(user, UserID(rune('a'+i)), photoOf([]byte{byte(i)})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var dones []func()
+	steps := []struct {
+		name string
+		uid  UserID
+		at   time.Time
+		want bool
+	}{
+		{"hash unknown", "z", t0, false},
+		{"known", "a", t0, true},
+		{"again within a minute", "a", t0.Add(30 * time.Second), false},
+		{"another person", "b", t0, true},
+		{"a third", "c", t0, true},
+		{"a fourth fills the slots", "d", t0, true},
+		{"no slot left", "e", t0, false},
+	}
+	for _, s := range steps {
+		done, ok := ph.startRefresh(user, s.uid, s.at)
+		if ok != s.want {
+			t.Fatalf("%s: %v, want %v", s.name, ok, s.want)
+		}
+		if ok {
+			dones = append(dones, done)
+		}
+	}
+	dones[0]()
+	if _, ok := ph.startRefresh(user, "e", t0); !ok {
+		t.Fatal("a slot given back is not taken")
+	}
+	if _, ok := ph.startRefresh(user, "a", t0.Add(photoRefreshEvery)); ok {
+		t.Fatal("a refresh with every slot taken")
+	}
+	dones[1]()
+	if _, ok := ph.startRefresh(user, "a", t0.Add(photoRefreshEvery)); !ok {
+		t.Fatal("no refresh a minute later")
+	}
+	for _, tc := range []struct {
+		url  string
+		want bool
+	}{{"https://a/1", false}, {"https://a/1", false}, {"https://a/2", true}, {"", true}, {"", false}} {
+		if got := ph.contactURL(user, "a", tc.url); got != tc.want {
+			t.Fatalf("contact URL %q: changed %v, want %v", tc.url, got, tc.want)
+		}
+	}
+}

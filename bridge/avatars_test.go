@@ -3,6 +3,9 @@ package bridge_test
 import (
 	"crypto/sha1"
 	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/xgate-im/xgate/bridge"
@@ -129,5 +132,58 @@ func TestOccupantPresenceCarriesPhotoHash(t *testing.T) {
 	none := e.expectPresence(func(p *xmpp.Presence) bool { return p.From == m.From && p.To.String() == me })
 	if h, ok := photoUpdate(t, none); !ok || h != "" {
 		t.Fatalf("Carol's presence: hash %q (%v), want an empty <photo/>: %s", h, ok, none.Element())
+	}
+}
+
+// A sender whose messages carry another picture than before has their
+// presence sent again with the new picture's hash, without a vCard
+// request, once a presence carries their hash; before that, nothing is
+// fetched for them.
+func TestOccupantPhotoHashFollowsMessagesPicture(t *testing.T) {
+	var hits atomic.Int32
+	pics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "image/png")
+		w.Write([]byte("\x89PNG\r\n\x1a\n" + r.URL.Path))
+	}))
+	t.Cleanup(pics.Close)
+	tr := bridgetest.New()
+	tr.Caps = func(c *bridge.Capabilities) { c.Groups = true }
+	tr.SetGroups("acct-alice", bridge.GroupInfo{ID: "g1", Name: "Lounge"})
+	tr.SetMembers("g1",
+		bridge.GroupMember{User: "acct-alice", Nick: "Alice"},
+		bridge.GroupMember{User: "hook", Nick: "Deploy bot"},
+	)
+	e := newEnvWith(t, tr, func(c *bridge.Config) { c.AvatarClient = pics.Client() })
+	e.register(alice, "good-alice")
+	me := alice + "/phone"
+	e.join(me, loungeRes+"alice", `<history maxstanzas='0'/>`)
+	hookOcc := loungeRes + "Deploy bot"
+	say := func(id, pic string) {
+		t.Helper()
+		ev := bridge.MessageEvent{Chat: loungeChat, Sender: "hook", ID: bridge.MessageID(id), Text: id, SenderName: "Deploy bot", SenderAvatarURL: pics.URL + pic}
+		if err := tr.Emit(e.ctx(), "acct-alice", ev); err != nil {
+			t.Fatal(err)
+		}
+		e.expectMessage(func(m *xmpp.Message) bool { return m.Body == id })
+	}
+	say("m1", "/a.png")
+	say("m2", "/b.png")
+	e.send(`<iq type='get' id='v1' from='%s' to='%s'><vCard xmlns='vcard-temp'/></iq>`, me, hookOcc)
+	if iq := e.expectIQ("v1"); iq.Type != xmpp.IQResult || iq.Payload.Child("", "PHOTO") == nil {
+		t.Fatalf("vCard %s", iq.Element())
+	}
+	if n := hits.Load(); n != 1 {
+		t.Fatalf("%d pictures fetched, want 1 (the vCard's)", n)
+	}
+	hashOf := func(path string) string { return sha1Hex([]byte("\x89PNG\r\n\x1a\n" + path)) }
+	p := e.expectPresence(func(p *xmpp.Presence) bool { return p.From.String() == hookOcc && p.To.String() == me })
+	if h, _ := photoUpdate(t, p); h != hashOf("/b.png") {
+		t.Fatalf("after the vCard: %s", p.Element())
+	}
+	say("m3", "/c.png")
+	p = e.expectPresence(func(p *xmpp.Presence) bool { return p.From.String() == hookOcc && p.To.String() == me })
+	if h, _ := photoUpdate(t, p); h != hashOf("/c.png") {
+		t.Fatalf("after a message with another picture: %s, want hash %s", p.Element(), hashOf("/c.png"))
 	}
 }

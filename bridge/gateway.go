@@ -315,7 +315,7 @@ func (g *Gateway) assemble() {
 	if g.router.rooms != nil {
 		g.router.rooms.direct = g.router.directMessage
 	}
-	g.accounts.sink = g.accounts.senders.noting(g.fromNet.sink)
+	g.accounts.sink = g.accounts.senders.noting(g.fromNet.sink, g.accounts.refreshPhoto)
 	g.accounts.changed = g.roster.announceGateway
 	toNet, ro := g.toNet, g.roster // the hook holds the parts, not the Gateway
 	g.accounts.loggedIn = func(ctx context.Context, acc *account, sess Session) {

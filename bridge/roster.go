@@ -258,6 +258,9 @@ func (ro *roster) offer(ctx context.Context, acc *account, c Contact) (jid.JID, 
 		return jid.JID{}, false
 	}
 	ro.accounts.noteRoute(acc, c.ID)
+	if ro.accounts.photos.contactURL(acc.user, c.ID, c.AvatarURL) {
+		ro.accounts.refreshPhoto(acc, c.ID)
+	}
 	ask := false
 	ro.updateRosterItem(acc.user, cj, func(it *store.RosterItem, fresh bool) bool {
 		accepted := it.Subscription == "from" || it.Subscription == "both"

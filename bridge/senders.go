@@ -108,35 +108,44 @@ func defaultAvatarClient() *http.Client {
 }
 
 // noting wraps the sinks of accounts' sessions so that a message's sender
-// card is noted before the message is delivered.
-func (sc *senderCards) noting(sink func(*account) Sink) func(*account) Sink {
-	return func(acc *account) Sink { return cardNotingSink{sc: sc, user: acc.user, next: sink(acc)} }
+// card is noted before the message is delivered. repictured is told of a
+// sender whose messages carry another picture than before.
+func (sc *senderCards) noting(sink func(*account) Sink, repictured func(*account, UserID)) func(*account) Sink {
+	return func(acc *account) Sink {
+		return &cardNotingSink{sc: sc, acc: acc, repictured: repictured, next: sink(acc)}
+	}
 }
 
 // cardNotingSink notes the sender cards of a session's messages.
 type cardNotingSink struct {
-	sc   *senderCards
-	user jid.JID
-	next Sink
+	sc         *senderCards
+	acc        *account
+	repictured func(*account, UserID)
+	next       Sink
 }
 
 // Emit implements Sink.
-func (s cardNotingSink) Emit(ctx context.Context, ev Event) error {
+func (s *cardNotingSink) Emit(ctx context.Context, ev Event) error {
 	if m, ok := ev.(MessageEvent); ok && !m.FromSelf && (m.SenderName != "" || m.SenderAvatarURL != "") {
-		s.sc.note(s.user, m.Sender, senderCard{name: m.SenderName, avatarURL: m.SenderAvatarURL})
+		if s.sc.note(s.acc.user, m.Sender, senderCard{name: m.SenderName, avatarURL: m.SenderAvatarURL}) && s.repictured != nil {
+			s.repictured(s.acc, m.Sender)
+		}
 	}
 	return s.next.Emit(ctx, ev)
 }
 
-// note remembers what a message said about its sender.
-func (sc *senderCards) note(user jid.JID, uid UserID, c senderCard) {
+// note remembers what a message said about its sender, and reports
+// whether it replaced another picture URL.
+func (sc *senderCards) note(user jid.JID, uid UserID, c senderCard) bool {
 	k := senderKey{user.Bare().String(), uid}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	if _, ok := sc.cards[k]; !ok && len(sc.cards) >= maxSenderCards {
+	old, had := sc.cards[k]
+	if !had && len(sc.cards) >= maxSenderCards {
 		clear(sc.cards)
 	}
 	sc.cards[k] = c
+	return had && old.avatarURL != c.avatarURL
 }
 
 // card returns what the last message of uid to user said about them.
