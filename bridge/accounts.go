@@ -48,6 +48,10 @@ type accounts struct {
 	// senders keeps the names and pictures that messages give for their
 	// senders, for the vCards of people without a profile (senders.go).
 	senders *senderCards
+	// photos are the XEP-0153 hashes of persons' pictures (avatars.go);
+	// photoChanged shows a person's presence again, with a new hash.
+	photos       *photoHashes
+	photoChanged func(ctx context.Context, acc *account, uid UserID)
 
 	// logins are the accounts waiting to log in; afterLogin the work
 	// that follows each login (the contact list, the roster pushes).

@@ -271,7 +271,7 @@ func (g *Gateway) assemble() {
 	g.accounts = &accounts{
 		name: name, info: g.info, tr: g.tr, db: g.db, log: g.log, metrics: g.metrics,
 		life: g.life, out: g.deliv, live: map[store.AccountKey]*account{}, byRemote: map[AccountID][]*account{},
-		senders: newSenderCards(g.cfg.AvatarClient), loaded: make(chan struct{}),
+		senders: newSenderCards(g.cfg.AvatarClient), photos: newPhotoHashes(name, g.db), loaded: make(chan struct{}),
 	}
 	g.roster = &roster{
 		name: name, info: g.info, access: access, domain: g.domain, db: g.db, contacts: contacts,
@@ -315,7 +315,7 @@ func (g *Gateway) assemble() {
 	if g.router.rooms != nil {
 		g.router.rooms.direct = g.router.directMessage
 	}
-	g.accounts.sink = g.accounts.senders.noting(g.fromNet.sink)
+	g.accounts.sink = g.accounts.senders.noting(g.fromNet.sink, g.accounts.refreshPhoto)
 	g.accounts.changed = g.roster.announceGateway
 	toNet, ro := g.toNet, g.roster // the hook holds the parts, not the Gateway
 	g.accounts.loggedIn = func(ctx context.Context, acc *account, sess Session) {
@@ -323,6 +323,13 @@ func (g *Gateway) assemble() {
 		ro.pushUserPresence(acc, sess)
 	}
 	g.accounts.syncContacts = ro.syncContacts
+	rms := g.fromNet.rooms
+	g.accounts.photoChanged = func(ctx context.Context, acc *account, uid UserID) {
+		ro.photoChanged(ctx, acc, uid)
+		if rms != nil {
+			rms.photoChanged(ctx, acc, uid)
+		}
+	}
 }
 
 // Name returns the instance name.

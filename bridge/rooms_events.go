@@ -194,7 +194,7 @@ func (r *rooms) onMember(ctx context.Context, acc *account, ev MemberEvent) {
 	v.mu.Unlock()
 	for _, c := range send {
 		for _, res := range to {
-			_ = r.out.send(ctx, occupantPresence(room, res, r.remoteOccupant(room, c.m), c.gone))
+			_ = r.out.send(ctx, occupantPresence(room, res, r.remoteOccupant(room, res, c.m), c.gone))
 		}
 	}
 }
@@ -218,7 +218,7 @@ func (r *rooms) onPresence(ctx context.Context, acc *account, u UserID, pr Prese
 		if !ok {
 			continue
 		}
-		o := r.remoteOccupant(room, m)
+		o := r.remoteOccupant(room, acc.user, m)
 		o.Presence = &pr
 		for _, res := range to {
 			r.out.sendEphemeral(ctx, occupantPresence(room, res, o, false))

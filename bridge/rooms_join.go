@@ -200,7 +200,7 @@ func (r *rooms) join(ctx context.Context, p *xmpp.Presence) {
 	v.mu.Unlock()
 
 	slices.SortFunc(occupants, func(a, b GroupMember) int { return strings.Compare(a.Nick, b.Nick) })
-	for _, o := range r.remoteOccupants(room, occupants) {
+	for _, o := range r.remoteOccupants(room, user, occupants) {
 		_ = r.out.send(ctx, occupantPresence(room, user, o, false))
 	}
 	statuses := []int{statusNonAnonymous, statusSelf}
@@ -317,11 +317,11 @@ const occupantWorkers = 16
 // so a large room is described by several workers at once, whose writes
 // share commits (the store's group commit) rather than waiting for one
 // each.
-func (r *rooms) remoteOccupants(room jid.JID, ms []GroupMember) []occupant {
+func (r *rooms) remoteOccupants(room, user jid.JID, ms []GroupMember) []occupant {
 	out := make([]occupant, len(ms))
 	if len(ms) <= occupantWorkers {
 		for i, m := range ms {
-			out[i] = r.remoteOccupant(room, m)
+			out[i] = r.remoteOccupant(room, user, m)
 		}
 		return out
 	}
@@ -330,7 +330,7 @@ func (r *rooms) remoteOccupants(room jid.JID, ms []GroupMember) []occupant {
 	for range occupantWorkers {
 		wg.Go(func() {
 			for i := range next {
-				out[i] = r.remoteOccupant(room, ms[i])
+				out[i] = r.remoteOccupant(room, user, ms[i])
 			}
 		})
 	}
@@ -342,9 +342,10 @@ func (r *rooms) remoteOccupants(room jid.JID, ms []GroupMember) []occupant {
 	return out
 }
 
-// remoteOccupant describes a remote member as an occupant.
-func (r *rooms) remoteOccupant(room jid.JID, m GroupMember) occupant {
-	o := occupant{Nick: m.Nick, Role: m.Role, ID: occupantID(room, string(m.User))}
+// remoteOccupant describes a remote member as an occupant, as user sees
+// them.
+func (r *rooms) remoteOccupant(room, user jid.JID, m GroupMember) occupant {
+	o := occupant{Nick: m.Nick, Role: m.Role, ID: occupantID(room, string(m.User)), Photo: r.accounts.photos.get(user, m.User)}
 	if cj, err := r.contacts.jidFor(m.User); err == nil {
 		o.RealJID = cj
 	}

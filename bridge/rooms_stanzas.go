@@ -43,6 +43,9 @@ type occupant struct {
 	// Presence is the person's presence on the network, when known. A
 	// member who is offline stays an occupant, shown extended away.
 	Presence *Presence
+	// Photo is what the user's vCard of the person showed of their
+	// picture: its XEP-0153 hash goes with the presence when known.
+	Photo photo
 }
 
 // occupantID returns the XEP-0421 id of an occupant: stable for a person
@@ -97,6 +100,9 @@ func occupantPresence(room, to jid.JID, o occupant, unavailable bool, statuses .
 	p.Extra = append(p.Extra, x)
 	if o.ID != "" {
 		p.Extra = append(p.Extra, xmpp.NewElement(NSOccupantID, "occupant-id", "id", o.ID))
+	}
+	if x := o.Photo.element(); x != nil && !unavailable {
+		p.Extra = append(p.Extra, x)
 	}
 	return p
 }

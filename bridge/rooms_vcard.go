@@ -27,7 +27,8 @@ func (r *rooms) occupantVCard(ctx context.Context, iq *xmpp.IQ) {
 	v.mu.Lock()
 	in, acc := len(v.joined) > 0, v.acc
 	uid, known := v.nicks[nick]
-	if nick == v.nick && v.nick != "" {
+	self := nick == v.nick && v.nick != ""
+	if self {
 		uid, known = v.self, true
 	}
 	v.mu.Unlock()
@@ -39,10 +40,40 @@ func (r *rooms) occupantVCard(ctx context.Context, iq *xmpp.IQ) {
 		r.out.replyError(ctx, iq, xmpp.NewStanzaError(xmpp.CondItemNotFound, "There is no such occupant in this room."))
 		return
 	}
-	card, se := r.accounts.personVCard(ctx, acc, uid)
+	card, shown, se := r.accounts.personVCard(ctx, acc, uid)
 	if se != nil {
 		r.out.replyError(ctx, iq, se)
 		return
 	}
 	r.out.reply(ctx, iq, card)
+	if !self { // the user's own picture is not shown in the room
+		r.accounts.learnPhoto(ctx, acc, uid, shown)
+	}
+}
+
+// photoChanged shows an occupant again, with the XEP-0153 hash of their
+// picture, in every room of the account's user where they are one, once
+// the user's vCard of them showed a picture that is news.
+func (r *rooms) photoChanged(ctx context.Context, acc *account, uid UserID) {
+	r.mu.Lock()
+	var vs []*roomView
+	for k, v := range r.views {
+		if k.user == acc.user {
+			vs = append(vs, v)
+		}
+	}
+	r.mu.Unlock()
+	for _, v := range vs {
+		v.mu.Lock()
+		m, ok := v.members[uid]
+		room, to := v.room, v.resources()
+		v.mu.Unlock()
+		if !ok {
+			continue
+		}
+		o := r.remoteOccupant(room, acc.user, m)
+		for _, res := range to {
+			r.out.sendEphemeral(ctx, occupantPresence(room, res, o, false))
+		}
+	}
 }

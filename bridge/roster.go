@@ -144,7 +144,24 @@ func (ro *roster) contactPresence(contact jid.JID, to jid.JID) *xmpp.Presence {
 	if p.Type == xmpp.PresenceAvailable {
 		p.Extra = append(p.Extra, disco.CapsElement(capsNode, contactDisco(ro.info)))
 	}
+	if x := ro.accounts.photos.get(to, uid).element(); x != nil {
+		p.Extra = append(p.Extra, x)
+	}
 	return p
+}
+
+// photoChanged sends a user the presence of a contact in their roster
+// whose picture became known or changed, with its XEP-0153 hash.
+func (ro *roster) photoChanged(ctx context.Context, acc *account, uid UserID) {
+	cj, err := ro.contacts.jidFor(uid)
+	if err != nil {
+		return
+	}
+	it, err := ro.db.GetRosterItem(acc.user.String(), ro.name, cj.String())
+	if err != nil || it.Subscription != "to" && it.Subscription != "both" {
+		return
+	}
+	ro.sendContactPresence(ctx, cj, acc.user)
 }
 
 func applyPresence(p *xmpp.Presence, pr Presence) {
@@ -241,6 +258,9 @@ func (ro *roster) offer(ctx context.Context, acc *account, c Contact) (jid.JID, 
 		return jid.JID{}, false
 	}
 	ro.accounts.noteRoute(acc, c.ID)
+	if ro.accounts.photos.contactURL(acc.user, c.ID, c.AvatarURL) {
+		ro.accounts.refreshPhoto(acc, c.ID)
+	}
 	ask := false
 	ro.updateRosterItem(acc.user, cj, func(it *store.RosterItem, fresh bool) bool {
 		accepted := it.Subscription == "from" || it.Subscription == "both"

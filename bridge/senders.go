@@ -108,35 +108,44 @@ func defaultAvatarClient() *http.Client {
 }
 
 // noting wraps the sinks of accounts' sessions so that a message's sender
-// card is noted before the message is delivered.
-func (sc *senderCards) noting(sink func(*account) Sink) func(*account) Sink {
-	return func(acc *account) Sink { return cardNotingSink{sc: sc, user: acc.user, next: sink(acc)} }
+// card is noted before the message is delivered. repictured is told of a
+// sender whose messages carry another picture than before.
+func (sc *senderCards) noting(sink func(*account) Sink, repictured func(*account, UserID)) func(*account) Sink {
+	return func(acc *account) Sink {
+		return &cardNotingSink{sc: sc, acc: acc, repictured: repictured, next: sink(acc)}
+	}
 }
 
 // cardNotingSink notes the sender cards of a session's messages.
 type cardNotingSink struct {
-	sc   *senderCards
-	user jid.JID
-	next Sink
+	sc         *senderCards
+	acc        *account
+	repictured func(*account, UserID)
+	next       Sink
 }
 
 // Emit implements Sink.
-func (s cardNotingSink) Emit(ctx context.Context, ev Event) error {
+func (s *cardNotingSink) Emit(ctx context.Context, ev Event) error {
 	if m, ok := ev.(MessageEvent); ok && !m.FromSelf && (m.SenderName != "" || m.SenderAvatarURL != "") {
-		s.sc.note(s.user, m.Sender, senderCard{name: m.SenderName, avatarURL: m.SenderAvatarURL})
+		if s.sc.note(s.acc.user, m.Sender, senderCard{name: m.SenderName, avatarURL: m.SenderAvatarURL}) && s.repictured != nil {
+			s.repictured(s.acc, m.Sender)
+		}
 	}
 	return s.next.Emit(ctx, ev)
 }
 
-// note remembers what a message said about its sender.
-func (sc *senderCards) note(user jid.JID, uid UserID, c senderCard) {
+// note remembers what a message said about its sender, and reports
+// whether it replaced another picture URL.
+func (sc *senderCards) note(user jid.JID, uid UserID, c senderCard) bool {
 	k := senderKey{user.Bare().String(), uid}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	if _, ok := sc.cards[k]; !ok && len(sc.cards) >= maxSenderCards {
+	old, had := sc.cards[k]
+	if !had && len(sc.cards) >= maxSenderCards {
 		clear(sc.cards)
 	}
 	sc.cards[k] = c
+	return had && old.avatarURL != c.avatarURL
 }
 
 // card returns what the last message of uid to user said about them.
@@ -219,8 +228,11 @@ func (sc *senderCards) fetch(ctx context.Context, url string) ([]byte, string, e
 // user: the network's profile (Profiler), with the picture that the
 // person's messages named when the profile has none; when the network
 // has no profile of them, the name and picture of their messages alone.
-// It does network I/O: never call it on the dispatcher.
-func (ac *accounts) personVCard(ctx context.Context, acc *account, uid UserID) (*xmpp.Element, *xmpp.StanzaError) {
+// The photo is the picture the vCard shows, for XEP-0153 (unknown when a
+// picture the messages named could not be fetched): the caller answers,
+// then gives it to learnPhoto. It does network I/O: never call it on the
+// dispatcher.
+func (ac *accounts) personVCard(ctx context.Context, acc *account, uid UserID) (*xmpp.Element, photo, *xmpp.StanzaError) {
 	card, carded := ac.senders.card(acc.user, uid)
 	var p Profile
 	sess, state, _ := acc.snapshot()
@@ -229,20 +241,39 @@ func (ac *accounts) personVCard(ctx context.Context, acc *account, uid UserID) (
 	case state == LoggedIn && ok:
 		var err error
 		if p, err = pr.Profile(ctx, uid); err != nil && !(carded && errors.Is(err, ErrNotFound)) {
-			return nil, sendError(err)
+			return nil, photo{}, sendError(err)
 		}
 	case !carded:
-		return nil, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, "No profile available now.")
+		return nil, photo{}, xmpp.NewStanzaError(xmpp.CondServiceUnavailable, "No profile available now.")
 	}
 	if p.Name == "" {
 		p.Name = card.name
 	}
+	pictured := true // the vCard shows the picture there is, or that there is none
 	if len(p.Avatar) == 0 && card.avatarURL != "" {
 		if data, typ, err := ac.senders.avatar(ctx, card.avatarURL); err == nil {
 			p.Avatar, p.AvatarType = data, typ
 		} else {
+			pictured = false
 			acc.log.Debug("sender's picture not fetched", "sender", uid, "err", err)
 		}
 	}
-	return vcardElement(p), nil
+	var shown photo
+	if pictured {
+		shown = photoOf(p.Avatar)
+	}
+	return vcardElement(p), shown, nil
+}
+
+// learnPhoto records the picture a person's vCard showed (avatars.go)
+// and, when it is news, has their presence sent again with its hash. An
+// unknown photo is left out.
+func (ac *accounts) learnPhoto(ctx context.Context, acc *account, uid UserID, p photo) {
+	changed, err := ac.photos.learn(acc.user, uid, p)
+	if err != nil {
+		acc.log.Warn("storing an avatar hash", "err", err)
+	}
+	if changed && ac.photoChanged != nil {
+		ac.photoChanged(ctx, acc, uid)
+	}
 }

@@ -41,12 +41,13 @@ func (rt *router) handleVCard(ctx context.Context, iq *xmpp.IQ) {
 	rt.life.wg.Go(func() {
 		pctx, cancel := context.WithTimeout(rt.life.ctx, 20*time.Second)
 		defer cancel()
-		v, se := rt.accounts.personVCard(pctx, acc, uid)
+		v, shown, se := rt.accounts.personVCard(pctx, acc, uid)
 		if se != nil {
 			rt.out.replyError(ctx, iq, se)
 			return
 		}
 		rt.out.reply(ctx, iq, v)
+		rt.accounts.learnPhoto(pctx, acc, uid, shown)
 	})
 }
 
