@@ -190,6 +190,32 @@ func (l *limitedReader) skip(max int) error {
 	return nil
 }
 
+// skipRest consumes the rest of the top-level element whose start tag the
+// XML decoder just returned (start), with the lexer alone, under the same
+// size and depth limits and refusing the same markup as Next, then
+// restarts the XML decoder, which still has the element open.
+func (d *Decoder) skipRest(start *Element) error {
+	l := d.in
+	l.lex.markup = false
+	for l.lex.insideStanza() {
+		_, err := l.ReadByte()
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("xmpp: connection closed mid-element: %w", io.ErrUnexpectedEOF)
+		}
+		if err != nil {
+			return d.tooLarge(start, err)
+		}
+		if l.lex.markup {
+			return &StreamError{Condition: CondRestrictedXML, Text: "markup declaration inside a stanza"}
+		}
+		if l.lex.depth-1 > d.limits.MaxDepth {
+			return &StreamError{Condition: CondPolicyViolation, Text: fmt.Sprintf("element nesting deeper than %d", d.limits.MaxDepth)}
+		}
+	}
+	d.restart()
+	return nil
+}
+
 // restart replaces the XML decoder after a skip with one that first reads
 // a copy of the stream header, which is consumed here.
 func (d *Decoder) restart() {
