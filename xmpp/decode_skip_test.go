@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/xgate-im/xgate/xmpp"
+	"github.com/xgate-im/xgate/xmpp/xmpptest"
 )
 
 // skipGroupchat is the filter of the skip tests: groupchat messages to
@@ -103,5 +104,32 @@ func TestDecoderSetSkip(t *testing.T) {
 				t.Errorf("end %T %v", err, err)
 			}
 		})
+	}
+}
+
+// A component's filters drop what they match before the handler, count
+// it, and let the rest through in order.
+func TestComponentSkipStanzas(t *testing.T) {
+	srv := xmpptest.NewServer(t, "s3cret")
+	h := startComponentOn(t, srv, "s3cret", nil)
+	h.comp.SkipStanzas(skipGroupchat)
+	h.comp.SkipStanzas(func(start *xmpp.Element) bool { return start.AttrValue("id") == "drop" })
+	ctx := ctxTimeout(t)
+	conn, err := h.srv.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(t, xmpp.StateConnected)
+	conn.Send("<message from='room@muc.example/bob' to='puppet@gw.example' type='groupchat' id='g1'><body>hi</body></message>" +
+		"<presence from='room@muc.example/bob' to='puppet@gw.example' id='drop'/>" +
+		"<message from='room@muc.example/bob' to='listener@gw.example' type='groupchat' id='g2'><body>hi</body></message>" +
+		"<presence from='room@muc.example/bob' to='puppet@gw.example' id='p1'/>")
+	for _, want := range []string{"g2", "p1"} {
+		if s := h.next(t); s.Head().ID != want {
+			t.Fatalf("got %s, want %s", s.Head().ID, want)
+		}
+	}
+	if n := h.comp.Stats().Skipped; n != 2 {
+		t.Fatalf("Skipped = %d, want 2", n)
 	}
 }

@@ -56,6 +56,7 @@ type room struct {
 
 	mu       sync.Mutex
 	byJID    map[jid.JID]*occupant // every occupant we made, by full JID
+	puppetTo map[string]bool       // the puppets' full JIDs, as strings, for skip
 	byNick   map[string]*occupant  // those in the room (or joining), by nick
 	puppets  map[string]*occupant  // by member and sender
 	listener *occupant
@@ -71,7 +72,7 @@ type room struct {
 func newRoom(h *Hub) *room {
 	r := &room{
 		h: h, jid: h.cfg.Room,
-		byJID: map[jid.JID]*occupant{}, byNick: map[string]*occupant{},
+		byJID: map[jid.JID]*occupant{}, byNick: map[string]*occupant{}, puppetTo: map[string]bool{},
 		puppets: map[string]*occupant{}, waits: map[string]chan error{}, sids: map[string]string{}, groups: map[string]string{}, aliases: map[string]string{},
 	}
 	first := h.cfg.Networks[0]
@@ -117,7 +118,31 @@ func (r *room) puppet(network, sender, name string) (*occupant, error) {
 	o := &occupant{jid: full, comp: n.Component, network: network, base: name}
 	r.puppets[key] = o
 	r.byJID[full] = o
+	r.puppetTo[full.String()] = true
 	return o, nil
+}
+
+// skip is the components' filter of the room's stanzas (installed by
+// Mux.Add): it drops, unread, the room's messages to the puppets, except
+// the reflections of the messages they sent. The room sends every message
+// to every occupant; the listener's copy is the one read (onMessage), and
+// a puppet's copy matters only when it confirms a message the puppet sent,
+// which carries the ID being awaited. Presence, errors, IQs and private
+// messages to the puppets are not dropped. A JID written other than as
+// this side writes it (another case, say) is not recognized: the stanza is
+// then decoded and handled as before.
+func (r *room) skip(start *xmpp.Element) bool {
+	if start.Name.Local != "message" || start.Name.Space != xmpp.NSComponent || start.AttrValue("type") != xmpp.MessageGroupchat {
+		return false
+	}
+	from, room := start.AttrValue("from"), r.jid.String()
+	if len(from) <= len(room) || from[len(room)] != '/' || from[:len(room)] != room {
+		return false
+	}
+	to, id := start.AttrValue("to"), start.AttrValue("id")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.puppetTo[to] && r.waits[id] == nil
 }
 
 // nickFor is the nick tried at the attempt-th join of an occupant: its
