@@ -37,10 +37,18 @@ func TestSkipPuppetCopies(t *testing.T) {
 	if len(filters) != 1 {
 		t.Fatalf("%d filters installed, want 1", len(filters))
 	}
-	if _, err := h.room.puppet("slack", "u1", "Alice"); err != nil {
+	alice, err := h.room.puppet("slack", "u1", "Alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol, err := h.room.puppet("slack", "u3", "Carol")
+	if err != nil {
 		t.Fatal(err)
 	}
 	h.room.waits["awaited"] = make(chan error, 1)
+	h.room.waitBy["awaited"] = alice
+	h.room.waits["carol-1"] = make(chan error, 1)
+	h.room.waitBy["carol-1"] = carol
 	const (
 		puppet   = "u1@slack.localhost/bridge-g"
 		listener = "slack.localhost/bridge-g"
@@ -53,6 +61,7 @@ func TestSkipPuppetCopies(t *testing.T) {
 		{"a puppet's copy", "<message type='groupchat' from='" + bob + "' to='" + puppet + "' id='m1'><body>hi</body></message>", true},
 		{"a puppet's copy without id", "<message type='groupchat' from='" + bob + "' to='" + puppet + "'><body>hi</body></message>", true},
 		{"the reflection awaited", "<message type='groupchat' from='room@conference.localhost/Alice' to='" + puppet + "' id='awaited'/>", false},
+		{"a puppet's copy of another puppet's message awaited", "<message type='groupchat' from='room@conference.localhost/Carol' to='" + puppet + "' id='carol-1'/>", true},
 		{"the listener's copy", "<message type='groupchat' from='" + bob + "' to='" + listener + "' id='m1'/>", false},
 		{"a private message", "<message type='chat' from='" + bob + "' to='" + puppet + "' id='m2'/>", false},
 		{"an error", "<message type='error' from='room@conference.localhost' to='" + puppet + "' id='m3'/>", false},
