@@ -248,6 +248,7 @@ func FuzzDecoder(f *testing.F) {
 	f.Add("<message><body>&amp;&#x1F44B;</body></message>")
 	f.Add("<a xmlns:p='urn:p' p:x='1'><p:b/></a>")
 	f.Add("<message id='x'><body a='>'><![CDATA[<]]>" + strings.Repeat("y", 600) + "</body></message><iq id='n'/>")
+	f.Add("<message type='groupchat' id='g'><body>a</body></message><message type='groupchat'/><iq id='n'/></stream:stream>")
 	f.Fuzz(func(t *testing.T, input string) {
 		// A small limit, so that skipping oversize stanzas is exercised.
 		d := xmpp.NewDecoder(strings.NewReader(streamHeader+input), xmpp.Limits{MaxStanzaBytes: 512, MaxDepth: 16})
@@ -280,7 +281,61 @@ func FuzzDecoder(f *testing.F) {
 				_ = s.Element().String()
 			}
 		}
+		checkSkip(t, input)
 	})
+}
+
+// checkSkip decodes input with and without a filter (Decoder.SetSkip) and
+// checks that the filter only takes away the elements it skips: where the
+// plain decoder accepts the stream, the filtered one returns the same
+// elements less the skipped ones, and ends the same way.
+func checkSkip(t *testing.T, input string) {
+	skip := func(start *xmpp.Element) bool {
+		return start.Name.Local == "message" && start.AttrValue("type") == "groupchat"
+	}
+	run := func(filter bool) (got []string, end error) {
+		d := xmpp.NewDecoder(strings.NewReader(streamHeader+input), xmpp.Limits{MaxStanzaBytes: 512, MaxDepth: 16})
+		if _, err := d.ReadHeader(); err != nil {
+			t.Fatal(err)
+		}
+		if filter {
+			d.SetSkip(skip)
+		}
+		for range 8 {
+			el, err := d.Next()
+			var big *xmpp.TooLargeError
+			switch {
+			case errors.As(err, &big):
+				start := "-"
+				if big.Start != nil {
+					start = encode(big.Start)
+				}
+				got = append(got, "too large "+start)
+			case err != nil:
+				return got, err
+			case filter || !skip(el):
+				got = append(got, encode(el))
+			}
+		}
+		return got, nil
+	}
+	plain, plainEnd := run(false)
+	filtered, filteredEnd := run(true)
+	n := min(len(plain), len(filtered))
+	if plainEnd != nil {
+		n = len(plain)
+	}
+	if n > len(filtered) {
+		t.Fatalf("filtered decoder stopped early (%v) after %q; plain decoder returned %q", filteredEnd, filtered, plain)
+	}
+	for i := range n {
+		if plain[i] != filtered[i] {
+			t.Fatalf("element %d: filtered %s, plain %s", i, filtered[i], plain[i])
+		}
+	}
+	if errors.Is(plainEnd, xmpp.ErrStreamClosed) && (len(filtered) != len(plain) || !errors.Is(filteredEnd, xmpp.ErrStreamClosed)) {
+		t.Fatalf("filtered %q (%v), plain %q (%v)", filtered, filteredEnd, plain, plainEnd)
+	}
 }
 
 func BenchmarkDecodeMessage(b *testing.B) {

@@ -167,6 +167,45 @@ type Component struct {
 
 	idSeq atomic.Uint64
 	stats counters
+	// skips are the filters of SkipStanzas (copied on write).
+	skips atomic.Pointer[[]func(start *Element) bool]
+}
+
+// SkipStanzas adds a filter of the stanzas received: a stanza whose start
+// tag (name and attributes, no children) makes f return true is dropped
+// before its content is decoded, and never reaches the handler
+// (Decoder.SetSkip). It is meant for traffic known to be useless in bulk,
+// such as the copies of a room's messages sent to occupants that only
+// speak. f is called on the reading goroutine for every stanza after the
+// handshake, so it must be quick and must not block; it applies from the
+// next stanza read. Safe for concurrent use.
+func (c *Component) SkipStanzas(f func(start *Element) bool) {
+	for {
+		old := c.skips.Load()
+		var fs []func(*Element) bool
+		if old != nil {
+			fs = append(fs, (*old)...)
+		}
+		fs = append(fs, f)
+		if c.skips.CompareAndSwap(old, &fs) {
+			return
+		}
+	}
+}
+
+// skipStanza reports whether a filter of SkipStanzas drops start.
+func (c *Component) skipStanza(start *Element) bool {
+	fs := c.skips.Load()
+	if fs == nil {
+		return false
+	}
+	for _, f := range *fs {
+		if f(start) {
+			c.stats.skipped.Add(1)
+			return true
+		}
+	}
+	return false
 }
 
 // NewComponent returns a Component. It does no I/O.

@@ -54,7 +54,20 @@ type Decoder struct {
 	limits Limits
 	space  string
 	header []byte // a copy of the stream header's namespace context
+	skip   func(start *Element) bool
 }
+
+// SetSkip installs a filter that Next consults with the start tag of each
+// top-level element (its name and attributes, no children) before reading
+// its content. When f returns true, the rest of the element is consumed
+// without being decoded and Next goes on with the next element. f runs on
+// the goroutine that calls Next. Nil removes the filter.
+//
+// A skipped element is still held to the Limits (a larger one yields a
+// *TooLargeError with its start tag, as any other) and refused if it holds
+// a comment, processing instruction or declaration; its content is not
+// otherwise checked, since it is never interpreted.
+func (d *Decoder) SetSkip(f func(start *Element) bool) { d.skip = f }
 
 // NewDecoder returns a Decoder reading from r.
 func NewDecoder(r io.Reader, limits Limits) *Decoder {
@@ -199,7 +212,17 @@ func (d *Decoder) Next() (*Element, error) {
 		case xml.EndElement:
 			return nil, ErrStreamClosed
 		case xml.StartElement:
-			el, err := d.readElement(t)
+			root, err := newDecoded(t)
+			if err != nil {
+				return nil, err
+			}
+			if d.skip != nil && d.skip(root) {
+				if err := d.skipRest(root); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			el, err := d.readElement(root)
 			if err != nil {
 				return nil, err
 			}
@@ -219,13 +242,9 @@ func (d *Decoder) Next() (*Element, error) {
 	}
 }
 
-// readElement reads the rest of the element opened by start, iteratively,
-// enforcing the depth limit.
-func (d *Decoder) readElement(start xml.StartElement) (*Element, error) {
-	root, err := newDecoded(start)
-	if err != nil {
-		return nil, err
-	}
+// readElement reads the rest of the element whose start tag made root,
+// iteratively, enforcing the depth limit.
+func (d *Decoder) readElement(root *Element) (*Element, error) {
 	stack := []*Element{root}
 	for len(stack) > 0 {
 		tok, err := d.x.Token()

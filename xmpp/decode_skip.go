@@ -190,6 +190,42 @@ func (l *limitedReader) skip(max int) error {
 	return nil
 }
 
+// skipRest consumes the rest of the top-level element whose start tag the
+// XML decoder just returned (start), with the lexer alone, under the same
+// size and depth limits and refusing the same markup as Next. The XML
+// decoder, which still has the element open, is then shown an end tag of
+// the element's local name (it closes a self-closing one by itself); if
+// that does not close it (the start tag had a prefix), it is restarted.
+func (d *Decoder) skipRest(start *Element) error {
+	l := d.in
+	l.lex.markup = false
+	selfClosing := !l.lex.insideStanza()
+	for l.lex.insideStanza() {
+		_, err := l.ReadByte()
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("xmpp: connection closed mid-element: %w", io.ErrUnexpectedEOF)
+		}
+		if err != nil {
+			return d.tooLarge(start, err)
+		}
+		if l.lex.markup {
+			return &StreamError{Condition: CondRestrictedXML, Text: "markup declaration inside a stanza"}
+		}
+		if l.lex.depth-1 > d.limits.MaxDepth {
+			return &StreamError{Condition: CondPolicyViolation, Text: fmt.Sprintf("element nesting deeper than %d", d.limits.MaxDepth)}
+		}
+	}
+	if !selfClosing {
+		l.pre = []byte("</" + start.Name.Local + ">")
+	}
+	if tok, err := d.x.Token(); err != nil || len(l.pre) > 0 {
+		d.restart()
+	} else if _, ok := tok.(xml.EndElement); !ok {
+		d.restart()
+	}
+	return nil
+}
+
 // restart replaces the XML decoder after a skip with one that first reads
 // a copy of the stream header, which is consumed here.
 func (d *Decoder) restart() {

@@ -126,6 +126,7 @@ func (c *Component) connect(ctx context.Context, addr string) (net.Conn, *Decode
 		return fail(fmt.Errorf("xmpp: expected <handshake/>, got <%s/>", Truncate(el.Name.Local, maxRemoteText)))
 	}
 	_ = conn.SetDeadline(time.Time{})
+	dec.SetSkip(c.skipStanza)
 	return conn, dec, nil
 }
 

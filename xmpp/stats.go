@@ -29,6 +29,9 @@ type Stats struct {
 	QueueFull uint64
 	// Dropped counts stanzas TrySendRaw refused with ErrQueueFull.
 	Dropped uint64
+	// Skipped counts stanzas received and dropped unread by a filter of
+	// SkipStanzas.
+	Skipped uint64
 	// Unconfirmed is the number of stanzas written but not yet confirmed
 	// by a barrier (see Flush).
 	Unconfirmed int
@@ -46,6 +49,7 @@ type counters struct {
 	high         atomic.Int64
 	queueFull    atomic.Uint64
 	dropped      atomic.Uint64
+	skipped      atomic.Uint64
 	// lastConfirmed is when a barrier last came back, in Unix ns.
 	lastConfirmed atomic.Int64
 }
@@ -112,6 +116,7 @@ func (c *Component) Stats() Stats {
 		InboxLen:     len(c.inbox),
 		QueueFull:    s.queueFull.Load(),
 		Dropped:      s.dropped.Load(),
+		Skipped:      s.skipped.Load(),
 		Unconfirmed:  c.unconfirmedLen(),
 	}
 	if ns := s.lastConfirmed.Load(); ns != 0 {

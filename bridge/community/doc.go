@@ -16,7 +16,9 @@
 // One more occupant, the listener (ListenerNick, on the first network's
 // component), receives the room's messages for the networks: the room
 // sends every message to every occupant, and only the listener's copy is
-// read. Messages of the group's own occupants are recognized by nick and
+// read: the puppets' copies are dropped by the component before they are
+// decoded (xmpp.Component.SkipStanzas), except the reflection of a
+// message the puppet sent, which confirms its delivery. Messages of the group's own occupants are recognized by nick and
 // by the IDs the hub gave them, so nothing comes back as an echo; the bots'
 // own posts never reach the hub (bridge.CommunityBridger).
 //

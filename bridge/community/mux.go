@@ -32,6 +32,19 @@ func (m *Mux) Add(h *Hub) error {
 		return fmt.Errorf("%w: room %s is in bridge groups %q and %q", ErrConfig, h.cfg.Room, other.cfg.Name, h.cfg.Name)
 	}
 	m.hubs[h.cfg.Room] = h
+	// The puppets' copies of the room's messages are dropped before they
+	// are decoded: with many puppets they are most of what the
+	// components read.
+	seen := map[Component]bool{}
+	for _, n := range h.cfg.Networks {
+		c, ok := n.Component.(interface {
+			SkipStanzas(func(start *xmpp.Element) bool)
+		})
+		if ok && !seen[n.Component] {
+			seen[n.Component] = true
+			c.SkipStanzas(h.room.skip)
+		}
+	}
 	return nil
 }
 

@@ -56,10 +56,12 @@ type room struct {
 
 	mu       sync.Mutex
 	byJID    map[jid.JID]*occupant // every occupant we made, by full JID
+	puppetTo map[string]*occupant  // the puppets by full JID as a string, for skip
 	byNick   map[string]*occupant  // those in the room (or joining), by nick
 	puppets  map[string]*occupant  // by member and sender
 	listener *occupant
 	waits    map[string]chan error // messages awaiting their reflection, by ID
+	waitBy   map[string]*occupant  // the occupants that sent them, by ID
 	sids     map[string]string     // the stanza-ids of their reflections, by ID
 	groups   map[string]string     // their group-wide IDs, by ID
 	aliases  map[string]string     // group-wide IDs of messages sent, by id and stanza-id, until stored
@@ -71,7 +73,7 @@ type room struct {
 func newRoom(h *Hub) *room {
 	r := &room{
 		h: h, jid: h.cfg.Room,
-		byJID: map[jid.JID]*occupant{}, byNick: map[string]*occupant{},
+		byJID: map[jid.JID]*occupant{}, byNick: map[string]*occupant{}, puppetTo: map[string]*occupant{}, waitBy: map[string]*occupant{},
 		puppets: map[string]*occupant{}, waits: map[string]chan error{}, sids: map[string]string{}, groups: map[string]string{}, aliases: map[string]string{},
 	}
 	first := h.cfg.Networks[0]
@@ -117,7 +119,33 @@ func (r *room) puppet(network, sender, name string) (*occupant, error) {
 	o := &occupant{jid: full, comp: n.Component, network: network, base: name}
 	r.puppets[key] = o
 	r.byJID[full] = o
+	r.puppetTo[full.String()] = o
 	return o, nil
+}
+
+// skip is the components' filter of the room's stanzas (installed by
+// Mux.Add): it drops, unread, the room's messages to the puppets, except
+// the reflections of the messages they sent. The room sends every message
+// to every occupant; the listener's copy is the one read (onMessage), and
+// a puppet's copy matters only when it confirms a message that puppet
+// sent, which carries the ID being awaited (the room gives every copy the
+// sender's ID, so the recipient must be the sender too). Presence, errors, IQs and private
+// messages to the puppets are not dropped. A JID written other than as
+// this side writes it (another case, say) is not recognized: the stanza is
+// then decoded and handled as before.
+func (r *room) skip(start *xmpp.Element) bool {
+	if start.Name.Local != "message" || start.Name.Space != xmpp.NSComponent || start.AttrValue("type") != xmpp.MessageGroupchat {
+		return false
+	}
+	from, room := start.AttrValue("from"), r.jid.String()
+	if len(from) <= len(room) || from[len(room)] != '/' || from[:len(room)] != room {
+		return false
+	}
+	to, id := start.AttrValue("to"), start.AttrValue("id")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	o := r.puppetTo[to]
+	return o != nil && r.waitBy[id] != o
 }
 
 // nickFor is the nick tried at the attempt-th join of an occupant: its
@@ -370,6 +398,7 @@ func (r *room) send(ctx context.Context, p *post) (*sent, error) {
 	answer := make(chan error, 1)
 	r.mu.Lock()
 	r.waits[id] = answer
+	r.waitBy[id] = o
 	if p.Kind == kindMessage {
 		// Occupants may react or reply to it as soon as they see it,
 		// before it is recorded: it is known by its ID meanwhile.
@@ -394,6 +423,7 @@ func (r *room) confirm(ctx context.Context, s *sent) ([]store.MessageRef, error)
 	sid := r.sids[s.id]
 	nick := s.o.nick
 	delete(r.waits, s.id)
+	delete(r.waitBy, s.id)
 	delete(r.sids, s.id)
 	delete(r.groups, s.id)
 	r.mu.Unlock()
@@ -441,6 +471,7 @@ func (r *room) forget(id string) {
 		delete(r.aliases, id)
 	}
 	delete(r.waits, id)
+	delete(r.waitBy, id)
 	delete(r.sids, id)
 	delete(r.groups, id)
 }
