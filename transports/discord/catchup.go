@@ -3,6 +3,7 @@ package discord
 import (
 	"context"
 	"maps"
+	"strings"
 
 	"github.com/xgate-im/xgate/bridge"
 )
@@ -85,17 +86,46 @@ func (s *Session) catchUpChat(ctx context.Context, ch string) error {
 	}
 	s.mu.Lock()
 	delete(s.behind, ch)
+	if after != "" {
+		if s.readTo == nil {
+			s.readTo = map[string]string{}
+		}
+		s.readTo[ch] = after
+	}
 	s.mu.Unlock()
 	return nil
 }
 
+// readBack reports whether a live message of a chat was delivered by the
+// chat's catch-up already (said before the catch-up read, received live
+// after it). The first newer message ends the check for the chat.
+func (s *Session) readBack(ch, msg string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	to, ok := s.readTo[ch]
+	if !ok {
+		return false
+	}
+	if !snowflakeLess(to, msg) {
+		return true
+	}
+	delete(s.readTo, ch)
+	return false
+}
+
 // caughtUpFirst wraps the handling of a live event of the bot's
-// connection: a session behind in the event's chat catches it up first.
-func caughtUpFirst(chat string, handle func(context.Context, bridge.Session) error) func(context.Context, bridge.Session) error {
+// connection (id as dispatched: "m:" and the snowflake for a new
+// message): a session behind in the event's chat catches it up first, and
+// a new message that catch-up delivered already is not delivered again.
+func caughtUpFirst(chat, id string, handle func(context.Context, bridge.Session) error) func(context.Context, bridge.Session) error {
+	msg, isMessage := strings.CutPrefix(id, "m:")
 	return func(ctx context.Context, bs bridge.Session) error {
 		if s, ok := bs.(*Session); ok {
 			if err := s.catchUpChat(ctx, chat); err != nil {
 				return err
+			}
+			if isMessage && s.readBack(chat, msg) {
+				return nil
 			}
 		}
 		return handle(ctx, bs)

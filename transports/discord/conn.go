@@ -278,7 +278,7 @@ func (c *conn) closedFor() error {
 // the session caught up the event's chat (catchup.go).
 func (c *conn) dispatch(ctx context.Context, in bridge.Inbound) {
 	if c.bot && in.Handle != nil {
-		in.Handle = caughtUpFirst(in.Order, in.Handle)
+		in.Handle = caughtUpFirst(in.Order, in.ID, in.Handle)
 	}
 	c.dispatchNow(ctx, in)
 }

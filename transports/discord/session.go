@@ -47,6 +47,7 @@ type Session struct {
 	// behind: a bot-linked account logged in beside the bot's reader:
 	// chats not caught up yet → the cursor to read them from (catchup.go).
 	behind  map[string]string
+	readTo  map[string]string // chat → the last message its catch-up read
 	dirty   map[string]string // cursors not yet written to the State
 	flushed time.Time         // when cursors were last written
 	// flushTimer writes dirty cursors a second later; Close stops it.
