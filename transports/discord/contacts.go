@@ -438,9 +438,12 @@ func (s *Session) noteCursor(channel, id string) {
 	s.cursors[channel] = id
 	s.dirty[channel] = id
 	var flush map[string]string
-	if now := time.Now(); now.Sub(s.flushed) >= cursorFlushEvery {
+	// A message whose delivery ends after Close (which flushed already)
+	// is written at once: else its chat's cursor would be lost, and the
+	// chat not caught up at the next start.
+	if now := time.Now(); s.closed || now.Sub(s.flushed) >= cursorFlushEvery {
 		flush, s.dirty, s.flushed = s.dirty, map[string]string{}, now
-	} else if s.flushTimer == nil && !s.closed {
+	} else if s.flushTimer == nil {
 		// The rest is written within a second even if nothing follows.
 		s.flushTimer = time.AfterFunc(cursorFlushEvery, s.flushCursors)
 	}
