@@ -56,11 +56,6 @@ type conn struct {
 	counter   uint64        // numbers events that have no ID of their own
 	changed   chan struct{} // closed when pending changes, then replaced
 	readyOnce sync.Once
-
-	// gateMu guards gates: the chats (order keys) whose catch-up runs,
-	// with the live events held for them (catchup.go).
-	gateMu sync.Mutex
-	gates  map[string]*chatGate
 	// holdUntil is the end of the global rate limit Discord last
 	// announced for this token (limitWatch): no request before it.
 	holdUntil time.Time
@@ -279,17 +274,16 @@ func (c *conn) closedFor() error {
 // Dispatch blocks while the channel's queue is full (backpressure on the
 // connection's reader).
 //
-// An event of a chat whose catch-up is running (holdChats) is held, and
-// dispatched once that catch-up has dispatched what it read.
+// A live event of the bot's connection is handled by a session only once
+// the session caught up the event's chat (catchup.go).
 func (c *conn) dispatch(ctx context.Context, in bridge.Inbound) {
-	if c.hold(in) {
-		return
+	if c.bot && in.Handle != nil {
+		in.Handle = caughtUpFirst(in.Order, in.ID, in.Handle)
 	}
 	c.dispatchNow(ctx, in)
 }
 
-// dispatchNow dispatches an event whatever catch-up runs: catch-up's own
-// events, and the events held for it.
+// dispatchNow dispatches an event as it is: catch-up's own events.
 func (c *conn) dispatchNow(_ context.Context, in bridge.Inbound) {
 	// Connections see the same guild events: IDs and orders are theirs.
 	in.Order = c.name() + "|" + in.Order

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -360,8 +358,9 @@ func snowflakeAt(t time.Time) string {
 }
 
 // catchUp runs at each READY of the account's connection (a new Gateway
-// session, which Discord replays nothing of the old one to), and at the
-// login of a bot-linked account whose bot is connected. A chat (DM or
+// session, which Discord replays nothing of the old one to); a bot-linked
+// account that logs in while the bot is connected is caught up chat by
+// chat by the chats' workers instead (catchup.go). A chat (DM or
 // group) the account delivered messages in, in this run or an earlier one
 // (the cursors are kept in the State), is read from the last one
 // delivered; the other DMs of a personal account's READY from CatchUp
@@ -404,11 +403,6 @@ func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 	if s.kind == kindBot {
 		id = func(m string) string { return "m:" + m + "@" + string(s.acct) }
 	}
-	// Live events of these chats wait until their catch-up has dispatched
-	// what it read: at a bot-linked login this runs beside the bot's
-	// reader, whose events would otherwise come before older messages.
-	release := s.c.holdChats(slices.Collect(maps.Keys(from)))
-	defer release("")
 	for ch, after := range from {
 		for {
 			ms, err := messagesAfter(rctx, s.c, ch, after)
@@ -430,7 +424,6 @@ func (s *Session) catchUp(ctx context.Context, chs []privateChannel) {
 				break
 			}
 		}
-		release(ch)
 	}
 }
 
@@ -445,9 +438,12 @@ func (s *Session) noteCursor(channel, id string) {
 	s.cursors[channel] = id
 	s.dirty[channel] = id
 	var flush map[string]string
-	if now := time.Now(); now.Sub(s.flushed) >= cursorFlushEvery {
+	// A message whose delivery ends after Close (which flushed already)
+	// is written at once: else its chat's cursor would be lost, and the
+	// chat not caught up at the next start.
+	if now := time.Now(); s.closed || now.Sub(s.flushed) >= cursorFlushEvery {
 		flush, s.dirty, s.flushed = s.dirty, map[string]string{}, now
-	} else if s.flushTimer == nil && !s.closed {
+	} else if s.flushTimer == nil {
 		// The rest is written within a second even if nothing follows.
 		s.flushTimer = time.AfterFunc(cursorFlushEvery, s.flushCursors)
 	}

@@ -44,8 +44,12 @@ type Session struct {
 	contacts  map[string]bool     // the contacts last listed (and the user)
 	cursors   map[string]string   // channel → newest message delivered
 	members   map[string]bool     // bot-linked: guild → whether the user is in it
-	dirty     map[string]string   // cursors not yet written to the State
-	flushed   time.Time           // when cursors were last written
+	// behind: a bot-linked account logged in beside the bot's reader:
+	// chats not caught up yet → the cursor to read them from (catchup.go).
+	behind  map[string]string
+	readTo  map[string]string // chat → the last message its catch-up read
+	dirty   map[string]string // cursors not yet written to the State
+	flushed time.Time         // when cursors were last written
 	// flushTimer writes dirty cursors a second later; Close stops it.
 	flushTimer *time.Timer
 	loginAt    time.Time
@@ -114,8 +118,11 @@ func (t *Transport) Login(ctx context.Context, acct bridge.AccountData, sink bri
 	// attached before that READY looks, else here (botLive): never by
 	// neither.
 	t.catchMu.Lock()
-	t.fanout.Attach(acct.ID, s)
 	botLive := t.botLive
+	if kind == kindBot && botLive {
+		s.markBehind() // before any event of its chats can reach it
+	}
+	t.fanout.Attach(acct.ID, s)
 	t.catchMu.Unlock()
 	if kind == kindUser {
 		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -146,8 +153,9 @@ func (t *Transport) Login(ctx context.Context, acct bridge.AccountData, sink bri
 	}
 	if kind == kindBot && botLive {
 		// What was said in its chats while xgate was down: the bot's
-		// Gateway session exists, so no READY will read it.
-		s.catchUp(ctx, nil)
+		// Gateway session exists, so no READY will read it. Each chat's
+		// worker reads it (catchup.go).
+		s.queueCatchUps(ctx)
 	}
 	s.mu.Lock()
 	s.live = true

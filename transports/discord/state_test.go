@@ -247,3 +247,30 @@ func TestCursorWrittenWithoutClose(t *testing.T) {
 		}
 	}
 }
+
+// TestCursorNotedAfterCloseIsKept: a message whose delivery ends after
+// the session closed (its Close flushed the cursors already) still leaves
+// its chat's cursor in the State, for the next start's catch-up.
+func TestCursorNotedAfterCloseIsKept(t *testing.T) {
+	w := newWorld(t, allPrivileged)
+	st := &MemoryState{}
+	tr, _ := runTransport(t, w, st)
+	acct, err := link(t, w, tr, w.alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := tr.Login(bounded(t, 10*time.Second), acct, bridgetest.NewRecorder())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := bs.(*Session)
+	s.noteCursor("100", "1000") // written at once: nothing was written yet
+	s.noteCursor("200", "2000") // within a second: left for the flush timer
+	s.Close()
+	s.noteCursor("300", "3000") // its delivery ended after Close
+	for ch, want := range map[string]string{"100": "1000", "200": "2000", "300": "3000"} {
+		if got, ok, err := st.Get(cursorKey(string(acct.ID), ch)); err != nil || !ok || got != want {
+			t.Errorf("cursor of %s: %q %v %v, want %q", ch, got, ok, err, want)
+		}
+	}
+}
