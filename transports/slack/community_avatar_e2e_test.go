@@ -22,7 +22,9 @@ import (
 // An XMPP occupant with a vCard picture is posted on Slack with it: the
 // hub asks the room for the occupant's vCard (Prosody hands it to the
 // account's), uploads the PHOTO to Prosody's upload service and gives its
-// URL as icon_url. An occupant without a picture is posted without one.
+// URL as icon_url. A picture is uploaded once: another occupant with the
+// same one gets the same URL. An occupant without a picture is posted
+// without one.
 func TestCommunityOccupantAvatar(t *testing.T) {
 	prosodytest.Require(t)
 	p := prosodytest.Start(t, prosodytest.Options{
@@ -30,7 +32,7 @@ func TestCommunityOccupantAvatar(t *testing.T) {
 		MUC:        mucDomain,
 		Upload:     "upload.localhost",
 		Modules:    []string{"vcard"},
-		Users:      map[string]string{"alice": "pw", "bob": "pw"},
+		Users:      map[string]string{"alice": "pw", "bob": "pw", "eve": "pw"},
 	})
 	w := newCommunityOn(t, p.C2SAddr(), p.ComponentAddr())
 	w.p = p
@@ -51,7 +53,12 @@ func TestCommunityOccupantAvatar(t *testing.T) {
 	if _, err := alice.Expect(ctx, prosodytest.PresenceFrom(jid.MustParse("general@"+mucDomain+"/bridge"), "")); err != nil {
 		t.Fatal(err)
 	}
-	bob := w.join(ctx, "bob", "bob")
+	bob := prosodytest.Dial(ctx, t, w.c2s, "bob", "localhost", "pw")
+	if res, err := bob.Request(ctx, &xmpp.IQ{Header: xmpp.Header{Type: xmpp.IQSet}, Payload: vcard.Copy()}); err != nil || res.Type != xmpp.IQResult {
+		t.Fatalf("publishing bob's vCard: %v %v", res, err)
+	}
+	w.enter(ctx, bob, "bob")
+	eve := w.join(ctx, "eve", "eve")
 
 	// The first message waits at most 2 s for the picture: it may go
 	// without it, but never with another. The next one has it.
@@ -82,11 +89,18 @@ func TestCommunityOccupantAvatar(t *testing.T) {
 		t.Fatalf("GET icon_url: status %d, %d bytes (want %d, the same as the vCard's), err %v", resp.StatusCode, len(got), len(picture), err)
 	}
 
-	// Bob has no picture: his messages go with the webhook's default.
+	// Bob has the same picture: the same upload.
 	w.say(bob, "b1", "first from bob")
 	w.say(bob, "b2", "second from bob")
-	if m := w.slackMessage(ctx, "second from bob"); m.IconURL != "" || m.Username != "bob" {
-		t.Errorf("bob's message: icon_url %q, username %q; want none and bob", m.IconURL, m.Username)
+	if m := w.slackMessage(ctx, "second from bob"); m.IconURL != second.IconURL || m.Username != "bob" {
+		t.Errorf("bob's message: icon_url %q, username %q; want alice's %q and bob", m.IconURL, m.Username, second.IconURL)
+	}
+
+	// Eve has no picture: her messages go with the default.
+	w.say(eve, "e1", "first from eve")
+	w.say(eve, "e2", "second from eve")
+	if m := w.slackMessage(ctx, "second from eve"); m.IconURL != "" || m.Username != "eve" {
+		t.Errorf("eve's message: icon_url %q, username %q; want none and eve", m.IconURL, m.Username)
 	}
 }
 
