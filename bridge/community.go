@@ -1,6 +1,10 @@
 package bridge
 
-import "context"
+import (
+	"context"
+
+	"github.com/xgate-im/xgate/kit/attach"
+)
 
 // CommunityBridger is implemented by transports whose app bot can bridge
 // one of its network's channels to a community room (package
@@ -23,4 +27,16 @@ type CommunityBridger interface {
 	// again), rather than acknowledged unbridged. A BridgeChannel that
 	// fails for good (ErrNotFound, ErrForbidden, ErrUnsupported) ends it.
 	WillBridge(chat ChatID)
+}
+
+// AvatarUploader returns the uploader (XEP-0363, on the host server's
+// upload service, as configured by Config.Upload) with which a bridge
+// group publishes its XMPP occupants' pictures for the networks, or nil
+// when uploads are turned off.
+func (g *Gateway) AvatarUploader() attach.Uploader {
+	u := newHTTPUploader(g.cfg.Upload, g.comp, g.domain)
+	if u == nil {
+		return nil
+	}
+	return u
 }

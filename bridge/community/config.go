@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/kit/attach"
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/jid"
 )
@@ -35,6 +36,11 @@ type Config struct {
 	// RetryBase is the first delay after a temporary failure; it doubles
 	// up to 30 seconds. Default 1 second.
 	RetryBase time.Duration
+	// Uploader publishes the XMPP occupants' pictures (their vCard's
+	// PHOTO) where Slack and Discord can fetch them: the host server's
+	// upload service (bridge.Gateway.AvatarUploader). Nil: occupants are
+	// posted without a picture.
+	Uploader attach.Uploader
 }
 
 // Network is one channel of a bridge group, reached through one transport

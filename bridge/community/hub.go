@@ -75,6 +75,8 @@ type Hub struct {
 	queue string
 	nets  map[string]*Network
 	room  *room
+	// avatars finds the XMPP occupants' pictures; nil without an uploader.
+	avatars *avatars
 
 	wake chan struct{} // a post was queued
 
@@ -123,6 +125,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Hub, error) {
 		n.Bridger.WillBridge(n.Channel)
 	}
 	h.room = newRoom(h)
+	if cfg.Uploader != nil {
+		h.avatars = newAvatars(cfg.Uploader, h.room.listener.comp, h.room.listener.jid, cfg.Room, h.log)
+	}
 	return h, nil
 }
 
@@ -552,6 +557,9 @@ func (h *Hub) deliver(ctx context.Context, dest string, p *post) error {
 	}
 	chat := bridge.ChatRef{Kind: bridge.Group, ID: n.Channel}
 	msg := bridge.OutgoingMessage{Text: p.Text, SenderName: p.Name, SenderAvatarURL: p.Avatar}
+	if p.Kind == kindMessage && p.From == xmppSide && msg.SenderAvatarURL == "" {
+		msg.SenderAvatarURL = h.avatars.url(ctx, p.Sender)
+	}
 	prev, err := h.memberID(dest, p.G)
 	if err != nil {
 		return err

@@ -154,6 +154,9 @@ func newHubs(cfg *config, gws []*bridge.Gateway, trs []bridge.Transport, mux *co
 				Component: gws[i].Component(), Localpart: trs[i].ContactLocalpart,
 			})
 		}
+		if len(g.members) > 0 {
+			hc.Uploader = gws[instanceIndex(cfg, g.members[0].instance)].AvatarUploader()
+		}
 		h, err := community.New(hc, db, log.With("component", "community"))
 		if err != nil {
 			return nil, err

@@ -119,6 +119,7 @@ func (w *communityWorld) start(channel string, mods ...func(*community.Config)) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.gw = gw // for mods
 	hc := community.Config{
 		Name: "general", Room: w.room,
 		Networks: []community.Network{{
