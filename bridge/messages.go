@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -193,14 +194,20 @@ func parseUserMessage(m *xmpp.Message, caps Capabilities) (it toNetworkItem, cha
 // fallback for a feature the gateway understands (quoted replies,
 // retraction notices).
 func stripFallbacks(body string, extra []*xmpp.Element) string {
+	return StripFallbacks(body, extra, NSReply, NSRetract)
+}
+
+// StripFallbacks removes from body the parts that XEP-0428 <fallback/>
+// elements in extra mark (as code point ranges; a fallback without ranges
+// marks the whole body) for one of the features named by fors (their
+// namespaces, such as NSReply). Ranges that do not fit the body are
+// ignored.
+func StripFallbacks(body string, extra []*xmpp.Element, fors ...string) string {
 	runes := []rune(body)
 	drop := make([]bool, len(runes))
 	any := false
 	for _, x := range extra {
-		if x.Name.Space != NSFallback || x.Name.Local != "fallback" {
-			continue
-		}
-		if f := x.AttrValue("for"); f != NSReply && f != NSRetract {
+		if x.Name.Space != NSFallback || x.Name.Local != "fallback" || !slices.Contains(fors, x.AttrValue("for")) {
 			continue
 		}
 		ranges := 0

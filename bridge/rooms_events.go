@@ -202,6 +202,13 @@ func (r *rooms) onMember(ctx context.Context, acc *account, ev MemberEvent) {
 // onPresence shows a person's new presence in every room of the
 // account's user where they are an occupant.
 func (r *rooms) onPresence(ctx context.Context, acc *account, u UserID, pr Presence) {
+	r.reshowOccupant(ctx, acc, u, func(o *occupant) { o.Presence = &pr })
+}
+
+// reshowOccupant sends the occupant u again, changed by change (nil: as
+// they are), to the user's resources in every room of the account's user
+// where u is an occupant.
+func (r *rooms) reshowOccupant(ctx context.Context, acc *account, u UserID, change func(*occupant)) {
 	r.mu.Lock()
 	var vs []*roomView
 	for k, v := range r.views {
@@ -219,7 +226,9 @@ func (r *rooms) onPresence(ctx context.Context, acc *account, u UserID, pr Prese
 			continue
 		}
 		o := r.remoteOccupant(room, acc.user, m)
-		o.Presence = &pr
+		if change != nil {
+			change(&o)
+		}
 		for _, res := range to {
 			r.out.sendEphemeral(ctx, occupantPresence(room, res, o, false))
 		}

@@ -55,25 +55,5 @@ func (r *rooms) occupantVCard(ctx context.Context, iq *xmpp.IQ) {
 // picture, in every room of the account's user where they are one, once
 // the user's vCard of them showed a picture that is news.
 func (r *rooms) photoChanged(ctx context.Context, acc *account, uid UserID) {
-	r.mu.Lock()
-	var vs []*roomView
-	for k, v := range r.views {
-		if k.user == acc.user {
-			vs = append(vs, v)
-		}
-	}
-	r.mu.Unlock()
-	for _, v := range vs {
-		v.mu.Lock()
-		m, ok := v.members[uid]
-		room, to := v.room, v.resources()
-		v.mu.Unlock()
-		if !ok {
-			continue
-		}
-		o := r.remoteOccupant(room, acc.user, m)
-		for _, res := range to {
-			r.out.sendEphemeral(ctx, occupantPresence(room, res, o, false))
-		}
-	}
+	r.reshowOccupant(ctx, acc, uid, nil)
 }

@@ -339,38 +339,8 @@ func (h *Hub) roomMessage(id string) (string, error) {
 }
 
 // withoutFallback removes from a body the parts its XEP-0428 fallbacks
-// for a reply mark (code point ranges; no range: the whole body).
+// for a reply mark (code point ranges; no range: the whole body), and the
+// line breaks the quote leaves at its start.
 func withoutFallback(body string, extra []*xmpp.Element) string {
-	runes := []rune(body)
-	drop := make([]bool, len(runes))
-	for _, x := range extra {
-		if x.Name.Space != nsFallback || x.Name.Local != "fallback" || x.AttrValue("for") != nsReply {
-			continue
-		}
-		ranges := 0
-		for _, b := range x.Children() {
-			if b.Name.Local != "body" {
-				continue
-			}
-			ranges++
-			start, err1 := strconv.Atoi(b.AttrValue("start"))
-			end, err2 := strconv.Atoi(b.AttrValue("end"))
-			if err1 != nil || err2 != nil || start < 0 || end > len(runes) || start > end {
-				continue
-			}
-			for i := start; i < end; i++ {
-				drop[i] = true
-			}
-		}
-		if ranges == 0 {
-			return ""
-		}
-	}
-	out := make([]rune, 0, len(runes))
-	for i, r := range runes {
-		if !drop[i] {
-			out = append(out, r)
-		}
-	}
-	return strings.TrimLeft(string(out), "\n")
+	return strings.TrimLeft(bridge.StripFallbacks(body, extra, nsReply), "\n")
 }
