@@ -97,7 +97,8 @@ func Start(t testing.TB, opts Options) *Kannel {
 		}
 	}
 	k := &Kannel{t: t, dir: t.TempDir(), mt: make(chan Message, 1024)}
-	k.ports = ports{admin: freePort(t), smsbox: freePort(t), smsc: freePort(t), sendsms: freePort(t)}
+	free := freePorts(t, 4)
+	k.ports = ports{admin: free[0], smsbox: free[1], smsc: free[2], sendsms: free[3]}
 	k.conf = filepath.Join(k.dir, "kannel.conf")
 	if err := os.WriteFile(k.conf, []byte(k.config(opts)), 0o600); err != nil {
 		t.Fatal(err)
@@ -459,13 +460,21 @@ func dialUntil(ctx context.Context, addr string) (net.Conn, error) {
 	}
 }
 
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// freePorts returns n distinct free loopback ports. The listeners are all
+// held until every port is picked: closed one by one, the system could
+// hand the same port out twice (bearerbox then failed to bind smsbox's
+// port on the admin port's).
+func freePorts(t testing.TB, n int) []int {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 func printableASCII(s string) bool {
