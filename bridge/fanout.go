@@ -57,6 +57,12 @@ type Fanout struct {
 	// waiting counts the Waits under way: Dispatch starts no work then
 	// (a WaitGroup must not grow from zero while it is waited for).
 	waiting int
+
+	// Parking (fanout_park.go): where events are parked, and how the
+	// transport makes one again; parking is off while either is unset.
+	park      parkStore
+	parkQueue string
+	restore   func(payload []byte) (Inbound, error)
 }
 
 // Inbound is one event of a shared connection.
@@ -80,6 +86,13 @@ type Inbound struct {
 	// it again would not help); other errors are retried a few times, then
 	// the event is left for the network to send again.
 	Handle func(ctx context.Context, s Session) error
+	// Payload returns the event as bytes from which the transport's
+	// restore function (SetRestore) makes it again; it is called only to
+	// park the event. With it, an event that must wait for an account
+	// logging in is stored and acknowledged at once (parked) instead of
+	// being left for the network to send again; nil means it cannot be
+	// parked.
+	Payload func() ([]byte, error)
 }
 
 // fanoutEvent is an event being handled, or waiting to come again.
@@ -88,6 +101,9 @@ type fanoutEvent struct {
 	delivered map[AccountID]bool
 	queued    bool // a job for it is queued or running
 	since     time.Time
+	// parked is the event's place in the parking queue once it is stored
+	// and acknowledged (0: not parked).
+	parked uint64
 }
 
 // stateRef is an entry of Fanout.byAge.
@@ -99,6 +115,23 @@ type stateRef struct {
 type fanoutPart struct {
 	jobs    chan fanoutJob
 	pending int // jobs sent or about to be; under Fanout.mu
+	// parking is true while the part's worker holds a parked event that
+	// waits for a login: the events queued behind it are parked too.
+	parking bool
+	// backlog lists the jobs queued and not yet taken by the worker, in
+	// order, for parking them.
+	backlog []fanoutJob
+}
+
+// take removes a job from the backlog, once the worker took it or it was
+// not queued; under Fanout.mu.
+func (p *fanoutPart) take(st *fanoutEvent) {
+	for i, j := range p.backlog {
+		if j.st == st {
+			p.backlog = slices.Delete(p.backlog, i, i+1)
+			return
+		}
+	}
 }
 
 type fanoutJob struct {
@@ -243,28 +276,53 @@ func (f *Fanout) Dispatch(ctx context.Context, in Inbound, ack func()) {
 			f.byAge = append(f.byAge, stateRef{in.ID, st})
 		}
 	}
+	if st.parked != 0 {
+		f.mu.Unlock()
+		ack() // stored already
+		return
+	}
 	st.acks = append(st.acks, ack)
 	if st.queued {
 		f.mu.Unlock()
 		return
 	}
 	st.queued = true
+	f.mu.Unlock()
+	f.enqueue(ctx, in, st)
+}
+
+// enqueue queues an event marked queued for the worker of its Order
+// (starting one if none runs). While the Order waits for a login, the
+// event is parked first (stored and acknowledged), rather than left for
+// the network to send again meanwhile.
+func (f *Fanout) enqueue(ctx context.Context, in Inbound, st *fanoutEvent) {
+	job := fanoutJob{st: st, in: in}
+	f.mu.Lock()
 	p := f.parts[in.Order]
 	if p == nil {
 		p = &fanoutPart{jobs: make(chan fanoutJob, fanoutQueue)}
 		f.parts[in.Order] = p
 		f.wg.Go(func() { f.work(ctx, in.Order, p) })
 	}
+	var acks []func()
+	if p.parking {
+		acks = f.parkLocked([]fanoutJob{job})
+	}
 	p.pending++
+	p.backlog = append(p.backlog, job)
 	f.mu.Unlock()
+	for _, ack := range acks {
+		ack()
+	}
 	select {
-	case p.jobs <- fanoutJob{st: st, in: in}:
+	case p.jobs <- job:
 	case <-ctx.Done():
 		// Not queued: the network sends it again, and it must then be
-		// taken as new.
+		// taken as new (a parked one is handed on at the next start).
 		f.mu.Lock()
 		st.queued = false
 		p.pending--
+		p.take(st)
 		f.mu.Unlock()
 	}
 }
@@ -327,6 +385,9 @@ func (f *Fanout) work(ctx context.Context, key string, p *fanoutPart) {
 	for {
 		select {
 		case j := <-p.jobs:
+			f.mu.Lock()
+			p.take(j.st)
+			f.mu.Unlock()
 			if ctx.Err() != nil {
 				// Both were ready: the job is not handled with an ended
 				// context, after an event that failed for it.
@@ -337,7 +398,7 @@ func (f *Fanout) work(ctx context.Context, key string, p *fanoutPart) {
 				f.abandon(key, p)
 				return
 			}
-			f.process(ctx, j)
+			f.process(ctx, p, j)
 			f.mu.Lock()
 			p.pending--
 			f.mu.Unlock()
@@ -373,6 +434,7 @@ func (f *Fanout) abandon(key string, p *fanoutPart) {
 		case j := <-p.jobs:
 			j.st.queued = false
 			p.pending--
+			p.take(j.st)
 		default:
 			return
 		}
@@ -385,13 +447,23 @@ func (f *Fanout) abandon(key string, p *fanoutPart) {
 const fanoutLoginWait = 10 * time.Second
 
 // process has every account concerned handle one event, then acknowledges
-// it, or leaves it for the network to send again.
-func (f *Fanout) process(ctx context.Context, j fanoutJob) {
+// it, or leaves it for the network to send again. An event that must wait
+// for a login is parked when it can be (fanout_park.go).
+func (f *Fanout) process(ctx context.Context, p *fanoutPart, j fanoutJob) {
 	in := j.in
 	accts, complete, err := in.Route(ctx)
 	deadline := time.Now().Add(fanoutLoginWait)
 	pause := 20 * time.Millisecond
+	holding := false // p.parking set by this event
+	defer func() {
+		if holding {
+			f.mu.Lock()
+			p.parking = false
+			f.mu.Unlock()
+		}
+	}()
 	for {
+		var delivered []AccountID
 		for _, a := range accts {
 			if err != nil {
 				break
@@ -399,14 +471,24 @@ func (f *Fanout) process(ctx context.Context, j fanoutJob) {
 			f.mu.Lock()
 			had := j.st.delivered[a]
 			f.mu.Unlock()
-			if had {
-				continue
-			}
-			if err = f.handle(ctx, a, in); err == nil {
+			if !had {
+				if err = f.handle(ctx, a, in); err != nil {
+					break
+				}
 				f.mu.Lock()
 				j.st.delivered[a] = true
 				f.mu.Unlock()
 			}
+			delivered = append(delivered, a)
+		}
+		f.mu.Lock()
+		seq, parkable := j.st.parked, f.parkableLocked(in)
+		f.mu.Unlock()
+		if seq != 0 && err != nil && ctx.Err() == nil {
+			// Parked: the network will not send it again; retry it here,
+			// within the parking's patience.
+			f.log.Warn("parked event not delivered; trying again", "event", in.Describe, "err", err)
+			err, complete = nil, false
 		}
 		if err != nil || complete || !time.Now().Before(deadline) {
 			break
@@ -414,7 +496,29 @@ func (f *Fanout) process(ctx context.Context, j fanoutJob) {
 		// An account concerned is still logging in. The next events of
 		// this Order must not overtake this one (they would reach the
 		// user before it when the network sends it again): wait for the
-		// login, within fanoutLoginWait, and route it again.
+		// login, within fanoutLoginWait (fanoutParkWait once parked), and
+		// route it again.
+		if seq == 0 && parkable {
+			if s, perr := f.store(in, delivered); perr == nil {
+				f.parked(j.st, s)
+				seq = s
+			} else {
+				f.log.Warn("parking an event", "event", in.Describe, "err", perr)
+			}
+		}
+		if seq != 0 && !holding {
+			// From now on the events behind it are parked too, those
+			// already queued first.
+			holding = true
+			deadline = time.Now().Add(fanoutParkWait)
+			f.mu.Lock()
+			acks := f.parkLocked(p.backlog)
+			p.parking = true
+			f.mu.Unlock()
+			for _, ack := range acks {
+				ack()
+			}
+		}
 		select {
 		case <-ctx.Done():
 			err = ctx.Err()
@@ -426,8 +530,16 @@ func (f *Fanout) process(ctx context.Context, j fanoutJob) {
 		pause = min(2*pause, 500*time.Millisecond)
 		accts, complete, err = in.Route(ctx)
 	}
+	finished := err == nil && complete
 	f.mu.Lock()
-	if err != nil || !complete {
+	seq := j.st.parked
+	if seq != 0 && !finished && ctx.Err() != nil {
+		// Stopping: it stays parked for the next start (Resume).
+		j.st.queued = false
+		f.mu.Unlock()
+		return
+	}
+	if seq == 0 && !finished {
 		j.st.queued = false // handled again when the network sends it again
 		f.mu.Unlock()
 		if err != nil && ctx.Err() == nil {
@@ -441,6 +553,12 @@ func (f *Fanout) process(ctx context.Context, j fanoutJob) {
 		f.done.add(in.ID)
 	}
 	f.mu.Unlock()
+	if seq != 0 {
+		if !complete {
+			f.log.Warn("parked event given up for accounts still not logged in", "event", in.Describe, "waited", fanoutParkWait)
+		}
+		f.unpark(seq)
+	}
 	for _, ack := range acks {
 		ack()
 	}

@@ -301,6 +301,7 @@ func (g *Gateway) assemble() {
 	}
 	if fp, ok := g.tr.(FanoutProvider); ok {
 		fp.Fanout().expect(g.accounts.expecting)
+		fp.Fanout().parkIn(g.db, name)
 	}
 	g.reg = &registrar{
 		cfg: g.cfg, info: g.info, tr: g.tr, db: g.db, domain: g.domain, accounts: g.accounts,

@@ -186,6 +186,19 @@ func (e *eventBody) readHead(b []byte) error {
 	return nil
 }
 
+// payload writes the event back as the payload of an envelope, with what
+// envelopeEvent reads of it, for parseEnvelope to read again (a parked
+// event, see bridge.Fanout).
+func (in *inbound) payload() ([]byte, error) {
+	return json.Marshal(struct {
+		Type         string          `json:"type"`
+		TeamID       string          `json:"team_id"`
+		EventID      string          `json:"event_id,omitempty"`
+		EventContext string          `json:"event_context,omitempty"`
+		Event        json.RawMessage `json:"event"`
+	}{"event_callback", in.team, in.eventID, in.eventContext, in.raw})
+}
+
 // maxPayload bounds the payload of one envelope.
 const maxPayload = 4 << 20
 

@@ -71,16 +71,21 @@ func (r *router) start(ctx context.Context) {
 // dispatch starts handling an envelope. It blocks only when the events of
 // its conversation are far behind.
 func (r *router) dispatch(ctx context.Context, envelopeID string, in *inbound) {
-	id := in.eventID
-	if id == "" {
-		id = "envelope:" + envelopeID
+	ev := r.inbound(in)
+	if ev.ID == "" {
+		ev.ID = "envelope:" + envelopeID
 	}
+	r.t.fanout.Dispatch(ctx, ev, func() { r.acknowledge(ctx, []string{envelopeID}) })
+}
+
+// inbound is the Fanout's view of an event.
+func (r *router) inbound(in *inbound) bridge.Inbound {
 	order := in.channel
 	if order == "" {
 		order = "team:" + in.team
 	}
-	r.t.fanout.Dispatch(ctx, bridge.Inbound{
-		ID: id, Order: order, Describe: in,
+	return bridge.Inbound{
+		ID: in.eventID, Order: order, Describe: in,
 		Route: func(ctx context.Context) ([]bridge.AccountID, bool, error) {
 			r.membershipChanged(in)
 			accounts, complete, err := r.route(ctx, in)
@@ -95,7 +100,18 @@ func (r *router) dispatch(ctx context.Context, envelopeID string, in *inbound) {
 			}
 			return err
 		},
-	}, func() { r.acknowledge(ctx, []string{envelopeID}) })
+		Payload: in.payload,
+	}
+}
+
+// restore makes a parked event again from its payload (see
+// bridge.Fanout.SetRestore).
+func (r *router) restore(payload []byte) (bridge.Inbound, error) {
+	in, err := parseEnvelope(payload)
+	if err != nil {
+		return bridge.Inbound{}, err
+	}
+	return r.inbound(in), nil
 }
 
 // wait waits for the acker and the Fanout's work, after the context given

@@ -34,6 +34,9 @@ func (t *Transport) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	t.router.start(runCtx)
+	if err := t.fanout.Resume(runCtx); err != nil && runCtx.Err() == nil {
+		t.log.Error("reading the events parked by the last run", "err", err)
+	}
 	err := sm.run(runCtx)
 	cancel()
 	t.router.wait()

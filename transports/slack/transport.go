@@ -112,6 +112,7 @@ func New(cfg Config, log *slog.Logger, httpClient *http.Client) (*Transport, err
 		team, _, _ := ParseAccountID(a)
 		return team
 	})
+	t.fanout.SetRestore(t.router.restore)
 	return t, nil
 }
 
