@@ -29,7 +29,10 @@ import (
 //     recentEvents event IDs); after a failure, the sessions that already
 //     had it are skipped;
 //   - hand-over: an event a closed session could not take goes to the
-//     account's new session if it logged in again meanwhile.
+//     account's new session if it logged in again meanwhile;
+//   - parking (fanout_park.go): an event that must wait for a login, or
+//     behind a lagging conversation, is stored and acknowledged at once,
+//     and handed on in order, at the next start if need be (Resume).
 //
 // A transport creates one with NewFanout, attaches each session in Login
 // (before it returns: events may come at once) and detaches it in Close,
@@ -63,6 +66,9 @@ type Fanout struct {
 	park      parkStore
 	parkQueue string
 	restore   func(payload []byte) (Inbound, error)
+	arrival   uint64   // the last fanoutJob.arrival given
+	unparks   []uint64 // parked events handled, to remove from the store
+	unparking bool     // a goroutine removes them
 }
 
 // Inbound is one event of a shared connection.
@@ -121,6 +127,22 @@ type fanoutPart struct {
 	// backlog lists the jobs queued and not yet taken by the worker, in
 	// order, for parking them.
 	backlog []fanoutJob
+	// spilled lists, in order, the parked events that came while jobs was
+	// full: they wait in the store and are handled after every job.
+	spilled []spilledJob
+}
+
+// spilledJob is an event waiting in the store for its Order's worker.
+type spilledJob struct {
+	st        *fanoutEvent
+	id, order string
+}
+
+// lagging reports whether the oldest job of the backlog has waited longer
+// than fanoutParkAfter: the network is about to send it again. Under
+// Fanout.mu.
+func (p *fanoutPart) lagging(now time.Time) bool {
+	return len(p.backlog) > 0 && now.Sub(p.backlog[0].queued) > fanoutParkAfter
 }
 
 // take removes a job from the backlog, once the worker took it or it was
@@ -137,6 +159,10 @@ func (p *fanoutPart) take(st *fanoutEvent) {
 type fanoutJob struct {
 	st *fanoutEvent
 	in Inbound
+	// arrival orders the Fanout's events (parked events are handed on in
+	// this order by Resume); queued is when it was queued.
+	arrival uint64
+	queued  time.Time
 }
 
 // Bounds of a Fanout's memory and patience.
@@ -283,7 +309,15 @@ func (f *Fanout) Dispatch(ctx context.Context, in Inbound, ack func()) {
 	}
 	st.acks = append(st.acks, ack)
 	if st.queued {
+		// Sent again while it waits in its Order: it is late.
+		var acks []func()
+		if p := f.parts[in.Order]; p != nil && p.lagging(time.Now()) {
+			acks = f.parkLocked(p.backlog)
+		}
 		f.mu.Unlock()
+		for _, a := range acks {
+			a()
+		}
 		return
 	}
 	st.queued = true
@@ -296,7 +330,7 @@ func (f *Fanout) Dispatch(ctx context.Context, in Inbound, ack func()) {
 // event is parked first (stored and acknowledged), rather than left for
 // the network to send again meanwhile.
 func (f *Fanout) enqueue(ctx context.Context, in Inbound, st *fanoutEvent) {
-	job := fanoutJob{st: st, in: in}
+	now := time.Now()
 	f.mu.Lock()
 	p := f.parts[in.Order]
 	if p == nil {
@@ -304,12 +338,26 @@ func (f *Fanout) enqueue(ctx context.Context, in Inbound, st *fanoutEvent) {
 		f.parts[in.Order] = p
 		f.wg.Go(func() { f.work(ctx, in.Order, p) })
 	}
-	var acks []func()
-	if p.parking {
-		acks = f.parkLocked([]fanoutJob{job})
-	}
+	f.arrival++
+	job := fanoutJob{st: st, in: in, arrival: f.arrival, queued: now}
 	p.pending++
 	p.backlog = append(p.backlog, job)
+	var acks []func()
+	if p.parking || p.lagging(now) {
+		acks = f.parkLocked(p.backlog)
+	}
+	if st.parked != 0 && (len(p.spilled) > 0 || len(p.jobs) >= cap(p.jobs)) {
+		// Its Order is far behind: it waits in the store alone, so that
+		// the connection reads on (the events of other Orders, and those
+		// the network would otherwise time out) instead of blocking here.
+		p.take(st)
+		p.spilled = append(p.spilled, spilledJob{st: st, id: in.ID, order: in.Order})
+		f.mu.Unlock()
+		for _, ack := range acks {
+			ack()
+		}
+		return
+	}
 	f.mu.Unlock()
 	for _, ack := range acks {
 		ack()
@@ -383,39 +431,59 @@ func (f *Fanout) work(ctx context.Context, key string, p *fanoutPart) {
 	idle := time.NewTimer(fanoutLinger)
 	defer idle.Stop()
 	for {
+		var j fanoutJob
 		select {
-		case j := <-p.jobs:
-			f.mu.Lock()
-			p.take(j.st)
-			f.mu.Unlock()
-			if ctx.Err() != nil {
-				// Both were ready: the job is not handled with an ended
-				// context, after an event that failed for it.
-				f.mu.Lock()
-				j.st.queued = false
-				p.pending--
-				f.mu.Unlock()
-				f.abandon(key, p)
-				return
+		case j = <-p.jobs:
+		default:
+			// No job queued: the spilled events come next, else wait.
+			var ok bool
+			if j, ok = f.unspill(p); !ok {
+				select {
+				case j = <-p.jobs:
+				case <-idle.C:
+					f.mu.Lock()
+					if p.pending == 0 {
+						delete(f.parts, key)
+						f.mu.Unlock()
+						return
+					}
+					f.mu.Unlock()
+					idle.Reset(fanoutLinger)
+					continue
+				case <-ctx.Done():
+					f.abandon(key, p)
+					return
+				}
 			}
-			f.process(ctx, p, j)
+		}
+		if j.st == nil {
+			continue // a spilled event dropped by unspill
+		}
+		f.mu.Lock()
+		p.take(j.st)
+		var acks []func()
+		if p.lagging(time.Now()) {
+			acks = f.parkLocked(p.backlog)
+		}
+		f.mu.Unlock()
+		for _, ack := range acks {
+			ack()
+		}
+		if ctx.Err() != nil {
+			// Both were ready: the job is not handled with an ended
+			// context, after an event that failed for it.
 			f.mu.Lock()
+			j.st.queued = false
 			p.pending--
 			f.mu.Unlock()
-			idle.Reset(fanoutLinger)
-		case <-idle.C:
-			f.mu.Lock()
-			if p.pending == 0 {
-				delete(f.parts, key)
-				f.mu.Unlock()
-				return
-			}
-			f.mu.Unlock()
-			idle.Reset(fanoutLinger)
-		case <-ctx.Done():
 			f.abandon(key, p)
 			return
 		}
+		f.process(ctx, p, j)
+		f.mu.Lock()
+		p.pending--
+		f.mu.Unlock()
+		idle.Reset(fanoutLinger)
 	}
 }
 
@@ -429,6 +497,11 @@ func (f *Fanout) abandon(key string, p *fanoutPart) {
 	if f.parts[key] == p {
 		delete(f.parts, key)
 	}
+	for _, sj := range p.spilled {
+		sj.st.queued = false // parked: handed on at the next start
+		p.pending--
+	}
+	p.spilled = nil
 	for {
 		select {
 		case j := <-p.jobs:
@@ -499,7 +572,7 @@ func (f *Fanout) process(ctx context.Context, p *fanoutPart, j fanoutJob) {
 		// login, within fanoutLoginWait (fanoutParkWait once parked), and
 		// route it again.
 		if seq == 0 && parkable {
-			if s, perr := f.store(in, delivered); perr == nil {
+			if s, perr := f.store(j, delivered); perr == nil {
 				f.parked(j.st, s)
 				seq = s
 			} else {

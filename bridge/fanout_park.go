@@ -1,9 +1,11 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/xgate-im/xgate/store"
@@ -15,15 +17,19 @@ import (
 // few seconds (Slack gives up after three tries: the event was lost when
 // the login took longer). Behind it, its Order's next events are stored
 // and acknowledged as they come, so that the network's redeliveries do not
-// pile up; they are handled in order once the login ends. Parked events
-// live in one outbox queue per Fanout; a run that stops before handling
-// them leaves them there, and Resume hands them on at the next start.
+// pile up; they are handled in order once the login ends. So are the
+// events of an Order that lags (its oldest queued event waited longer than
+// fanoutParkAfter: the backlog after a restart), before the network's
+// acknowledgement timeout. Parked events live in one outbox queue per
+// Fanout; a run that stops before handling them leaves them there, and
+// Resume hands them on at the next start, in the order they came.
 
 // parkStore is the part of the store that keeps parked events.
 type parkStore interface {
 	Enqueue(queue string, payload []byte) (uint64, error)
 	EnqueueAll(queue string, payloads ...[]byte) ([]uint64, error)
 	OutboxPeek(queue string, max int) ([]store.OutboxItem, error)
+	OutboxPeekAfter(queue string, after uint64, max int) ([]store.OutboxItem, error)
 	OutboxAck(queue string, seqs ...uint64) error
 }
 
@@ -34,6 +40,8 @@ type parkedEvent struct {
 	Payload []byte `json:"payload"`
 	// Delivered lists the accounts that had the event when it was parked.
 	Delivered []AccountID `json:"delivered,omitempty"`
+	// Arrival is its fanoutJob.arrival.
+	Arrival uint64 `json:"arrival"`
 }
 
 // fanoutParkWait bounds how long a parked event waits for the accounts it
@@ -41,6 +49,11 @@ type parkedEvent struct {
 // warning (Slack would have given up sending it again after about as
 // long).
 const fanoutParkWait = 2 * time.Minute
+
+// fanoutParkAfter is how long an event may wait in its Order's queue
+// before it and those behind it are parked: well within the
+// acknowledgement timeouts of the networks (Slack's is 3 s).
+const fanoutParkAfter = time.Second
 
 // parkIn has the Fanout park events in db, in the queue of the gateway
 // named name.
@@ -66,12 +79,12 @@ func (f *Fanout) parkableLocked(in Inbound) bool {
 
 // store parks an event: once it returns nil, the event is durable and is
 // acknowledged to the network.
-func (f *Fanout) store(in Inbound, delivered []AccountID) (uint64, error) {
-	payload, err := in.Payload()
+func (f *Fanout) store(j fanoutJob, delivered []AccountID) (uint64, error) {
+	payload, err := j.in.Payload()
 	if err != nil {
 		return 0, err
 	}
-	b, err := json.Marshal(parkedEvent{ID: in.ID, Order: in.Order, Payload: payload, Delivered: delivered})
+	b, err := json.Marshal(parkedEvent{ID: j.in.ID, Order: j.in.Order, Payload: payload, Delivered: delivered, Arrival: j.arrival})
 	if err != nil {
 		return 0, err
 	}
@@ -95,7 +108,7 @@ func (f *Fanout) parkLocked(jobs []fanoutJob) []func() {
 		}
 		payload, err := j.in.Payload()
 		if err == nil {
-			payload, err = json.Marshal(parkedEvent{ID: j.in.ID, Order: j.in.Order, Payload: payload})
+			payload, err = json.Marshal(parkedEvent{ID: j.in.ID, Order: j.in.Order, Payload: payload, Arrival: j.arrival})
 		}
 		if err != nil {
 			f.log.Warn("parking an event", "event", j.in.Describe, "err", err)
@@ -112,6 +125,7 @@ func (f *Fanout) parkLocked(jobs []fanoutJob) []func() {
 		f.log.Warn("parking events", "count", len(todo), "err", err)
 		return nil
 	}
+	f.log.Debug("events parked", "count", len(todo))
 	var acks []func()
 	for i, st := range todo {
 		st.parked = seqs[i]
@@ -135,13 +149,77 @@ func (f *Fanout) parked(st *fanoutEvent, seq uint64) {
 }
 
 // unpark removes a parked event from the store, once handled or given up.
+// Removals are written in the background, several at a time: one lost in
+// a crash only hands the event on again at the next start, where the
+// bridge's dedupe recognizes it.
 func (f *Fanout) unpark(seq uint64) {
 	f.mu.Lock()
-	db, queue := f.park, f.parkQueue
+	f.unparks = append(f.unparks, seq)
+	start := !f.unparking
+	f.unparking = true
 	f.mu.Unlock()
-	if err := db.OutboxAck(queue, seq); err != nil {
-		f.log.Error("removing a handled parked event", "err", err)
+	if start {
+		f.wg.Go(f.removeUnparked)
 	}
+}
+
+// removeUnparked removes the handled parked events from the store until
+// none is left.
+func (f *Fanout) removeUnparked() {
+	for {
+		f.mu.Lock()
+		seqs, db, queue := f.unparks, f.park, f.parkQueue
+		f.unparks = nil
+		if len(seqs) == 0 {
+			f.unparking = false
+			f.mu.Unlock()
+			return
+		}
+		f.mu.Unlock()
+		if err := db.OutboxAck(queue, seqs...); err != nil {
+			f.log.Error("removing handled parked events", "count", len(seqs), "err", err)
+		}
+	}
+}
+
+// unspill takes the next spilled event of p and reads it back from the
+// store; ok is false when none is spilled. A job with a nil st is one that
+// could not be read again: it is dropped (logged), and its place counted
+// as done.
+func (f *Fanout) unspill(p *fanoutPart) (j fanoutJob, ok bool) {
+	f.mu.Lock()
+	if len(p.spilled) == 0 {
+		f.mu.Unlock()
+		return fanoutJob{}, false
+	}
+	sj := p.spilled[0]
+	p.spilled = p.spilled[1:]
+	db, queue, restore := f.park, f.parkQueue, f.restore
+	f.mu.Unlock()
+	seq := sj.st.parked
+	items, err := db.OutboxPeekAfter(queue, seq-1, 1)
+	if err == nil && (len(items) == 0 || items[0].Seq != seq) {
+		err = errors.New("not in the store")
+	}
+	var in Inbound
+	if err == nil {
+		var pe parkedEvent
+		in, err = restoreParked(items[0], &pe, restore)
+		in.ID, in.Order = sj.id, sj.order
+	}
+	if err != nil {
+		f.log.Error("dropping a parked event that cannot be read again", "err", err)
+		f.mu.Lock()
+		p.pending--
+		if sj.id != "" {
+			delete(f.states, sj.id)
+			f.done.add(sj.id)
+		}
+		f.mu.Unlock()
+		f.unpark(seq)
+		return fanoutJob{}, true
+	}
+	return fanoutJob{st: sj.st, in: in}, true
 }
 
 // Resume hands on the events that an earlier run parked and did not
@@ -159,23 +237,46 @@ func (f *Fanout) Resume(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n := 0
+	type resumedEvent struct {
+		in  Inbound
+		pe  parkedEvent
+		seq uint64
+	}
+	var evs []resumedEvent
+	var bad []uint64
 	for _, it := range items {
 		var pe parkedEvent
 		in, err := restoreParked(it, &pe, restore)
 		if err != nil {
 			f.log.Error("dropping a parked event that cannot be read again", "err", err)
-			f.unpark(it.Seq)
+			bad = append(bad, it.Seq)
 			continue
 		}
 		in.ID, in.Order = pe.ID, pe.Order
-		st := f.resumed(in, it.Seq, pe.Delivered)
+		evs = append(evs, resumedEvent{in, pe, it.Seq})
+	}
+	// In the order they came (parking stores a lagging queue after the
+	// event ahead of it may have parked itself).
+	slices.SortStableFunc(evs, func(a, b resumedEvent) int { return cmp.Compare(a.pe.Arrival, b.pe.Arrival) })
+	f.mu.Lock()
+	for _, e := range evs {
+		f.arrival = max(f.arrival, e.pe.Arrival)
+	}
+	f.mu.Unlock()
+	n := 0
+	for _, e := range evs {
+		st := f.resumed(e.in, e.seq, e.pe.Delivered)
 		if st == nil {
-			f.unpark(it.Seq) // parked twice before a crash
+			bad = append(bad, e.seq) // parked twice before a crash
 			continue
 		}
-		f.enqueue(ctx, in, st)
+		f.enqueue(ctx, e.in, st)
 		n++
+	}
+	if len(bad) > 0 {
+		if err := db.OutboxAck(queue, bad...); err != nil {
+			f.log.Error("removing unreadable parked events", "err", err)
+		}
 	}
 	if n > 0 {
 		f.log.Info("events parked by the last run handed on", "count", n)

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -232,5 +233,38 @@ func TestFanoutDoesNotParkWithoutPayload(t *testing.T) {
 	f.Wait()
 	if c := parkedCount(t, db); c != 0 {
 		t.Fatalf("%d events parked without a payload", c)
+	}
+}
+
+// More events than an Order's queue holds, while it waits for a login: the
+// connection is not blocked (Dispatch returns at once for each), every
+// event is acknowledged before the login, and all are handled in order
+// after it, those past the queue read back from the store.
+func TestFanoutSpillsParkedEventsBeyondItsQueue(t *testing.T) {
+	db := openParkDB(t, filepath.Join(t.TempDir(), "x.db"))
+	defer db.Close()
+	n := newParkNet()
+	f := NewFanout(nil, nil)
+	f.parkIn(db, "fake")
+	f.SetRestore(n.restore)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer func() { cancel(); f.Wait() }()
+	const total = 3 * fanoutQueue
+	var ids []string
+	f.Dispatch(ctx, n.event("e0000"), n.ack("e0000"))
+	n.waitFor(t, &n.acked, 1) // the first one parked: its Order waits
+	ids = append(ids, "e0000")
+	for i := 1; i < total; i++ {
+		id := fmt.Sprintf("e%04d", i)
+		ids = append(ids, id)
+		f.Dispatch(ctx, n.event(id), n.ack(id))
+	}
+	n.waitFor(t, &n.acked, total)
+	if c := parkedCount(t, db); c != total {
+		t.Fatalf("%d of %d events parked before the login", c, total)
+	}
+	n.login(f)
+	if handled := n.waitFor(t, &n.handled, total); !slices.Equal(handled, ids) {
+		t.Fatalf("handled %d events out of order: first %v", len(handled), handled[:min(5, len(handled))])
 	}
 }

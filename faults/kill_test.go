@@ -224,14 +224,17 @@ func TestKillUnderTraffic(t *testing.T) {
 	report(t, fmt.Sprintf("SIGKILL ×%d", kills), map[string]Tally{"network→XMPP": in, "XMPP→network": out})
 	t.Logf("echoes of alice's own messages: %d", tr.echoes)
 	// Every Socket Mode envelope is acknowledged in the end, and promptly:
-	// a restart redelivers what was in flight, and what waited longer than
-	// the fake's 2 s acknowledgement timeout (events wait for their
-	// account's login after a start), not a backlog over and over (before,
-	// 11,000 envelopes went out for 1,076 events).
+	// an envelope goes out again when it was in flight on the connection a
+	// kill broke (nothing can acknowledge it), and otherwise only rarely
+	// for want of an acknowledgement within the fake's 2 s: an event that
+	// waits (for its account's login after a start, or behind a backlog)
+	// is parked and acknowledged (before, 11,000 envelopes went out for
+	// 1,076 events, most of them timed out again and again).
 	frames, acked, pending := r.fake.Delivered(), r.fake.Acked(), r.fake.Pending()
-	t.Logf("Socket Mode: %d envelopes acknowledged, %d frames written, %d pending", acked, frames, pending)
-	if pending > 0 || frames > 3*acked {
-		t.Errorf("Socket Mode: %d envelopes acknowledged, %d frames written, %d pending", acked, frames, pending)
+	timedOut, connLost := r.fake.Redeliveries()
+	t.Logf("Socket Mode: %d envelopes acknowledged, %d frames written (%d again after a timeout, %d after a kill), %d pending", acked, frames, timedOut, connLost, pending)
+	if pending > 0 || timedOut > acked/4 {
+		t.Errorf("Socket Mode: %d envelopes acknowledged, %d sent again after a timeout (at most a quarter allowed), %d pending", acked, timedOut, pending)
 	}
 	// A message is reflected back only when xgate died after Slack took it
 	// and before its ID pair was stored: at most one per kill.

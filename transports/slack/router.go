@@ -178,7 +178,12 @@ func (r *router) route(ctx context.Context, in *inbound) (accounts []bridge.Acco
 			rt, cached = route{team: in.team, members: []string{im.user, im.peer}}, true
 		}
 		if !cached {
-			if !grace && !r.t.fanout.GroupLive(in.team) {
+			if _, gateway := r.t.fanout.Expecting(""); !gateway && !grace && !r.t.fanout.GroupLive(in.team) {
+				// Nobody of the workspace is logged in or about to be.
+				// With a gateway, which knows who is logging in, its
+				// members are looked up: an event handed on at a start
+				// (parked by the last run) comes before the connection,
+				// and so before the grace period.
 				return nil, true, nil
 			}
 			if in.eventContext == "" {

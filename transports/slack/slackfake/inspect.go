@@ -161,6 +161,16 @@ func (s *Server) Delivered() int {
 	return s.sm.sent
 }
 
+// Redeliveries returns how many times envelopes were queued to be sent
+// again: because they were not acknowledged within the ack timeout
+// (timedOut), or because the connection they were in flight on went away
+// (connectionLost).
+func (s *Server) Redeliveries() (timedOut, connectionLost int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sm.timedOut, s.sm.connLost
+}
+
 // Connections returns the number of live Socket Mode connections, including
 // ones told to disconnect that the client has not closed yet.
 func (s *Server) Connections() int {

@@ -30,9 +30,12 @@ type socketState struct {
 	inflight   map[string]*envelope // the unacked envelopes sent on a live connection
 	acked      int
 	sent       int // envelope frames written, retries included
-	seq        uint64
-	contexts   map[string][]installation // event_context -> installations
-	ctxOrder   []string                  // contexts' keys, oldest first
+	// Why envelopes were queued again: not acknowledged in time, or in
+	// flight on a connection that went away.
+	timedOut, connLost int
+	seq                uint64
+	contexts           map[string][]installation // event_context -> installations
+	ctxOrder           []string                  // contexts' keys, oldest first
 }
 
 // maxContexts bounds how many event contexts apps.event.authorizations.list
@@ -127,6 +130,7 @@ func (st *socketState) ackLocked(id string) {
 func (st *socketState) expireLocked(now time.Time) (next time.Time, expired bool) {
 	for _, e := range st.inflightLocked() {
 		if !e.deadline.After(now) {
+			st.timedOut++
 			st.requeueLocked(e)
 			expired = true
 		} else if next.IsZero() || e.deadline.Before(next) {
@@ -150,6 +154,7 @@ func (st *socketState) removeConnLocked(c *sockConn) {
 	st.conns = slices.DeleteFunc(st.conns, func(x *sockConn) bool { return x == c })
 	for _, e := range st.inflightLocked() {
 		if e.conn == c {
+			st.connLost++
 			st.requeueLocked(e)
 		}
 	}
