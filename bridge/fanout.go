@@ -124,6 +124,9 @@ type fanoutPart struct {
 	// parking is true while the part's worker holds a parked event that
 	// waits for a login: the events queued behind it are parked too.
 	parking bool
+	// parkingCh is closed when parking becomes true (and replaced when it
+	// ends): a Dispatch blocked on a full jobs then spills its event.
+	parkingCh chan struct{}
 	// backlog lists the jobs queued and not yet taken by the worker, in
 	// order, for parking them.
 	backlog []fanoutJob
@@ -334,7 +337,7 @@ func (f *Fanout) enqueue(ctx context.Context, in Inbound, st *fanoutEvent) {
 	f.mu.Lock()
 	p := f.parts[in.Order]
 	if p == nil {
-		p = &fanoutPart{jobs: make(chan fanoutJob, fanoutQueue)}
+		p = &fanoutPart{jobs: make(chan fanoutJob, fanoutQueue), parkingCh: make(chan struct{})}
 		f.parts[in.Order] = p
 		f.wg.Go(func() { f.work(ctx, in.Order, p) })
 	}
@@ -358,20 +361,37 @@ func (f *Fanout) enqueue(ctx context.Context, in Inbound, st *fanoutEvent) {
 		}
 		return
 	}
+	parking := p.parkingCh
 	f.mu.Unlock()
 	for _, ack := range acks {
 		ack()
 	}
-	select {
-	case p.jobs <- job:
-	case <-ctx.Done():
-		// Not queued: the network sends it again, and it must then be
-		// taken as new (a parked one is handed on at the next start).
-		f.mu.Lock()
-		st.queued = false
-		p.pending--
-		p.take(st)
-		f.mu.Unlock()
+	for {
+		select {
+		case p.jobs <- job:
+			return
+		case <-parking:
+			// The worker began to wait for a login and parked this job
+			// while the queue was full: it waits in the store instead.
+			parking = nil
+			f.mu.Lock()
+			if st.parked != 0 {
+				p.take(st)
+				p.spilled = append(p.spilled, spilledJob{st: st, id: in.ID, order: in.Order})
+				f.mu.Unlock()
+				return
+			}
+			f.mu.Unlock()
+		case <-ctx.Done():
+			// Not queued: the network sends it again, and it must then be
+			// taken as new (a parked one is handed on at the next start).
+			f.mu.Lock()
+			st.queued = false
+			p.pending--
+			p.take(st)
+			f.mu.Unlock()
+			return
+		}
 	}
 }
 
@@ -532,6 +552,7 @@ func (f *Fanout) process(ctx context.Context, p *fanoutPart, j fanoutJob) {
 		if holding {
 			f.mu.Lock()
 			p.parking = false
+			p.parkingCh = make(chan struct{})
 			f.mu.Unlock()
 		}
 	}()
@@ -587,6 +608,7 @@ func (f *Fanout) process(ctx context.Context, p *fanoutPart, j fanoutJob) {
 			f.mu.Lock()
 			acks := f.parkLocked(p.backlog)
 			p.parking = true
+			close(p.parkingCh)
 			f.mu.Unlock()
 			for _, ack := range acks {
 				ack()
