@@ -128,8 +128,10 @@ type fanoutPart struct {
 	// ends): a Dispatch blocked on a full jobs then spills its event.
 	parkingCh chan struct{}
 	// backlog lists the jobs queued and not yet taken by the worker, in
-	// order, for parking them.
-	backlog []fanoutJob
+	// order, for parking them; unparkedSince is when the oldest of them
+	// not parked yet was queued (zero: none).
+	backlog       []fanoutJob
+	unparkedSince time.Time
 	// spilled lists, in order, the parked events that came while jobs was
 	// full: they wait in the store and are handled after every job.
 	spilled []spilledJob
@@ -141,11 +143,11 @@ type spilledJob struct {
 	id, order string
 }
 
-// lagging reports whether the oldest job of the backlog has waited longer
-// than fanoutParkAfter: the network is about to send it again. Under
-// Fanout.mu.
+// lagging reports whether the oldest unparked job of the backlog has
+// waited longer than fanoutParkAfter: the network will soon send it again.
+// Under Fanout.mu.
 func (p *fanoutPart) lagging(now time.Time) bool {
-	return len(p.backlog) > 0 && now.Sub(p.backlog[0].queued) > fanoutParkAfter
+	return len(p.backlog) > 0 && !p.unparkedSince.IsZero() && now.Sub(p.unparkedSince) > fanoutParkAfter
 }
 
 // take removes a job from the backlog, once the worker took it or it was
@@ -154,8 +156,14 @@ func (p *fanoutPart) take(st *fanoutEvent) {
 	for i, j := range p.backlog {
 		if j.st == st {
 			p.backlog = slices.Delete(p.backlog, i, i+1)
-			return
+			break
 		}
+	}
+	switch {
+	case len(p.backlog) == 0:
+		p.unparkedSince = time.Time{}
+	case !p.unparkedSince.IsZero() && p.unparkedSince.Before(p.backlog[0].queued):
+		p.unparkedSince = p.backlog[0].queued // no older job is left
 	}
 }
 
@@ -315,7 +323,7 @@ func (f *Fanout) Dispatch(ctx context.Context, in Inbound, ack func()) {
 		// Sent again while it waits in its Order: it is late.
 		var acks []func()
 		if p := f.parts[in.Order]; p != nil && p.lagging(time.Now()) {
-			acks = f.parkLocked(p.backlog)
+			acks = f.parkBacklogLocked(p)
 		}
 		f.mu.Unlock()
 		for _, a := range acks {
@@ -345,11 +353,18 @@ func (f *Fanout) enqueue(ctx context.Context, in Inbound, st *fanoutEvent) {
 	job := fanoutJob{st: st, in: in, arrival: f.arrival, queued: now}
 	p.pending++
 	p.backlog = append(p.backlog, job)
-	var acks []func()
-	if p.parking || p.lagging(now) {
-		acks = f.parkLocked(p.backlog)
+	if p.unparkedSince.IsZero() {
+		p.unparkedSince = now
 	}
-	if st.parked != 0 && (len(p.spilled) > 0 || len(p.jobs) >= cap(p.jobs)) {
+	// Parked in batches: once the oldest unparked event waited
+	// fanoutParkAfter, or to spill (behind spilled events, or when the
+	// queue is full while the worker waits for a login).
+	full := len(p.jobs) >= cap(p.jobs)
+	var acks []func()
+	if len(p.spilled) > 0 || p.lagging(now) || full && p.parking {
+		acks = f.parkBacklogLocked(p)
+	}
+	if st.parked != 0 && (len(p.spilled) > 0 || full) {
 		// Its Order is far behind: it waits in the store alone, so that
 		// the connection reads on (the events of other Orders, and those
 		// the network would otherwise time out) instead of blocking here.
@@ -483,7 +498,7 @@ func (f *Fanout) work(ctx context.Context, key string, p *fanoutPart) {
 		p.take(j.st)
 		var acks []func()
 		if p.lagging(time.Now()) {
-			acks = f.parkLocked(p.backlog)
+			acks = f.parkBacklogLocked(p)
 		}
 		f.mu.Unlock()
 		for _, ack := range acks {
@@ -600,15 +615,17 @@ func (f *Fanout) process(ctx context.Context, p *fanoutPart, j fanoutJob) {
 				f.log.Warn("parking an event", "event", in.Describe, "err", perr)
 			}
 		}
-		if seq != 0 && !holding {
-			// From now on the events behind it are parked too, those
-			// already queued first.
-			holding = true
-			deadline = time.Now().Add(fanoutParkWait)
+		if seq != 0 {
+			// The events behind it are parked too, as they come (in
+			// batches, at each look at the login).
 			f.mu.Lock()
-			acks := f.parkLocked(p.backlog)
-			p.parking = true
-			close(p.parkingCh)
+			acks := f.parkBacklogLocked(p)
+			if !holding {
+				holding = true
+				deadline = time.Now().Add(fanoutParkWait)
+				p.parking = true
+				close(p.parkingCh)
+			}
 			f.mu.Unlock()
 			for _, ack := range acks {
 				ack()

@@ -51,9 +51,9 @@ type parkedEvent struct {
 const fanoutParkWait = 2 * time.Minute
 
 // fanoutParkAfter is how long an event may wait in its Order's queue
-// before it and those behind it are parked: well within the
-// acknowledgement timeouts of the networks (Slack's is 3 s).
-const fanoutParkAfter = time.Second
+// before it and those behind it are parked (in one transaction): well
+// within the acknowledgement timeouts of the networks (Slack's is 3 s).
+const fanoutParkAfter = 500 * time.Millisecond
 
 // parkIn has the Fanout park events in db, in the queue of the gateway
 // named name.
@@ -92,6 +92,13 @@ func (f *Fanout) store(j fanoutJob, delivered []AccountID) (uint64, error) {
 	db, queue := f.park, f.parkQueue
 	f.mu.Unlock()
 	return db.Enqueue(queue, b)
+}
+
+// parkBacklogLocked parks the events of p's backlog that are not parked
+// yet; under f.mu.
+func (f *Fanout) parkBacklogLocked(p *fanoutPart) []func() {
+	p.unparkedSince = time.Time{}
+	return f.parkLocked(p.backlog)
 }
 
 // parkLocked parks the jobs' events that are not parked yet, in order, in
