@@ -124,17 +124,17 @@ type fanoutPart struct {
 	// parking is true while the part's worker holds a parked event that
 	// waits for a login: the events queued behind it are parked too.
 	parking bool
-	// parkingCh is closed when parking becomes true (and replaced when it
-	// ends): a Dispatch blocked on a full jobs then spills its event.
-	parkingCh chan struct{}
 	// backlog lists the jobs queued and not yet taken by the worker, in
 	// order, for parking them; unparkedSince is when the oldest of them
 	// not parked yet was queued (zero: none).
 	backlog       []fanoutJob
 	unparkedSince time.Time
-	// spilled lists, in order, the parked events that came while jobs was
-	// full: they wait in the store and are handled after every job.
-	spilled []spilledJob
+	// overflow lists, in order, the events that came while jobs was full
+	// and are not spilled yet; spilled lists, in order, the parked events
+	// that came before them: those wait in the store. The worker takes
+	// jobs, then spilled, then overflow.
+	overflow []fanoutJob
+	spilled  []spilledJob
 }
 
 // spilledJob is an event waiting in the store for its Order's worker.
@@ -345,7 +345,7 @@ func (f *Fanout) enqueue(ctx context.Context, in Inbound, st *fanoutEvent) {
 	f.mu.Lock()
 	p := f.parts[in.Order]
 	if p == nil {
-		p = &fanoutPart{jobs: make(chan fanoutJob, fanoutQueue), parkingCh: make(chan struct{})}
+		p = &fanoutPart{jobs: make(chan fanoutJob, fanoutQueue)}
 		f.parts[in.Order] = p
 		f.wg.Go(func() { f.work(ctx, in.Order, p) })
 	}
@@ -356,57 +356,37 @@ func (f *Fanout) enqueue(ctx context.Context, in Inbound, st *fanoutEvent) {
 	if p.unparkedSince.IsZero() {
 		p.unparkedSince = now
 	}
-	// Parked in batches: once the oldest unparked event waited
-	// fanoutParkAfter, or to spill (behind spilled events, or when the
-	// queue is full while the worker waits for a login).
-	full := len(p.jobs) >= cap(p.jobs)
+	// Past a full queue, an event that can be parked waits in overflow
+	// (and, once parked, in the store alone: spilled) rather than block
+	// the connection, which reads on: the events of other Orders, and
+	// those the network would time out meanwhile. Events are parked in
+	// batches: once the oldest unparked one waited fanoutParkAfter, or
+	// when overflow is as long as a queue.
+	past := f.parkableLocked(in) && (len(p.jobs) >= cap(p.jobs) || len(p.spilled) > 0 || len(p.overflow) > 0)
+	if past {
+		p.overflow = append(p.overflow, job)
+	}
 	var acks []func()
-	if len(p.spilled) > 0 || p.lagging(now) || full && p.parking {
+	if p.lagging(now) || len(p.overflow) >= fanoutQueue {
 		acks = f.parkBacklogLocked(p)
 	}
-	if st.parked != 0 && (len(p.spilled) > 0 || full) {
-		// Its Order is far behind: it waits in the store alone, so that
-		// the connection reads on (the events of other Orders, and those
-		// the network would otherwise time out) instead of blocking here.
-		p.take(st)
-		p.spilled = append(p.spilled, spilledJob{st: st, id: in.ID, order: in.Order})
-		f.mu.Unlock()
-		for _, ack := range acks {
-			ack()
-		}
-		return
-	}
-	parking := p.parkingCh
 	f.mu.Unlock()
 	for _, ack := range acks {
 		ack()
 	}
-	for {
-		select {
-		case p.jobs <- job:
-			return
-		case <-parking:
-			// The worker began to wait for a login and parked this job
-			// while the queue was full: it waits in the store instead.
-			parking = nil
-			f.mu.Lock()
-			if st.parked != 0 {
-				p.take(st)
-				p.spilled = append(p.spilled, spilledJob{st: st, id: in.ID, order: in.Order})
-				f.mu.Unlock()
-				return
-			}
-			f.mu.Unlock()
-		case <-ctx.Done():
-			// Not queued: the network sends it again, and it must then be
-			// taken as new (a parked one is handed on at the next start).
-			f.mu.Lock()
-			st.queued = false
-			p.pending--
-			p.take(st)
-			f.mu.Unlock()
-			return
-		}
+	if past {
+		return
+	}
+	select {
+	case p.jobs <- job:
+	case <-ctx.Done():
+		// Not queued: the network sends it again, and it must then be
+		// taken as new (a parked one is handed on at the next start).
+		f.mu.Lock()
+		st.queued = false
+		p.pending--
+		p.take(st)
+		f.mu.Unlock()
 	}
 }
 
@@ -470,7 +450,8 @@ func (f *Fanout) work(ctx context.Context, key string, p *fanoutPart) {
 		select {
 		case j = <-p.jobs:
 		default:
-			// No job queued: the spilled events come next, else wait.
+			// No job queued: the spilled events come next, then the
+			// overflow, else wait.
 			var ok bool
 			if j, ok = f.unspill(p); !ok {
 				select {
@@ -536,7 +517,12 @@ func (f *Fanout) abandon(key string, p *fanoutPart) {
 		sj.st.queued = false // parked: handed on at the next start
 		p.pending--
 	}
-	p.spilled = nil
+	for _, j := range p.overflow {
+		j.st.queued = false
+		p.pending--
+		p.take(j.st)
+	}
+	p.spilled, p.overflow = nil, nil
 	for {
 		select {
 		case j := <-p.jobs:
@@ -567,7 +553,6 @@ func (f *Fanout) process(ctx context.Context, p *fanoutPart, j fanoutJob) {
 		if holding {
 			f.mu.Lock()
 			p.parking = false
-			p.parkingCh = make(chan struct{})
 			f.mu.Unlock()
 		}
 	}()
@@ -624,7 +609,6 @@ func (f *Fanout) process(ctx context.Context, p *fanoutPart, j fanoutJob) {
 				holding = true
 				deadline = time.Now().Add(fanoutParkWait)
 				p.parking = true
-				close(p.parkingCh)
 			}
 			f.mu.Unlock()
 			for _, ack := range acks {

@@ -98,7 +98,19 @@ func (f *Fanout) store(j fanoutJob, delivered []AccountID) (uint64, error) {
 // yet; under f.mu.
 func (f *Fanout) parkBacklogLocked(p *fanoutPart) []func() {
 	p.unparkedSince = time.Time{}
-	return f.parkLocked(p.backlog)
+	acks := f.parkLocked(p.backlog)
+	// The parked head of the overflow waits in the store from now on.
+	n := 0
+	for _, j := range p.overflow {
+		if j.st.parked == 0 {
+			break
+		}
+		p.spilled = append(p.spilled, spilledJob{st: j.st, id: j.in.ID, order: j.in.Order})
+		p.take(j.st)
+		n++
+	}
+	p.overflow = slices.Delete(p.overflow, 0, n)
+	return acks
 }
 
 // parkLocked parks the jobs' events that are not parked yet, in order, in
@@ -190,14 +202,20 @@ func (f *Fanout) removeUnparked() {
 }
 
 // unspill takes the next spilled event of p and reads it back from the
-// store; ok is false when none is spilled. A job with a nil st is one that
+// store, else the next of the overflow; ok is false when neither has one. A job with a nil st is one that
 // could not be read again: it is dropped (logged), and its place counted
 // as done.
 func (f *Fanout) unspill(p *fanoutPart) (j fanoutJob, ok bool) {
 	f.mu.Lock()
 	if len(p.spilled) == 0 {
+		if len(p.overflow) == 0 {
+			f.mu.Unlock()
+			return fanoutJob{}, false
+		}
+		j = p.overflow[0]
+		p.overflow = slices.Delete(p.overflow, 0, 1)
 		f.mu.Unlock()
-		return fanoutJob{}, false
+		return j, true
 	}
 	sj := p.spilled[0]
 	p.spilled = p.spilled[1:]
