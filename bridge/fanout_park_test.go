@@ -108,6 +108,16 @@ func openParkDB(t *testing.T, path string) *store.DB {
 	return db
 }
 
+// newParkedFanout returns a Fanout that parks in db the events of a new
+// parkNet.
+func newParkedFanout(db *store.DB) (*parkNet, *Fanout) {
+	n := newParkNet()
+	f := NewFanout(nil, nil)
+	f.parkIn(db, "fake")
+	f.SetRestore(n.restore)
+	return n, f
+}
+
 func parkedCount(t *testing.T, db *store.DB) int {
 	t.Helper()
 	items, err := db.OutboxPeek("rx"+queueSep+"fake", 0)
@@ -125,10 +135,7 @@ func parkedCount(t *testing.T, db *store.DB) int {
 func TestFanoutParksEventsForLoggingInAccount(t *testing.T) {
 	db := openParkDB(t, filepath.Join(t.TempDir(), "x.db"))
 	defer db.Close()
-	n := newParkNet()
-	f := NewFanout(nil, nil)
-	f.parkIn(db, "fake")
-	f.SetRestore(n.restore)
+	n, f := newParkedFanout(db)
 	ctx, cancel := context.WithCancel(t.Context())
 	for _, id := range []string{"e1", "e2", "e3"} {
 		f.Dispatch(ctx, n.event(id), n.ack(id))
@@ -163,10 +170,7 @@ func TestFanoutParksEventsForLoggingInAccount(t *testing.T) {
 func TestFanoutResumesParkedEvents(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.db")
 	db := openParkDB(t, path)
-	n := newParkNet()
-	f := NewFanout(nil, nil)
-	f.parkIn(db, "fake")
-	f.SetRestore(n.restore)
+	n, f := newParkedFanout(db)
 	ctx, cancel := context.WithCancel(t.Context())
 	for _, id := range []string{"e1", "e2"} {
 		f.Dispatch(ctx, n.event(id), n.ack(id))
@@ -183,10 +187,7 @@ func TestFanoutResumesParkedEvents(t *testing.T) {
 	if c := parkedCount(t, db); c != 2 {
 		t.Fatalf("%d events parked after the stop; want 2", c)
 	}
-	n2 := newParkNet()
-	f2 := NewFanout(nil, nil)
-	f2.parkIn(db, "fake")
-	f2.SetRestore(n2.restore)
+	n2, f2 := newParkedFanout(db)
 	ctx2, cancel2 := context.WithCancel(t.Context())
 	defer func() { cancel2(); f2.Wait() }()
 	if err := f2.Resume(ctx2); err != nil {
@@ -214,10 +215,7 @@ func TestFanoutResumesParkedEvents(t *testing.T) {
 func TestFanoutDoesNotParkWithoutPayload(t *testing.T) {
 	db := openParkDB(t, filepath.Join(t.TempDir(), "x.db"))
 	defer db.Close()
-	n := newParkNet()
-	f := NewFanout(nil, nil)
-	f.parkIn(db, "fake")
-	f.SetRestore(n.restore)
+	n, f := newParkedFanout(db)
 	ctx, cancel := context.WithCancel(t.Context())
 	ev := n.event("e1")
 	ev.Payload = nil
@@ -243,10 +241,7 @@ func TestFanoutDoesNotParkWithoutPayload(t *testing.T) {
 func TestFanoutSpillsParkedEventsBeyondItsQueue(t *testing.T) {
 	db := openParkDB(t, filepath.Join(t.TempDir(), "x.db"))
 	defer db.Close()
-	n := newParkNet()
-	f := NewFanout(nil, nil)
-	f.parkIn(db, "fake")
-	f.SetRestore(n.restore)
+	n, f := newParkedFanout(db)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer func() { cancel(); f.Wait() }()
 	const total = 3 * fanoutQueue

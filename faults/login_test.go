@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -18,28 +19,12 @@ import (
 func TestEventsDuringSlowLoginAreAcknowledgedAndDelivered(t *testing.T) {
 	r := newRig(t)
 	ctx := bounded(t, 3*time.Minute)
-	r.start(ctx)
-	r.login(ctx)
-	r.kill()
 	const n = 40
-	for i := range n {
-		r.fake.Post(r.eliza.ID, r.im, fmt.Sprintf("s %d", i))
-	}
+	postWhileDown(ctx, r, n)
 	r.fake.FailHTTP("auth.test", 3, http.StatusServiceUnavailable)
 	timedOutBefore, _ := r.fake.Redeliveries()
 	r.start(ctx)
-	for i := range n {
-		s, err := r.alice.Expect(ctx, func(s xmpp.Stanza) bool {
-			m, ok := s.(*xmpp.Message)
-			return ok && m.From.Bare() == r.elizaAt && m.Body != ""
-		})
-		if err != nil {
-			t.Fatalf("message %d of %d did not arrive: %v\n%s", i, n, err, r.logTail(30))
-		}
-		if got, want := s.(*xmpp.Message).Body, fmt.Sprintf("s %d", i); got != want {
-			t.Fatalf("message %d is %q, want %q (lost, duplicated or out of order)", i, got, want)
-		}
-	}
+	expectInOrder(t, ctx, r, n)
 	timedOut, _ := r.fake.Redeliveries()
 	t.Logf("Socket Mode: %d envelopes acknowledged, %d sent again after a timeout, %d pending", r.fake.Acked(), timedOut-timedOutBefore, r.fake.Pending())
 	if timedOut > timedOutBefore || r.fake.Pending() > 0 {
@@ -53,13 +38,8 @@ func TestEventsDuringSlowLoginAreAcknowledgedAndDelivered(t *testing.T) {
 func TestParkedEventsSurviveKill(t *testing.T) {
 	r := newRig(t)
 	ctx := bounded(t, 40*time.Second)
-	r.start(ctx)
-	r.login(ctx)
-	r.kill()
 	const n = 40
-	for i := range n {
-		r.fake.Post(r.eliza.ID, r.im, fmt.Sprintf("s %d", i))
-	}
+	postWhileDown(ctx, r, n)
 	r.fake.FailHTTP("auth.test", 2, http.StatusServiceUnavailable)
 	acked := r.fake.Acked()
 	r.start(ctx)
@@ -75,6 +55,24 @@ func TestParkedEventsSurviveKill(t *testing.T) {
 	}
 	r.kill()
 	r.start(ctx)
+	expectInOrder(t, ctx, r, n)
+}
+
+// postWhileDown registers alice, kills xgate and has Eliza write n
+// messages ("s 0"…) meanwhile.
+func postWhileDown(ctx context.Context, r *rig, n int) {
+	r.start(ctx)
+	r.login(ctx)
+	r.kill()
+	for i := range n {
+		r.fake.Post(r.eliza.ID, r.im, fmt.Sprintf("s %d", i))
+	}
+}
+
+// expectInOrder waits for Eliza's messages "s 0" to "s n-1" at alice, each
+// once and in order.
+func expectInOrder(t *testing.T, ctx context.Context, r *rig, n int) {
+	t.Helper()
 	for i := range n {
 		s, err := r.alice.Expect(ctx, func(s xmpp.Stanza) bool {
 			m, ok := s.(*xmpp.Message)
