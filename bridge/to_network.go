@@ -551,6 +551,9 @@ func (q *toNetwork) attempt(ctx context.Context, w *queueWorker, it store.Outbox
 				return false
 			case errors.As(err, &rl), errors.Is(err, ErrTemporary), errors.Is(err, context.DeadlineExceeded), ctx.Err() != nil:
 				w.checkedUpTo = 0
+				if err == nil {
+					err = ctx.Err() // stopping, nothing found: err was nil
+				}
 				q.retry(ctx, it, ri, err)
 				q.endInOrder(w, end)
 				return false
