@@ -31,6 +31,7 @@ var (
 	flagKills    = flag.Int("faults.kills", 3, "SIGKILLs of xgate in the kill scenario")
 	flagMessages = flag.Int("faults.messages", 600, "messages each way in a scenario")
 	flagRate     = flag.Int("faults.rate", 500, "messages per second each way")
+	flagReplay   = flag.String("faults.replay-confirmed", "", "xgate's [xmpp] replay_confirmed (empty: its default; \"0s\": off, to see what it saves)")
 	flagReport   = flag.String("faults.report", "", "append each scenario's tallies to this `FILE` (Markdown rows)")
 )
 
@@ -180,6 +181,7 @@ user_rate = 100000
 
 [xmpp]
 server = %s
+%s
 
 [[slack]]
 domain = %s
@@ -190,11 +192,19 @@ roster = "dms"
 presence_poll = "1h"
 post_rate = 1000.0
 post_burst = 1000
-`, q(filepath.Join(r.dir, "xgate.db")), q(keyPath), q(r.p.ComponentAddr()), q(gwDomain), q(gwSecret), q(r.fake.AppToken()), q(r.fake.APIURL()))
+`, q(filepath.Join(r.dir, "xgate.db")), q(keyPath), q(r.p.ComponentAddr()), replayConfirmed(), q(gwDomain), q(gwSecret), q(r.fake.AppToken()), q(r.fake.APIURL()))
 	r.config = filepath.Join(r.dir, "config.toml")
 	if err := os.WriteFile(r.config, []byte(cfg), 0o600); err != nil {
 		r.t.Fatal(err)
 	}
+}
+
+// replayConfirmed is the [xmpp] line -faults.replay-confirmed asks for.
+func replayConfirmed() string {
+	if *flagReplay == "" {
+		return ""
+	}
+	return "replay_confirmed = " + strconv.Quote(*flagReplay)
 }
 
 // start runs a new xgate process and waits until its component is

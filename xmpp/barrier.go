@@ -19,6 +19,13 @@ import (
 // unconfirmed stanzas are written again, first, on the next connection: a
 // crash of the server can cause a rare duplicate, never a loss.
 //
+// A returned barrier proves the server routed what came before it, not that
+// it delivered it: ejabberd hands a stanza to the recipient's session (an
+// Erlang process of its own) and answers the barrier while the session may
+// still hold it, so a kill at that moment loses it. Confirmed stanzas are
+// therefore kept for ReplayConfirmed more and written again, in front of
+// the unconfirmed ones, when the connection ends uncleanly within that time.
+//
 // The same pings prove the connection alive: a barrier is written right
 // after the handshake (behind any replayed stanzas), after every write that
 // leaves stanzas unconfirmed, whenever the unconfirmed cap is reached, and
@@ -40,6 +47,19 @@ const barrierInterval = 20 * time.Millisecond
 // the writer writes a barrier and takes nothing new until one returns,
 // which is backpressure on a server that stopped routing.
 const maxUnconfirmed = 8192
+
+// DefaultReplayConfirmed is how long confirmed stanzas stay replayable
+// when ComponentConfig.ReplayConfirmed is zero: several times what a host
+// server's session takes to deliver what its router handed it, and short
+// enough that a kill duplicates a fraction of a second of traffic at most.
+const DefaultReplayConfirmed = 200 * time.Millisecond
+
+// confirmedRun is stanzas one barrier confirmed, kept for replay until
+// ReplayConfirmed after at.
+type confirmedRun struct {
+	at      time.Time
+	stanzas []sentStanza
+}
 
 // barrierPrefix starts the ids of barrier pings.
 const barrierPrefix = "xgate-barrier-"
@@ -118,14 +138,15 @@ func (c *Component) confirmBarrier(iq *IQ) bool {
 	}
 	c.mu.Lock()
 	if iq.ID == c.barrierID {
+		now := time.Now()
 		if c.barrierCovers > 0 {
 			c.confirmed = c.unconfirmed[c.barrierCovers-1].seq
+			c.keepConfirmed(now, c.unconfirmed[:c.barrierCovers:c.barrierCovers])
 		}
 		rest := c.unconfirmed[c.barrierCovers:]
 		c.unconfirmed = append(make([]sentStanza, 0, len(rest)), rest...)
 		c.barrierID = ""
 		c.barrierCovers = 0
-		now := time.Now()
 		c.lastAnswer.Store(now.UnixNano())
 		c.stats.lastConfirmed.Store(now.UnixNano())
 		c.answered.Store(true)
@@ -137,6 +158,38 @@ func (c *Component) confirmBarrier(iq *IQ) bool {
 	default:
 	}
 	return true
+}
+
+// keepConfirmed adds stanzas a barrier just confirmed to those kept for
+// replay and forgets those confirmed more than ReplayConfirmed ago, or
+// beyond maxUnconfirmed in all. Called with c.mu held.
+func (c *Component) keepConfirmed(now time.Time, run []sentStanza) {
+	if c.cfg.ReplayConfirmed < 0 {
+		return
+	}
+	c.recent = append(c.recent, confirmedRun{at: now, stanzas: run})
+	c.recentLen += len(run)
+	drop := 0
+	for drop < len(c.recent)-1 && (now.Sub(c.recent[drop].at) > c.cfg.ReplayConfirmed || c.recentLen > maxUnconfirmed) {
+		c.recentLen -= len(c.recent[drop].stanzas)
+		drop++
+	}
+	if drop > 0 {
+		clear(c.recent[:drop])
+		c.recent = c.recent[drop:]
+	}
+}
+
+// recentSince returns, oldest first, the stanzas confirmed at or after
+// since. Called with c.mu held.
+func (c *Component) recentSince(since time.Time) []sentStanza {
+	var out []sentStanza
+	for _, r := range c.recent {
+		if !r.at.Before(since) {
+			out = append(out, r.stanzas...)
+		}
+	}
+	return out
 }
 
 // releaseFlushes decides the flush groups whose target is confirmed and,
@@ -238,22 +291,28 @@ func (c *Component) barrierAge(now time.Time) time.Duration {
 	return now.Sub(c.barrierSent)
 }
 
-// settle runs when a connection ended: after a clean close this side asked
-// for, everything written was processed; otherwise the unconfirmed stanzas
-// go back in front of the retry list and waiting Flush calls fail.
-func (c *Component) settle(clean bool) {
+// settle runs when a connection ended (at ended): after a clean close this
+// side asked for, everything written was processed; otherwise the stanzas
+// confirmed within ReplayConfirmed before the end and the unconfirmed ones
+// go back in front of the retry list, in the order they were first
+// written, and waiting Flush calls fail.
+func (c *Component) settle(clean bool, ended time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if clean {
 		c.confirmed = c.taken
 		c.releaseFlushes(ErrConnClosed)
 	} else {
-		if len(c.unconfirmed) > 0 {
-			c.stats.replayed.Add(uint64(len(c.unconfirmed)))
-			c.retry = append(c.unconfirmed, c.retry...)
+		again := c.recentSince(ended.Add(-c.cfg.ReplayConfirmed))
+		again = append(again, c.unconfirmed...)
+		if len(again) > 0 {
+			c.stats.replayed.Add(uint64(len(again)))
+			c.retry = append(again, c.retry...)
 		}
 		c.releaseFlushes(ErrUnconfirmed)
 	}
+	clear(c.recent)
+	c.recent, c.recentLen = c.recent[:0], 0
 	c.unconfirmed = nil
 	c.barrierID = ""
 	c.barrierCovers = 0

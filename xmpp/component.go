@@ -83,6 +83,15 @@ type ComponentConfig struct {
 	// connection is considered dead and replaced (default 15s). Only
 	// answers to barriers count, not other traffic from the server.
 	PingTimeout time.Duration
+	// ReplayConfirmed is how long stanzas stay replayable after a barrier
+	// confirmed them (default 200ms; negative: not at all). A host server
+	// answers a barrier once it has routed what came before, which is not
+	// always delivered: ejabberd hands a stanza to the recipient's session,
+	// a process of its own, and a kill at that moment loses it. When a
+	// connection ends uncleanly, what was confirmed within this long before
+	// the end is written again with the unconfirmed stanzas: a duplicate
+	// with the same id rather than a loss.
+	ReplayConfirmed time.Duration
 	// DialTimeout bounds dialing plus the handshake (default 10s).
 	DialTimeout time.Duration
 	// WriteTimeout bounds a single write to the socket (default 30s).
@@ -114,6 +123,9 @@ func (c ComponentConfig) withDefaults() ComponentConfig {
 	}
 	def(&c.KeepAlive, 30*time.Second)
 	def(&c.PingTimeout, 15*time.Second)
+	if c.ReplayConfirmed == 0 {
+		c.ReplayConfirmed = DefaultReplayConfirmed
+	}
 	def(&c.DialTimeout, 10*time.Second)
 	def(&c.WriteTimeout, 30*time.Second)
 	def(&c.RequestTimeout, 30*time.Second)
@@ -154,10 +166,12 @@ type Component struct {
 	pending map[string]pendingIQ // outstanding Requests by id
 	retry   []sentStanza         // to write first on the next connection
 	// Delivery barriers (barrier.go).
-	unconfirmed   []sentStanza // written, not yet known to be processed
-	taken         uint64       // sequence number of the last stanza taken from out
-	confirmed     uint64       // highest sequence number a barrier confirmed
-	flushNext     *flushGroup  // Flush callers waiting for a target
+	unconfirmed   []sentStanza   // written, not yet known to be processed
+	recent        []confirmedRun // confirmed within ReplayConfirmed, oldest first
+	recentLen     int            // stanzas in recent
+	taken         uint64         // sequence number of the last stanza taken from out
+	confirmed     uint64         // highest sequence number a barrier confirmed
+	flushNext     *flushGroup    // Flush callers waiting for a target
 	flushWait     []*flushGroup
 	barrierID     string // id of the barrier ping in flight
 	barrierCovers int    // unconfirmed stanzas the barrier in flight covers

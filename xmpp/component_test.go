@@ -446,12 +446,27 @@ func TestNewComponentValidates(t *testing.T) {
 }
 
 // Stanzas the server read but never confirmed (its process died before the
-// barrier ping came back) are written again on the next connection; stanzas
-// a returned barrier covers are not.
+// barrier ping came back) are written again on the next connection, behind
+// those a returned barrier confirmed within ReplayConfirmed before the end
+// (a server may route a stanza and die before delivering it); stanzas
+// confirmed earlier are not.
 func TestComponentReplaysUnconfirmedAfterCrash(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		window time.Duration
+		want   string
+	}{
+		{"confirmed long ago", -1, "u0,u1,u2,u3,u4"},
+		{"confirmed just before", time.Hour, "confirmed,u0,u1,u2,u3,u4"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testReplayAfterCrash(t, tc.window, tc.want) })
+	}
+}
+
+func testReplayAfterCrash(t *testing.T, window time.Duration, want string) {
 	srv := xmpptest.NewServer(t, "s3cret")
 	srv.RouteSelf(false)
-	h := startComponentOn(t, srv, "s3cret", nil)
+	h := startComponentOn(t, srv, "s3cret", func(c *xmpp.ComponentConfig) { c.ReplayConfirmed = window })
 	ctx := ctxTimeout(t)
 	conn, err := srv.Accept(ctx)
 	if err != nil {
@@ -493,8 +508,9 @@ func TestComponentReplaysUnconfirmedAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wantIDs := strings.Split(want, ",")
 	var ids []string
-	for len(ids) < 5 {
+	for len(ids) < len(wantIDs) {
 		el, err := conn2.Next(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -503,10 +519,10 @@ func TestComponentReplaysUnconfirmedAfterCrash(t *testing.T) {
 			ids = append(ids, el.AttrValue("id"))
 		}
 	}
-	if strings.Join(ids, ",") != "u0,u1,u2,u3,u4" {
-		t.Fatalf("replayed %v", ids)
+	if strings.Join(ids, ",") != want {
+		t.Fatalf("replayed %v, want %s", ids, want)
 	}
-	if st := h.comp.Stats(); st.Replayed != 5 {
+	if st := h.comp.Stats(); st.Replayed != uint64(len(wantIDs)) {
 		t.Fatalf("replayed count %d", st.Replayed)
 	}
 }

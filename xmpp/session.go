@@ -45,9 +45,11 @@ func (c *Component) session(ctx context.Context, addr string) (stable bool, err 
 
 	var wg sync.WaitGroup
 	var readErr, writeErr error
+	var readEnded time.Time
 	wg.Go(func() {
 		defer close(readerDone)
 		readErr = c.readLoop(sctx, dec, fatal)
+		readEnded = time.Now()
 		cancel(readErr)
 	})
 	wg.Go(func() {
@@ -68,7 +70,9 @@ func (c *Component) session(ctx context.Context, addr string) (stable bool, err 
 	stable = c.answered.Load()
 	// Only a close this side asked for, answered by the server's own
 	// closing tag, proves everything written was processed.
-	c.settle(ctx.Err() != nil && writeErr == nil && errors.Is(readErr, ErrStreamClosed))
+	// The reader sees a dead server first (end of stream, reset); the
+	// replay window of confirmed stanzas is counted back from there.
+	c.settle(ctx.Err() != nil && writeErr == nil && errors.Is(readErr, ErrStreamClosed), readEnded)
 	if ctx.Err() != nil {
 		return stable, nil
 	}

@@ -18,7 +18,8 @@ type Stats struct {
 	Reconnects   uint64
 	PingTimeouts uint64
 	// Replayed counts stanzas written again after a connection ended
-	// before the server confirmed it had processed them.
+	// uncleanly: those the server had not confirmed, and those it confirmed
+	// within ComponentConfig.ReplayConfirmed before the end.
 	Replayed uint64
 	// QueueLen and QueueCap describe the outgoing queue; QueueHigh is the
 	// highest length seen.

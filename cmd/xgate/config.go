@@ -74,9 +74,12 @@ type xmppSection struct {
 	MaxStanzaBytes int    `toml:"max_stanza_bytes"`
 	KeepAlive      string `toml:"keepalive"`
 	PingTimeout    string `toml:"ping_timeout"`
-	SendQueue      int    `toml:"send_queue"`
-	MinBackoff     string `toml:"min_backoff"`
-	MaxBackoff     string `toml:"max_backoff"`
+	// ReplayConfirmed: see xmpp.ComponentConfig.ReplayConfirmed ("0s"
+	// turns it off).
+	ReplayConfirmed string `toml:"replay_confirmed"`
+	SendQueue       int    `toml:"send_queue"`
+	MinBackoff      string `toml:"min_backoff"`
+	MaxBackoff      string `toml:"max_backoff"`
 	// UploadService and UploadMaxSize: where incoming files are
 	// re-hosted (XEP-0363); see bridge.UploadConfig.
 	UploadService string `toml:"upload_service"`

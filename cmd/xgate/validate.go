@@ -392,6 +392,17 @@ func validateXMPP(c *checker, x xmppSection) xmpp.ComponentConfig {
 		MinBackoff:  c.duration("xmpp.min_backoff", x.MinBackoff, defaultMinBackoff),
 		MaxBackoff:  c.duration("xmpp.max_backoff", x.MaxBackoff, defaultMaxBackoff),
 	}
+	switch d, err := time.ParseDuration(x.ReplayConfirmed); {
+	case x.ReplayConfirmed == "":
+	case err != nil:
+		c.errorf("xmpp.replay_confirmed", "%q is not a duration (write a number and a unit: \"200ms\", \"1s\"; \"0s\" turns it off)", x.ReplayConfirmed)
+	case d < 0 || d > time.Minute:
+		c.errorf("xmpp.replay_confirmed", "%s is out of range (0s to 1m)", d)
+	case d == 0:
+		comp.ReplayConfirmed = -1
+	default:
+		comp.ReplayConfirmed = d
+	}
 	if comp.Addr == "" {
 		comp.Addr = defaultServer
 	} else {
