@@ -292,18 +292,21 @@ func (c *Component) barrierAge(now time.Time) time.Duration {
 }
 
 // settle runs when a connection ended (at ended): after a clean close this
-// side asked for, everything written was processed; otherwise the stanzas
-// confirmed within ReplayConfirmed before the end and the unconfirmed ones
-// go back in front of the retry list, in the order they were first
-// written, and waiting Flush calls fail.
-func (c *Component) settle(clean bool, ended time.Time) {
+// side asked for, everything written was processed; otherwise the
+// unconfirmed stanzas, preceded after an abrupt end by those confirmed
+// within ReplayConfirmed before it, go back in front of the retry list in
+// the order they were first written, and waiting Flush calls fail.
+func (c *Component) settle(clean, abrupt bool, ended time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if clean {
 		c.confirmed = c.taken
 		c.releaseFlushes(ErrConnClosed)
 	} else {
-		again := c.recentSince(ended.Add(-c.cfg.ReplayConfirmed))
+		var again []sentStanza
+		if abrupt {
+			again = c.recentSince(ended.Add(-c.cfg.ReplayConfirmed))
+		}
 		again = append(again, c.unconfirmed...)
 		if len(again) > 0 {
 			c.stats.replayed.Add(uint64(len(again)))

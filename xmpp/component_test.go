@@ -449,21 +449,23 @@ func TestNewComponentValidates(t *testing.T) {
 // barrier ping came back) are written again on the next connection, behind
 // those a returned barrier confirmed within ReplayConfirmed before the end
 // (a server may route a stanza and die before delivering it); stanzas
-// confirmed earlier are not.
+// confirmed earlier, or before a server closed its stream in order, are not.
 func TestComponentReplaysUnconfirmedAfterCrash(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		window time.Duration
-		want   string
+		name     string
+		window   time.Duration
+		closeTag bool // the server closes its stream before going away
+		want     string
 	}{
-		{"confirmed long ago", -1, "u0,u1,u2,u3,u4"},
-		{"confirmed just before", time.Hour, "confirmed,u0,u1,u2,u3,u4"},
+		{"confirmed long ago", -1, false, "u0,u1,u2,u3,u4"},
+		{"confirmed just before", time.Hour, false, "confirmed,u0,u1,u2,u3,u4"},
+		{"server closed its stream", time.Hour, true, "u0,u1,u2,u3,u4"},
 	} {
-		t.Run(tc.name, func(t *testing.T) { testReplayAfterCrash(t, tc.window, tc.want) })
+		t.Run(tc.name, func(t *testing.T) { testReplayAfterCrash(t, tc.window, tc.closeTag, tc.want) })
 	}
 }
 
-func testReplayAfterCrash(t *testing.T, window time.Duration, want string) {
+func testReplayAfterCrash(t *testing.T, window time.Duration, closeTag bool, want string) {
 	srv := xmpptest.NewServer(t, "s3cret")
 	srv.RouteSelf(false)
 	h := startComponentOn(t, srv, "s3cret", func(c *xmpp.ComponentConfig) { c.ReplayConfirmed = window })
@@ -502,6 +504,9 @@ func testReplayAfterCrash(t *testing.T, window time.Duration, want string) {
 		if el.Name.Local == "message" {
 			got++
 		}
+	}
+	if closeTag {
+		conn.Send("</stream:stream>")
 	}
 	conn.Close() // the server dies
 	conn2, err := srv.Accept(ctx)

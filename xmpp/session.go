@@ -69,10 +69,13 @@ func (c *Component) session(ctx context.Context, addr string) (stable bool, err 
 	wg.Wait()
 	stable = c.answered.Load()
 	// Only a close this side asked for, answered by the server's own
-	// closing tag, proves everything written was processed.
-	// The reader sees a dead server first (end of stream, reset); the
-	// replay window of confirmed stanzas is counted back from there.
-	c.settle(ctx.Err() != nil && writeErr == nil && errors.Is(readErr, ErrStreamClosed), readEnded)
+	// closing tag, proves everything written was processed. A server that
+	// closed its stream itself shut down in order; one that vanished may
+	// have lost what it confirmed just before (the reader sees that first,
+	// and the replay window is counted back from there).
+	clean := ctx.Err() != nil && writeErr == nil && errors.Is(readErr, ErrStreamClosed)
+	abrupt := !errors.Is(readErr, ErrStreamClosed)
+	c.settle(clean, abrupt, readEnded)
 	if ctx.Err() != nil {
 		return stable, nil
 	}

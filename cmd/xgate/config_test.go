@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/xmpp"
 )
 
 const cfgName = "/etc/xgate/config.toml"
@@ -43,6 +44,7 @@ server = "10.0.0.2:5347"
 max_stanza_bytes = 100000
 keepalive = "1m"
 ping_timeout = "20s"
+replay_confirmed = "0s"
 send_queue = 10
 min_backoff = "100ms"
 max_backoff = "5s"
@@ -105,7 +107,8 @@ per_second = 7
 				t.Errorf("first: %+v", a)
 			}
 			if a.component.KeepAlive != time.Minute || a.component.PingTimeout != 20*time.Second || a.component.SendQueue != 10 ||
-				a.component.MinBackoff != 100*time.Millisecond || a.component.MaxBackoff != 5*time.Second || a.component.Limits.MaxStanzaBytes != 100000 {
+				a.component.MinBackoff != 100*time.Millisecond || a.component.MaxBackoff != 5*time.Second || a.component.Limits.MaxStanzaBytes != 100000 ||
+				a.component.ReplayConfirmed >= 0 {
 				t.Errorf("component: %+v", a.component)
 			}
 			if c.upload != (bridge.UploadConfig{Service: "upload.example.org", MaxSize: 1000000}) {
@@ -189,6 +192,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad duration", "[store]\nkey_env = \"K\"\nmessage_retention = \"30d\"\n", nil,
 			[]string{cfgName + `:3:1: store.message_retention: "30d" is not a duration`}},
 		{"negative duration", minimal + "[xmpp]\nkeepalive = \"-1s\"\n", nil, []string{`:4:1: xmpp.keepalive: must be positive`}},
+		{"replay_confirmed range", minimal + "[xmpp]\nreplay_confirmed = \"-1s\"\n", nil, []string{`xmpp.replay_confirmed: -1s is out of range (0s to 1m)`}},
+		{"replay_confirmed not a duration", minimal + "[xmpp]\nreplay_confirmed = \"soon\"\n", nil, []string{`xmpp.replay_confirmed: "soon" is not a duration`}},
 		{"instance duration", minimal + slackInstance + "delivery_timeout = \"1 day\"\n", nil, []string{`:6:1: slack[0].delivery_timeout: "1 day" is not a duration`}},
 		{"missing domain", minimal + "[[slack]]\nsecret = \"x\"\n", nil, []string{cfgName + ":3:3: slack[0].domain: missing"}},
 		{"bad domain", minimal + "[[slack]]\ndomain = \"a@b.org\"\nsecret = \"x\"\n", nil, []string{`:4:1: slack[0].domain: "a@b.org" is not a domain name`}},
@@ -264,6 +269,7 @@ func TestExampleConfig(t *testing.T) {
 		"server = \"" + comp.Addr + "\"",
 		"keepalive = \"" + shortDuration(comp.KeepAlive) + "\"",
 		"ping_timeout = \"" + shortDuration(comp.PingTimeout) + "\"",
+		"replay_confirmed = \"" + shortDuration(xmpp.DefaultReplayConfirmed) + "\"",
 		"min_backoff = \"" + shortDuration(comp.MinBackoff) + "\"",
 		"max_backoff = \"" + shortDuration(comp.MaxBackoff) + "\"",
 	} {
