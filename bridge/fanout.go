@@ -121,9 +121,6 @@ type stateRef struct {
 type fanoutPart struct {
 	jobs    chan fanoutJob
 	pending int // jobs sent or about to be; under Fanout.mu
-	// parking is true while the part's worker holds a parked event that
-	// waits for a login: the events queued behind it are parked too.
-	parking bool
 	// backlog lists the jobs queued and not yet taken by the worker, in
 	// order, for parking them; unparkedSince is when the oldest of them
 	// not parked yet was queued (zero: none).
@@ -548,14 +545,7 @@ func (f *Fanout) process(ctx context.Context, p *fanoutPart, j fanoutJob) {
 	accts, complete, err := in.Route(ctx)
 	deadline := time.Now().Add(fanoutLoginWait)
 	pause := 20 * time.Millisecond
-	holding := false // p.parking set by this event
-	defer func() {
-		if holding {
-			f.mu.Lock()
-			p.parking = false
-			f.mu.Unlock()
-		}
-	}()
+	holding := false // this event is parked and waits for a login
 	for {
 		var delivered []AccountID
 		for _, a := range accts {
@@ -608,7 +598,6 @@ func (f *Fanout) process(ctx context.Context, p *fanoutPart, j fanoutJob) {
 			if !holding {
 				holding = true
 				deadline = time.Now().Add(fanoutParkWait)
-				p.parking = true
 			}
 			f.mu.Unlock()
 			for _, ack := range acks {
