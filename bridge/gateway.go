@@ -31,7 +31,9 @@ type Config struct {
 	// dedupe window) are kept. Default 30 days.
 	MessageRetention time.Duration
 	// DeliveryTimeout is how long a message to the network is retried
-	// before it is bounced to its sender. Default 24 hours.
+	// before it is bounced to its sender, counted from when it was queued
+	// or from the start of the run, whichever is later (time stopped does
+	// not count). Default 24 hours.
 	DeliveryTimeout time.Duration
 	// RetryBase is the first delay after a transient failure towards the
 	// network; it doubles with each failure up to 5 minutes. Default 1s.

@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,5 +32,36 @@ func TestRateLimitsDoNotGrowTheBackoff(t *testing.T) {
 	}
 	if snap := e.gw.Metrics().Snapshot(); snap.RateLimited != 6 || snap.RetriedRemote != 12 || snap.SentRemote != 1 {
 		t.Fatalf("metrics %+v", snap)
+	}
+}
+
+// A message the network keeps refusing with temporary failures is bounced
+// to its sender once it has been tried for DeliveryTimeout, and the queue
+// goes on. (That time stopped does not count is kept by
+// TestUpgradeFromSchema1: its stored messages were queued days ago.)
+func TestDeliveryTimeoutBounces(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	e := newEnv(t, func(c *bridge.Config) { c.DeliveryTimeout = timeout })
+	e.tr.SetContacts("acct-a", bridge.Contact{ID: "bob", Name: "Bob Builder"})
+	e.register(alice, "good-a")
+	e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == "subscribe" && p.From.Local() == "bob" })
+	var fails []error
+	for range 10_000 {
+		fails = append(fails, fmt.Errorf("503: %w", bridge.ErrTemporary))
+	}
+	e.tr.FailSends(fails...)
+	start := time.Now()
+	e.send(`<message type='chat' id='late' from='alice@example.org/a' to='bob@fake.example.org'><body>anyone?</body></message>`)
+	m := e.expectMessage(func(m *xmpp.Message) bool { return m.ID == "late" })
+	if took := time.Since(start); took < timeout {
+		t.Errorf("bounced after %s, before the timeout", took)
+	}
+	if m.Type != "error" || errCond(m) != xmpp.CondRemoteServerTimeout || !strings.Contains(m.Error.Text, "503") || m.To.String() != "alice@example.org/a" {
+		t.Fatalf("bounce %s", m.Element())
+	}
+	e.tr.ClearFailures()
+	e.send(`<message type='chat' id='next' from='alice@example.org/a' to='bob@fake.example.org'><body>next</body></message>`)
+	if sent, err := e.tr.WaitSent(e.ctx(), 1); err != nil || sent[0].Msg.Text != "next" {
+		t.Fatalf("%+v %v", sent, err)
 	}
 }

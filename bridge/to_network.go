@@ -694,10 +694,14 @@ func (q *toNetwork) sendParts(ctx context.Context, sess Session, chat ChatRef, m
 	return MessageID(ri.FirstID), nil
 }
 
-// retry schedules the next attempt, or bounces the item when it has waited
-// longer than the delivery timeout.
+// retry schedules the next attempt, or bounces the item when it has been
+// tried for longer than the delivery timeout. The time is counted from when
+// it was queued or from this run's start, whichever came later: while xgate
+// was stopped nothing was tried, and an item queued before a long stop must
+// not bounce on its first attempt after the start (before its account
+// logged in) when it would have gone out a moment later.
 func (q *toNetwork) retry(ctx context.Context, it store.OutboxItem, ri toNetworkItem, cause error) {
-	if time.Since(it.Enqueued) > q.deliveryTimeout {
+	if time.Since(later(it.Enqueued, q.started)) > q.deliveryTimeout {
 		q.fail(ctx, it, ri, xmpp.NewStanzaError(xmpp.CondRemoteServerTimeout,
 			fmt.Sprintf("Not delivered after trying for %s: %s", q.deliveryTimeout, cleanError(cause))))
 		return
@@ -708,6 +712,14 @@ func (q *toNetwork) retry(ctx context.Context, it store.OutboxItem, ri toNetwork
 	if err := q.outbox.OutboxUpdate(it); err != nil && !errors.Is(err, store.ErrNotFound) {
 		q.log.Error("updating queued item", "err", err)
 	}
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // retryDelay is how long an item waits after cause. A rate limit waits
