@@ -71,11 +71,12 @@ type sentStanza struct {
 	b   []byte
 }
 
-// flushGroup is the Flush callers that share one target.
+// flushGroup is the Flush (or FlushLazy) callers that share one target.
 type flushGroup struct {
 	target uint64        // set by the writer
 	done   chan struct{} // closed when decided
 	err    error         // nil: confirmed
+	lazy   bool          // FlushLazy: waits for the barriers written anyway
 }
 
 // barrierMode says how urgently nextBarrier should write a barrier.
@@ -209,10 +210,14 @@ func (c *Component) releaseFlushes(err error) {
 	}
 	clear(c.flushWait[len(keep):])
 	c.flushWait = keep
-	if err != nil && c.flushNext != nil {
-		c.flushNext.err = err
-		close(c.flushNext.done)
-		c.flushNext = nil
+	if err != nil {
+		for _, next := range []**flushGroup{&c.flushNext, &c.lazyNext} {
+			if g := *next; g != nil {
+				g.err = err
+				close(g.done)
+				*next = nil
+			}
+		}
 	}
 }
 
@@ -220,14 +225,19 @@ func (c *Component) releaseFlushes(err error) {
 // stanza taken so far plus every stanza in the queue now. Each stanza a
 // caller handed over before calling Flush is among them. Writer only (no
 // stanza is between the queue and its number).
-func (c *Component) assignFlushes() {
+func (c *Component) assignFlushes() { c.assign(&c.flushNext) }
+
+// assignLazy is assignFlushes for the FlushLazy callers. Writer only.
+func (c *Component) assignLazy() { c.assign(&c.lazyNext) }
+
+func (c *Component) assign(next **flushGroup) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	g := c.flushNext
+	g := *next
 	if g == nil {
 		return
 	}
-	c.flushNext = nil
+	*next = nil
 	g.target = c.taken + uint64(len(c.out))
 	c.flushWait = append(c.flushWait, g)
 	c.releaseFlushes(nil)
@@ -241,6 +251,19 @@ func (c *Component) assignFlushes() {
 // with ErrConnClosed once Run has returned, and with ctx's error. Callers
 // waiting at the same time share one barrier.
 func (c *Component) Flush(ctx context.Context) error {
+	return c.flush(ctx, &c.flushNext, c.flushReq, false)
+}
+
+// FlushLazy is Flush without a barrier of its own: it waits for the
+// barriers the writer writes anyway, at most barrierInterval after a write,
+// so that callers who need not hurry (acknowledgements a network waits
+// seconds for) share one barrier per interval instead of one per call.
+// It returns the same errors as Flush.
+func (c *Component) FlushLazy(ctx context.Context) error {
+	return c.flush(ctx, &c.lazyNext, c.lazyReq, true)
+}
+
+func (c *Component) flush(ctx context.Context, next **flushGroup, req chan struct{}, lazy bool) error {
 	switch c.State() {
 	case StateStopped:
 		return ErrConnClosed
@@ -249,14 +272,14 @@ func (c *Component) Flush(ctx context.Context) error {
 		return ErrNotConnected
 	}
 	c.mu.Lock()
-	g := c.flushNext
+	g := *next
 	if g == nil {
-		g = &flushGroup{done: make(chan struct{})}
-		c.flushNext = g
+		g = &flushGroup{done: make(chan struct{}), lazy: lazy}
+		*next = g
 	}
 	c.mu.Unlock()
 	select {
-	case c.flushReq <- struct{}{}:
+	case req <- struct{}{}:
 	default:
 	}
 	select {
@@ -267,11 +290,17 @@ func (c *Component) Flush(ctx context.Context) error {
 	}
 }
 
-// flushWaiting reports whether a Flush caller waits for a barrier.
+// flushWaiting reports whether a Flush caller (not FlushLazy) waits for a
+// barrier.
 func (c *Component) flushWaiting() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.flushWait) > 0
+	for _, g := range c.flushWait {
+		if !g.lazy {
+			return true
+		}
+	}
+	return false
 }
 
 // unconfirmedLen returns how many stanzas wait for a barrier.

@@ -156,6 +156,7 @@ type Component struct {
 	stopped  chan struct{} // closed when Run stops writing
 	probe    chan struct{} // the keepalive asks the writer for a barrier
 	flushReq chan struct{} // a Flush caller waits in flushNext
+	lazyReq  chan struct{} // a FlushLazy caller waits in lazyNext
 	state    atomic.Int32
 	// lastAnswer is when a barrier last came back (or the connection
 	// started); answered says whether one came back on this connection.
@@ -172,6 +173,7 @@ type Component struct {
 	taken         uint64         // sequence number of the last stanza taken from out
 	confirmed     uint64         // highest sequence number a barrier confirmed
 	flushNext     *flushGroup    // Flush callers waiting for a target
+	lazyNext      *flushGroup    // FlushLazy callers waiting for a target
 	flushWait     []*flushGroup
 	barrierID     string // id of the barrier ping in flight
 	barrierCovers int    // unconfirmed stanzas the barrier in flight covers
@@ -241,6 +243,7 @@ func NewComponent(cfg ComponentConfig, h Handler) (*Component, error) {
 		barrierDone: make(chan struct{}, 1),
 		probe:       make(chan struct{}, 1),
 		flushReq:    make(chan struct{}, 1),
+		lazyReq:     make(chan struct{}, 1),
 		stopped:     make(chan struct{}),
 		pending:     make(map[string]pendingIQ),
 	}, nil

@@ -446,3 +446,91 @@ func TestComponentDetectsStuckWriter(t *testing.T) {
 		t.Fatalf("no reconnect: %v", err)
 	}
 }
+
+// FlushLazy callers, each after a stanza of its own, share the barriers
+// the writer writes anyway (at most one per 20 ms interval) instead of
+// having one written each, and learn of a connection that ended first.
+func TestComponentFlushLazy(t *testing.T) {
+	srv := xmpptest.NewServer(t, "s3cret")
+	srv.RouteSelf(false)
+	h := startComponentOn(t, srv, "s3cret", nil)
+	ctx := ctxTimeout(t)
+	conn, err := srv.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(t, xmpp.StateConnected)
+	const callers = 300
+	var barriers, messages int
+	withhold := make(chan struct{})
+	serverDone := make(chan struct{})
+	got := make(chan struct{}, 1)
+	go func() {
+		defer close(serverDone)
+		for {
+			el, err := conn.Next(ctx)
+			if err != nil {
+				return
+			}
+			if !isBarrier(el) {
+				messages++
+				select {
+				case got <- struct{}{}:
+				default:
+				}
+				continue
+			}
+			select {
+			case <-withhold:
+				conn.Close() // dies with the barrier unanswered
+				return
+			default:
+			}
+			barriers++
+			conn.Send(el.String())
+		}
+	}()
+	start := time.Now()
+	errs := make(chan error, callers)
+	for i := range callers {
+		// One at a time, each written before the next is sent, as a
+		// conversation's events come: with Flush each would have a
+		// barrier of its own.
+		if err := h.comp.Send(ctx, &xmpp.Message{Header: xmpp.Header{ID: fmt.Sprint("l", i)}, Body: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		go func() { errs <- h.comp.FlushLazy(ctx) }()
+		select {
+		case <-got:
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		}
+	}
+	for range callers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	took := time.Since(start)
+	if st := h.comp.Stats(); st.Unconfirmed != 0 {
+		t.Errorf("after every FlushLazy returned: %+v", st)
+	}
+	// The handshake's barrier, one per 20 ms interval, and one in flight
+	// at each end.
+	if limit := 3 + int(took/(20*time.Millisecond)); barriers > limit {
+		t.Errorf("%d barriers for %d FlushLazy callers in %s (at most %d)", barriers, callers, took, limit)
+	}
+	t.Logf("%d barriers for %d FlushLazy callers in %s", barriers, callers, took)
+
+	close(withhold)
+	if err := h.comp.Send(ctx, &xmpp.Message{Header: xmpp.Header{ID: "last"}, Body: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.comp.FlushLazy(ctx); !errors.Is(err, xmpp.ErrUnconfirmed) {
+		t.Fatalf("FlushLazy when the server died: %v, want ErrUnconfirmed", err)
+	}
+	<-serverDone
+	if messages != callers+1 {
+		t.Fatalf("server got %d messages, want %d", messages, callers+1)
+	}
+}

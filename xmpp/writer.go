@@ -121,6 +121,11 @@ func (c *Component) writeLoop(ctx context.Context, conn net.Conn, fatal <-chan [
 			if err := w.flush(barrierNow); err != nil {
 				return err
 			}
+		case <-c.lazyReq:
+			c.assignLazy()
+			if err := w.flush(barrierIfDue); err != nil {
+				return err
+			}
 		case se := <-fatal:
 			return w.writeFatal(se)
 		case <-readerDone:
