@@ -180,6 +180,9 @@ func testHostServerKill(t *testing.T, h hostKind) {
 	if tl.Lost > 0 {
 		t.Logf("network→XMPP lost: %v", out2ranges(in.Lost()))
 	}
+	if tl.Duplicated > 0 {
+		t.Logf("network→XMPP duplicated: %v", out2ranges(in.Duplicated()))
+	}
 	// ejabberd answers the delivery barrier once its router has taken the
 	// stanzas written before it, not once the recipient's session (another
 	// Erlang process) has written or stored them; xgate writes what was

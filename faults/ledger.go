@@ -81,6 +81,20 @@ func (l *Ledger) Lost() []int {
 	return out
 }
 
+// Duplicated returns the numbers of the messages that arrived more than
+// once, in order.
+func (l *Ledger) Duplicated() []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []int
+	for n := range l.sent {
+		if l.delivered[n] > 1 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // Tally is a ledger's summary.
 type Tally struct {
 	Sent      int

@@ -2,6 +2,7 @@ package xmpp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -52,7 +53,7 @@ const maxUnconfirmed = 8192
 // when ComponentConfig.ReplayConfirmed is zero: several times what a host
 // server's session takes to deliver what its router handed it, and short
 // enough that a kill duplicates a fraction of a second of traffic at most.
-const DefaultReplayConfirmed = 200 * time.Millisecond
+const DefaultReplayConfirmed = 50 * time.Millisecond
 
 // confirmedRun is stanzas one barrier confirmed, kept for replay until
 // ReplayConfirmed after at.
@@ -69,6 +70,10 @@ const barrierPrefix = "xgate-barrier-"
 type sentStanza struct {
 	seq uint64
 	b   []byte
+	// again marks a stanza written again after a barrier had confirmed
+	// it: it is not written again a second time for that reason (dense
+	// crashes would otherwise replay the same traffic over and over).
+	again bool
 }
 
 // flushGroup is the Flush (or FlushLazy) callers that share one target.
@@ -182,12 +187,19 @@ func (c *Component) keepConfirmed(now time.Time, run []sentStanza) {
 }
 
 // recentSince returns, oldest first, the stanzas confirmed at or after
-// since. Called with c.mu held.
+// since that were not written again for that reason before, marked as
+// written again. Called with c.mu held.
 func (c *Component) recentSince(since time.Time) []sentStanza {
 	var out []sentStanza
 	for _, r := range c.recent {
-		if !r.at.Before(since) {
-			out = append(out, r.stanzas...)
+		if r.at.Before(since) {
+			continue
+		}
+		for _, s := range r.stanzas {
+			if !s.again {
+				s.again = true
+				out = append(out, s)
+			}
 		}
 	}
 	return out
@@ -201,7 +213,7 @@ func (c *Component) releaseFlushes(err error) {
 		switch {
 		case g.target <= c.confirmed:
 			close(g.done)
-		case err != nil:
+		case err != nil && !(g.lazy && errors.Is(err, ErrUnconfirmed)):
 			g.err = err
 			close(g.done)
 		default:
@@ -212,7 +224,7 @@ func (c *Component) releaseFlushes(err error) {
 	c.flushWait = keep
 	if err != nil {
 		for _, next := range []**flushGroup{&c.flushNext, &c.lazyNext} {
-			if g := *next; g != nil {
+			if g := *next; g != nil && !(g.lazy && errors.Is(err, ErrUnconfirmed)) {
 				g.err = err
 				close(g.done)
 				*next = nil
@@ -258,7 +270,10 @@ func (c *Component) Flush(ctx context.Context) error {
 // barriers the writer writes anyway, at most barrierInterval after a write,
 // so that callers who need not hurry (acknowledgements a network waits
 // seconds for) share one barrier per interval instead of one per call.
-// It returns the same errors as Flush.
+// Unlike Flush it waits across reconnections: the stanzas a connection
+// that ended did not confirm are written again on the next one, and are
+// confirmed there. It fails with ErrConnClosed once Run has returned (or
+// ends), and with ctx's error.
 func (c *Component) FlushLazy(ctx context.Context) error {
 	return c.flush(ctx, &c.lazyNext, c.lazyReq, true)
 }
@@ -269,9 +284,17 @@ func (c *Component) flush(ctx context.Context, next **flushGroup, req chan struc
 		return ErrConnClosed
 	case StateConnected:
 	default:
-		return ErrNotConnected
+		if !lazy {
+			return ErrNotConnected
+		}
 	}
 	c.mu.Lock()
+	if c.State() == StateStopped {
+		// Run's end releases the groups under c.mu after it set the
+		// state: this one would wait for nobody.
+		c.mu.Unlock()
+		return ErrConnClosed
+	}
 	g := *next
 	if g == nil {
 		g = &flushGroup{done: make(chan struct{}), lazy: lazy}

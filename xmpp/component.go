@@ -84,7 +84,7 @@ type ComponentConfig struct {
 	// answers to barriers count, not other traffic from the server.
 	PingTimeout time.Duration
 	// ReplayConfirmed is how long stanzas stay replayable after a barrier
-	// confirmed them (default 200ms; negative: not at all). A host server
+	// confirmed them (default 50ms; negative: not at all). A host server
 	// answers a barrier once it has routed what came before, which is not
 	// always delivered: ejabberd hands a stanza to the recipient's session,
 	// a process of its own, and a kill at that moment loses it. When a

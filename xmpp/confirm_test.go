@@ -449,7 +449,8 @@ func TestComponentDetectsStuckWriter(t *testing.T) {
 
 // FlushLazy callers, each after a stanza of its own, share the barriers
 // the writer writes anyway (at most one per 20 ms interval) instead of
-// having one written each, and learn of a connection that ended first.
+// having one written each; a caller whose stanza a dying server did not
+// confirm waits for the next connection to confirm it.
 func TestComponentFlushLazy(t *testing.T) {
 	srv := xmpptest.NewServer(t, "s3cret")
 	srv.RouteSelf(false)
@@ -522,15 +523,54 @@ func TestComponentFlushLazy(t *testing.T) {
 	}
 	t.Logf("%d barriers for %d FlushLazy callers in %s", barriers, callers, took)
 
+	// The server dies with the barrier covering "last" unanswered:
+	// FlushLazy waits on, and returns once the next connection confirmed
+	// "last", written there again.
 	close(withhold)
 	if err := h.comp.Send(ctx, &xmpp.Message{Header: xmpp.Header{ID: "last"}, Body: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.comp.FlushLazy(ctx); !errors.Is(err, xmpp.ErrUnconfirmed) {
-		t.Fatalf("FlushLazy when the server died: %v, want ErrUnconfirmed", err)
-	}
+	done := make(chan error, 1)
+	go func() { done <- h.comp.FlushLazy(ctx) }()
 	<-serverDone
 	if messages != callers+1 {
 		t.Fatalf("server got %d messages, want %d", messages, callers+1)
+	}
+	conn, err = srv.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayed := false
+	for {
+		el, err := conn.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !isBarrier(el) {
+			replayed = replayed || el.AttrValue("id") == "last"
+			continue
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("FlushLazy returned %v before the new connection confirmed", err)
+		default:
+		}
+		conn.Send(el.String())
+		if replayed {
+			break
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("FlushLazy across a reconnection: %v", err)
+	}
+	// Once Run returned, FlushLazy fails at once.
+	conn.Close()
+	h.cancel()
+	if err := <-h.runErr; err != nil {
+		t.Fatal(err)
+	}
+	h.runErr <- nil // for the cleanup
+	if err := h.comp.FlushLazy(ctx); !errors.Is(err, xmpp.ErrConnClosed) {
+		t.Fatalf("FlushLazy after Run: %v, want ErrConnClosed", err)
 	}
 }
