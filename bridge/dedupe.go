@@ -33,6 +33,10 @@ type dedupe struct {
 	mu       sync.Mutex
 	inflight map[store.SeenKey]*delivering
 	unsaved  map[store.SeenKey]bool // delivered, not recorded in the store yet
+	// confirming holds what was delivered and waits for the host server's
+	// confirmation (confirmations): it counts as delivered, and is
+	// recorded in the store only once confirmed.
+	confirming map[store.SeenKey]bool
 }
 
 // seenBatchDelay is how long the writer collects records before writing
@@ -50,6 +54,7 @@ func newDedupe(db *store.DB, m *Metrics, log *slog.Logger) *dedupe {
 	return &dedupe{
 		db: db, metrics: m, log: log, wake: make(chan struct{}, 1),
 		inflight: map[store.SeenKey]*delivering{}, unsaved: map[store.SeenKey]bool{},
+		confirming: map[store.SeenKey]bool{},
 	}
 }
 
@@ -62,7 +67,7 @@ func (d *dedupe) once(ctx context.Context, k store.SeenKey, deliver func() error
 	var mine *delivering
 	for mine == nil {
 		d.mu.Lock()
-		other, known := d.inflight[k], d.unsaved[k]
+		other, known := d.inflight[k], d.unsaved[k] || d.confirming[k]
 		if known {
 			d.mu.Unlock()
 			d.metrics.countEvent("duplicate")
@@ -106,6 +111,29 @@ func (d *dedupe) once(ctx context.Context, k store.SeenKey, deliver func() error
 		return err
 	}
 	mine.delivered = true
+	if c := confirmationsOf(ctx); c != nil && c.pending() {
+		// Recorded once the host server confirmed it: a record written
+		// before, then a crash, would have the network's next delivery
+		// of a message that never arrived taken for a duplicate.
+		d.mu.Lock()
+		d.confirming[k] = true
+		d.mu.Unlock()
+		c.then(func(confirmed bool) {
+			d.mu.Lock()
+			delete(d.confirming, k)
+			d.mu.Unlock()
+			if confirmed {
+				d.record(k)
+			}
+		})
+		return nil
+	}
+	d.record(k)
+	return nil
+}
+
+// record counts the message k names as delivered and has run write it.
+func (d *dedupe) record(k store.SeenKey) {
 	d.mu.Lock()
 	d.unsaved[k] = true
 	d.mu.Unlock()
@@ -113,7 +141,6 @@ func (d *dedupe) once(ctx context.Context, k store.SeenKey, deliver func() error
 	case d.wake <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 // mark records the message k names as delivered without delivering it (a
@@ -123,7 +150,7 @@ func (d *dedupe) once(ctx context.Context, k store.SeenKey, deliver func() error
 // that delivery.
 func (d *dedupe) mark(k store.SeenKey) {
 	d.mu.Lock()
-	if d.inflight[k] != nil || d.unsaved[k] {
+	if d.inflight[k] != nil || d.unsaved[k] || d.confirming[k] {
 		d.mu.Unlock()
 		return
 	}
@@ -139,7 +166,7 @@ func (d *dedupe) mark(k store.SeenKey) {
 // record not pruned yet).
 func (d *dedupe) delivered(k store.SeenKey) bool {
 	d.mu.Lock()
-	known := d.unsaved[k]
+	known := d.unsaved[k] || d.confirming[k]
 	d.mu.Unlock()
 	if known {
 		return true

@@ -99,6 +99,14 @@ type Inbound struct {
 	// being left for the network to send again; nil means it cannot be
 	// parked.
 	Payload func() ([]byte, error)
+	// ConfirmLater says that Handle does nothing that must wait for the
+	// host server to confirm the stanzas it writes, besides the event's
+	// acknowledgement (which the Fanout runs): the confirmation is then
+	// awaited after Handle returned, off the conversation's worker, and
+	// shared with other events' (one barrier per interval instead of one
+	// round trip per event). A transport that records progress of its own
+	// after Handle (a catch-up cursor) leaves it false.
+	ConfirmLater bool
 }
 
 // fanoutEvent is an event being handled, or waiting to come again.
@@ -542,6 +550,17 @@ const fanoutLoginWait = 10 * time.Second
 // for a login is parked when it can be (fanout_park.go).
 func (f *Fanout) process(ctx context.Context, p *fanoutPart, j fanoutJob) {
 	in := j.in
+	// conf collects the host server confirmations of a ConfirmLater
+	// event (see confirmations); hctx carries it to Handle.
+	var conf *confirmations
+	var confirming []AccountID // handled with conf
+	hctx := ctx
+	f.mu.Lock()
+	if in.ConfirmLater && j.st.parked == 0 {
+		conf = &confirmations{}
+		hctx = withConfirmations(ctx, conf)
+	}
+	f.mu.Unlock()
 	accts, complete, err := in.Route(ctx)
 	deadline := time.Now().Add(fanoutLoginWait)
 	pause := 20 * time.Millisecond
@@ -556,12 +575,15 @@ func (f *Fanout) process(ctx context.Context, p *fanoutPart, j fanoutJob) {
 			had := j.st.delivered[a]
 			f.mu.Unlock()
 			if !had {
-				if err = f.handle(ctx, a, in); err != nil {
+				if err = f.handle(hctx, a, in); err != nil {
 					break
 				}
 				f.mu.Lock()
 				j.st.delivered[a] = true
 				f.mu.Unlock()
+				if conf != nil {
+					confirming = append(confirming, a)
+				}
 			}
 			delivered = append(delivered, a)
 		}
@@ -576,6 +598,15 @@ func (f *Fanout) process(ctx context.Context, p *fanoutPart, j fanoutJob) {
 		}
 		if err != nil || complete || !time.Now().Before(deadline) {
 			break
+		}
+		// What was delivered is confirmed before the event may be parked
+		// (stored as delivered to those accounts, and acknowledged).
+		if conf != nil && conf.pending() {
+			if err = conf.settle(ctx); err != nil {
+				f.unconfirmed(j, confirming)
+				break
+			}
+			confirming = nil
 		}
 		// An account concerned is still logging in. The next events of
 		// this Order must not overtake this one (they would reach the
@@ -616,6 +647,43 @@ func (f *Fanout) process(ctx context.Context, p *fanoutPart, j fanoutJob) {
 		accts, complete, err = in.Route(ctx)
 	}
 	finished := err == nil && complete
+	if conf != nil && conf.pending() {
+		// Off the conversation's worker: the next event is handled while
+		// the host server confirms this one.
+		f.wg.Go(func() {
+			if cerr := conf.settle(ctx); cerr != nil {
+				f.unconfirmed(j, confirming)
+				if ctx.Err() == nil {
+					f.log.Warn("event not confirmed by the host server; the network will send it again", "event", in.Describe, "err", cerr)
+				}
+				return
+			}
+			f.finish(ctx, j, finished, complete, err)
+		})
+		return
+	}
+	f.finish(ctx, j, finished, complete, err)
+}
+
+// unconfirmed undoes the delivery of an event to the accounts handled
+// while the host server did not confirm it: the network sends it again
+// (it is not acknowledged), and it must then be handled for them again
+// rather than taken as delivered (their stanzas are written again on the
+// component's next connection too: a duplicate then, never a loss).
+func (f *Fanout) unconfirmed(j fanoutJob, accts []AccountID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, a := range accts {
+		delete(j.st.delivered, a)
+	}
+	j.st.queued = false
+}
+
+// finish ends the handling of an event: acknowledged and remembered as
+// delivered when finished, left for the network to send again (or
+// parked, for the next start) when not.
+func (f *Fanout) finish(ctx context.Context, j fanoutJob, finished, complete bool, err error) {
+	in := j.in
 	f.mu.Lock()
 	seq := j.st.parked
 	if seq != 0 && !finished && ctx.Err() != nil {

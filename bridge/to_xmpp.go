@@ -21,6 +21,8 @@ type stanzaWriter interface {
 	TrySendRaw(b []byte) error
 	// Flush returns once the host server confirmed everything sent before.
 	Flush(ctx context.Context) error
+	// FlushLazy is Flush sharing the barriers written anyway.
+	FlushLazy(ctx context.Context) error
 	State() xmpp.State
 	NewID() string
 }
@@ -63,13 +65,29 @@ func (d *toXMPP) send(ctx context.Context, s xmpp.Stanza) error {
 // sendConfirmed delivers a stanza and returns once it can no longer be
 // lost: stored in the outbox, or written and confirmed by the host server
 // (awaitConfirmed). A remote event is acknowledged to its network, and
-// recorded as delivered, only after it.
+// recorded as delivered, only after it. When ctx carries confirmations
+// (an event whose Inbound is ConfirmLater), a written stanza's
+// confirmation is noted there instead of waited for.
 func (d *toXMPP) sendConfirmed(ctx context.Context, s xmpp.Stanza) error {
 	live, err := d.deliver(ctx, s, true)
 	if err != nil || !live {
 		return err
 	}
+	if c := confirmationsOf(ctx); c != nil {
+		c.need(d)
+		return nil
+	}
 	return d.awaitConfirmed(ctx)
+}
+
+// confirmLater implements confirmer: it returns once the host server
+// confirmed what was written so far, sharing the barriers the component
+// writes anyway.
+func (d *toXMPP) confirmLater(ctx context.Context) error {
+	if err := d.comp.FlushLazy(ctx); err != nil {
+		return fmt.Errorf("bridge: the host server did not confirm: %w", err)
+	}
+	return nil
 }
 
 // awaitConfirmed is the one place that waits for the host server to

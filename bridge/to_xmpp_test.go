@@ -27,6 +27,9 @@ func (w *recordingWriter) SendRaw(_ context.Context, b []byte) error {
 }
 func (w *recordingWriter) TrySendRaw(b []byte) error       { return w.SendRaw(context.Background(), b) }
 func (w *recordingWriter) Flush(ctx context.Context) error { return ctx.Err() }
+func (w *recordingWriter) FlushLazy(ctx context.Context) error {
+	return ctx.Err()
+}
 func (w *recordingWriter) State() xmpp.State               { return xmpp.StateConnected }
 func (w *recordingWriter) NewID() string                   { return "id" }
 

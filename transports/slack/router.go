@@ -101,6 +101,10 @@ func (r *router) inbound(in *inbound) bridge.Inbound {
 			return err
 		},
 		Payload: in.payload,
+		// Nothing of a Slack event is recorded after it is handled but
+		// its acknowledgement: the host server's confirmation is
+		// awaited off the conversation's worker.
+		ConfirmLater: true,
 	}
 }
 
