@@ -20,7 +20,7 @@ import (
 // each.
 type confirmations struct {
 	mu      sync.Mutex
-	waiters []confirmer          // distinct, in the order noted
+	waiters []confirmer            // distinct, in the order noted
 	after   []func(confirmed bool) // run by settle, in order
 }
 

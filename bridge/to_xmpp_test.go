@@ -30,8 +30,8 @@ func (w *recordingWriter) Flush(ctx context.Context) error { return ctx.Err() }
 func (w *recordingWriter) FlushLazy(ctx context.Context) error {
 	return ctx.Err()
 }
-func (w *recordingWriter) State() xmpp.State               { return xmpp.StateConnected }
-func (w *recordingWriter) NewID() string                   { return "id" }
+func (w *recordingWriter) State() xmpp.State { return xmpp.StateConnected }
+func (w *recordingWriter) NewID() string     { return "id" }
 
 // While stored stanzas wait to be flushed and the host server is up, an
 // iq answer or a typing notification is sent, not dropped (and counted as
