@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -32,6 +33,17 @@ func TestFreePortsDistinct(t *testing.T) {
 			t.Fatalf("FreePorts(5) = %v: want five distinct ports", p)
 		}
 		seen[n] = true
+	}
+	// Below the ephemeral range, where no outgoing connection takes them
+	// while a restarted server is down.
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if low, err := strconv.Atoi(strings.Fields(string(b))[0]); err == nil && low > 11024 {
+			for _, n := range p {
+				if n >= low {
+					t.Errorf("port %d is in the ephemeral range (from %d)", n, low)
+				}
+			}
+		}
 	}
 }
 

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,7 +25,65 @@ const (
 // then closed so the server can bind them. Another process may take a port
 // in between: the caller must notice the server's bind failure and retry
 // with new ports.
+//
+// The ports are picked below the kernel's ephemeral range when it leaves
+// room (Linux: /proc/sys/net/ipv4/ip_local_port_range), so that no
+// outgoing connection of another process can take one while a test has
+// the server down for a restart on the same ports (a kill-and-restart test
+// failed in CI with "port in use" that way). Elsewhere they come from the
+// kernel (port 0).
 func FreePorts(n int) ([]int, error) {
+	if low, ok := ephemeralLow(); ok && low-lowestPort >= 1024 {
+		if p, err := freePortsBelow(n, low); err == nil {
+			return p, nil
+		}
+	}
+	return kernelPorts(n)
+}
+
+// lowestPort is the lowest port FreePorts picks below the ephemeral range.
+const lowestPort = 10000
+
+// ephemeralLow returns the first port of the kernel's ephemeral range.
+func ephemeralLow() (int, bool) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0, false
+	}
+	low, err := strconv.Atoi(f[0])
+	return low, err == nil
+}
+
+// freePortsBelow picks n free ports at random in [lowestPort, limit).
+func freePortsBelow(n, limit int) ([]int, error) {
+	out := make([]int, 0, n)
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for tries := 0; len(out) < n; tries++ {
+		if tries == 50*n {
+			return nil, fmt.Errorf("hostproc: no free port below %d", limit)
+		}
+		port := lowestPort + rand.IntN(limit-lowestPort)
+		l, err := net.Listen("tcp", Loopback(port))
+		if err != nil {
+			continue
+		}
+		ls = append(ls, l)
+		out = append(out, port)
+	}
+	return out, nil
+}
+
+// kernelPorts has the kernel pick n ports.
+func kernelPorts(n int) ([]int, error) {
 	out := make([]int, 0, n)
 	var ls []net.Listener
 	defer func() {
