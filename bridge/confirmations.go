@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -85,21 +86,49 @@ const confirmTimeout = time.Minute
 // written), runs what waited for them, and returns the first error. The
 // confirmations can be used again afterwards.
 func (c *confirmations) settle(ctx context.Context) error {
-	c.mu.Lock()
-	waiters, after := c.waiters, c.after
-	c.waiters, c.after = nil, nil
-	c.mu.Unlock()
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
-	defer cancel()
-	var errs []error
-	for _, w := range waiters {
-		if err := w.confirmLater(wctx); err != nil {
-			errs = append(errs, err)
+	return settleAll(ctx, []*confirmations{c})[0]
+}
+
+// settleAll settles many confirmations with one wait per confirmer: what
+// each noted was handed over before the call, so one confirmation of
+// everything handed over so far covers them all. It returns their
+// outcomes, in order.
+func settleAll(ctx context.Context, cs []*confirmations) []error {
+	type taken struct {
+		waiters []confirmer
+		after   []func(bool)
+	}
+	all := make([]taken, len(cs))
+	var waiters []confirmer
+	for i, c := range cs {
+		c.mu.Lock()
+		all[i] = taken{c.waiters, c.after}
+		c.waiters, c.after = nil, nil
+		c.mu.Unlock()
+		for _, w := range all[i].waiters {
+			if !slices.Contains(waiters, w) {
+				waiters = append(waiters, w)
+			}
 		}
 	}
-	err := errors.Join(errs...)
-	for _, fn := range after {
-		fn(err == nil)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
+	defer cancel()
+	outcome := make(map[confirmer]error, len(waiters))
+	for _, w := range waiters {
+		outcome[w] = w.confirmLater(wctx)
 	}
-	return err
+	errs := make([]error, len(cs))
+	for i, t := range all {
+		var es []error
+		for _, w := range t.waiters {
+			if err := outcome[w]; err != nil {
+				es = append(es, err)
+			}
+		}
+		errs[i] = errors.Join(es...)
+		for _, fn := range t.after {
+			fn(errs[i] == nil)
+		}
+	}
+	return errs
 }

@@ -69,6 +69,12 @@ type Fanout struct {
 	arrival   uint64   // the last fanoutJob.arrival given
 	unparks   []uint64 // parked events handled, to remove from the store
 	unparking bool     // a goroutine removes them
+
+	// Events waiting for the host server's confirmation (ConfirmLater),
+	// settled in batches by one goroutine while confirming.
+	cmu        sync.Mutex
+	confirmQ   []confirmWait
+	confirming bool
 }
 
 // Inbound is one event of a shared connection.
@@ -650,8 +656,8 @@ func (f *Fanout) process(ctx context.Context, p *fanoutPart, j fanoutJob) {
 	if conf != nil && conf.pending() {
 		// Off the conversation's worker: the next event is handled while
 		// the host server confirms this one.
-		f.wg.Go(func() {
-			if cerr := conf.settle(ctx); cerr != nil {
+		f.whenConfirmed(ctx, conf, func(cerr error) {
+			if cerr != nil {
 				f.unconfirmed(j, confirming)
 				if ctx.Err() == nil {
 					f.log.Warn("event not confirmed by the host server; the network will send it again", "event", in.Describe, "err", cerr)
@@ -663,6 +669,47 @@ func (f *Fanout) process(ctx context.Context, p *fanoutPart, j fanoutJob) {
 		return
 	}
 	f.finish(ctx, j, finished, complete, err)
+}
+
+// confirmWait is an event's handling waiting for its confirmations.
+type confirmWait struct {
+	conf *confirmations
+	then func(error)
+}
+
+// whenConfirmed runs then with the outcome of conf's confirmations, on
+// the Fanout's confirming goroutine: it settles the events that wait, all
+// of those queued at once, with one wait for the host server, then looks
+// for more (one goroutine and one wake-up per barrier, not per event).
+func (f *Fanout) whenConfirmed(ctx context.Context, conf *confirmations, then func(error)) {
+	f.cmu.Lock()
+	f.confirmQ = append(f.confirmQ, confirmWait{conf, then})
+	start := !f.confirming
+	f.confirming = true
+	f.cmu.Unlock()
+	if !start {
+		return
+	}
+	f.wg.Go(func() {
+		for {
+			f.cmu.Lock()
+			batch := f.confirmQ
+			f.confirmQ = nil
+			if len(batch) == 0 {
+				f.confirming = false
+				f.cmu.Unlock()
+				return
+			}
+			f.cmu.Unlock()
+			cs := make([]*confirmations, len(batch))
+			for i, w := range batch {
+				cs[i] = w.conf
+			}
+			for i, err := range settleAll(ctx, cs) {
+				batch[i].then(err)
+			}
+		}
+	})
 }
 
 // unconfirmed undoes the delivery of an event to the accounts handled

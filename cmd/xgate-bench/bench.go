@@ -118,7 +118,7 @@ func (b *bench) scenario(ctx context.Context, sc scenario) (*scenarioRuns, error
 	}
 	world := ans.World
 	b.logf("%s: starting Prosody with %d accounts", sc.Name, sc.Users)
-	pr, err := startProsody(ctx, filepath.Join(sdir, "prosody"), map[string]string{nw.domain: gwSecret, echoDomain: echoSecret, "echopost.localhost": echoSecret}, accountsFor(sc.Users))
+	pr, err := startProsody(ctx, filepath.Join(sdir, "prosody"), map[string]string{nw.domain: gwSecret, echoDomain: echoSecret, "echopost.localhost": echoSecret}, accountsFor(sc.Users), b.o.nagleOff)
 	if err != nil {
 		return nil, err
 	}

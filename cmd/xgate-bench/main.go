@@ -47,6 +47,9 @@ type options struct {
 	profileS  int
 	timeout   time.Duration
 	postRate  float64 // post_rate and post_burst of the [[slack]] table
+	// nagleOff turns Nagle's algorithm off in Prosody, which has it on by
+	// default (to show what it costs the latency of receive-only clients).
+	nagleOff bool
 }
 
 // Directions, by network (see networks).
@@ -79,6 +82,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of xgate for each window of the first run, and a heap profile once it is idle, into `DIR`")
 	fs.IntVar(&o.profileS, "profile-seconds", 0, "with -cpuprofile, the profile's length (default: the window's expected duration)")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "give up after this long")
+	fs.BoolVar(&o.nagleOff, "prosody-nagle-off", false, "turn Nagle's algorithm off in Prosody (network_settings = { nagle = false }); default: Prosody's stock setting, on")
 	fs.Float64Var(&o.postRate, "post-rate", 1000, "xgate's post_rate and post_burst per Slack conversation (above 1000 only for an xgate that accepts it)")
 	if err := fs.Parse(args); err != nil {
 		return 2

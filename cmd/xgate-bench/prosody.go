@@ -65,8 +65,9 @@ type accountSpec struct{ user, password string }
 
 // startProsody writes the configuration and accounts under dir, starts
 // Prosody and waits until its client and component ports accept
+// connections. nagleOff turns Nagle's algorithm off on all of Prosody's
 // connections.
-func startProsody(ctx context.Context, dir string, components map[string]string, accounts []accountSpec) (*prosody, error) {
+func startProsody(ctx context.Context, dir string, components map[string]string, accounts []accountSpec, nagleOff bool) (*prosody, error) {
 	bin := prosodyBinary()
 	if bin == "" {
 		return nil, errNoProsody
@@ -118,6 +119,9 @@ func startProsody(ctx context.Context, dir string, components map[string]string,
 	set("storage", q("internal"))
 	set("modules_enabled", `{ "roster", "saslauth", "disco", "ping", "time", "version", "uptime", "private", "blocklist", "carbons", "pep" }`)
 	set("modules_disabled", `{ "s2s" }`)
+	if nagleOff {
+		set("network_settings", "{ nagle = false }")
+	}
 	b.WriteString("\nVirtualHost \"localhost\"\n")
 	for domain, secret := range components {
 		fmt.Fprintf(&b, "\nComponent %s\n\tcomponent_secret = %s\n", q(domain), q(secret))
