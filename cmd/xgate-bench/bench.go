@@ -118,7 +118,7 @@ func (b *bench) scenario(ctx context.Context, sc scenario) (*scenarioRuns, error
 	}
 	world := ans.World
 	b.logf("%s: starting Prosody with %d accounts", sc.Name, sc.Users)
-	pr, err := startProsody(ctx, filepath.Join(sdir, "prosody"), map[string]string{nw.domain: gwSecret, echoDomain: echoSecret, "echopost.localhost": echoSecret}, accountsFor(sc.Users), b.o.nagleOff)
+	pr, err := startProsody(ctx, filepath.Join(sdir, "prosody"), map[string]string{nw.domain: gwSecret, echoDomain: echoSecret, "echopost.localhost": echoSecret}, append(accountsFor(sc.Users), accountSpec{user: loaderUser, password: "pw"}), b.o.nagleOff)
 	if err != nil {
 		return nil, err
 	}
@@ -251,6 +251,11 @@ func (b *bench) traffic(ctx context.Context, sc scenario, run int, rdir string, 
 		return nil, err
 	}
 	defer closeClients(clients)
+	loader, err := connectLoader(cctx, pr.c2sAddr())
+	if err != nil {
+		return nil, err
+	}
+	defer loader.c.Close()
 	clientOf := map[int]*loadClient{}
 	for i, u := range users {
 		clientOf[u] = clients[i]
@@ -265,7 +270,11 @@ func (b *bench) traffic(ctx context.Context, sc scenario, run int, rdir string, 
 		ims = append(ims, c.im)
 	}
 	for _, cl := range clients {
-		toEcho = append(toEcho, sendTarget{client: cl, to: jid.MustParse("echo@" + echoDomain)})
+		// The receiver only receives, as in the network's windows
+		// (its client writing too would let its TCP acknowledgements
+		// ride on its own data and hide Prosody's Nagle delays), and
+		// gets the copy at its bare JID, as xgate sends.
+		toEcho = append(toEcho, sendTarget{client: loader, to: jid.MustParse("echo@" + echoDomain), replyTo: cl.jid.Bare()})
 		toEchoPost = append(toEchoPost, sendTarget{client: cl, to: jid.MustParse("echo@echopost.localhost")})
 	}
 	if err := waitEchoes(ctx, rdir); err != nil {

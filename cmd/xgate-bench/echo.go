@@ -36,6 +36,10 @@ type echoMessage struct {
 	ID      string   `xml:"id,attr"`
 	Type    string   `xml:"type,attr"`
 	Body    string   `xml:"body"`
+	// ReplyTo names where the copy goes instead of the sender.
+	ReplyTo struct {
+		JID string `xml:"jid,attr"`
+	} `xml:"urn:xgate:bench reply-to"`
 }
 
 // echoMain is `xgate-bench echo`.
@@ -162,7 +166,11 @@ func runEcho(server, domain, secret string, post echoPost) error {
 			b.WriteString("<message type='chat' from='")
 			xml.EscapeText(&b, []byte(m.To))
 			b.WriteString("' to='")
-			xml.EscapeText(&b, []byte(m.From))
+			to := m.From
+			if m.ReplyTo.JID != "" {
+				to = m.ReplyTo.JID
+			}
+			xml.EscapeText(&b, []byte(to))
 			b.WriteString("' id='")
 			xml.EscapeText(&b, []byte(m.ID))
 			b.WriteString("'><body>")

@@ -128,7 +128,34 @@ func closeClients(cs []*loadClient) {
 type sendTarget struct {
 	client *loadClient
 	to     jid.JID
+	// replyTo, when set, asks the echo to send its copy there rather than
+	// back to the sender (nsBench reply-to): the floor's receiver then
+	// only receives, like an XMPP user reading a network's messages.
+	replyTo jid.JID
 }
+
+// nsBench is the namespace of the bench's own elements.
+const nsBench = "urn:xgate:bench"
+
+// connectLoader logs in the account that sends the floor's load to the
+// echo on the receivers' behalf, and drains what it is sent.
+func connectLoader(ctx context.Context, addr string) (*loadClient, error) {
+	c, err := prosodytest.Connect(ctx, addr, prosodytest.ClientConfig{User: loaderUser, Host: "localhost", Password: "pw", Resource: "bench"})
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		for {
+			if _, err := c.Next(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	return &loadClient{c: c, jid: c.JID()}, nil
+}
+
+// loaderUser is the Prosody account of connectLoader.
+const loaderUser = "loader"
 
 // sendLoad sends n load messages of window round-robin over targets at
 // rate per second (0: as fast as possible) and returns when the first
@@ -151,6 +178,9 @@ func sendLoad(targets []sendTarget, window, n int, rate float64) (firstNS int64,
 			firstNS = now
 		}
 		m := &xmpp.Message{Header: xmpp.Header{To: t.to, Type: xmpp.MessageChat, ID: fmt.Sprintf("w%d-%d", window, i)}, Body: loadText(window, now)}
+		if !t.replyTo.IsZero() {
+			m.Extra = []*xmpp.Element{xmpp.NewElement(nsBench, "reply-to", "jid", t.replyTo.String())}
+		}
 		if err := t.client.c.Send(m); err != nil {
 			return firstNS, err
 		}
