@@ -13,6 +13,23 @@ import (
 	"github.com/xgate-im/xgate/xmpp/xmpptest"
 )
 
+// connectedUnrouted starts a component on a test server that does not
+// route the component's pings back by itself (the test answers barriers,
+// or withholds them) and waits until it is connected.
+func connectedUnrouted(t *testing.T) (*xmpptest.Server, *harness, *xmpptest.Conn, context.Context) {
+	t.Helper()
+	srv := xmpptest.NewServer(t, "s3cret")
+	srv.RouteSelf(false)
+	h := startComponentOn(t, srv, "s3cret", nil)
+	ctx := ctxTimeout(t)
+	conn, err := srv.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(t, xmpp.StateConnected)
+	return srv, h, conn, ctx
+}
+
 // isBarrier reports whether el is a ping the component sent to itself.
 func isBarrier(el *xmpp.Element) bool {
 	return el.Name.Local == "iq" && el.AttrValue("to") == "gw.example" && el.AttrValue("from") == "gw.example"
@@ -128,15 +145,7 @@ func TestComponentLivenessIgnoresOtherReads(t *testing.T) {
 }
 
 func TestComponentFlush(t *testing.T) {
-	srv := xmpptest.NewServer(t, "s3cret")
-	srv.RouteSelf(false)
-	h := startComponentOn(t, srv, "s3cret", nil)
-	ctx := ctxTimeout(t)
-	conn, err := srv.Accept(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.waitState(t, xmpp.StateConnected)
+	srv, h, conn, ctx := connectedUnrouted(t)
 
 	// Nothing sent: nothing to wait for beyond what is in flight.
 	route := func(want int) (barriers int) {
@@ -182,7 +191,7 @@ func TestComponentFlush(t *testing.T) {
 		t.Fatalf("Flush after a crash: %v, want ErrUnconfirmed", err)
 	}
 	// On the next connection the stanza is replayed and confirmed.
-	conn, err = srv.Accept(ctx)
+	conn, err := srv.Accept(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,15 +215,7 @@ func TestComponentFlush(t *testing.T) {
 
 // Many concurrent Flush callers share barriers.
 func TestComponentFlushConcurrent(t *testing.T) {
-	srv := xmpptest.NewServer(t, "s3cret")
-	srv.RouteSelf(false)
-	h := startComponentOn(t, srv, "s3cret", nil)
-	ctx := ctxTimeout(t)
-	conn, err := srv.Accept(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.waitState(t, xmpp.StateConnected)
+	_, h, conn, ctx := connectedUnrouted(t)
 	const callers = 200
 	var barriers, messages int
 	serverDone := make(chan struct{})
@@ -452,15 +453,7 @@ func TestComponentDetectsStuckWriter(t *testing.T) {
 // having one written each; a caller whose stanza a dying server did not
 // confirm waits for the next connection to confirm it.
 func TestComponentFlushLazy(t *testing.T) {
-	srv := xmpptest.NewServer(t, "s3cret")
-	srv.RouteSelf(false)
-	h := startComponentOn(t, srv, "s3cret", nil)
-	ctx := ctxTimeout(t)
-	conn, err := srv.Accept(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.waitState(t, xmpp.StateConnected)
+	srv, h, conn, ctx := connectedUnrouted(t)
 	const callers = 300
 	var barriers, messages int
 	withhold := make(chan struct{})
@@ -536,7 +529,7 @@ func TestComponentFlushLazy(t *testing.T) {
 	if messages != callers+1 {
 		t.Fatalf("server got %d messages, want %d", messages, callers+1)
 	}
-	conn, err = srv.Accept(ctx)
+	conn, err := srv.Accept(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
