@@ -531,3 +531,59 @@ func testReplayAfterCrash(t *testing.T, window time.Duration, closeTag bool, wan
 		t.Fatalf("replayed count %d", st.Replayed)
 	}
 }
+
+// A stop this side asked for is not a crash of the server: what the server
+// confirmed is not handed back as unsent (it would be delivered again at
+// the next start), only what it did not confirm.
+func TestComponentStopKeepsConfirmedOutOfUnsent(t *testing.T) {
+	srv := xmpptest.NewServer(t, "s3cret")
+	srv.RouteSelf(false)
+	h := startComponentOn(t, srv, "s3cret", func(c *xmpp.ComponentConfig) { c.ReplayConfirmed = time.Hour })
+	ctx := ctxTimeout(t)
+	conn, err := srv.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(t, xmpp.StateConnected)
+	h.comp.Send(ctx, &xmpp.Message{Header: xmpp.Header{ID: "confirmed"}, Body: "a"})
+	for seen := false; ; {
+		el, err := conn.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = seen || el.AttrValue("id") == "confirmed"
+		if el.Name.Local == "iq" && el.AttrValue("to") == "gw.example" {
+			conn.Send(el.String())
+			if seen {
+				break
+			}
+		}
+	}
+	h.comp.Send(ctx, &xmpp.Message{Header: xmpp.Header{ID: "unconfirmed"}, Body: "b"})
+	for {
+		el, err := conn.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if el.AttrValue("id") == "unconfirmed" {
+			break
+		}
+	}
+	// Stop; the server reads on but never answers the closing tag.
+	h.cancel()
+	if err := <-h.runErr; err != nil {
+		t.Fatal(err)
+	}
+	h.runErr <- nil // for the cleanup
+	var ids []string
+	for _, b := range h.comp.Unsent() {
+		el, err := xmpp.ParseElement(string(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, el.AttrValue("id"))
+	}
+	if strings.Join(ids, ",") != "unconfirmed" {
+		t.Fatalf("unsent after a stop: %v, want [unconfirmed]", ids)
+	}
+}

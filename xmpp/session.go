@@ -72,9 +72,13 @@ func (c *Component) session(ctx context.Context, addr string) (stable bool, err 
 	// closing tag, proves everything written was processed. A server that
 	// closed its stream itself shut down in order; one that vanished may
 	// have lost what it confirmed just before (the reader sees that first,
-	// and the replay window is counted back from there).
+	// and the replay window is counted back from there). A stop this side
+	// asked for is never taken for a vanished server, however the reader
+	// ended (its context ends with the run's): what was confirmed would
+	// otherwise be handed back as unsent and delivered again at the next
+	// start.
 	clean := ctx.Err() != nil && writeErr == nil && errors.Is(readErr, ErrStreamClosed)
-	abrupt := !errors.Is(readErr, ErrStreamClosed)
+	abrupt := ctx.Err() == nil && !errors.Is(readErr, ErrStreamClosed)
 	c.settle(clean, abrupt, readEnded)
 	if ctx.Err() != nil {
 		return stable, nil
