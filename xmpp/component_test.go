@@ -466,31 +466,10 @@ func TestComponentReplaysUnconfirmedAfterCrash(t *testing.T) {
 }
 
 func testReplayAfterCrash(t *testing.T, window time.Duration, closeTag bool, want string) {
-	srv := xmpptest.NewServer(t, "s3cret")
-	srv.RouteSelf(false)
-	h := startComponentOn(t, srv, "s3cret", func(c *xmpp.ComponentConfig) { c.ReplayConfirmed = window })
-	ctx := ctxTimeout(t)
-	conn, err := srv.Accept(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.waitState(t, xmpp.StateConnected)
+	srv, h, conn, ctx := connectedUnroutedWith(t, func(c *xmpp.ComponentConfig) { c.ReplayConfirmed = window })
 	// Confirmed: the server routes the barrier behind it back (and the
 	// probe written after the handshake).
-	h.comp.Send(ctx, &xmpp.Message{Header: xmpp.Header{ID: "confirmed"}, Body: "a"})
-	for seen := false; ; {
-		el, err := conn.Next(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen = seen || el.AttrValue("id") == "confirmed"
-		if el.Name.Local == "iq" && el.AttrValue("to") == "gw.example" {
-			conn.Send(el.String())
-			if seen {
-				break
-			}
-		}
-	}
+	sendConfirmed(t, ctx, h, conn, "confirmed")
 	// Unconfirmed: read, but the barrier is never routed.
 	for i := range 5 {
 		h.comp.Send(ctx, &xmpp.Message{Header: xmpp.Header{ID: fmt.Sprint("u", i)}, Body: "b"})
@@ -536,29 +515,8 @@ func testReplayAfterCrash(t *testing.T, window time.Duration, closeTag bool, wan
 // confirmed is not handed back as unsent (it would be delivered again at
 // the next start), only what it did not confirm.
 func TestComponentStopKeepsConfirmedOutOfUnsent(t *testing.T) {
-	srv := xmpptest.NewServer(t, "s3cret")
-	srv.RouteSelf(false)
-	h := startComponentOn(t, srv, "s3cret", func(c *xmpp.ComponentConfig) { c.ReplayConfirmed = time.Hour })
-	ctx := ctxTimeout(t)
-	conn, err := srv.Accept(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.waitState(t, xmpp.StateConnected)
-	h.comp.Send(ctx, &xmpp.Message{Header: xmpp.Header{ID: "confirmed"}, Body: "a"})
-	for seen := false; ; {
-		el, err := conn.Next(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen = seen || el.AttrValue("id") == "confirmed"
-		if el.Name.Local == "iq" && el.AttrValue("to") == "gw.example" {
-			conn.Send(el.String())
-			if seen {
-				break
-			}
-		}
-	}
+	_, h, conn, ctx := connectedUnroutedWith(t, func(c *xmpp.ComponentConfig) { c.ReplayConfirmed = time.Hour })
+	sendConfirmed(t, ctx, h, conn, "confirmed")
 	h.comp.Send(ctx, &xmpp.Message{Header: xmpp.Header{ID: "unconfirmed"}, Body: "b"})
 	for {
 		el, err := conn.Next(ctx)

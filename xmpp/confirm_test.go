@@ -18,9 +18,16 @@ import (
 // or withholds them) and waits until it is connected.
 func connectedUnrouted(t *testing.T) (*xmpptest.Server, *harness, *xmpptest.Conn, context.Context) {
 	t.Helper()
+	return connectedUnroutedWith(t, nil)
+}
+
+// connectedUnroutedWith is connectedUnrouted with the component's
+// configuration changed by mod.
+func connectedUnroutedWith(t *testing.T, mod func(*xmpp.ComponentConfig)) (*xmpptest.Server, *harness, *xmpptest.Conn, context.Context) {
+	t.Helper()
 	srv := xmpptest.NewServer(t, "s3cret")
 	srv.RouteSelf(false)
-	h := startComponentOn(t, srv, "s3cret", nil)
+	h := startComponentOn(t, srv, "s3cret", mod)
 	ctx := ctxTimeout(t)
 	conn, err := srv.Accept(ctx)
 	if err != nil {
@@ -28,6 +35,26 @@ func connectedUnrouted(t *testing.T) (*xmpptest.Server, *harness, *xmpptest.Conn
 	}
 	h.waitState(t, xmpp.StateConnected)
 	return srv, h, conn, ctx
+}
+
+// sendConfirmed sends a message with id and answers the barriers the
+// server reads until one written after the message came back.
+func sendConfirmed(t *testing.T, ctx context.Context, h *harness, conn *xmpptest.Conn, id string) {
+	t.Helper()
+	h.comp.Send(ctx, &xmpp.Message{Header: xmpp.Header{ID: id}, Body: "a"})
+	for seen := false; ; {
+		el, err := conn.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = seen || el.AttrValue("id") == id
+		if isBarrier(el) {
+			conn.Send(el.String())
+			if seen {
+				return
+			}
+		}
+	}
 }
 
 // isBarrier reports whether el is a ping the component sent to itself.
