@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -108,6 +109,18 @@ func (lc *loadClient) read(ctx context.Context, col *collector) {
 			return
 		}
 		m, ok := s.(*xmpp.Message)
+		if ok && m.Type == xmpp.MessageError {
+			// A refused load message never arrives: say so at once, or
+			// the window would wait for it until its timeout.
+			if n := refusals.Add(1); n == 1 || n%1000 == 0 {
+				cond := "no condition"
+				if m.Error != nil {
+					cond = string(m.Error.Condition)
+				}
+				fmt.Fprintf(os.Stderr, "%s: %s refused a load message (%s; %d refused so far)\n", lc.jid, m.From, cond, n)
+			}
+			continue
+		}
 		if !ok || m.Body == "" {
 			continue
 		}
@@ -117,6 +130,9 @@ func (lc *loadClient) read(ctx context.Context, col *collector) {
 		}
 	}
 }
+
+// refusals counts the error answers the load clients received.
+var refusals atomic.Int64
 
 func closeClients(cs []*loadClient) {
 	for _, c := range cs {

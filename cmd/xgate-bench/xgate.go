@@ -48,6 +48,8 @@ key_file = %s
 
 [access]
 allow = ["*"]
+# The load is one user sending far above a person's rate (default 50/s).
+user_rate = 1000000
 
 [xmpp]
 server = %s
