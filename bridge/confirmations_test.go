@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/xgate-im/xgate/store"
 )
@@ -154,7 +155,7 @@ func TestFanoutConfirmLaterUnconfirmed(t *testing.T) {
 func TestDedupeRecordsOnlyConfirmed(t *testing.T) {
 	db := openParkDB(t, filepath.Join(t.TempDir(), "x.db"))
 	defer db.Close()
-	d := newDedupe(db, newMetrics(), slog.New(slog.DiscardHandler))
+	d := newDedupe(db, newMetrics(), slog.New(slog.DiscardHandler), true)
 	k := store.SeenKey{Scope: "fake|alice@example.org|bob", RemoteID: "m1"}
 	g := newGate()
 	deliveries := 0
@@ -169,10 +170,10 @@ func TestDedupeRecordsOnlyConfirmed(t *testing.T) {
 		g.arm()
 		c := &confirmations{}
 		ctx := withConfirmations(t.Context(), c)
-		if err := d.once(ctx, k, deliver(c)); err != nil {
+		if err := d.once(ctx, k, time.Time{}, deliver(c)); err != nil {
 			t.Fatal(err)
 		}
-		if err := d.once(ctx, k, deliver(c)); err != nil || !d.delivered(k) {
+		if err := d.once(ctx, k, time.Time{}, deliver(c)); err != nil || !d.delivered(k) {
 			t.Fatalf("while confirming: %v, delivered %v", err, d.delivered(k))
 		}
 		d.flush()

@@ -179,7 +179,7 @@ func (f *fromNetwork) onMessage(ctx context.Context, acc *account, ev MessageEve
 	if ev.ID == "" {
 		return deliver()
 	}
-	return f.dedupe.once(ctx, key.seenKey(f.name, ev.ID), deliver)
+	return f.dedupe.once(ctx, key.seenKey(f.name, ev.ID), ev.Time, deliver)
 }
 
 // directEcho reports whether m is the network's copy of a direct message

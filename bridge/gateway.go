@@ -289,7 +289,7 @@ func (g *Gateway) assemble() {
 	g.fromNet = &fromNetwork{
 		name: name, info: g.info, domain: g.domain, db: g.db, contacts: contacts,
 		accounts: g.accounts, roster: g.roster, out: g.deliv, metrics: g.metrics,
-		dedupe: newDedupe(g.db, g.metrics, g.log), sending: sending, sent: sent,
+		dedupe: newDedupe(g.db, g.metrics, g.log, g.info.Capabilities.StableTimes), sending: sending, sent: sent,
 		files: newRehoster(newHTTPUploader(g.cfg.Upload, g.comp, g.domain), g.tr, g.cfg.Upload.MaxSize, g.metrics),
 	}
 	g.toNet.delivered = g.fromNet.dedupe.delivered

@@ -85,7 +85,7 @@ func (r *rooms) fromNetwork(ctx context.Context, acc *account, ev Event) (bool, 
 		if ev.ID == "" {
 			return true, deliver()
 		}
-		return true, r.dedupe.once(ctx, key.seenKey(r.name, ev.ID), deliver)
+		return true, r.dedupe.once(ctx, key.seenKey(r.name, ev.ID), ev.Time, deliver)
 	case EditEvent:
 		self := ev.FromSelf
 		ev.FromSelf = false // in a room the user's own nick says it

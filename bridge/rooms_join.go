@@ -384,7 +384,7 @@ func (r *rooms) sendHistory(ctx context.Context, v *roomView, sess Session, to j
 			return
 		}
 		if ev.ID != "" {
-			r.dedupe.mark(key.seenKey(r.name, ev.ID))
+			r.dedupe.mark(key.seenKey(r.name, ev.ID), ev.Time)
 		}
 	}
 }

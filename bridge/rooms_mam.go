@@ -137,7 +137,7 @@ func (r *rooms) handleMAM(ctx context.Context, iq *xmpp.IQ) {
 			return
 		}
 		if ev.ID != "" {
-			r.dedupe.mark(key.seenKey(r.name, ev.ID))
+			r.dedupe.mark(key.seenKey(r.name, ev.ID), ev.Time)
 		}
 	}
 	// The answer's end follows the results it closes.

@@ -91,6 +91,11 @@ type Capabilities struct {
 	// Groups: group chats (GroupLister and the other group interfaces),
 	// for the bridge's room side.
 	Groups bool
+	// StableTimes: every delivery of a message carries the same
+	// MessageEvent.Time, the network's own timestamp of it (not the time
+	// it was received). The bridge then tells a new message from one it
+	// delivered before by its time, without reading the store (dedupe.go).
+	StableTimes bool
 	// MaxMessageLength is the longest text the network accepts in one
 	// message, in runes; 0 means no limit. Longer texts are split.
 	MaxMessageLength int

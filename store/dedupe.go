@@ -19,7 +19,11 @@ type SeenKey struct {
 // through the batcher like PutMessageRefs: concurrent callers share a
 // transaction, and the records are durable when it returns. Marking a key
 // again refreshes its time.
-func (db *DB) MarkSeen(keys ...SeenKey) error {
+//
+// latest is the latest network time of the events named (the time the
+// network gave them; zero when none is known). The store keeps the latest
+// over every call (SeenUpTo), in the same transaction as the records.
+func (db *DB) MarkSeen(latest time.Time, keys ...SeenKey) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -29,6 +33,10 @@ func (db *DB) MarkSeen(keys ...SeenKey) error {
 		}
 	}
 	at := timeKey(db.nowUTC())
+	var upTo uint64
+	if !latest.IsZero() && latest.UnixNano() > 0 {
+		upTo = uint64(latest.UnixNano())
+	}
 	err := db.batch(func(tx *bbolt.Tx) error {
 		seen, byTime, err := seenBuckets(tx)
 		if err != nil {
@@ -48,12 +56,59 @@ func (db *DB) MarkSeen(keys ...SeenKey) error {
 				return err
 			}
 		}
-		return nil
+		return raiseSeenUpTo(tx, upTo)
 	})
 	if err != nil {
 		return fmt.Errorf("store: mark seen: %w", err)
 	}
 	return nil
+}
+
+// raiseSeenUpTo sets meta/seen_up_to to t unless it holds a later time.
+// It writes the key at the first record of a file, even for t = 0, so
+// that a file has it from its first record on (SeenUpTo).
+func raiseSeenUpTo(tx *bbolt.Tx, t uint64) error {
+	meta, err := bucket(tx, bucketMeta)
+	if err != nil {
+		return err
+	}
+	if old := meta.Get([]byte(metaSeenUpTo)); len(old) == 8 && binary.BigEndian.Uint64(old) >= t {
+		return nil
+	}
+	return meta.Put([]byte(metaSeenUpTo), u64(t))
+}
+
+// SeenUpTo returns the latest network time among the events ever recorded
+// by MarkSeen in this file (pruned ones included): no record of an event
+// of a later time exists. known is false when the file holds records whose
+// times were not kept (written before this was recorded, or the time
+// lost to damage); a file without records returns the zero time, known.
+func (db *DB) SeenUpTo() (latest time.Time, known bool, err error) {
+	err = db.view(func(tx *bbolt.Tx) error {
+		meta, err := bucket(tx, bucketMeta)
+		if err != nil {
+			return err
+		}
+		seen, _, err := seenBuckets(tx)
+		if err != nil {
+			return err
+		}
+		switch raw := meta.Get([]byte(metaSeenUpTo)); {
+		case len(raw) == 8:
+			if n := binary.BigEndian.Uint64(raw); n > 0 {
+				latest = time.Unix(0, int64(n)).UTC()
+			}
+			known = true
+		default: // missing, or damaged: known only if nothing is recorded
+			k, _ := seen.Cursor().First()
+			known = k == nil
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("store: seen up to: %w", err)
+	}
+	return latest, known, nil
 }
 
 // Seen reports whether an event was recorded by MarkSeen (and not pruned).

@@ -1,8 +1,11 @@
 package store
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
+
+	"go.etcd.io/bbolt"
 )
 
 func TestSeen(t *testing.T) {
@@ -15,11 +18,11 @@ func TestSeen(t *testing.T) {
 	a := SeenKey{Scope: "slack|alice@x|g\x1f\x1fC1", RemoteID: "1700000000.000100"}
 	b := SeenKey{Scope: "slack|alice@x|g\x1f\x1fC1", RemoteID: "1700000000.000200"}
 	other := SeenKey{Scope: "slack|bob@x|g\x1f\x1fC1", RemoteID: a.RemoteID}
-	if err := db.MarkSeen(a); err != nil {
+	if err := db.MarkSeen(time.Time{}, a); err != nil {
 		t.Fatal(err)
 	}
 	clock.set(clock.now().Add(time.Hour))
-	if err := db.MarkSeen(b); err != nil {
+	if err := db.MarkSeen(time.Time{}, b); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -45,7 +48,7 @@ func TestSeen(t *testing.T) {
 	}
 	// Pruning drops what is older than the cut, not what was refreshed.
 	clock.set(clock.now().Add(time.Hour))
-	if err := db.MarkSeen(a); err != nil { // refreshed: now the newest
+	if err := db.MarkSeen(time.Time{}, a); err != nil { // refreshed: now the newest
 		t.Fatal(err)
 	}
 	n, err := db.PruneSeen(clock.now().Add(-30 * time.Minute))
@@ -60,5 +63,51 @@ func TestSeen(t *testing.T) {
 	}
 	if n, err := db.PruneSeen(clock.now().Add(time.Minute)); err != nil || n != 1 {
 		t.Fatalf("second PruneSeen = %d, %v; want 1", n, err)
+	}
+}
+
+// SeenUpTo is the latest network time ever recorded, never lowered (not
+// by an earlier time, an unknown one or pruning), kept across a reopen;
+// a file with records but without it says it does not know.
+func TestSeenUpTo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	db := openTestDBAt(t, path, false)
+	k := func(id string) SeenKey { return SeenKey{Scope: "slack|alice@x|bob", RemoteID: id} }
+	t1 := time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)
+	steps := []struct {
+		name   string
+		mark   func() error
+		want   time.Time
+		wantOK bool
+	}{
+		{"new file", func() error { return nil }, time.Time{}, true},
+		{"unknown time", func() error { return db.MarkSeen(time.Time{}, k("a")) }, time.Time{}, true},
+		{"a time", func() error { return db.MarkSeen(t1, k("b"), k("c")) }, t1, true},
+		{"an earlier time", func() error { return db.MarkSeen(t1.Add(-time.Hour), k("d")) }, t1, true},
+		{"unknown again", func() error { return db.MarkSeen(time.Time{}, k("e")) }, t1, true},
+		{"a later time", func() error { return db.MarkSeen(t1.Add(time.Second), k("f")) }, t1.Add(time.Second), true},
+		{"pruned", func() error { _, err := db.PruneSeen(time.Now().Add(time.Hour)); return err }, t1.Add(time.Second), true},
+		{"reopened", func() error {
+			if err := db.Close(); err != nil {
+				return err
+			}
+			db = openTestDBAt(t, path, false)
+			return nil
+		}, t1.Add(time.Second), true},
+		{"records without it (an older version's file)", func() error {
+			if err := db.MarkSeen(time.Time{}, k("g")); err != nil {
+				return err
+			}
+			return db.update(func(tx *bbolt.Tx) error { return tx.Bucket([]byte(bucketMeta)).Delete([]byte(metaSeenUpTo)) })
+		}, time.Time{}, false},
+	}
+	for _, s := range steps {
+		if err := s.mark(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		got, ok, err := db.SeenUpTo()
+		if err != nil || !got.Equal(s.want) || ok != s.wantOK {
+			t.Fatalf("%s: SeenUpTo = %v, %v, %v; want %v, %v", s.name, got, ok, err, s.want, s.wantOK)
+		}
 	}
 }

@@ -48,6 +48,7 @@ const (
 	metaKeyCheck  = "keycheck"   // sealed keyCheckPlaintext
 	metaOutboxLen = "outbox_len" // uint64 big-endian item count
 	metaSeenSince = "seen_since" // RFC 3339 time: when records of delivered events began (schema 2)
+	metaSeenUpTo  = "seen_up_to" // uint64 big-endian Unix nanoseconds: the latest network time of an event recorded in seen
 )
 
 // keyCheckPlaintext is sealed into meta/keycheck when a file is created.

@@ -166,7 +166,7 @@ func (t *Transport) Info() bridge.Info {
 		Capabilities: bridge.Capabilities{
 			Edits: true, Retractions: true, Reactions: true, Replies: true, Typing: true,
 			ReadMarkers: t.set.personal, Presence: true, SetPresence: t.set.personal, Avatars: true,
-			Attachments: true, Groups: true,
+			Attachments: true, Groups: true, StableTimes: true,
 			MaxMessageLength: maxMessageRunes,
 		},
 		Registration: bridge.RegistrationForm{

@@ -150,7 +150,7 @@ func (t *Transport) Info() bridge.Info {
 		Description: "Slack workspaces: direct messages, presence, status, edits and reactions",
 		Capabilities: bridge.Capabilities{
 			Edits: true, Retractions: true, Reactions: true, Threads: true, ReadMarkers: true,
-			Presence: true, SetPresence: true, Avatars: true, Groups: true,
+			Presence: true, SetPresence: true, Avatars: true, Groups: true, StableTimes: true,
 			MaxMessageLength: maxMessageRunes,
 		},
 		Registration: bridge.RegistrationForm{
