@@ -4,11 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
-	"sync/atomic"
-	"unicode/utf8"
-
-	gojson "github.com/goccy/go-json"
 )
 
 // Decoding of Socket Mode frames. A frame is decoded once, with its Events
@@ -18,21 +13,6 @@ import (
 // bytes, by the session that handles them. Before, each frame was decoded
 // four times over (frame, payload, head of the inner event, then the
 // event itself): a fifth of the CPU of a message from Slack.
-//
-// The pass is made with github.com/goccy/go-json, a drop-in decoder that
-// compiles a decoder per type instead of reflecting per value: a message
-// frame costs a third of encoding/json's CPU and 16 allocations instead
-// of 41 (BenchmarkDecodeFrame), in a path that runs for every event,
-// including the copies of the gateway's own posts. Whatever encoding/json
-// reads, it reads the same (FuzzDecodeFrameAgrees); anything it refuses,
-// or a panic in it, is decoded again with encoding/json, so the errors,
-// and what is read of a frame in error, stay the standard library's. It
-// is laxer about malformed input in parts it skips (a frame that
-// encoding/json would refuse may be read) and does not always match keys
-// that differ from a field's name only in case: Socket Mode frames come
-// from Slack over TLS, in lower case, and checking them with json.Valid
-// first would cost as much as the fast decoding itself. A frame that is
-// not valid UTF-8 goes to encoding/json (which replaces what is invalid).
 
 // socketFrame is what is read of a Socket Mode message. Payload is
 // decoded as an Events API callback; other frame types (interactivity,
@@ -50,55 +30,6 @@ type socketFrame struct {
 // could be read of the frame is returned with it (an events_api frame
 // whose payload does not decode still names its envelope).
 func decodeFrame(data []byte) (socketFrame, error) {
-	if f, ok := decodeFrameFast(data); ok {
-		return f, nil
-	}
-	return decodeFrameStd(data)
-}
-
-// fastJSON turns the fast decoder on; tests turn it off to compare.
-var fastJSON = func() *atomic.Bool { var b atomic.Bool; b.Store(true); return &b }()
-
-// decodeFrameFast decodes a frame with the fast decoder; ok is false when
-// the fast decoder refused it (or panicked), for encoding/json to decode
-// it again.
-func decodeFrameFast(data []byte) (f socketFrame, ok bool) {
-	if !fastJSON.Load() || !utf8.Valid(data) {
-		// encoding/json replaces invalid UTF-8 in strings; the fast
-		// decoder keeps it.
-		return f, false
-	}
-	defer func() {
-		if recover() != nil {
-			ok = false
-		}
-	}()
-	return f, gojson.Unmarshal(data, &f) == nil
-}
-
-// unmarshal decodes JSON into v with the fast decoder, and with
-// encoding/json when the fast decoder refuses it.
-func unmarshal(b []byte, v any) (err error) {
-	if fastJSON.Load() {
-		ok := func() (ok bool) {
-			defer func() {
-				if recover() != nil {
-					ok = false
-				}
-			}()
-			return gojson.Unmarshal(b, v) == nil
-		}()
-		if ok {
-			return nil
-		}
-		// What the fast decoder filled in before it stopped goes.
-		reflect.ValueOf(v).Elem().SetZero()
-	}
-	return json.Unmarshal(b, v)
-}
-
-// decodeFrameStd decodes a frame with encoding/json.
-func decodeFrameStd(data []byte) (socketFrame, error) {
 	var f socketFrame
 	err := json.Unmarshal(data, &f)
 	var ute *json.UnmarshalTypeError
@@ -188,7 +119,7 @@ func (l *lenientID) UnmarshalJSON(b []byte) error {
 	switch b[0] {
 	case '"':
 		var s string
-		if err := unmarshal(b, &s); err != nil {
+		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
 		*l = lenientID(s)
@@ -196,7 +127,7 @@ func (l *lenientID) UnmarshalJSON(b []byte) error {
 		var obj struct {
 			ID string `json:"id"`
 		}
-		if unmarshal(b, &obj) == nil {
+		if json.Unmarshal(b, &obj) == nil {
 			*l = lenientID(obj.ID)
 		}
 	}
@@ -210,7 +141,7 @@ func (l *lenientID) UnmarshalJSON(b []byte) error {
 func (e *eventBody) UnmarshalJSON(b []byte) error {
 	*e = eventBody{raw: b}
 	var f eventFields
-	if err := unmarshal(b, &f); err != nil {
+	if err := json.Unmarshal(b, &f); err != nil {
 		return e.readHead(b)
 	}
 	e.head = innerHead{Type: f.Type, Subtype: f.Subtype, Channel: string(f.Channel)}

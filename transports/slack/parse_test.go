@@ -1,7 +1,6 @@
 package slack
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -365,107 +364,4 @@ func FuzzParseEnvelope(f *testing.F) {
 		}
 		checkOnePass(t, in)
 	})
-}
-
-// FuzzDecodeFrameAgrees checks the fast decoding of frames against
-// encoding/json's: a frame encoding/json reads is read the same, and an
-// error (of either decoder) leaves the result and error of encoding/json.
-func FuzzDecodeFrameAgrees(f *testing.F) {
-	f.Add(sampleFrame)
-	f.Add([]byte(`{"type":"events_api","envelope_id":"E1","payload":{"type":"event_callback","team_id":"T1","event":{"type":"message","channel":"D1","user":{"id":"U1"},"text":"a\u00e9\ud83d\ude00","files":[{"name":"a","size":3}],"edited":{"user":"U1","ts":"1.2"}}}}`))
-	f.Add([]byte(`{"type":"events_api","envelope_id":"E2","payload":{"type":"event_callback","team_id":5}}`))
-	f.Add([]byte(`{"type":"slash_commands","envelope_id":"E4","payload":{"command":"/x","team_id":"T1","authorizations":{"a":1}}}`))
-	f.Add([]byte(`{"type":"events_api","envelope_id":"E5"`))
-	f.Add([]byte(`{"type":"events_api","payload":{"event":{"type":"reaction_added","user":"U1","reaction":"+1","item":{"type":"message","channel":"C1","ts":"1.5"}}},"TYPE":"x","Envelope_ID":"E6"}`))
-	f.Add([]byte(`{"type":"events_api","payload":{"event":{"type":"message","message":{"text":"x"},"previous_message":{"text":"y"},"topic":null,"metadata":{"event_type":"t","event_payload":{"k":"v"}}}}}`))
-	f.Fuzz(func(t *testing.T, frame []byte) {
-		fast, fastErr := decodeFrame(frame)
-		fastJSON.Store(false)
-		std, stdErr := decodeFrame(frame)
-		fastJSON.Store(true)
-		if stdErr != nil {
-			if fastErr != nil && fmt.Sprint(fastErr) != fmt.Sprint(stdErr) {
-				t.Fatalf("errors differ: %v, encoding/json %v", fastErr, stdErr)
-			}
-			return
-		}
-		if fastErr != nil {
-			t.Fatalf("refused (%v) what encoding/json reads: %+v", fastErr, std)
-		}
-		if !reflect.DeepEqual(fast, std) && !hasFoldedKey(frame) {
-			t.Fatalf("read as %s\nencoding/json: %s", frameString(fast), frameString(std))
-		}
-	})
-}
-
-// hasFoldedKey reports whether frame has an object key that differs only
-// in case from a field name the decoding reads (encoding/json matches
-// those, the fast decoder not always; Slack writes its keys in lower
-// case).
-func hasFoldedKey(frame []byte) bool {
-	names := map[string]bool{}
-	var collect func(t reflect.Type)
-	seen := map[reflect.Type]bool{}
-	collect = func(t reflect.Type) {
-		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
-			t = t.Elem()
-		}
-		if t.Kind() != reflect.Struct || seen[t] {
-			return
-		}
-		seen[t] = true
-		for i := range t.NumField() {
-			sf := t.Field(i)
-			if name, _, _ := strings.Cut(sf.Tag.Get("json"), ","); name != "" {
-				names[name] = true
-			}
-			collect(sf.Type)
-		}
-	}
-	collect(reflect.TypeFor[socketFrame]())
-	collect(reflect.TypeFor[eventFields]())
-	names["id"] = true // lenientID
-	dec := json.NewDecoder(bytes.NewReader(frame))
-	var stack []bool // whether the open value is an object
-	expectKey := false
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		switch v := tok.(type) {
-		case json.Delim:
-			switch v {
-			case '{', '[':
-				stack = append(stack, v == '{')
-			default:
-				stack = stack[:len(stack)-1]
-			}
-			expectKey = len(stack) > 0 && stack[len(stack)-1] && (v == '{')
-			if v == '}' || v == ']' {
-				expectKey = len(stack) > 0 && stack[len(stack)-1]
-			}
-			continue
-		case string:
-			if expectKey {
-				for n := range names {
-					if v != n && strings.EqualFold(v, n) {
-						return true
-					}
-				}
-				expectKey = false
-				continue
-			}
-		}
-		expectKey = len(stack) > 0 && stack[len(stack)-1]
-	}
-}
-
-// frameString shows a frame with what its pointers point to.
-func frameString(f socketFrame) string {
-	if f.Payload == nil {
-		return fmt.Sprintf("%+v", f)
-	}
-	e := f.Payload.Event
-	return fmt.Sprintf("%+v payload %+v raw %q head %+v msg %+v reaction %+v", f, *f.Payload, e.raw, e.head, e.msg, e.reaction)
 }
