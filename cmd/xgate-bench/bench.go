@@ -450,7 +450,7 @@ func (l *loads) measure(ctx context.Context, d string, floor bool, n int, rate f
 		if firstNS, err = sendLoad(l.toPeers, w, n, rate); err != nil {
 			return nil, err
 		}
-		if _, err := l.fake.do(fakeRequest{Op: "wait", N: base.Count + n, TimeoutMS: 300000}); err != nil {
+		if err := l.waitPosts(base.Count+n, 5*time.Minute); err != nil {
 			return nil, err
 		}
 		ans, err := l.fake.do(fakeRequest{Op: "latencies", Window: w, Channels: l.ims})
@@ -543,4 +543,22 @@ func rateName(r float64) string {
 		return "max"
 	}
 	return fmt.Sprintf("%g/s", r)
+}
+
+// waitPosts waits until the fake has n posts, at most limit, and gives up
+// at once when xgate refused load messages (they would never arrive).
+func (l *loads) waitPosts(n int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		_, err := l.fake.do(fakeRequest{Op: "wait", N: n, TimeoutMS: 1000})
+		if err == nil {
+			return nil
+		}
+		if r := refusals.Load(); r > 0 {
+			return fmt.Errorf("%w (xgate refused %d load messages; see above)", err, r)
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+	}
 }
