@@ -125,16 +125,13 @@ func newDedupe(db *store.DB, m *Metrics, log *slog.Logger, stableTimes bool) *de
 	if db == nil { // a gateway assembled without a store (tests of other parts)
 		return d
 	}
-	switch upTo, known, err := db.SeenUpTo(); {
+	switch upTo, err := db.SeenUpTo(); {
 	case err != nil:
 		log.Error("reading the latest delivered event's time; every message is looked up in the store", "err", err)
-	case known:
-		d.storedUpTo = upTo.UnixNano()
-		if upTo.IsZero() {
-			d.storedUpTo = 0
-		}
+	case upTo.IsZero():
+		d.storedUpTo = 0
 	default:
-		log.Info("the store's delivered events predate their times being kept; every message is looked up in the store until the next start")
+		d.storedUpTo = upTo.UnixNano()
 	}
 	return d
 }

@@ -42,6 +42,10 @@ func (db *DB) MarkSeen(latest time.Time, keys ...SeenKey) error {
 		if err != nil {
 			return err
 		}
+		before, stored, err := seenUpToOf(tx) // before this call's records
+		if err != nil {
+			return err
+		}
 		for _, k := range keys {
 			fk := joinKey(k.Scope, k.RemoteID)
 			if old := seen.Get(fk); len(old) == 8 {
@@ -56,7 +60,14 @@ func (db *DB) MarkSeen(latest time.Time, keys ...SeenKey) error {
 				return err
 			}
 		}
-		return raiseSeenUpTo(tx, upTo)
+		if stored && before >= upTo {
+			return nil
+		}
+		meta, err := bucket(tx, bucketMeta)
+		if err != nil {
+			return err
+		}
+		return meta.Put([]byte(metaSeenUpTo), u64(max(before, upTo)))
 	})
 	if err != nil {
 		return fmt.Errorf("store: mark seen: %w", err)
@@ -64,51 +75,54 @@ func (db *DB) MarkSeen(latest time.Time, keys ...SeenKey) error {
 	return nil
 }
 
-// raiseSeenUpTo sets meta/seen_up_to to t unless it holds a later time.
-// It writes the key at the first record of a file, even for t = 0, so
-// that a file has it from its first record on (SeenUpTo).
-func raiseSeenUpTo(tx *bbolt.Tx, t uint64) error {
+// seenClockMargin is how far ahead of this machine's clock a network's
+// clock is assumed to be, at most, for the records written before their
+// network times were kept (seenUpToOf).
+const seenClockMargin = time.Hour
+
+// seenUpToOf returns meta/seen_up_to (Unix ns) and stored true when the
+// file has it. A file without it (written before it was kept, or with it
+// damaged) gets a bound from its records instead: the latest time one was
+// written on this machine's clock plus seenClockMargin, since an event is
+// recorded after the network sent it; 0 when there is no record.
+func seenUpToOf(tx *bbolt.Tx) (upTo uint64, stored bool, err error) {
 	meta, err := bucket(tx, bucketMeta)
 	if err != nil {
-		return err
+		return 0, false, err
 	}
-	if old := meta.Get([]byte(metaSeenUpTo)); len(old) == 8 && binary.BigEndian.Uint64(old) >= t {
-		return nil
+	if raw := meta.Get([]byte(metaSeenUpTo)); len(raw) == 8 {
+		return binary.BigEndian.Uint64(raw), true, nil
 	}
-	return meta.Put([]byte(metaSeenUpTo), u64(t))
+	_, byTime, err := seenBuckets(tx)
+	if err != nil {
+		return 0, false, err
+	}
+	k, _ := byTime.Cursor().Last()
+	if len(k) < 8 {
+		return 0, false, nil
+	}
+	written := int64(binary.BigEndian.Uint64(k) ^ (1 << 63))
+	return uint64(max(written+int64(seenClockMargin), 0)), false, nil
 }
 
 // SeenUpTo returns the latest network time among the events ever recorded
 // by MarkSeen in this file (pruned ones included): no record of an event
-// of a later time exists. known is false when the file holds records whose
-// times were not kept (written before this was recorded, or the time
-// lost to damage); a file without records returns the zero time, known.
-func (db *DB) SeenUpTo() (latest time.Time, known bool, err error) {
-	err = db.view(func(tx *bbolt.Tx) error {
-		meta, err := bucket(tx, bucketMeta)
-		if err != nil {
-			return err
-		}
-		seen, _, err := seenBuckets(tx)
-		if err != nil {
-			return err
-		}
-		switch raw := meta.Get([]byte(metaSeenUpTo)); {
-		case len(raw) == 8:
-			if n := binary.BigEndian.Uint64(raw); n > 0 {
-				latest = time.Unix(0, int64(n)).UTC()
-			}
-			known = true
-		default: // missing, or damaged: known only if nothing is recorded
-			k, _ := seen.Cursor().First()
-			known = k == nil
-		}
-		return nil
+// of a later time exists. For records written before these times were
+// kept it is a bound from when they were written (seenUpToOf); the zero
+// time when nothing was recorded.
+func (db *DB) SeenUpTo() (time.Time, error) {
+	var upTo uint64
+	err := db.view(func(tx *bbolt.Tx) (err error) {
+		upTo, _, err = seenUpToOf(tx)
+		return err
 	})
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("store: seen up to: %w", err)
+		return time.Time{}, fmt.Errorf("store: seen up to: %w", err)
 	}
-	return latest, known, nil
+	if upTo == 0 {
+		return time.Time{}, nil
+	}
+	return time.Unix(0, int64(upTo)).UTC(), nil
 }
 
 // Seen reports whether an event was recorded by MarkSeen (and not pruned).

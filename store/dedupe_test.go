@@ -67,47 +67,54 @@ func TestSeen(t *testing.T) {
 }
 
 // SeenUpTo is the latest network time ever recorded, never lowered (not
-// by an earlier time, an unknown one or pruning), kept across a reopen;
-// a file with records but without it says it does not know.
+// by an earlier time, an unknown one or pruning), kept across a reopen; a
+// file whose records predate it gets a bound from when they were written,
+// which the next records keep.
 func TestSeenUpTo(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.db")
 	db := openTestDBAt(t, path, false)
 	k := func(id string) SeenKey { return SeenKey{Scope: "slack|alice@x|bob", RemoteID: id} }
 	t1 := time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)
+	written := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC) // this machine's clock at the old records
 	steps := []struct {
-		name   string
-		mark   func() error
-		want   time.Time
-		wantOK bool
+		name string
+		mark func() error
+		want time.Time
 	}{
-		{"new file", func() error { return nil }, time.Time{}, true},
-		{"unknown time", func() error { return db.MarkSeen(time.Time{}, k("a")) }, time.Time{}, true},
-		{"a time", func() error { return db.MarkSeen(t1, k("b"), k("c")) }, t1, true},
-		{"an earlier time", func() error { return db.MarkSeen(t1.Add(-time.Hour), k("d")) }, t1, true},
-		{"unknown again", func() error { return db.MarkSeen(time.Time{}, k("e")) }, t1, true},
-		{"a later time", func() error { return db.MarkSeen(t1.Add(time.Second), k("f")) }, t1.Add(time.Second), true},
-		{"pruned", func() error { _, err := db.PruneSeen(time.Now().Add(time.Hour)); return err }, t1.Add(time.Second), true},
+		{"new file", func() error { return nil }, time.Time{}},
+		{"unknown time", func() error { return db.MarkSeen(time.Time{}, k("a")) }, time.Time{}},
+		{"a time", func() error { return db.MarkSeen(t1, k("b"), k("c")) }, t1},
+		{"an earlier time", func() error { return db.MarkSeen(t1.Add(-time.Hour), k("d")) }, t1},
+		{"unknown again", func() error { return db.MarkSeen(time.Time{}, k("e")) }, t1},
+		{"a later time", func() error { return db.MarkSeen(t1.Add(time.Second), k("f")) }, t1.Add(time.Second)},
+		{"pruned", func() error { _, err := db.PruneSeen(time.Now().Add(time.Hour)); return err }, t1.Add(time.Second)},
 		{"reopened", func() error {
 			if err := db.Close(); err != nil {
 				return err
 			}
 			db = openTestDBAt(t, path, false)
 			return nil
-		}, t1.Add(time.Second), true},
+		}, t1.Add(time.Second)},
 		{"records without it (an older version's file)", func() error {
+			db.now = func() time.Time { return written }
 			if err := db.MarkSeen(time.Time{}, k("g")); err != nil {
 				return err
 			}
 			return db.update(func(tx *bbolt.Tx) error { return tx.Bucket([]byte(bucketMeta)).Delete([]byte(metaSeenUpTo)) })
-		}, time.Time{}, false},
+		}, written.Add(seenClockMargin)},
+		{"then a record of an earlier time keeps the bound", func() error {
+			db.now = func() time.Time { return written.Add(time.Minute) }
+			return db.MarkSeen(t1, k("h"))
+		}, written.Add(seenClockMargin)},
+		{"and a later one raises it", func() error { return db.MarkSeen(written.Add(2*time.Hour), k("i")) }, written.Add(2 * time.Hour)},
 	}
 	for _, s := range steps {
 		if err := s.mark(); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		got, ok, err := db.SeenUpTo()
-		if err != nil || !got.Equal(s.want) || ok != s.wantOK {
-			t.Fatalf("%s: SeenUpTo = %v, %v, %v; want %v, %v", s.name, got, ok, err, s.want, s.wantOK)
+		got, err := db.SeenUpTo()
+		if err != nil || !got.Equal(s.want) {
+			t.Fatalf("%s: SeenUpTo = %v, %v; want %v", s.name, got, err, s.want)
 		}
 	}
 }
