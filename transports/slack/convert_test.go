@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/xgate-im/xgate/kit/styling"
 )
 
 // convTestDir is a Directory backed by maps; byName is the exact inverse of
@@ -288,7 +290,9 @@ func roundTripNormalizes(in string) bool {
 		return true
 	}
 	for _, ln := range strings.Split(in, "\n") {
-		trimmed := strings.TrimLeft(ln, "> \t")
+		// The quotation markers and the white space XEP-0393 trims after
+		// them (any white space, \v included).
+		trimmed := strings.TrimLeftFunc(ln, func(r rune) bool { return r == '>' || styling.IsSpace(r) })
 		if strings.HasPrefix(trimmed, codeFence) || strings.HasPrefix(ln, ">>>") || strings.Contains(ln, ">>>") && strings.HasPrefix(ln, ">") {
 			return true
 		}
