@@ -105,10 +105,22 @@ func (q *toNetwork) maySentBefore(it store.OutboxItem, ri toNetworkItem) bool {
 	return it.Enqueued.Before(q.started) || it.Attempts > 0 || ri.PartsSent > 0
 }
 
-// origin is the Origin a queued message is sent with: its place in the
-// queue, which is never reused, and the user's id for it.
+// origin is the Origin a queued message is sent with: the one it was
+// given when queued (newOrigin), or for an item queued by an earlier
+// version, its place in the queue, which is never reused, and the user's
+// id for it.
 func origin(it store.OutboxItem, ri toNetworkItem) string {
+	if ri.Origin != "" {
+		return ri.Origin
+	}
 	return strconv.FormatUint(it.Seq, 10) + ":" + ri.ID
+}
+
+// newOrigin returns an Origin no other message of this gateway had: this
+// run's start and a counter. A message may be sent before it has a place
+// in its queue (held.go), so the Origin cannot be that place.
+func (q *toNetwork) newOrigin() string {
+	return q.originBase + "." + strconv.FormatUint(q.origins.Add(1), 36)
 }
 
 // recoverSent asks the network which of the messages of a chat that may

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -38,6 +39,11 @@ type Config struct {
 	// RetryBase is the first delay after a transient failure towards the
 	// network; it doubles with each failure up to 5 minutes. Default 1s.
 	RetryBase time.Duration
+	// HoldUnstored is the longest a message to the network waits in
+	// memory, while its chat's queue is empty and it is being sent,
+	// before it is stored anyway (0: 20 ms). It bounds what a crash can
+	// lose beyond what XEP-0114 loses anyway (docs/reliability.md).
+	HoldUnstored time.Duration
 	// Version is reported by XEP-0092.
 	Version string
 	// Backup, when set, writes an online backup for the admin command and
@@ -75,6 +81,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DeliveryTimeout <= 0 {
 		c.DeliveryTimeout = 24 * time.Hour
+	}
+	if c.HoldUnstored <= 0 {
+		c.HoldUnstored = holdUnstored
 	}
 	if c.RetryBase <= 0 {
 		c.RetryBase = time.Second
@@ -281,10 +290,11 @@ func (g *Gateway) assemble() {
 		presence: map[UserID]Presence{}, userPresence: map[jid.JID]Presence{},
 	}
 	g.toNet = &toNetwork{
-		name: name, caps: g.info.Capabilities, retryBase: g.cfg.RetryBase, deliveryTimeout: g.cfg.DeliveryTimeout,
+		name: name, caps: g.info.Capabilities, retryBase: g.cfg.RetryBase, deliveryTimeout: g.cfg.DeliveryTimeout, hold: g.cfg.HoldUnstored,
 		outbox: g.db, session: g.accounts.session, authFailed: g.accounts.authFailed, replies: g.deliv, sending: sending, sent: sent,
 		metrics: g.metrics, log: g.log, life: g.life,
 		ephemeralSlots: make(chan struct{}, 64), active: map[string]*queueWorker{},
+		originBase: strconv.FormatInt(time.Now().UnixNano(), 36),
 	}
 	g.fromNet = &fromNetwork{
 		name: name, info: g.info, domain: g.domain, db: g.db, contacts: contacts,

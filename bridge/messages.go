@@ -45,6 +45,10 @@ type toNetworkItem struct {
 	// the first part.
 	PartsSent int    `json:"parts_sent,omitempty"`
 	FirstID   string `json:"first_id,omitempty"`
+	// Origin is the OutgoingMessage.Origin of a message, given when it
+	// was queued (an item from before it existed uses its place in the
+	// queue: see origin).
+	Origin string `json:"origin,omitempty"`
 }
 
 // chat returns the chat of the item.

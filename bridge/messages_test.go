@@ -346,6 +346,8 @@ func TestReactionRightAfterSendNamesTheXMPPID(t *testing.T) {
 	e := newEnvWith(t, tr)
 	e.tr.SetContacts("acct-a", bridge.Contact{ID: "bob", Name: "Bob"})
 	e.register(alice, "good-a")
+	// Bob is a contact once he is offered to alice's roster.
+	e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == "subscribe" && p.From.Local() == "bob" })
 	e.send(`<message type='chat' id='x1' from='alice@example.org/a' to='bob@fake.example.org'><body>launch</body></message>`)
 	r := e.expectMessage(func(m *xmpp.Message) bool { return len(m.Extra) > 0 && m.Extra[0].Name.Local == "reactions" })
 	if got := r.Extra[0].AttrValue("id"); got != "x1" {

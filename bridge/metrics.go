@@ -20,6 +20,7 @@ type Metrics struct {
 	queuedForXMPP    atomic.Uint64 // stanzas stored because the host was down
 	flushedToXMPP    atomic.Uint64 // stored stanzas delivered later
 	sentRemote       atomic.Uint64 // messages delivered to the network
+	sentUnstored     atomic.Uint64 // queued items settled from memory, never stored
 	retriedRemote    atomic.Uint64 // delivery attempts that will be retried
 	rateLimited      atomic.Uint64 // of which rate limits
 	failedRemote     atomic.Uint64 // messages bounced after failing for good
@@ -50,13 +51,17 @@ type Snapshot struct {
 	QueuedForXMPP    uint64
 	FlushedToXMPP    uint64
 	SentRemote       uint64
-	RetriedRemote    uint64
-	RateLimited      uint64
-	FailedRemote     uint64
-	LoginFailures    uint64
-	UnknownStanzas   uint64
-	Registrations    uint64
-	Unregistrations  uint64
+	// SentUnstored counts the items towards the network (messages,
+	// edits, reactions…) settled from memory without being stored in
+	// their queue (held.go).
+	SentUnstored    uint64
+	RetriedRemote   uint64
+	RateLimited     uint64
+	FailedRemote    uint64
+	LoginFailures   uint64
+	UnknownStanzas  uint64
+	Registrations   uint64
+	Unregistrations uint64
 }
 
 // Snapshot returns the current values.
@@ -72,6 +77,7 @@ func (m *Metrics) Snapshot() Snapshot {
 	s.QueuedForXMPP = m.queuedForXMPP.Load()
 	s.FlushedToXMPP = m.flushedToXMPP.Load()
 	s.SentRemote = m.sentRemote.Load()
+	s.SentUnstored = m.sentUnstored.Load()
 	s.RetriedRemote = m.retriedRemote.Load()
 	s.RateLimited = m.rateLimited.Load()
 	s.FailedRemote = m.failedRemote.Load()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -51,10 +52,14 @@ type xmppReplies interface {
 // are in flight (sendsInFlight).
 //
 // The dispatcher hands a new item to the chat's worker through a bounded
-// in-memory intake and goes on with the next stanza; the worker stores
-// what it took in (one transaction for a burst) before trying anything, so
-// a crash, an outage or a rate limit loses nothing, and one slow chat or
-// one disk commit never holds up the others.
+// in-memory intake and goes on with the next stanza; one slow chat or one
+// disk commit never holds up the others. While the chat's stored queue is
+// empty, the worker sends what arrives from memory, and the item is
+// stored only if it has to be (held.go): its send failed and will be
+// retried, or it waited Config.HoldUnstored without being sent. Otherwise
+// the item is stored (one transaction for a burst) before it is tried.
+// Either way a crash, an outage or a rate limit loses nothing the host
+// server handed over longer ago than that.
 //
 // Once an item is sent, its completion (the item removed, the ID pair of a
 // message recorded) is committed in the background, several of a chat in
@@ -71,6 +76,7 @@ type toNetwork struct {
 	caps            Capabilities
 	retryBase       time.Duration
 	deliveryTimeout time.Duration
+	hold            time.Duration // Config.HoldUnstored (held.go)
 	outbox          networkOutbox
 	// session returns the live session of an account; a *noSessionError
 	// bounces the item, any other error retries it later.
@@ -101,6 +107,10 @@ type toNetwork struct {
 	// sent by the previous run without its completion reaching the disk.
 	started time.Time
 
+	// originBase and origins make the Origins of messages (newOrigin).
+	originBase string
+	origins    atomic.Uint64
+
 	mu     sync.Mutex
 	active map[string]*queueWorker // running workers by queue name
 	wg     sync.WaitGroup
@@ -109,19 +119,29 @@ type toNetwork struct {
 // queueWorker is the state shared between a queue's worker and the
 // goroutines handing it items.
 type queueWorker struct {
-	intake chan []byte   // encoded items not stored yet, in arrival order
-	wake   chan struct{} // something changed: look at the queue again
-	// unstored counts the items handed to this worker and not stored yet:
-	// in a sender's hand, in the intake, or in the saver's (under
+	intake chan *heldItem // items not stored yet, in arrival order
+	wake   chan struct{}  // something changed: look at the queue again
+	// unstored counts the items handed to this worker and neither stored
+	// nor settled yet: in a sender's hand, in the intake, or held (under
 	// toNetwork.mu). A worker is idle only when it is 0.
 	unstored int
 	closed   bool // the worker is stopping: store directly (under toNetwork.mu)
 	// saved counts the batches the saver stored (under toNetwork.mu).
 	saved uint64
-	// quit stops the saver; unsaved is what it could not store (the
-	// store refused), for stop to try again.
-	quit    chan struct{}
-	unsaved [][]byte
+	// quit stops the saver.
+	quit chan struct{}
+
+	// The items taken from the intake and not stored (held.go), guarded
+	// by heldMu, which is taken before toNetwork.mu and held across the
+	// commit that stores them.
+	heldMu sync.Mutex
+	held   []*heldItem // in arrival order; only the first may be claimed
+	// direct is true while the worker sends held items from memory: the
+	// stored queue has nothing it has not handled.
+	direct bool
+	fresh  chan struct{} // the saver held new items for the worker
+	// current is the held item the worker is attempting (worker only).
+	current *heldItem
 
 	// The completions of sent items waiting for their commit, in order
 	// (commitCompletions); committing is true while a goroutine commits
@@ -152,10 +172,14 @@ func (q *toNetwork) enqueue(ctx context.Context, chat chatKey, it toNetworkItem)
 	if chat.Chat.Kind != Direct || chat.Chat.ID != "" {
 		it.Chat = &chat.Chat
 	}
+	if it.Kind == kindMessage {
+		it.Origin = q.newOrigin()
+	}
 	b, err := json.Marshal(it)
 	if err != nil {
 		return fmt.Errorf("bridge: encode queued item: %w", err)
 	}
+	h := &heldItem{payload: b, ri: it, arrived: time.Now()}
 	name := chat.queue(q.name)
 	q.mu.Lock()
 	w := q.active[name]
@@ -168,16 +192,16 @@ func (q *toNetwork) enqueue(ctx context.Context, chat chatKey, it toNetworkItem)
 		_, err := q.outbox.Enqueue(name, b)
 		return err
 	}
-	w.unstored++ // until the saver stored it
+	w.unstored++ // until it is stored or settled
 	select {
-	case w.intake <- b:
+	case w.intake <- h:
 		q.mu.Unlock()
 		return nil
 	default:
 	}
 	q.mu.Unlock()
 	select {
-	case w.intake <- b:
+	case w.intake <- h:
 		return nil
 	case <-ctx.Done():
 		q.mu.Lock()
@@ -195,8 +219,8 @@ func (q *toNetwork) running() bool {
 // nil, ends the chat's mark as sending (see resume).
 func (q *toNetwork) start(name string, recovering func()) *queueWorker {
 	w := &queueWorker{
-		intake: make(chan []byte, 256), wake: make(chan struct{}, 1), quit: make(chan struct{}),
-		slots: make(chan struct{}, maxUnrecorded), recovering: recovering,
+		intake: make(chan *heldItem, 256), wake: make(chan struct{}, 1), quit: make(chan struct{}),
+		fresh: make(chan struct{}, 1), slots: make(chan struct{}, maxUnrecorded), recovering: recovering,
 	}
 	q.active[name] = w
 	ctx := q.life.ctx
@@ -289,10 +313,10 @@ func (q *toNetwork) resumeAccount(k store.AccountKey) {
 func (q *toNetwork) wait() { q.wg.Wait() }
 
 // work drains one queue in order until it is empty and stays idle for
-// lingerIdle. A saver goroutine of its own stores what arrives in the
-// intake as it arrives, however long a send takes: what the host server
-// handed over is on disk within one commit, and a backlog grows in the
-// store, never in memory.
+// lingerIdle. A saver goroutine of its own takes what arrives in the
+// intake as it arrives, however long a send takes, and stores it at once
+// or, while the worker sends from memory, within Config.HoldUnstored
+// (held.go): a backlog grows in the store, never in memory.
 func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
 	saverDone := make(chan struct{})
 	go func() {
@@ -328,7 +352,8 @@ func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
 			}
 			if len(items) == 0 {
 				w.endRecovery()
-				if !q.idle(ctx, name, w, savedBefore) {
+				var ok bool
+				if after, ok = q.direct(ctx, name, w, savedBefore, after); !ok {
 					return
 				}
 				continue
@@ -353,45 +378,19 @@ func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
 		if ctx.Err() != nil {
 			return
 		}
-		if q.attempt(ctx, w, it, ahead) {
+		var ri toNetworkItem
+		if err := json.Unmarshal(it.Payload, &ri); err != nil {
+			q.log.Error("dropping unreadable queued item", "queue", it.Queue, "err", err)
+			_ = q.outbox.OutboxAck(it.Queue, it.Seq)
+			after = it.Seq
+			continue
+		}
+		if q.attempt(ctx, w, it, ri, ahead) {
 			after = it.Seq
 		} else {
 			ahead = nil
 		}
 	}
-}
-
-// idle is called when a worker found its queue empty. It waits for the
-// queue's completions to be committed and for the next item, up to
-// lingerIdle, and reports whether the worker goes on; when it does not,
-// the worker is already out of q.active.
-func (q *toNetwork) idle(ctx context.Context, name string, w *queueWorker, savedBefore uint64) bool {
-	w.unrecorded.Wait()
-	q.mu.Lock()
-	// Something is on its way in, or the saver stored something since the
-	// queue was read: it wakes the worker then.
-	busy := w.unstored != 0 || w.saved != savedBefore
-	q.mu.Unlock()
-	var linger <-chan time.Time
-	if !busy {
-		timer := time.NewTimer(lingerIdle)
-		defer timer.Stop()
-		linger = timer.C
-	}
-	select {
-	case <-ctx.Done():
-		return false
-	case <-w.wake:
-		return true
-	case <-linger:
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if w.unstored != 0 || w.saved != savedBefore {
-		return true
-	}
-	delete(q.active, name)
-	return false
 }
 
 // endRecovery ends the chat's mark as sending set by resume, once the
@@ -408,100 +407,6 @@ func (w *queueWorker) endRecovery() {
 // peekAhead is how many items of a queue a worker reads at once.
 const peekAhead = 64
 
-// save stores what arrives in a worker's intake, in order, a burst in one
-// transaction (and, through the store's batcher, in the same commit as
-// other chats'), and wakes the worker. It returns when the worker quits or
-// the run ends; what it could not store is left in w.unsaved.
-func (q *toNetwork) save(ctx context.Context, name string, w *queueWorker) {
-	for {
-		var batch [][]byte
-		select {
-		case b := <-w.intake:
-			batch = append(batch, b)
-		case <-w.quit:
-			return
-		case <-ctx.Done():
-			return
-		}
-	more:
-		for len(batch) < 1024 {
-			select {
-			case b := <-w.intake:
-				batch = append(batch, b)
-			default:
-				break more
-			}
-		}
-		for {
-			_, err := q.outbox.EnqueueAll(name, batch...)
-			if err == nil {
-				break
-			}
-			q.log.Error("storing queued messages", "err", err, "count", len(batch))
-			if !sleepCtx(ctx, time.Second) {
-				q.mu.Lock()
-				w.unsaved = append(w.unsaved, batch...)
-				q.mu.Unlock()
-				return
-			}
-		}
-		q.mu.Lock()
-		w.unstored -= len(batch)
-		w.saved++
-		q.mu.Unlock()
-		select {
-		case w.wake <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// stop ends a worker (idle, or at shutdown, after its saver returned):
-// what is still in its intake, or being handed to it, is stored for the
-// next start.
-func (q *toNetwork) stop(name string, w *queueWorker) {
-	q.mu.Lock()
-	w.closed = true
-	if q.active[name] == w {
-		delete(q.active, name)
-	}
-	q.mu.Unlock()
-	// Every item not stored is in w.unsaved, in the intake, or about to
-	// be pushed there by a sender that counted it.
-	for {
-		q.mu.Lock()
-		done := w.unstored == len(w.unsaved)
-		q.mu.Unlock()
-		if done {
-			break
-		}
-		select {
-		case b := <-w.intake:
-			q.mu.Lock()
-			w.unsaved = append(w.unsaved, b)
-			q.mu.Unlock()
-		case <-time.After(10 * time.Millisecond):
-			// A sender may give up (its context ended) and uncount its
-			// item: look at the count again.
-		}
-	}
-	if len(w.unsaved) == 0 {
-		return
-	}
-	if _, err := q.outbox.EnqueueAll(name, w.unsaved...); err != nil {
-		q.log.Error("messages lost at shutdown: the store refused them", "queue", name, "count", len(w.unsaved), "err", err)
-		return
-	}
-	q.mu.Lock()
-	w.unstored -= len(w.unsaved)
-	w.unsaved = nil
-	q.mu.Unlock()
-	if q.running() {
-		// Stopped idle while the saver was retrying: the queue has work.
-		q.kick(name)
-	}
-}
-
 func sleepCtx(ctx context.Context, d time.Duration) bool {
 	select {
 	case <-ctx.Done():
@@ -516,13 +421,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // or bounced to the sender. It reports whether the item is handled, so
 // that the next one read with it (ahead) may follow without reading the
 // queue again.
-func (q *toNetwork) attempt(ctx context.Context, w *queueWorker, it store.OutboxItem, ahead []store.OutboxItem) (handled bool) {
-	var ri toNetworkItem
-	if err := json.Unmarshal(it.Payload, &ri); err != nil {
-		q.log.Error("dropping unreadable queued item", "queue", it.Queue, "err", err)
-		_ = q.outbox.OutboxAck(it.Queue, it.Seq)
-		return true
-	}
+func (q *toNetwork) attempt(ctx context.Context, w *queueWorker, it store.OutboxItem, ri toNetworkItem, ahead []store.OutboxItem) (handled bool) {
 	user, _ := jid.Parse(ri.User)
 	key := store.AccountKey{User: user.Bare().String(), Transport: q.name, Remote: ri.Account}
 	chat := chatKey{Account: key, Chat: ri.chat()}
@@ -530,10 +429,11 @@ func (q *toNetwork) attempt(ctx context.Context, w *queueWorker, it store.Outbox
 	var gone *noSessionError
 	switch {
 	case errors.As(err, &gone):
+		q.settle(w, &it)
 		q.fail(ctx, it, ri, gone.Bounce)
 		return true
 	case err != nil:
-		q.retry(ctx, it, ri, err)
+		q.retry(ctx, w, it, ri, err)
 		return false
 	}
 	finder, pipelined := sess.(SentFinder)
@@ -554,7 +454,7 @@ func (q *toNetwork) attempt(ctx context.Context, w *queueWorker, it store.Outbox
 				if err == nil {
 					err = ctx.Err() // stopping, nothing found: err was nil
 				}
-				q.retry(ctx, it, ri, err)
+				q.retry(ctx, w, it, ri, err)
 				q.endInOrder(w, end)
 				return false
 			case err != nil:
@@ -568,10 +468,11 @@ func (q *toNetwork) attempt(ctx context.Context, w *queueWorker, it store.Outbox
 		// be in the store.
 		w.unrecorded.Wait()
 	}
-	refs, err := q.do(ctx, sess, chat, &it, ri)
+	refs, err := q.do(ctx, w, sess, chat, &it, ri)
 	var rl *RateLimitError
 	switch {
 	case err == nil:
+		q.settle(w, &it)
 		awaitReport := q.noteSent(chat, ri, refs)
 		c := completion{seq: it.Seq, refs: refs, end: end}
 		if ri.Receipt && ri.ID != "" && !awaitReport {
@@ -581,14 +482,15 @@ func (q *toNetwork) attempt(ctx context.Context, w *queueWorker, it store.Outbox
 		return true
 	case errors.As(err, &rl):
 		q.metrics.rateLimited.Add(1)
-		q.retry(ctx, it, ri, err)
+		q.retry(ctx, w, it, ri, err)
 	case errors.Is(err, ErrTemporary), errors.Is(err, context.DeadlineExceeded), ctx.Err() != nil:
-		q.retry(ctx, it, ri, err)
+		q.retry(ctx, w, it, ri, err)
 	case errors.Is(err, ErrAuth):
 		q.authFailed(ctx, key, cleanError(err))
-		q.retry(ctx, it, ri, err)
+		q.retry(ctx, w, it, ri, err)
 	default:
 		q.log.Info("message refused by the network", "user", key.User, "account", key.Remote, "err", err, "kind", ri.Kind)
+		q.settle(w, &it)
 		q.fail(ctx, it, ri, sendError(err))
 		q.endInOrder(w, end)
 		return true
@@ -599,7 +501,7 @@ func (q *toNetwork) attempt(ctx context.Context, w *queueWorker, it store.Outbox
 
 // do performs one queued action. It returns the message references to
 // record with its completion.
-func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, it *store.OutboxItem, ri toNetworkItem) ([]store.MessageRef, error) {
+func (q *toNetwork) do(ctx context.Context, w *queueWorker, sess Session, key chatKey, it *store.OutboxItem, ri toNetworkItem) ([]store.MessageRef, error) {
 	chat, scope := key.Chat, key.scope(q.name)
 	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -612,7 +514,7 @@ func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, it *store
 		if ri.Thread != "" {
 			msg.Thread = q.remoteID(scope, ri.Thread)
 		}
-		id, err := q.sendParts(sctx, sess, chat, q.chatCaps(sctx, sess, chat).MaxMessageLength, msg, it, ri)
+		id, err := q.sendParts(sctx, w, sess, chat, q.chatCaps(sctx, sess, chat).MaxMessageLength, msg, it, ri)
 		if err != nil {
 			return nil, err
 		}
@@ -658,7 +560,7 @@ func (q *toNetwork) do(ctx context.Context, sess Session, key chatKey, it *store
 // the thread with every part. Each part sent is recorded in the queued
 // item, so a retry after a failure goes on with the next part rather than
 // sending the first ones again.
-func (q *toNetwork) sendParts(ctx context.Context, sess Session, chat ChatRef, maxRunes int, msg OutgoingMessage, it *store.OutboxItem, ri toNetworkItem) (MessageID, error) {
+func (q *toNetwork) sendParts(ctx context.Context, w *queueWorker, sess Session, chat ChatRef, maxRunes int, msg OutgoingMessage, it *store.OutboxItem, ri toNetworkItem) (MessageID, error) {
 	if maxRunes <= 0 || utf8.RuneCountInString(msg.Text) <= maxRunes {
 		return sess.Send(ctx, chat, msg)
 	}
@@ -687,7 +589,9 @@ func (q *toNetwork) sendParts(ctx context.Context, sess Session, chat ChatRef, m
 			return "", fmt.Errorf("bridge: encode queued item: %w", err)
 		}
 		it.Payload = b
-		if err := q.outbox.OutboxUpdate(*it); err != nil {
+		if err := q.persist(w, it); err != nil {
+			q.log.Error("storing a message sent in part", "err", err)
+		} else if err := q.outbox.OutboxUpdate(*it); err != nil {
 			q.log.Error("recording the parts of a message sent", "err", err)
 		}
 	}
@@ -700,7 +604,11 @@ func (q *toNetwork) sendParts(ctx context.Context, sess Session, chat ChatRef, m
 // was stopped nothing was tried, and an item queued before a long stop must
 // not bounce on its first attempt after the start (before its account
 // logged in) when it would have gone out a moment later.
-func (q *toNetwork) retry(ctx context.Context, it store.OutboxItem, ri toNetworkItem, cause error) {
+func (q *toNetwork) retry(ctx context.Context, w *queueWorker, it store.OutboxItem, ri toNetworkItem, cause error) {
+	if err := q.persist(w, &it); err != nil {
+		q.log.Error("storing a message to try again", "err", err)
+		return
+	}
 	if time.Since(later(it.Enqueued, q.started)) > q.deliveryTimeout {
 		q.fail(ctx, it, ri, xmpp.NewStanzaError(xmpp.CondRemoteServerTimeout,
 			fmt.Sprintf("Not delivered after trying for %s: %s", q.deliveryTimeout, cleanError(cause))))
@@ -741,7 +649,9 @@ func (q *toNetwork) retryDelay(it *store.OutboxItem, cause error) time.Duration 
 // fail bounces an item to its sender with err and drops it.
 func (q *toNetwork) fail(ctx context.Context, it store.OutboxItem, ri toNetworkItem, se *xmpp.StanzaError) {
 	q.metrics.failedRemote.Add(1)
-	if err := q.outbox.OutboxAck(it.Queue, it.Seq); err != nil {
+	if it.Seq == 0 {
+		// Never stored (held.go): nothing to remove.
+	} else if err := q.outbox.OutboxAck(it.Queue, it.Seq); err != nil {
 		q.log.Error("dropping failed item", "err", err)
 	}
 	from, err1 := jid.Parse(ri.Contact)
