@@ -26,11 +26,11 @@ const (
 // the network's fake at w.APIURL and returns the configuration's path.
 // Slack's per-conversation rate limit is postRate (-post-rate, 1,000,000
 // messages a second by default, which lifts it: the bench measures xgate,
-// not Slack's limits; xgate accepted at most 1,000 before dfd1be4). Discord's instance takes
-// personal accounts and reads no history at login (catch_up = "0s": the
-// DMs hold the earlier runs' messages); its global limit of 50 requests a
-// second per token is the transport's own and stays. Everything else is
-// the default.
+// not Slack's limits; xgate accepted at most 1,000 before dfd1be4).
+// Discord's instance takes personal accounts and reads no history at
+// login (catch_up = "0s": the DMs hold the earlier runs' messages); its
+// global limit of 50 requests a second per token is the transport's own
+// and stays. Everything else is the default.
 func writeXgateConfig(n network, dir, server, storePath string, w *fakeWorld, postRate float64) (string, error) {
 	keyPath := filepath.Join(dir, "store.key")
 	if err := os.WriteFile(keyPath, []byte(storeKeyHex+"\n"), 0o600); err != nil {
