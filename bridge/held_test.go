@@ -77,14 +77,21 @@ func TestMessagesInAnIdleChatAreSentFromMemory(t *testing.T) {
 		t.Errorf("the queues hold %d items after every receipt", got)
 	}
 	for k, i := range []int{0, n / 2, n - 1} {
-		e.send(`<message type='chat' id='r%d' from='alice@example.org/a' to='bob@fake.example.org'><reactions xmlns='urn:xmpp:reactions:0' id='b%d'><reaction>👍</reaction></reactions></message>`, i, i)
-		all, err := e.tr.WaitSentKind(e.ctx(), "react", k+1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r := all[k]; r.ID != sent[i].ID {
-			t.Fatalf("reaction to b%d went to %q, want %q", i, r.ID, sent[i].ID)
-		}
+		expectReactionTo(t, e, k, fmt.Sprint("b", i), sent[i].ID)
+	}
+}
+
+// expectReactionTo reacts to the message alice sent as xmppID, the k-th
+// reaction (from 0) of the test, and checks that it went to want.
+func expectReactionTo(t *testing.T, e *env, k int, xmppID string, want bridge.MessageID) {
+	t.Helper()
+	e.send(`<message type='chat' id='r%d' from='alice@example.org/a' to='bob@fake.example.org'><reactions xmlns='urn:xmpp:reactions:0' id='%s'><reaction>👍</reaction></reactions></message>`, k, xmppID)
+	all, err := e.tr.WaitSentKind(e.ctx(), "react", k+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := all[k]; r.ID != want {
+		t.Fatalf("reaction to %s went to %q, want %q", xmppID, r.ID, want)
 	}
 }
 
@@ -121,14 +128,7 @@ func TestSlowSendIsStoredWhileInFlight(t *testing.T) {
 	if got := storedItems(t, e); got != 0 {
 		t.Errorf("the queues hold %d items after every receipt", got)
 	}
-	e.send(`<message type='chat' id='r1' from='alice@example.org/a' to='bob@fake.example.org'><reactions xmlns='urn:xmpp:reactions:0' id='x1'><reaction>👍</reaction></reactions></message>`)
-	all, err := e.tr.WaitSentKind(e.ctx(), "react", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if all[0].ID != sent[1].ID {
-		t.Fatalf("reaction to x1 went to %q, want %q", all[0].ID, sent[1].ID)
-	}
+	expectReactionTo(t, e, 0, "x1", sent[1].ID)
 }
 
 // A message sent from memory whose send fails is stored before it is

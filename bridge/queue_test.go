@@ -58,14 +58,7 @@ func TestBurstInOneChatKeepsOrderAndPairs(t *testing.T) {
 		receipts[m.Extra[0].AttrValue("id")] = true
 	}
 	for k, i := range []int{0, n / 2, n - 1} {
-		e.send(`<message type='chat' id='r%d' from='alice@example.org/a' to='bob@fake.example.org'><reactions xmlns='urn:xmpp:reactions:0' id='b%d'><reaction>👍</reaction></reactions></message>`, i, i)
-		all, err := e.tr.WaitSentKind(e.ctx(), "react", k+1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r := all[k]; r.ID != sent[i].ID {
-			t.Fatalf("reaction to b%d went to %q, want %q", i, r.ID, sent[i].ID)
-		}
+		expectReactionTo(t, e, k, fmt.Sprint("b", i), sent[i].ID)
 	}
 	if c := e.tr.FindCalls(); c != 0 {
 		t.Errorf("%d searches for sent messages without a failure or a restart", c)
