@@ -113,6 +113,11 @@ func TestRegisterByAdHocCommand(t *testing.T) {
 	if err := e.tr.WaitLogin(e.ctx(), "acct-c"); err != nil {
 		t.Fatal(err)
 	}
+	// The transport's login returns before the gateway counts the account
+	// as logged in; the presence announcing it comes after.
+	e.expectPresence(func(p *xmpp.Presence) bool {
+		return p.From.String() == domain && strings.Contains(p.Status, "c on Fakenet: connected")
+	})
 	// The session id is single-use.
 	e.send(`<iq type='set' id='c3' from='alice@example.org/a' to='fake.example.org'><command xmlns='http://jabber.org/protocol/commands' node='register' sessionid='%s'><x xmlns='jabber:x:data' type='submit'><field var='token'><value>good-c</value></field></x></command></iq>`, sid)
 	if iq := e.expectIQ("c3"); errCond(iq) != xmpp.CondBadRequest || iq.Payload == nil && iq.Error.App == nil {
