@@ -29,6 +29,33 @@ type completion struct {
 // that can find what they sent, SentFinder).
 const maxUnrecorded = 32
 
+// gatherCompletions is the default of Config.CompletionPeriod, the period
+// at which the completions of chats whose sessions can find what they
+// sent are committed. A chat sending a message a millisecond then commits
+// ten in one transaction instead of one or two, and so do eight chats
+// sending one in eight milliseconds; each commit writes a dozen pages and
+// syncs twice. Anything that needs the pairs stored (a stop, a reaction
+// or reply to a message, a session without SentFinder) commits at once
+// instead (awaitRecorded), and so does a chat with maxUnrecorded/2
+// completions waiting.
+const gatherCompletions = 10 * time.Millisecond
+
+// awaitRecorded commits the completions waiting, without waiting for
+// company, and waits until they are committed.
+func (w *queueWorker) awaitRecorded() {
+	w.commitSoon()
+	w.unrecorded.Wait()
+}
+
+// commitSoon tells the chat's committer to commit what waits without
+// waiting for company.
+func (w *queueWorker) commitSoon() {
+	select {
+	case w.commitNow <- struct{}{}:
+	default:
+	}
+}
+
 // endInOrder ends a send that produced no completion, after those handed
 // on before it: sendsInFlight's waiters wait for the last send of a chat
 // and take it that every earlier one is recorded.
@@ -36,7 +63,7 @@ func (q *toNetwork) endInOrder(w *queueWorker, end func()) {
 	if end == nil {
 		return
 	}
-	w.unrecorded.Wait()
+	w.awaitRecorded()
 	end()
 }
 
@@ -49,24 +76,46 @@ func (q *toNetwork) handOn(queue string, w *queueWorker, c completion, pipelined
 	w.unrecorded.Add(1)
 	w.doneMu.Lock()
 	w.pending = append(w.pending, c)
+	full := len(w.pending) >= maxUnrecorded/2
 	start := !w.committing
 	w.committing = true
 	w.doneMu.Unlock()
+	if full {
+		w.commitSoon()
+	}
 	if start {
 		go q.commitCompletions(queue, w)
 	}
 	if !pipelined {
-		w.unrecorded.Wait()
+		w.awaitRecorded()
 	}
 }
 
-// commitCompletions commits the completions handed on, all those waiting
-// in one transaction (shared with other chats' through the store's
+// gather waits, before a commit of completions, until the clock's next
+// multiple of gatherCompletions or until something asks for the commit
+// (commitSoon). Every chat's committer wakes at the same instants, so
+// that the store's group commit puts busy chats in one transaction.
+func (q *toNetwork) gather(w *queueWorker) {
+	if q.gatherFor <= 0 {
+		return
+	}
+	now := time.Now()
+	t := time.NewTimer(now.Truncate(q.gatherFor).Add(q.gatherFor).Sub(now))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-w.commitNow:
+	}
+}
+
+// commitCompletions commits the completions handed on, once they have
+// gathered (gather), all those waiting in one transaction (shared with other chats' through the store's
 // batcher), then ends their sends and sends their receipts, until none is
 // left. It does not stop with the run: the worker waits for it before
 // stopping, so that what was sent is recorded at a graceful stop.
 func (q *toNetwork) commitCompletions(queue string, w *queueWorker) {
 	for {
+		q.gather(w)
 		w.doneMu.Lock()
 		batch := w.pending
 		w.pending = nil
@@ -83,6 +132,7 @@ func (q *toNetwork) commitCompletions(queue string, w *queueWorker) {
 		if err := q.outbox.OutboxDoneAll(queue, done...); err != nil {
 			q.log.Error("recording sent items", "err", err, "count", len(batch))
 		}
+		q.metrics.completionCommits.Add(1)
 		q.metrics.sentRemote.Add(uint64(len(batch)))
 		for _, c := range batch {
 			if c.end != nil {

@@ -44,6 +44,13 @@ type Config struct {
 	// before it is stored anyway (0: 20 ms). It bounds what a crash can
 	// lose beyond what XEP-0114 loses anyway (docs/reliability.md).
 	HoldUnstored time.Duration
+	// CompletionPeriod is the period at which the ID pairs of messages
+	// sent to the network are committed, with their items' removal from
+	// the queues, when the session can find what it sent (SentFinder):
+	// one transaction for all that were sent in the period, rather than
+	// one for every message or two (0: 10 ms). A receipt follows the
+	// commit, so it comes up to this much later.
+	CompletionPeriod time.Duration
 	// Version is reported by XEP-0092.
 	Version string
 	// Backup, when set, writes an online backup for the admin command and
@@ -84,6 +91,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HoldUnstored <= 0 {
 		c.HoldUnstored = holdUnstored
+	}
+	if c.CompletionPeriod <= 0 {
+		c.CompletionPeriod = gatherCompletions
 	}
 	if c.RetryBase <= 0 {
 		c.RetryBase = time.Second
@@ -290,7 +300,7 @@ func (g *Gateway) assemble() {
 		presence: map[UserID]Presence{}, userPresence: map[jid.JID]Presence{},
 	}
 	g.toNet = &toNetwork{
-		name: name, caps: g.info.Capabilities, retryBase: g.cfg.RetryBase, deliveryTimeout: g.cfg.DeliveryTimeout, hold: g.cfg.HoldUnstored,
+		name: name, caps: g.info.Capabilities, retryBase: g.cfg.RetryBase, deliveryTimeout: g.cfg.DeliveryTimeout, hold: g.cfg.HoldUnstored, gatherFor: g.cfg.CompletionPeriod,
 		outbox: g.db, session: g.accounts.session, authFailed: g.accounts.authFailed, replies: g.deliv, sending: sending, sent: sent,
 		metrics: g.metrics, log: g.log, life: g.life,
 		ephemeralSlots: make(chan struct{}, 64), active: map[string]*queueWorker{},

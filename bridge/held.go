@@ -250,7 +250,7 @@ func (q *toNetwork) direct(ctx context.Context, name string, w *queueWorker, sav
 			return after, err == nil
 		case <-lingerC:
 			linger = nil
-			w.unrecorded.Wait() // every completion committed before another worker may start
+			w.awaitRecorded() // every completion committed before another worker may start
 			w.heldMu.Lock()
 			q.mu.Lock()
 			idle := w.unstored == 0 && len(w.held) == 0

@@ -21,13 +21,15 @@ type Metrics struct {
 	flushedToXMPP    atomic.Uint64 // stored stanzas delivered later
 	sentRemote       atomic.Uint64 // messages delivered to the network
 	sentUnstored     atomic.Uint64 // queued items settled from memory, never stored
-	retriedRemote    atomic.Uint64 // delivery attempts that will be retried
-	rateLimited      atomic.Uint64 // of which rate limits
-	failedRemote     atomic.Uint64 // messages bounced after failing for good
-	loginFailures    atomic.Uint64
-	unknownStanzas   atomic.Uint64 // iqs answered service-unavailable
-	registrations    atomic.Uint64
-	unregistrations  atomic.Uint64
+	// completionCommits counts the commits of sent items' completions.
+	completionCommits atomic.Uint64
+	retriedRemote     atomic.Uint64 // delivery attempts that will be retried
+	rateLimited       atomic.Uint64 // of which rate limits
+	failedRemote      atomic.Uint64 // messages bounced after failing for good
+	loginFailures     atomic.Uint64
+	unknownStanzas    atomic.Uint64 // iqs answered service-unavailable
+	registrations     atomic.Uint64
+	unregistrations   atomic.Uint64
 }
 
 func newMetrics() *Metrics { return &Metrics{} }
@@ -54,14 +56,18 @@ type Snapshot struct {
 	// SentUnstored counts the items towards the network (messages,
 	// edits, reactions…) settled from memory without being stored in
 	// their queue (held.go).
-	SentUnstored    uint64
-	RetriedRemote   uint64
-	RateLimited     uint64
-	FailedRemote    uint64
-	LoginFailures   uint64
-	UnknownStanzas  uint64
-	Registrations   uint64
-	Unregistrations uint64
+	SentUnstored uint64
+	// CompletionCommits counts the commits that recorded items sent to
+	// the network (their ID pairs, their removal from the queues), each
+	// for one or more items of a chat (Config.CompletionPeriod).
+	CompletionCommits uint64
+	RetriedRemote     uint64
+	RateLimited       uint64
+	FailedRemote      uint64
+	LoginFailures     uint64
+	UnknownStanzas    uint64
+	Registrations     uint64
+	Unregistrations   uint64
 }
 
 // Snapshot returns the current values.
@@ -78,6 +84,7 @@ func (m *Metrics) Snapshot() Snapshot {
 	s.FlushedToXMPP = m.flushedToXMPP.Load()
 	s.SentRemote = m.sentRemote.Load()
 	s.SentUnstored = m.sentUnstored.Load()
+	s.CompletionCommits = m.completionCommits.Load()
 	s.RetriedRemote = m.retriedRemote.Load()
 	s.RateLimited = m.rateLimited.Load()
 	s.FailedRemote = m.failedRemote.Load()

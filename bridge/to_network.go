@@ -77,6 +77,7 @@ type toNetwork struct {
 	retryBase       time.Duration
 	deliveryTimeout time.Duration
 	hold            time.Duration // Config.HoldUnstored (held.go)
+	gatherFor       time.Duration // Config.CompletionPeriod (completions.go)
 	outbox          networkOutbox
 	// session returns the live session of an account; a *noSessionError
 	// bounces the item, any other error retries it later.
@@ -153,6 +154,9 @@ type queueWorker struct {
 	// maxUnrecorded. unrecorded counts them for the worker to wait on.
 	slots      chan struct{}
 	unrecorded sync.WaitGroup
+	// commitNow asks the committer not to wait for more completions
+	// (commitSoon); buffered, one token.
+	commitNow chan struct{}
 	// Owned by the worker goroutine: recovering ends the mark resume set
 	// on the chat's ID scope until the messages a previous run may have
 	// sent are looked for; checkedUpTo is the last item looked for.
@@ -220,7 +224,7 @@ func (q *toNetwork) running() bool {
 func (q *toNetwork) start(name string, recovering func()) *queueWorker {
 	w := &queueWorker{
 		intake: make(chan *heldItem, 256), wake: make(chan struct{}, 1), quit: make(chan struct{}),
-		fresh: make(chan struct{}, 1), slots: make(chan struct{}, maxUnrecorded), recovering: recovering,
+		fresh: make(chan struct{}, 1), slots: make(chan struct{}, maxUnrecorded), commitNow: make(chan struct{}, 1), recovering: recovering,
 	}
 	q.active[name] = w
 	ctx := q.life.ctx
@@ -324,7 +328,7 @@ func (q *toNetwork) work(ctx context.Context, name string, w *queueWorker) {
 		q.save(ctx, name, w)
 	}()
 	defer func() {
-		w.unrecorded.Wait() // every completion committed before another worker may start
+		w.awaitRecorded() // every completion committed before another worker may start
 		w.endRecovery()
 		close(w.quit)
 		<-saverDone
@@ -399,7 +403,7 @@ func (w *queueWorker) endRecovery() {
 	if w.recovering == nil {
 		return
 	}
-	w.unrecorded.Wait()
+	w.awaitRecorded()
 	w.recovering()
 	w.recovering = nil
 }
@@ -466,7 +470,7 @@ func (q *toNetwork) attempt(ctx context.Context, w *queueWorker, it store.Outbox
 	if ri.Kind != kindMessage || ri.ReplyTo != "" || ri.Thread != "" {
 		// It names a message, maybe one sent just before: its pair must
 		// be in the store.
-		w.unrecorded.Wait()
+		w.awaitRecorded()
 	}
 	refs, err := q.do(ctx, w, sess, chat, &it, ri)
 	var rl *RateLimitError

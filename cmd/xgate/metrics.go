@@ -143,6 +143,8 @@ var gatewayMetrics = []gatewayMetric{
 		func(g *gatewayStatus) string { return u64(g.Bridge.SentRemote) }},
 	{"xgate_bridge_sent_unstored_total", "counter", "Items for the remote network (messages, edits, reactions) sent or bounced from memory within the hold, never written to the outbox.",
 		func(g *gatewayStatus) string { return u64(g.Bridge.SentUnstored) }},
+	{"xgate_bridge_completion_commits_total", "counter", "Commits that recorded items sent to the remote network (ID pairs, removal from the outbox); compare with xgate_bridge_sent_remote_total for the items per commit.",
+		func(g *gatewayStatus) string { return u64(g.Bridge.CompletionCommits) }},
 	{"xgate_bridge_retried_remote_total", "counter", "Delivery attempts to the remote network that will be retried.",
 		func(g *gatewayStatus) string { return u64(g.Bridge.RetriedRemote) }},
 	{"xgate_bridge_rate_limited_total", "counter", "Delivery attempts refused by the remote network's rate limits.",
