@@ -723,8 +723,11 @@ func (ac *accounts) noteRoute(acc *account, uid UserID) {
 // last seen through, else the user's first account.
 func (ac *accounts) accountFor(user jid.JID, uid UserID) (*account, error) {
 	accs := ac.userAccounts(user)
-	if len(accs) == 0 {
+	switch len(accs) {
+	case 0:
 		return nil, notLoggedIn(ac.db, ac.name, ac.info, ac.out.domain, user)
+	case 1:
+		return accs[0], nil // no choice to read from the store
 	}
 	if v, err := ac.db.KVGet(routeNS, routeKey(ac.name, user.Bare(), uid)); err == nil {
 		for _, a := range accs {
