@@ -118,6 +118,9 @@ func (db *DB) runBatch(calls []batchCall) {
 			calls = append(calls[:failed:failed], calls[failed+1:]...)
 			continue
 		}
+		if err == nil {
+			db.commits.Add(1)
+		}
 		err = mapBoltErr(err)
 		for _, c := range calls {
 			c.err <- err

@@ -43,7 +43,7 @@ func checkCounts(t testing.TB, db *DB, when string) {
 	if err != nil {
 		t.Fatalf("%s: Stats: %v", when, err)
 	}
-	got.FileBytes = 0
+	got.FileBytes, got.Commits = 0, 0 // not records: what the walk cannot count
 	if got != want {
 		t.Errorf("%s: Stats %+v, the file holds %+v", when, got, want)
 	}

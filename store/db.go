@@ -65,6 +65,7 @@ type DB struct {
 	batcher   batcher
 	counts    counts // record counts for Stats and OutboxCount
 	closed    atomic.Bool
+	commits   atomic.Uint64 // write transactions committed since Open (Stats)
 
 	damage  atomic.Pointer[damageError] // first damage found; set once
 	damaged chan struct{}               // closed when damage is set
@@ -267,7 +268,11 @@ func (db *DB) update(fn func(*bbolt.Tx) error) error {
 	if err := db.DamageErr(); err != nil {
 		return err
 	}
-	return mapBoltErr(db.guard(func() error { return db.bolt.Update(fn) }))
+	err := db.guard(func() error { return db.bolt.Update(fn) })
+	if err == nil {
+		db.commits.Add(1)
+	}
+	return mapBoltErr(err)
 }
 
 // mapBoltErr turns bbolt's errors into this package's sentinels.

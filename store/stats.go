@@ -12,6 +12,9 @@ type Stats struct {
 	MessageRefs int   // message-ID pairs
 	OutboxItems int   // queued items, all queues
 	FileBytes   int64 // size of the database file
+	// Commits counts the write transactions committed through this
+	// handle since Open (several writers' calls may share one).
+	Commits uint64
 }
 
 // Stats returns the record counts and the file size. The counts are kept
@@ -32,5 +35,6 @@ func (db *DB) Stats() (Stats, error) {
 		return Stats{}, fmt.Errorf("store: stats: %w", err)
 	}
 	s.FileBytes = fi.Size()
+	s.Commits = db.commits.Load()
 	return s, nil
 }

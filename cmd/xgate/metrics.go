@@ -243,6 +243,8 @@ func writeMetrics(d metricsData) []byte {
 			p.family(m.name, "gauge", m.help)
 			p.sample(m.name, strconv.FormatInt(m.v, 10))
 		}
+		p.family("xgate_store_commits_total", "counter", "Write transactions committed to the store since the start (each may carry several writers' changes).")
+		p.sample("xgate_store_commits_total", u64(st.Commits))
 	}
 
 	p.family("go_goroutines", "gauge", "Number of goroutines that currently exist.")

@@ -251,7 +251,7 @@ func TestWriteMetrics(t *testing.T) {
 			{Name: weird, Domain: "w.example.org", Network: "sms", Component: xmpp.Stats{State: xmpp.StateConnecting, OtherIn: math.MaxUint64}, Outbox: -1,
 				Transport: map[string]int64{"sms_sent": 12, "sms_unassigned": 1}},
 		},
-		store:      &store.Stats{Accounts: 2, Contacts: 30, MessageRefs: 400, OutboxItems: 5, FileBytes: 65536},
+		store:      &store.Stats{Accounts: 2, Contacts: 30, MessageRefs: 400, OutboxItems: 5, FileBytes: 65536, Commits: 77},
 		goroutines: 12,
 		heapBytes:  1 << 20,
 		version:    "v1.2.3",
@@ -306,6 +306,7 @@ func TestWriteMetrics(t *testing.T) {
 		{"xgate_store_message_refs", nil, 400},
 		{"xgate_store_outbox_items", nil, 5},
 		{"xgate_store_file_bytes", nil, 65536},
+		{"xgate_store_commits_total", nil, 77},
 		{"go_goroutines", nil, 12},
 		{"go_memstats_heap_alloc_bytes", nil, 1 << 20},
 	}
