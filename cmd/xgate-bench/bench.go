@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -151,7 +152,12 @@ func (b *bench) run(ctx context.Context, sc scenario, run int, sdir, seed string
 	if err := copyFile(dbPath, seed); err != nil {
 		return r, err
 	}
-	cfg, err := writeXgateConfig(b.o.net, rdir, pr.componentAddr(), dbPath, world, b.o.postRate)
+	ports, err := freePorts(1)
+	if err != nil {
+		return r, err
+	}
+	adminAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	cfg, err := writeXgateConfig(b.o.net, rdir, pr.componentAddr(), dbPath, adminAddr, world, b.o.postRate)
 	if err != nil {
 		return r, err
 	}
@@ -159,6 +165,7 @@ func (b *bench) run(ctx context.Context, sc scenario, run int, sdir, seed string
 	if err != nil {
 		return r, err
 	}
+	x.adminAddr = adminAddr
 	defer x.proc.stop(30 * time.Second)
 	pid := x.proc.pid()
 	hctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -281,7 +288,7 @@ func (b *bench) traffic(ctx context.Context, sc scenario, run int, rdir string, 
 	if err := waitEchoes(ctx, rdir); err != nil {
 		return nil, err
 	}
-	l := &loads{b: b, fake: fake, col: col, others: map[string]int{"fake": fake.proc.pid(), "prosody": pr.proc.pid()}, fakeTargets: fakeTargets, toPeers: toPeers, toEcho: toEcho, toEchoPost: toEchoPost, ims: ims}
+	l := &loads{b: b, fake: fake, col: col, admin: x.adminAddr, others: map[string]int{"fake": fake.proc.pid(), "prosody": pr.proc.pid()}, fakeTargets: fakeTargets, toPeers: toPeers, toEcho: toEcho, toEchoPost: toEchoPost, ims: ims}
 
 	// Warm-up: every chat once in each direction, through xgate and the echoes.
 	// The network's direction comes first even when it is not measured:
@@ -371,6 +378,7 @@ type loads struct {
 	b                           *bench
 	others                      map[string]int // processes whose CPU is also reported, by name
 	fake                        *fakeClient
+	admin                       string // xgate's admin endpoint, for its store commits
 	col                         *collector
 	fakeTargets                 []fakeTarget
 	toPeers, toEcho, toEchoPost []sendTarget
@@ -405,6 +413,12 @@ func (l *loads) measure(ctx context.Context, d string, floor bool, n int, rate f
 		go func() { profDone <- saveProfile(hook, prof, secs) }()
 	} else {
 		profDone <- nil
+	}
+	// The store's commits, when this xgate counts them (not before
+	// 293bb27: -src may name an older tree).
+	commits0, commitsOK := -1.0, false
+	if !floor {
+		commits0, commitsOK = readCommits(l.admin)
 	}
 	c0, err := cpuTime(pid)
 	if err != nil {
@@ -495,6 +509,9 @@ func (l *loads) measure(ctx context.Context, d string, floor bool, n int, rate f
 		// One per message when nothing is redelivered: the event in
 		// slack-to-xmpp, the copy of xgate's own post in xmpp-to-slack.
 		m["envelopes_per_msg"] = float64(env1.Delivered-env0.Delivered) / float64(n)
+		if commits1, ok := readCommits(l.admin); ok && commitsOK {
+			m["commits_per_msg"] = (commits1 - commits0) / float64(n)
+		}
 	}
 	if hook != "" {
 		if a1, err = readAllocs(hook); err != nil {
@@ -509,6 +526,35 @@ func (l *loads) measure(ctx context.Context, d string, floor bool, n int, rate f
 	p := percentiles(lat)
 	m["p50_ms"], m["p99_ms"], m["max_ms"] = p[0], p[1], p[2]
 	return m, nil
+}
+
+// readCommits reads xgate_store_commits_total from xgate's /metrics at
+// addr; ok is false when it cannot, or xgate does not report it.
+func readCommits(addr string) (v float64, ok bool) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return 0, false
+	}
+	return metricValue(string(body), "xgate_store_commits_total")
+}
+
+// metricValue returns the value of an unlabelled sample in a Prometheus
+// text exposition.
+func metricValue(text, name string) (float64, bool) {
+	for line := range strings.Lines(text) {
+		rest, found := strings.CutPrefix(line, name+" ")
+		if !found {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		return v, err == nil
+	}
+	return 0, false
 }
 
 // saveProfile fetches a CPU profile of secs seconds from a hooked xgate.

@@ -148,14 +148,14 @@ func (r *report) markdown() string {
 	if !ok {
 		nw = networks[0]
 	}
-	fmt.Fprintf(&b, "| scenario | direction | rate | xgate | Prosody | %s | floor: echo | floor: Prosody | floor: %s | %s |\n", nw.fakeName, nw.fakeName, nw.events)
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| scenario | direction | rate | xgate | Prosody | %s | floor: echo | floor: Prosody | floor: %s | %s | xgate's store commits/msg |\n", nw.fakeName, nw.fakeName, nw.events)
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range r.Scenarios {
 		for _, w := range s.Windows {
 			x := w.Metrics
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Scenario.Name, w.Direction, rateName(w.Rate),
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Scenario.Name, w.Direction, rateName(w.Rate),
 				mm(x["cpu_us"], 0), mm(x["cpu_us_prosody"], 0), mm(x["cpu_us_fake"], 0),
-				mm(x["floor_cpu_us"], 1), mm(x["floor_cpu_us_prosody"], 0), mm(x["floor_cpu_us_fake"], 0), mm(x["envelopes_per_msg"], 2))
+				mm(x["floor_cpu_us"], 1), mm(x["floor_cpu_us_prosody"], 0), mm(x["floor_cpu_us_fake"], 0), mm(x["envelopes_per_msg"], 2), mm(x["commits_per_msg"], 3))
 		}
 	}
 	return b.String()

@@ -270,3 +270,31 @@ func TestFakeDiscordProtocol(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestMetricValue(t *testing.T) {
+	const text = `# HELP xgate_store_commits_total Write transactions committed.
+# TYPE xgate_store_commits_total counter
+xgate_store_commits_total_extra 9
+xgate_store_commits 8
+xgate_store_commits_total 1234
+xgate_bridge_sent_remote_total{gateway="slack"} 77
+`
+	tests := []struct {
+		name string
+		want float64
+		ok   bool
+	}{
+		{"xgate_store_commits_total", 1234, true},
+		{"xgate_store_commits", 8, true},
+		{"xgate_bridge_sent_remote_total", 0, false}, // labelled: not read
+		{"xgate_missing", 0, false},
+	}
+	for _, tt := range tests {
+		if got, ok := metricValue(text, tt.name); got != tt.want || ok != tt.ok {
+			t.Errorf("metricValue(%q) = %v, %v; want %v, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+	if _, ok := metricValue("xgate_store_commits_total NaNx\n", "xgate_store_commits_total"); ok {
+		t.Error("a malformed value was read")
+	}
+}

@@ -26,12 +26,13 @@ const (
 // the network's fake at w.APIURL and returns the configuration's path.
 // Slack's per-conversation rate limit is postRate (-post-rate, 1,000,000
 // messages a second by default, which lifts it: the bench measures xgate,
-// not Slack's limits; xgate accepted at most 1,000 before dfd1be4).
+// not Slack's limits; xgate accepted at most 1,000 before dfd1be4). Its
+// admin endpoint listens on adminAddr.
 // Discord's instance takes personal accounts and reads no history at
 // login (catch_up = "0s": the DMs hold the earlier runs' messages); its
 // global limit of 50 requests a second per token is the transport's own
 // and stays. Everything else is the default.
-func writeXgateConfig(n network, dir, server, storePath string, w *fakeWorld, postRate float64) (string, error) {
+func writeXgateConfig(n network, dir, server, storePath, adminAddr string, w *fakeWorld, postRate float64) (string, error) {
 	keyPath := filepath.Join(dir, "store.key")
 	if err := os.WriteFile(keyPath, []byte(storeKeyHex+"\n"), 0o600); err != nil {
 		return "", err
@@ -54,7 +55,11 @@ user_rate = 1000000
 [xmpp]
 server = %s
 
-%s`, q(storePath), q(keyPath), q(server), networkTable(n, w, postRate))
+[admin]
+# The bench reads the store's commits from /metrics around each window.
+listen = %s
+
+%s`, q(storePath), q(keyPath), q(server), q(adminAddr), networkTable(n, w, postRate))
 	path := filepath.Join(dir, "xgate.toml")
 	return path, os.WriteFile(path, []byte(cfg), 0o600)
 }
@@ -87,6 +92,7 @@ post_burst = %d
 type xgateProc struct {
 	proc      *child
 	hookAddr  string
+	adminAddr string // its admin endpoint (/metrics)
 	started   time.Time
 	handshake chan time.Duration // receives the time from start to the first "component connected"
 
