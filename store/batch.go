@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 
@@ -78,6 +79,11 @@ func (db *DB) batch(fn func(*bbolt.Tx) error) error {
 // until none waits.
 func (db *DB) commitLoop() {
 	b := &db.batcher
+	// Writers woken together (the committers of several chats at the same
+	// tick, see bridge's gatherCompletions) are runnable now, behind this
+	// new goroutine: let them queue their calls first, so that they share
+	// this commit rather than the next one.
+	runtime.Gosched()
 	for {
 		b.mu.Lock()
 		calls := b.waiting
