@@ -325,15 +325,32 @@ type OutboxCompletion struct {
 // transaction (through the batcher, so shared with other queues' calls):
 // a queue that sent a run of items records them with one commit.
 func (db *DB) OutboxDoneAll(queue string, done ...OutboxCompletion) error {
-	if err := checkID("queue", queue); err != nil {
-		return fmt.Errorf("store: outbox done: %w", err)
-	}
-	if len(done) == 0 {
-		return nil
-	}
+	return db.OutboxDoneQueues(QueueCompletions{Queue: queue, Done: done})
+}
+
+// QueueCompletions are completions of one queue (OutboxDoneQueues).
+type QueueCompletions struct {
+	Queue string
+	Done  []OutboxCompletion
+}
+
+// OutboxDoneQueues is OutboxDoneAll for several queues in one
+// transaction. A bad queue name or reference fails the whole call before
+// anything is written.
+func (db *DB) OutboxDoneQueues(qs ...QueueCompletions) error {
 	var refs []MessageRef
-	for _, d := range done {
-		refs = append(refs, d.Refs...)
+	n := 0
+	for _, q := range qs {
+		if err := checkID("queue", q.Queue); err != nil {
+			return fmt.Errorf("store: outbox done: %w", err)
+		}
+		for _, d := range q.Done {
+			refs = append(refs, d.Refs...)
+		}
+		n += len(q.Done)
+	}
+	if n == 0 {
+		return nil
 	}
 	refs, err := db.prepareRefs(refs)
 	if err != nil {
@@ -346,27 +363,32 @@ func (db *DB) OutboxDoneAll(queue string, done ...OutboxCompletion) error {
 		}
 		d := &countDelta{}
 		db.onCommit(tx, d)
-		n := 0
-		for _, c := range done {
-			k := outboxKey(queue, c.Seq)
-			if items.Get(k) == nil {
-				continue
+		for _, q := range qs {
+			removed := 0
+			for _, c := range q.Done {
+				k := outboxKey(q.Queue, c.Seq)
+				if items.Get(k) == nil {
+					continue
+				}
+				if err := items.Delete(k); err != nil {
+					return err
+				}
+				removed++
 			}
-			if err := items.Delete(k); err != nil {
-				return err
+			if removed > 0 {
+				if err := addOutboxLen(meta, -removed); err != nil {
+					return err
+				}
+				d.queue(q.Queue, -removed)
 			}
-			n++
-		}
-		if n > 0 {
-			if err := addOutboxLen(meta, -n); err != nil {
-				return err
-			}
-			d.queue(queue, -n)
 		}
 		return putRefs(tx, refs, d)
 	})
 	if err != nil {
-		return fmt.Errorf("store: outbox done %q: %w", queue, err)
+		if len(qs) == 1 {
+			return fmt.Errorf("store: outbox done %q: %w", qs[0].Queue, err)
+		}
+		return fmt.Errorf("store: outbox done (%d queues): %w", len(qs), err)
 	}
 	return nil
 }

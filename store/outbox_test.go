@@ -288,3 +288,53 @@ func TestOutboxDoneAll(t *testing.T) {
 		t.Errorf("items removed despite a bad ref: len %d", n)
 	}
 }
+
+// OutboxDoneQueues records the completions of several queues in one
+// commit; a bad queue name or ref fails the call with nothing written.
+func TestOutboxDoneQueues(t *testing.T) {
+	db := openTestDB(t)
+	for _, q := range []string{"a", "b"} {
+		for i := range 2 {
+			if _, err := db.Enqueue(q, []byte(fmt.Sprint(q, i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ref := func(x, r string) MessageRef { return MessageRef{Scope: "s", XMPPID: x, RemoteID: r} }
+	st0, _ := db.Stats()
+	err := db.OutboxDoneQueues(
+		QueueCompletions{Queue: "a", Done: []OutboxCompletion{{Seq: 1, Refs: []MessageRef{ref("xa", "ra")}}}},
+		QueueCompletions{Queue: "b", Done: []OutboxCompletion{{Seq: 1, Refs: []MessageRef{ref("xb", "rb")}}, {Seq: 2}}},
+		QueueCompletions{Queue: "c"},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st1, _ := db.Stats(); st1.Commits-st0.Commits != 1 {
+		t.Errorf("%d commits for three queues, want 1", st1.Commits-st0.Commits)
+	}
+	for q, want := range map[string]int{"a": 1, "b": 0} {
+		if items, _ := db.OutboxPeek(q, 0); len(items) != want {
+			t.Errorf("queue %s holds %d items, want %d", q, len(items), want)
+		}
+	}
+	if n, _ := db.OutboxLen(); n != 1 {
+		t.Errorf("OutboxLen %d, want 1", n)
+	}
+	for x, want := range map[string]string{"xa": "ra", "xb": "rb"} {
+		if r, err := db.RemoteMessageID("s", x); err != nil || r != want {
+			t.Errorf("ref of %s: %q %v", x, r, err)
+		}
+	}
+	for _, bad := range [][]QueueCompletions{
+		{{Queue: "a", Done: []OutboxCompletion{{Seq: 2}}}, {Queue: "", Done: []OutboxCompletion{{Seq: 1}}}},
+		{{Queue: "a", Done: []OutboxCompletion{{Seq: 2}}}, {Queue: "b", Done: []OutboxCompletion{{Seq: 9, Refs: []MessageRef{{XMPPID: "x", RemoteID: "r"}}}}}},
+	} {
+		if err := db.OutboxDoneQueues(bad...); !errors.Is(err, ErrInvalid) {
+			t.Errorf("bad call: %v", err)
+		}
+		if n, _ := db.OutboxLen(); n != 1 {
+			t.Errorf("items removed by a failed call: len %d", n)
+		}
+	}
+}
