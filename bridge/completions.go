@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/xgate-im/xgate/store"
@@ -40,20 +41,30 @@ const maxUnrecorded = 32
 // completions waiting.
 const gatherCompletions = 10 * time.Millisecond
 
-// awaitRecorded commits the completions waiting, without waiting for
-// company, and waits until they are committed.
-func (w *queueWorker) awaitRecorded() {
-	w.commitSoon()
-	w.unrecorded.Wait()
+// completionGroup commits the completions of every chat of a toNetwork:
+// one goroutine, while any wait, takes all that wait at each period and
+// commits them in one transaction.
+type completionGroup struct {
+	mu      sync.Mutex
+	waiting []*queueWorker // workers with completions handed on since the last take
+	running bool           // the committing goroutine runs
+	now     chan struct{}  // commit without waiting for the period (soon); one token
 }
 
-// commitSoon tells the chat's committer to commit what waits without
-// waiting for company.
-func (w *queueWorker) commitSoon() {
+// soon asks the group to commit what waits without waiting for the
+// period to end.
+func (g *completionGroup) soon() {
 	select {
-	case w.commitNow <- struct{}{}:
+	case g.now <- struct{}{}:
 	default:
 	}
+}
+
+// awaitRecorded commits the completions waiting, without waiting for
+// the period, and waits until the chat's are committed.
+func (w *queueWorker) awaitRecorded() {
+	w.group.soon()
+	w.unrecorded.Wait()
 }
 
 // endInOrder ends a send that produced no completion, after those handed
@@ -67,24 +78,31 @@ func (q *toNetwork) endInOrder(w *queueWorker, end func()) {
 	end()
 }
 
-// handOn hands the completion of a sent item to the chat's committer
+// handOn hands the completion of a sent item to the group's committer
 // (starting it if none runs). It blocks while maxUnrecorded completions
-// wait for their commit and, unless the session can find what it sent
-// (pipelined), until this one is committed.
-func (q *toNetwork) handOn(queue string, w *queueWorker, c completion, pipelined bool) {
+// of the chat wait for their commit and, unless the session can find what
+// it sent (pipelined), until this one is committed.
+func (q *toNetwork) handOn(w *queueWorker, c completion, pipelined bool) {
 	w.slots <- struct{}{}
 	w.unrecorded.Add(1)
 	w.doneMu.Lock()
 	w.pending = append(w.pending, c)
 	full := len(w.pending) >= maxUnrecorded/2
-	start := !w.committing
-	w.committing = true
 	w.doneMu.Unlock()
-	if full {
-		w.commitSoon()
+	g := &q.completions
+	g.mu.Lock()
+	if !w.inGroup {
+		w.inGroup = true
+		g.waiting = append(g.waiting, w)
 	}
+	start := !g.running
+	g.running = true
+	g.mu.Unlock()
 	if start {
-		go q.commitCompletions(queue, w)
+		go q.commitCompletions()
+	}
+	if full {
+		g.soon()
 	}
 	if !pipelined {
 		w.awaitRecorded()
@@ -92,10 +110,8 @@ func (q *toNetwork) handOn(queue string, w *queueWorker, c completion, pipelined
 }
 
 // gather waits, before a commit of completions, until the clock's next
-// multiple of gatherCompletions or until something asks for the commit
-// (commitSoon). Every chat's committer wakes at the same instants, so
-// that the store's group commit puts busy chats in one transaction.
-func (q *toNetwork) gather(w *queueWorker) {
+// multiple of the period or until something asks for the commit (soon).
+func (q *toNetwork) gather() {
 	if q.gatherFor <= 0 {
 		return
 	}
@@ -104,45 +120,76 @@ func (q *toNetwork) gather(w *queueWorker) {
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-w.commitNow:
+	case <-q.completions.now:
 	}
 }
 
 // commitCompletions commits the completions handed on, once they have
-// gathered (gather), all those waiting in one transaction (shared with other chats' through the store's
-// batcher), then ends their sends and sends their receipts, until none is
-// left. It does not stop with the run: the worker waits for it before
-// stopping, so that what was sent is recorded at a graceful stop.
-func (q *toNetwork) commitCompletions(queue string, w *queueWorker) {
+// gathered (gather), all chats' in one transaction, then ends their sends
+// and sends their receipts, chat by chat in order, until none is left. It
+// does not stop with the run: a worker waits for its chat's completions
+// before stopping, so that what was sent is recorded at a graceful stop.
+func (q *toNetwork) commitCompletions() {
+	g := &q.completions
 	for {
-		q.gather(w)
-		w.doneMu.Lock()
-		batch := w.pending
-		w.pending = nil
-		if len(batch) == 0 {
-			w.committing = false
-			w.doneMu.Unlock()
+		q.gather()
+		g.mu.Lock()
+		ws := g.waiting
+		g.waiting = nil
+		for _, w := range ws {
+			w.inGroup = false
+		}
+		if len(ws) == 0 {
+			g.running = false
+			g.mu.Unlock()
 			return
 		}
-		w.doneMu.Unlock()
-		done := make([]store.OutboxCompletion, len(batch))
-		for i, c := range batch {
-			done[i] = store.OutboxCompletion{Seq: c.seq, Refs: c.refs}
+		g.mu.Unlock()
+		batches := make([][]completion, 0, len(ws))
+		qs := make([]store.QueueCompletions, 0, len(ws))
+		taken := ws[:0]
+		for _, w := range ws {
+			w.doneMu.Lock()
+			batch := w.pending
+			w.pending = nil
+			w.doneMu.Unlock()
+			if len(batch) == 0 {
+				continue // taken by the previous round, handed on after it
+			}
+			done := make([]store.OutboxCompletion, len(batch))
+			for i, c := range batch {
+				done[i] = store.OutboxCompletion{Seq: c.seq, Refs: c.refs}
+			}
+			taken = append(taken, w)
+			batches = append(batches, batch)
+			qs = append(qs, store.QueueCompletions{Queue: w.name, Done: done})
 		}
-		if err := q.outbox.OutboxDoneAll(queue, done...); err != nil {
-			q.log.Error("recording sent items", "err", err, "count", len(batch))
+		if len(qs) == 0 {
+			continue
+		}
+		if err := q.outbox.OutboxDoneQueues(qs...); err != nil && len(qs) > 1 {
+			// One chat's bad record must not cost the others theirs.
+			for _, qc := range qs {
+				if err := q.outbox.OutboxDoneAll(qc.Queue, qc.Done...); err != nil {
+					q.log.Error("recording sent items", "err", err, "count", len(qc.Done))
+				}
+			}
+		} else if err != nil {
+			q.log.Error("recording sent items", "err", err, "count", len(qs[0].Done))
 		}
 		q.metrics.completionCommits.Add(1)
-		q.metrics.sentRemote.Add(uint64(len(batch)))
-		for _, c := range batch {
-			if c.end != nil {
-				c.end()
+		for i, w := range taken {
+			q.metrics.sentRemote.Add(uint64(len(batches[i])))
+			for _, c := range batches[i] {
+				if c.end != nil {
+					c.end()
+				}
+				if c.receipt != nil {
+					q.receipt(q.life.ctx, *c.receipt)
+				}
+				<-w.slots
+				w.unrecorded.Done()
 			}
-			if c.receipt != nil {
-				q.receipt(q.life.ctx, *c.receipt)
-			}
-			<-w.slots
-			w.unrecorded.Done()
 		}
 	}
 }

@@ -305,6 +305,7 @@ func (g *Gateway) assemble() {
 		metrics: g.metrics, log: g.log, life: g.life,
 		ephemeralSlots: make(chan struct{}, 64), active: map[string]*queueWorker{},
 		originBase: strconv.FormatInt(time.Now().UnixNano(), 36),
+		completions: completionGroup{now: make(chan struct{}, 1)},
 	}
 	g.fromNet = &fromNetwork{
 		name: name, info: g.info, domain: g.domain, db: g.db, contacts: contacts,

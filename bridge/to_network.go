@@ -32,6 +32,7 @@ type networkOutbox interface {
 	OutboxUpdate(it store.OutboxItem) error
 	OutboxAck(queue string, seqs ...uint64) error
 	OutboxDoneAll(queue string, done ...store.OutboxCompletion) error
+	OutboxDoneQueues(qs ...store.QueueCompletions) error
 	RemoteMessageID(scope, xmppID string) (string, error)
 }
 
@@ -112,6 +113,9 @@ type toNetwork struct {
 	originBase string
 	origins    atomic.Uint64
 
+	// completions commits the completions of every chat (completions.go).
+	completions completionGroup
+
 	mu     sync.Mutex
 	active map[string]*queueWorker // running workers by queue name
 	wg     sync.WaitGroup
@@ -145,18 +149,18 @@ type queueWorker struct {
 	current *heldItem
 
 	// The completions of sent items waiting for their commit, in order
-	// (commitCompletions); committing is true while a goroutine commits
-	// them. Guarded by doneMu.
-	doneMu     sync.Mutex
-	pending    []completion
-	committing bool
+	// (commitCompletions), guarded by doneMu. inGroup is true while the
+	// worker is in its completionGroup's waiting list (under the group's
+	// mu).
+	doneMu  sync.Mutex
+	pending []completion
+	inGroup bool
+	group   *completionGroup // the toNetwork's
+	name    string           // the queue's
 	// slots holds one token per completion not committed yet: at most
 	// maxUnrecorded. unrecorded counts them for the worker to wait on.
 	slots      chan struct{}
 	unrecorded sync.WaitGroup
-	// commitNow asks the committer not to wait for more completions
-	// (commitSoon); buffered, one token.
-	commitNow chan struct{}
 	// Owned by the worker goroutine: recovering ends the mark resume set
 	// on the chat's ID scope until the messages a previous run may have
 	// sent are looked for; checkedUpTo is the last item looked for.
@@ -224,7 +228,7 @@ func (q *toNetwork) running() bool {
 func (q *toNetwork) start(name string, recovering func()) *queueWorker {
 	w := &queueWorker{
 		intake: make(chan *heldItem, 256), wake: make(chan struct{}, 1), quit: make(chan struct{}),
-		fresh: make(chan struct{}, 1), slots: make(chan struct{}, maxUnrecorded), commitNow: make(chan struct{}, 1), recovering: recovering,
+		fresh: make(chan struct{}, 1), slots: make(chan struct{}, maxUnrecorded), recovering: recovering, name: name, group: &q.completions,
 	}
 	q.active[name] = w
 	ctx := q.life.ctx
@@ -482,7 +486,7 @@ func (q *toNetwork) attempt(ctx context.Context, w *queueWorker, it store.Outbox
 		if ri.Receipt && ri.ID != "" && !awaitReport {
 			c.receipt = &ri
 		}
-		q.handOn(it.Queue, w, c, pipelined)
+		q.handOn(w, c, pipelined)
 		return true
 	case errors.As(err, &rl):
 		q.metrics.rateLimited.Add(1)
