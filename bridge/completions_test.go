@@ -7,6 +7,7 @@ import (
 
 	"github.com/xgate-im/xgate/bridge"
 	"github.com/xgate-im/xgate/bridge/bridgetest"
+	"github.com/xgate-im/xgate/xmpp"
 )
 
 // The messages a chat sends within Config.CompletionPeriod are recorded
@@ -37,6 +38,48 @@ func TestSentMessagesAreRecordedTogether(t *testing.T) {
 	}
 	if got := storedItems(t, e); got != 0 {
 		t.Errorf("the queues hold %d items after every receipt", got)
+	}
+}
+
+// The completions of every chat share the commit of their period: two
+// chats' messages are recorded in one transaction.
+func TestChatsShareTheirCompletionCommit(t *testing.T) {
+	e := newEnvWith(t, bridgetest.New(), func(c *bridge.Config) { c.CompletionPeriod = time.Hour })
+	e.tr.SetContacts("acct-a", bridge.Contact{ID: "bob", Name: "Bob"}, bridge.Contact{ID: "carol", Name: "Carol"})
+	e.register(alice, "good-a")
+	for _, peer := range []string{"bob", "carol"} {
+		e.expectPresence(func(p *xmpp.Presence) bool { return p.Type == "subscribe" && p.From.Local() == peer })
+	}
+	commits := func() uint64 { return e.gw.Metrics().Snapshot().CompletionCommits }
+	before := commits()
+	const n = 3
+	for i := range n {
+		for _, peer := range []string{"bob", "carol"} {
+			e.send(`<message type='chat' id='%s%d' from='alice@example.org/a' to='%s@fake.example.org'><body>m %d</body><request xmlns='urn:xmpp:receipts'/></message>`, peer, i, peer, i)
+		}
+	}
+	sent, err := e.tr.WaitSentKind(e.ctx(), "message", 2*n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := commits() - before; got != 0 {
+		t.Fatalf("%d commits of sent messages within the period", got)
+	}
+	// A reaction in bob's chat commits carol's chat's messages too.
+	var last bridge.MessageID
+	for _, m := range sent {
+		if m.Chat.Peer == "bob" {
+			last = m.ID
+		}
+	}
+	expectReactionTo(t, e, 0, fmt.Sprint("bob", n-1), last)
+	for i := range n {
+		for _, peer := range []string{"bob", "carol"} {
+			e.expectMessage(isReceipt(fmt.Sprint(peer, i)))
+		}
+	}
+	if got := commits() - before; got != 1 {
+		t.Errorf("%d commits recorded the messages of two chats sent together, want 1", got)
 	}
 }
 
