@@ -304,7 +304,7 @@ func (g *Gateway) assemble() {
 		outbox: g.db, session: g.accounts.session, authFailed: g.accounts.authFailed, replies: g.deliv, sending: sending, sent: sent,
 		metrics: g.metrics, log: g.log, life: g.life,
 		ephemeralSlots: make(chan struct{}, 64), active: map[string]*queueWorker{},
-		originBase: strconv.FormatInt(time.Now().UnixNano(), 36),
+		originBase:  strconv.FormatInt(time.Now().UnixNano(), 36),
 		completions: completionGroup{now: make(chan struct{}, 1)},
 	}
 	g.fromNet = &fromNetwork{
