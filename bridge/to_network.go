@@ -63,8 +63,9 @@ type xmppReplies interface {
 // server handed over longer ago than that.
 //
 // Once an item is sent, its completion (the item removed, the ID pair of a
-// message recorded) is committed in the background, several of a chat in
-// one transaction (commitCompletions), and the receipt follows the commit.
+// message recorded) is committed in the background, those of every chat
+// in one transaction a Config.CompletionPeriod (completionGroup), and the
+// receipt follows the commit.
 // When the session can find the messages it sent (SentFinder), the worker
 // sends the next item meanwhile, up to maxUnrecorded ahead of the commits:
 // after a crash, the messages sent and not recorded are found on the
