@@ -286,6 +286,24 @@ func (f *Fanout) Expecting(acct AccountID) (expected, known bool) {
 	return fn(acct), true
 }
 
+// Awaited reports whether acct has a live session (live) or, if not,
+// whether the gateway expects one (Expecting). A login that ends between
+// the two questions attaches its session before the gateway stops
+// expecting it, so the session is looked for again after a "not
+// expected": the account of a login that ends at that moment is live,
+// never missed.
+func (f *Fanout) Awaited(acct AccountID) (live, expected, known bool) {
+	if _, ok := f.Session(acct); ok {
+		return true, false, true
+	}
+	expected, known = f.Expecting(acct)
+	if expected {
+		return false, true, known
+	}
+	_, live = f.Session(acct)
+	return live, false, known
+}
+
 // expect makes the gateway answer Expecting.
 func (f *Fanout) expect(fn func(AccountID) bool) {
 	f.smu.Lock()

@@ -211,9 +211,9 @@ func (r *router) route(ctx context.Context, in *inbound) (accounts []bridge.Acco
 	complete = true
 	for _, m := range rt.members {
 		acct := MakeAccountID(in.team, m)
-		if _, ok := r.t.fanout.Session(acct); ok {
+		if live, expected, known := r.t.fanout.Awaited(acct); live {
 			accounts = append(accounts, acct)
-		} else if expected, known := r.t.fanout.Expecting(acct); known {
+		} else if known {
 			// The gateway knows which accounts are registered and logging
 			// in: wait for those only, and never for an installation
 			// nobody registered.

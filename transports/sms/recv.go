@@ -98,10 +98,10 @@ func (f fromProvider) DeliveryReport(ctx context.Context, r provider.DeliveryRep
 // while it logs in (incomplete: the event comes again). nobody is called
 // when no account has the number; its error fails the event.
 func (t *Transport) route(acct bridge.AccountID, nobody func() error) ([]bridge.AccountID, bool, error) {
-	if _, ok := t.fan.Session(acct); ok {
+	live, expected, known := t.fan.Awaited(acct)
+	if live {
 		return []bridge.AccountID{acct}, true, nil
 	}
-	expected, known := t.fan.Expecting(acct)
 	if !known {
 		_, expected = t.assignment(phone.Number(acct))
 	}
