@@ -2,8 +2,12 @@ package slack
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
+	"slices"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
 // Decoding of Socket Mode frames. A frame is decoded once, with its Events
@@ -13,10 +17,28 @@ import (
 // bytes, by the session that handles them. Before, each frame was decoded
 // four times over (frame, payload, head of the inner event, then the
 // event itself): a fifth of the CPU of a message from Slack.
+//
+// The decoder is github.com/go-json-experiment/json, the Go team's
+// prototype of the standard library's encoding/json/v2, with the options
+// that give encoding/json's semantics (frameJSON): it decodes a frame
+// about three times faster than encoding/json with a fifth of its
+// allocations (BenchmarkDecodeFrame), and decoding frames was a tenth of
+// the CPU of a message from Slack.
 
-// socketFrame is what is read of a Socket Mode message. Payload is
-// decoded as an Events API callback; other frame types (interactivity,
-// slash commands) carry payloads of other shapes, of which nothing is read.
+// frameJSON are the options of every decoding of a frame: encoding/json's
+// semantics (names matched without regard to case, duplicate names and
+// invalid UTF-8 accepted, null leaving a field as it was), so that a frame
+// reads as it did with encoding/json.
+var frameJSON = jsonv1.DefaultOptionsV1()
+
+// decodeJSON decodes b into v as encoding/json.Unmarshal does.
+func decodeJSON(b []byte, v any) error {
+	return jsonv2.Unmarshal(b, v, frameJSON)
+}
+
+// socketFrame is what is read of a Socket Mode message. Payload is the
+// Events API callback of an events_api frame; the payloads of other frame
+// types (interactivity, slash commands), of other shapes, are not read.
 type socketFrame struct {
 	Type       string    `json:"type"`
 	EnvelopeID string    `json:"envelope_id"`
@@ -24,19 +46,38 @@ type socketFrame struct {
 	Payload    *callback `json:"payload"`
 }
 
-// decodeFrame decodes a Socket Mode message. A payload of another shape
-// than an Events API callback in a frame of another type (interactivity,
-// slash commands) is no error: nothing of it is read. On an error, what
-// could be read of the frame is returned with it (an events_api frame
-// whose payload does not decode still names its envelope).
+// rawFrame is a Socket Mode message whose payload is left undecoded.
+type rawFrame struct {
+	Type       string         `json:"type"`
+	EnvelopeID string         `json:"envelope_id"`
+	Reason     string         `json:"reason"`
+	Payload    jsontext.Value `json:"payload"`
+}
+
+// decodeFrame decodes a Socket Mode message in one pass. A frame whose
+// payload is no Events API callback is read again with its payload left
+// undecoded: a payload of another shape in a frame of another type is no
+// error. On an error, what could be read of the frame is returned with it
+// (an events_api frame whose payload does not decode still names its
+// envelope).
 func decodeFrame(data []byte) (socketFrame, error) {
 	var f socketFrame
-	err := json.Unmarshal(data, &f)
-	var ute *json.UnmarshalTypeError
-	if err != nil && errors.As(err, &ute) && f.Type != "events_api" && f.Type != "" {
-		err = nil
+	err := decodeJSON(data, &f)
+	if err == nil {
+		if f.Type != "events_api" {
+			f.Payload = nil
+		}
+		return f, nil
 	}
-	return f, err
+	var r rawFrame
+	if decodeJSON(data, &r) != nil {
+		return socketFrame{}, err // not a frame at all
+	}
+	f = socketFrame{Type: r.Type, EnvelopeID: r.EnvelopeID, Reason: r.Reason}
+	if r.Type != "events_api" {
+		return f, nil
+	}
+	return f, fmt.Errorf("slack: events_api payload: %w", err)
 }
 
 // callback is the Events API outer event of an events_api envelope.
@@ -110,38 +151,47 @@ type editedMark = struct {
 // else reads as "".
 type lenientID string
 
-// UnmarshalJSON implements json.Unmarshaler.
-func (l *lenientID) UnmarshalJSON(b []byte) error {
+// UnmarshalJSONFrom implements jsonv2.UnmarshalerFrom.
+func (l *lenientID) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	*l = ""
-	if len(b) == 0 {
-		return nil
-	}
-	switch b[0] {
+	switch dec.PeekKind() {
 	case '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		tok, err := dec.ReadToken()
+		if err != nil {
 			return err
 		}
-		*l = lenientID(s)
+		*l = lenientID(tok.String())
+		return nil
 	case '{':
+		v, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
 		var obj struct {
 			ID string `json:"id"`
 		}
-		if json.Unmarshal(b, &obj) == nil {
+		if decodeJSON(v, &obj) == nil {
 			*l = lenientID(obj.ID)
 		}
+		return nil
+	default:
+		return dec.SkipValue()
 	}
-	return nil
 }
 
-// UnmarshalJSON implements json.Unmarshaler: it keeps the event's bytes
-// (b is part of the frame read, which nothing else holds) and decodes it.
-// An event whose fields do not fit the union (a field of an unexpected
-// type) is read again for its head only, as before.
-func (e *eventBody) UnmarshalJSON(b []byte) error {
+// UnmarshalJSONFrom implements jsonv2.UnmarshalerFrom: it keeps a copy of
+// the event's bytes and decodes them. An event whose fields do not fit the
+// union (a field of an unexpected type) is read again for its head only,
+// as before.
+func (e *eventBody) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	v, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	b := []byte(slices.Clone(v)) // v is only valid until the decoder reads on
 	*e = eventBody{raw: b}
 	var f eventFields
-	if err := json.Unmarshal(b, &f); err != nil {
+	if err := decodeJSON(b, &f); err != nil {
 		return e.readHead(b)
 	}
 	e.head = innerHead{Type: f.Type, Subtype: f.Subtype, Channel: string(f.Channel)}
@@ -179,7 +229,7 @@ func (e *eventBody) readHead(b []byte) error {
 			Channel string `json:"channel"`
 		} `json:"item"`
 	}
-	if err := json.Unmarshal(b, &h); err != nil {
+	if err := decodeJSON(b, &h); err != nil {
 		return err
 	}
 	e.head = innerHead{Type: h.Type, Subtype: h.Subtype, Channel: string(h.Channel), Item: h.Item.Channel}
@@ -208,7 +258,7 @@ func parseEnvelope(payload []byte) (*inbound, error) {
 		return nil, fmt.Errorf("slack: envelope payload of %d bytes", len(payload))
 	}
 	var cb callback
-	if err := json.Unmarshal(payload, &cb); err != nil {
+	if err := decodeJSON(payload, &cb); err != nil {
 		return nil, fmt.Errorf("slack: envelope payload: %w", err)
 	}
 	return envelopeEvent(&cb)

@@ -316,6 +316,10 @@ func TestDecodeFrame(t *testing.T) {
 		{"event not an object", `{"type":"events_api","envelope_id":"E3","payload":{"type":"event_callback","team_id":"T1","event":3}}`, "events_api", "E3", true},
 		{"slash command", `{"type":"slash_commands","envelope_id":"E4","payload":{"command":"/x","team_id":"T1","authorizations":{"a":1}}}`, "slash_commands", "E4", false},
 		{"not JSON", `{"type":"events_api","envelope_id":"E5"`, "", "", true},
+		{"type after the payload", `{"envelope_id":"E6","payload":{"type":"event_callback","team_id":"T1","event":{"type":"message","channel":"D1"}},"type":"events_api"}`, "events_api", "E6", false},
+		{"wrong payload, type after it", `{"envelope_id":"E7","payload":{"type":"event_callback","team_id":[]},"type":"events_api"}`, "events_api", "E7", true},
+		{"null payload", `{"type":"events_api","envelope_id":"E8","payload":null}`, "events_api", "E8", false},
+		{"names in another case", `{"TYPE":"hello","Envelope_ID":"E9"}`, "hello", "E9", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -325,6 +329,41 @@ func TestDecodeFrame(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzDecodeFrame checks decodeFrame against encoding/json: a frame that
+// encoding/json reads has the same type, envelope and reason, and one it
+// cannot read is refused.
+func FuzzDecodeFrame(f *testing.F) {
+	f.Add([]byte(sampleFrame))
+	f.Add([]byte(`{"type":"hello","num_connections":1}`))
+	f.Add([]byte(`{"type":"slash_commands","envelope_id":"E4","payload":{"team_id":5}}`))
+	f.Add([]byte(`{"envelope_id":"E7","payload":{"type":"event_callback","team_id":[]},"type":"events_api"}`))
+	f.Add([]byte(`{"type":"events_api","envelope_id":"E1","payload":{"type":"event_callback","team_id":"T1","event":{"type":"message","channel":{"id":"D1"},"user":7}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want struct {
+			Type       string          `json:"type"`
+			EnvelopeID string          `json:"envelope_id"`
+			Reason     string          `json:"reason"`
+			Payload    json.RawMessage `json:"payload"`
+		}
+		stdErr := json.Unmarshal(data, &want)
+		got, err := decodeFrame(data)
+		if stdErr != nil {
+			if err == nil {
+				t.Fatalf("read %+v where encoding/json fails: %v", got, stdErr)
+			}
+			return
+		}
+		if got.Type != want.Type || got.EnvelopeID != want.EnvelopeID || got.Reason != want.Reason {
+			t.Fatalf("read %q %q %q, encoding/json %q %q %q", got.Type, got.EnvelopeID, got.Reason, want.Type, want.EnvelopeID, want.Reason)
+		}
+		if err == nil && got.Payload != nil {
+			if in, err := envelopeEvent(got.Payload); err == nil {
+				checkOnePass(t, in)
+			}
+		}
+	})
 }
 
 // checkOnePass checks that an event decoded with its frame reads as the

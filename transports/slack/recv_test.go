@@ -2,7 +2,6 @@ package slack
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -94,8 +93,8 @@ func TestAppUninstalledLogsOut(t *testing.T) {
 // Mode reader does: decoded with its frame.
 func onPayload(t *testing.T, ctx context.Context, tr *Transport, envelopeID, payload string) {
 	t.Helper()
-	var f socketFrame
-	if err := json.Unmarshal([]byte(`{"type":"events_api","envelope_id":"`+envelopeID+`","payload":`+payload+`}`), &f); err != nil {
+	f, err := decodeFrame([]byte(`{"type":"events_api","envelope_id":"` + envelopeID + `","payload":` + payload + `}`))
+	if err != nil {
 		t.Fatal(err)
 	}
 	tr.onEnvelope(ctx, f.EnvelopeID, f.Payload)
