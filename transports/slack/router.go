@@ -37,20 +37,16 @@ import (
 // conversation until its membership or the set of sessions of the
 // workspace changes.
 type router struct {
-	t   *Transport
-	ack func(ctx context.Context, envelopeID string) error
-
-	// acks waiting for the acker goroutine: a worker never blocks on the
-	// connection (which may be reconnecting) to acknowledge.
-	ackMu   sync.Mutex
-	ackQ    []string
-	ackWake chan struct{}
+	t *Transport
+	// ack hands envelopes to be acknowledged to the Socket Mode client
+	// (socketMode.acknowledge), which never blocks; nil when there is
+	// none (tests that hand envelopes over themselves).
+	ack func(envelopeIDs []string)
 
 	mu     sync.Mutex
 	routes map[string]route // by conversation ID
 	// bridged names the community session of each bridged channel.
 	bridged map[string]bridge.AccountID
-	wg      sync.WaitGroup
 }
 
 // route is a remembered answer of apps.event.authorizations.list.
@@ -60,12 +56,7 @@ type route struct {
 }
 
 func newRouter(t *Transport) *router {
-	return &router{t: t, routes: map[string]route{}, ackWake: make(chan struct{}, 1)}
-}
-
-// start runs the acker until ctx ends; wait waits for it.
-func (r *router) start(ctx context.Context) {
-	r.wg.Go(func() { r.runAcker(ctx) })
+	return &router{t: t, routes: map[string]route{}}
 }
 
 // dispatch starts handling an envelope. It blocks only when the events of
@@ -75,7 +66,7 @@ func (r *router) dispatch(ctx context.Context, envelopeID string, in *inbound) {
 	if ev.ID == "" {
 		ev.ID = "envelope:" + envelopeID
 	}
-	r.t.fanout.Dispatch(ctx, ev, func() { r.acknowledge(ctx, []string{envelopeID}) })
+	r.t.fanout.Dispatch(ctx, ev, func() { r.acknowledge(envelopeID) })
 }
 
 // inbound is the Fanout's view of an event.
@@ -118,46 +109,18 @@ func (r *router) restore(payload []byte) (bridge.Inbound, error) {
 	return r.inbound(in), nil
 }
 
-// wait waits for the acker and the Fanout's work, after the context given
-// to start and dispatch ended.
+// wait waits for the Fanout's work, after the context given to dispatch
+// ended.
 func (r *router) wait() {
-	r.wg.Wait()
 	r.t.fanout.Wait()
 }
 
-// acknowledge queues envelopes to be acknowledged on the Socket Mode
-// connection, in order.
-func (r *router) acknowledge(_ context.Context, envs []string) {
-	r.ackMu.Lock()
-	r.ackQ = append(r.ackQ, envs...)
-	r.ackMu.Unlock()
-	select {
-	case r.ackWake <- struct{}{}:
-	default:
-	}
-}
-
-// runAcker sends the queued acknowledgements. Those left when ctx ends are
-// not sent: Slack sends their envelopes again, and they are recognized.
-func (r *router) runAcker(ctx context.Context) {
-	for {
-		r.ackMu.Lock()
-		q := r.ackQ
-		r.ackQ = nil
-		r.ackMu.Unlock()
-		for _, id := range q {
-			if err := r.ack(ctx, id); err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				r.t.log.Warn("acknowledging envelope", "envelope", id, "err", err)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.ackWake:
-		}
+// acknowledge has envelopes acknowledged on the Socket Mode connection,
+// in order, without waiting. Those not sent when the transport stops are
+// sent again by Slack, and recognized.
+func (r *router) acknowledge(envelopeIDs ...string) {
+	if r.ack != nil {
+		r.ack(envelopeIDs)
 	}
 }
 

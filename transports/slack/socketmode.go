@@ -30,10 +30,9 @@ func (t *Transport) Run(ctx context.Context) error {
 		t.identifyBot(ctx)
 	}
 	sm := &socketMode{t: t}
-	t.router.ack = sm.ack
+	t.router.ack = sm.acknowledge
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	t.router.start(runCtx)
 	if err := t.fanout.Resume(runCtx); err != nil && runCtx.Err() == nil {
 		t.log.Error("reading the events parked by the last run", "err", err)
 	}
@@ -63,19 +62,25 @@ func (t *Transport) identifyBot(ctx context.Context) {
 
 // socketMode is the Socket Mode client: one connection at a time, read by
 // run, written by the connection's writer goroutine only.
+//
+// Acknowledgements are queued here, by whoever settles an envelope, and
+// written by the current connection's writer, woken once for all that
+// wait: no goroutine in between. Those queued between connections wait
+// for the next one.
 type socketMode struct {
 	t *Transport
 
-	mu  sync.Mutex
-	cur *socketConn // the connection acknowledgements go to; nil between connections
+	mu   sync.Mutex
+	cur  *socketConn // the connection acknowledgements go to; nil between connections
+	acks []string    // envelope IDs waiting for the writer
 }
 
 // socketConn is one Socket Mode WebSocket and its writer.
 type socketConn struct {
-	ws   *websocket.Conn
-	out  chan []byte   // frames for the writer
-	gone chan struct{} // closed when the connection is finished
-	once sync.Once
+	ws      *websocket.Conn
+	ackWake chan struct{} // acknowledgements wait (capacity 1)
+	gone    chan struct{} // closed when the connection is finished
+	once    sync.Once
 }
 
 func (c *socketConn) close() {
@@ -84,10 +89,6 @@ func (c *socketConn) close() {
 		_ = c.ws.Close()
 	})
 }
-
-// errNotConnected: an acknowledgement found no connection; the envelope
-// comes again and is recognized.
-var errNotConnected = errors.New("slack: Socket Mode not connected")
 
 // Backoff between failed connection attempts.
 const (
@@ -155,7 +156,7 @@ func (sm *socketMode) run(ctx context.Context) error {
 // ctx ends. It reports whether it ended because Slack asked.
 func (sm *socketMode) serve(ctx context.Context, ws *websocket.Conn) (asked bool) {
 	t := sm.t
-	c := &socketConn{ws: ws, out: make(chan []byte, 256), gone: make(chan struct{})}
+	c := &socketConn{ws: ws, ackWake: make(chan struct{}, 1), gone: make(chan struct{})}
 	ws.SetReadLimit(maxPayload + 64<<10)
 	ws.SetPingHandler(func(data string) error {
 		_ = ws.SetReadDeadline(time.Now().Add(socketReadTimeout))
@@ -180,6 +181,9 @@ func (sm *socketMode) serve(ctx context.Context, ws *websocket.Conn) (asked bool
 	}()
 	sm.mu.Lock()
 	sm.cur = c
+	if len(sm.acks) > 0 {
+		c.ackWake <- struct{}{} // queued while there was no connection
+	}
 	sm.mu.Unlock()
 	for {
 		_ = ws.SetReadDeadline(time.Now().Add(socketReadTimeout))
@@ -196,7 +200,7 @@ func (sm *socketMode) serve(ctx context.Context, ws *websocket.Conn) (asked bool
 			if f.Type == "events_api" && f.EnvelopeID != "" {
 				// It will never read better: acknowledge it so that it
 				// does not come back.
-				t.router.acknowledge(ctx, []string{f.EnvelopeID})
+				t.router.acknowledge(f.EnvelopeID)
 			}
 			continue
 		}
@@ -216,7 +220,7 @@ func (sm *socketMode) serve(ctx context.Context, ws *websocket.Conn) (asked bool
 			// Interactivity and slash commands: the app does not offer any.
 			if f.EnvelopeID != "" {
 				t.log.Warn("unsupported Socket Mode envelope", "type", f.Type)
-				t.router.acknowledge(ctx, []string{f.EnvelopeID})
+				t.router.acknowledge(f.EnvelopeID)
 			} else {
 				t.log.Debug("Socket Mode message ignored", "type", f.Type)
 			}
@@ -224,17 +228,27 @@ func (sm *socketMode) serve(ctx context.Context, ws *websocket.Conn) (asked bool
 	}
 }
 
-// write is the connection's one writer: it sends queued frames until the
-// connection is finished.
+// write is the connection's one writer: it sends the queued
+// acknowledgements until the connection is finished. Those it could not
+// send wait for the next connection.
 func (sm *socketMode) write(c *socketConn) {
 	for {
 		select {
 		case <-c.gone:
 			return
-		case f := <-c.out:
+		case <-c.ackWake:
+		}
+		sm.mu.Lock()
+		ids := sm.acks
+		sm.acks = nil
+		sm.mu.Unlock()
+		for i, id := range ids {
 			_ = c.ws.SetWriteDeadline(time.Now().Add(socketWriteTimeout))
-			if err := c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
+			if err := c.ws.WriteMessage(websocket.TextMessage, ackFrame(id)); err != nil {
 				sm.t.log.Debug("Socket Mode write failed", "err", err)
+				sm.mu.Lock()
+				sm.acks = append(ids[i:], sm.acks...)
+				sm.mu.Unlock()
 				c.close()
 				return
 			}
@@ -242,29 +256,25 @@ func (sm *socketMode) write(c *socketConn) {
 	}
 }
 
-// ack acknowledges an envelope on the current connection. It fails when
-// there is none: Slack then sends the envelope again.
-func (sm *socketMode) ack(ctx context.Context, envelopeID string) error {
+// acknowledge queues envelopes to be acknowledged, in order, and wakes the
+// connection's writer if there is one. It never blocks.
+func (sm *socketMode) acknowledge(envelopeIDs []string) {
 	sm.mu.Lock()
+	sm.acks = append(sm.acks, envelopeIDs...)
 	c := sm.cur
 	sm.mu.Unlock()
-	if c == nil {
-		return errNotConnected
+	if c != nil {
+		select {
+		case c.ackWake <- struct{}{}:
+		default:
+		}
 	}
-	frame, err := json.Marshal(struct {
-		EnvelopeID string `json:"envelope_id"`
-	}{envelopeID})
-	if err != nil {
-		return err
-	}
-	select {
-	case c.out <- frame:
-		return nil
-	case <-c.gone:
-		return errNotConnected
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+}
+
+// ackFrame is the acknowledgement of an envelope.
+func ackFrame(envelopeID string) []byte {
+	id, _ := json.Marshal(envelopeID) // a string always encodes
+	return append(append([]byte(`{"envelope_id":`), id...), '}')
 }
 
 // onEnvelope routes one events_api envelope.
@@ -277,7 +287,7 @@ func (t *Transport) onEnvelope(ctx context.Context, envelopeID string, payload *
 		// It will never read better: acknowledge it so that it does not
 		// come back, and say so.
 		t.log.Warn("unreadable Events API envelope", "envelope", envelopeID, "err", err)
-		t.router.acknowledge(ctx, []string{envelopeID})
+		t.router.acknowledge(envelopeID)
 		return
 	}
 	t.router.dispatch(ctx, envelopeID, in)

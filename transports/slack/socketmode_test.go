@@ -1,10 +1,16 @@
 package slack
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/xgate-im/xgate/bridge"
 	"github.com/xgate-im/xgate/transports/slack/slackfake"
@@ -231,4 +237,56 @@ func TestTwoWorkspaces(t *testing.T) {
 	if _, err := danSess.Send(bounded(t, 5*time.Second), bridge.ChatRef{Kind: bridge.Direct, Peer: MakeUserID(globex.ID, erin.ID)}, bridge.OutgoingMessage{Text: "hi erin"}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestAcksWaitForTheNextConnection checks that acknowledgements queued
+// while there is no connection are written, in order, on the next one, by
+// its writer, and that later ones follow on the same connection.
+func TestAcksWaitForTheNextConnection(t *testing.T) {
+	ctx := bounded(t, 10*time.Second)
+	got := make(chan string, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		ws, err := (&websocket.Upgrader{}).Upgrade(rw, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		for {
+			_, data, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			got <- string(data)
+		}
+	}))
+	defer srv.Close()
+	tr, err := New(newWorld(t).config(), testLog(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm := &socketMode{t: tr}
+	sm.acknowledge([]string{"E1", `E"2`}) // no connection yet
+	ws, _, err := websocket.DefaultDialer.DialContext(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan bool)
+	go func() { served <- sm.serve(sctx, ws) }()
+	want := []string{`{"envelope_id":"E1"}`, `{"envelope_id":"E\"2"}`, `{"envelope_id":"E3"}`}
+	for i, w := range want {
+		if i == 2 {
+			sm.acknowledge([]string{"E3"})
+		}
+		select {
+		case g := <-got:
+			if g != w {
+				t.Fatalf("frame %d is %s, want %s", i, g, w)
+			}
+		case <-ctx.Done():
+			t.Fatalf("frame %d never written", i)
+		}
+	}
+	stop()
+	<-served
 }
