@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -453,7 +454,12 @@ func (c *Component) Unsent() [][]byte {
 
 // NewID returns a unique stanza id.
 func (c *Component) NewID() string {
-	return fmt.Sprintf("xg%x-%d", time.Now().UnixNano()&0xffffff, c.idSeq.Add(1))
+	b := make([]byte, 0, 24)
+	b = append(b, "xg"...)
+	b = strconv.AppendUint(b, uint64(time.Now().UnixNano()&0xffffff), 16)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, c.idSeq.Add(1), 10)
+	return string(b)
 }
 
 // Request sends an iq get or set and waits for its response. The response

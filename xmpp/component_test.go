@@ -545,3 +545,18 @@ func TestComponentStopKeepsConfirmedOutOfUnsent(t *testing.T) {
 		t.Fatalf("unsent after a stop: %v, want [unconfirmed]", ids)
 	}
 }
+
+func TestNewIDsAreDistinct(t *testing.T) {
+	comp, err := xmpp.NewComponent(xmpp.ComponentConfig{Addr: "127.0.0.1:1", Domain: "gw.example", Secret: "s"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for range 1000 {
+		id := comp.NewID()
+		if !strings.HasPrefix(id, "xg") || !strings.Contains(id, "-") || seen[id] {
+			t.Fatalf("id %q (seen before: %v)", id, seen[id])
+		}
+		seen[id] = true
+	}
+}

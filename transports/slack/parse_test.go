@@ -404,3 +404,24 @@ func FuzzParseEnvelope(f *testing.F) {
 		checkOnePass(t, in)
 	})
 }
+
+// TestDecodedFrameOwnsItsBytes checks that nothing decoded from a frame
+// refers to the frame's bytes, which the reader reuses for the next one.
+func TestDecodedFrameOwnsItsBytes(t *testing.T) {
+	data := []byte(string(sampleFrame))
+	f, err := decodeFrame(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := envelopeEvent(f.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fmt.Sprintf("%q %+v %+v %q", f.EnvelopeID, *in, *in.msg, in.raw)
+	for i := range data {
+		data[i] = 'x'
+	}
+	if after := fmt.Sprintf("%q %+v %+v %q", f.EnvelopeID, *in, *in.msg, in.raw); after != before {
+		t.Fatalf("the frame's bytes changed what was decoded:\n%s\n%s", before, after)
+	}
+}

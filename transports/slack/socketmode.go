@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -185,9 +186,12 @@ func (sm *socketMode) serve(ctx context.Context, ws *websocket.Conn) (asked bool
 		c.ackWake <- struct{}{} // queued while there was no connection
 	}
 	sm.mu.Unlock()
+	// One buffer for every frame read: nothing keeps a frame's bytes once
+	// it is decoded (decodeFrame copies what it keeps).
+	var buf bytes.Buffer
 	for {
 		_ = ws.SetReadDeadline(time.Now().Add(socketReadTimeout))
-		_, data, err := ws.ReadMessage()
+		data, err := readFrame(ws, &buf)
 		if err != nil {
 			if ctx.Err() == nil {
 				t.log.Debug("Socket Mode connection ended", "err", err)
@@ -226,6 +230,27 @@ func (sm *socketMode) serve(ctx context.Context, ws *websocket.Conn) (asked bool
 			}
 		}
 	}
+}
+
+// keptFrameBuffer is the largest read buffer kept from one frame to the
+// next; a larger frame's is let go.
+const keptFrameBuffer = 64 << 10
+
+// readFrame reads the next message of ws into buf, which it reuses, and
+// returns its bytes, valid until the next call.
+func readFrame(ws *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
+	if buf.Cap() > keptFrameBuffer {
+		*buf = bytes.Buffer{}
+	}
+	buf.Reset()
+	_, r, err := ws.NextReader()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // write is the connection's one writer: it sends the queued
