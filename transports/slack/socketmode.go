@@ -1,11 +1,13 @@
 package slack
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -79,6 +81,7 @@ type socketMode struct {
 // socketConn is one Socket Mode WebSocket and its writer.
 type socketConn struct {
 	ws      *websocket.Conn
+	bc      *batchConn
 	ackWake chan struct{} // acknowledgements wait (capacity 1)
 	gone    chan struct{} // closed when the connection is finished
 	once    sync.Once
@@ -128,7 +131,7 @@ func (sm *socketMode) run(ctx context.Context) error {
 			delay = min(max(2*delay, socketRetryMin), socketRetryMax)
 			continue
 		}
-		ws, _, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
+		ws, bc, err := dialSocket(ctx, url)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -144,7 +147,7 @@ func (sm *socketMode) run(ctx context.Context) error {
 		}
 		t.mu.Unlock()
 		t.log.Info("Socket Mode connected")
-		if !sm.serve(ctx, ws) && ctx.Err() == nil {
+		if !sm.serve(ctx, ws, bc) && ctx.Err() == nil {
 			delay = socketRetryMin // broke: do not hammer Slack
 		}
 		if ctx.Err() != nil {
@@ -154,14 +157,18 @@ func (sm *socketMode) run(ctx context.Context) error {
 }
 
 // serve reads one connection until it breaks, Slack asks to disconnect or
-// ctx ends. It reports whether it ended because Slack asked.
-func (sm *socketMode) serve(ctx context.Context, ws *websocket.Conn) (asked bool) {
+// ctx ends. It reports whether it ended because Slack asked. bc is the
+// connection's batchConn (see dialSocket).
+func (sm *socketMode) serve(ctx context.Context, ws *websocket.Conn, bc *batchConn) (asked bool) {
 	t := sm.t
-	c := &socketConn{ws: ws, ackWake: make(chan struct{}, 1), gone: make(chan struct{})}
+	c := &socketConn{ws: ws, bc: bc, ackWake: make(chan struct{}, 1), gone: make(chan struct{})}
 	ws.SetReadLimit(maxPayload + 64<<10)
 	ws.SetPingHandler(func(data string) error {
 		_ = ws.SetReadDeadline(time.Now().Add(socketReadTimeout))
 		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(socketWriteTimeout))
+		if err == nil {
+			err = bc.flush()
+		}
 		if errors.Is(err, websocket.ErrCloseSent) {
 			return nil
 		}
@@ -232,6 +239,67 @@ func (sm *socketMode) serve(ctx context.Context, ws *websocket.Conn) (asked bool
 	}
 }
 
+// dialSocket opens a Socket Mode WebSocket whose writes, once it is open,
+// are batched: the frames written go out together when the returned
+// batchConn is flushed, in one write to the socket (and one TLS record)
+// rather than one each.
+func dialSocket(ctx context.Context, url string) (*websocket.Conn, *batchConn, error) {
+	var bc *batchConn
+	d := *websocket.DefaultDialer
+	d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		bc = &batchConn{Conn: c}
+		return bc, nil
+	}
+	ws, _, err := d.DialContext(ctx, url, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	bc.batch() // the TLS and HTTP handshakes went straight through
+	return ws, bc, nil
+}
+
+// batchConn is a connection whose writes are buffered, once batch was
+// called, until flush: the WebSocket writes its frames one write each.
+type batchConn struct {
+	net.Conn
+	mu sync.Mutex
+	w  *bufio.Writer // nil: writes go straight through
+}
+
+// Write implements net.Conn.
+func (c *batchConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.w == nil {
+		return c.Conn.Write(b)
+	}
+	return c.w.Write(b)
+}
+
+// batch has writes buffered from now on.
+func (c *batchConn) batch() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.w = bufio.NewWriterSize(c.Conn, 16<<10)
+}
+
+// flush writes what is buffered. A nil batchConn has nothing buffered.
+func (c *batchConn) flush() error {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.w == nil {
+		return nil
+	}
+	return c.w.Flush()
+}
+
 // keptFrameBuffer is the largest read buffer kept from one frame to the
 // next; a larger frame's is let go.
 const keptFrameBuffer = 64 << 10
@@ -267,16 +335,24 @@ func (sm *socketMode) write(c *socketConn) {
 		ids := sm.acks
 		sm.acks = nil
 		sm.mu.Unlock()
-		for i, id := range ids {
-			_ = c.ws.SetWriteDeadline(time.Now().Add(socketWriteTimeout))
-			if err := c.ws.WriteMessage(websocket.TextMessage, ackFrame(id)); err != nil {
-				sm.t.log.Debug("Socket Mode write failed", "err", err)
-				sm.mu.Lock()
-				sm.acks = append(ids[i:], sm.acks...)
-				sm.mu.Unlock()
-				c.close()
-				return
+		// The frames of all the acknowledgements go out in one write.
+		_ = c.ws.SetWriteDeadline(time.Now().Add(socketWriteTimeout))
+		var err error
+		for _, id := range ids {
+			if err = c.ws.WriteMessage(websocket.TextMessage, ackFrame(id)); err != nil {
+				break
 			}
+		}
+		if err == nil {
+			err = c.bc.flush()
+		}
+		if err != nil {
+			sm.t.log.Debug("Socket Mode write failed", "err", err)
+			sm.mu.Lock()
+			sm.acks = append(ids, sm.acks...) // sent again on the next connection: harmless
+			sm.mu.Unlock()
+			c.close()
+			return
 		}
 	}
 }

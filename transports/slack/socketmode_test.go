@@ -241,7 +241,8 @@ func TestTwoWorkspaces(t *testing.T) {
 
 // TestAcksWaitForTheNextConnection checks that acknowledgements queued
 // while there is no connection are written, in order, on the next one, by
-// its writer, and that later ones follow on the same connection.
+// its writer, and that later ones follow on the same connection (each
+// batch of frames flushed).
 func TestAcksWaitForTheNextConnection(t *testing.T) {
 	ctx := bounded(t, 10*time.Second)
 	got := make(chan string, 8)
@@ -266,13 +267,13 @@ func TestAcksWaitForTheNextConnection(t *testing.T) {
 	}
 	sm := &socketMode{t: tr}
 	sm.acknowledge([]string{"E1", `E"2`}) // no connection yet
-	ws, _, err := websocket.DefaultDialer.DialContext(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	ws, bc, err := dialSocket(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sctx, stop := context.WithCancel(ctx)
 	served := make(chan bool)
-	go func() { served <- sm.serve(sctx, ws) }()
+	go func() { served <- sm.serve(sctx, ws, bc) }()
 	want := []string{`{"envelope_id":"E1"}`, `{"envelope_id":"E\"2"}`, `{"envelope_id":"E3"}`}
 	for i, w := range want {
 		if i == 2 {
@@ -286,6 +287,52 @@ func TestAcksWaitForTheNextConnection(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatalf("frame %d never written", i)
 		}
+	}
+	stop()
+	<-served
+}
+
+// TestPingsAreAnsweredAtOnce checks that the pong to Slack's ping is not
+// left in the batched writes.
+func TestPingsAreAnsweredAtOnce(t *testing.T) {
+	ctx := bounded(t, 10*time.Second)
+	pong := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		ws, err := (&websocket.Upgrader{}).Upgrade(rw, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		ws.SetPongHandler(func(data string) error { pong <- data; return nil })
+		if err := ws.WriteControl(websocket.PingMessage, []byte("p1"), time.Now().Add(time.Second)); err != nil {
+			return
+		}
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	tr, err := New(newWorld(t).config(), testLog(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm := &socketMode{t: tr}
+	ws, bc, err := dialSocket(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan bool)
+	go func() { served <- sm.serve(sctx, ws, bc) }()
+	select {
+	case p := <-pong:
+		if p != "p1" {
+			t.Errorf("pong %q", p)
+		}
+	case <-ctx.Done():
+		t.Error("no pong")
 	}
 	stop()
 	<-served
