@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -212,6 +213,7 @@ func (a *admin) metrics(w http.ResponseWriter, _ *http.Request) {
 		a.log.Error("reading store statistics", "err", err)
 	}
 	d.goroutines, d.heapBytes = processMetrics()
+	d.procs = runtime.GOMAXPROCS(0)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	_, _ = w.Write(writeMetrics(d))
 }

@@ -10,9 +10,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/xgate-im/xgate/internal/procs"
 	"github.com/xgate-im/xgate/store"
 )
 
@@ -94,6 +96,12 @@ func (c *cli) runCommand(fs *flagSet) func([]string) int {
 		// After the first signal, a second one kills the process at once.
 		context.AfterFunc(ctx, stop)
 		log.Info("xgate starting", "version", versionString(), "config", cfg.file)
+		if cfg.adaptiveProcs {
+			pctx, stopProcs := context.WithCancel(ctx)
+			var procsDone sync.WaitGroup
+			procsDone.Go(func() { procs.Run(pctx, procs.Config{}, log.With("component", "procs")) })
+			defer func() { stopProcs(); procsDone.Wait() }()
+		}
 		if err := serve(ctx, cfg, log, versionString(), c.ready); err != nil {
 			return c.fail(err)
 		}

@@ -24,6 +24,7 @@ type document struct {
 	XMPP   xmppSection   `toml:"xmpp"`
 
 	Webhooks webhooksSection `toml:"webhooks"`
+	Runtime  runtimeSection  `toml:"runtime"`
 
 	BridgeGroups []bridgeGroupSection `toml:"bridge_group"`
 }
@@ -60,6 +61,12 @@ type adminSection struct {
 // their network's events over HTTP.
 type webhooksSection struct {
 	Listen string `toml:"listen"`
+}
+
+// runtimeSection is [runtime]: how the process runs.
+type runtimeSection struct {
+	// AdaptiveProcs: nil means the default, true.
+	AdaptiveProcs *bool `toml:"adaptive_procs"`
 }
 
 // accessSection is [access].

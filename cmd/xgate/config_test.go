@@ -39,6 +39,9 @@ admins = ["Admin@Example.org"]
 [access]
 allow = ["example.org", "*", "bob@example.net"]
 
+[runtime]
+adaptive_procs = false
+
 [xmpp]
 server = "10.0.0.2:5347"
 max_stanza_bytes = 100000
@@ -85,6 +88,9 @@ per_second = 7
 			if c.adminListen != "" || c.backupDir != "/var/lib/xgate/backups" {
 				t.Errorf("admin: %q %q", c.adminListen, c.backupDir)
 			}
+			if !c.adaptiveProcs {
+				t.Error("runtime.adaptive_procs is off by default")
+			}
 			if len(c.instances) != 0 || !slices.ContainsFunc(c.warnings, func(w string) bool { return strings.Contains(w, "no transports") }) {
 				t.Errorf("instances %d, warnings %q", len(c.instances), c.warnings)
 			}
@@ -92,6 +98,9 @@ per_second = 7
 		{"full", full, func(t *testing.T, c *config) {
 			if c.logLevel != slog.LevelDebug || !c.logJSON {
 				t.Errorf("log: %v json=%v", c.logLevel, c.logJSON)
+			}
+			if c.adaptiveProcs {
+				t.Error("runtime.adaptive_procs = false ignored")
 			}
 			if c.storePath != "/etc/xgate/data/xgate.db" || c.keyFile != "/etc/xgate/store.key" || c.retention != 48*time.Hour {
 				t.Errorf("store: %q %q %v", c.storePath, c.keyFile, c.retention)

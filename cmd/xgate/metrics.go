@@ -37,6 +37,7 @@ type metricsData struct {
 	store      *store.Stats // nil when the store could not be read
 	goroutines int
 	heapBytes  uint64
+	procs      int // GOMAXPROCS (see [runtime] adaptive_procs)
 	version    string
 	start      time.Time
 }
@@ -249,6 +250,8 @@ func writeMetrics(d metricsData) []byte {
 
 	p.family("go_goroutines", "gauge", "Number of goroutines that currently exist.")
 	p.sample("go_goroutines", itoa(d.goroutines))
+	p.family("go_sched_gomaxprocs_threads", "gauge", "The processors Go schedules goroutines on (GOMAXPROCS): 1 while [runtime] adaptive_procs finds the load light.")
+	p.sample("go_sched_gomaxprocs_threads", itoa(d.procs))
 	p.family("go_memstats_heap_alloc_bytes", "gauge", "Bytes of allocated heap objects.")
 	p.sample("go_memstats_heap_alloc_bytes", u64(d.heapBytes))
 	return p.b.Bytes()

@@ -254,6 +254,7 @@ func TestWriteMetrics(t *testing.T) {
 		store:      &store.Stats{Accounts: 2, Contacts: 30, MessageRefs: 400, OutboxItems: 5, FileBytes: 65536, Commits: 77},
 		goroutines: 12,
 		heapBytes:  1 << 20,
+		procs:      1,
 		version:    "v1.2.3",
 		start:      time.Unix(1700000000, 500_000_000),
 	}
@@ -309,6 +310,7 @@ func TestWriteMetrics(t *testing.T) {
 		{"xgate_store_file_bytes", nil, 65536},
 		{"xgate_store_commits_total", nil, 77},
 		{"go_goroutines", nil, 12},
+		{"go_sched_gomaxprocs_threads", nil, 1},
 		{"go_memstats_heap_alloc_bytes", nil, 1 << 20},
 	}
 	for _, c := range checks {

@@ -53,6 +53,10 @@ type config struct {
 	// that receive webhooks; "" when none is configured.
 	webhooksListen string
 
+	// adaptiveProcs is [runtime] adaptive_procs: xgate run narrows Go's
+	// scheduler to one processor under a light load (internal/procs).
+	adaptiveProcs bool
+
 	instances []*instance
 	// groups are the [[bridge_group]] tables.
 	groups []*bridgeGroup
@@ -235,6 +239,7 @@ func check(file string, pos positions, doc document, insts []decodedInstance, un
 			cfg.webhooksListen = l
 		}
 	}
+	cfg.adaptiveProcs = doc.Runtime.AdaptiveProcs == nil || *doc.Runtime.AdaptiveProcs
 	allow := validateAllow(c, "access.allow", doc.Access.Allow)
 	switch r := doc.Access.UserRate; {
 	case r < 0:
