@@ -161,7 +161,7 @@ func (b *bench) run(ctx context.Context, sc scenario, run int, sdir, seed string
 	if err != nil {
 		return r, err
 	}
-	x, err := startXgate(b.xgate, cfg, rdir)
+	x, err := startXgate(b.xgate, cfg, rdir, withProcs(b.o.xgateProcs))
 	if err != nil {
 		return r, err
 	}
@@ -230,16 +230,29 @@ func (b *bench) run(ctx context.Context, sc scenario, run int, sdir, seed string
 	return r, nil
 }
 
+// withProcs returns the environment of a child run with GOMAXPROCS=n, or
+// nil (the bench's own environment) when n is 0.
+func withProcs(n int) []string {
+	if n <= 0 {
+		return nil
+	}
+	return append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", n))
+}
+
 // traffic runs every direction and rate against xgate and the floor.
 func (b *bench) traffic(ctx context.Context, sc scenario, run int, rdir string, pr *prosody, fake *fakeClient, world *fakeWorld, x *xgateProc) ([]windowResult, error) {
 	chats := loadChats(b.o.net, sc, world)
-	echo, err := startChild("echo", exec.Command(b.self, "echo", "-server", pr.componentAddr(), "-domain", echoDomain, "-secret", echoSecret), filepath.Join(rdir, "echo.log"))
+	echoCmd := exec.Command(b.self, "echo", "-server", pr.componentAddr(), "-domain", echoDomain, "-secret", echoSecret)
+	echoCmd.Env = withProcs(b.o.floorProcs)
+	echo, err := startChild("echo", echoCmd, filepath.Join(rdir, "echo.log"))
 	if err != nil {
 		return nil, err
 	}
 	defer echo.stop(5 * time.Second)
-	echoPost, err := startChild("echo-post", exec.Command(b.self, append([]string{"echo", "-server", pr.componentAddr(), "-domain", "echopost.localhost", "-secret", echoSecret},
-		echoPostArgs(b.o.net, world, chats[0])...)...), filepath.Join(rdir, "echo-post.log"))
+	echoPostCmd := exec.Command(b.self, append([]string{"echo", "-server", pr.componentAddr(), "-domain", "echopost.localhost", "-secret", echoSecret},
+		echoPostArgs(b.o.net, world, chats[0])...)...)
+	echoPostCmd.Env = withProcs(b.o.floorProcs)
+	echoPost, err := startChild("echo-post", echoPostCmd, filepath.Join(rdir, "echo-post.log"))
 	if err != nil {
 		return nil, err
 	}

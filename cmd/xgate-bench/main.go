@@ -50,6 +50,10 @@ type options struct {
 	// nagleOff turns Nagle's algorithm off in Prosody, which has it on by
 	// default (to show what it costs the latency of receive-only clients).
 	nagleOff bool
+	// xgateProcs and floorProcs, when above 0, are the GOMAXPROCS of xgate
+	// (which then does not adapt its processors to the load) and of the
+	// floor's echo components.
+	xgateProcs, floorProcs int
 }
 
 // Directions, by network (see networks).
@@ -83,6 +87,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.profileS, "profile-seconds", 0, "with -cpuprofile, the profile's length (default: the window's expected duration)")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "give up after this long")
 	fs.BoolVar(&o.nagleOff, "prosody-nagle-off", false, "turn Nagle's algorithm off in Prosody (network_settings = { nagle = false }); default: Prosody's stock setting, on")
+	fs.IntVar(&o.xgateProcs, "xgate-gomaxprocs", 0, "run xgate with GOMAXPROCS=`N`, which turns off its [runtime] adaptive_procs (default: not set)")
+	fs.IntVar(&o.floorProcs, "floor-gomaxprocs", 0, "run the floor's echo components with GOMAXPROCS=`N` (default: not set, the runtime's default)")
 	fs.Float64Var(&o.postRate, "post-rate", 1_000_000, "xgate's post_rate and post_burst per Slack conversation: lifted by default, as the goals of #8 measure xgate with the network's limits lifted (above 1000 only for an xgate that accepts it)")
 	if err := fs.Parse(args); err != nil {
 		return 2

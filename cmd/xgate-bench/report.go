@@ -24,10 +24,24 @@ type settings struct {
 	N          int       `json:"messages_per_window"`
 	Rates      []float64 `json:"rates"` // 0: maximum
 	Directions []string  `json:"directions"`
+	NagleOff   bool      `json:"prosody_nagle_off,omitempty"`
+	// XgateProcs and FloorProcs are the GOMAXPROCS set for xgate and for
+	// the floor's echoes (0: not set).
+	XgateProcs int `json:"xgate_gomaxprocs,omitempty"`
+	FloorProcs int `json:"floor_gomaxprocs,omitempty"`
 }
 
 func settingsOf(o options) settings {
-	return settings{Network: o.net.Name, Runs: o.runs, N: o.n, Rates: o.rates, Directions: o.dirs}
+	return settings{Network: o.net.Name, Runs: o.runs, N: o.n, Rates: o.rates, Directions: o.dirs,
+		NagleOff: o.nagleOff, XgateProcs: o.xgateProcs, FloorProcs: o.floorProcs}
+}
+
+// procsName describes a GOMAXPROCS setting.
+func procsName(n int) string {
+	if n <= 0 {
+		return "not set"
+	}
+	return fmt.Sprint(n)
 }
 
 // stat is a figure over the runs.
@@ -121,7 +135,13 @@ func (r *report) markdown() string {
 	for i, v := range r.Settings.Rates {
 		rates[i] = rateName(v)
 	}
-	fmt.Fprintf(&b, "Settings: %s, %d runs, %d messages per window, rates %s. Figures are min/median over the runs.\n\n", cmp.Or(r.Settings.Network, "slack"), r.Settings.Runs, r.Settings.N, strings.Join(rates, ", "))
+	fmt.Fprintf(&b, "Settings: %s, %d runs, %d messages per window, rates %s. Figures are min/median over the runs.\n", cmp.Or(r.Settings.Network, "slack"), r.Settings.Runs, r.Settings.N, strings.Join(rates, ", "))
+	nagle := "on (stock)"
+	if r.Settings.NagleOff {
+		nagle = "off"
+	}
+	fmt.Fprintf(&b, "GOMAXPROCS of xgate: %s (not set: xgate adapts it, see [runtime] adaptive_procs); of the floor: %s. Prosody's Nagle: %s.\n\n",
+		procsName(r.Settings.XgateProcs), procsName(r.Settings.FloorProcs), nagle)
 	b.WriteString("| scenario | users | start→handshake ms | logged in | all logged in ms | idle RSS MB | peak RSS MB | idle CPU % |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|\n")
 	for _, s := range r.Scenarios {

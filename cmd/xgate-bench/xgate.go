@@ -102,12 +102,16 @@ type xgateProc struct {
 	changed  chan struct{}
 }
 
-// startXgate runs `xgate run -c cfg` and follows its log.
-func startXgate(bin, cfg, dir string) (*xgateProc, error) {
+// startXgate runs `xgate run -c cfg` and follows its log. env, when not
+// nil, is its environment (without the bench's hook, added here).
+func startXgate(bin, cfg, dir string, env []string) (*xgateProc, error) {
 	hookFile := filepath.Join(dir, "hook.addr")
 	os.Remove(hookFile)
 	cmd := exec.Command(bin, "run", "-c", cfg)
-	cmd.Env = append(os.Environ(), "XGATE_BENCH_HOOK="+hookFile)
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd.Env = append(env, "XGATE_BENCH_HOOK="+hookFile)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
