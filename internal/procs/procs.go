@@ -29,13 +29,15 @@ import (
 
 // Config tunes Run. Zero fields take the defaults.
 type Config struct {
-	// Period is how often the process's CPU time is read (default 100 ms).
+	// Period is how often the process's CPU time is read (default 250 ms).
 	Period time.Duration
 	// Widen is the load, in cores, above which a narrowed process gets the
-	// runtime's default back after one period (default 0.7).
+	// runtime's default back after one period (default 0.75).
 	Widen float64
 	// Narrow is the load, in cores, below which the process must stay for
-	// NarrowAfter before it is narrowed (defaults 0.35 and 2 s).
+	// NarrowAfter before it is narrowed (defaults 0.5 and 2 s). The same
+	// work costs less CPU once narrowed, so a load just below Narrow is
+	// well below Widen afterwards: the two do not alternate.
 	Narrow      float64
 	NarrowAfter time.Duration
 
@@ -45,13 +47,13 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.Period <= 0 {
-		c.Period = 100 * time.Millisecond
+		c.Period = 250 * time.Millisecond
 	}
 	if c.Widen <= 0 {
-		c.Widen = 0.7
+		c.Widen = 0.75
 	}
 	if c.Narrow <= 0 {
-		c.Narrow = 0.35
+		c.Narrow = 0.5
 	}
 	if c.NarrowAfter <= 0 {
 		c.NarrowAfter = 2 * time.Second
