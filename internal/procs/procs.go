@@ -35,7 +35,7 @@ type Config struct {
 	// runtime's default back after one period (default 0.75).
 	Widen float64
 	// Narrow is the load, in cores, below which the process must stay for
-	// NarrowAfter before it is narrowed (defaults 0.5 and 2 s). The same
+	// NarrowAfter before it is narrowed (defaults 0.6 and 2 s). The same
 	// work costs less CPU once narrowed, so a load just below Narrow is
 	// well below Widen afterwards: the two do not alternate.
 	Narrow      float64
@@ -53,7 +53,7 @@ func (c *Config) defaults() {
 		c.Widen = 0.75
 	}
 	if c.Narrow <= 0 {
-		c.Narrow = 0.5
+		c.Narrow = 0.6
 	}
 	if c.NarrowAfter <= 0 {
 		c.NarrowAfter = 2 * time.Second
