@@ -239,6 +239,56 @@ func TestTwoWorkspaces(t *testing.T) {
 	}
 }
 
+// socketServer serves WebSocket connections on loopback with serve, and
+// returns their URL.
+func socketServer(t *testing.T, serve func(ws *websocket.Conn)) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		ws, err := (&websocket.Upgrader{}).Upgrade(rw, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		serve(ws)
+	}))
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+// serveSocket runs a Socket Mode client connection to url until the
+// returned stop is called; before is called with the client before it
+// connects.
+func serveSocket(t *testing.T, ctx context.Context, url string, before func(sm *socketMode)) (sm *socketMode, stop func()) {
+	t.Helper()
+	tr, err := New(newWorld(t).config(), testLog(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm = &socketMode{t: tr}
+	if before != nil {
+		before(sm)
+	}
+	ws, bc, err := dialSocket(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	served := make(chan bool)
+	go func() { served <- sm.serve(sctx, ws, bc) }()
+	return sm, func() { cancel(); <-served }
+}
+
+// readAll sends every message read from ws to got.
+func readAll(ws *websocket.Conn, got chan<- string) {
+	for {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		got <- string(data)
+	}
+}
+
 // TestAcksWaitForTheNextConnection checks that acknowledgements queued
 // while there is no connection are written, in order, on the next one, by
 // its writer, and that later ones follow on the same connection (each
@@ -246,34 +296,11 @@ func TestTwoWorkspaces(t *testing.T) {
 func TestAcksWaitForTheNextConnection(t *testing.T) {
 	ctx := bounded(t, 10*time.Second)
 	got := make(chan string, 8)
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		ws, err := (&websocket.Upgrader{}).Upgrade(rw, r, nil)
-		if err != nil {
-			return
-		}
-		defer ws.Close()
-		for {
-			_, data, err := ws.ReadMessage()
-			if err != nil {
-				return
-			}
-			got <- string(data)
-		}
-	}))
-	defer srv.Close()
-	tr, err := New(newWorld(t).config(), testLog(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sm := &socketMode{t: tr}
-	sm.acknowledge([]string{"E1", `E"2`}) // no connection yet
-	ws, bc, err := dialSocket(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan bool)
-	go func() { served <- sm.serve(sctx, ws, bc) }()
+	url := socketServer(t, func(ws *websocket.Conn) { readAll(ws, got) })
+	sm, stop := serveSocket(t, ctx, url, func(sm *socketMode) {
+		sm.acknowledge([]string{"E1", `E"2`}) // no connection yet
+	})
+	defer stop()
 	want := []string{`{"envelope_id":"E1"}`, `{"envelope_id":"E\"2"}`, `{"envelope_id":"E3"}`}
 	for i, w := range want {
 		if i == 2 {
@@ -288,8 +315,6 @@ func TestAcksWaitForTheNextConnection(t *testing.T) {
 			t.Fatalf("frame %d never written", i)
 		}
 	}
-	stop()
-	<-served
 }
 
 // TestPingsAreAnsweredAtOnce checks that the pong to Slack's ping is not
@@ -297,35 +322,14 @@ func TestAcksWaitForTheNextConnection(t *testing.T) {
 func TestPingsAreAnsweredAtOnce(t *testing.T) {
 	ctx := bounded(t, 10*time.Second)
 	pong := make(chan string, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		ws, err := (&websocket.Upgrader{}).Upgrade(rw, r, nil)
-		if err != nil {
-			return
-		}
-		defer ws.Close()
+	url := socketServer(t, func(ws *websocket.Conn) {
 		ws.SetPongHandler(func(data string) error { pong <- data; return nil })
-		if err := ws.WriteControl(websocket.PingMessage, []byte("p1"), time.Now().Add(time.Second)); err != nil {
-			return
+		if ws.WriteControl(websocket.PingMessage, []byte("p1"), time.Now().Add(time.Second)) == nil {
+			readAll(ws, make(chan string, 1))
 		}
-		for {
-			if _, _, err := ws.ReadMessage(); err != nil {
-				return
-			}
-		}
-	}))
-	defer srv.Close()
-	tr, err := New(newWorld(t).config(), testLog(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sm := &socketMode{t: tr}
-	ws, bc, err := dialSocket(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan bool)
-	go func() { served <- sm.serve(sctx, ws, bc) }()
+	})
+	_, stop := serveSocket(t, ctx, url, nil)
+	defer stop()
 	select {
 	case p := <-pong:
 		if p != "p1" {
@@ -334,6 +338,4 @@ func TestPingsAreAnsweredAtOnce(t *testing.T) {
 	case <-ctx.Done():
 		t.Error("no pong")
 	}
-	stop()
-	<-served
 }
