@@ -14,7 +14,11 @@
 // of it, such as a changed CPU quota).
 //
 // The load is the process's CPU time (user and system), read every
-// Config.Period. Nothing is done when GOMAXPROCS is set in the environment
+// Config.Period, and how long goroutines waited to run: one processor also
+// runs the garbage collector and every background task, and when that
+// keeps goroutines waiting (a large heap being marked, thousands of
+// accounts logging in) the default comes back at once, for longer each
+// time it happens (Config.Hold). Nothing is done when GOMAXPROCS is set in the environment
 // (the operator chose), when the runtime's default is one processor
 // already, or where the process's CPU time cannot be read.
 package procs
@@ -40,6 +44,15 @@ type Config struct {
 	// well below Widen afterwards: the two do not alternate.
 	Narrow      float64
 	NarrowAfter time.Duration
+	// Waits: a narrowed process whose goroutines waited longer than Wait
+	// to run in more than WaitShare of their runs in a period gets the
+	// runtime's default back (defaults 2 ms and 1%). It then narrows
+	// again only after Hold below Narrow, doubled each time up to MaxHold
+	// (defaults NarrowAfter and 1 min), and back to Hold once it stayed
+	// narrowed for MaxHold.
+	Wait      time.Duration
+	WaitShare float64
+	MaxHold   time.Duration
 
 	// changed, when set, is told of every change (tests).
 	changed func(procs int)
@@ -57,6 +70,15 @@ func (c *Config) defaults() {
 	}
 	if c.NarrowAfter <= 0 {
 		c.NarrowAfter = 2 * time.Second
+	}
+	if c.Wait <= 0 {
+		c.Wait = 2 * time.Millisecond
+	}
+	if c.WaitShare <= 0 {
+		c.WaitShare = 0.01
+	}
+	if c.MaxHold <= 0 {
+		c.MaxHold = time.Minute
 	}
 }
 
@@ -77,6 +99,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) {
 		return
 	}
 	a := &adapter{cfg: cfg}
+	waits := newWaitMeter(cfg.Wait)
 	tick := time.NewTicker(cfg.Period)
 	defer tick.Stop()
 	lastAt := time.Now()
@@ -94,13 +117,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) {
 			if !ok {
 				return
 			}
-			switch a.step(used-last, now.Sub(lastAt)) {
+			slow, runs := waits.read()
+			waited := runs > 0 && float64(slow) > cfg.WaitShare*float64(runs)
+			switch a.step(used-last, now.Sub(lastAt), waited) {
 			case narrow:
 				runtime.GOMAXPROCS(1)
 				log.Debug("light load: scheduling on one processor")
 			case widen:
 				runtime.SetDefaultGOMAXPROCS()
-				log.Debug("load grew: scheduling on the default processors", "procs", runtime.GOMAXPROCS(0))
+				log.Debug("load grew: scheduling on the default processors", "procs", runtime.GOMAXPROCS(0), "waited", waited, "hold", a.hold)
 			default:
 				last, lastAt = used, now
 				continue
@@ -122,32 +147,43 @@ const (
 	widen
 )
 
-// adapter decides, period after period, from the CPU the process used.
+// adapter decides, period after period, from the CPU the process used
+// and whether its goroutines waited to run.
 type adapter struct {
 	cfg      Config
 	narrowed bool
 	calm     time.Duration // how long the load stayed below Narrow
+	hold     time.Duration // the calm needed to narrow (0: NarrowAfter)
+	steady   time.Duration // how long it stayed narrowed without waiting
 }
 
-// step takes the CPU time used over the last elapsed time.
-func (a *adapter) step(used, elapsed time.Duration) change {
+// step takes the CPU time used over the last elapsed time, and whether
+// goroutines waited too long to run meanwhile.
+func (a *adapter) step(used, elapsed time.Duration, waited bool) change {
 	if elapsed <= 0 {
 		return keep
 	}
 	cores := used.Seconds() / elapsed.Seconds()
 	if a.narrowed {
-		if cores > a.cfg.Widen {
-			a.narrowed, a.calm = false, 0
-			return widen
+		switch {
+		case waited:
+			a.hold = min(max(2*a.hold, a.cfg.NarrowAfter), a.cfg.MaxHold)
+		case cores > a.cfg.Widen:
+		default:
+			if a.steady += elapsed; a.steady >= a.cfg.MaxHold {
+				a.hold, a.steady = 0, 0
+			}
+			return keep
 		}
-		return keep
+		a.narrowed, a.calm, a.steady = false, 0, 0
+		return widen
 	}
 	if cores >= a.cfg.Narrow {
 		a.calm = 0
 		return keep
 	}
 	a.calm += elapsed
-	if a.calm < a.cfg.NarrowAfter {
+	if a.calm < max(a.hold, a.cfg.NarrowAfter) {
 		return keep
 	}
 	a.narrowed, a.calm = true, 0

@@ -4,40 +4,75 @@ import (
 	"context"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
 func TestStep(t *testing.T) {
-	cfg := Config{Period: 100 * time.Millisecond, Widen: 0.7, Narrow: 0.35, NarrowAfter: 300 * time.Millisecond}
+	cfg := Config{Period: 100 * time.Millisecond, Widen: 0.7, Narrow: 0.35, NarrowAfter: 300 * time.Millisecond, MaxHold: time.Second}
 	ms := time.Millisecond
 	type period struct {
-		used time.Duration // CPU used in a period of 100 ms
-		want change
+		used   time.Duration // CPU used in a period of 100 ms
+		waited bool          // goroutines waited too long to run
+		want   change
 	}
+	idle, calm3 := period{0, false, keep}, []period{{0, false, keep}, {0, false, keep}, {0, false, narrow}}
+	seq := func(parts ...[]period) []period { return slices.Concat(parts...) }
 	tests := []struct {
 		name    string
 		periods []period
 	}{
-		{"idle narrows after NarrowAfter", []period{{0, keep}, {10 * ms, keep}, {20 * ms, narrow}, {0, keep}}},
-		{"a busy period starts the calm over", []period{{0, keep}, {0, keep}, {50 * ms, keep}, {0, keep}, {0, keep}, {0, narrow}}},
-		{"narrowed, a moderate load keeps one processor", []period{{0, keep}, {0, keep}, {0, narrow}, {60 * ms, keep}, {69 * ms, keep}}},
-		{"narrowed, a heavy period widens", []period{{0, keep}, {0, keep}, {0, narrow}, {71 * ms, widen}, {0, keep}, {0, keep}, {0, narrow}}},
-		{"a load between the thresholds stays wide", []period{{40 * ms, keep}, {50 * ms, keep}, {36 * ms, keep}, {69 * ms, keep}}},
+		{"idle narrows after NarrowAfter", []period{{0, false, keep}, {10 * ms, false, keep}, {20 * ms, false, narrow}, idle}},
+		{"a busy period starts the calm over", []period{idle, idle, {50 * ms, false, keep}, idle, idle, {0, false, narrow}}},
+		{"narrowed, a moderate load keeps one processor", seq(calm3, []period{{60 * ms, false, keep}, {69 * ms, false, keep}})},
+		{"narrowed, a heavy period widens", seq(calm3, []period{{71 * ms, false, widen}}, calm3)},
+		{"a load between the thresholds stays wide", []period{{40 * ms, false, keep}, {50 * ms, false, keep}, {36 * ms, false, keep}, {69 * ms, false, keep}}},
+		{"waiting goroutines widen, for longer each time", seq(calm3,
+			[]period{{10 * ms, true, widen}}, calm3, // held for NarrowAfter
+			[]period{{10 * ms, true, widen}}, []period{idle, idle, idle, idle, idle, {0, false, narrow}}, // then twice as long
+			[]period{{10 * ms, true, widen}}, slices.Repeat([]period{idle}, 9), []period{{0, false, narrow}}, // then up to MaxHold
+		)},
+		{"waits count only when narrowed", []period{{10 * ms, true, keep}, idle, {0, false, narrow}}},
+		{"staying narrowed for MaxHold forgets the hold", seq(calm3,
+			[]period{{10 * ms, true, widen}}, calm3,
+			[]period{{10 * ms, true, widen}}, slices.Repeat([]period{idle}, 5), []period{{0, false, narrow}},
+			slices.Repeat([]period{idle}, 10),       // steady for MaxHold
+			[]period{{10 * ms, true, widen}}, calm3, // NarrowAfter again, not twice the last hold
+		)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &adapter{cfg: cfg}
 			for i, p := range tc.periods {
-				if got := a.step(p.used, 100*ms); got != p.want {
-					t.Fatalf("period %d (%v used): %v, want %v", i, p.used, got, p.want)
+				if got := a.step(p.used, 100*ms, p.waited); got != p.want {
+					t.Fatalf("period %d (%v used, waited %v): %v, want %v", i, p.used, p.waited, got, p.want)
 				}
 			}
 		})
 	}
-	if got := (&adapter{cfg: cfg}).step(time.Second, 0); got != keep {
+	if got := (&adapter{cfg: cfg}).step(time.Second, 0, true); got != keep {
 		t.Errorf("no time elapsed: %v", got)
+	}
+}
+
+func TestWaitMeterCounts(t *testing.T) {
+	m := newWaitMeter(time.Nanosecond) // every run that waited at all
+	// Goroutines that run: each is scheduled at least once.
+	done := make(chan struct{})
+	for range 100 {
+		go func() { done <- struct{}{} }()
+	}
+	for range 100 {
+		<-done
+	}
+	slow, runs := m.read()
+	if runs == 0 || slow > runs {
+		t.Errorf("%d runs, %d slow", runs, slow)
+	}
+	if slow, runs := newWaitMeter(time.Hour).read(); slow != 0 || runs != 0 {
+		t.Errorf("a fresh meter counts %d runs, %d slow", runs, slow)
 	}
 }
 
