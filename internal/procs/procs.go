@@ -120,21 +120,21 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) {
 			}
 			slow, runs := waits.read()
 			waited := runs > 0 && float64(slow) > cfg.WaitShare*float64(runs)
-			switch a.step(used-last, now.Sub(lastAt), waited) {
+			c := a.step(used-last, now.Sub(lastAt), waited)
+			last, lastAt = used, now
+			switch c {
+			case keep:
+				continue
 			case narrow:
 				runtime.GOMAXPROCS(1)
 				log.Debug("light load: scheduling on one processor")
 			case widen:
 				runtime.SetDefaultGOMAXPROCS()
 				log.Debug("load grew: scheduling on the default processors", "procs", runtime.GOMAXPROCS(0), "waited", waited, "hold", a.hold)
-			default:
-				last, lastAt = used, now
-				continue
 			}
 			if cfg.changed != nil {
 				cfg.changed(runtime.GOMAXPROCS(0))
 			}
-			last, lastAt = used, now
 		}
 	}
 }
