@@ -365,6 +365,48 @@ func (f *Fanout) Dispatch(ctx context.Context, in Inbound, ack func()) {
 	f.enqueue(ctx, in, st)
 }
 
+// Skip settles an event without handing it to a worker, when the
+// transport can tell at once that no session needs it: the network's copy
+// of a change the gateway itself just made (an echo), whose handling would
+// emit nothing. It saves the work, the wake-up of a worker and the
+// remembered state of an event that Dispatch costs.
+//
+// skip is called only when the event with this ID is neither being
+// handled nor delivered already; it reports whether nobody needs the
+// event (and may consume what told it so, such as an expected echo).
+// Skip reports whether the event is settled: the caller then acknowledges
+// it, and never dispatches it. An event delivered already is settled
+// without calling skip, and one that is being handled is not: it is
+// dispatched, and joins that handling. A settled event that comes again
+// is acknowledged at once by Dispatch, as one delivered.
+//
+// The caller must not give the same event ID to Skip and Dispatch
+// concurrently (the one reader of a connection gives its events in turn).
+func (f *Fanout) Skip(id string, skip func() bool) bool {
+	f.mu.Lock()
+	switch {
+	case f.waiting > 0:
+		f.mu.Unlock()
+		return false // stopping: Dispatch leaves it for the network too
+	case id != "" && f.done.has(id):
+		f.mu.Unlock()
+		return true
+	case id != "" && f.states[id] != nil:
+		f.mu.Unlock()
+		return false
+	}
+	f.mu.Unlock()
+	if !skip() {
+		return false
+	}
+	if id != "" {
+		f.mu.Lock()
+		f.done.add(id)
+		f.mu.Unlock()
+	}
+	return true
+}
+
 // enqueue queues an event marked queued for the worker of its Order
 // (starting one if none runs). While the Order waits for a login, the
 // event is parked first (stored and acknowledged), rather than left for

@@ -430,3 +430,59 @@ func TestFanoutDispatchWhileWaiting(t *testing.T) {
 		f.Wait()
 	}
 }
+
+// Skip settles an event nobody needs without handling it; the event it
+// settled is acknowledged at once when it comes again, and one being
+// handled is left to Dispatch.
+func TestFanoutSkip(t *testing.T) {
+	log := newFanLog()
+	f := bridge.NewFanout(nil, func(bridge.AccountID) string { return "T" })
+	f.Attach("T.a", &fanSession{"a", log})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer func() { cancel(); f.Wait() }()
+
+	asked := 0
+	skip := func(answer bool) func() bool {
+		return func() bool { asked++; return answer }
+	}
+	if f.Skip("echo", skip(false)) || asked != 1 {
+		t.Fatalf("an event someone needs was settled (asked %d)", asked)
+	}
+	if !f.Skip("echo", skip(true)) || asked != 2 {
+		t.Fatalf("an event nobody needs was not settled (asked %d)", asked)
+	}
+	// Sent again: delivered already, without asking, and Dispatch
+	// acknowledges it without handling it.
+	if !f.Skip("echo", skip(false)) || asked != 2 {
+		t.Fatalf("a settled event sent again (asked %d)", asked)
+	}
+	f.Dispatch(ctx, fanEvent(f, log, "echo", "C", "T.a"), log.ack("echo-again"))
+	log.waitAcked(t, 1)
+
+	// An event being handled is left to Dispatch, which joins it.
+	release := make(chan struct{})
+	busy := fanEvent(f, log, "busy", "C", "T.a")
+	busy.Handle = func(_ context.Context, s bridge.Session) error {
+		<-release
+		return log.handle(s.(*fanSession), "busy")
+	}
+	f.Dispatch(ctx, busy, log.ack("busy"))
+	if f.Skip("busy", skip(true)) || asked != 2 {
+		t.Fatalf("an event being handled was settled (asked %d)", asked)
+	}
+	f.Dispatch(ctx, busy, log.ack("busy-again"))
+	close(release)
+	log.waitAcked(t, 3)
+
+	// A delivered event is settled without asking too.
+	if !f.Skip("busy", skip(false)) || asked != 2 {
+		t.Fatalf("a delivered event (asked %d)", asked)
+	}
+	handled, acked := log.snapshot()
+	if want := []string{"a:busy"}; !slices.Equal(handled, want) {
+		t.Errorf("handled %v, want %v", handled, want)
+	}
+	if want := []string{"echo-again", "busy", "busy-again"}; !slices.Equal(acked, want) {
+		t.Errorf("acknowledged %v, want %v", acked, want)
+	}
+}

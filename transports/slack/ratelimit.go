@@ -110,6 +110,12 @@ func (s *Session) takeEcho(k echoKey) bool {
 	c := s.channel(k.channel)
 	c.mu.Lock()
 	c.mu.Unlock() //nolint:staticcheck // an empty critical section: waiting for the sender is the point
+	return s.consumeEcho(k)
+}
+
+// consumeEcho reports whether an echo of k is expected, and consumes it,
+// without waiting for a change in flight.
+func (s *Session) consumeEcho(k echoKey) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.echoes.m[k]
