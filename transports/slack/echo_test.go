@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -139,6 +140,69 @@ func TestEchoCandidate(t *testing.T) {
 	for _, tc := range tests {
 		if got := r.echoCandidate(tc.in); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The copy of a post often comes before chat.postMessage answers: the
+// reader takes the message of the same author, conversation, thread and
+// text for it, and then no echo is expected for the answer; any other
+// message of the author reaches XMPP as written elsewhere.
+func TestEchoBeforeThePostsAnswer(t *testing.T) {
+	w := newWorld(t)
+	tr := w.transport()
+	sess, sink := w.login(tr, w.aliceTok)
+	ctx := bounded(t, 10*time.Second)
+	if _, err := sess.Contacts(ctx); err != nil {
+		t.Fatal(err)
+	}
+	envelope := func(id, ts, thread, text string) {
+		event := `{"type":"message","channel":"` + w.aliceBob + `","user":"` + w.alice.ID + `","text":"` + text + `","ts":"` + ts + `"`
+		if thread != "" {
+			event += `,"thread_ts":"` + thread + `"`
+		}
+		payload := `{"type":"event_callback","team_id":"` + w.team.ID + `","event_id":"` + id + `","event":` + event + `}}`
+		onPayload(t, ctx, tr, "envelope-"+id, payload)
+	}
+	tests := []struct {
+		name                string
+		thread, text        string // of the event
+		ts                  string
+		taken, reachesAlice bool
+	}{
+		{name: "the post's copy", text: "hello", ts: "1700000001.000100", taken: true},
+		{name: "other text", text: "hello from my phone", ts: "1700000001.000200", reachesAlice: true},
+		{name: "other thread", thread: "1700000000.000001", text: "hello", ts: "1700000001.000300", reachesAlice: true},
+	}
+	for i, tc := range tests {
+		post := sess.startPost(w.aliceBob, "", "hello")
+		envelope(fmt.Sprint("Ev", i), tc.ts, tc.thread, tc.text)
+		if taken := post.echoTS == tc.ts; taken != tc.taken {
+			t.Errorf("%s: taken for the echo %v, want %v", tc.name, taken, tc.taken)
+		}
+		answer := fmt.Sprintf("1700000002.%06d", i) // the post's own timestamp
+		if tc.taken {
+			answer = tc.ts
+		}
+		sess.endPost(post, answer)
+		if want := map[bool]int{true: 0, false: 1}[tc.taken]; sess.expectedEchoes(echoKey{kind: "message", channel: w.aliceBob, ts: answer}) != want {
+			t.Errorf("%s: echoes expected after the answer: want %d", tc.name, want)
+		}
+		envelope(fmt.Sprint("Ev", i), tc.ts, tc.thread, tc.text) // sent again
+		if tc.reachesAlice {
+			m := waitFor(t, sink, func(m bridge.MessageEvent) bool { return string(m.ID) == tc.ts })
+			if !m.FromSelf || m.Text != tc.text {
+				t.Errorf("%s: %+v", tc.name, m)
+			}
+		}
+	}
+	marker := `{"type":"message","channel":"` + w.aliceBob + `","user":"` + w.bob.ID + `","text":"marker","ts":"1700000009.000000"}`
+	onPayload(t, ctx, tr, "envelope-marker", `{"type":"event_callback","team_id":"`+w.team.ID+`","event_id":"EvMarker","event":`+marker+`}`)
+	waitFor(t, sink, func(m bridge.MessageEvent) bool { return m.Text == "marker" })
+	for _, tc := range tests {
+		want := map[bool]int{true: 1, false: 0}[tc.reachesAlice]
+		if n := count(sink, func(m bridge.MessageEvent) bool { return string(m.ID) == tc.ts }); n != want {
+			t.Errorf("%s: reached alice %d times, want %d: %s", tc.name, n, want, bridgetest.Describe(sink.Events()))
 		}
 	}
 }

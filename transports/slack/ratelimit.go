@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/xgate-im/xgate/kit/ratelimit"
 )
@@ -65,68 +64,4 @@ func (s *Session) waitTurn(ctx context.Context, conv string) error {
 		return fmt.Errorf("slack: post_rate: %w", err)
 	}
 	return nil
-}
-
-// echoKey names a change the user made from XMPP whose event Slack sends
-// back: kind is "message", "edit", "delete", "react+" or "react-".
-type echoKey struct{ kind, channel, ts, name string }
-
-type echoEntry struct {
-	n  int
-	at time.Time
-}
-
-// echoes counts the expected echoes of a session. Guarded by Session.mu.
-type echoes struct{ m map[echoKey]echoEntry }
-
-// echoTTL is how long an expected echo is waited for.
-const echoTTL = 10 * time.Minute
-
-// expectEcho records that Slack will send an event for k.
-func (s *Session) expectEcho(k echoKey) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := time.Now()
-	if len(s.echoes.m) > 256 {
-		for key, e := range s.echoes.m {
-			if now.Sub(e.at) > echoTTL {
-				delete(s.echoes.m, key)
-			}
-		}
-	}
-	e := s.echoes.m[k]
-	e.n++
-	e.at = now
-	if s.echoes.m == nil {
-		s.echoes.m = map[echoKey]echoEntry{}
-	}
-	s.echoes.m[k] = e
-}
-
-// takeEcho reports whether an event is the echo of a change the user made
-// from XMPP, and consumes it. It first waits for any such change still in
-// flight on the conversation.
-func (s *Session) takeEcho(k echoKey) bool {
-	c := s.channel(k.channel)
-	c.mu.Lock()
-	c.mu.Unlock() //nolint:staticcheck // an empty critical section: waiting for the sender is the point
-	return s.consumeEcho(k)
-}
-
-// consumeEcho reports whether an echo of k is expected, and consumes it,
-// without waiting for a change in flight.
-func (s *Session) consumeEcho(k echoKey) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.echoes.m[k]
-	if !ok || time.Since(e.at) > echoTTL {
-		delete(s.echoes.m, k)
-		return false
-	}
-	if e.n--; e.n == 0 {
-		delete(s.echoes.m, k)
-	} else {
-		s.echoes.m[k] = e
-	}
-	return true
 }

@@ -132,7 +132,7 @@ func (r *router) takeSoleEcho(in *inbound) bool {
 		return false
 	}
 	s, ok := bs.(*Session)
-	return ok && s.consumeEcho(echoKey{kind: "message", channel: in.channel, ts: in.msg.TS})
+	return ok && s.takeEarlyEcho(in.channel, in.msg.TS, in.msg.ThreadTS, in.msg.Text)
 }
 
 // inbound is the Fanout's view of an event.

@@ -81,18 +81,25 @@ func (s *Session) Send(ctx context.Context, chat bridge.ChatRef, msg bridge.Outg
 	thread := string(msg.Thread)
 	if isTS(thread) {
 		opts = append(slices.Clip(base), slack.MsgOptionTS(thread))
+	} else {
+		thread = ""
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	post := s.startPost(conv, thread, text)
 	_, ts, err := s.api.PostMessageContext(ctx, conv, opts...)
-	if err != nil && isTS(thread) && hasCode(err, "invalid_thread_ts", "thread_not_found") {
+	if err != nil && thread != "" && hasCode(err, "invalid_thread_ts", "thread_not_found") {
 		// The thread is gone: better in the conversation than nowhere.
+		s.repost(post, "")
 		_, ts, err = s.api.PostMessageContext(ctx, conv, base...)
 	}
 	if err != nil {
+		ts = ""
+	}
+	s.endPost(post, ts) // its echo is expected from now on
+	if err != nil {
 		return "", s.sendError(ctx, conv, chat, "chat.postMessage", err)
 	}
-	s.expectEcho(echoKey{kind: "message", channel: conv, ts: ts})
 	return bridge.MessageID(ts), nil
 }
 
