@@ -96,17 +96,17 @@ func (r *router) echoCandidate(in *inbound) bool {
 // of the CPU of a message sent to Slack went to its echo). It reports
 // false, changing nothing, whenever that cannot be told at once without
 // waiting or asking Slack: the conversation's members are not remembered,
-// another member's session is live or logging in, a community room
-// bridges the conversation, it is shortly after the connection started,
-// or the post's answer (which names the message) has not come yet. The
-// event then takes the usual way, where takeEcho waits for the post.
+// another member's session is live or logging in (as route sees it), a
+// community room bridges the conversation, or the message is not known as
+// a post of the session (takeEarlyEcho). The event then takes the usual
+// way, where takeEcho waits for the post's answer.
 func (r *router) takeSoleEcho(in *inbound) bool {
 	author := in.msg.User
 	r.mu.Lock()
 	rt, cached := r.routes[in.channel]
 	_, bridged := r.bridged[in.channel]
 	r.mu.Unlock()
-	if bridged || r.t.inGrace() {
+	if bridged {
 		return false
 	}
 	if !cached {
@@ -123,7 +123,10 @@ func (r *router) takeSoleEcho(in *inbound) bool {
 		if m == author {
 			continue
 		}
-		if live, expected, _ := r.t.fanout.Awaited(MakeAccountID(in.team, m)); live || expected {
+		// As route sees them: a session, a login the gateway expects,
+		// or, without a gateway, any login shortly after connecting.
+		live, expected, known := r.t.fanout.Awaited(MakeAccountID(in.team, m))
+		if live || expected || !known && r.t.awaitLogin(in.team, m) {
 			return false
 		}
 	}
