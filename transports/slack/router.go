@@ -66,9 +66,15 @@ func (r *router) dispatch(ctx context.Context, envelopeID string, in *inbound) {
 	if id == "" {
 		id = "envelope:" + envelopeID
 	}
-	if r.echoCandidate(in) && r.t.fanout.Skip(id, func() bool { return r.takeSoleEcho(in) }) {
-		r.acknowledge(envelopeID)
-		return
+	if r.echoCandidate(in) {
+		// Only a message by a member with a session may be an echo: for
+		// the others, one lookup and no more.
+		if bs, live := r.t.fanout.Session(MakeAccountID(in.team, in.msg.User)); live {
+			if s, ok := bs.(*Session); ok && r.t.fanout.Skip(id, func() bool { return r.takeSoleEcho(in, s) }) {
+				r.acknowledge(envelopeID)
+				return
+			}
+		}
 	}
 	ev := r.inbound(in)
 	ev.ID = id
@@ -99,8 +105,9 @@ func (r *router) echoCandidate(in *inbound) bool {
 // another member's session is live or logging in (as route sees it), a
 // community room bridges the conversation, or the message is not known as
 // a post of the session (takeEarlyEcho). The event then takes the usual
-// way, where takeEcho waits for the post's answer.
-func (r *router) takeSoleEcho(in *inbound) bool {
+// way, where takeEcho waits for the post's answer. s is the live session
+// of the message's author.
+func (r *router) takeSoleEcho(in *inbound, s *Session) bool {
 	author := in.msg.User
 	r.mu.Lock()
 	rt, cached := r.routes[in.channel]
@@ -130,12 +137,7 @@ func (r *router) takeSoleEcho(in *inbound) bool {
 			return false
 		}
 	}
-	bs, live := r.t.fanout.Session(MakeAccountID(in.team, author))
-	if !live {
-		return false
-	}
-	s, ok := bs.(*Session)
-	return ok && s.takeEarlyEcho(in.channel, in.msg.TS, in.msg.ThreadTS, in.msg.Text)
+	return s.takeEarlyEcho(in.channel, in.msg.TS, in.msg.ThreadTS, in.msg.Text)
 }
 
 // inbound is the Fanout's view of an event.
