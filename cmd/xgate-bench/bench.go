@@ -309,10 +309,7 @@ func (b *bench) traffic(ctx context.Context, sc scenario, run int, rdir string, 
 	// message from the contact mapped it, and with 10,000 accounts the
 	// syncs may not have reached the load users when the windows start.
 	warm := 2 * len(chats)
-	warmDirs := b.o.dirs
-	if !slices.Contains(warmDirs, b.o.net.toXMPP) {
-		warmDirs = append([]string{b.o.net.toXMPP}, warmDirs...)
-	}
+	warmDirs := append([]string{b.o.net.toXMPP}, slices.DeleteFunc(slices.Clone(b.o.dirs), func(d string) bool { return d == b.o.net.toXMPP })...)
 	for _, d := range warmDirs {
 		if _, err := l.measure(ctx, d, false, warm, 0, x.proc.pid(), x.hookAddr, ""); err != nil {
 			return nil, fmt.Errorf("warm-up %s: %w", d, err)
