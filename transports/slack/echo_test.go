@@ -53,20 +53,12 @@ func TestEchoSettledInTheReader(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
 			tr := w.transport()
-			sess, sink := w.login(tr, w.aliceTok)
+			sess, sink, _, envelope := w.aliceOnEnvelopes(tr)
 			var bobSink *bridgetest.Recorder
 			if tc.bobSees {
 				_, bobSink = w.login(tr, w.bobTok)
 			}
-			ctx := bounded(t, 10*time.Second)
-			if _, err := sess.Contacts(ctx); err != nil { // learns the direct messages
-				t.Fatal(err)
-			}
 			conv := tc.setup(w, tr)
-			envelope := func(id, event string) {
-				payload := `{"type":"event_callback","team_id":"` + w.team.ID + `","event_id":"` + id + `","event":` + event + `}`
-				onPayload(t, ctx, tr, "envelope-"+id, payload)
-			}
 			key := echoKey{kind: "message", channel: conv, ts: "1700000000.000100"}
 			echo := `{"type":"message","channel":"` + conv + `","user":"` + w.alice.ID + `","text":"from xmpp","ts":"` + key.ts + `"}`
 
@@ -151,18 +143,13 @@ func TestEchoCandidate(t *testing.T) {
 func TestEchoBeforeThePostsAnswer(t *testing.T) {
 	w := newWorld(t)
 	tr := w.transport()
-	sess, sink := w.login(tr, w.aliceTok)
-	ctx := bounded(t, 10*time.Second)
-	if _, err := sess.Contacts(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sess, sink, _, onEvent := w.aliceOnEnvelopes(tr)
 	envelope := func(id, ts, thread, text string) {
 		event := `{"type":"message","channel":"` + w.aliceBob + `","user":"` + w.alice.ID + `","text":"` + text + `","ts":"` + ts + `"`
 		if thread != "" {
 			event += `,"thread_ts":"` + thread + `"`
 		}
-		payload := `{"type":"event_callback","team_id":"` + w.team.ID + `","event_id":"` + id + `","event":` + event + `}}`
-		onPayload(t, ctx, tr, "envelope-"+id, payload)
+		onEvent(id, event+`}`)
 	}
 	tests := []struct {
 		name                string
@@ -196,8 +183,7 @@ func TestEchoBeforeThePostsAnswer(t *testing.T) {
 			}
 		}
 	}
-	marker := `{"type":"message","channel":"` + w.aliceBob + `","user":"` + w.bob.ID + `","text":"marker","ts":"1700000009.000000"}`
-	onPayload(t, ctx, tr, "envelope-marker", `{"type":"event_callback","team_id":"`+w.team.ID+`","event_id":"EvMarker","event":`+marker+`}`)
+	onEvent("EvMarker", `{"type":"message","channel":"`+w.aliceBob+`","user":"`+w.bob.ID+`","text":"marker","ts":"1700000009.000000"}`)
 	waitFor(t, sink, func(m bridge.MessageEvent) bool { return m.Text == "marker" })
 	for _, tc := range tests {
 		want := map[bool]int{true: 1, false: 0}[tc.reachesAlice]

@@ -15,15 +15,7 @@ import (
 func TestEventsFromEnvelopes(t *testing.T) {
 	w := newWorld(t)
 	tr := w.transport()
-	sess, sink := w.login(tr, w.aliceTok)
-	ctx := bounded(t, 10*time.Second)
-	if _, err := sess.Contacts(ctx); err != nil {
-		t.Fatal(err)
-	}
-	envelope := func(id, event string) {
-		payload := `{"type":"event_callback","team_id":"` + w.team.ID + `","event_id":"` + id + `","event":` + event + `}`
-		onPayload(t, ctx, tr, "envelope-"+id, payload)
-	}
+	_, sink, ctx, envelope := w.aliceOnEnvelopes(tr)
 	// A marker goes through the conversation's worker after the events
 	// before it: once it is out, they were handled.
 	marker := func(id string) {
@@ -89,9 +81,29 @@ func TestAppUninstalledLogsOut(t *testing.T) {
 	}
 }
 
+// aliceOnEnvelopes logs alice in on tr and has her session learn her
+// direct messages. It returns her session and sink, a context bounded for
+// the test, and a function that hands tr the Events API envelope of an
+// event (JSON) with event ID id, as the Socket Mode reader does.
+func (w *world) aliceOnEnvelopes(tr *Transport) (*Session, *bridgetest.Recorder, context.Context, func(id, event string)) {
+	t := w.t
+	t.Helper()
+	sess, sink := w.login(tr, w.aliceTok)
+	ctx := bounded(t, 10*time.Second)
+	if _, err := sess.Contacts(ctx); err != nil {
+		t.Fatal(err)
+	}
+	envelope := func(id, event string) {
+		t.Helper()
+		payload := `{"type":"event_callback","team_id":"` + w.team.ID + `","event_id":"` + id + `","event":` + event + `}`
+		onPayload(t, ctx, tr, "envelope-"+id, payload)
+	}
+	return sess, sink, ctx, envelope
+}
+
 // onPayload hands an events_api envelope to the transport as the Socket
 // Mode reader does: decoded with its frame.
-func onPayload(t *testing.T, ctx context.Context, tr *Transport, envelopeID, payload string) {
+func onPayload(t testing.TB, ctx context.Context, tr *Transport, envelopeID, payload string) {
 	t.Helper()
 	f, err := decodeFrame([]byte(`{"type":"events_api","envelope_id":"` + envelopeID + `","payload":` + payload + `}`))
 	if err != nil {
