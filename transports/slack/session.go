@@ -63,7 +63,7 @@ type Session struct {
 	chans    map[string]*channel
 	posts    *ratelimit.Limiter[string] // chat.postMessage per conversation
 	echoes   echoes
-	posting  []*postInFlight // posts from XMPP not answered yet (echo.go)
+	posting  []*postInFlight  // posts from XMPP not answered yet (echo.go)
 	ownPres  *bridge.Presence // last presence set on Slack
 }
 
