@@ -427,8 +427,12 @@ func (l *loads) measure(ctx context.Context, d string, floor bool, n int, rate f
 	// The store's commits, when this xgate counts them (not before
 	// 293bb27: -src may name an older tree).
 	commits0, commitsOK := -1.0, false
+	var narrowed0 float64
+	narrowedOK := false
+	wall0 := time.Now()
 	if !floor {
-		commits0, commitsOK = readCommits(l.admin)
+		commits0, commitsOK = readMetric(l.admin, "xgate_store_commits_total")
+		narrowed0, narrowedOK = readMetric(l.admin, "xgate_procs_narrowed_seconds_total")
 	}
 	c0, err := cpuTime(pid)
 	if err != nil {
@@ -519,8 +523,13 @@ func (l *loads) measure(ctx context.Context, d string, floor bool, n int, rate f
 		// One per message when nothing is redelivered: the event in
 		// slack-to-xmpp, the copy of xgate's own post in xmpp-to-slack.
 		m["envelopes_per_msg"] = float64(env1.Delivered-env0.Delivered) / float64(n)
-		if commits1, ok := readCommits(l.admin); ok && commitsOK {
+		if commits1, ok := readMetric(l.admin, "xgate_store_commits_total"); ok && commitsOK {
 			m["commits_per_msg"] = (commits1 - commits0) / float64(n)
+		}
+		// The share of the window xgate spent on one processor, when it
+		// says ([runtime] adaptive_procs; not before this counter).
+		if narrowed1, ok := readMetric(l.admin, "xgate_procs_narrowed_seconds_total"); ok && narrowedOK {
+			m["narrowed_pct"] = 100 * (narrowed1 - narrowed0) / time.Since(wall0).Seconds()
 		}
 	}
 	if hook != "" {
@@ -538,9 +547,9 @@ func (l *loads) measure(ctx context.Context, d string, floor bool, n int, rate f
 	return m, nil
 }
 
-// readCommits reads xgate_store_commits_total from xgate's /metrics at
-// addr; ok is false when it cannot, or xgate does not report it.
-func readCommits(addr string) (v float64, ok bool) {
+// readMetric reads an unlabelled sample from xgate's /metrics at addr;
+// ok is false when it cannot, or xgate does not report it.
+func readMetric(addr, name string) (v float64, ok bool) {
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		return 0, false
@@ -550,7 +559,7 @@ func readCommits(addr string) (v float64, ok bool) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		return 0, false
 	}
-	return metricValue(string(body), "xgate_store_commits_total")
+	return metricValue(string(body), name)
 }
 
 // metricValue returns the value of an unlabelled sample in a Prometheus

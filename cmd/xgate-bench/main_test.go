@@ -114,6 +114,12 @@ func checkReport(t *testing.T, rep *report, names []string) {
 					t.Errorf("%s %s %s: %s not measured: %+v", s.Scenario.Name, w.Direction, rateName(w.Rate), k, v)
 				}
 			}
+			// Zero when xgate stayed on two processors, but always read.
+			for _, k := range []string{"commits_per_msg", "narrowed_pct"} {
+				if v, ok := w.Metrics[k]; !ok || v.Min < 0 || (k == "narrowed_pct" && v.Median > 100.5) {
+					t.Errorf("%s %s %s: %s: %+v (read %v)", s.Scenario.Name, w.Direction, rateName(w.Rate), k, v, ok)
+				}
+			}
 		}
 	}
 }

@@ -168,14 +168,15 @@ func (r *report) markdown() string {
 	if !ok {
 		nw = networks[0]
 	}
-	fmt.Fprintf(&b, "| scenario | direction | rate | xgate | Prosody | %s | floor: echo | floor: Prosody | floor: %s | %s | xgate's store commits/msg |\n", nw.fakeName, nw.fakeName, nw.events)
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| scenario | direction | rate | xgate | Prosody | %s | floor: echo | floor: Prosody | floor: %s | %s | xgate's store commits/msg | xgate on one processor %% |\n", nw.fakeName, nw.fakeName, nw.events)
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range r.Scenarios {
 		for _, w := range s.Windows {
 			x := w.Metrics
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Scenario.Name, w.Direction, rateName(w.Rate),
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Scenario.Name, w.Direction, rateName(w.Rate),
 				mm(x["cpu_us"], 0), mm(x["cpu_us_prosody"], 0), mm(x["cpu_us_fake"], 0),
-				mm(x["floor_cpu_us"], 1), mm(x["floor_cpu_us_prosody"], 0), mm(x["floor_cpu_us_fake"], 0), mm(x["envelopes_per_msg"], 2), mm(x["commits_per_msg"], 3))
+				mm(x["floor_cpu_us"], 1), mm(x["floor_cpu_us_prosody"], 0), mm(x["floor_cpu_us_fake"], 0), mm(x["envelopes_per_msg"], 2), mmIf(x, "commits_per_msg", 3),
+				mmIf(x, "narrowed_pct", 0))
 		}
 	}
 	return b.String()
@@ -184,6 +185,16 @@ func (r *report) markdown() string {
 // mm formats a stat as "min/median".
 func mm(s stat, prec int) string {
 	return fmt.Sprintf("%.*f/%.*f", prec, s.Min, prec, s.Median)
+}
+
+// mmIf formats metric k of a window as mm does, or "—" when the xgate
+// measured does not report it (an older tree given with -src).
+func mmIf(m map[string]stat, k string, prec int) string {
+	s, ok := m[k]
+	if !ok {
+		return "—"
+	}
+	return mm(s, prec)
 }
 
 func jsonEncoder(w io.Writer) *json.Encoder { return json.NewEncoder(w) }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/xgate-im/xgate/bridge"
+	"github.com/xgate-im/xgate/internal/procs"
 	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp"
 )
@@ -214,6 +215,7 @@ func (a *admin) metrics(w http.ResponseWriter, _ *http.Request) {
 	}
 	d.goroutines, d.heapBytes = processMetrics()
 	d.procs = runtime.GOMAXPROCS(0)
+	d.narrowed = procs.Narrowed()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	_, _ = w.Write(writeMetrics(d))
 }

@@ -37,7 +37,8 @@ type metricsData struct {
 	store      *store.Stats // nil when the store could not be read
 	goroutines int
 	heapBytes  uint64
-	procs      int // GOMAXPROCS (see [runtime] adaptive_procs)
+	procs      int           // GOMAXPROCS (see [runtime] adaptive_procs)
+	narrowed   time.Duration // spent on one processor by adaptive_procs
 	version    string
 	start      time.Time
 }
@@ -252,6 +253,8 @@ func writeMetrics(d metricsData) []byte {
 	p.sample("go_goroutines", itoa(d.goroutines))
 	p.family("go_sched_gomaxprocs_threads", "gauge", "The processors Go schedules goroutines on (GOMAXPROCS): 1 while [runtime] adaptive_procs finds the load light.")
 	p.sample("go_sched_gomaxprocs_threads", itoa(d.procs))
+	p.family("xgate_procs_narrowed_seconds_total", "counter", "Time [runtime] adaptive_procs kept the process on one processor since the start.")
+	p.sample("xgate_procs_narrowed_seconds_total", strconv.FormatFloat(d.narrowed.Seconds(), 'f', -1, 64))
 	p.family("go_memstats_heap_alloc_bytes", "gauge", "Bytes of allocated heap objects.")
 	p.sample("go_memstats_heap_alloc_bytes", u64(d.heapBytes))
 	return p.b.Bytes()

@@ -255,6 +255,7 @@ func TestWriteMetrics(t *testing.T) {
 		goroutines: 12,
 		heapBytes:  1 << 20,
 		procs:      1,
+		narrowed:   1500 * time.Millisecond,
 		version:    "v1.2.3",
 		start:      time.Unix(1700000000, 500_000_000),
 	}
@@ -311,6 +312,7 @@ func TestWriteMetrics(t *testing.T) {
 		{"xgate_store_commits_total", nil, 77},
 		{"go_goroutines", nil, 12},
 		{"go_sched_gomaxprocs_threads", nil, 1},
+		{"xgate_procs_narrowed_seconds_total", nil, 1.5},
 		{"go_memstats_heap_alloc_bytes", nil, 1 << 20},
 	}
 	for _, c := range checks {

@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"sync"
 	"time"
 )
 
@@ -107,6 +108,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) {
 	defer func() {
 		if a.narrowed {
 			runtime.SetDefaultGOMAXPROCS()
+			narrowing.end(time.Now())
 		}
 	}()
 	for {
@@ -127,9 +129,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) {
 				continue
 			case narrow:
 				runtime.GOMAXPROCS(1)
+				narrowing.begin(now)
 				log.Debug("light load: scheduling on one processor")
 			case widen:
 				runtime.SetDefaultGOMAXPROCS()
+				narrowing.end(now)
 				log.Debug("load grew: scheduling on the default processors", "procs", runtime.GOMAXPROCS(0), "waited", waited, "hold", a.hold)
 			}
 			if cfg.changed != nil {
@@ -189,4 +193,47 @@ func (a *adapter) step(used, elapsed time.Duration, waited bool) change {
 	}
 	a.narrowed, a.calm = true, 0
 	return narrow
+}
+
+// Narrowed returns how long Run kept the process on one processor since
+// the process started, the current stretch included. GOMAXPROCS belongs
+// to the process, and so does this account of it.
+func Narrowed() time.Duration {
+	return narrowing.total(time.Now())
+}
+
+// narrowing accounts for the time spent narrowed.
+var narrowing narrowedTime
+
+type narrowedTime struct {
+	mu    sync.Mutex
+	done  time.Duration // the stretches that ended
+	since time.Time     // the start of the current one (zero: widened)
+}
+
+func (n *narrowedTime) begin(now time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.since.IsZero() {
+		n.since = now
+	}
+}
+
+func (n *narrowedTime) end(now time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.since.IsZero() {
+		n.done += now.Sub(n.since)
+		n.since = time.Time{}
+	}
+}
+
+func (n *narrowedTime) total(now time.Time) time.Duration {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	t := n.done
+	if !n.since.IsZero() {
+		t += now.Sub(n.since)
+	}
+	return t
 }

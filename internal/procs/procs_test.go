@@ -105,6 +105,7 @@ func TestRunNarrowsAndWidens(t *testing.T) {
 	if n := next("narrowed"); n != 1 {
 		t.Fatalf("narrowed to %d processors", n)
 	}
+	before := Narrowed()
 	var burning atomic.Bool
 	burning.Store(true)
 	go func() {
@@ -116,6 +117,9 @@ func TestRunNarrowsAndWidens(t *testing.T) {
 	burning.Store(false)
 	if n != def {
 		t.Fatalf("widened to %d processors, want %d", n, def)
+	}
+	if after := Narrowed(); after <= before {
+		t.Errorf("narrowed time %v, then %v after a narrowed stretch", before, after)
 	}
 	stop()
 	<-done
@@ -139,5 +143,41 @@ func TestRunLeavesAnOperatorsChoice(t *testing.T) {
 	}
 	if changed {
 		t.Error("changed GOMAXPROCS")
+	}
+}
+
+// The narrowed time counts the stretches between a narrowing and the next
+// widening, and the current one up to now.
+func TestNarrowedTime(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.Second))) }
+	var n narrowedTime
+	steps := []struct {
+		op   string // begin, end or read
+		at   float64
+		want time.Duration // for read
+	}{
+		{"read", 0, 0},
+		{"end", 1, 0}, // widened already: nothing to end
+		{"begin", 2, 0},
+		{"read", 3.5, 1500 * time.Millisecond},
+		{"begin", 4, 0}, // narrowed already: the stretch goes on from 2
+		{"end", 5, 0},
+		{"read", 9, 3 * time.Second},
+		{"begin", 10, 0},
+		{"end", 10.25, 0},
+		{"read", 20, 3250 * time.Millisecond},
+	}
+	for i, st := range steps {
+		switch st.op {
+		case "begin":
+			n.begin(at(st.at))
+		case "end":
+			n.end(at(st.at))
+		case "read":
+			if got := n.total(at(st.at)); got != st.want {
+				t.Errorf("step %d at %vs: %v, want %v", i, st.at, got, st.want)
+			}
+		}
 	}
 }
