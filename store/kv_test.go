@@ -1,7 +1,10 @@
 package store
 
 import (
+	"errors"
+	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 )
 
@@ -115,5 +118,51 @@ func TestKV(t *testing.T) {
 	}
 	for _, e := range errs {
 		wantErr(t, e.name, e.err, e.want)
+	}
+}
+
+// Deletions go through the batcher: many at once share commits, and one
+// of a missing key commits nothing.
+func TestKVDeleteShareCommits(t *testing.T) {
+	db := openTestDB(t)
+	const keys = 64
+	for i := range keys {
+		if err := db.KVPut("askgw", fmt.Sprint("gw/u", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commits := func() uint64 {
+		t.Helper()
+		st, err := db.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Commits
+	}
+	c0 := commits()
+	if err := db.KVDelete("askgw", "gw/nobody"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleting a missing key: %v", err)
+	}
+	if c := commits() - c0; c != 0 {
+		t.Errorf("deleting a missing key committed %d times", c)
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range keys {
+		wg.Go(func() {
+			<-start
+			if err := db.KVDelete("askgw", fmt.Sprint("gw/u", i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if left, err := db.KVList("askgw", ""); err != nil || len(left) != 0 {
+		t.Fatalf("left after the deletions: %v %v", left, err)
+	}
+	// Each ran alone before: 64 commits.
+	if c := commits() - c0; c >= keys {
+		t.Errorf("%d concurrent deletions took %d commits", keys, c)
 	}
 }
