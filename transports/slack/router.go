@@ -98,8 +98,9 @@ func (r *router) echoCandidate(in *inbound) bool {
 // takeSoleEcho settles, in the connection's reader, the copy Slack sends
 // back of a message a session posted from XMPP, when that session is the
 // only one the event concerns: it consumes the echo the session expects,
-// and the event needs no worker, no route and no handling (about a fifth
-// of the CPU of a message sent to Slack went to its echo). It reports
+// and the event needs no worker, no route and no handling (13 to 14 of
+// the allocations of a message sent to Slack; docs/performance.md, ninth
+// round). It reports
 // false, changing nothing, whenever that cannot be told at once without
 // waiting or asking Slack: the conversation's members are not remembered,
 // another member's session is live or logging in (as route sees it), a
