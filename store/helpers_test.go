@@ -124,3 +124,13 @@ func errorsIs(err, target error) bool { return errors.Is(err, target) }
 
 // bboltTx is bbolt.Tx, for tests that take it without importing bbolt.
 type bboltTx = bbolt.Tx
+
+// commitCount returns the store's write transactions committed so far.
+func commitCount(t testing.TB, db *DB) uint64 {
+	t.Helper()
+	st, err := db.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Commits
+}

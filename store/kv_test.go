@@ -131,14 +131,7 @@ func TestKVDeleteShareCommits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	commits := func() uint64 {
-		t.Helper()
-		st, err := db.Stats()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st.Commits
-	}
+	commits := func() uint64 { return commitCount(t, db) }
 	c0 := commits()
 	if err := db.KVDelete("askgw", "gw/nobody"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("deleting a missing key: %v", err)

@@ -29,14 +29,7 @@ func TestStats(t *testing.T) {
 // and one for the writes of concurrent callers that share a transaction.
 func TestStatsCountsCommits(t *testing.T) {
 	db := openTestDB(t)
-	commits := func() uint64 {
-		t.Helper()
-		st, err := db.Stats()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st.Commits
-	}
+	commits := func() uint64 { return commitCount(t, db) }
 	c0 := commits()
 	if _, err := db.Enqueue("q", []byte("a")); err != nil {
 		t.Fatal(err)
