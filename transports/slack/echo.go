@@ -15,7 +15,7 @@ import (
 // message's timestamp. The conversation's worker then waits for the post
 // (takeEcho holds the conversation's lock); the Socket Mode reader, which
 // must not wait, recognizes it by the post still in flight instead: same
-// author, conversation, thread and text (takeEarlyEcho, postsInFlight).
+// author, conversation, thread and text (takeEarlyEcho, Session.posting).
 
 // echoKey names a change the user made from XMPP whose event Slack sends
 // back: kind is "message", "edit", "delete", "react+" or "react-".
