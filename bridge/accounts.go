@@ -368,7 +368,11 @@ func (ac *accounts) loginOnce(acc *account) {
 		ac.recordLoginError(acc, "")
 		ac.changed(ctx, acc.user)
 		ac.loggedIn(ctx, acc, sess)
-		ac.afterLogin.push(ac.life, func() { ac.afterLoginOf(acc, sess) })
+		ac.metrics.afterLoginPending.Add(1)
+		ac.afterLogin.push(ac.life, func() {
+			defer ac.metrics.afterLoginPending.Add(-1)
+			ac.afterLoginOf(acc, sess)
+		})
 		return
 	}
 	ac.metrics.loginFailures.Add(1)

@@ -17,50 +17,14 @@ import (
 // concurrentLogins at once, in the order of the store, except that an
 // account an event waits for (expecting) goes first.
 func TestLoginQueue(t *testing.T) {
-	key, err := store.ParseKey([]byte(strings.Repeat("ab", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "x.db"), store.Options{Key: key, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	const n = 3 * concurrentLogins
-	for i := range n {
-		a := store.Account{
-			AccountKey: store.AccountKey{User: fmt.Sprintf("u%03d@example.org", i), Transport: "fake", Remote: fmt.Sprintf("acct-%03d", i)},
-			Secrets:    map[string]string{"token": "good"},
-		}
-		if err := db.PutAccount(a); err != nil {
-			t.Fatal(err)
-		}
-	}
-
 	gate := make(chan struct{})
 	started := make(chan AccountID, n)
 	tr := &gatedTransport{before: func(id AccountID) {
 		started <- id
 		<-gate
 	}}
-	ctx, cancel := context.WithCancel(t.Context())
-	life := &lifetime{ctx: ctx}
-	ac := &accounts{
-		name: "fake", tr: tr, db: db, log: slog.New(slog.DiscardHandler), metrics: newMetrics(), life: life,
-		live: map[store.AccountKey]*account{}, byRemote: map[AccountID][]*account{}, loaded: make(chan struct{}),
-		sink:         func(*account) Sink { return nil },
-		changed:      func(context.Context, jid.JID) {},
-		loggedIn:     func(context.Context, *account, Session) {},
-		syncContacts: func(context.Context, *account, Session) {},
-	}
-	defer func() {
-		cancel()
-		ac.logoutAll()
-		life.wg.Wait()
-	}()
-	if err := ac.loginAll(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ac := startStoredAccounts(t, n, tr, func(context.Context, *account, Session) {})
 
 	var first []AccountID
 	for range concurrentLogins {
@@ -106,6 +70,50 @@ func TestLoginQueue(t *testing.T) {
 		t.Errorf("an extra login of %s (the awaited account's stale queue entry was not skipped)", id)
 	case <-time.After(100 * time.Millisecond):
 	}
+}
+
+// startStoredAccounts stores n accounts of the fake network and logs them
+// all in through tr, with syncContacts as the work after each login; the
+// test's end stops them.
+func startStoredAccounts(t *testing.T, n int, tr Transport, syncContacts func(context.Context, *account, Session)) *accounts {
+	t.Helper()
+	key, err := store.ParseKey([]byte(strings.Repeat("ab", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(t.TempDir(), "x.db"), store.Options{Key: key, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for i := range n {
+		a := store.Account{
+			AccountKey: store.AccountKey{User: fmt.Sprintf("u%03d@example.org", i), Transport: "fake", Remote: fmt.Sprintf("acct-%03d", i)},
+			Secrets:    map[string]string{"token": "good"},
+		}
+		if err := db.PutAccount(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	life := &lifetime{ctx: ctx}
+	ac := &accounts{
+		name: "fake", tr: tr, db: db, log: slog.New(slog.DiscardHandler), metrics: newMetrics(), life: life,
+		live: map[store.AccountKey]*account{}, byRemote: map[AccountID][]*account{}, loaded: make(chan struct{}),
+		sink:         func(*account) Sink { return nil },
+		changed:      func(context.Context, jid.JID) {},
+		loggedIn:     func(context.Context, *account, Session) {},
+		syncContacts: syncContacts,
+	}
+	t.Cleanup(func() {
+		cancel()
+		ac.logoutAll()
+		life.wg.Wait()
+	})
+	if err := ac.loginAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return ac
 }
 
 func receive(t *testing.T, c <-chan AccountID) AccountID {

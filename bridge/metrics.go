@@ -30,6 +30,9 @@ type Metrics struct {
 	unknownStanzas    atomic.Uint64 // iqs answered service-unavailable
 	registrations     atomic.Uint64
 	unregistrations   atomic.Uint64
+	// afterLoginPending counts the logins whose following work (the
+	// contact list, the roster pushes) is queued or running: a gauge.
+	afterLoginPending atomic.Int64
 }
 
 func newMetrics() *Metrics { return &Metrics{} }
@@ -68,6 +71,11 @@ type Snapshot struct {
 	UnknownStanzas    uint64
 	Registrations     uint64
 	Unregistrations   uint64
+	// AfterLoginPending is how many logged-in accounts still wait for, or
+	// are in, the work that follows a login: their contact list fetched
+	// from the network and offered to their roster. After a start with
+	// many accounts it falls to zero as that paced work ends.
+	AfterLoginPending int64
 }
 
 // Snapshot returns the current values.
@@ -92,5 +100,6 @@ func (m *Metrics) Snapshot() Snapshot {
 	s.UnknownStanzas = m.unknownStanzas.Load()
 	s.Registrations = m.registrations.Load()
 	s.Unregistrations = m.unregistrations.Load()
+	s.AfterLoginPending = m.afterLoginPending.Load()
 	return s
 }

@@ -155,6 +155,8 @@ var gatewayMetrics = []gatewayMetric{
 		func(g *gatewayStatus) string { return u64(g.Bridge.FailedRemote) }},
 	{"xgate_bridge_login_failures_total", "counter", "Failed logins of stored remote accounts.",
 		func(g *gatewayStatus) string { return u64(g.Bridge.LoginFailures) }},
+	{"xgate_bridge_after_login_pending", "gauge", "Logged-in accounts whose contact list is still to be fetched and offered to their roster (the work after a login, paced after a start with many accounts).",
+		func(g *gatewayStatus) string { return itoa(int(g.Bridge.AfterLoginPending)) }},
 	{"xgate_bridge_unknown_iqs_total", "counter", "Iq requests answered service-unavailable.",
 		func(g *gatewayStatus) string { return u64(g.Bridge.UnknownStanzas) }},
 	{"xgate_bridge_registrations_total", "counter", "Remote accounts registered.",
