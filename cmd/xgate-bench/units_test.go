@@ -278,6 +278,8 @@ xgate_store_commits_total_extra 9
 xgate_store_commits 8
 xgate_store_commits_total 1234
 xgate_bridge_sent_remote_total{gateway="slack"} 77
+xgate_bridge_sent_remote_total{gateway="sl ack} 2"} 3
+xgate_bridge_after_login_pending{gateway="slack"} 0
 `
 	tests := []struct {
 		name string
@@ -286,7 +288,9 @@ xgate_bridge_sent_remote_total{gateway="slack"} 77
 	}{
 		{"xgate_store_commits_total", 1234, true},
 		{"xgate_store_commits", 8, true},
-		{"xgate_bridge_sent_remote_total", 0, false}, // labelled: not read
+		{"xgate_bridge_sent_remote_total", 80, true}, // summed over labels, even odd ones
+		{"xgate_bridge_after_login_pending", 0, true},
+		{"xgate_bridge_after_login", 0, false},
 		{"xgate_missing", 0, false},
 	}
 	for _, tt := range tests {
