@@ -87,6 +87,7 @@ func (t *Transport) bridgeChannel(ctx context.Context, conv string, sink bridge.
 	dir.putChannel(conv, info.Name)
 	id := communityAccount(conv)
 	s := newSession(t, id, at.TeamID, at.UserID, bot, dir, sink)
+	s.token = t.set.botToken // the token of its client, as for an account
 	s.community = conv
 	t.fanout.Attach(id, s)
 	t.router.bridge(conv, id)

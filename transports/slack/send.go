@@ -71,27 +71,20 @@ func (s *Session) Send(ctx context.Context, chat bridge.ChatRef, msg bridge.Outg
 		return "", err
 	}
 	c := s.channel(conv)
-	base := []slack.MsgOption{slack.MsgOptionText(text, false)}
-	if msg.Origin != "" {
-		base = append(base, slack.MsgOptionMetadata(originMetadata(msg.Origin)))
-	}
-	opts := base
 	// XMPP clients may put any string in <thread>: only a Slack timestamp
 	// names a thread.
 	thread := string(msg.Thread)
-	if isTS(thread) {
-		opts = append(slices.Clip(base), slack.MsgOptionTS(thread))
-	} else {
+	if !isTS(thread) {
 		thread = ""
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	post := s.startPost(conv, thread, text)
-	_, ts, err := s.api.PostMessageContext(ctx, conv, opts...)
+	ts, err := s.postMessage(ctx, conv, thread, text, msg.Origin)
 	if err != nil && thread != "" && hasCode(err, "invalid_thread_ts", "thread_not_found") {
 		// The thread is gone: better in the conversation than nowhere.
 		s.repost(post, "")
-		_, ts, err = s.api.PostMessageContext(ctx, conv, base...)
+		ts, err = s.postMessage(ctx, conv, "", text, msg.Origin)
 	}
 	if err != nil {
 		ts = ""
