@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -77,15 +75,7 @@ func TestLoginQueue(t *testing.T) {
 // test's end stops them.
 func startStoredAccounts(t *testing.T, n int, tr Transport, syncContacts func(context.Context, *account, Session)) *accounts {
 	t.Helper()
-	key, err := store.ParseKey([]byte(strings.Repeat("ab", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "x.db"), store.Options{Key: key, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openTestDB(t)
 	for i := range n {
 		a := store.Account{
 			AccountKey: store.AccountKey{User: fmt.Sprintf("u%03d@example.org", i), Transport: "fake", Remote: fmt.Sprintf("acct-%03d", i)},

@@ -2,8 +2,6 @@ package bridge
 
 import (
 	"errors"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/xgate-im/xgate/store"
@@ -12,15 +10,7 @@ import (
 // The room cache answers both directions as the store does, through
 // renames and clashes, and finds the mappings a previous run stored.
 func TestRoomCacheFollowsTheStore(t *testing.T) {
-	key, err := store.ParseKey([]byte(strings.Repeat("ab", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "x.db"), store.Options{Key: key, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t)
 	if err := db.PutRoom(store.Room{Transport: "fake", Chat: "C0", Local: "#old", Name: "old"}); err != nil {
 		t.Fatal(err)
 	}

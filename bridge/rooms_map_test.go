@@ -2,26 +2,15 @@ package bridge
 
 import (
 	"log/slog"
-	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp/jid"
 )
 
 // A chat's room JID is made once from its name, a second chat of the same
 // name gets "~2", and a renamed chat keeps its JID.
 func TestRoomJIDsAreStable(t *testing.T) {
-	key, err := store.ParseKey([]byte(strings.Repeat("ab", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "x.db"), store.Options{Key: key, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t)
 	r := &rooms{name: "fake", domain: jid.MustParse("fake.example.org"), db: db, log: slog.New(slog.DiscardHandler)}
 	steps := []struct {
 		chat ChatID

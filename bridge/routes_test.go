@@ -2,8 +2,6 @@ package bridge
 
 import (
 	"log/slog"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/xgate-im/xgate/store"
@@ -14,15 +12,7 @@ import (
 // when the routes are served from the cache (noteRoute) rather than read
 // from the store each time.
 func TestRouteFollowsTheLastAccount(t *testing.T) {
-	key, err := store.ParseKey([]byte(strings.Repeat("ab", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "x.db"), store.Options{Key: key, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t)
 	user := jid.MustParse("alice@example.org")
 	log := slog.New(slog.DiscardHandler)
 	a := &account{key: store.AccountKey{User: user.String(), Transport: "fake", Remote: "acct-a"}, user: user, log: accountLog{base: log}}

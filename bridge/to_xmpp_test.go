@@ -3,12 +3,10 @@ package bridge
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/xgate-im/xgate/store"
 	"github.com/xgate-im/xgate/xmpp"
 	"github.com/xgate-im/xgate/xmpp/jid"
 )
@@ -38,15 +36,7 @@ func (w *recordingWriter) NewID() string     { return "id" }
 // dropped, which the metric's help says happens only when the component
 // cannot take it); a durable stanza still waits behind the stored ones.
 func TestEphemeralStanzasPassAStoredBacklog(t *testing.T) {
-	key, err := store.ParseKey([]byte(strings.Repeat("ab", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "x.db"), store.Options{Key: key, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(t)
 	w := &recordingWriter{}
 	m := newMetrics()
 	d := newToXMPP("fake", db, w, jid.MustParse("fake.example.org"), m, slog.New(slog.DiscardHandler))
