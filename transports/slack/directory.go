@@ -80,10 +80,40 @@ type directory struct {
 	byName   map[string]string // display name or handle → ID; "" when ambiguous
 	channels map[string]string // channel ID → name
 	listedAt time.Time         // when the full member list was last loaded
+	// polled is the last users.getPresence answer for each member, shared
+	// by the sessions of the workspace (presence.go): a member is the same
+	// "active" or "away" whoever asks.
+	polled map[string]polledPresence
+}
+
+// polledPresence is one users.getPresence answer and when it came.
+type polledPresence struct {
+	active bool
+	at     time.Time
 }
 
 func newDirectory(team string) *directory {
-	return &directory{team: team, members: map[string]*member{}, byName: map[string]string{}, channels: map[string]string{}}
+	return &directory{team: team, members: map[string]*member{}, byName: map[string]string{}, channels: map[string]string{},
+		polled: map[string]polledPresence{}}
+}
+
+// polledSince returns whether a member was active when a session of the
+// workspace last polled them, if that was after since.
+func (d *directory) polledSince(id string, since time.Time) (active, ok bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	p, ok := d.polled[id]
+	if !ok || !p.at.After(since) {
+		return false, false
+	}
+	return p.active, true
+}
+
+// notePolled records a member's presence as a session just polled it.
+func (d *directory) notePolled(id string, active bool, at time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.polled[id] = polledPresence{active: active, at: at}
 }
 
 var _ Directory = (*directory)(nil)

@@ -21,7 +21,11 @@ import (
 // for the contacts that matter (people of the account's direct messages,
 // people who wrote to it, contacts added by XEP-0100), at most maxPolled of
 // them, the most recently active first, behind a limiter well under the
-// method's rate tier. A member never polled yet is polled as soon as they
+// method's rate tier. The answers are shared by the sessions of a
+// workspace (directory.polled): a member another session polled within
+// half a period is not polled again, so a company whose accounts share
+// their contacts polls each member about twice a period, not once per
+// account that knows them. A member never polled yet is polled as soon as they
 // become such a contact. Status texts come with user_change events and are
 // passed on at once. The same loop checks the token (auth.test) when there
 // is no one to poll, so that a revoked token is noticed even on an idle
@@ -162,25 +166,32 @@ func (s *Session) poll(ctx context.Context, lim *rate.Limiter, onlyNew bool) {
 		list = list[:maxPolled]
 	}
 	for _, e := range list {
-		if err := lim.Wait(ctx); err != nil {
-			return
-		}
-		p, err := s.api.GetUserPresenceContext(ctx, e.id)
-		if err != nil {
-			err = classify("users.getPresence", err)
-			if s.noteAuth(ctx, err) || ctx.Err() != nil {
+		// Another session of the workspace may have polled the member
+		// within half a period: its answer serves here too.
+		active, shared := s.dir.polledSince(e.id, time.Now().Add(-s.t.set.presencePoll/2))
+		if !shared {
+			if err := lim.Wait(ctx); err != nil {
 				return
 			}
-			var rl *bridge.RateLimitError
-			if errors.As(err, &rl) {
-				s.log.Debug("presence polling rate limited", "retry_after", rl.RetryAfter)
-				return
+			p, err := s.api.GetUserPresenceContext(ctx, e.id)
+			if err != nil {
+				err = classify("users.getPresence", err)
+				if s.noteAuth(ctx, err) || ctx.Err() != nil {
+					return
+				}
+				var rl *bridge.RateLimitError
+				if errors.As(err, &rl) {
+					s.log.Debug("presence polling rate limited", "retry_after", rl.RetryAfter)
+					return
+				}
+				s.log.Debug("polling presence", "user", e.id, "err", err)
+				continue
 			}
-			s.log.Debug("polling presence", "user", e.id, "err", err)
-			continue
+			active = p.Presence == "active"
+			s.dir.notePolled(e.id, active, time.Now())
 		}
 		show := bridge.ShowAway
-		if p.Presence == "active" {
+		if active {
 			show = bridge.ShowAvailable
 		}
 		m, err := s.member(ctx, e.id) // for the status; cached
