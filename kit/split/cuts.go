@@ -195,8 +195,8 @@ func (s *splitter) cutAt(start, p int) cut {
 	if b := s.pre[p]; b != 0 {
 		blk := &s.blocks[b-1]
 		c := cut{end: p, next: p, head: blk.open, tail: blk.closeText}
-		if s.text[p] == '\n' {
-			c.next = p + 1
+		if s.text[p] == '\n' && s.flags[p]&covered == 0 {
+			c.next = p + 1 // the line break goes, unless a mention holds it
 		}
 		line := s.lineAt(c.next)
 		if c.next > line.Start {

@@ -78,6 +78,9 @@ func TestSplitMentions(t *testing.T) {
 		{"invalid ignored", "ab cd", 2, []Range{{3, 2}, {-1, 1}, {4, 9}}, []string{"ab", "cd"}},
 		{"longer than a part: cut and dropped", "@abcdef", 4, []Range{{0, 7}}, []string{"@abc", "def"}},
 		{"quoted, after a reopened quote", "> xx @Al", 6, []Range{{5, 8}}, []string{"> xx", "> [0@Al]"}},
+		// A cut at a code block's first line break leaves the break to a
+		// mention that starts with it (found by FuzzSplit).
+		{"line break held by a mention", "```000000000\n00000000", 15, []Range{{12, 17}}, []string{"```000000000", "[0\n0000]0000"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
