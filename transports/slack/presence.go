@@ -46,8 +46,14 @@ type poller struct {
 	lim     *rate.Limiter
 	timer   *time.Timer // the next full round
 	running bool        // a round runs
-	again   bool        // an onlyNew round was asked for while one ran
-	full    bool        // the next round is a full one
+	// cancel ends the running round (stopPolling). Each round has a
+	// context of its own rather than one the session keeps: every
+	// request made under a long-lived context leaves a map of children
+	// in it, a few hundred bytes per session that the collector marks
+	// for as long as the session lives.
+	cancel  context.CancelFunc
+	again   bool // an onlyNew round was asked for while one ran
+	full    bool // the next round is a full one
 	stopped bool
 }
 
@@ -107,12 +113,15 @@ func (s *Session) runPollLocked(full bool) {
 		return
 	}
 	p.running = true
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
 	s.wg.Go(func() {
+		defer cancel()
 		for {
-			s.poll(s.ctx, p.lim, !full)
+			s.poll(ctx, p.lim, !full)
 			p.mu.Lock()
-			if !p.again || p.stopped || s.ctx.Err() != nil || s.loggedOut.Load() {
-				p.running = false
+			if !p.again || p.stopped || s.loggedOut.Load() {
+				p.running, p.cancel = false, nil
 				p.mu.Unlock()
 				return
 			}
@@ -122,8 +131,8 @@ func (s *Session) runPollLocked(full bool) {
 	})
 }
 
-// stopPolling stops the rounds; the running one ends with the session's
-// context, and Close waits for it (s.wg).
+// stopPolling stops the rounds and cancels the running one's context;
+// Close waits for that round to end (s.wg).
 func (s *Session) stopPolling() {
 	p := &s.polls
 	p.mu.Lock()
@@ -131,6 +140,9 @@ func (s *Session) stopPolling() {
 	p.stopped = true
 	if p.timer != nil {
 		p.timer.Stop()
+	}
+	if p.cancel != nil {
+		p.cancel()
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/xgate-im/xgate/bridge"
 )
 
@@ -55,5 +57,33 @@ func TestPolledSince(t *testing.T) {
 				t.Errorf("polledSince(%s) = %v, %v; want %v, %v", tc.id, active, ok, tc.active, tc.ok)
 			}
 		})
+	}
+}
+
+// TestCloseEndsAPollRound checks that Close does not wait for a round of
+// polls held by the limiter: the round's context is canceled.
+func TestCloseEndsAPollRound(t *testing.T) {
+	w := newWorld(t)
+	w.fake.OpenIM(w.team.ID, w.alice.ID, w.carol.ID)
+	tr := w.transport()
+	tr.presenceLimit, tr.presenceBurst = rate.Every(20*time.Second), 1 // the second poll waits 20 s
+	sess, sink := w.login(tr, w.aliceTok)
+	ctx := bounded(t, 10*time.Second)
+	if _, err := sess.Contacts(ctx); err != nil { // bob and carol are watched
+		t.Fatal(err)
+	}
+	waitFor(t, sink, func(bridge.PresenceEvent) bool { return true }) // one polled, the other waits
+	closed := make(chan error, 1)
+	go func() { closed <- sess.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waited for the round of polls")
+	}
+	if n := w.fake.CallCount("users.getPresence"); n != 1 {
+		t.Errorf("%d users.getPresence calls, want 1", n)
 	}
 }

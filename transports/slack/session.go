@@ -46,8 +46,6 @@ type Session struct {
 	sink   bridge.Sink
 	closed bool
 
-	ctx       context.Context // ends at Close
-	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	loggedOut atomic.Bool
 	polls     poller
@@ -83,10 +81,9 @@ var (
 var errSessionClosed = fmt.Errorf("slack: %w", bridge.ErrSessionClosed)
 
 func newSession(t *Transport, id bridge.AccountID, team, user string, api *slack.Client, dir *directory, sink bridge.Sink) *Session {
-	ctx, cancel := context.WithCancel(context.Background())
 	return &Session{
 		t: t, id: id, team: team, user: user, api: api, dir: dir, sink: sink,
-		log: sessionLog{t.log, id}, ctx: ctx, cancel: cancel,
+		log: sessionLog{t.log, id},
 		posts: newPostLimiter(t.set),
 	}
 }
@@ -123,7 +120,6 @@ func (s *Session) Close() error {
 	s.sinkMu.Lock()
 	s.closed = true
 	s.sinkMu.Unlock()
-	s.cancel()
 	s.stopPolling()
 	s.wg.Wait()
 	s.t.removeSession(s)
