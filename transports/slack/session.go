@@ -83,7 +83,7 @@ var errSessionClosed = fmt.Errorf("slack: %w", bridge.ErrSessionClosed)
 func newSession(t *Transport, id bridge.AccountID, team, user string, api *slack.Client, dir *directory, sink bridge.Sink) *Session {
 	return &Session{
 		t: t, id: id, team: team, user: user, api: api, dir: dir, sink: sink,
-		log: sessionLog{t.log, id},
+		log:   sessionLog{t.log, id},
 		posts: newPostLimiter(t.set),
 	}
 }
