@@ -60,7 +60,13 @@ func (s *Session) channel(id string) *channel {
 // *bridge.RateLimitError at once, so that the bridge keeps the message
 // queued and comes back in time.
 func (s *Session) waitTurn(ctx context.Context, conv string) error {
-	if err := s.posts.Wait(ctx, conv); err != nil {
+	s.mu.Lock()
+	if s.posts == nil { // made at the first post: most sessions idle
+		s.posts = newPostLimiter(s.t.set)
+	}
+	posts := s.posts
+	s.mu.Unlock()
+	if err := posts.Wait(ctx, conv); err != nil {
 		return fmt.Errorf("slack: post_rate: %w", err)
 	}
 	return nil

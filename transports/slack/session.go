@@ -59,7 +59,7 @@ type Session struct {
 	presence smallMap[bridge.Presence] // last presence emitted, by member ID
 	contacts smallMap[contactDigest]   // last contact data emitted, by member ID
 	chans    map[string]*channel
-	posts    *ratelimit.Limiter[string] // chat.postMessage per conversation
+	posts    *ratelimit.Limiter[string] // chat.postMessage per conversation; nil until the first post
 	echoes   echoes
 	posting  []*postInFlight  // posts from XMPP not answered yet (echo.go)
 	ownPres  *bridge.Presence // last presence set on Slack
@@ -83,8 +83,7 @@ var errSessionClosed = fmt.Errorf("slack: %w", bridge.ErrSessionClosed)
 func newSession(t *Transport, id bridge.AccountID, team, user string, api *slack.Client, dir *directory, sink bridge.Sink) *Session {
 	return &Session{
 		t: t, id: id, team: team, user: user, api: api, dir: dir, sink: sink,
-		log:   sessionLog{t.log, id},
-		posts: newPostLimiter(t.set),
+		log: sessionLog{t.log, id},
 	}
 }
 
