@@ -115,10 +115,10 @@ func addField(form *bytes.Buffer, name, value string) {
 // as slack-go reports it: a 429 with a Retry-After is a
 // *slack.RateLimitedError, anything else a slack.StatusCodeError.
 func answerStatus(resp *http.Response) error {
-	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != "" {
-		secs, err := strconv.ParseInt(resp.Header.Get("Retry-After"), 10, 64)
+	if after := resp.Header.Get("Retry-After"); resp.StatusCode == http.StatusTooManyRequests && after != "" {
+		secs, err := strconv.ParseInt(after, 10, 64)
 		if err != nil {
-			return fmt.Errorf("slack: Retry-After %q: %w", resp.Header.Get("Retry-After"), err)
+			return fmt.Errorf("slack: Retry-After %q: %w", after, err)
 		}
 		return &slack.RateLimitedError{RetryAfter: time.Duration(secs) * time.Second}
 	}

@@ -178,29 +178,13 @@ func (s *Session) poll(ctx context.Context, lim *rate.Limiter, onlyNew bool) {
 		list = list[:maxPolled]
 	}
 	for _, e := range list {
-		// Another session of the workspace may have polled the member
-		// within half a period: its answer serves here too.
-		active, shared := s.dir.polledSince(e.id, time.Now().Add(-s.t.set.presencePoll/2))
-		if !shared {
-			if err := lim.Wait(ctx); err != nil {
-				return
-			}
-			p, err := s.api.GetUserPresenceContext(ctx, e.id)
-			if err != nil {
-				err = classify("users.getPresence", err)
-				if s.noteAuth(ctx, err) || ctx.Err() != nil {
-					return
-				}
-				var rl *bridge.RateLimitError
-				if errors.As(err, &rl) {
-					s.log.Debug("presence polling rate limited", "retry_after", rl.RetryAfter)
-					return
-				}
-				s.log.Debug("polling presence", "user", e.id, "err", err)
-				continue
-			}
-			active = p.Presence == "active"
-			s.dir.notePolled(e.id, active, time.Now())
+		active, err := s.presenceOf(ctx, lim, e.id)
+		if errors.Is(err, errEndRound) {
+			return
+		}
+		if err != nil {
+			s.log.Debug("polling presence", "user", e.id, "err", err)
+			continue
 		}
 		show := bridge.ShowAway
 		if active {
@@ -218,6 +202,38 @@ func (s *Session) poll(ctx context.Context, lim *rate.Limiter, onlyNew bool) {
 			return
 		}
 	}
+}
+
+// errEndRound is presenceOf's answer when the round must end: its
+// context is over, the token was refused, or Slack limits the calls.
+var errEndRound = errors.New("slack: presence round ended")
+
+// presenceOf returns whether a member is active: from another session of
+// the workspace that polled them within half a period, else from
+// users.getPresence, behind lim. Any other error than errEndRound skips
+// the member for this round.
+func (s *Session) presenceOf(ctx context.Context, lim *rate.Limiter, id string) (bool, error) {
+	if active, shared := s.dir.polledSince(id, time.Now().Add(-s.t.set.presencePoll/2)); shared {
+		return active, nil
+	}
+	if err := lim.Wait(ctx); err != nil {
+		return false, errEndRound
+	}
+	p, err := s.api.GetUserPresenceContext(ctx, id)
+	if err != nil {
+		err = classify("users.getPresence", err)
+		if s.noteAuth(ctx, err) || ctx.Err() != nil {
+			return false, errEndRound
+		}
+		if rl, ok := errors.AsType[*bridge.RateLimitError](err); ok {
+			s.log.Debug("presence polling rate limited", "retry_after", rl.RetryAfter)
+			return false, errEndRound
+		}
+		return false, err
+	}
+	active := p.Presence == "active"
+	s.dir.notePolled(id, active, time.Now())
+	return active, nil
 }
 
 // checkToken notices a token that stopped working.
